@@ -1,0 +1,126 @@
+//! A workflow instantiated for one business date: the concrete nights and windows, every
+//! job's earliest start in absolute time, durations scaled to this run's volumes, the
+//! dependency DAG (with the serial-mode day barrier when asked), and dated deadlines.
+//!
+//! This is what the scheduling core, the deadline projection and the orchestrator consume.
+
+mod date;
+mod instantiate;
+
+pub use date::DateSpec;
+pub use instantiate::{PlanError, PlanOptions, VolumeChange};
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use petgraph::graph::DiGraph;
+use serde::Serialize;
+
+use crate::calendar::Window;
+use crate::workflow::{DeadlineKind, JobIdx, Mode, Partition, Resource, ResourceUse};
+
+/// What sets a job's earliest start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarliestReason {
+    /// The first night's window opens: nothing in the cycle starts before it.
+    CycleStart,
+    /// Its day's window opens (the day has `start: window`).
+    WindowOpens,
+    /// Its stream's start time for that day (`not_before: { d1: "21:30" }`).
+    StreamNotBefore,
+    /// The job's own `not_before`.
+    JobNotBefore,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Night {
+    pub day: usize,
+    pub day_id: String,
+    pub name: Option<String>,
+    /// The calendar date the night begins on.
+    pub date: NaiveDate,
+    pub opens: DateTime<Utc>,
+    pub closes: DateTime<Utc>,
+}
+
+impl Night {
+    pub fn window(&self) -> Window {
+        Window {
+            opens: self.opens,
+            closes: self.closes,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanJob {
+    pub id: String,
+    pub template: String,
+    pub day: usize,
+    pub stream: Option<usize>,
+    pub partition: Option<Partition>,
+    /// The estimate scaled to this run's volume (zero when the job has no estimate).
+    pub duration: TimeDelta,
+    pub has_estimate: bool,
+    pub earliest: DateTime<Utc>,
+    pub earliest_reason: EarliestReason,
+    /// Dependencies, including the serial-mode barrier.
+    pub deps: Vec<JobIdx>,
+    pub uses: Vec<ResourceUse>,
+    pub priority: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanDeadline {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: DeadlineKind,
+    pub at: DateTime<Utc>,
+    pub covers: Vec<JobIdx>,
+    pub penalty: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanStream {
+    pub id: String,
+    pub declared_volume: u64,
+    pub volume: u64,
+}
+
+/// A dated, concrete cycle run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub cycle: String,
+    pub timezone: Tz,
+    pub mode: Mode,
+    /// The date the user asked for, as written (`2025-02`, `2025-03-03`).
+    pub date: String,
+    /// The first night's window opening: the cycle's start.
+    pub start: DateTime<Utc>,
+    pub nights: Vec<Night>,
+    pub streams: Vec<PlanStream>,
+    pub resources: Vec<Resource>,
+    pub jobs: Vec<PlanJob>,
+    pub deadlines: Vec<PlanDeadline>,
+    /// Edges dependency → dependent; node `i` is job `i`.
+    pub graph: DiGraph<JobIdx, ()>,
+    /// Things worth saying about this date (e.g. it is outside the calendar's holiday years).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Jobs that wait for each job (the graph's outgoing edges), indexed by job.
+    pub fn successors(&self) -> Vec<Vec<JobIdx>> {
+        let mut succ = vec![Vec::new(); self.jobs.len()];
+        for (j, job) in self.jobs.iter().enumerate() {
+            for &d in &job.deps {
+                succ[d].push(j);
+            }
+        }
+        succ
+    }
+
+    pub fn job_index(&self, id: &str) -> Option<JobIdx> {
+        self.jobs.iter().position(|j| j.id == id)
+    }
+}

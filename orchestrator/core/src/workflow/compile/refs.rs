@@ -1,0 +1,103 @@
+//! Names to concrete jobs.
+//!
+//! A name in `after` or `covers` is one of:
+//! - a template id (`CLAIM-SORT`): from a job of the same per-stream template family, the
+//!   instance for the referrer's own stream (and, between two jobs fanned out into the same
+//!   number of partitions, the same partition); otherwise every instance (fan-in);
+//! - `TEMPLATE.*`: every instance, explicitly;
+//! - `TEMPLATE.STREAM`: that stream's instance (all its partitions);
+//! - a concrete id (`CLMADJUD-P03`, `ADJUD-PHASE1.A-P02`).
+
+use std::collections::HashMap;
+
+use crate::workflow::model::{Job, JobIdx};
+
+/// A job template as written, with the concrete jobs it expanded into.
+#[derive(Debug)]
+pub(super) struct Template {
+    pub id: String,
+    /// Declared with `streams:` (expands once per stream).
+    pub per_stream: bool,
+    pub instances: Vec<JobIdx>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct RefIndex {
+    pub templates: HashMap<String, usize>,
+    pub concrete: HashMap<String, JobIdx>,
+    /// `TEMPLATE.STREAM` for partitioned per-stream templates.
+    pub groups: HashMap<String, Vec<JobIdx>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum RefError {
+    Unknown,
+    /// A per-stream template that has no instance for the referrer's stream.
+    NoInstanceForStream { template: String },
+}
+
+impl RefIndex {
+    /// Every name a user could have meant, for "did you mean".
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.templates
+            .keys()
+            .chain(self.concrete.keys())
+            .map(String::as_str)
+    }
+
+    /// Resolves a name in `after` of `referrer`.
+    pub fn resolve_after(
+        &self,
+        templates: &[Template],
+        jobs: &[Job],
+        referrer: &Job,
+        referrer_per_stream: bool,
+        name: &str,
+    ) -> Result<Vec<JobIdx>, RefError> {
+        if let Some(template) = name.strip_suffix(".*") {
+            return self
+                .templates
+                .get(template)
+                .map(|t| templates[*t].instances.clone())
+                .ok_or(RefError::Unknown);
+        }
+        if let Some(t) = self.templates.get(name) {
+            let template = &templates[*t];
+            let mut chosen: Vec<JobIdx> = template.instances.clone();
+            if template.per_stream && referrer_per_stream {
+                chosen.retain(|j| jobs[*j].stream == referrer.stream);
+                if chosen.is_empty() {
+                    return Err(RefError::NoInstanceForStream {
+                        template: template.id.clone(),
+                    });
+                }
+            }
+            if let Some(p) = referrer.partition {
+                let same_count = chosen
+                    .iter()
+                    .all(|j| jobs[*j].partition.is_some_and(|q| q.count == p.count));
+                if same_count {
+                    chosen.retain(|j| jobs[*j].partition.is_some_and(|q| q.index == p.index));
+                }
+            }
+            return Ok(chosen);
+        }
+        self.resolve_exact(name).ok_or(RefError::Unknown)
+    }
+
+    /// Resolves a name with no referrer (deadlines, milestones): a template means all of it.
+    pub fn resolve_all(&self, templates: &[Template], name: &str) -> Option<Vec<JobIdx>> {
+        let template = name.strip_suffix(".*").unwrap_or(name);
+        if let Some(t) = self.templates.get(template) {
+            return Some(templates[*t].instances.clone());
+        }
+        self.resolve_exact(name)
+    }
+
+    fn resolve_exact(&self, name: &str) -> Option<Vec<JobIdx>> {
+        if let Some(group) = self.groups.get(name) {
+            return Some(group.clone());
+        }
+        self.concrete.get(name).map(|j| vec![*j])
+    }
+}

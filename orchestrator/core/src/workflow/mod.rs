@@ -1,0 +1,11 @@
+//! The workflow language: raw types (phase one), the compiler (phase two) and the compiled
+//! model downstream code uses.
+
+pub mod compile;
+pub mod located;
+pub mod model;
+pub mod raw;
+pub mod values;
+
+pub use compile::{Compilation, FsLoader, Loader, NoFiles, compile, compile_str};
+pub use model::*;

@@ -1,0 +1,255 @@
+//! Phase one: the workflow file exactly as written.
+//!
+//! These types mirror the YAML one to one. Unknown keys are rejected here (with the closest
+//! known key suggested by the loader); every other check — references, cycles, durations,
+//! time zones, cron — happens in the compiler, which collects all errors at once. Enum-like
+//! fields are plain strings on purpose, so that a bad value is one error among many rather
+//! than the end of parsing. See `docs/workflow-language.md` for the language.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::located::Located;
+
+/// A scalar written as a number or a string (`22M`, `1800000`, `95m`). Durations and volumes
+/// accept both so the compiler can say "`95` has no unit" instead of a type error.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Scalar {
+    /// The scalar as the user wrote it, for messages.
+    pub fn as_text(&self) -> String {
+        match self {
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// One cycle definition (a workflow file).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkflow {
+    /// The cycle's id, e.g. `month-end`.
+    pub cycle: Located<String>,
+    pub description: Option<String>,
+    /// IANA time zone every time of day in this file is read in, e.g. `America/New_York`.
+    pub timezone: Located<String>,
+    /// Business calendar file, relative to this file (e.g. `calendars/us-federal.yaml`).
+    /// Without one, Monday–Friday are business days and there are no holidays.
+    pub calendar: Option<Located<String>>,
+    /// When the cycle runs: a cron expression (nightly) or a month-end rule.
+    pub schedule: Located<RawSchedule>,
+    /// `pipelined` (a stream's next-day work waits only for its own dependencies) or
+    /// `serial` (each day waits for the whole previous day). Default: pipelined.
+    pub mode: Option<Located<String>>,
+    /// Values every job gets unless it says otherwise.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    #[serde(default)]
+    pub streams: Vec<RawStream>,
+    #[serde(default)]
+    pub resources: Vec<RawResource>,
+    /// Who escalations notify (on-call, compliance, counsel...).
+    #[serde(default)]
+    pub roles: Vec<RawRole>,
+    pub days: Vec<RawDay>,
+    pub jobs: Vec<RawJob>,
+    #[serde(default)]
+    pub milestones: Vec<RawMilestone>,
+    #[serde(default)]
+    pub deadlines: Vec<RawDeadline>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// 5-field crontab expression in the cycle's time zone, e.g. `0 23 * * 1-5`.
+    pub cron: Option<Located<String>>,
+    /// With `cron`: skip dates the calendar says are not business days. Default true.
+    pub business_days_only: Option<bool>,
+    pub month_end: Option<Located<RawMonthEnd>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMonthEnd {
+    /// Day of the month the first night begins (clamped to the month's last day).
+    pub start_day: Located<i64>,
+    /// `previous` (default), `next` or `keep`: what to do when the start day is not a business day.
+    pub when_not_business_day: Option<Located<String>>,
+    /// How many nights the cycle spans.
+    pub nights: Located<i64>,
+    /// `calendar` (default: consecutive calendar nights) or `business` (consecutive business days).
+    pub spacing: Option<Located<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    pub builtin: Option<Located<String>>,
+    pub elasticity: Option<Located<f64>>,
+    pub retries: Option<Located<i64>>,
+    pub retry_backoff: Option<Located<Scalar>>,
+    pub timeout: Option<Located<Scalar>>,
+    pub priority: Option<Located<i64>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStream {
+    pub id: Located<String>,
+    pub name: Option<String>,
+    /// Claims this stream carries in a normal cycle: `22M`, `500K`, `1800000`.
+    pub volume: Located<Scalar>,
+    /// Per day: the stream's jobs on that day start no earlier than this time (`d1: "21:30"`).
+    #[serde(default)]
+    pub not_before: BTreeMap<String, Located<String>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResource {
+    pub id: Located<String>,
+    /// How many holders at once; absent means exclusive (1).
+    pub capacity: Option<Located<i64>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    pub id: Located<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDay {
+    pub id: Located<String>,
+    pub name: Option<String>,
+    pub window: Located<RawWindow>,
+    /// `window` (default: jobs wait for the window to open) or `when_ready` (jobs start as
+    /// soon as their dependencies allow; the window still sets the day's window deadline).
+    pub start: Option<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    /// Local time the window opens on the night's date, `HH:MM`.
+    pub opens: Located<String>,
+    /// Local time it closes; at or before `opens` means the next morning.
+    pub closes: Located<String>,
+}
+
+/// How many units of a resource a job holds: a bare name (one unit) or `{name: units}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawUse {
+    One(String),
+    Counted(BTreeMap<String, i64>),
+}
+
+/// Which streams a job template expands over: `all` or a list of stream ids.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawStreams {
+    All(String),
+    List(Vec<String>),
+}
+
+/// A job's estimate: one duration, one per partition (a list), or one per stream (a map).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawEstimate {
+    One(Scalar),
+    PerPartition(Vec<Scalar>),
+    PerStream(BTreeMap<String, Scalar>),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub id: Located<String>,
+    pub name: Option<String>,
+    /// The day (night) this job belongs to; may be omitted when the cycle has one day.
+    pub day: Option<Located<String>>,
+    /// Expand once per stream: `all` or a list of stream ids.
+    pub streams: Option<Located<RawStreams>>,
+    /// Bind a single job to one stream (its volume and not-before apply).
+    pub stream: Option<Located<String>>,
+    /// Fan out into this many partitions.
+    pub partitions: Option<Located<i64>>,
+    /// Jobs this one waits for.
+    #[serde(default)]
+    pub after: Vec<Located<String>>,
+    /// Shell command to run.
+    pub run: Option<Located<String>>,
+    /// Built-in job kind (`sleep`, `adjudicate-partition`, ...).
+    pub builtin: Option<Located<String>>,
+    /// Expected run time at the stream's declared volume.
+    pub estimate: Option<Located<RawEstimate>>,
+    /// How run time scales with volume: duration × (volume / declared volume) ^ elasticity.
+    pub elasticity: Option<Located<f64>>,
+    /// Resources held while running.
+    #[serde(default)]
+    pub uses: Vec<Located<RawUse>>,
+    pub retries: Option<Located<i64>>,
+    pub retry_backoff: Option<Located<Scalar>>,
+    pub timeout: Option<Located<Scalar>>,
+    /// Local time of the job's night before which it must not start.
+    pub not_before: Option<Located<String>>,
+    /// Higher runs first when several jobs are ready.
+    pub priority: Option<Located<i64>>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMilestone {
+    pub id: Located<String>,
+    pub name: Option<String>,
+    /// Jobs (or days, or other milestones) whose completion makes the milestone.
+    pub covers: Vec<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeadline {
+    pub id: Located<String>,
+    pub name: Option<String>,
+    /// When, relative to the cycle's nights: `d3 23:59`, `d1 +1d 06:00`, `d1 window-closes`.
+    pub at: Located<String>,
+    /// Jobs, days or milestones that must be finished by then.
+    pub covers: Vec<Located<String>>,
+    /// `regulatory`, `window` or `business`.
+    pub kind: Located<String>,
+    pub penalty: Option<String>,
+    #[serde(default)]
+    pub escalation: Vec<Located<RawEscalationStep>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalationStep {
+    /// Fire when the margin falls below a duration (`4h`) or a share of the planned margin (`25%`).
+    pub margin_below: Option<Located<Scalar>>,
+    /// Fire when the probability of a miss exceeds this (0–1).
+    pub p_miss_above: Option<Located<f64>>,
+    /// Fire when the projected finish is after the deadline.
+    pub projected_miss: Option<Located<bool>>,
+    /// Roles to notify.
+    pub notify: Vec<Located<String>>,
+    /// Alert template name (rendered by the alerting issue).
+    pub template: Option<Located<String>>,
+}

@@ -1,0 +1,76 @@
+//! Command-line interface. Exit codes: 0 success, 1 the input is invalid (every error
+//! printed), 2 the command was used wrongly (bad flag, unreadable file, a date the cycle
+//! does not run on).
+
+mod plan;
+mod plan_json;
+mod plan_table;
+pub mod schema;
+mod validate;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+pub use plan::PlanArgs;
+pub use validate::ValidateArgs;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_INVALID: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Batch-cycle controller for claims processing: cycles as YAML DAGs, regulatory deadlines as first-class constraints."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check workflow files and print every error and warning.
+    Validate(ValidateArgs),
+    /// Show a cycle's nights, planned job times, critical path and deadline margins for a date.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of the workflow format (for editors).
+    Schema,
+}
+
+/// Runs the command line `args` (program name first), writing to `out` and `err`, and
+/// returns the exit code.
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            return if e.use_stderr() {
+                let _ = write!(err, "{text}");
+                EXIT_USAGE
+            } else {
+                let _ = write!(out, "{text}");
+                EXIT_OK
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args, out, err),
+        Command::Plan(args) => plan::run(&args, out, err),
+        Command::Schema => schema::run(out),
+    };
+    result.unwrap_or_else(|e| {
+        let _ = writeln!(err, "error: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// An I/O error writing output is a usage-level failure (e.g. a closed pipe).
+type CliResult = Result<i32, std::io::Error>;

@@ -1,0 +1,255 @@
+//! `warden plan` as text for people: nights, jobs, critical path, deadlines.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use warden_core::workflow::{Workflow, values::format_duration};
+use warden_deadlines::{Chain, ChainLink};
+
+use warden_deadlines::Analysis;
+
+fn when(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%a %m-%d %H:%M %Z").to_string()
+}
+
+fn signed(d: TimeDelta) -> String {
+    if d >= TimeDelta::zero() {
+        format!("+{}", format_duration(d))
+    } else {
+        format_duration(d)
+    }
+}
+
+pub(super) fn write_plan(
+    out: &mut dyn Write,
+    workflow: &Workflow,
+    a: &Analysis,
+    with_jobs: bool,
+) -> io::Result<()> {
+    let plan = &a.plan;
+    let tz = plan.timezone;
+    let per_day = workflow.jobs_per_day();
+    writeln!(
+        out,
+        "Cycle {} for {} · {} · {} mode · {} jobs",
+        plan.cycle,
+        plan.date,
+        tz.name(),
+        plan.mode.as_str(),
+        plan.jobs.len()
+    )?;
+    for note in &plan.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    writeln!(out, "\nNights")?;
+    for (n, count) in plan.nights.iter().zip(&per_day) {
+        writeln!(
+            out,
+            "  {:<6} {}  {} → {}  ({})  {} jobs  {}",
+            n.day_id,
+            n.date.format("%a %Y-%m-%d"),
+            when(n.opens, tz),
+            when(n.closes, tz),
+            format_duration(n.closes - n.opens),
+            count,
+            n.name.as_deref().unwrap_or("")
+        )?;
+    }
+    if with_jobs {
+        writeln!(out, "\nJobs")?;
+        let width = plan
+            .jobs
+            .iter()
+            .map(|j| j.id.len())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        writeln!(
+            out,
+            "  {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}",
+            "JOB", "DAY", "START", "FINISH", "DURATION", "SLACK"
+        )?;
+        let critical: std::collections::HashSet<usize> = a
+            .critical
+            .iter()
+            .flat_map(|c| c.jobs.iter().copied())
+            .collect();
+        let mut order: Vec<usize> = (0..plan.jobs.len()).collect();
+        order.sort_by_key(|j| (a.schedule.jobs[*j].start, *j));
+        for j in order {
+            let job = &plan.jobs[j];
+            let s = &a.schedule.jobs[j];
+            writeln!(
+                out,
+                "{} {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}",
+                if critical.contains(&j) { "*" } else { " " },
+                job.id,
+                plan.nights[job.day].day_id,
+                when(s.start, tz),
+                when(s.finish, tz),
+                format_duration(job.duration),
+                a.slack[j].map(signed).unwrap_or_else(|| "-".into()),
+            )?;
+        }
+        writeln!(
+            out,
+            "  (* on the critical path; slack is against the deadlines the job feeds)"
+        )?;
+    }
+    if let Some(chain) = &a.critical {
+        writeln!(
+            out,
+            "\nCritical path  {} ({} min) from {} to {}, {} jobs",
+            format_duration(chain.length()),
+            chain.length().num_minutes(),
+            when(chain.start, tz),
+            when(chain.finish, tz),
+            chain.jobs.len()
+        )?;
+        writeln!(out, "  {}", describe_chain(a, chain))?;
+    }
+    write_deadlines(out, a)?;
+    Ok(())
+}
+
+/// `A (95m) → B (40m) ⇢[fee-tables] C (85m)`: resource waits drawn differently.
+fn describe_chain(a: &Analysis, chain: &Chain) -> String {
+    let plan = &a.plan;
+    let mut text = String::new();
+    for (i, (j, link)) in chain.jobs.iter().zip(&chain.links).enumerate() {
+        if i > 0 {
+            match link {
+                ChainLink::Resource { resource } => {
+                    text.push_str(&format!(" ⇢[waits for {}] ", plan.resources[*resource].id));
+                }
+                _ => text.push_str(" → "),
+            }
+        }
+        text.push_str(&format!(
+            "{} ({})",
+            plan.jobs[*j].id,
+            format_duration(plan.jobs[*j].duration)
+        ));
+    }
+    text
+}
+
+fn write_deadlines(out: &mut dyn Write, a: &Analysis) -> io::Result<()> {
+    let plan = &a.plan;
+    let tz = plan.timezone;
+    if a.margins.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nDeadlines")?;
+    writeln!(
+        out,
+        "  {:<28} {:<10} {:<20} {:<20} {:>10}",
+        "DEADLINE", "KIND", "AT", "PLANNED FINISH", "MARGIN"
+    )?;
+    for m in &a.margins {
+        let d = &plan.deadlines[m.deadline];
+        let kind = serde_json::to_value(d.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {:<28} {:<10} {:<20} {:<20} {:>10}{}",
+            d.name.as_deref().unwrap_or(&d.id),
+            kind,
+            when(m.at, tz),
+            when(m.finish, tz),
+            signed(m.margin),
+            if m.is_missed() { "  MISSED" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn write_comparison(
+    out: &mut dyn Write,
+    workflow: &Workflow,
+    pipelined: &Analysis,
+    serial: &Analysis,
+) -> io::Result<()> {
+    let tz = pipelined.plan.timezone;
+    writeln!(
+        out,
+        "Cycle {} for {} · {} · pipelined vs serial\n",
+        pipelined.plan.cycle,
+        pipelined.plan.date,
+        tz.name()
+    )?;
+    let row = |out: &mut dyn Write, label: &str, p: String, s: String| {
+        writeln!(out, "  {label:<34} {p:<24} {s:<24}")
+    };
+    row(out, "", "PIPELINED".into(), "SERIAL".into())?;
+    row(
+        out,
+        "cycle starts",
+        when(pipelined.plan.start, tz),
+        when(serial.plan.start, tz),
+    )?;
+    row(
+        out,
+        "cycle finishes",
+        when(pipelined.schedule.finish, tz),
+        when(serial.schedule.finish, tz),
+    )?;
+    let elapsed = |a: &Analysis| {
+        let d = a.schedule.finish - a.plan.start;
+        format!(
+            "{} ({:.1} h)",
+            format_duration(d),
+            d.num_seconds() as f64 / 3600.0
+        )
+    };
+    row(out, "elapsed", elapsed(pipelined), elapsed(serial))?;
+    let chain = |a: &Analysis| {
+        a.critical
+            .as_ref()
+            .map(|c| format!("{} jobs, {}", c.jobs.len(), format_duration(c.length())))
+            .unwrap_or_default()
+    };
+    row(out, "critical path", chain(pipelined), chain(serial))?;
+    for (day, d) in workflow.days.iter().enumerate() {
+        let done = |a: &Analysis| {
+            let finish = a
+                .plan
+                .jobs
+                .iter()
+                .enumerate()
+                .filter(|(_, j)| j.day == day)
+                .map(|(i, _)| a.schedule.jobs[i].finish)
+                .max();
+            finish.map(|f| when(f, tz)).unwrap_or_default()
+        };
+        row(
+            out,
+            &format!("day {} done", d.id),
+            done(pipelined),
+            done(serial),
+        )?;
+    }
+    for (mp, ms) in pipelined.margins.iter().zip(&serial.margins) {
+        let d = &pipelined.plan.deadlines[mp.deadline];
+        let name = d.name.as_deref().unwrap_or(&d.id);
+        let show = |m: &warden_deadlines::DeadlineMargin| {
+            format!(
+                "{}{}",
+                signed(m.margin),
+                if m.is_missed() { " MISSED" } else { "" }
+            )
+        };
+        row(out, &format!("margin: {name}"), show(mp), show(ms))?;
+    }
+    let saved = (serial.schedule.finish - serial.plan.start)
+        - (pipelined.schedule.finish - pipelined.plan.start);
+    writeln!(
+        out,
+        "\n  pipelining saves {} of elapsed time",
+        format_duration(saved)
+    )?;
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `warden validate FILE...`
+
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use warden_core::diagnostics::{JsonDiagnostic, render_json, render_text};
+
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use crate::load::load_workflow;
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Workflow files to check.
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct FileReport<'a> {
+    path: &'a str,
+    valid: bool,
+    /// Concrete jobs per day, when the file compiled.
+    jobs_per_day: Option<Vec<usize>>,
+    errors: Vec<JsonDiagnostic>,
+    warnings: Vec<JsonDiagnostic>,
+}
+
+pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let mut worst = EXIT_OK;
+    let mut loaded = Vec::new();
+    for path in &args.files {
+        match load_workflow(path) {
+            Ok(l) => loaded.push((path.as_str(), l)),
+            Err(message) => {
+                writeln!(err, "error: {message}")?;
+                worst = EXIT_USAGE;
+            }
+        }
+    }
+    let mut reports = Vec::new();
+    for (path, l) in &loaded {
+        let c = &l.compilation;
+        let errors: Vec<_> = c.errors().cloned().collect();
+        let warnings: Vec<_> = c.warnings().cloned().collect();
+        let valid = errors.is_empty() && (!args.deny_warnings || warnings.is_empty());
+        if !valid && worst == EXIT_OK {
+            worst = EXIT_INVALID;
+        }
+        match args.format {
+            Format::Text => {
+                write!(out, "{}", render_text(&l.sources, &c.diagnostics))?;
+                let summary = match (&c.workflow, valid) {
+                    (Some(w), true) => format!(
+                        "{path}: valid: cycle `{}`, {} jobs over {} days{}",
+                        w.id,
+                        w.jobs.len(),
+                        w.days.len(),
+                        plural_warnings(warnings.len())
+                    ),
+                    (Some(_), false) => format!(
+                        "{path}: invalid: {} denied by --deny-warnings",
+                        count(warnings.len(), "warning")
+                    ),
+                    (None, _) => format!(
+                        "{path}: invalid: {}{}",
+                        count(errors.len(), "error"),
+                        plural_warnings(warnings.len())
+                    ),
+                };
+                writeln!(out, "{summary}")?;
+            }
+            Format::Json => reports.push(FileReport {
+                path,
+                valid,
+                jobs_per_day: c.workflow.as_ref().map(|w| w.jobs_per_day()),
+                errors: render_json(&l.sources, &errors),
+                warnings: render_json(&l.sources, &warnings),
+            }),
+        }
+    }
+    if let Format::Json = args.format {
+        let json = serde_json::json!({ "files": reports });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        )?;
+    }
+    Ok(worst)
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+fn plural_warnings(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {}", count(n, "warning"))
+    }
+}

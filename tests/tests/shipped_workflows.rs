@@ -1,0 +1,180 @@
+//! The shipped workflows compile cleanly and reproduce the case studies' arithmetic.
+
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+use warden_core::diagnostics::{SourceMap, render_text};
+use warden_core::plan::{DateSpec, PlanOptions};
+use warden_core::workflow::{FsLoader, Mode, Workflow, compile};
+use warden_deadlines::{Analysis, analyse};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn load(name: &str) -> Workflow {
+    let shown = format!("workflows/{name}");
+    let text = std::fs::read_to_string(repo_root().join(&shown)).expect("shipped workflow exists");
+    let mut sources = SourceMap::new();
+    let file = sources.add(shown, text);
+    let compilation = compile(&mut sources, file, &FsLoader::rooted(repo_root()));
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{name} should compile without errors or warnings:\n{}",
+        render_text(&sources, &compilation.diagnostics)
+    );
+    compilation.workflow.expect("compiled")
+}
+
+fn date(s: &str) -> DateSpec {
+    s.parse().expect("valid date")
+}
+
+fn ids(a: &Analysis, jobs: &[usize]) -> Vec<String> {
+    jobs.iter().map(|j| a.plan.jobs[*j].id.clone()).collect()
+}
+
+#[test]
+fn nightly_redesign_critical_path_is_131_minutes() {
+    let w = load("nightly.yaml");
+    let a = analyse(&w, date("2025-03-04"), &PlanOptions::default()).expect("plans");
+    let chain = a.critical.as_ref().expect("a critical path");
+    assert_eq!(chain.length(), TimeDelta::minutes(131));
+    assert_eq!(
+        ids(&a, &chain.jobs),
+        [
+            "CLMSETUP",
+            "CLMADJUD-P04",
+            "CLMDEFMERGE",
+            "CLMADJUD-PASS2",
+            "CLMRECONCILE",
+            "CLMPROVPAY",
+            "CLMGLPOST",
+            "CLMREGEXT"
+        ]
+    );
+    // 5-hour window, 131 minutes of work: 169 minutes of margin ("nearly 3 hours").
+    let margin = &a.margins[0];
+    assert_eq!(margin.margin, TimeDelta::minutes(300 - 131));
+    assert!(!margin.is_missed());
+}
+
+#[test]
+fn nightly_serial_overruns_the_window_by_45_minutes() {
+    let w = load("nightly-serial.yaml");
+    let a = analyse(&w, date("2025-03-04"), &PlanOptions::default()).expect("plans");
+    let chain = a.critical.as_ref().expect("a critical path");
+    assert_eq!(chain.length(), TimeDelta::minutes(345));
+    let margin = &a.margins[0];
+    assert_eq!(margin.margin, TimeDelta::minutes(-45));
+    assert!(margin.is_missed());
+}
+
+#[test]
+fn nightly_volume_growth_stretches_elastic_jobs() {
+    // Open enrollment: 2.4M claims instead of 1.8M. Partitions and pass 2 are fully elastic.
+    let w = load("nightly.yaml");
+    let options = PlanOptions {
+        mode: None,
+        volumes: vec![(
+            "claims".into(),
+            warden_core::plan::VolumeChange::Set(2_400_000),
+        )],
+    };
+    let a = analyse(&w, date("2025-03-04"), &options).expect("plans");
+    let p04 = a.plan.job_index("CLMADJUD-P04").expect("exists");
+    assert_eq!(
+        a.plan.jobs[p04].duration,
+        TimeDelta::seconds(38 * 60 * 4 / 3)
+    );
+    let chain = a.critical.as_ref().expect("a critical path");
+    assert!(chain.length() > TimeDelta::minutes(131));
+}
+
+#[test]
+fn nightly_does_not_run_on_weekends_or_holidays() {
+    let w = load("nightly.yaml");
+    let saturday = analyse(&w, date("2025-03-01"), &PlanOptions::default()).unwrap_err();
+    assert!(
+        saturday.to_string().contains("does not run on 2025-03-01"),
+        "{saturday}"
+    );
+    let thanksgiving = analyse(&w, date("2025-11-27"), &PlanOptions::default()).unwrap_err();
+    assert!(
+        thanksgiving.to_string().contains("Thanksgiving"),
+        "{thanksgiving}"
+    );
+}
+
+#[test]
+fn month_end_has_the_case_study_job_counts() {
+    let w = load("month-end.yaml");
+    assert_eq!(w.jobs_per_day(), vec![312, 247, 198]);
+}
+
+#[test]
+fn month_end_february_2025_runs_feb_28_to_mar_2() {
+    let w = load("month-end.yaml");
+    let a = analyse(&w, date("2025-02"), &PlanOptions::default()).expect("plans");
+    let nights: Vec<String> = a.plan.nights.iter().map(|n| n.date.to_string()).collect();
+    assert_eq!(nights, ["2025-02-28", "2025-03-01", "2025-03-02"]);
+    let cms = a
+        .margins
+        .iter()
+        .find(|m| a.plan.deadlines[m.deadline].id == "cms-filing")
+        .expect("a CMS filing deadline");
+    // 23:59 on March 2nd, New York time.
+    assert_eq!(
+        a.plan.deadlines[cms.deadline]
+            .at
+            .with_timezone(&chrono_tz::America::New_York)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        "2025-03-02 23:59"
+    );
+    assert!(!cms.is_missed());
+}
+
+#[test]
+fn month_end_day1_critical_chain_is_stream_a() {
+    let w = load("month-end.yaml");
+    let a = analyse(&w, date("2025-02"), &PlanOptions::default()).expect("plans");
+    let verify = a.plan.job_index("CLAIM-VERFY").expect("exists");
+    let chain = warden_deadlines::critical_chain(&a.plan, &a.schedule, &[verify]).expect("chain");
+    let names = ids(&a, &chain.jobs);
+    assert_eq!(
+        names,
+        [
+            "CLAIM-EXTRACT.A",
+            "CLAIM-SORT.A",
+            "ADJUD-PHASE1.A",
+            "ADJUD-PHASE2.A",
+            "REPRICE-01.A",
+            "MERGE-ADJ",
+            "CLAIM-POST",
+            "CLAIM-VERFY"
+        ]
+    );
+    assert_eq!(chain.length(), TimeDelta::minutes(505));
+}
+
+#[test]
+fn month_end_pipelining_beats_serial() {
+    let w = load("month-end.yaml");
+    let run = |mode| {
+        let options = PlanOptions {
+            mode: Some(mode),
+            volumes: Vec::new(),
+        };
+        let a = analyse(&w, date("2025-02"), &options).expect("plans");
+        a.schedule.finish - a.plan.start
+    };
+    let serial = run(Mode::Serial);
+    let pipelined = run(Mode::Pipelined);
+    // The serial cycle is the three days' critical paths end to end: 8.4 h + 7.3 h + 6.8 h.
+    assert_eq!(serial, TimeDelta::minutes(505 + 440 + 408));
+    assert!(
+        pipelined < serial - TimeDelta::hours(4),
+        "pipelined {pipelined} vs serial {serial}"
+    );
+}
