@@ -18,7 +18,11 @@ pub struct Analysis {
 }
 
 /// Plans `workflow` for `date` from estimates and analyses the result.
-pub fn analyse(workflow: &Workflow, date: DateSpec, options: &PlanOptions) -> Result<Analysis, PlanError> {
+pub fn analyse(
+    workflow: &Workflow,
+    date: DateSpec,
+    options: &PlanOptions,
+) -> Result<Analysis, PlanError> {
     let plan = workflow.instantiate(date, options)?;
     let schedule = simulate(&plan);
     let all: Vec<usize> = (0..plan.jobs.len()).collect();

@@ -87,4 +87,3 @@ pub fn critical_chain(plan: &Plan, schedule: &Schedule, targets: &[JobIdx]) -> O
         links,
     })
 }
-

@@ -66,10 +66,15 @@ where
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Schema => schema::run(out),
     };
-    result.unwrap_or_else(|e| {
-        let _ = writeln!(err, "error: {e}");
-        EXIT_USAGE
-    })
+    match result {
+        Ok(code) => code,
+        // A reader that stopped reading (`warden plan ... | head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            EXIT_USAGE
+        }
+    }
 }
 
 /// An I/O error writing output is a usage-level failure (e.g. a closed pipe).

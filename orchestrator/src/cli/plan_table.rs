@@ -142,9 +142,20 @@ fn write_deadlines(out: &mut dyn Write, a: &Analysis) -> io::Result<()> {
         return Ok(());
     }
     writeln!(out, "\nDeadlines")?;
+    let name = |m: &warden_deadlines::DeadlineMargin| {
+        let d = &plan.deadlines[m.deadline];
+        d.name.clone().unwrap_or_else(|| d.id.clone())
+    };
+    let width = a
+        .margins
+        .iter()
+        .map(|m| name(m).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     writeln!(
         out,
-        "  {:<28} {:<10} {:<20} {:<20} {:>10}",
+        "  {:<width$} {:<10} {:<20} {:<20} {:>10}",
         "DEADLINE", "KIND", "AT", "PLANNED FINISH", "MARGIN"
     )?;
     for m in &a.margins {
@@ -155,8 +166,8 @@ fn write_deadlines(out: &mut dyn Write, a: &Analysis) -> io::Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "  {:<28} {:<10} {:<20} {:<20} {:>10}{}",
-            d.name.as_deref().unwrap_or(&d.id),
+            "  {:<width$} {:<10} {:<20} {:<20} {:>10}{}",
+            name(m),
             kind,
             when(m.at, tz),
             when(m.finish, tz),
@@ -181,8 +192,16 @@ pub(super) fn write_comparison(
         pipelined.plan.date,
         tz.name()
     )?;
+    let label_width = pipelined
+        .plan
+        .deadlines
+        .iter()
+        .map(|d| d.name.as_ref().unwrap_or(&d.id).chars().count() + 8)
+        .max()
+        .unwrap_or(0)
+        .max(16);
     let row = |out: &mut dyn Write, label: &str, p: String, s: String| {
-        writeln!(out, "  {label:<34} {p:<24} {s:<24}")
+        writeln!(out, "  {label:<label_width$} {p:<24} {s}")
     };
     row(out, "", "PIPELINED".into(), "SERIAL".into())?;
     row(

@@ -29,7 +29,12 @@ fn report<'a>(sources: &'a SourceMap, d: &'a Diagnostic) -> Vec<Group<'a>> {
             let mut snippet = Snippet::source(sources.text(span.file))
                 .path(sources.path(span.file))
                 .fold(true)
-                .annotation(annotation(sources, &span, AnnotationKind::Primary, d.label.as_deref()));
+                .annotation(annotation(
+                    sources,
+                    &span,
+                    AnnotationKind::Primary,
+                    d.label.as_deref(),
+                ));
             for note in d.notes.iter().filter(|n| n.span.file == span.file) {
                 snippet = snippet.annotation(annotation(
                     sources,

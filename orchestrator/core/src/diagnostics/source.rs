@@ -118,10 +118,10 @@ impl SourceMap {
         let col = span.column.saturating_sub(1) as usize;
         Some(
             start
-                + line
-                    .char_indices()
-                    .nth(col)
-                    .map_or(line.len().min(line.find('\n').unwrap_or(line.len())), |(i, _)| i),
+                + line.char_indices().nth(col).map_or(
+                    line.len().min(line.find('\n').unwrap_or(line.len())),
+                    |(i, _)| i,
+                ),
         )
     }
 }

@@ -35,7 +35,9 @@ impl FromStr for DateSpec {
         {
             return Ok(DateSpec::Month { year, month });
         }
-        Err(format!("`{s}` is not a date; write YYYY-MM (a month) or YYYY-MM-DD (a day)"))
+        Err(format!(
+            "`{s}` is not a date; write YYYY-MM (a month) or YYYY-MM-DD (a day)"
+        ))
     }
 }
 
@@ -54,7 +56,13 @@ mod tests {
 
     #[test]
     fn parses_months_and_days() {
-        assert_eq!("2025-02".parse(), Ok(DateSpec::Month { year: 2025, month: 2 }));
+        assert_eq!(
+            "2025-02".parse(),
+            Ok(DateSpec::Month {
+                year: 2025,
+                month: 2
+            })
+        );
         assert_eq!(
             "2025-03-03".parse::<DateSpec>().map(|d| d.to_string()),
             Ok("2025-03-03".to_string())

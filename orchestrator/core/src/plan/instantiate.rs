@@ -28,9 +28,7 @@ pub enum VolumeChange {
 /// Why a workflow cannot be planned for the date and options given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error(
-        "`{cycle}` is a nightly cycle: give a day (YYYY-MM-DD), not a month"
-    )]
+    #[error("`{cycle}` is a nightly cycle: give a day (YYYY-MM-DD), not a month")]
     NeedsDay { cycle: String },
     #[error("`{cycle}` does not run on {date} ({reason}); the nearest runs are {nearest}")]
     NotScheduled {
@@ -39,14 +37,18 @@ pub enum PlanError {
         reason: String,
         nearest: String,
     },
-    #[error("`{cycle}` for {month} starts on {first}, not {given}; give `--date {month}` or `--date {first}`")]
+    #[error(
+        "`{cycle}` for {month} starts on {first}, not {given}; give `--date {month}` or `--date {first}`"
+    )]
     NotFirstNight {
         cycle: String,
         month: String,
         first: NaiveDate,
         given: NaiveDate,
     },
-    #[error("--volume names stream `{stream}`, which `{cycle}` does not have (its streams: {known})")]
+    #[error(
+        "--volume names stream `{stream}`, which `{cycle}` does not have (its streams: {known})"
+    )]
     UnknownStream {
         cycle: String,
         stream: String,
@@ -212,7 +214,11 @@ impl Workflow {
                         cycle: self.id.clone(),
                         date: day,
                         reason,
-                        nearest: if nearest.is_empty() { "none within a year".into() } else { nearest },
+                        nearest: if nearest.is_empty() {
+                            "none within a year".into()
+                        } else {
+                            nearest
+                        },
                     });
                 }
                 Ok((0..self.days.len())
@@ -237,14 +243,20 @@ impl Workflow {
                 return Err(PlanError::UnknownStream {
                     cycle: self.id.clone(),
                     stream: id.clone(),
-                    known: self.streams.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "),
+                    known: self
+                        .streams
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             };
             stream.volume = match change {
                 VolumeChange::Set(v) => *v,
                 VolumeChange::Add(delta) => {
                     let v = i128::from(stream.volume) + i128::from(*delta);
-                    u64::try_from(v).map_err(|_| PlanError::NegativeVolume { stream: id.clone() })?
+                    u64::try_from(v)
+                        .map_err(|_| PlanError::NegativeVolume { stream: id.clone() })?
                 }
             };
         }
@@ -270,12 +282,21 @@ impl Workflow {
             consider(night.opens, EarliestReason::WindowOpens);
         }
         if let Some(s) = job.stream
-            && let Some((_, t)) = self.streams[s].not_before.iter().find(|(d, _)| *d == job.day)
+            && let Some((_, t)) = self.streams[s]
+                .not_before
+                .iter()
+                .find(|(d, _)| *d == job.day)
         {
-            consider(self.night_time(night.date, day.opens, *t), EarliestReason::StreamNotBefore);
+            consider(
+                self.night_time(night.date, day.opens, *t),
+                EarliestReason::StreamNotBefore,
+            );
         }
         if let Some(t) = job.not_before {
-            consider(self.night_time(night.date, day.opens, t), EarliestReason::JobNotBefore);
+            consider(
+                self.night_time(night.date, day.opens, t),
+                EarliestReason::JobNotBefore,
+            );
         }
         best
     }
@@ -283,15 +304,25 @@ impl Workflow {
     /// A time of day during a night: on the night's date if at or after the window opens,
     /// else the next morning.
     fn night_time(&self, date: NaiveDate, opens: NaiveTime, t: NaiveTime) -> DateTime<Utc> {
-        let date = if t >= opens { date } else { date + TimeDelta::days(1) };
+        let date = if t >= opens {
+            date
+        } else {
+            date + TimeDelta::days(1)
+        };
         local_instant(self.timezone, date, t)
     }
 
     fn resolve_time(&self, expr: &TimeExpr, nights: &[Night]) -> DateTime<Utc> {
         let base = match expr.anchor {
-            TimeAnchor::DayTime { day, plus_days, time } => {
-                local_instant(self.timezone, nights[day].date + TimeDelta::days(plus_days), time)
-            }
+            TimeAnchor::DayTime {
+                day,
+                plus_days,
+                time,
+            } => local_instant(
+                self.timezone,
+                nights[day].date + TimeDelta::days(plus_days),
+                time,
+            ),
             TimeAnchor::WindowOpens { day } => nights[day].opens,
             TimeAnchor::WindowCloses { day } => nights[day].closes,
         };
@@ -322,12 +353,18 @@ fn scale(estimate: TimeDelta, ratio: f64, elasticity: f64) -> TimeDelta {
 /// Serial mode: each day's first jobs wait for the previous day's last jobs.
 fn add_day_barriers(jobs: &mut [PlanJob], days: usize) {
     for day in 1..days {
-        let previous: HashSet<JobIdx> = (0..jobs.len()).filter(|j| jobs[*j].day == day - 1).collect();
+        let previous: HashSet<JobIdx> = (0..jobs.len())
+            .filter(|j| jobs[*j].day == day - 1)
+            .collect();
         let depended: HashSet<JobIdx> = previous
             .iter()
             .flat_map(|j| jobs[*j].deps.iter().copied())
             .collect();
-        let mut sinks: Vec<JobIdx> = previous.iter().copied().filter(|j| !depended.contains(j)).collect();
+        let mut sinks: Vec<JobIdx> = previous
+            .iter()
+            .copied()
+            .filter(|j| !depended.contains(j))
+            .collect();
         sinks.sort_unstable();
         for j in 0..jobs.len() {
             if jobs[j].day != day {

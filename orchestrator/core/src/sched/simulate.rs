@@ -107,12 +107,16 @@ pub fn simulate(plan: &Plan) -> Schedule {
             let binding = if now > available {
                 match pool.last_released(&job.uses) {
                     Some((resource, holder)) => Binding::Resource { resource, holder },
-                    None => Binding::Earliest { reason: job.earliest_reason },
+                    None => Binding::Earliest {
+                        reason: job.earliest_reason,
+                    },
                 }
             } else if let Some(dep) = last_dep[j].filter(|_| deps_done_at[j] >= earliest) {
                 Binding::Dependency { job: dep }
             } else {
-                Binding::Earliest { reason: job.earliest_reason }
+                Binding::Earliest {
+                    reason: job.earliest_reason,
+                }
             };
             let finish = now + job.duration.num_seconds();
             result[j] = Some(ScheduledJob {

@@ -37,7 +37,7 @@ pub enum Schedule {
     /// Nightly: on every date the cron expression fires (and, if asked, that is a business day).
     Cron {
         expression: String,
-        cron: croner::Cron,
+        cron: Box<croner::Cron>,
         business_days_only: bool,
     },
     /// Month-end: nights chosen by a calendar rule.

@@ -23,7 +23,9 @@ pub fn duration(value: &Scalar) -> Result<TimeDelta, String> {
             TimeDelta::from_std(parsed)
                 .ok()
                 .filter(|d| *d <= TimeDelta::days(366))
-                .ok_or_else(|| format!("`{text}` is longer than a year; no batch job runs that long"))
+                .ok_or_else(|| {
+                    format!("`{text}` is longer than a year; no batch job runs that long")
+                })
         }
     }
 }
@@ -53,7 +55,10 @@ pub fn volume(value: &Scalar) -> Result<u64, String> {
         return Err(format!("`{}` is not a volume; {hint}", value.as_text()));
     }
     if number > 1e12 {
-        return Err(format!("`{}` is more claims than any cycle carries; {hint}", value.as_text()));
+        return Err(format!(
+            "`{}` is more claims than any cycle carries; {hint}",
+            value.as_text()
+        ));
     }
     Ok(number.round() as u64)
 }
@@ -115,9 +120,21 @@ mod tests {
     fn durations_need_units() {
         assert_eq!(duration(&text("95m")), Ok(TimeDelta::minutes(95)));
         assert_eq!(duration(&text("1h30m")), Ok(TimeDelta::minutes(90)));
-        assert!(duration(&Scalar::Int(95)).unwrap_err().contains("has no unit"));
-        assert!(duration(&text("soon")).unwrap_err().contains("is not a duration"));
-        assert!(duration(&text("400d")).unwrap_err().contains("longer than a year"));
+        assert!(
+            duration(&Scalar::Int(95))
+                .unwrap_err()
+                .contains("has no unit")
+        );
+        assert!(
+            duration(&text("soon"))
+                .unwrap_err()
+                .contains("is not a duration")
+        );
+        assert!(
+            duration(&text("400d"))
+                .unwrap_err()
+                .contains("longer than a year")
+        );
     }
 
     #[test]
@@ -132,7 +149,10 @@ mod tests {
 
     #[test]
     fn times_and_zones() {
-        assert_eq!(time_of_day("20:00"), NaiveTime::from_hms_opt(20, 0, 0).ok_or(String::new()));
+        assert_eq!(
+            time_of_day("20:00"),
+            NaiveTime::from_hms_opt(20, 0, 0).ok_or(String::new())
+        );
         assert!(time_of_day("25:00").is_err());
         assert!(time_zone("America/New_York").is_ok());
         let (msg, help) = time_zone("America/NewYork").unwrap_err();

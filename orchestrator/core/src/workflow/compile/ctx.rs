@@ -18,7 +18,9 @@ pub struct NoFiles;
 
 impl Loader for NoFiles {
     fn load(&self, _from: &str, path: &str) -> Result<(String, String), String> {
-        Err(format!("`{path}` cannot be read here (no files are available)"))
+        Err(format!(
+            "`{path}` cannot be read here (no files are available)"
+        ))
     }
 }
 

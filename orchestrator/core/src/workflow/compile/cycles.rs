@@ -26,7 +26,10 @@ pub(super) fn check_cycles(cx: &mut Ctx<'_>, compiled: &CompiledJobs) {
             continue;
         }
         let path = cycle_path(&graph, &scc);
-        let mut signature: Vec<String> = path.iter().map(|n| jobs[graph[*n]].template.clone()).collect();
+        let mut signature: Vec<String> = path
+            .iter()
+            .map(|n| jobs[graph[*n]].template.clone())
+            .collect();
         signature.sort();
         signature.dedup();
         if !reported.insert(signature) {
@@ -35,7 +38,11 @@ pub(super) fn check_cycles(cx: &mut Ctx<'_>, compiled: &CompiledJobs) {
         let ids: Vec<&str> = path.iter().map(|n| jobs[graph[*n]].id.as_str()).collect();
         let first = graph[path[0]];
         let last = graph[path[path.len() - 1]];
-        let closing = compiled.edge_spans.get(&(last, first)).copied().unwrap_or_default();
+        let closing = compiled
+            .edge_spans
+            .get(&(last, first))
+            .copied()
+            .unwrap_or_default();
         let message = if self_loop {
             format!("job `{}` runs after itself", ids[0])
         } else {
@@ -45,14 +52,20 @@ pub(super) fn check_cycles(cx: &mut Ctx<'_>, compiled: &CompiledJobs) {
         };
         let mut diagnostic = Diagnostic::error(message)
             .at(closing)
-            .label(format!("`{}` waits for `{}` here", jobs[first].template, jobs[last].template))
+            .label(format!(
+                "`{}` waits for `{}` here",
+                jobs[first].template, jobs[last].template
+            ))
             .help("`a -> b` means b runs after a; remove one of these dependencies");
         for pair in path.windows(2) {
             let (from, to) = (graph[pair[0]], graph[pair[1]]);
             if let Some(span) = compiled.edge_spans.get(&(from, to)) {
                 diagnostic = diagnostic.note(
                     *span,
-                    format!("`{}` waits for `{}`", jobs[to].template, jobs[from].template),
+                    format!(
+                        "`{}` waits for `{}`",
+                        jobs[to].template, jobs[from].template
+                    ),
                 );
             }
         }

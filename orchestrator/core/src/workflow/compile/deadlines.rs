@@ -71,7 +71,9 @@ pub(super) fn compile_deadlines(
                     .help("compliance letters quote it: add `penalty:` (e.g. \"CMS corrective action plan; up to $25,000 per day late\")"),
             );
         }
-        if let (true, Some(at), Some(kind), Some(covers), Some(escalation)) = (fresh, at, kind, covers, escalation) {
+        if let (true, Some(at), Some(kind), Some(covers), Some(escalation)) =
+            (fresh, at, kind, covers, escalation)
+        {
             deadlines.push(Deadline {
                 id: d.id.value.clone(),
                 name: d.name.clone(),
@@ -99,7 +101,11 @@ fn resolve_covers(
     let mut ok = true;
     for name in covers {
         let found = if let Some(day) = header.day(&name.value) {
-            Some((0..jobs.jobs.len()).filter(|j| jobs.jobs[*j].day == day).collect())
+            Some(
+                (0..jobs.jobs.len())
+                    .filter(|j| jobs.jobs[*j].day == day)
+                    .collect(),
+            )
         } else if let Some(m) = milestones.iter().find(|m| m.id == name.value) {
             Some(m.covers.clone())
         } else {
@@ -107,7 +113,9 @@ fn resolve_covers(
         };
         match found {
             Some(found) => set.extend(found),
-            None if jobs.is_broken(&name.value) || header.broken_days.contains(&name.value) => ok = false,
+            None if jobs.is_broken(&name.value) || header.broken_days.contains(&name.value) => {
+                ok = false
+            }
             None => {
                 let span = cx.span(name);
                 let candidates = jobs
@@ -117,7 +125,10 @@ fn resolve_covers(
                     .chain(milestones.iter().map(|m| m.id.as_str()));
                 cx.error_help(
                     span,
-                    format!("`{}` covers `{}`, which is not a job, day or milestone", owner.value, name.value),
+                    format!(
+                        "`{}` covers `{}`, which is not a job, day or milestone",
+                        owner.value, name.value
+                    ),
                     "unknown name",
                     did_you_mean(&name.value, candidates),
                 );
@@ -158,7 +169,12 @@ fn time_expr(cx: &mut Ctx<'_>, at: &Located<String>, header: &Header) -> Option<
     };
     let Some(&day_token) = tokens.first() else {
         let span = cx.span(at);
-        cx.error_help(span, "the deadline time is empty", "no time", Some(usage.to_string()));
+        cx.error_help(
+            span,
+            "the deadline time is empty",
+            "no time",
+            Some(usage.to_string()),
+        );
         return None;
     };
     let Some(day) = header.day(day_token.1) else {
@@ -179,7 +195,12 @@ fn time_expr(cx: &mut Ctx<'_>, at: &Located<String>, header: &Header) -> Option<
     let anchor = match rest.first() {
         None => {
             let span = cx.span(at);
-            cx.error_help(span, format!("`{}` says which night but not when", at.value), "no time", Some(usage.to_string()));
+            cx.error_help(
+                span,
+                format!("`{}` says which night but not when", at.value),
+                "no time",
+                Some(usage.to_string()),
+            );
             return None;
         }
         Some((_, "window-opens")) => {
@@ -197,23 +218,42 @@ fn time_expr(cx: &mut Ctx<'_>, at: &Located<String>, header: &Header) -> Option<
                 match n.parse::<i64>() {
                     Ok(n) if (0..=62).contains(&n) => plus_days = n,
                     _ => {
-                        bad(cx, token, format!("`{}` is not a number of days", token.1), "expected e.g. `+1d`");
+                        bad(
+                            cx,
+                            token,
+                            format!("`{}` is not a number of days", token.1),
+                            "expected e.g. `+1d`",
+                        );
                         return None;
                     }
                 }
                 rest = &rest[1..];
                 let Some(&next) = rest.first() else {
-                    bad(cx, token, format!("`{}` needs a time of day after it", token.1), "expected `HH:MM` next");
+                    bad(
+                        cx,
+                        token,
+                        format!("`{}` needs a time of day after it", token.1),
+                        "expected `HH:MM` next",
+                    );
                     return None;
                 };
                 time_token = next;
             }
             let Ok(time) = values::time_of_day(time_token.1) else {
-                bad(cx, time_token, format!("`{}` is not a time of day", time_token.1), "expected `HH:MM`");
+                bad(
+                    cx,
+                    time_token,
+                    format!("`{}` is not a time of day", time_token.1),
+                    "expected `HH:MM`",
+                );
                 return None;
             };
             rest = &rest[1..];
-            TimeAnchor::DayTime { day, plus_days, time }
+            TimeAnchor::DayTime {
+                day,
+                plus_days,
+                time,
+            }
         }
     };
     let offset = match rest {
@@ -223,7 +263,12 @@ fn time_expr(cx: &mut Ctx<'_>, at: &Located<String>, header: &Header) -> Option<
                 Some(b'+') => (1, &token.1[1..]),
                 Some(b'-') => (-1, &token.1[1..]),
                 _ => {
-                    bad(cx, *token, format!("unexpected `{}`", token.1), "expected an offset like `-30m`");
+                    bad(
+                        cx,
+                        *token,
+                        format!("unexpected `{}`", token.1),
+                        "expected an offset like `-30m`",
+                    );
                     return None;
                 }
             };
@@ -236,7 +281,12 @@ fn time_expr(cx: &mut Ctx<'_>, at: &Located<String>, header: &Header) -> Option<
             }
         }
         [_, extra, ..] => {
-            bad(cx, *extra, format!("unexpected `{}`", extra.1), "nothing may follow the offset");
+            bad(
+                cx,
+                *extra,
+                format!("unexpected `{}`", extra.1),
+                "nothing may follow the offset",
+            );
             return None;
         }
     };
@@ -262,7 +312,10 @@ fn escalation(
                 span,
                 format!("escalation step {} has {conditions} conditions", i + 1),
                 "expected exactly one",
-                Some("each step fires on one of `margin_below`, `p_miss_above` or `projected_miss`".into()),
+                Some(
+                    "each step fires on one of `margin_below`, `p_miss_above` or `projected_miss`"
+                        .into(),
+                ),
             );
             ok = false;
             continue;
@@ -274,7 +327,11 @@ fn escalation(
                 Some(Trigger::MissProbabilityAbove(p.value))
             } else {
                 let pspan = cx.span(p);
-                cx.error(pspan, format!("probability {} is out of range", p.value), "expected between 0 and 1");
+                cx.error(
+                    pspan,
+                    format!("probability {} is out of range", p.value),
+                    "expected between 0 and 1",
+                );
                 None
             }
         } else if let Some(flag) = &s.projected_miss {
@@ -282,14 +339,22 @@ fn escalation(
                 Some(Trigger::ProjectedMiss)
             } else {
                 let fspan = cx.span(flag);
-                cx.error(fspan, "`projected_miss: false` never fires", "remove the step or set it to true");
+                cx.error(
+                    fspan,
+                    "`projected_miss: false` never fires",
+                    "remove the step or set it to true",
+                );
                 None
             }
         } else {
             None
         };
         if s.notify.is_empty() {
-            cx.error(span, format!("escalation step {} notifies nobody", i + 1), "empty `notify`");
+            cx.error(
+                span,
+                format!("escalation step {} notifies nobody", i + 1),
+                "empty `notify`",
+            );
             ok = false;
         }
         let mut notify = HashSet::new();
@@ -302,10 +367,18 @@ fn escalation(
                     let rspan = cx.span(role);
                     cx.error_help(
                         rspan,
-                        format!("escalation notifies role `{}`, which is not declared", role.value),
+                        format!(
+                            "escalation notifies role `{}`, which is not declared",
+                            role.value
+                        ),
                         "unknown role",
                         did_you_mean(&role.value, header.roles.iter().map(|r| r.id.as_str()))
-                            .or_else(|| Some(format!("declare it under `roles:`, e.g. `- id: {}`", role.value))),
+                            .or_else(|| {
+                                Some(format!(
+                                    "declare it under `roles:`, e.g. `- id: {}`",
+                                    role.value
+                                ))
+                            }),
                     );
                     ok = false;
                 }
@@ -354,7 +427,11 @@ fn margin_trigger(cx: &mut Ctx<'_>, value: &Located<Scalar>) -> Option<Trigger> 
             Ok(p) if p > 0.0 && p <= 100.0 => Some(Trigger::MarginShareBelow(p / 100.0)),
             _ => {
                 let span = cx.span(value);
-                cx.error(span, format!("`{text}` is not a share of the planned margin"), "expected 1% to 100%");
+                cx.error(
+                    span,
+                    format!("`{text}` is not a share of the planned margin"),
+                    "expected 1% to 100%",
+                );
                 None
             }
         };
@@ -363,7 +440,14 @@ fn margin_trigger(cx: &mut Ctx<'_>, value: &Located<Scalar>) -> Option<Trigger> 
         Ok(d) => Some(Trigger::MarginBelow(d)),
         Err(message) => {
             let span = cx.span(value);
-            cx.error_help(span, message, "bad margin", Some("a margin is a duration (`4h`) or a share of the planned margin (`25%`)".into()));
+            cx.error_help(
+                span,
+                message,
+                "bad margin",
+                Some(
+                    "a margin is a duration (`4h`) or a share of the planned margin (`25%`)".into(),
+                ),
+            );
             None
         }
     }

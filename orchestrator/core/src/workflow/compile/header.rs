@@ -249,7 +249,7 @@ fn compile_schedule(cx: &mut Ctx<'_>, raw: &RawWorkflow, day_count: usize) -> Op
             match parsed {
                 Ok(c) if cron.value.split_whitespace().count() == 5 => Some(Schedule::Cron {
                     expression: cron.value.trim().to_string(),
-                    cron: c,
+                    cron: Box::new(c),
                     business_days_only: schedule.business_days_only.unwrap_or(true),
                 }),
                 Ok(_) => {
@@ -298,7 +298,10 @@ fn compile_month_end(
         let span = cx.span(&m.nights);
         cx.error(
             span,
-            format!("a month-end cycle of {} nights is not possible", m.nights.value),
+            format!(
+                "a month-end cycle of {} nights is not possible",
+                m.nights.value
+            ),
             "expected 1 to 31",
         );
         ok = false;
@@ -320,7 +323,11 @@ fn compile_month_end(
         Some("next") => NonBusinessStart::Next,
         Some("keep") => NonBusinessStart::Keep,
         Some(other) => {
-            let span = m.when_not_business_day.as_ref().map(|v| cx.span(v)).unwrap_or_default();
+            let span = m
+                .when_not_business_day
+                .as_ref()
+                .map(|v| cx.span(v))
+                .unwrap_or_default();
             cx.error_help(
                 span,
                 format!("unknown adjustment `{other}`"),
@@ -450,7 +457,10 @@ fn compile_streams(
                 let span = cx.span(time);
                 cx.error_help(
                     span,
-                    format!("stream `{}` sets a start time for day `{day_id}`, which is not defined", s.id.value),
+                    format!(
+                        "stream `{}` sets a start time for day `{day_id}`, which is not defined",
+                        s.id.value
+                    ),
                     "unknown day",
                     did_you_mean(day_id, days.iter().map(|d| d.id.as_str())),
                 );
@@ -556,7 +566,9 @@ pub(super) fn elasticity(cx: &mut Ctx<'_>, value: &Located<f64>) -> Option<f64> 
         span,
         format!("elasticity {} is out of range", value.value),
         "expected 0 to 4",
-        Some("0 means the run time does not depend on volume, 1 that it grows in proportion".into()),
+        Some(
+            "0 means the run time does not depend on volume, 1 that it grows in proportion".into(),
+        ),
     );
     None
 }
@@ -566,7 +578,11 @@ pub(super) fn retries(cx: &mut Ctx<'_>, value: &Located<i64>) -> Option<u32> {
         return u32::try_from(value.value).ok();
     }
     let span = cx.span(value);
-    cx.error(span, format!("{} retries is out of range", value.value), "expected 0 to 100");
+    cx.error(
+        span,
+        format!("{} retries is out of range", value.value),
+        "expected 0 to 100",
+    );
     None
 }
 

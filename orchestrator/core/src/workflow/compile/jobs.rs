@@ -34,7 +34,7 @@ pub(super) struct CompiledJobs {
 impl CompiledJobs {
     /// Whether `name` refers to a template that failed (so its absence is already explained).
     pub fn is_broken(&self, name: &str) -> bool {
-        let template = name.split(['.', '*']).next().unwrap_or(name);
+        let template = name.split(['.', '*', '?']).next().unwrap_or(name);
         self.broken.contains(template) || self.broken.contains(name)
     }
 }
@@ -67,7 +67,12 @@ pub(super) fn compile_jobs(cx: &mut Ctx<'_>, raw: &RawWorkflow, header: &Header)
 }
 
 /// Checks one template and adds its concrete jobs; returns its template index.
-fn expand(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header, out: &mut CompiledJobs) -> Option<usize> {
+fn expand(
+    cx: &mut Ctx<'_>,
+    raw: &RawJob,
+    header: &Header,
+    out: &mut CompiledJobs,
+) -> Option<usize> {
     let id = &raw.id.value;
     let day = job_day(cx, raw, header);
     let (streams, per_stream) = job_streams(cx, raw, header);
@@ -108,7 +113,12 @@ fn expand(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header, out: &mut CompiledJob
         Some(t) => header::time_field(cx, t).map(Some),
         None => Some(None),
     };
-    let priority = raw.priority.as_ref().map(|p| p.value).or(d.priority).unwrap_or(0);
+    let priority = raw
+        .priority
+        .as_ref()
+        .map(|p| p.value)
+        .or(d.priority)
+        .unwrap_or(0);
 
     let (Some(day), Some(streams), Some(action), Some(estimates), Some(uses)) =
         (day, streams, action, estimates, uses)
@@ -121,28 +131,34 @@ fn expand(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header, out: &mut CompiledJob
         return None;
     };
 
-    if let (Some(timeout), Some(longest)) = (timeout, estimates.iter().flatten().max()) {
-        if timeout < *longest {
-            let span = raw.timeout.as_ref().map(|t| cx.span(t)).unwrap_or_default();
-            cx.push(
-                Diagnostic::warning(format!(
-                    "job `{id}` times out after {} but is estimated to take {}",
-                    values::format_duration(timeout),
-                    values::format_duration(*longest)
-                ))
-                .at(span)
-                .label("shorter than the estimate")
-                .help("raise the timeout above the estimate, or the job will be killed on a normal night"),
-            );
-        }
+    if let (Some(timeout), Some(longest)) = (timeout, estimates.iter().flatten().max())
+        && timeout < *longest
+    {
+        let span = raw.timeout.as_ref().map(|t| cx.span(t)).unwrap_or_default();
+        cx.push(
+            Diagnostic::warning(format!(
+                "job `{id}` times out after {} but is estimated to take {}",
+                values::format_duration(timeout),
+                values::format_duration(*longest)
+            ))
+            .at(span)
+            .label("shorter than the estimate")
+            .help(
+                "raise the timeout above the estimate, or the job will be killed on a normal night",
+            ),
+        );
     }
     if raw.estimate.is_none() {
         let span = cx.span(&raw.id);
         cx.push(
-            Diagnostic::warning(format!("job `{id}` has no estimate; it is planned as taking no time"))
-                .at(span)
-                .label("no `estimate`")
-                .help("add `estimate:` (e.g. `estimate: 25m`) so plans and deadline projections count it"),
+            Diagnostic::warning(format!(
+                "job `{id}` has no estimate; it is planned as taking no time"
+            ))
+            .at(span)
+            .label("no `estimate`")
+            .help(
+                "add `estimate:` (e.g. `estimate: 25m`) so plans and deadline projections count it",
+            ),
         );
     }
 
@@ -159,11 +175,14 @@ fn expand(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header, out: &mut CompiledJob
     for stream in &stream_list {
         let parts: Vec<Option<Partition>> = match partitions {
             None => vec![None],
-            Some(count) => (1..=count).map(|index| Some(Partition { index, count })).collect(),
+            Some(count) => (1..=count)
+                .map(|index| Some(Partition { index, count }))
+                .collect(),
         };
         let mut group = Vec::new();
         for partition in parts {
-            let concrete = concrete_id(id, stream.map(|s| header.streams[s].id.as_str()), partition);
+            let concrete =
+                concrete_id(id, stream.map(|s| header.streams[s].id.as_str()), partition);
             let idx = out.jobs.len();
             if let Some(previous) = out.index.concrete.get(&concrete) {
                 let other = out.jobs[*previous].template.clone();
@@ -236,7 +255,10 @@ fn job_day(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<usize> {
                 let span = cx.span(day);
                 cx.error_help(
                     span,
-                    format!("job `{}` belongs to day `{}`, which is not defined", raw.id.value, day.value),
+                    format!(
+                        "job `{}` belongs to day `{}`, which is not defined",
+                        raw.id.value, day.value
+                    ),
                     "unknown day",
                     did_you_mean(&day.value, header.days.iter().map(|d| d.id.as_str())),
                 );
@@ -252,7 +274,11 @@ fn job_day(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<usize> {
                 span,
                 format!("job `{}` does not say which day it runs on", raw.id.value),
                 "no `day`",
-                Some(format!("this cycle has {} days; add `day:` with one of: {}", ids.len(), ids.join(", "))),
+                Some(format!(
+                    "this cycle has {} days; add `day:` with one of: {}",
+                    ids.len(),
+                    ids.join(", ")
+                )),
             );
             None
         }
@@ -313,7 +339,11 @@ fn job_streams(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> (Option<Vec<u
                     for name in list {
                         match header.stream(name) {
                             Some(s) if out.contains(&s) => {
-                                cx.error(span, format!("job `{id}` lists stream `{name}` twice"), "repeated stream");
+                                cx.error(
+                                    span,
+                                    format!("job `{id}` lists stream `{name}` twice"),
+                                    "repeated stream",
+                                );
                                 ok = false;
                             }
                             Some(s) => out.push(s),
@@ -326,7 +356,11 @@ fn job_streams(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> (Option<Vec<u
                         }
                     }
                     if list.is_empty() {
-                        cx.error(span, format!("job `{id}` expands over an empty list of streams"), "no streams");
+                        cx.error(
+                            span,
+                            format!("job `{id}` expands over an empty list of streams"),
+                            "no streams",
+                        );
                         ok = false;
                     }
                     (ok.then_some(out), true)
@@ -362,7 +396,11 @@ fn job_action(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<Action>
         }
         (Some(run), None) if run.value.trim().is_empty() => {
             let span = cx.span(run);
-            cx.error(span, format!("job `{}` runs an empty command", raw.id.value), "empty `run`");
+            cx.error(
+                span,
+                format!("job `{}` runs an empty command", raw.id.value),
+                "empty `run`",
+            );
             None
         }
         (Some(run), None) => Some(Action::Shell(run.value.clone())),
@@ -423,7 +461,10 @@ fn job_estimates(
             if list.len() != count as usize {
                 cx.error(
                     span,
-                    format!("job `{id}` has {count} partitions but {} estimates", list.len()),
+                    format!(
+                        "job `{id}` has {count} partitions but {} estimates",
+                        list.len()
+                    ),
                     format!("expected {count} durations"),
                 );
                 return None;
@@ -440,7 +481,9 @@ fn job_estimates(
             if !per_stream {
                 cx.error_help(
                     span,
-                    format!("job `{id}` gives estimates per stream but does not expand over streams"),
+                    format!(
+                        "job `{id}` gives estimates per stream but does not expand over streams"
+                    ),
                     "a map needs `streams:`",
                     Some("give a single duration, or add `streams:`".into()),
                 );
@@ -505,16 +548,28 @@ fn job_uses(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<Vec<Resou
                 }
                 cx.error_help(
                     span,
-                    format!("job `{}` uses resource `{name}`, which is not declared", raw.id.value),
+                    format!(
+                        "job `{}` uses resource `{name}`, which is not declared",
+                        raw.id.value
+                    ),
                     "undeclared resource",
-                    did_you_mean(&name, header.resources.iter().map(|r| r.id.as_str()))
-                        .or_else(|| Some(format!("declare it under `resources:`, e.g. `- id: {name}`"))),
+                    did_you_mean(&name, header.resources.iter().map(|r| r.id.as_str())).or_else(
+                        || {
+                            Some(format!(
+                                "declare it under `resources:`, e.g. `- id: {name}`"
+                            ))
+                        },
+                    ),
                 );
                 continue;
             };
             let capacity = header.resources[resource].capacity;
             if units < 1 {
-                cx.error(span, format!("job `{}` takes {units} units of `{name}`", raw.id.value), "at least 1");
+                cx.error(
+                    span,
+                    format!("job `{}` takes {units} units of `{name}`", raw.id.value),
+                    "at least 1",
+                );
                 ok = false;
             } else if units > i64::from(capacity) {
                 cx.error_help(
@@ -528,7 +583,11 @@ fn job_uses(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<Vec<Resou
                 );
                 ok = false;
             } else if out.iter().any(|u| u.resource == resource) {
-                cx.error(span, format!("job `{}` lists resource `{name}` twice", raw.id.value), "repeated");
+                cx.error(
+                    span,
+                    format!("job `{}` lists resource `{name}` twice", raw.id.value),
+                    "repeated",
+                );
                 ok = false;
             } else {
                 out.push(ResourceUse {
@@ -547,14 +606,23 @@ fn resolve_dependencies(cx: &mut Ctx<'_>, raw: &RawJob, template: usize, out: &m
     for name in &raw.after {
         let span = cx.span(name);
         for &job in &instances {
-            let resolved = out.index.resolve_after(&out.templates, &out.jobs, &out.jobs[job], per_stream, &name.value);
+            let resolved = out.index.resolve_after(
+                &out.templates,
+                &out.jobs,
+                &out.jobs[job],
+                per_stream,
+                &name.value,
+            );
             match resolved {
                 Ok(deps) => add_edges(cx, out, job, deps, span, name),
                 Err(RefError::Unknown) if out.is_broken(&name.value) => break,
                 Err(RefError::Unknown) => {
                     cx.error_help(
                         span,
-                        format!("job `{}` runs after `{}`, which is not defined", raw.id.value, name.value),
+                        format!(
+                            "job `{}` runs after `{}`, which is not defined",
+                            raw.id.value, name.value
+                        ),
                         "unknown job",
                         did_you_mean(&name.value, out.index.names()),
                     );
@@ -622,10 +690,13 @@ pub(super) fn warn_unused_resources(cx: &mut Ctx<'_>, raw: &RawWorkflow) {
         if !named.contains(r.id.value.as_str()) {
             let span = cx.span(&r.id);
             cx.push(
-                Diagnostic::warning(format!("resource `{}` is declared but no job uses it", r.id.value))
-                    .at(span)
-                    .label("unused")
-                    .help("remove it, or add it to the `uses:` of the jobs that hold it"),
+                Diagnostic::warning(format!(
+                    "resource `{}` is declared but no job uses it",
+                    r.id.value
+                ))
+                .at(span)
+                .label("unused")
+                .help("remove it, or add it to the `uses:` of the jobs that hold it"),
             );
         }
     }

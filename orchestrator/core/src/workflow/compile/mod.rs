@@ -88,5 +88,10 @@ pub fn compile_str(path: &str, text: &str) -> (SourceMap, Compilation) {
 /// Template expansion can report the same problem once per instance; keep the first.
 fn dedupe(diagnostics: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::new();
-    diagnostics.retain(|d| seen.insert((d.message.clone(), d.span.map(|s| (s.file, s.line, s.column)))));
+    diagnostics.retain(|d| {
+        seen.insert((
+            d.message.clone(),
+            d.span.map(|s| (s.file, s.line, s.column)),
+        ))
+    });
 }

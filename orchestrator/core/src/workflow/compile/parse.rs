@@ -46,7 +46,9 @@ pub(crate) fn yaml_error(file: FileId, error: &YamlError) -> Diagnostic {
         return Diagnostic::error(format!("missing key `{field}`"))
             .at(span)
             .label(format!("the section ending here has no `{field}`"))
-            .help(format!("add `{field}:`; docs/workflow-language.md lists every key"));
+            .help(format!(
+                "add `{field}:`; docs/workflow-language.md lists every key"
+            ));
     }
     Diagnostic::error(message).at(span).label("here")
 }

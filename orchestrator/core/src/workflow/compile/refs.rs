@@ -6,7 +6,9 @@
 //!   number of partitions, the same partition); otherwise every instance (fan-in);
 //! - `TEMPLATE.*`: every instance, explicitly;
 //! - `TEMPLATE.STREAM`: that stream's instance (all its partitions);
-//! - a concrete id (`CLMADJUD-P03`, `ADJUD-PHASE1.A-P02`).
+//! - a concrete id (`CLMADJUD-P03`, `ADJUD-PHASE1.A-P02`);
+//! - `T?`: like `T`, but from a per-stream job whose stream `T` does not run for, nothing
+//!   (for "wait for whichever of these runs for my stream").
 
 use std::collections::HashMap;
 
@@ -33,7 +35,9 @@ pub(super) struct RefIndex {
 pub(super) enum RefError {
     Unknown,
     /// A per-stream template that has no instance for the referrer's stream.
-    NoInstanceForStream { template: String },
+    NoInstanceForStream {
+        template: String,
+    },
 }
 
 impl RefIndex {
@@ -54,6 +58,18 @@ impl RefIndex {
         referrer_per_stream: bool,
         name: &str,
     ) -> Result<Vec<JobIdx>, RefError> {
+        if let Some(required) = name.strip_suffix('?') {
+            return match self.resolve_after(
+                templates,
+                jobs,
+                referrer,
+                referrer_per_stream,
+                required,
+            ) {
+                Err(RefError::NoInstanceForStream { .. }) => Ok(Vec::new()),
+                other => other,
+            };
+        }
         if let Some(template) = name.strip_suffix(".*") {
             return self
                 .templates

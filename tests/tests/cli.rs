@@ -1,0 +1,235 @@
+//! The command line as an architect uses it: exit codes, text and JSON output.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+fn workflow(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflows")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs `warden ARGS...` in-process; returns (exit code, stdout, stderr).
+fn warden(args: &[&str]) -> (i32, String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("warden").chain(args.iter().copied());
+    let code = warden::cli::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).expect("utf-8 stdout"),
+        String::from_utf8(err).expect("utf-8 stderr"),
+    )
+}
+
+#[test]
+fn validate_accepts_the_shipped_workflows() {
+    let files = ["month-end.yaml", "nightly.yaml", "nightly-serial.yaml"].map(workflow);
+    let args: Vec<&str> = std::iter::once("validate")
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let (code, out, err) = warden(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("valid: cycle `month-end`, 757 jobs over 3 days"),
+        "{out}"
+    );
+    assert!(
+        out.contains("valid: cycle `nightly`, 14 jobs over 1 days"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_exits_1_and_prints_every_error() {
+    let bad = workflow("invalid/059-many-errors.yaml");
+    let (code, out, _) = warden(&["validate", &bad]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("`Mars/Olympus_Mons` is not an IANA time zone"),
+        "{out}"
+    );
+    assert!(out.contains("did you mean `EXTRACT`?"), "{out}");
+    assert!(out.contains("unknown deadline kind `statutory`"), "{out}");
+    assert!(out.contains("invalid: 5 errors"), "{out}");
+}
+
+#[test]
+fn validate_exits_2_on_usage_errors() {
+    let (code, _, err) = warden(&["validate"]);
+    assert_eq!(code, 2, "no files is a usage error");
+    assert!(err.contains("FILES"), "{err}");
+    let (code, _, err) = warden(&["validate", "/no/such/file.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read `/no/such/file.yaml`"), "{err}");
+    let (code, _, _) = warden(&["validate", "--frobnicate", &workflow("nightly.yaml")]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn deny_warnings_turns_warnings_into_failure() {
+    let file = workflow("invalid/060-warnings-only.yaml");
+    let (code, out, _) = warden(&["validate", &file]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 warnings"), "{out}");
+    let (code, out, _) = warden(&["validate", "--deny-warnings", &file]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("2 warnings denied by --deny-warnings"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_json_locates_each_error() {
+    let file = workflow("invalid/021-dangling-dependency.yaml");
+    let (code, out, _) = warden(&["validate", "--format", "json", &file]);
+    assert_eq!(code, 1);
+    let json: Value = serde_json::from_str(&out).expect("json");
+    let report = &json["files"][0];
+    assert_eq!(report["valid"], false);
+    let error = &report["errors"][0];
+    assert_eq!(
+        error["message"],
+        "job `REPRICE` runs after `EXTRCT`, which is not defined"
+    );
+    assert_eq!(error["line"], 33);
+    assert_eq!(error["column"], 13);
+    assert_eq!(error["help"], "did you mean `EXTRACT`?");
+}
+
+#[test]
+fn plan_json_has_the_documented_shape() {
+    let (code, out, err) = warden(&[
+        "plan",
+        &workflow("nightly.yaml"),
+        "--date",
+        "2025-03-04",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["nights"][0]["opens"], "2025-03-04T23:00:00-05:00");
+    assert_eq!(json["nights"][0]["closes"], "2025-03-05T04:00:00-05:00");
+    let jobs = json["jobs"].as_array().expect("jobs");
+    assert_eq!(jobs.len(), 14);
+    let setup = jobs
+        .iter()
+        .find(|j| j["id"] == "CLMSETUP")
+        .expect("CLMSETUP");
+    assert_eq!(setup["planned_start"], "2025-03-04T23:00:00-05:00");
+    assert_eq!(setup["planned_finish"], "2025-03-04T23:05:00-05:00");
+    assert_eq!(json["critical_path"]["minutes"], 131.0);
+    assert_eq!(json["critical_path"]["jobs"][1], "CLMADJUD-P04");
+    let deadline = &json["deadlines"][0];
+    assert_eq!(deadline["at"], "2025-03-05T04:00:00-05:00");
+    assert_eq!(deadline["finish"], "2025-03-05T01:11:00-05:00");
+    assert_eq!(deadline["margin_minutes"], 169.0);
+}
+
+#[test]
+fn plan_table_shows_overrun_of_the_serial_nightly() {
+    let (code, out, err) = warden(&[
+        "plan",
+        &workflow("nightly-serial.yaml"),
+        "--date",
+        "2025-03-04",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Critical path  5h45m (345 min)"), "{out}");
+    assert!(out.contains("-45m  MISSED"), "{out}");
+}
+
+#[test]
+fn plan_compare_modes_shows_both_modes() {
+    let (code, out, err) = warden(&[
+        "plan",
+        &workflow("month-end.yaml"),
+        "--date",
+        "2025-02",
+        "--compare-modes",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("PIPELINED"), "{out}");
+    assert!(out.contains("22h33m (22.6 h)"), "serial elapsed: {out}");
+    assert!(out.contains("pipelining saves"), "{out}");
+}
+
+#[test]
+fn plan_rejects_dates_the_cycle_does_not_run_on() {
+    let (code, _, err) = warden(&["plan", &workflow("nightly.yaml"), "--date", "2025-03-01"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not run on 2025-03-01"), "{err}");
+    assert!(
+        err.contains("2025-02-28 (Fri) and 2025-03-03 (Mon)"),
+        "{err}"
+    );
+    let (code, _, err) = warden(&["plan", &workflow("nightly.yaml"), "--date", "2025-03"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nightly cycle: give a day"), "{err}");
+    let (code, _, err) = warden(&["plan", &workflow("month-end.yaml"), "--date", "2025-02-27"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("starts on 2025-02-28"), "{err}");
+    let (code, _, err) = warden(&[
+        "plan",
+        &workflow("month-end.yaml"),
+        "--date",
+        "2025-02",
+        "--volume",
+        "Z=5M",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("does not have (its streams: A, B, C, D, E)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plan_of_an_invalid_workflow_exits_1() {
+    let (code, _, err) = warden(&[
+        "plan",
+        &workflow("invalid/021-dangling-dependency.yaml"),
+        "--date",
+        "2025-02",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("which is not defined"), "{err}");
+}
+
+#[test]
+fn volume_growth_moves_the_month_end_finish() {
+    let base = workflow("month-end.yaml");
+    let finish = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            base.as_str(),
+            "--date",
+            "2025-02",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = warden(&args);
+        assert_eq!(code, 0, "{err}");
+        let json: Value = serde_json::from_str(&out).expect("json");
+        json["elapsed_minutes"].as_f64().expect("minutes")
+    };
+    // The February 2025 acquisition: 12M more claims, mostly commercial.
+    assert!(finish(&["--volume", "A=+12M"]) > finish(&[]) + 60.0);
+}
+
+#[test]
+fn shipped_schema_matches_the_types() {
+    let shipped =
+        std::fs::read_to_string(workflow("workflow.schema.json")).expect("shipped schema");
+    assert_eq!(
+        shipped,
+        warden::cli::schema::schema_json(),
+        "workflows/workflow.schema.json is stale: regenerate with `warden schema > workflows/workflow.schema.json`"
+    );
+}
