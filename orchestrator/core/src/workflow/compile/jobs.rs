@@ -63,7 +63,29 @@ pub(super) fn compile_jobs(cx: &mut Ctx<'_>, raw: &RawWorkflow, header: &Header)
     for (template, raw_job) in expanded {
         resolve_dependencies(cx, raw_job, template, &mut out);
     }
+    // A job that failed for one reason may name unknown jobs too: report those as well.
+    for raw_job in raw.jobs.iter().filter(|j| out.broken.contains(&j.id.value)) {
+        check_names_exist(cx, raw_job, &out);
+    }
     out
+}
+
+fn check_names_exist(cx: &mut Ctx<'_>, raw: &RawJob, out: &CompiledJobs) {
+    for name in &raw.after {
+        let bare = name.value.trim_end_matches('?');
+        if out.index.resolve_all(&out.templates, bare).is_none() && !out.is_broken(bare) {
+            let span = cx.span(name);
+            cx.error_help(
+                span,
+                format!(
+                    "job `{}` runs after `{}`, which is not defined",
+                    raw.id.value, name.value
+                ),
+                "unknown job",
+                did_you_mean(bare, out.index.names()),
+            );
+        }
+    }
 }
 
 /// Checks one template and adds its concrete jobs; returns its template index.

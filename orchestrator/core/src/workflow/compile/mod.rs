@@ -11,6 +11,7 @@ mod deadlines;
 mod header;
 mod jobs;
 mod parse;
+pub(crate) use parse::yaml_error;
 mod refs;
 
 use std::collections::HashSet;
