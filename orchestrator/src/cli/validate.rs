@@ -61,7 +61,9 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
         }
         match args.format {
             Format::Text => {
-                write!(out, "{}", render_text(&l.sources, &c.diagnostics))?;
+                // Errors first, then warnings, each group in file order.
+                write!(out, "{}", render_text(&l.sources, &errors))?;
+                write!(out, "{}", render_text(&l.sources, &warnings))?;
                 let summary = match (&c.workflow, valid) {
                     (Some(w), true) => format!(
                         "{path}: valid: cycle `{}`, {} jobs over {} days{}",

@@ -294,3 +294,17 @@ impl Workflow {
         counts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Builtin;
+
+    /// The JSON Schema lists the built-in kinds by hand (raw.rs); keep them in step.
+    #[test]
+    fn schema_lists_every_builtin() {
+        let raw = include_str!("raw.rs");
+        for (name, _) in Builtin::ALL {
+            assert!(raw.contains(&format!("\"{name}\"")), "raw.rs schema enum is missing `{name}`");
+        }
+    }
+}

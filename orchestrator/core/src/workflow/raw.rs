@@ -50,6 +50,7 @@ pub struct RawWorkflow {
     pub schedule: Located<RawSchedule>,
     /// `pipelined` (a stream's next-day work waits only for its own dependencies) or
     /// `serial` (each day waits for the whole previous day). Default: pipelined.
+    #[schemars(extend("enum" = ["pipelined", "serial", null]))]
     pub mode: Option<Located<String>>,
     /// Values every job gets unless it says otherwise.
     #[serde(default)]
@@ -85,16 +86,19 @@ pub struct RawMonthEnd {
     /// Day of the month the first night begins (clamped to the month's last day).
     pub start_day: Located<i64>,
     /// `previous` (default), `next` or `keep`: what to do when the start day is not a business day.
+    #[schemars(extend("enum" = ["previous", "next", "keep", null]))]
     pub when_not_business_day: Option<Located<String>>,
     /// How many nights the cycle spans.
     pub nights: Located<i64>,
     /// `calendar` (default: consecutive calendar nights) or `business` (consecutive business days).
+    #[schemars(extend("enum" = ["calendar", "business", null]))]
     pub spacing: Option<Located<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", null]))]
     pub builtin: Option<Located<String>>,
     pub elasticity: Option<Located<f64>>,
     pub retries: Option<Located<i64>>,
@@ -140,6 +144,7 @@ pub struct RawDay {
     pub window: Located<RawWindow>,
     /// `window` (default: jobs wait for the window to open) or `when_ready` (jobs start as
     /// soon as their dependencies allow; the window still sets the day's window deadline).
+    #[schemars(extend("enum" = ["window", "when_ready", null]))]
     pub start: Option<Located<String>>,
 }
 
@@ -196,6 +201,7 @@ pub struct RawJob {
     /// Shell command to run.
     pub run: Option<Located<String>>,
     /// Built-in job kind (`sleep`, `adjudicate-partition`, ...).
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", null]))]
     pub builtin: Option<Located<String>>,
     /// Expected run time at the stream's declared volume.
     pub estimate: Option<Located<RawEstimate>>,
@@ -233,6 +239,7 @@ pub struct RawDeadline {
     /// Jobs, days or milestones that must be finished by then.
     pub covers: Vec<Located<String>>,
     /// `regulatory`, `window` or `business`.
+    #[schemars(extend("enum" = ["regulatory", "window", "business"]))]
     pub kind: Located<String>,
     pub penalty: Option<String>,
     #[serde(default)]
