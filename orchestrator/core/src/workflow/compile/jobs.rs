@@ -70,20 +70,23 @@ pub(super) fn compile_jobs(cx: &mut Ctx<'_>, raw: &RawWorkflow, header: &Header)
     out
 }
 
+/// "job X runs after Y, which is not defined", with the closest name suggested.
+fn unknown_job(cx: &mut Ctx<'_>, name: &Located<String>, job: &str, out: &CompiledJobs) {
+    let span = cx.span(name);
+    let bare = name.value.trim_end_matches('?');
+    cx.error_help(
+        span,
+        format!("job `{job}` runs after `{}`, which is not defined", name.value),
+        "unknown job",
+        did_you_mean(bare, out.index.names()),
+    );
+}
+
 fn check_names_exist(cx: &mut Ctx<'_>, raw: &RawJob, out: &CompiledJobs) {
     for name in &raw.after {
         let bare = name.value.trim_end_matches('?');
         if out.index.resolve_all(&out.templates, bare).is_none() && !out.is_broken(bare) {
-            let span = cx.span(name);
-            cx.error_help(
-                span,
-                format!(
-                    "job `{}` runs after `{}`, which is not defined",
-                    raw.id.value, name.value
-                ),
-                "unknown job",
-                did_you_mean(bare, out.index.names()),
-            );
+            unknown_job(cx, name, &raw.id.value, out);
         }
     }
 }
@@ -639,15 +642,7 @@ fn resolve_dependencies(cx: &mut Ctx<'_>, raw: &RawJob, template: usize, out: &m
                 Ok(deps) => add_edges(cx, out, job, deps, span, name),
                 Err(RefError::Unknown) if out.is_broken(&name.value) => break,
                 Err(RefError::Unknown) => {
-                    cx.error_help(
-                        span,
-                        format!(
-                            "job `{}` runs after `{}`, which is not defined",
-                            raw.id.value, name.value
-                        ),
-                        "unknown job",
-                        did_you_mean(&name.value, out.index.names()),
-                    );
+                    unknown_job(cx, name, &raw.id.value, out);
                     break;
                 }
                 Err(RefError::NoInstanceForStream { template }) => {
