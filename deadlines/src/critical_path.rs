@@ -17,6 +17,8 @@ pub enum ChainLink {
     Dependency,
     /// Waited for a resource the previous job on the chain held.
     Resource { resource: usize },
+    /// The chain starts at a retry of this job.
+    Retry,
 }
 
 /// A critical chain, in execution order.
@@ -63,6 +65,10 @@ pub fn critical_chain(plan: &Plan, schedule: &Schedule, targets: &[JobIdx]) -> O
                 links.push(ChainLink::Dependency);
                 jobs.push(job);
                 current = job;
+            }
+            Binding::Retry => {
+                links.push(ChainLink::Retry);
+                break;
             }
             Binding::Resource { resource, holder } => {
                 links.push(ChainLink::Resource { resource });

@@ -105,6 +105,10 @@ impl Workflow {
                     deps: job.after.clone(),
                     uses: job.uses.clone(),
                     priority: job.priority,
+                    action: job.action.clone(),
+                    retries: job.retries,
+                    retry_backoff: job.retry_backoff,
+                    timeout: job.timeout,
                 }
             })
             .collect();

@@ -16,7 +16,7 @@ use petgraph::graph::DiGraph;
 use serde::Serialize;
 
 use crate::calendar::Window;
-use crate::workflow::{DeadlineKind, JobIdx, Mode, Partition, Resource, ResourceUse};
+use crate::workflow::{Action, DeadlineKind, JobIdx, Mode, Partition, Resource, ResourceUse};
 
 /// What sets a job's earliest start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,6 +68,12 @@ pub struct PlanJob {
     pub deps: Vec<JobIdx>,
     pub uses: Vec<ResourceUse>,
     pub priority: i64,
+    pub action: Action,
+    /// Attempts after the first before the job is failed for good.
+    pub retries: u32,
+    /// Pause before the first retry; it doubles for each further one.
+    pub retry_backoff: TimeDelta,
+    pub timeout: Option<TimeDelta>,
 }
 
 #[derive(Debug, Clone)]

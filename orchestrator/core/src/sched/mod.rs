@@ -1,14 +1,16 @@
 //! The scheduling core: which ready job runs next, given dependencies, earliest starts,
 //! resources and priorities. Pure; no clock, no I/O.
 //!
-//! [`simulate`] runs a plan forward on a simulated clock from estimates. `warden plan` uses it
-//! directly; the deadline projection will run it from a live state, and the orchestrator's
-//! dispatcher applies the same [`DispatchOrder`] and [`ResourcePool`] rules on the real clock.
+//! [`Machine`] is the state machine both clocks drive: [`simulate`] runs it forward on a
+//! simulated clock from estimates (`warden plan`; the deadline projection from live state),
+//! and the orchestrator's driver will run it on the real clock.
 
+mod machine;
 mod order;
 mod pool;
 mod simulate;
 
+pub use machine::{Action, Command, Event, JobStatus, KillReason, Machine, Outcome};
 pub use order::{DispatchOrder, tails};
 pub use pool::ResourcePool;
 pub use simulate::{Binding, Schedule, ScheduledJob, simulate};

@@ -1,12 +1,14 @@
 //! Resource holdings: an exclusive resource is a pool of one.
 
+use chrono::{DateTime, Utc};
+
 use crate::workflow::{JobIdx, Resource, ResourceUse};
 
 /// Free units per resource, and who released each last (to explain resource waits).
 #[derive(Debug, Clone)]
 pub struct ResourcePool {
     free: Vec<u32>,
-    last_release: Vec<Option<(i64, JobIdx)>>,
+    last_release: Vec<Option<(DateTime<Utc>, JobIdx)>>,
 }
 
 impl ResourcePool {
@@ -28,7 +30,7 @@ impl ResourcePool {
         }
     }
 
-    pub fn release(&mut self, uses: &[ResourceUse], at: i64, job: JobIdx) {
+    pub fn release(&mut self, uses: &[ResourceUse], at: DateTime<Utc>, job: JobIdx) {
         for u in uses {
             self.free[u.resource] += u.units;
             self.last_release[u.resource] = Some((at, job));

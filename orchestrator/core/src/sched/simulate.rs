@@ -1,12 +1,13 @@
-//! Forward simulation of a plan from estimates.
+//! Forward simulation: the scheduling state machine driven by a simulated clock on which
+//! every job takes its (volume-scaled) estimate.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{DispatchOrder, ResourcePool, tails};
+use super::machine::{Action, Event, Machine, Outcome};
 use crate::plan::{EarliestReason, Plan};
 use crate::workflow::JobIdx;
 
@@ -20,6 +21,8 @@ pub enum Binding {
     Dependency { job: JobIdx },
     /// It waited for a resource, released by this job.
     Resource { resource: usize, holder: JobIdx },
+    /// A retry of an attempt that failed.
+    Retry,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,98 +40,61 @@ pub struct Schedule {
     pub finish: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    /// A job finishes and releases its resources (ordered first at equal times).
-    Finish(JobIdx),
-    /// A job's dependencies are done and its earliest time has come.
-    Ready(JobIdx),
-}
-
-/// Runs the plan forward: at each moment, ready jobs are started in [`DispatchOrder`]
-/// while their resources fit (a job that does not fit does not block smaller ones behind
-/// it). Times are whole seconds from the plan's start.
+/// Runs the plan from its start with every job taking its planned duration.
 pub fn simulate(plan: &Plan) -> Schedule {
     let n = plan.jobs.len();
-    let base = plan.start;
-    let secs = |t: DateTime<Utc>| (t - base).num_seconds();
-    let tails = tails(plan);
-    let successors = plan.successors();
-    let mut waiting: Vec<usize> = plan.jobs.iter().map(|j| j.deps.len()).collect();
-    let mut deps_done_at = vec![i64::MIN; n];
-    let mut last_dep: Vec<Option<JobIdx>> = vec![None; n];
-    let mut events: BinaryHeap<Reverse<(i64, Event)>> = BinaryHeap::new();
-    let mut ready: BTreeSet<DispatchOrder> = BTreeSet::new();
-    let mut pool = ResourcePool::new(&plan.resources);
+    let mut machine = Machine::new(plan);
     let mut result: Vec<Option<ScheduledJob>> = vec![None; n];
-
-    for (j, job) in plan.jobs.iter().enumerate() {
-        if job.deps.is_empty() {
-            events.push(Reverse((secs(job.earliest).max(0), Event::Ready(j))));
+    let mut finishing: BinaryHeap<Reverse<(DateTime<Utc>, JobIdx, u32)>> = BinaryHeap::new();
+    let mut wakes: BinaryHeap<Reverse<DateTime<Utc>>> = BinaryHeap::new();
+    let mut now = plan.start;
+    let mut events: Vec<Event> = Vec::new();
+    loop {
+        for action in machine.apply(plan, now, events.drain(..)) {
+            match action {
+                Action::Dispatch {
+                    job,
+                    attempt,
+                    binding,
+                } => {
+                    let finish = now + plan.jobs[job].duration;
+                    result[job] = Some(ScheduledJob {
+                        start: now,
+                        finish,
+                        binding,
+                    });
+                    finishing.push(Reverse((finish, job, attempt)));
+                }
+                Action::WakeAt(t) => wakes.push(Reverse(t)),
+                // Simulated jobs run exactly their estimate and are never killed.
+                Action::Kill { .. } | Action::Complete => {}
+            }
         }
-    }
-    while let Some(Reverse((now, _))) = events.peek().copied() {
-        while let Some(Reverse((t, event))) = events.peek().copied() {
+        while wakes.peek().is_some_and(|Reverse(t)| *t <= now) {
+            wakes.pop();
+        }
+        let next_finish = finishing.peek().map(|Reverse((t, _, _))| *t);
+        let next_wake = wakes.peek().map(|Reverse(t)| *t);
+        now = match (next_finish, next_wake) {
+            (None, None) => break,
+            (Some(f), None) => f,
+            (None, Some(w)) => w,
+            (Some(f), Some(w)) => f.min(w),
+        };
+        while let Some(Reverse((t, job, attempt))) = finishing.peek().copied() {
             if t != now {
                 break;
             }
-            events.pop();
-            match event {
-                Event::Finish(j) => {
-                    pool.release(&plan.jobs[j].uses, now, j);
-                    for &s in &successors[j] {
-                        waiting[s] -= 1;
-                        if now >= deps_done_at[s] {
-                            deps_done_at[s] = now;
-                            last_dep[s] = Some(j);
-                        }
-                        if waiting[s] == 0 {
-                            let at = now.max(secs(plan.jobs[s].earliest));
-                            events.push(Reverse((at, Event::Ready(s))));
-                        }
-                    }
-                }
-                Event::Ready(j) => {
-                    ready.insert(plan.dispatch_order(j, &tails));
-                }
-            }
-        }
-        let startable: Vec<DispatchOrder> = ready.iter().copied().collect();
-        for key in startable {
-            let j = key.2;
-            let job = &plan.jobs[j];
-            if !pool.fits(&job.uses) {
-                continue;
-            }
-            ready.remove(&key);
-            pool.acquire(&job.uses);
-            let earliest = secs(job.earliest).max(0);
-            let available = earliest.max(deps_done_at[j]);
-            let binding = if now > available {
-                match pool.last_released(&job.uses) {
-                    Some((resource, holder)) => Binding::Resource { resource, holder },
-                    None => Binding::Earliest {
-                        reason: job.earliest_reason,
-                    },
-                }
-            } else if let Some(dep) = last_dep[j].filter(|_| deps_done_at[j] >= earliest) {
-                Binding::Dependency { job: dep }
-            } else {
-                Binding::Earliest {
-                    reason: job.earliest_reason,
-                }
-            };
-            let finish = now + job.duration.num_seconds();
-            result[j] = Some(ScheduledJob {
-                start: base + TimeDelta::seconds(now),
-                finish: base + TimeDelta::seconds(finish),
-                binding,
+            finishing.pop();
+            events.push(Event::Finished {
+                job,
+                attempt,
+                outcome: Outcome::Succeeded,
             });
-            events.push(Reverse((finish, Event::Finish(j))));
         }
     }
-    // Every job of an acyclic plan whose resource needs fit their capacities is scheduled
-    // (the compiler guarantees both); anything else is placed at its earliest, unbound.
+    // The compiler guarantees every job can run (acyclic, resource needs within capacity);
+    // anything else is placed at its earliest, unbound, rather than panicking.
     let jobs: Vec<ScheduledJob> = result
         .into_iter()
         .enumerate()

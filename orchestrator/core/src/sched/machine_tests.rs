@@ -1,0 +1,255 @@
+//! The state machine's execution semantics, on small plans and a hand-driven clock.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::*;
+use crate::diagnostics::render_text;
+use crate::plan::PlanOptions;
+use crate::workflow::compile_str;
+
+fn plan(jobs: &str) -> Plan {
+    let text = format!(
+        r#"
+cycle: t
+timezone: America/New_York
+schedule: {{ cron: "0 22 * * 1-5" }}
+resources:
+  - {{ id: tables }}
+days:
+  - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
+defaults: {{ builtin: sleep }}
+jobs:
+{jobs}
+"#
+    );
+    let (sources, c) = compile_str("t.yaml", &text);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+        .expect("plans")
+}
+
+fn dispatched(actions: &[Action]) -> Vec<(JobIdx, u32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Dispatch { job, attempt, .. } => Some((*job, *attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn at(p: &Plan, minutes: i64) -> DateTime<Utc> {
+    p.start + TimeDelta::minutes(minutes)
+}
+
+fn finished(job: JobIdx, attempt: u32, outcome: Outcome) -> Event {
+    Event::Finished {
+        job,
+        attempt,
+        outcome,
+    }
+}
+
+const FAILED: Outcome = Outcome::Failed { exit_code: Some(1) };
+
+#[test]
+fn dependencies_gate_dispatch_and_completion_is_reported_once() {
+    let p = plan("  - { id: A, estimate: 10m }\n  - { id: B, after: [A], estimate: 5m }");
+    let mut m = Machine::new(&p);
+    assert_eq!(dispatched(&m.apply(&p, at(&p, 0), [])), [(0, 1)]);
+    let actions = m.apply(&p, at(&p, 10), [finished(0, 1, Outcome::Succeeded)]);
+    assert_eq!(dispatched(&actions), [(1, 1)]);
+    let actions = m.apply(&p, at(&p, 15), [finished(1, 1, Outcome::Succeeded)]);
+    assert!(actions.contains(&Action::Complete));
+    assert!(m.is_complete());
+    assert!(
+        !m.apply(&p, at(&p, 16), []).contains(&Action::Complete),
+        "reported once"
+    );
+}
+
+#[test]
+fn nothing_starts_before_the_window_opens() {
+    let p = plan("  - { id: A, estimate: 10m }");
+    let mut m = Machine::new(&p);
+    let actions = m.apply(&p, at(&p, -30), []);
+    assert!(dispatched(&actions).is_empty());
+    assert_eq!(actions, [Action::WakeAt(p.start)]);
+    assert_eq!(dispatched(&m.apply(&p, p.start, [])), [(0, 1)]);
+}
+
+#[test]
+fn stale_attempts_are_fenced() {
+    let p = plan("  - { id: A, estimate: 10m, retries: 1, retry_backoff: 1m }");
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    m.apply(&p, at(&p, 1), [Event::Started { job: 0, attempt: 1 }]);
+    m.apply(&p, at(&p, 5), [finished(0, 1, FAILED)]);
+    let actions = m.apply(&p, at(&p, 6), []);
+    assert_eq!(dispatched(&actions), [(0, 2)], "retried as attempt 2");
+    // A late report from attempt 1 (a worker that lost its lease) changes nothing.
+    m.apply(&p, at(&p, 7), [finished(0, 1, Outcome::Succeeded)]);
+    assert!(matches!(
+        m.status(0),
+        JobStatus::Dispatched { attempt: 2, .. }
+    ));
+    // A duplicate success is recorded once.
+    m.apply(
+        &p,
+        at(&p, 20),
+        [
+            finished(0, 2, Outcome::Succeeded),
+            finished(0, 2, Outcome::Succeeded),
+        ],
+    );
+    assert!(matches!(
+        m.status(0),
+        JobStatus::Succeeded { attempt: 2, .. }
+    ));
+    assert!(m.is_complete());
+}
+
+#[test]
+fn retries_back_off_exponentially_then_fail() {
+    let p = plan(
+        "  - { id: A, estimate: 10m, retries: 2, retry_backoff: 4m }\n  - { id: B, after: [A], estimate: 1m }",
+    );
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    let actions = m.apply(&p, at(&p, 10), [finished(0, 1, FAILED)]);
+    assert_eq!(actions, [Action::WakeAt(at(&p, 14))], "first backoff 4m");
+    assert_eq!(dispatched(&m.apply(&p, at(&p, 14), [])), [(0, 2)]);
+    let actions = m.apply(&p, at(&p, 20), [finished(0, 2, Outcome::TimedOut)]);
+    assert_eq!(
+        actions,
+        [Action::WakeAt(at(&p, 28))],
+        "second backoff doubles to 8m"
+    );
+    assert_eq!(dispatched(&m.apply(&p, at(&p, 28), [])), [(0, 3)]);
+    m.apply(&p, at(&p, 30), [finished(0, 3, FAILED)]);
+    assert!(matches!(m.status(0), JobStatus::Failed { attempt: 3, .. }));
+    assert_eq!(
+        m.status(1),
+        JobStatus::Waiting,
+        "dependents wait for an operator"
+    );
+    // Rerun from the failure: attempt 4, and the dependent then runs.
+    let actions = m.apply(
+        &p,
+        at(&p, 40),
+        [Event::Operator {
+            job: 0,
+            command: Command::Rerun,
+        }],
+    );
+    assert_eq!(dispatched(&actions), [(0, 4)]);
+    let actions = m.apply(&p, at(&p, 50), [finished(0, 4, Outcome::Succeeded)]);
+    assert_eq!(dispatched(&actions), [(1, 1)]);
+}
+
+#[test]
+fn timeouts_kill_the_running_attempt() {
+    let p = plan("  - { id: A, estimate: 10m, timeout: 30m }");
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    let actions = m.apply(&p, at(&p, 2), [Event::Started { job: 0, attempt: 1 }]);
+    assert_eq!(actions, [Action::WakeAt(at(&p, 32))]);
+    let actions = m.apply(&p, at(&p, 32), []);
+    assert_eq!(
+        actions,
+        [Action::Kill {
+            job: 0,
+            attempt: 1,
+            reason: KillReason::Timeout
+        }]
+    );
+    // The driver reports the kill; no retries are configured, so the job fails.
+    m.apply(&p, at(&p, 32), [finished(0, 1, Outcome::TimedOut)]);
+    assert!(matches!(m.status(0), JobStatus::Failed { .. }));
+}
+
+#[test]
+fn exclusive_resources_have_one_holder() {
+    let p = plan(
+        "  - { id: A, estimate: 10m, uses: [tables] }\n  - { id: B, estimate: 20m, uses: [tables] }",
+    );
+    let mut m = Machine::new(&p);
+    let first = dispatched(&m.apply(&p, at(&p, 0), []));
+    assert_eq!(first.len(), 1, "only one holder at a time");
+    let (job, attempt) = first[0];
+    let second = dispatched(&m.apply(&p, at(&p, 20), [finished(job, attempt, Outcome::Succeeded)]));
+    assert_eq!(second, [(1 - job, 1)]);
+}
+
+#[test]
+fn hold_release_skip_kill_and_force_complete() {
+    let p = plan(
+        "  - { id: A, estimate: 10m }\n  - { id: B, after: [A], estimate: 5m }\n  - { id: C, after: [B], estimate: 5m }",
+    );
+    let mut m = Machine::new(&p);
+    m.apply(
+        &p,
+        at(&p, -1),
+        [Event::Operator {
+            job: 0,
+            command: Command::Hold,
+        }],
+    );
+    assert!(dispatched(&m.apply(&p, at(&p, 0), [])).is_empty(), "held");
+    let actions = m.apply(
+        &p,
+        at(&p, 5),
+        [Event::Operator {
+            job: 0,
+            command: Command::Release,
+        }],
+    );
+    assert_eq!(dispatched(&actions), [(0, 1)]);
+    // Kill the running attempt: it fails without an automatic retry.
+    let actions = m.apply(
+        &p,
+        at(&p, 6),
+        [Event::Operator {
+            job: 0,
+            command: Command::Kill,
+        }],
+    );
+    assert_eq!(
+        actions,
+        [Action::Kill {
+            job: 0,
+            attempt: 1,
+            reason: KillReason::Operator
+        }]
+    );
+    assert!(matches!(m.status(0), JobStatus::Failed { .. }));
+    // Skip the failed job: its dependent goes on.
+    let actions = m.apply(
+        &p,
+        at(&p, 7),
+        [Event::Operator {
+            job: 0,
+            command: Command::Skip,
+        }],
+    );
+    assert_eq!(dispatched(&actions), [(1, 1)]);
+    // Force-complete the running dependent: it is killed and counts as succeeded.
+    let actions = m.apply(
+        &p,
+        at(&p, 8),
+        [Event::Operator {
+            job: 1,
+            command: Command::ForceComplete,
+        }],
+    );
+    assert!(actions.contains(&Action::Kill {
+        job: 1,
+        attempt: 1,
+        reason: KillReason::Operator
+    }));
+    assert_eq!(dispatched(&actions), [(2, 1)]);
+    m.apply(&p, at(&p, 13), [finished(2, 1, Outcome::Succeeded)]);
+    assert!(m.is_complete());
+}
