@@ -5,7 +5,9 @@ use std::path::Path;
 use serde_json::Value;
 
 fn read_yaml_as_json(relative: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows").join(relative);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflows")
+        .join(relative);
     let text = std::fs::read_to_string(&path).expect("readable");
     serde_saphyr::from_str(&text).expect("valid YAML")
 }

@@ -304,7 +304,10 @@ mod tests {
     fn schema_lists_every_builtin() {
         let raw = include_str!("raw.rs");
         for (name, _) in Builtin::ALL {
-            assert!(raw.contains(&format!("\"{name}\"")), "raw.rs schema enum is missing `{name}`");
+            assert!(
+                raw.contains(&format!("\"{name}\"")),
+                "raw.rs schema enum is missing `{name}`"
+            );
         }
     }
 }

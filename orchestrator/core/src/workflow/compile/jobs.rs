@@ -76,7 +76,10 @@ fn unknown_job(cx: &mut Ctx<'_>, name: &Located<String>, job: &str, out: &Compil
     let bare = name.value.trim_end_matches('?');
     cx.error_help(
         span,
-        format!("job `{job}` runs after `{}`, which is not defined", name.value),
+        format!(
+            "job `{job}` runs after `{}`, which is not defined",
+            name.value
+        ),
         "unknown job",
         did_you_mean(bare, out.index.names()),
     );
