@@ -3,164 +3,106 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
-use serde::Deserialize;
+use chrono::{Datelike, NaiveDate, Weekday};
 
-use crate::diagnostics::{Diagnostic, FileId, Span, did_you_mean};
-use crate::workflow::located::Located;
+use crate::diagnostics::{Diagnostic, FileId};
 
 /// A business calendar: which weekdays are business days, and the holidays.
+///
+/// Built only by [`Calendar::parse`] or [`Calendar::weekdays_only`], so at least one weekday
+/// is always a business day and every search for a business day ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
-    name: String,
-    description: Option<String>,
-    business_days: [bool; 7],
-    holidays: BTreeMap<NaiveDate, String>,
+    pub(super) name: String,
+    pub(super) description: Option<String>,
+    /// Indexed by [`Weekday::num_days_from_monday`].
+    pub(super) business_days: [bool; 7],
+    pub(super) holidays: BTreeMap<NaiveDate, String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCalendar {
-    name: Located<String>,
-    description: Option<String>,
-    business_days: Option<Vec<Located<String>>>,
-    #[serde(default)]
-    holidays: Vec<RawHoliday>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHoliday {
-    date: Located<String>,
-    name: String,
-}
-
-const WEEKDAYS: [(&str, Weekday); 7] = [
-    ("mon", Weekday::Mon),
-    ("tue", Weekday::Tue),
-    ("wed", Weekday::Wed),
-    ("thu", Weekday::Thu),
-    ("fri", Weekday::Fri),
-    ("sat", Weekday::Sat),
-    ("sun", Weekday::Sun),
-];
+/// Monday to Friday.
+pub(super) const MON_TO_FRI: [bool; 7] = [true, true, true, true, true, false, false];
 
 impl Calendar {
-    /// Parses a calendar file, collecting every error.
+    /// Parses a calendar file (already read into `text`; `file` is its id in the
+    /// [`crate::diagnostics::SourceMap`]). Every problem is reported, located, at once; see
+    /// `docs/calendars.md` for the format.
     pub fn parse(file: FileId, text: &str) -> Result<Calendar, Vec<Diagnostic>> {
-        let raw: RawCalendar = serde_saphyr::from_str(text)
-            .map_err(|e| vec![crate::workflow::compile::yaml_error(file, &e)])?;
-        let mut errors = Vec::new();
-        let mut business_days = [false; 7];
-        match &raw.business_days {
-            None => business_days[..5].fill(true),
-            Some(days) => {
-                for d in days {
-                    match WEEKDAYS
-                        .iter()
-                        .find(|(n, _)| *n == d.value.to_ascii_lowercase())
-                    {
-                        Some((_, w)) => business_days[w.num_days_from_monday() as usize] = true,
-                        None => errors.push(
-                            Diagnostic::error(format!("`{}` is not a weekday", d.value))
-                                .at(d.span(file))
-                                .label("expected mon, tue, wed, thu, fri, sat or sun")
-                                .help(
-                                    did_you_mean(&d.value, WEEKDAYS.iter().map(|(n, _)| *n))
-                                        .unwrap_or_else(|| {
-                                            "write weekdays as mon, tue, wed, thu, fri, sat, sun"
-                                                .into()
-                                        }),
-                                ),
-                        ),
-                    }
-                }
-            }
-        }
-        let mut holidays: BTreeMap<NaiveDate, String> = BTreeMap::new();
-        let mut first_seen: BTreeMap<NaiveDate, Span> = BTreeMap::new();
-        for h in &raw.holidays {
-            let span = h.date.span(file);
-            match NaiveDate::parse_from_str(h.date.value.trim(), "%Y-%m-%d") {
-                Err(_) => errors.push(
-                    Diagnostic::error(format!("`{}` is not a date", h.date.value))
-                        .at(span)
-                        .label("expected YYYY-MM-DD")
-                        .help("write holiday dates as YYYY-MM-DD, e.g. 2025-11-27"),
-                ),
-                Ok(date) => {
-                    if let Some(first) = first_seen.get(&date) {
-                        errors.push(
-                            Diagnostic::error(format!("{date} is listed twice"))
-                                .at(span)
-                                .label("listed again here")
-                                .note(*first, "first listed here"),
-                        );
-                    } else {
-                        first_seen.insert(date, span);
-                        holidays.insert(date, h.name.clone());
-                    }
-                }
-            }
-        }
-        if errors.is_empty() {
-            Ok(Calendar {
-                name: raw.name.value,
-                description: raw.description,
-                business_days,
-                holidays,
-            })
-        } else {
-            Err(errors)
-        }
+        super::parse::parse(file, text)
     }
 
     /// Monday to Friday, no holidays: the calendar of a workflow that names none.
     pub fn weekdays_only(name: &str) -> Calendar {
-        let mut business_days = [false; 7];
-        business_days[..5].fill(true);
         Calendar {
             name: name.to_string(),
             description: None,
-            business_days,
+            business_days: MON_TO_FRI,
             holidays: BTreeMap::new(),
         }
     }
 
+    /// The calendar's `name`, for messages ("calendar `us-federal` lists holidays for ...").
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The calendar's `description`, if the file has one.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
     }
 
-    pub fn is_business_day(&self, d: NaiveDate) -> bool {
-        self.business_days[d.weekday().num_days_from_monday() as usize]
-            && !self.holidays.contains_key(&d)
+    /// Whether `weekday` is one of the file's `business_days` (holidays aside).
+    pub fn is_business_weekday(&self, weekday: Weekday) -> bool {
+        self.business_days[weekday.num_days_from_monday() as usize]
     }
 
+    /// A business weekday that is not a holiday.
+    pub fn is_business_day(&self, d: NaiveDate) -> bool {
+        self.is_business_weekday(d.weekday()) && !self.holidays.contains_key(&d)
+    }
+
+    /// The holiday's name, so messages can say why a date is not a business day.
     pub fn holiday(&self, d: NaiveDate) -> Option<&str> {
         self.holidays.get(&d).map(String::as_str)
     }
 
-    /// The latest business day on or before `d` (at most a year back; `d` itself if none).
+    /// Every holiday, in date order (for listings and for checking a file).
+    pub fn holidays(&self) -> impl Iterator<Item = (NaiveDate, &str)> + '_ {
+        self.holidays.iter().map(|(d, n)| (*d, n.as_str()))
+    }
+
+    /// The latest business day on or before `d`. Returns `d` itself only when there is none,
+    /// which can happen only at the start of chrono's date range.
     pub fn previous_business_day(&self, d: NaiveDate) -> NaiveDate {
-        (0..366)
-            .filter_map(|i| d.checked_sub_days(Days::new(i)))
-            .find(|x| self.is_business_day(*x))
-            .unwrap_or(d)
+        self.walk(d, NaiveDate::pred_opt)
     }
 
-    /// The earliest business day on or after `d` (at most a year ahead; `d` itself if none).
+    /// The earliest business day on or after `d`. Returns `d` itself only when there is none,
+    /// which can happen only at the end of chrono's date range.
     pub fn next_business_day(&self, d: NaiveDate) -> NaiveDate {
-        (0..366)
-            .filter_map(|i| d.checked_add_days(Days::new(i)))
-            .find(|x| self.is_business_day(*x))
-            .unwrap_or(d)
+        self.walk(d, NaiveDate::succ_opt)
     }
 
-    /// The years the holiday list covers.
+    /// Steps from `d` until a business day. With at least one business weekday, a run of
+    /// non-business days is shorter than a week per holiday plus a week, so this ends.
+    fn walk(&self, d: NaiveDate, step: fn(&NaiveDate) -> Option<NaiveDate>) -> NaiveDate {
+        let limit = self.holidays.len().saturating_add(1).saturating_mul(7);
+        let mut x = d;
+        for _ in 0..=limit {
+            if self.is_business_day(x) {
+                return x;
+            }
+            match step(&x) {
+                Some(next) => x = next,
+                None => return d,
+            }
+        }
+        d
+    }
+
+    /// The years whose holidays the file lists (first to last holiday), e.g. `2024..=2032`;
+    /// `None` without holidays. Planning outside it gets a note from the caller, since no
+    /// holidays are known there.
     pub fn covered_years(&self) -> Option<RangeInclusive<i32>> {
         let first = self.holidays.keys().next()?.year();
         let last = self.holidays.keys().next_back()?.year();
