@@ -1,0 +1,1 @@
+UPDATE queue SET kill_requested = 1 WHERE run_id = ?1 AND job_idx = ?2 AND attempt = ?3

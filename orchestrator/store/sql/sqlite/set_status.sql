@@ -1,0 +1,1 @@
+UPDATE cycle_runs SET status = ?2 WHERE id = ?1

@@ -1,0 +1,459 @@
+//! The two backends. One implementation body, instantiated per database by `store_impl!`
+//! with that dialect's SQL files (`sql/sqlite/`, `sql/postgres/`), because the queries
+//! differ (placeholders, SKIP LOCKED, JSONB) while the logic must not.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use warden_core::sched::{Event, Outcome};
+
+use crate::error::StoreError;
+use crate::types::{Claim, InboxItem, NewRun, Report, RunRecord, Step, StoredEvent, event_kind};
+
+/// A store on either backend, chosen by URL.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Connects and applies migrations. `postgres://...` is PostgreSQL; anything else is a
+    /// SQLite file (`sqlite://warden.db`, or a plain path), created if missing.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(PgStore::connect(url).await?))
+        } else {
+            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+        }
+    }
+}
+
+/// Delegates a method to whichever backend the store is.
+macro_rules! delegate {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match self {
+                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                        Store::Postgres(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    /// Opens the run for (cycle, business date), creating it the first time.
+    fn open_run(&self, new: &NewRun, now: DateTime<Utc>) -> Result<RunRecord, StoreError>;
+    /// Every event of a run, in order.
+    fn load_events(&self, run_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Makes one machine step durable (events, consumed inbox rows, dispatches, kills) in
+    /// one transaction.
+    fn commit_step(&self, run_id: i64, step: &Step, recorded_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Claims the next queued attempt for `worker`, leased until `now + lease`.
+    fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<Claim>, StoreError>;
+    /// Extends the lease; says whether a kill was requested. Fenced.
+    fn heartbeat(&self, claim: &Claim, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<bool, StoreError>;
+    /// Records what the worker saw (started, finished). Fenced.
+    fn report(&self, claim: &Claim, worker: &str, report: Report, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Worker reports waiting to become events.
+    fn inbox(&self, run_id: i64) -> Result<Vec<InboxItem>, StoreError>;
+    /// Marks attempts whose lease ran out as lost and reports them failed.
+    fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    fn set_run_status(&self, run_id: i64, status: &str) -> Result<(), StoreError>;
+}
+
+macro_rules! store_impl {
+    ($name:ident, $pool:ty, $dialect:literal) => {
+        impl $name {
+            pub async fn open_run(
+                &self,
+                new: &NewRun,
+                now: DateTime<Utc>,
+            ) -> Result<RunRecord, StoreError> {
+                sqlx::query(include_str!(concat!("../sql/", $dialect, "/open_run.sql")))
+                    .bind(&new.cycle)
+                    .bind(&new.business_date)
+                    .bind(&new.workflow_sha256)
+                    .bind(&new.mode)
+                    .bind(&new.options)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/find_run.sql")))
+                    .bind(&new.cycle)
+                    .bind(&new.business_date)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(RunRecord {
+                    id: row.try_get(0)?,
+                    cycle: row.try_get(1)?,
+                    business_date: row.try_get(2)?,
+                    workflow_sha256: row.try_get(3)?,
+                    mode: row.try_get(4)?,
+                    options: row.try_get(5)?,
+                    status: row.try_get(6)?,
+                    created_at: row.try_get(7)?,
+                })
+            }
+
+            pub async fn load_events(&self, run_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/load_events.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let payload: Option<String> = row.try_get(6)?;
+                        let event = payload
+                            .as_deref()
+                            .map(serde_json::from_str::<Event>)
+                            .transpose()?;
+                        Ok(StoredEvent {
+                            seq: row.try_get(0)?,
+                            step: row.try_get(1)?,
+                            at: row.try_get(2)?,
+                            kind: row.try_get(3)?,
+                            job_idx: row.try_get(4)?,
+                            attempt: row.try_get(5)?,
+                            event,
+                            actor: row.try_get(7)?,
+                            reason: row.try_get(8)?,
+                            recorded_at: row.try_get(9)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn commit_step(
+                &self,
+                run_id: i64,
+                step: &Step,
+                recorded_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/next_seq.sql")))
+                    .bind(run_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (mut seq, last_step): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                let step_no = last_step + 1;
+                for logged in &step.events {
+                    seq += 1;
+                    let (kind, job, attempt) = event_kind(logged.event.as_ref());
+                    let payload = logged
+                        .event
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()?;
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/append_event.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(seq)
+                    .bind(step_no)
+                    .bind(step.at)
+                    .bind(kind)
+                    .bind(job)
+                    .bind(attempt)
+                    .bind(payload)
+                    .bind(&logged.actor)
+                    .bind(&logged.reason)
+                    .bind(recorded_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for id in &step.consumed_inbox {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/delete_inbox.sql"
+                    )))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for d in &step.dispatch {
+                    sqlx::query(include_str!(concat!("../sql/", $dialect, "/enqueue.sql")))
+                        .bind(run_id)
+                        .bind(d.job_idx)
+                        .bind(d.attempt)
+                        .bind(&d.job_id)
+                        .bind(d.priority)
+                        .bind(step.at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (job, attempt) in &step.kills {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/request_kill.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(job)
+                    .bind(attempt)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn claim(
+                &self,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+            ) -> Result<Option<Claim>, StoreError> {
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/claim.sql")))
+                    .bind(worker)
+                    .bind(now + lease)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok(Claim {
+                        run_id: row.try_get(0)?,
+                        job_idx: row.try_get(1)?,
+                        attempt: row.try_get(2)?,
+                        job_id: row.try_get(3)?,
+                    })
+                })
+                .transpose()
+            }
+
+            pub async fn heartbeat(
+                &self,
+                claim: &Claim,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+            ) -> Result<bool, StoreError> {
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/heartbeat.sql")))
+                    .bind(claim.run_id)
+                    .bind(claim.job_idx)
+                    .bind(claim.attempt)
+                    .bind(worker)
+                    .bind(now + lease)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(row) => Ok(row.try_get(0)?),
+                    None => Err(fenced(claim, worker)),
+                }
+            }
+
+            pub async fn report(
+                &self,
+                claim: &Claim,
+                worker: &str,
+                report: Report,
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let (kind, outcome) = match report {
+                    Report::Started => ("started", None),
+                    Report::Finished(o) => ("finished", Some(serde_json::to_string(&o)?)),
+                };
+                let mut tx = self.pool.begin().await?;
+                let inserted =
+                    sqlx::query(include_str!(concat!("../sql/", $dialect, "/report.sql")))
+                        .bind(claim.run_id)
+                        .bind(claim.job_idx)
+                        .bind(claim.attempt)
+                        .bind(kind)
+                        .bind(outcome)
+                        .bind(at)
+                        .bind(worker)
+                        .execute(&mut *tx)
+                        .await?;
+                if inserted.rows_affected() == 0 {
+                    return Err(fenced(claim, worker));
+                }
+                if let Report::Finished(_) = report {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/finish_queue.sql"
+                    )))
+                    .bind(claim.run_id)
+                    .bind(claim.job_idx)
+                    .bind(claim.attempt)
+                    .bind(worker)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn inbox(&self, run_id: i64) -> Result<Vec<InboxItem>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/take_inbox.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        let kind: String = row.try_get(3)?;
+                        let outcome: Option<String> = row.try_get(4)?;
+                        let report = match (kind.as_str(), outcome) {
+                            ("started", _) => Report::Started,
+                            ("finished", Some(o)) => {
+                                Report::Finished(serde_json::from_str::<Outcome>(&o)?)
+                            }
+                            (other, _) => {
+                                return Err(StoreError::Invalid(format!(
+                                    "inbox row of unknown kind `{other}`"
+                                )));
+                            }
+                        };
+                        Ok(InboxItem {
+                            id: row.try_get(0)?,
+                            job_idx: row.try_get(1)?,
+                            attempt: row.try_get(2)?,
+                            report,
+                            at: row.try_get(5)?,
+                            worker: row.try_get(6)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn expire_leases(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/expire_leases.sql"
+                )))
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                let lost = serde_json::to_string(&Outcome::Failed { exit_code: None })?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let (run, job, attempt, worker): (i64, i64, i64, String) = (
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                    );
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/lost_report.sql"
+                    )))
+                    .bind(run)
+                    .bind(job)
+                    .bind(attempt)
+                    .bind(&lost)
+                    .bind(now)
+                    .bind(&worker)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.push((run, job, attempt));
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            pub async fn set_run_status(
+                &self,
+                run_id: i64,
+                status: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/set_status.sql"
+                )))
+                .bind(run_id)
+                .bind(status)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+fn fenced(claim: &Claim, worker: &str) -> StoreError {
+    StoreError::Fenced {
+        job: claim.job_idx,
+        attempt: claim.attempt,
+        worker: worker.to_string(),
+    }
+}
+
+/// The embedded default: one SQLite file in WAL mode.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let url = if url.starts_with("sqlite:") {
+            url.to_string()
+        } else {
+            format!("sqlite://{url}")
+        };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+store_impl!(SqliteStore, SqlitePool, "sqlite");
+
+/// The scale-out control plane.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+store_impl!(PgStore, PgPool, "postgres");

@@ -1,0 +1,25 @@
+//! Warden's durable state, on SQLite (the embedded default) and PostgreSQL.
+//!
+//! What is stored, and why it is enough to survive a crash of any process:
+//! - `cycle_runs`: one row per workflow × business date; reopening finds the same run.
+//! - `events`: the append-only log of the scheduling machine's inputs, grouped in steps
+//!   (`now` + the events applied together), with actor and reason: the audit trail. Replaying
+//!   it into a fresh [`warden_core::sched::Machine`] rebuilds the state exactly.
+//! - `queue`: one row per dispatched attempt, written in the same transaction as the step
+//!   that dispatched it, so a dispatch is never lost nor duplicated. Workers claim rows with
+//!   a lease, heartbeat, and every write they make is fenced by (job, attempt, worker).
+//! - `inbox`: what workers report, consumed exactly once (deleted in the transaction that
+//!   records the corresponding event).
+//! - `attempts`, `history`: what ran, for status, logs and estimates.
+//!
+//! The same test suite runs against both backends (`tests/store_suite.rs`).
+
+mod backend;
+mod error;
+mod types;
+
+pub use backend::{PgStore, SqliteStore, Store};
+pub use error::StoreError;
+pub use types::{
+    Claim, Enqueue, InboxItem, LoggedEvent, NewRun, Report, RunRecord, Step, StoredEvent,
+};

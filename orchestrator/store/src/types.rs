@@ -1,0 +1,129 @@
+//! Rows and records the store reads and writes.
+
+use chrono::{DateTime, Utc};
+use warden_core::sched::{Event, Outcome};
+
+/// A cycle run to open (or find, if it exists).
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub cycle: String,
+    pub business_date: String,
+    pub workflow_sha256: String,
+    pub mode: String,
+    /// Plan options as JSON (volumes...).
+    pub options: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub id: i64,
+    pub cycle: String,
+    pub business_date: String,
+    pub workflow_sha256: String,
+    pub mode: String,
+    pub options: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An event to log, with who caused it and why. `event: None` is a tick: time passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    pub event: Option<Event>,
+    pub actor: String,
+    pub reason: Option<String>,
+}
+
+/// A dispatched attempt to put on the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueue {
+    pub job_idx: i64,
+    pub attempt: i64,
+    pub job_id: String,
+    pub priority: i64,
+}
+
+/// One machine step, made durable in a single transaction: its inputs, the inbox rows they
+/// came from, and the dispatches and kills it decided.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    pub events: Vec<LoggedEvent>,
+    pub consumed_inbox: Vec<i64>,
+    pub dispatch: Vec<Enqueue>,
+    /// (job, attempt) whose process group must be killed.
+    pub kills: Vec<(i64, i64)>,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub step: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub job_idx: Option<i64>,
+    pub attempt: Option<i64>,
+    /// `None` for ticks.
+    pub event: Option<Event>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A queue row a worker now holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub run_id: i64,
+    pub job_idx: i64,
+    pub attempt: i64,
+    pub job_id: String,
+}
+
+/// What a worker reports about its attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    Started,
+    Finished(Outcome),
+}
+
+/// A worker report waiting to become an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxItem {
+    pub id: i64,
+    pub job_idx: i64,
+    pub attempt: i64,
+    pub report: Report,
+    pub at: DateTime<Utc>,
+    pub worker: String,
+}
+
+impl InboxItem {
+    /// The machine event this report stands for.
+    pub fn event(&self) -> Event {
+        let job = usize::try_from(self.job_idx).unwrap_or(usize::MAX);
+        let attempt = u32::try_from(self.attempt).unwrap_or(u32::MAX);
+        match self.report {
+            Report::Started => Event::Started { job, attempt },
+            Report::Finished(outcome) => Event::Finished {
+                job,
+                attempt,
+                outcome,
+            },
+        }
+    }
+}
+
+/// The kind column for an event.
+pub(crate) fn event_kind(event: Option<&Event>) -> (&'static str, Option<i64>, Option<i64>) {
+    match event {
+        None => ("tick", None, None),
+        Some(Event::Started { job, attempt }) => {
+            ("started", Some(*job as i64), Some(i64::from(*attempt)))
+        }
+        Some(Event::Finished { job, attempt, .. }) => {
+            ("finished", Some(*job as i64), Some(i64::from(*attempt)))
+        }
+        Some(Event::Operator { job, .. }) => ("operator", Some(*job as i64), None),
+    }
+}

@@ -1,0 +1,438 @@
+//! One test suite, run on both backends: SQLite in a temporary file and PostgreSQL in a
+//! private schema per test. PostgreSQL comes from `WARDEN_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); where none answers the PostgreSQL tests are
+//! skipped with a printed reason, except under `CI=true`, where they must run.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use warden_core::sched::{Command, Event, Outcome};
+use warden_store::{Claim, Enqueue, LoggedEvent, NewRun, Report, Step, Store, StoreError};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+async fn sqlite() -> Option<(Store, Option<String>)> {
+    let dir = std::env::temp_dir().join(unique("warden_store_test"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("warden.db");
+    let store = Store::connect(path.to_str().expect("utf-8 path"))
+        .await
+        .expect("sqlite store");
+    Some((store, None))
+}
+
+async fn postgres() -> Option<(Store, Option<String>)> {
+    let base = std::env::var("WARDEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let schema = unique("warden_test");
+    let admin = match sqlx::PgPool::connect(&base).await {
+        Ok(pool) => pool,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping PostgreSQL store test: {base} does not answer ({e})");
+            return None;
+        }
+        Err(e) => panic!("CI=true but PostgreSQL at {base} does not answer: {e}"),
+    };
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let store = Store::connect(&url).await.expect("postgres store");
+    Some((store, Some(schema)))
+}
+
+/// Removes a passing test's schema (a failing one keeps it, to look at).
+async fn drop_schema(schema: &str) {
+    let base = std::env::var("WARDEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let admin = sqlx::PgPool::connect(&base).await.expect("connect");
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .expect("drop schema");
+}
+
+fn t(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 1, 0, 0)
+        .single()
+        .expect("valid")
+        + TimeDelta::minutes(minutes)
+}
+
+fn new_run(cycle: &str) -> NewRun {
+    NewRun {
+        cycle: cycle.to_string(),
+        business_date: "2025-02".into(),
+        workflow_sha256: "abc".into(),
+        mode: "pipelined".into(),
+        options: "{\"volumes\":[]}".into(),
+    }
+}
+
+fn dispatch(job: i64, attempt: i64, priority: i64) -> Enqueue {
+    Enqueue {
+        job_idx: job,
+        attempt,
+        job_id: format!("JOB-{job}"),
+        priority,
+    }
+}
+
+async fn run_with_queue(store: &Store, jobs: &[Enqueue]) -> i64 {
+    let run = store
+        .open_run(&new_run(&unique("cycle")), t(0))
+        .await
+        .expect("open");
+    let step = Step {
+        at: t(0),
+        events: vec![LoggedEvent {
+            event: None,
+            actor: "orchestrator".into(),
+            reason: None,
+        }],
+        dispatch: jobs.to_vec(),
+        ..Step::default()
+    };
+    store
+        .commit_step(run.id, &step, t(0))
+        .await
+        .expect("commit");
+    run.id
+}
+
+async fn opening_twice_finds_the_same_run(store: Store) {
+    let first = store
+        .open_run(&new_run("month-end"), t(0))
+        .await
+        .expect("open");
+    let again = store
+        .open_run(&new_run("month-end"), t(5))
+        .await
+        .expect("reopen");
+    assert_eq!(
+        first, again,
+        "re-running the same command resumes the same run"
+    );
+    assert_eq!(again.created_at, t(0));
+    let other = store
+        .open_run(
+            &NewRun {
+                business_date: "2025-03".into(),
+                ..new_run("month-end")
+            },
+            t(0),
+        )
+        .await
+        .expect("open");
+    assert_ne!(other.id, first.id);
+}
+
+async fn steps_are_logged_in_order_with_actor_and_reason(store: Store) {
+    let run = store
+        .open_run(&new_run(&unique("c")), t(0))
+        .await
+        .expect("open");
+    let finished = Event::Finished {
+        job: 3,
+        attempt: 1,
+        outcome: Outcome::Failed { exit_code: Some(2) },
+    };
+    let operator = Event::Operator {
+        job: 3,
+        command: Command::Rerun,
+    };
+    let steps = [
+        Step {
+            at: t(0),
+            events: vec![LoggedEvent {
+                event: None,
+                actor: "orchestrator".into(),
+                reason: None,
+            }],
+            ..Step::default()
+        },
+        Step {
+            at: t(7),
+            events: vec![
+                LoggedEvent {
+                    event: Some(finished),
+                    actor: "worker-1".into(),
+                    reason: None,
+                },
+                LoggedEvent {
+                    event: Some(operator),
+                    actor: "diane".into(),
+                    reason: Some("fixed the audit table".into()),
+                },
+            ],
+            ..Step::default()
+        },
+    ];
+    for s in &steps {
+        store.commit_step(run.id, s, s.at).await.expect("commit");
+    }
+    let events = store.load_events(run.id).await.expect("load");
+    let shape: Vec<(i64, i64, &str)> = events
+        .iter()
+        .map(|e| (e.seq, e.step, e.kind.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [(1, 1, "tick"), (2, 2, "finished"), (3, 2, "operator")]
+    );
+    assert_eq!(events[1].event, Some(finished));
+    assert_eq!(events[1].at, t(7));
+    assert_eq!((events[1].job_idx, events[1].attempt), (Some(3), Some(1)));
+    assert_eq!(events[2].event, Some(operator));
+    assert_eq!(events[2].actor, "diane");
+    assert_eq!(events[2].reason.as_deref(), Some("fixed the audit table"));
+}
+
+async fn claims_follow_priority_and_each_row_goes_to_one_worker(store: Store) {
+    run_with_queue(
+        &store,
+        &[dispatch(0, 1, 0), dispatch(1, 1, 10), dispatch(2, 1, 0)],
+    )
+    .await;
+    let lease = TimeDelta::minutes(1);
+    let first = store
+        .claim("w1", t(1), lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(first.job_idx, 1, "highest priority first");
+    let second = store
+        .claim("w2", t(1), lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    let third = store
+        .claim("w1", t(1), lease)
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!(second.job_idx, 0, "then enqueue order");
+    assert_eq!(third.job_idx, 2);
+    assert_eq!(store.claim("w3", t(1), lease).await.expect("claim"), None);
+}
+
+async fn concurrent_claimers_never_share_a_row(store: Store) {
+    let jobs: Vec<Enqueue> = (0..60).map(|j| dispatch(j, 1, 0)).collect();
+    run_with_queue(&store, &jobs).await;
+    let mut handles = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(c) = store
+                .claim(&format!("w{w}"), t(1), TimeDelta::minutes(5))
+                .await
+                .expect("claim")
+            {
+                mine.push(c.job_idx);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.expect("task"));
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 60, "every row claimed once: {all:?}");
+    assert_eq!(distinct.len(), 60);
+}
+
+async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
+    let claim = store
+        .claim("w1", t(1), TimeDelta::minutes(1))
+        .await
+        .expect("claim")
+        .expect("job");
+    store
+        .report(&claim, "w1", Report::Started, t(1))
+        .await
+        .expect("started");
+    assert!(
+        !store
+            .heartbeat(&claim, "w1", t(1), TimeDelta::minutes(1))
+            .await
+            .expect("beat")
+    );
+    let intruder = store.report(&claim, "w2", Report::Started, t(1)).await;
+    assert!(
+        matches!(intruder, Err(StoreError::Fenced { .. })),
+        "{intruder:?}"
+    );
+    let stale = Claim {
+        attempt: 2,
+        ..claim.clone()
+    };
+    assert!(matches!(
+        store
+            .heartbeat(&stale, "w1", t(1), TimeDelta::minutes(1))
+            .await,
+        Err(StoreError::Fenced { .. })
+    ));
+    store
+        .report(&claim, "w1", Report::Finished(Outcome::Succeeded), t(4))
+        .await
+        .expect("finished");
+    // The attempt is done: a duplicate report is refused, so completion is recorded once.
+    let again = store
+        .report(&claim, "w1", Report::Finished(Outcome::Succeeded), t(5))
+        .await;
+    assert!(matches!(again, Err(StoreError::Fenced { .. })));
+    let inbox = store.inbox(run).await.expect("inbox");
+    let reports: Vec<Report> = inbox.iter().map(|i| i.report).collect();
+    assert_eq!(
+        reports,
+        [Report::Started, Report::Finished(Outcome::Succeeded)]
+    );
+    assert_eq!(
+        inbox[1].event(),
+        Event::Finished {
+            job: 0,
+            attempt: 1,
+            outcome: Outcome::Succeeded
+        }
+    );
+    // Consuming the inbox in a step deletes exactly those rows.
+    let step = Step {
+        at: t(5),
+        events: inbox
+            .iter()
+            .map(|i| LoggedEvent {
+                event: Some(i.event()),
+                actor: i.worker.clone(),
+                reason: None,
+            })
+            .collect(),
+        consumed_inbox: inbox.iter().map(|i| i.id).collect(),
+        ..Step::default()
+    };
+    store.commit_step(run, &step, t(5)).await.expect("commit");
+    assert!(store.inbox(run).await.expect("inbox").is_empty());
+    assert_eq!(store.load_events(run).await.expect("events").len(), 3);
+}
+
+async fn expired_leases_are_reported_lost_once(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
+    let claim = store
+        .claim("w1", t(1), TimeDelta::minutes(1))
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        store.expire_leases(t(1)).await.expect("expire"),
+        [],
+        "lease still valid"
+    );
+    let lost = store.expire_leases(t(3)).await.expect("expire");
+    assert_eq!(lost, [(run, 0, 1)]);
+    assert_eq!(
+        store.expire_leases(t(4)).await.expect("expire"),
+        [],
+        "reported once"
+    );
+    let inbox = store.inbox(run).await.expect("inbox");
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(
+        inbox[0].report,
+        Report::Finished(Outcome::Failed { exit_code: None })
+    );
+    // The worker that lost its lease can no longer write.
+    let late = store
+        .report(&claim, "w1", Report::Finished(Outcome::Succeeded), t(5))
+        .await;
+    assert!(matches!(late, Err(StoreError::Fenced { .. })));
+}
+
+async fn kill_requests_reach_the_worker(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
+    let claim = store
+        .claim("w1", t(1), TimeDelta::minutes(1))
+        .await
+        .expect("claim")
+        .expect("job");
+    let step = Step {
+        at: t(2),
+        kills: vec![(0, 1)],
+        ..Step::default()
+    };
+    store.commit_step(run, &step, t(2)).await.expect("commit");
+    assert!(
+        store
+            .heartbeat(&claim, "w1", t(2), TimeDelta::minutes(1))
+            .await
+            .expect("beat")
+    );
+}
+
+async fn dispatching_the_same_attempt_twice_queues_it_once(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
+    let step = Step {
+        at: t(1),
+        dispatch: vec![dispatch(0, 1, 0)],
+        ..Step::default()
+    };
+    store.commit_step(run, &step, t(1)).await.expect("commit");
+    assert!(
+        store
+            .claim("w1", t(1), TimeDelta::minutes(1))
+            .await
+            .expect("claim")
+            .is_some()
+    );
+    assert!(
+        store
+            .claim("w1", t(1), TimeDelta::minutes(1))
+            .await
+            .expect("claim")
+            .is_none()
+    );
+}
+
+macro_rules! suite {
+    ($backend:ident) => {
+        mod $backend {
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        if let Some((store, schema)) = super::$backend().await {
+                            super::$name(store).await;
+                            if let Some(schema) = schema {
+                                super::drop_schema(&schema).await;
+                            }
+                        }
+                    }
+                };
+            }
+
+            case!(opening_twice_finds_the_same_run);
+            case!(steps_are_logged_in_order_with_actor_and_reason);
+            case!(claims_follow_priority_and_each_row_goes_to_one_worker);
+            case!(concurrent_claimers_never_share_a_row);
+            case!(reports_are_fenced_by_attempt_and_worker);
+            case!(expired_leases_are_reported_lost_once);
+            case!(kill_requests_reach_the_worker);
+            case!(dispatching_the_same_attempt_twice_queues_it_once);
+        }
+    };
+}
+
+suite!(sqlite);
+suite!(postgres);
