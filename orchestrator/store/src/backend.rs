@@ -58,8 +58,9 @@ delegate! {
     /// Makes one machine step durable (events, consumed inbox rows, dispatches, kills) in
     /// one transaction.
     fn commit_step(&self, run_id: i64, step: &Step, recorded_at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Claims the next queued attempt for `worker`, leased until `now + lease`.
-    fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<Claim>, StoreError>;
+    /// Claims the next queued attempt (of `run`, or of any run) for `worker`, leased until
+    /// `now + lease`.
+    fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
     /// Extends the lease; says whether a kill was requested. Fenced.
     fn heartbeat(&self, claim: &Claim, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<bool, StoreError>;
     /// Records what the worker saw (started, finished). Fenced.
@@ -219,11 +220,13 @@ macro_rules! store_impl {
                 worker: &str,
                 now: DateTime<Utc>,
                 lease: TimeDelta,
+                run: Option<i64>,
             ) -> Result<Option<Claim>, StoreError> {
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/claim.sql")))
                     .bind(worker)
                     .bind(now + lease)
                     .bind(now)
+                    .bind(run)
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|row| {

@@ -207,24 +207,42 @@ async fn claims_follow_priority_and_each_row_goes_to_one_worker(store: Store) {
     .await;
     let lease = TimeDelta::minutes(1);
     let first = store
-        .claim("w1", t(1), lease)
+        .claim("w1", t(1), lease, None)
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(first.job_idx, 1, "highest priority first");
     let second = store
-        .claim("w2", t(1), lease)
+        .claim("w2", t(1), lease, None)
         .await
         .expect("claim")
         .expect("a job");
     let third = store
-        .claim("w1", t(1), lease)
+        .claim("w1", t(1), lease, None)
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(second.job_idx, 0, "then enqueue order");
     assert_eq!(third.job_idx, 2);
-    assert_eq!(store.claim("w3", t(1), lease).await.expect("claim"), None);
+    assert_eq!(
+        store.claim("w3", t(1), lease, None).await.expect("claim"),
+        None
+    );
+    // A worker serving one run only claims that run's rows.
+    let other = run_with_queue(&store, &[dispatch(7, 1, 0)]).await;
+    assert_eq!(
+        store
+            .claim("w4", t(1), lease, Some(other + 1000))
+            .await
+            .expect("claim"),
+        None
+    );
+    let mine = store
+        .claim("w4", t(1), lease, Some(other))
+        .await
+        .expect("claim")
+        .expect("a job");
+    assert_eq!((mine.run_id, mine.job_idx), (other, 7));
 }
 
 async fn concurrent_claimers_never_share_a_row(store: Store) {
@@ -236,7 +254,7 @@ async fn concurrent_claimers_never_share_a_row(store: Store) {
         handles.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(c) = store
-                .claim(&format!("w{w}"), t(1), TimeDelta::minutes(5))
+                .claim(&format!("w{w}"), t(1), TimeDelta::minutes(5), None)
                 .await
                 .expect("claim")
             {
@@ -257,7 +275,7 @@ async fn concurrent_claimers_never_share_a_row(store: Store) {
 async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1))
+        .claim("w1", t(1), TimeDelta::minutes(1), None)
         .await
         .expect("claim")
         .expect("job");
@@ -331,7 +349,7 @@ async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
 async fn expired_leases_are_reported_lost_once(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1))
+        .claim("w1", t(1), TimeDelta::minutes(1), None)
         .await
         .expect("claim")
         .expect("job");
@@ -363,7 +381,7 @@ async fn expired_leases_are_reported_lost_once(store: Store) {
 async fn kill_requests_reach_the_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1))
+        .claim("w1", t(1), TimeDelta::minutes(1), None)
         .await
         .expect("claim")
         .expect("job");
@@ -391,14 +409,14 @@ async fn dispatching_the_same_attempt_twice_queues_it_once(store: Store) {
     store.commit_step(run, &step, t(1)).await.expect("commit");
     assert!(
         store
-            .claim("w1", t(1), TimeDelta::minutes(1))
+            .claim("w1", t(1), TimeDelta::minutes(1), None)
             .await
             .expect("claim")
             .is_some()
     );
     assert!(
         store
-            .claim("w1", t(1), TimeDelta::minutes(1))
+            .claim("w1", t(1), TimeDelta::minutes(1), None)
             .await
             .expect("claim")
             .is_none()

@@ -3,7 +3,7 @@ UPDATE queue
 SET status = 'running', worker = $1, lease_until = $2, heartbeat_at = $3
 WHERE (run_id, job_idx, attempt) = (
     SELECT run_id, job_idx, attempt FROM queue
-    WHERE status = 'queued'
+    WHERE status = 'queued' AND ($4::bigint IS NULL OR run_id = $4)
     ORDER BY priority DESC, enqueued_at, run_id, job_idx
     LIMIT 1
     FOR UPDATE SKIP LOCKED

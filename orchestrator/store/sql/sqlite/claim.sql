@@ -4,7 +4,7 @@ UPDATE queue
 SET status = 'running', worker = ?1, lease_until = ?2, heartbeat_at = ?3
 WHERE rowid = (
     SELECT rowid FROM queue
-    WHERE status = 'queued'
+    WHERE status = 'queued' AND (?4 IS NULL OR run_id = ?4)
     ORDER BY priority DESC, enqueued_at, run_id, job_idx
     LIMIT 1
 )
