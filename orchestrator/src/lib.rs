@@ -4,4 +4,5 @@
 //! calendars, scheduling) is `warden-core`, deadline analysis is `warden-deadlines`.
 
 pub mod cli;
+pub mod engine;
 pub mod load;

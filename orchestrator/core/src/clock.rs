@@ -16,6 +16,11 @@ pub trait Clock: Send + Sync + Debug {
     fn real_duration(&self, d: TimeDelta) -> std::time::Duration {
         d.to_std().unwrap_or_default()
     }
+
+    /// The inverse: how much of this clock's time passes in `real` time.
+    fn clock_duration(&self, real: std::time::Duration) -> TimeDelta {
+        TimeDelta::from_std(real).unwrap_or(TimeDelta::MAX)
+    }
 }
 
 /// A clock that moves only when told to: simulated time for tests and projections.
@@ -32,18 +37,27 @@ impl ManualClock {
     }
 
     pub fn set(&self, t: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = t;
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = t;
     }
 
     pub fn advance(&self, d: TimeDelta) {
-        let mut now = self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now += d;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -60,6 +74,9 @@ mod tests {
         assert_eq!(clock.now(), start + TimeDelta::minutes(90));
         clock.set(start);
         assert_eq!(clock.now(), start);
-        assert_eq!(clock.real_duration(TimeDelta::seconds(2)), std::time::Duration::from_secs(2));
+        assert_eq!(
+            clock.real_duration(TimeDelta::seconds(2)),
+            std::time::Duration::from_secs(2)
+        );
     }
 }

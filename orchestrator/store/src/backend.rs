@@ -67,13 +67,13 @@ delegate! {
     fn report(&self, claim: &Claim, worker: &str, report: Report, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Worker reports waiting to become events.
     fn inbox(&self, run_id: i64) -> Result<Vec<InboxItem>, StoreError>;
-    /// Marks attempts whose lease ran out as lost and reports them failed.
+    /// Marks attempts whose lease ran out as lost and reports them so ([`Outcome::Lost`]).
     fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
     fn set_run_status(&self, run_id: i64, status: &str) -> Result<(), StoreError>;
 }
 
 macro_rules! store_impl {
-    ($name:ident, $pool:ty, $dialect:literal) => {
+    ($name:ident, $pool:ty, $dialect:literal, $begin:literal) => {
         impl $name {
             pub async fn open_run(
                 &self,
@@ -144,7 +144,7 @@ macro_rules! store_impl {
                 step: &Step,
                 recorded_at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/next_seq.sql")))
                     .bind(run_id)
                     .fetch_one(&mut *tx)
@@ -273,7 +273,7 @@ macro_rules! store_impl {
                     Report::Started => ("started", None),
                     Report::Finished(o) => ("finished", Some(serde_json::to_string(&o)?)),
                 };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let inserted =
                     sqlx::query(include_str!(concat!("../sql/", $dialect, "/report.sql")))
                         .bind(claim.run_id)
@@ -345,7 +345,7 @@ macro_rules! store_impl {
                 &self,
                 now: DateTime<Utc>,
             ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let rows = sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -354,7 +354,7 @@ macro_rules! store_impl {
                 .bind(now)
                 .fetch_all(&mut *tx)
                 .await?;
-                let lost = serde_json::to_string(&Outcome::Failed { exit_code: None })?;
+                let lost = serde_json::to_string(&Outcome::Lost)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
                     let (run, job, attempt, worker): (i64, i64, i64, String) = (
@@ -437,7 +437,9 @@ impl SqliteStore {
     }
 }
 
-store_impl!(SqliteStore, SqlitePool, "sqlite");
+// A write transaction takes SQLite's write lock up front: a deferred one that read first
+// could not upgrade after another writer and would fail with BUSY instead of waiting.
+store_impl!(SqliteStore, SqlitePool, "sqlite", "BEGIN IMMEDIATE");
 
 /// The scale-out control plane.
 #[derive(Debug, Clone)]
@@ -459,4 +461,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, PgPool, "postgres");
+store_impl!(PgStore, PgPool, "postgres", "BEGIN");

@@ -367,10 +367,7 @@ async fn expired_leases_are_reported_lost_once(store: Store) {
     );
     let inbox = store.inbox(run).await.expect("inbox");
     assert_eq!(inbox.len(), 1);
-    assert_eq!(
-        inbox[0].report,
-        Report::Finished(Outcome::Failed { exit_code: None })
-    );
+    assert_eq!(inbox[0].report, Report::Finished(Outcome::Lost));
     // The worker that lost its lease can no longer write.
     let late = store
         .report(&claim, "w1", Report::Finished(Outcome::Succeeded), t(5))

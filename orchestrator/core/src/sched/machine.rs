@@ -21,8 +21,13 @@ use crate::workflow::JobIdx;
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Outcome {
     Succeeded,
-    Failed { exit_code: Option<i32> },
+    Failed {
+        exit_code: Option<i32>,
+    },
     TimedOut,
+    /// Its worker vanished (the lease ran out): not the job's fault, so the job is run again
+    /// as a new attempt at once, without using up a retry.
+    Lost,
 }
 
 /// What an operator can do to a job (each recorded with who and why by the driver).
@@ -155,6 +160,8 @@ pub struct Machine {
     held: Vec<bool>,
     /// The last attempt number issued per job (0: never dispatched).
     attempts: Vec<u32>,
+    /// Failed or timed-out attempts since the last operator rerun (lost ones do not count).
+    failures: Vec<u32>,
     deps_left: Vec<usize>,
     /// When the last dependency finished, and which one.
     deps_done: Vec<Option<(DateTime<Utc>, JobIdx)>>,
@@ -183,6 +190,7 @@ impl Machine {
             jobs: vec![JobStatus::Waiting; n],
             held: vec![false; n],
             attempts: vec![0; n],
+            failures: vec![0; n],
             deps_left: plan.jobs.iter().map(|j| j.deps.len()).collect(),
             deps_done: vec![None; n],
             successors: plan.successors(),
@@ -268,14 +276,20 @@ impl Machine {
                     }
                     Outcome::Failed { .. } | Outcome::TimedOut => {
                         let pj = &plan.jobs[job];
-                        if attempt <= pj.retries {
-                            let factor = 1i32 << (attempt - 1).min(16);
+                        self.failures[job] += 1;
+                        let failures = self.failures[job];
+                        if failures <= pj.retries {
+                            let factor = 1i32 << (failures - 1).min(16);
                             let until = now + pj.retry_backoff * factor;
                             self.jobs[job] = JobStatus::RetryWait { attempt, until };
                             self.retries.insert((until, job));
                         } else {
                             self.jobs[job] = JobStatus::Failed { attempt, at: now };
                         }
+                    }
+                    Outcome::Lost => {
+                        self.jobs[job] = JobStatus::Waiting;
+                        self.recheck.push(job);
                     }
                 }
             }
@@ -306,6 +320,7 @@ impl Machine {
             }
             Command::Rerun => {
                 if matches!(status, JobStatus::Failed { .. }) {
+                    self.failures[job] = 0;
                     self.jobs[job] = JobStatus::Waiting;
                     self.recheck.push(job);
                 }

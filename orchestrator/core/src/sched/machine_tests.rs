@@ -253,3 +253,18 @@ fn hold_release_skip_kill_and_force_complete() {
     m.apply(&p, at(&p, 13), [finished(2, 1, Outcome::Succeeded)]);
     assert!(m.is_complete());
 }
+
+#[test]
+fn a_lost_attempt_runs_again_without_using_a_retry() {
+    let p = plan("  - { id: A, estimate: 10m, retries: 0 }");
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    let actions = m.apply(&p, at(&p, 3), [finished(0, 1, Outcome::Lost)]);
+    assert_eq!(
+        dispatched(&actions),
+        [(0, 2)],
+        "re-dispatched at once as attempt 2"
+    );
+    m.apply(&p, at(&p, 13), [finished(0, 2, Outcome::Succeeded)]);
+    assert!(m.is_complete());
+}

@@ -1,0 +1,185 @@
+//! The driver: the single writer of a cycle run's event log.
+//!
+//! Each step it turns what workers reported (the store's inbox) and lost leases into machine
+//! events, applies them at the clock's `now`, and commits in one transaction the events, the
+//! consumed inbox rows, and the queue rows and kill requests the machine decided. It has no
+//! other side effect, so a crash at any point loses nothing: a restarted driver replays the
+//! event log into a fresh machine — the same inputs at the same times give the same state —
+//! and goes on. Nothing is dispatched twice (queue rows are keyed by job and attempt) and
+//! no completion is recorded twice (attempts are fenced).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use warden_core::clock::Clock;
+use warden_core::plan::Plan;
+use warden_core::sched::{Action, Command, Event, Machine};
+use warden_store::{Enqueue, LoggedEvent, NewRun, RunRecord, Step, Store, StoreError, StoredEvent};
+
+/// What one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepReport {
+    pub dispatched: usize,
+    pub events: usize,
+    /// When the machine wants to be called even if nothing happens.
+    pub wake_at: Option<DateTime<Utc>>,
+    pub complete: bool,
+}
+
+#[derive(Debug)]
+pub struct Driver {
+    store: Store,
+    plan: Arc<Plan>,
+    run: RunRecord,
+    machine: Machine,
+    clock: Arc<dyn Clock>,
+    /// Who the orchestrator is in the audit trail.
+    actor: String,
+}
+
+impl Driver {
+    /// Opens (or resumes) the run and rebuilds the machine from its event log.
+    pub async fn open(
+        store: Store,
+        plan: Arc<Plan>,
+        new: &NewRun,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let run = store.open_run(new, clock.now()).await?;
+        if run.workflow_sha256 != new.workflow_sha256 {
+            return Err(StoreError::Invalid(format!(
+                "cycle run {} ({} for {}) was started from a different version of the workflow; \
+                 finish or archive it before changing the file",
+                run.id, run.cycle, run.business_date
+            )));
+        }
+        let mut machine = Machine::new(&plan);
+        replay(&mut machine, &plan, &store.load_events(run.id).await?);
+        Ok(Self {
+            store,
+            plan,
+            run,
+            machine,
+            clock,
+            actor: "orchestrator".to_string(),
+        })
+    }
+
+    pub fn run(&self) -> &RunRecord {
+        &self.run
+    }
+
+    pub fn machine(&self) -> &Machine {
+        &self.machine
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Consumes worker reports and lost leases, applies them, and makes the step durable.
+    pub async fn step(&mut self) -> Result<StepReport, StoreError> {
+        let now = self.clock.now();
+        self.store.expire_leases(now).await?;
+        let inbox = self.store.inbox(self.run.id).await?;
+        let events: Vec<LoggedEvent> = inbox
+            .iter()
+            .map(|item| LoggedEvent {
+                event: Some(item.event()),
+                actor: item.worker.clone(),
+                reason: None,
+            })
+            .collect();
+        let ids = inbox.iter().map(|i| i.id).collect();
+        self.commit(now, events, ids).await
+    }
+
+    /// An operator's command, recorded with who and why.
+    pub async fn command(
+        &mut self,
+        job: usize,
+        command: Command,
+        actor: &str,
+        reason: Option<String>,
+    ) -> Result<StepReport, StoreError> {
+        let event = LoggedEvent {
+            event: Some(Event::Operator { job, command }),
+            actor: actor.to_string(),
+            reason,
+        };
+        self.commit(self.clock.now(), vec![event], Vec::new()).await
+    }
+
+    async fn commit(
+        &mut self,
+        now: DateTime<Utc>,
+        mut events: Vec<LoggedEvent>,
+        consumed: Vec<i64>,
+    ) -> Result<StepReport, StoreError> {
+        let inputs: Vec<Event> = events.iter().filter_map(|e| e.event).collect();
+        let actions = self.machine.apply(&self.plan, now, inputs);
+        let mut report = StepReport {
+            events: events.len(),
+            ..StepReport::default()
+        };
+        let mut step = Step {
+            at: now,
+            consumed_inbox: consumed,
+            ..Step::default()
+        };
+        for action in actions {
+            match action {
+                Action::Dispatch { job, attempt, .. } => {
+                    step.dispatch.push(Enqueue {
+                        job_idx: job as i64,
+                        attempt: i64::from(attempt),
+                        job_id: self.plan.jobs[job].id.clone(),
+                        priority: self.plan.jobs[job].priority,
+                    });
+                    report.dispatched += 1;
+                }
+                Action::Kill { job, attempt, .. } => {
+                    step.kills.push((job as i64, i64::from(attempt)))
+                }
+                Action::WakeAt(t) => report.wake_at = Some(t),
+                Action::Complete => report.complete = true,
+            }
+        }
+        // A step that changed nothing outside the machine need not be logged: replaying the
+        // next logged step at its later time reaches the same decisions.
+        if !events.is_empty() || !step.dispatch.is_empty() || !step.kills.is_empty() {
+            if events.is_empty() {
+                events.push(LoggedEvent {
+                    event: None,
+                    actor: self.actor.clone(),
+                    reason: None,
+                });
+            }
+            step.events = events;
+            self.store
+                .commit_step(self.run.id, &step, Utc::now())
+                .await?;
+        }
+        report.complete |= self.machine.is_complete();
+        if report.complete && self.run.status != "complete" {
+            self.store.set_run_status(self.run.id, "complete").await?;
+            self.run.status = "complete".into();
+        }
+        Ok(report)
+    }
+}
+
+/// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times.
+pub fn replay(machine: &mut Machine, plan: &Plan, events: &[StoredEvent]) {
+    let mut i = 0;
+    while i < events.len() {
+        let step = events[i].step;
+        let at = events[i].at;
+        let mut inputs = Vec::new();
+        while i < events.len() && events[i].step == step {
+            inputs.extend(events[i].event);
+            i += 1;
+        }
+        machine.apply(plan, at, inputs);
+    }
+}

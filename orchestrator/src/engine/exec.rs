@@ -1,0 +1,154 @@
+//! Running one attempt of a job: a shell command in its own process group, or a built-in.
+//!
+//! A shell job gets the cycle context in its environment (`WARDEN_CYCLE`, `WARDEN_DATE`,
+//! `WARDEN_DAY`, `WARDEN_STREAM`, `WARDEN_PARTITION`, `WARDEN_ATTEMPT`, `WARDEN_JOB`,
+//! `WARDEN_WORK_DIR`), runs in a work directory of its own with stdout and stderr in log
+//! files, and is killed as a whole process group (so a shell's children die with it).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use warden_core::clock::Clock;
+use warden_core::plan::Plan;
+use warden_core::sched::Outcome;
+use warden_core::workflow::{Action, Builtin};
+
+/// Where an attempt runs and logs.
+#[derive(Debug, Clone)]
+pub struct AttemptPaths {
+    pub work_dir: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl AttemptPaths {
+    /// `DATA/runs/RUN/JOB/attempt-N/{work,stdout.log,stderr.log}`.
+    pub fn new(data_dir: &Path, run_id: i64, job_id: &str, attempt: i64) -> Self {
+        let base = data_dir
+            .join("runs")
+            .join(run_id.to_string())
+            .join(job_id)
+            .join(format!("attempt-{attempt}"));
+        Self {
+            work_dir: base.join("work"),
+            stdout: base.join("stdout.log"),
+            stderr: base.join("stderr.log"),
+        }
+    }
+}
+
+/// An attempt in progress.
+#[derive(Debug)]
+pub enum Running {
+    /// A built-in that takes its planned duration on the run's clock.
+    Simulated {
+        until: tokio::time::Instant,
+    },
+    Process {
+        child: Child,
+        pgid: Option<i32>,
+    },
+}
+
+impl Running {
+    /// Starts attempt `attempt` of `job`.
+    pub async fn start(
+        plan: &Plan,
+        job: usize,
+        attempt: i64,
+        paths: &AttemptPaths,
+        clock: &Arc<dyn Clock>,
+    ) -> std::io::Result<Running> {
+        let pj = &plan.jobs[job];
+        match &pj.action {
+            Action::Builtin(Builtin::Sleep) | Action::Builtin(_) => {
+                // The adjudication built-ins arrive with the adjudication issue; until then
+                // every built-in is simulated by its estimate.
+                let wait = clock.real_duration(pj.duration);
+                Ok(Running::Simulated {
+                    until: tokio::time::Instant::now() + wait,
+                })
+            }
+            Action::Shell(command) => {
+                tokio::fs::create_dir_all(&paths.work_dir).await?;
+                let stdout = std::fs::File::create(&paths.stdout)?;
+                let stderr = std::fs::File::create(&paths.stderr)?;
+                let night = &plan.nights[pj.day];
+                let mut cmd = Command::new("/bin/sh");
+                cmd.arg("-c")
+                    .arg(command)
+                    .current_dir(&paths.work_dir)
+                    .stdin(Stdio::null())
+                    .stdout(stdout)
+                    .stderr(stderr)
+                    .process_group(0)
+                    .env("WARDEN_CYCLE", &plan.cycle)
+                    .env("WARDEN_DATE", &plan.date)
+                    .env("WARDEN_DAY", &night.day_id)
+                    .env("WARDEN_NIGHT", night.date.to_string())
+                    .env("WARDEN_JOB", &pj.id)
+                    .env("WARDEN_ATTEMPT", attempt.to_string())
+                    .env("WARDEN_WORK_DIR", &paths.work_dir)
+                    .env(
+                        "WARDEN_STREAM",
+                        pj.stream
+                            .map(|s| plan.streams[s].id.clone())
+                            .unwrap_or_default(),
+                    )
+                    .env(
+                        "WARDEN_PARTITION",
+                        pj.partition
+                            .map(|p| p.index.to_string())
+                            .unwrap_or_default(),
+                    );
+                let child = cmd.spawn()?;
+                let pgid = child.id().and_then(|id| i32::try_from(id).ok());
+                Ok(Running::Process { child, pgid })
+            }
+        }
+    }
+
+    /// The process group to remember, so a restarted orchestrator can find it again.
+    pub fn pgid(&self) -> Option<i32> {
+        match self {
+            Running::Simulated { .. } => None,
+            Running::Process { pgid, .. } => *pgid,
+        }
+    }
+
+    /// Waits for the attempt to end.
+    pub async fn wait(&mut self) -> Outcome {
+        match self {
+            Running::Simulated { until } => {
+                tokio::time::sleep_until(*until).await;
+                Outcome::Succeeded
+            }
+            Running::Process { child, .. } => match child.wait().await {
+                Ok(status) if status.success() => Outcome::Succeeded,
+                Ok(status) => Outcome::Failed {
+                    exit_code: status.code(),
+                },
+                Err(_) => Outcome::Failed { exit_code: None },
+            },
+        }
+    }
+
+    /// Kills the attempt (the whole process group).
+    pub fn kill(&mut self) {
+        if let Running::Process {
+            pgid: Some(pgid), ..
+        } = self
+        {
+            kill_group(*pgid);
+        }
+    }
+}
+
+/// SIGKILL to a process group; a group that is already gone is fine.
+pub fn kill_group(pgid: i32) {
+    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+}

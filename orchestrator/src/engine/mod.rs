@@ -1,0 +1,9 @@
+//! Running cycles for real: the driver that feeds the scheduling machine and makes its
+//! steps durable, the in-process workers that claim jobs from the store's queue, the job
+//! executors, and the real and accelerated clocks.
+
+pub mod clocks;
+pub mod driver;
+pub mod exec;
+pub mod run;
+pub mod worker;

@@ -1,0 +1,134 @@
+//! In-process workers: claim an attempt from the store's queue, report it started, run it
+//! while heartbeating the lease, report how it ended. Every write is fenced by (job,
+//! attempt, worker) in the store, so a worker that lost its lease cannot overwrite anything.
+//! Separate `warden worker` processes on other hosts run the same loop (a later issue).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::sync::watch;
+use warden_core::clock::Clock;
+use warden_core::plan::Plan;
+use warden_core::sched::Outcome;
+use warden_store::{Claim, Report, Store, StoreError};
+
+use super::exec::{AttemptPaths, Running};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub name: String,
+    /// The run this worker serves.
+    pub run_id: i64,
+    /// Lease length on the run's clock.
+    pub lease: TimeDelta,
+    /// Real time between heartbeats while a job runs.
+    pub heartbeat: Duration,
+    /// Real time to wait when the queue is empty.
+    pub idle: Duration,
+    pub data_dir: PathBuf,
+}
+
+/// Claims and runs jobs until `stop` turns true.
+pub async fn run_worker(
+    store: Store,
+    plan: Arc<Plan>,
+    clock: Arc<dyn Clock>,
+    config: WorkerConfig,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        match store
+            .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
+            .await?
+        {
+            Some(claim) => run_claim(&store, &plan, &clock, &config, &claim).await?,
+            None => {
+                tokio::select! {
+                    _ = tokio::time::sleep(config.idle) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_claim(
+    store: &Store,
+    plan: &Plan,
+    clock: &Arc<dyn Clock>,
+    config: &WorkerConfig,
+    claim: &Claim,
+) -> Result<(), StoreError> {
+    let name = config.name.as_str();
+    match store
+        .report(claim, name, Report::Started, clock.now())
+        .await
+    {
+        Err(StoreError::Fenced { .. }) => return Ok(()),
+        other => other?,
+    }
+    let job = usize::try_from(claim.job_idx).unwrap_or(usize::MAX);
+    if job >= plan.jobs.len() {
+        let outcome = Outcome::Failed { exit_code: None };
+        return finish(store, claim, name, outcome, clock).await;
+    }
+    let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
+    let mut running = match Running::start(plan, job, claim.attempt, &paths, clock).await {
+        Ok(r) => r,
+        Err(_) => {
+            return finish(
+                store,
+                claim,
+                name,
+                Outcome::Failed { exit_code: None },
+                clock,
+            )
+            .await;
+        }
+    };
+    let mut beat = tokio::time::interval(config.heartbeat);
+    beat.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            outcome = running.wait() => break outcome,
+            _ = beat.tick() => {
+                match store.heartbeat(claim, name, clock.now(), config.lease).await {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        running.kill();
+                        break Outcome::Failed { exit_code: None };
+                    }
+                    Err(StoreError::Fenced { .. }) => {
+                        // The lease is gone: someone else owns this attempt's fate now.
+                        running.kill();
+                        return Ok(());
+                    }
+                    // A store that is briefly away: keep running, try again next beat.
+                    Err(_) => {}
+                }
+            }
+        }
+    };
+    finish(store, claim, name, outcome, clock).await
+}
+
+async fn finish(
+    store: &Store,
+    claim: &Claim,
+    name: &str,
+    outcome: Outcome,
+    clock: &Arc<dyn Clock>,
+) -> Result<(), StoreError> {
+    match store
+        .report(claim, name, Report::Finished(outcome), clock.now())
+        .await
+    {
+        Err(StoreError::Fenced { .. }) => Ok(()),
+        other => other,
+    }
+}

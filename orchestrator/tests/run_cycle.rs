@@ -1,0 +1,209 @@
+//! Running cycles end to end through the real driver, workers and SQLite store, on an
+//! accelerated clock (an hour of cycle time per real second).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use warden::engine::clocks::AcceleratedClock;
+use warden::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
+use warden_core::clock::Clock;
+use warden_core::diagnostics::render_text;
+use warden_core::plan::{Plan, PlanOptions};
+use warden_core::sched::{Event, Outcome};
+use warden_core::workflow::compile_str;
+use warden_store::{NewRun, Store, StoredEvent};
+
+const SPEED: f64 = 3600.0;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn plan(jobs: &str) -> Arc<Plan> {
+    let text = format!(
+        r#"
+cycle: engine-test
+timezone: America/New_York
+schedule: {{ cron: "0 22 * * 1-5" }}
+resources:
+  - {{ id: tables }}
+days:
+  - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
+jobs:
+{jobs}
+"#
+    );
+    let (sources, c) = compile_str("engine-test.yaml", &text);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    Arc::new(
+        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans"),
+    )
+}
+
+fn new_run(text_sha: &str) -> NewRun {
+    NewRun {
+        cycle: "engine-test".into(),
+        business_date: "2025-03-04".into(),
+        workflow_sha256: text_sha.into(),
+        mode: "pipelined".into(),
+        options: "{}".into(),
+    }
+}
+
+/// Per job: the outcomes of its finished attempts, in log order.
+fn finishes(plan: &Plan, events: &[StoredEvent]) -> HashMap<String, Vec<(u32, Outcome)>> {
+    let mut out: HashMap<String, Vec<(u32, Outcome)>> = HashMap::new();
+    for e in events {
+        if let Some(Event::Finished {
+            job,
+            attempt,
+            outcome,
+        }) = e.event
+        {
+            out.entry(plan.jobs[job].id.clone())
+                .or_default()
+                .push((attempt, outcome));
+        }
+    }
+    out
+}
+
+async fn run(store: &Store, plan: &Arc<Plan>, data: &Path) -> RunEnd {
+    let resumed = resume_time(store, &new_run("v1")).await.expect("store");
+    let origin = resumed.map_or(plan.start, |t| t.max(plan.start));
+    let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(origin, SPEED));
+    let options = RunOptions::new(data.to_path_buf());
+    run_cycle(store.clone(), plan.clone(), &new_run("v1"), clock, &options)
+        .await
+        .expect("runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_jobs_run_with_context_and_a_failure_is_retried() {
+    let dir = temp_dir("shell");
+    let mark = dir.join("failed-once");
+    let jobs = format!(
+        r#"  - {{ id: CONTEXT, run: 'echo "$WARDEN_JOB $WARDEN_ATTEMPT $WARDEN_DATE" > context.txt', estimate: 1m }}
+  - {{ id: FLAKY, after: [CONTEXT], run: 'test -f {mark} || {{ touch {mark}; exit 3; }}', retries: 1, retry_backoff: 1m, estimate: 1m }}
+  - {{ id: LAST, after: [FLAKY], builtin: sleep, estimate: 10m }}"#,
+        mark = mark.display()
+    );
+    let p = plan(&jobs);
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let end = run(&store, &p, &dir.join("data")).await;
+    let RunEnd::Complete { run_id } = end else {
+        panic!("did not complete: {end:?}")
+    };
+    let events = store.load_events(run_id).await.expect("events");
+    let f = finishes(&p, &events);
+    assert_eq!(f["CONTEXT"], [(1, Outcome::Succeeded)]);
+    assert_eq!(
+        f["FLAKY"],
+        [
+            (1, Outcome::Failed { exit_code: Some(3) }),
+            (2, Outcome::Succeeded)
+        ]
+    );
+    assert_eq!(f["LAST"], [(1, Outcome::Succeeded)]);
+    let context = std::fs::read_to_string(dir.join(format!(
+        "data/runs/{run_id}/CONTEXT/attempt-1/work/context.txt"
+    )))
+    .expect("the job wrote in its work directory");
+    assert_eq!(context.trim(), "CONTEXT 1 2025-03-04");
+    // Running the same command again resumes the completed run: nothing runs twice.
+    let again = run(&store, &p, &dir.join("data")).await;
+    assert_eq!(again, RunEnd::Complete { run_id });
+    assert_eq!(
+        store.load_events(run_id).await.expect("events").len(),
+        events.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_leaves_the_run_stuck_for_an_operator() {
+    let dir = temp_dir("stuck");
+    let p = plan(
+        "  - { id: BAD, run: 'exit 7', estimate: 1m }\n  - { id: AFTER, after: [BAD], builtin: sleep, estimate: 1m }",
+    );
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let end = run(&store, &p, &dir.join("data")).await;
+    assert!(
+        matches!(&end, RunEnd::Stuck { failed, .. } if failed == &["BAD".to_string()]),
+        "{end:?}"
+    );
+}
+
+/// Kills the whole orchestrator (its runtime, driver and workers) at several points of a
+/// running cycle and restarts it: the cycle completes, and every job's success is recorded
+/// exactly once.
+#[test]
+fn a_crashed_orchestrator_resumes_without_repeating_completed_jobs() {
+    let dir = temp_dir("crash");
+    let jobs: String = (0..8)
+        .map(|i| {
+            let after = if i == 0 {
+                String::new()
+            } else {
+                format!(", after: [J{}]", i - 1)
+            };
+            format!("  - {{ id: J{i}, builtin: sleep, estimate: 5m{after} }}\n")
+        })
+        .collect();
+    let p = plan(&jobs);
+    let db = dir.join("warden.db");
+    for crash_after_ms in [120u64, 250, 90] {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (store, p2, data) = (db.clone(), p.clone(), dir.join("data"));
+        runtime.block_on(async move {
+            let store = Store::connect(store.to_str().expect("utf-8"))
+                .await
+                .expect("store");
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(crash_after_ms),
+                run(&store, &p2, &data),
+            )
+            .await;
+        });
+        // Dropping the runtime kills the driver and every worker mid-step: a crash.
+        runtime.shutdown_background();
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::connect(db.to_str().expect("utf-8"))
+            .await
+            .expect("store");
+        let end = run(&store, &p, &dir.join("data")).await;
+        let RunEnd::Complete { run_id } = end else {
+            panic!("did not complete: {end:?}")
+        };
+        let f = finishes(&p, &store.load_events(run_id).await.expect("events"));
+        for job in &p.jobs {
+            let successes = f[&job.id]
+                .iter()
+                .filter(|(_, o)| *o == Outcome::Succeeded)
+                .count();
+            assert_eq!(successes, 1, "{}: {:?}", job.id, f[&job.id]);
+            // Anything else recorded is an attempt lost in a crash, never a failure.
+            assert!(
+                f[&job.id]
+                    .iter()
+                    .all(|(_, o)| matches!(o, Outcome::Succeeded | Outcome::Lost))
+            );
+        }
+    });
+}
