@@ -10,7 +10,7 @@ use warden::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
 use warden_core::clock::Clock;
 use warden_core::diagnostics::render_text;
 use warden_core::plan::{Plan, PlanOptions};
-use warden_core::sched::{Event, Outcome};
+use warden_core::sched::{Command, Event, Outcome};
 use warden_core::workflow::compile_str;
 use warden_store::{NewRun, Store, StoredEvent};
 

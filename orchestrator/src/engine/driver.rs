@@ -87,7 +87,7 @@ impl Driver {
             .map(|item| LoggedEvent {
                 event: Some(item.event()),
                 actor: item.worker.clone(),
-                reason: None,
+                reason: item.reason.clone(),
             })
             .collect();
         let ids = inbox.iter().map(|i| i.id).collect();

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use warden_core::sched::{Event, Outcome};
+use warden_core::sched::{Command, Event, Outcome};
 
 use crate::error::StoreError;
 use crate::types::{Claim, InboxItem, NewRun, Report, RunRecord, Step, StoredEvent, event_kind};
@@ -70,6 +70,9 @@ delegate! {
     /// Marks attempts whose lease ran out as lost and reports them so ([`Outcome::Lost`]).
     fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
     fn set_run_status(&self, run_id: i64, status: &str) -> Result<(), StoreError>;
+    /// Queues an operator's command for the run's driver (applied exactly once, now if an
+    /// orchestrator is running, else when the run resumes).
+    fn submit_command(&self, run_id: i64, job_idx: i64, command: Command, actor: &str, reason: Option<&str>, at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 macro_rules! store_impl {
@@ -272,6 +275,11 @@ macro_rules! store_impl {
                 let (kind, outcome) = match report {
                     Report::Started => ("started", None),
                     Report::Finished(o) => ("finished", Some(serde_json::to_string(&o)?)),
+                    Report::Operator(_) => {
+                        return Err(StoreError::Invalid(
+                            "workers do not give operator commands".into(),
+                        ));
+                    }
                 };
                 let mut tx = self.pool.begin_with($begin).await?;
                 let inserted =
@@ -336,6 +344,7 @@ macro_rules! store_impl {
                             report,
                             at: row.try_get(5)?,
                             worker: row.try_get(6)?,
+                            reason: row.try_get(7)?,
                         })
                     })
                     .collect()
@@ -380,6 +389,31 @@ macro_rules! store_impl {
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            pub async fn submit_command(
+                &self,
+                run_id: i64,
+                job_idx: i64,
+                command: Command,
+                actor: &str,
+                reason: Option<&str>,
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/submit_command.sql"
+                )))
+                .bind(run_id)
+                .bind(job_idx)
+                .bind(serde_json::to_string(&command)?)
+                .bind(at)
+                .bind(actor)
+                .bind(reason)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             }
 
             pub async fn set_run_status(

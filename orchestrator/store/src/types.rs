@@ -1,7 +1,7 @@
 //! Rows and records the store reads and writes.
 
 use chrono::{DateTime, Utc};
-use warden_core::sched::{Event, Outcome};
+use warden_core::sched::{Command, Event, Outcome};
 
 /// A cycle run to open (or find, if it exists).
 #[derive(Debug, Clone)]
@@ -80,11 +80,12 @@ pub struct Claim {
     pub job_id: String,
 }
 
-/// What a worker reports about its attempt.
+/// What a worker reports about its attempt, or an operator's command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Report {
     Started,
     Finished(Outcome),
+    Operator(Command),
 }
 
 /// A worker report waiting to become an event.
@@ -95,7 +96,9 @@ pub struct InboxItem {
     pub attempt: i64,
     pub report: Report,
     pub at: DateTime<Utc>,
+    /// The worker, or the operator who gave the command.
     pub worker: String,
+    pub reason: Option<String>,
 }
 
 impl InboxItem {
@@ -110,6 +113,7 @@ impl InboxItem {
                 attempt,
                 outcome,
             },
+            Report::Operator(command) => Event::Operator { job, command },
         }
     }
 }

@@ -1,1 +1,1 @@
-SELECT id, job_idx, attempt, kind, outcome, at, worker FROM inbox WHERE run_id = $1 ORDER BY id
+SELECT id, job_idx, attempt, kind, outcome, at, worker, reason FROM inbox WHERE run_id = $1 ORDER BY id
