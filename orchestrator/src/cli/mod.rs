@@ -2,16 +2,21 @@
 //! printed), 2 the command was used wrongly (bad flag, unreadable file, a date the cycle
 //! does not run on).
 
+mod cycle_args;
+mod operate;
 mod plan;
 mod plan_json;
 mod plan_table;
+mod run;
 pub mod schema;
+mod status;
 mod validate;
 
 use std::ffi::OsString;
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
+use warden_core::sched::Command as Op;
 
 pub use plan::PlanArgs;
 pub use validate::ValidateArgs;
@@ -39,6 +44,22 @@ enum Command {
     Plan(PlanArgs),
     /// Print the JSON Schema of the workflow format (for editors).
     Schema,
+    /// Run (or resume) a cycle durably.
+    Run(run::RunArgs),
+    /// Show every job's state in a cycle run.
+    Status(status::StatusArgs),
+    /// Operator: do not dispatch a job.
+    Hold(operate::OperateArgs),
+    /// Operator: let a held job run.
+    Release(operate::OperateArgs),
+    /// Operator: run a failed job again.
+    Rerun(operate::OperateArgs),
+    /// Operator: mark a job done without running it (needs --reason).
+    Skip(operate::OperateArgs),
+    /// Operator: kill a running job (it fails, without an automatic retry).
+    Kill(operate::OperateArgs),
+    /// Operator: mark a job succeeded, killing it if it runs (needs --reason).
+    ForceComplete(operate::OperateArgs),
 }
 
 /// Runs the command line `args` (program name first), writing to `out` and `err`, and
@@ -65,6 +86,14 @@ where
         Command::Validate(args) => validate::run(&args, out, err),
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Schema => schema::run(out),
+        Command::Run(args) => run::run(&args, out, err),
+        Command::Status(args) => status::run(&args, out, err),
+        Command::Hold(args) => operate::run(Op::Hold, &args, out, err),
+        Command::Release(args) => operate::run(Op::Release, &args, out, err),
+        Command::Rerun(args) => operate::run(Op::Rerun, &args, out, err),
+        Command::Skip(args) => operate::run(Op::Skip, &args, out, err),
+        Command::Kill(args) => operate::run(Op::Kill, &args, out, err),
+        Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
     };
     match result {
         Ok(code) => code,

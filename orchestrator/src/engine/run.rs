@@ -30,7 +30,7 @@ pub struct RunOptions {
 impl RunOptions {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
-            workers: 4,
+            workers: 16,
             lease: TimeDelta::seconds(30),
             poll: Duration::from_millis(20),
             data_dir,

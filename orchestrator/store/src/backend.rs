@@ -53,6 +53,8 @@ macro_rules! delegate {
 delegate! {
     /// Opens the run for (cycle, business date), creating it the first time.
     fn open_run(&self, new: &NewRun, now: DateTime<Utc>) -> Result<RunRecord, StoreError>;
+    /// The run for (cycle, business date), if it exists.
+    fn find_run(&self, cycle: &str, business_date: &str) -> Result<Option<RunRecord>, StoreError>;
     /// Every event of a run, in order.
     fn load_events(&self, run_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
     /// Makes one machine step durable (events, consumed inbox rows, dispatches, kills) in
@@ -107,6 +109,31 @@ macro_rules! store_impl {
                     status: row.try_get(6)?,
                     created_at: row.try_get(7)?,
                 })
+            }
+
+            pub async fn find_run(
+                &self,
+                cycle: &str,
+                business_date: &str,
+            ) -> Result<Option<RunRecord>, StoreError> {
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/find_run.sql")))
+                    .bind(cycle)
+                    .bind(business_date)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok(RunRecord {
+                        id: row.try_get(0)?,
+                        cycle: row.try_get(1)?,
+                        business_date: row.try_get(2)?,
+                        workflow_sha256: row.try_get(3)?,
+                        mode: row.try_get(4)?,
+                        options: row.try_get(5)?,
+                        status: row.try_get(6)?,
+                        created_at: row.try_get(7)?,
+                    })
+                })
+                .transpose()
             }
 
             pub async fn load_events(&self, run_id: i64) -> Result<Vec<StoredEvent>, StoreError> {

@@ -1,0 +1,121 @@
+//! Operator commands: hold, release, rerun, skip, kill, force-complete. Each is recorded in
+//! the store with who and why and applied exactly once by the run's orchestrator (now, if
+//! one is running; otherwise when the run resumes).
+
+use std::io::Write;
+
+use clap::Args;
+use warden_core::sched::Command;
+use warden_store::Store;
+
+use super::cycle_args::CycleArgs;
+use super::{CliResult, EXIT_OK, EXIT_USAGE};
+
+#[derive(Debug, Args)]
+pub struct OperateArgs {
+    #[command(flatten)]
+    pub cycle: CycleArgs,
+    /// The concrete job id (as `warden status` shows it).
+    #[arg(long)]
+    pub job: String,
+    /// Why (kept in the audit log; required for skip and force-complete).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Who (defaults to $USER).
+    #[arg(long, env = "USER", default_value = "operator")]
+    pub actor: String,
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+}
+
+pub(super) fn run(
+    command: Command,
+    args: &OperateArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    if matches!(command, Command::Skip | Command::ForceComplete)
+        && args.reason.as_deref().is_none_or(str::is_empty)
+    {
+        writeln!(
+            err,
+            "error: {} needs --reason: it marks work done that did not run",
+            name(command)
+        )?;
+        return Ok(EXIT_USAGE);
+    }
+    let loaded = match args.cycle.load(err) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let plan = loaded.plan;
+    let Some(job) = plan.job_index(&args.job) else {
+        let known = warden_core::diagnostics::did_you_mean(
+            &args.job,
+            plan.jobs.iter().map(|j| j.id.as_str()),
+        );
+        writeln!(
+            err,
+            "error: `{}` has no job `{}`{}",
+            plan.cycle,
+            args.job,
+            known.map(|k| format!("; {k}")).unwrap_or_default()
+        )?;
+        return Ok(EXIT_USAGE);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let store = Store::connect(&args.db).await?;
+        let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
+            return Ok(None);
+        };
+        store
+            .submit_command(
+                run.id,
+                job as i64,
+                command,
+                &args.actor,
+                args.reason.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await?;
+        Ok::<_, warden_store::StoreError>(Some(run.id))
+    });
+    match result {
+        Ok(Some(run_id)) => {
+            writeln!(
+                out,
+                "run {run_id}: {} {} by {} queued; the orchestrator applies it now if it is running, else at the next `warden run`",
+                name(command),
+                args.job,
+                args.actor
+            )?;
+            Ok(EXIT_OK)
+        }
+        Ok(None) => {
+            writeln!(
+                err,
+                "no run of `{}` for {} in {}",
+                plan.cycle, plan.date, args.db
+            )?;
+            Ok(EXIT_USAGE)
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            Ok(EXIT_USAGE)
+        }
+    }
+}
+
+fn name(command: Command) -> &'static str {
+    match command {
+        Command::Hold => "hold",
+        Command::Release => "release",
+        Command::Rerun => "rerun",
+        Command::Skip => "skip",
+        Command::Kill => "kill",
+        Command::ForceComplete => "force-complete",
+    }
+}

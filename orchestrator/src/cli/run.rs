@@ -1,0 +1,92 @@
+//! `warden run FILE --date D`: runs (or resumes) a cycle durably, with in-process workers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use warden_core::clock::Clock;
+use warden_store::Store;
+
+use super::cycle_args::CycleArgs;
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use crate::engine::clocks::{AcceleratedClock, SystemClock};
+use crate::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub cycle: CycleArgs,
+    /// The store: a SQLite file, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+    /// Where job work directories and logs go.
+    #[arg(long, default_value = "warden-data")]
+    pub data: PathBuf,
+    /// Run an accelerated clock, this many times real time, starting at the cycle's first
+    /// window (600: a minute passes in 0.1 s). Without it the real clock is used and jobs wait
+    /// for their windows.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// In-process workers: how many jobs may run at once in this process. Limits that
+    /// matter to the cycle belong in `resources`, so keep this above the widest fan-out.
+    #[arg(long, default_value_t = 16)]
+    pub workers: usize,
+}
+
+pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let loaded = match args.cycle.load(err) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let new = loaded.new_run(&args.cycle);
+    let plan = Arc::new(loaded.plan);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let store = Store::connect(&args.db).await?;
+        let clock: Arc<dyn Clock> = match args.speed {
+            Some(speed) => {
+                let resumed = resume_time(&store, &new).await?;
+                let origin = resumed.map_or(plan.start, |t| t.max(plan.start));
+                Arc::new(AcceleratedClock::new(origin, speed))
+            }
+            None => Arc::new(SystemClock),
+        };
+        let mut options = RunOptions::new(args.data.clone());
+        options.workers = args.workers;
+        run_cycle(store, plan.clone(), &new, clock, &options).await
+    });
+    match result {
+        Ok(RunEnd::Complete { run_id }) => {
+            writeln!(
+                out,
+                "run {run_id}: {} for {} complete, {} jobs",
+                plan.cycle,
+                plan.date,
+                plan.jobs.len()
+            )?;
+            Ok(EXIT_OK)
+        }
+        Ok(RunEnd::Stuck { run_id, failed }) => {
+            writeln!(
+                out,
+                "run {run_id}: {} for {} is stuck: these jobs failed for good:",
+                plan.cycle, plan.date
+            )?;
+            for job in &failed {
+                writeln!(out, "  {job}")?;
+            }
+            writeln!(
+                out,
+                "fix the cause, then `warden rerun` or `warden skip --reason ...` each job and run the same `warden run` again"
+            )?;
+            Ok(EXIT_INVALID)
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            Ok(EXIT_USAGE)
+        }
+    }
+}
