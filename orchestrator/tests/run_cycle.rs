@@ -138,10 +138,47 @@ async fn a_failed_job_leaves_the_run_stuck_for_an_operator() {
         .await
         .expect("store");
     let end = run(&store, &p, &dir.join("data")).await;
-    assert!(
-        matches!(&end, RunEnd::Stuck { failed, .. } if failed == &["BAD".to_string()]),
-        "{end:?}"
+    let RunEnd::Stuck { run_id, failed } = end else {
+        panic!("not stuck: {end:?}")
+    };
+    assert_eq!(failed, ["BAD"]);
+    // With no orchestrator running, an operator skips the failed job; the command waits in
+    // the store and is applied, once, when the run resumes.
+    let bad = p.job_index("BAD").expect("exists") as i64;
+    store
+        .submit_command(
+            run_id,
+            bad,
+            Command::Skip,
+            "diane",
+            Some("rerun by hand from the 02:30 checkpoint"),
+            p.start,
+        )
+        .await
+        .expect("submitted");
+    assert_eq!(
+        run(&store, &p, &dir.join("data")).await,
+        RunEnd::Complete { run_id }
     );
+    let events = store.load_events(run_id).await.expect("events");
+    let skip = events
+        .iter()
+        .find(|e| e.kind == "operator")
+        .expect("the command is in the audit log");
+    assert_eq!(skip.actor, "diane");
+    assert_eq!(
+        skip.reason.as_deref(),
+        Some("rerun by hand from the 02:30 checkpoint")
+    );
+    assert_eq!(
+        skip.event,
+        Some(Event::Operator {
+            job: bad as usize,
+            command: Command::Skip
+        })
+    );
+    let f = finishes(&p, &events);
+    assert_eq!(f["AFTER"], [(1, Outcome::Succeeded)]);
 }
 
 /// Kills the whole orchestrator (its runtime, driver and workers) at several points of a

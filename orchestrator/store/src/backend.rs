@@ -358,6 +358,9 @@ macro_rules! store_impl {
                             ("finished", Some(o)) => {
                                 Report::Finished(serde_json::from_str::<Outcome>(&o)?)
                             }
+                            ("operator", Some(c)) => {
+                                Report::Operator(serde_json::from_str::<Command>(&c)?)
+                            }
                             (other, _) => {
                                 return Err(StoreError::Invalid(format!(
                                     "inbox row of unknown kind `{other}`"

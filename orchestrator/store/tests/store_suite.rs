@@ -420,6 +420,26 @@ async fn dispatching_the_same_attempt_twice_queues_it_once(store: Store) {
     );
 }
 
+async fn operator_commands_wait_in_the_inbox_with_actor_and_reason(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
+    store
+        .submit_command(run, 0, Command::Skip, "diane", Some("loaded by hand"), t(3))
+        .await
+        .expect("submit");
+    let inbox = store.inbox(run).await.expect("inbox");
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].report, Report::Operator(Command::Skip));
+    assert_eq!(inbox[0].worker, "diane");
+    assert_eq!(inbox[0].reason.as_deref(), Some("loaded by hand"));
+    assert_eq!(
+        inbox[0].event(),
+        Event::Operator {
+            job: 0,
+            command: Command::Skip
+        }
+    );
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -445,6 +465,7 @@ macro_rules! suite {
             case!(expired_leases_are_reported_lost_once);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
+            case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);
         }
     };
 }
