@@ -2,6 +2,7 @@
 //! printed), 2 the command was used wrongly (bad flag, unreadable file, a date the cycle
 //! does not run on).
 
+mod bench;
 mod cycle_args;
 mod operate;
 mod plan;
@@ -60,6 +61,9 @@ enum Command {
     Kill(operate::OperateArgs),
     /// Operator: mark a job succeeded, killing it if it runs (needs --reason).
     ForceComplete(operate::OperateArgs),
+    /// Measure Warden (see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Runs the command line `args` (program name first), writing to `out` and `err`, and
@@ -94,6 +98,7 @@ where
         Command::Skip(args) => operate::run(Op::Skip, &args, out, err),
         Command::Kill(args) => operate::run(Op::Kill, &args, out, err),
         Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
+        Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {
         Ok(code) => code,

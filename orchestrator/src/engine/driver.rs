@@ -16,6 +16,9 @@ use warden_core::plan::Plan;
 use warden_core::sched::{Action, Command, Event, Machine};
 use warden_store::{Enqueue, LoggedEvent, NewRun, RunRecord, Step, Store, StoreError, StoredEvent};
 
+/// How often (on the run's clock) to look for attempts whose lease ran out.
+const LEASE_CHECK_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
 /// What one step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepReport {
@@ -35,6 +38,8 @@ pub struct Driver {
     clock: Arc<dyn Clock>,
     /// Who the orchestrator is in the audit trail.
     actor: String,
+    /// When leases were last checked (they need not be on every step).
+    leases_checked: Option<DateTime<Utc>>,
 }
 
 impl Driver {
@@ -62,6 +67,7 @@ impl Driver {
             machine,
             clock,
             actor: "orchestrator".to_string(),
+            leases_checked: None,
         })
     }
 
@@ -80,7 +86,13 @@ impl Driver {
     /// Consumes worker reports and lost leases, applies them, and makes the step durable.
     pub async fn step(&mut self) -> Result<StepReport, StoreError> {
         let now = self.clock.now();
-        self.store.expire_leases(now).await?;
+        if self
+            .leases_checked
+            .is_none_or(|t| now - t >= LEASE_CHECK_EVERY)
+        {
+            self.store.expire_leases(now).await?;
+            self.leases_checked = Some(now);
+        }
         let inbox = self.store.inbox(self.run.id).await?;
         let events: Vec<LoggedEvent> = inbox
             .iter()

@@ -12,7 +12,7 @@ use warden_core::sched::JobStatus;
 use warden_store::{NewRun, Store, StoreError};
 
 use super::driver::Driver;
-use super::worker::{WorkerConfig, run_worker};
+use super::worker::{Wakes, WorkerConfig, run_worker};
 
 /// The shortest lease in real time, whatever the clock's speed.
 const MIN_REAL_LEASE: Duration = Duration::from_secs(1);
@@ -65,6 +65,7 @@ pub async fn run_cycle(
     // worker busy starting a process would miss its heartbeat. Leases get a real-time floor.
     let lease = options.lease.max(clock.clock_duration(MIN_REAL_LEASE));
     let (stop, stopped) = watch::channel(false);
+    let wakes = Arc::new(Wakes::default());
     let mut workers = Vec::new();
     for i in 0..options.workers.max(1) {
         let config = WorkerConfig {
@@ -80,11 +81,15 @@ pub async fn run_cycle(
             plan.clone(),
             clock.clone(),
             config,
+            wakes.clone(),
             stopped.clone(),
         )));
     }
     let end = loop {
         let report = driver.step().await?;
+        if report.dispatched > 0 {
+            wakes.work.send_modify(|generation| *generation += 1);
+        }
         if report.complete {
             break RunEnd::Complete { run_id };
         }
@@ -114,7 +119,10 @@ pub async fn run_cycle(
             .map(|t| clock.real_duration(t - clock.now()))
             .unwrap_or(options.poll)
             .min(options.poll);
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = wakes.driver.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
     };
     let _ = stop.send(true);
     for w in workers {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use warden_core::clock::Clock;
 use warden_core::plan::Plan;
 use warden_core::sched::Outcome;
@@ -31,24 +31,48 @@ pub struct WorkerConfig {
 }
 
 /// Claims and runs jobs until `stop` turns true.
+/// Wakes shared between the driver and in-process workers, so neither waits for a poll.
+#[derive(Debug)]
+pub struct Wakes {
+    /// Workers notify it after reporting: the driver has something to consume. (A
+    /// notification given while the driver is busy is kept for its next wait.)
+    pub driver: Notify,
+    /// The driver bumps it after queueing work. A watch, not a notify: a worker marks the
+    /// generation it has seen before claiming, so a bump in between is never lost.
+    pub work: watch::Sender<u64>,
+}
+
+impl Default for Wakes {
+    fn default() -> Self {
+        Self {
+            driver: Notify::new(),
+            work: watch::Sender::new(0),
+        }
+    }
+}
+
 pub async fn run_worker(
     store: Store,
     plan: Arc<Plan>,
     clock: Arc<dyn Clock>,
     config: WorkerConfig,
+    wakes: Arc<Wakes>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), StoreError> {
+    let mut work = wakes.work.subscribe();
     loop {
         if *stop.borrow() {
             return Ok(());
         }
+        work.borrow_and_update();
         match store
             .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
             .await?
         {
-            Some(claim) => run_claim(&store, &plan, &clock, &config, &claim).await?,
+            Some(claim) => run_claim(&store, &plan, &clock, &config, &wakes, &claim).await?,
             None => {
                 tokio::select! {
+                    _ = work.changed() => {}
                     _ = tokio::time::sleep(config.idle) => {}
                     _ = stop.changed() => {}
                 }
@@ -62,6 +86,7 @@ async fn run_claim(
     plan: &Plan,
     clock: &Arc<dyn Clock>,
     config: &WorkerConfig,
+    wakes: &Wakes,
     claim: &Claim,
 ) -> Result<(), StoreError> {
     let name = config.name.as_str();
@@ -114,7 +139,9 @@ async fn run_claim(
             }
         }
     };
-    finish(store, claim, name, outcome, clock).await
+    let result = finish(store, claim, name, outcome, clock).await;
+    wakes.driver.notify_one();
+    result
 }
 
 async fn finish(

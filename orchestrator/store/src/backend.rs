@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use warden_core::sched::{Command, Event, Outcome};
 
 use crate::error::StoreError;
@@ -490,6 +492,10 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // WAL with synchronous=NORMAL: a committed transaction survives any crash of
+            // Warden's processes; only an OS crash or power loss can lose the last commits
+            // (docs/benchmarks.md). PostgreSQL is the choice where that matters.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
