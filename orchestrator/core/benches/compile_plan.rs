@@ -58,8 +58,14 @@ fn synthetic(jobs: usize) -> String {
             ));
         }
         for x in 0..20 {
-            let after = if x == 0 { format!("[D{d}-T{}]", chain - 1) } else { format!("[D{d}-X{}]", x - 1) };
-            y.push_str(&format!("  - {{ id: D{d}-X{x}, day: d{d}, after: {after}, estimate: 5m, uses: [ledger] }}\n"));
+            let after = if x == 0 {
+                format!("[D{d}-T{}]", chain - 1)
+            } else {
+                format!("[D{d}-X{}]", x - 1)
+            };
+            y.push_str(&format!(
+                "  - {{ id: D{d}-X{x}, day: d{d}, after: {after}, estimate: 5m, uses: [ledger] }}\n"
+            ));
         }
     }
     y.push_str("deadlines:\n");
@@ -76,10 +82,13 @@ fn bench(c: &mut Criterion) {
     let date: DateSpec = "2025-02".parse().expect("date");
     let options = PlanOptions::default();
 
-    let month_end = std::fs::read_to_string(repo_root().join("workflows/month-end.yaml")).expect("shipped");
+    let month_end =
+        std::fs::read_to_string(repo_root().join("workflows/month-end.yaml")).expect("shipped");
     let w = compile_month_end(&month_end);
     assert_eq!(w.jobs.len(), 757);
-    c.bench_function("month-end: compile", |b| b.iter(|| compile_month_end(black_box(&month_end))));
+    c.bench_function("month-end: compile", |b| {
+        b.iter(|| compile_month_end(black_box(&month_end)))
+    });
     c.bench_function("month-end: plan (instantiate + simulate)", |b| {
         b.iter(|| simulate(&w.instantiate(date, &options).expect("plans")))
     });
@@ -93,10 +102,16 @@ fn bench(c: &mut Criterion) {
     let text = synthetic(10_000);
     let (_, compiled) = compile_str("synthetic.yaml", &text);
     let big = compiled.workflow.expect("synthetic compiles");
-    assert!((9_900..=10_100).contains(&big.jobs.len()), "{} jobs", big.jobs.len());
+    assert!(
+        (9_900..=10_100).contains(&big.jobs.len()),
+        "{} jobs",
+        big.jobs.len()
+    );
     let mut group = c.benchmark_group("synthetic 10,000 jobs");
     group.sample_size(20);
-    group.bench_function("compile", |b| b.iter(|| compile_str("synthetic.yaml", black_box(&text))));
+    group.bench_function("compile", |b| {
+        b.iter(|| compile_str("synthetic.yaml", black_box(&text)))
+    });
     group.bench_function("plan (instantiate + simulate)", |b| {
         b.iter(|| simulate(&big.instantiate(date, &options).expect("plans")))
     });

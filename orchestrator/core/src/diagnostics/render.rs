@@ -73,16 +73,20 @@ fn annotation<'a>(
     label: Option<&'a str>,
 ) -> annotate_snippets::Annotation<'a> {
     let text = sources.text(span.file);
-    let start = sources.offset_of(span).unwrap_or(0).min(text.len());
-    let mut end = (start + span.len.max(1)).min(text.len());
-    // Never underline across the end of the line, and stay on char boundaries.
-    if let Some(nl) = text[start..end.max(start)].find('\n') {
-        end = start + nl.max(1);
+    // Snap both ends to character boundaries: a span's byte length may end mid-character.
+    let mut start = sources.offset_of(span).unwrap_or(0).min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
     }
-    while end < text.len() && !text.is_char_boundary(end) {
+    let mut end = (start + span.len.max(1)).min(text.len());
+    while !text.is_char_boundary(end) {
         end += 1;
     }
-    let annotation = kind.span(start..end.min(text.len()));
+    // Never underline across the end of the line.
+    if let Some(nl) = text[start..end].find('\n') {
+        end = start + nl.max(1);
+    }
+    let annotation = kind.span(start..end);
     match label {
         Some(l) => annotation.label(l),
         None => annotation,
