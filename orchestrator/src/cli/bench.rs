@@ -15,7 +15,7 @@ use warden_store::{NewRun, Store};
 use super::{CliResult, EXIT_OK, EXIT_USAGE};
 use crate::bench::Dag;
 use crate::engine::clocks::SystemClock;
-use crate::engine::run::{RunEnd, RunOptions, run_cycle};
+use crate::engine::run::{RunEnd, RunError, RunOptions, run_cycle};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -87,7 +87,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         let plan = plan.clone();
         let run_dir = dir.clone();
         let seconds = runtime.block_on(async move {
-            let store = Store::connect(&db).await?;
+            let store = Store::connect(&db).await.map_err(RunError::from)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let mut options = RunOptions::new(run_dir.join("data"));
             options.workers = args.parallelism;
@@ -103,9 +103,9 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             let elapsed = started.elapsed().as_secs_f64();
             match end {
                 RunEnd::Complete { .. } => Ok(elapsed),
-                RunEnd::Stuck { failed, .. } => Err(warden_store::StoreError::Invalid(format!(
-                    "jobs failed: {failed:?}"
-                ))),
+                RunEnd::Stuck { failed, .. } => Err(RunError::Store(
+                    warden_store::StoreError::Invalid(format!("jobs failed: {failed:?}")),
+                )),
             }
         });
         match seconds {

@@ -1,6 +1,9 @@
-//! Command-line interface. Exit codes: 0 success, 1 the input is invalid (every error
-//! printed), 2 the command was used wrongly (bad flag, unreadable file, a date the cycle
-//! does not run on).
+//! Command-line interface. Exit codes: 0 success; 1 the input is invalid (every error
+//! printed), or a run stopped because jobs failed for good; 2 the command was used wrongly
+//! (bad flag, unreadable file, a date the cycle does not run on, an unknown job, an operator
+//! command that does not fit the job's state); 3 the environment is not usable (the
+//! database cannot be reached or opened, the data directory cannot be written, another
+//! orchestrator holds the run).
 
 mod bench;
 mod cycle_args;
@@ -25,6 +28,7 @@ pub use validate::ValidateArgs;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_INVALID: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_UNAVAILABLE: i32 = 3;
 
 #[derive(Debug, Parser)]
 #[command(

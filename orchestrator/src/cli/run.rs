@@ -9,9 +9,9 @@ use warden_core::clock::Clock;
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
-use crate::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
+use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -45,7 +45,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
-        let store = Store::connect(&args.db).await?;
+        let store = Store::connect(&args.db).await.map_err(|e| {
+            RunError::Store(warden_store::StoreError::Invalid(format!(
+                "cannot open the store {}: {e}",
+                args.db
+            )))
+        })?;
         let clock: Arc<dyn Clock> = match args.speed {
             Some(speed) => {
                 let resumed = resume_time(&store, &new).await?;
@@ -86,7 +91,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         }
         Err(e) => {
             writeln!(err, "error: {e}")?;
-            Ok(EXIT_USAGE)
+            Ok(EXIT_UNAVAILABLE)
         }
     }
 }

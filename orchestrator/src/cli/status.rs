@@ -7,7 +7,7 @@ use warden_core::sched::{JobStatus, Machine};
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_USAGE};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
 use crate::engine::driver::replay;
 
 #[derive(Debug, Args)]
@@ -46,8 +46,8 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
             return Ok(EXIT_USAGE);
         }
         Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_USAGE);
+            writeln!(err, "error: {}: {e}", args.db)?;
+            return Ok(EXIT_UNAVAILABLE);
         }
     };
     let mut machine = Machine::new(&plan);

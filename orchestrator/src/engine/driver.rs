@@ -7,17 +7,29 @@
 //! event log into a fresh machine — the same inputs at the same times give the same state —
 //! and goes on. Nothing is dispatched twice (queue rows are keyed by job and attempt) and
 //! no completion is recorded twice (attempts are fenced).
+//!
+//! A run has one driver at a time: it holds the run's ownership lease (wall clock) and
+//! renews it as it steps. If a commit fails (the database went away), the driver throws its
+//! machine away and rebuilds it from the log, because the machine had already applied
+//! inputs that were never made durable.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use warden_core::clock::Clock;
 use warden_core::plan::Plan;
-use warden_core::sched::{Action, Command, Event, Machine};
-use warden_store::{Enqueue, LoggedEvent, NewRun, RunRecord, Step, Store, StoreError, StoredEvent};
+use warden_core::sched::{Action, Command, Event, JobStatus, Machine, Outcome};
+use warden_store::{
+    Enqueue, HistoryRow, LoggedEvent, NewRun, RunRecord, Step, Store, StoreError, StoredEvent,
+};
+
+use super::host::{OwnerTag, owner_is_dead};
 
 /// How often (on the run's clock) to look for attempts whose lease ran out.
 const LEASE_CHECK_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+/// The run's ownership lease (wall clock), and how often it is renewed.
+const OWNER_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+const OWNER_RENEW_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 /// What one step did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,6 +52,10 @@ pub struct Driver {
     actor: String,
     /// When leases were last checked (they need not be on every step).
     leases_checked: Option<DateTime<Utc>>,
+    /// This orchestrator, as the run's owner.
+    owner: OwnerTag,
+    /// When the ownership lease was last renewed (wall clock).
+    owned_at: DateTime<Utc>,
 }
 
 impl Driver {
@@ -58,6 +74,8 @@ impl Driver {
                 run.id, run.cycle, run.business_date
             )));
         }
+        let owner = OwnerTag::this_process();
+        take_ownership(&store, run.id, &owner).await?;
         let mut machine = Machine::new(&plan);
         replay(&mut machine, &plan, &store.load_events(run.id).await?);
         Ok(Self {
@@ -68,7 +86,37 @@ impl Driver {
             clock,
             actor: "orchestrator".to_string(),
             leases_checked: None,
+            owner,
+            owned_at: Utc::now(),
         })
+    }
+
+    /// This orchestrator's name as the run's owner (`host-pid`).
+    pub fn owner(&self) -> &OwnerTag {
+        &self.owner
+    }
+
+    /// Rebuilds the machine from the durable log: after a failed commit, the machine holds
+    /// inputs that may never have been stored.
+    pub async fn recover(&mut self) -> Result<(), StoreError> {
+        take_ownership(&self.store, self.run.id, &self.owner).await?;
+        self.owned_at = Utc::now();
+        let mut machine = Machine::new(&self.plan);
+        replay(
+            &mut machine,
+            &self.plan,
+            &self.store.load_events(self.run.id).await?,
+        );
+        self.machine = machine;
+        self.leases_checked = None;
+        Ok(())
+    }
+
+    /// Lets go of the run, so the next `warden run` need not wait for the lease.
+    pub async fn release(&self) -> Result<(), StoreError> {
+        self.store
+            .release_run(self.run.id, self.owner.as_str())
+            .await
     }
 
     pub fn run(&self) -> &RunRecord {
@@ -86,11 +134,15 @@ impl Driver {
     /// Consumes worker reports and lost leases, applies them, and makes the step durable.
     pub async fn step(&mut self) -> Result<StepReport, StoreError> {
         let now = self.clock.now();
+        if Utc::now() - self.owned_at >= OWNER_RENEW_EVERY {
+            take_ownership(&self.store, self.run.id, &self.owner).await?;
+            self.owned_at = Utc::now();
+        }
         if self
             .leases_checked
             .is_none_or(|t| now - t >= LEASE_CHECK_EVERY)
         {
-            self.store.expire_leases(now).await?;
+            self.store.expire_leases(self.run.id, now).await?;
             self.leases_checked = Some(now);
         }
         let inbox = self.store.inbox(self.run.id).await?;
@@ -129,6 +181,7 @@ impl Driver {
         consumed: Vec<i64>,
     ) -> Result<StepReport, StoreError> {
         let inputs: Vec<Event> = events.iter().filter_map(|e| e.event).collect();
+        let history = self.history_rows(now, &inputs);
         let actions = self.machine.apply(&self.plan, now, inputs);
         let mut report = StepReport {
             events: events.len(),
@@ -137,6 +190,7 @@ impl Driver {
         let mut step = Step {
             at: now,
             consumed_inbox: consumed,
+            history,
             ..Step::default()
         };
         for action in actions {
@@ -174,11 +228,94 @@ impl Driver {
         }
         report.complete |= self.machine.is_complete();
         if report.complete && self.run.status != "complete" {
+            tracing::info!(run = self.run.id, cycle = %self.run.cycle, date = %self.run.business_date, "cycle run complete");
+        }
+        if report.complete && self.run.status != "complete" {
             self.store.set_run_status(self.run.id, "complete").await?;
             self.run.status = "complete".into();
         }
         Ok(report)
     }
+}
+
+impl Driver {
+    /// History rows for the attempts these inputs report succeeded: duration on the run's
+    /// clock from when the machine saw the attempt start, and the volume the job processed.
+    fn history_rows(&self, now: DateTime<Utc>, inputs: &[Event]) -> Vec<HistoryRow> {
+        let statuses = self.machine.statuses();
+        inputs
+            .iter()
+            .filter_map(|e| match e {
+                Event::Finished {
+                    job,
+                    attempt,
+                    outcome: Outcome::Succeeded,
+                } => match statuses.get(*job) {
+                    Some(JobStatus::Running { attempt: a, since }) if a == attempt => {
+                        Some((*job, *since))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .map(|(job, since)| {
+                let pj = &self.plan.jobs[job];
+                HistoryRow {
+                    cycle: self.plan.cycle.clone(),
+                    job_id: pj.id.clone(),
+                    template: pj.template.clone(),
+                    business_date: self.plan.date.clone(),
+                    volume: i64::try_from(job_volume(&self.plan, job)).unwrap_or(i64::MAX),
+                    seconds: (now - since).num_milliseconds() as f64 / 1000.0,
+                    finished_at: now,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The claims a job processes: its stream's volume (its share, if partitioned), or the
+/// whole cycle's for a job that spans streams.
+pub fn job_volume(plan: &Plan, job: usize) -> u64 {
+    let pj = &plan.jobs[job];
+    let volume = match pj.stream {
+        Some(s) => plan.streams[s].volume,
+        None => plan.streams.iter().map(|s| s.volume).sum(),
+    };
+    match pj.partition {
+        Some(p) if p.count > 0 => volume / u64::from(p.count),
+        _ => volume,
+    }
+}
+
+/// Takes the run for `owner`, or renews it; a holder on this host whose process is gone is
+/// taken over at once, a live one (or one on another host, until its lease runs out) is
+/// [`StoreError::Busy`].
+async fn take_ownership(store: &Store, run_id: i64, owner: &OwnerTag) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let until = now + OWNER_LEASE;
+    let holder = match store
+        .acquire_run(run_id, owner.as_str(), now, until, None)
+        .await?
+    {
+        Ok(()) => return Ok(()),
+        Err(holder) => holder,
+    };
+    if owner_is_dead(&holder.owner) {
+        tracing::warn!(run = run_id, dead = %holder.owner, "taking over a run whose orchestrator died");
+        if store
+            .acquire_run(run_id, owner.as_str(), now, until, Some(&holder.owner))
+            .await?
+            .is_ok()
+        {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Busy {
+        run_id,
+        owner: holder.owner,
+        until: holder.until,
+    })
 }
 
 /// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times.

@@ -20,6 +20,11 @@ use warden_core::workflow::{Action, Builtin};
 /// Where an attempt runs and logs.
 #[derive(Debug, Clone)]
 pub struct AttemptPaths {
+    /// `DATA/runs/RUN`: every process of the run carries it as `WARDEN_RUN_DIR`, so a
+    /// restarted orchestrator can find what a dead one left running.
+    pub run_dir: PathBuf,
+    /// `DATA/runs/RUN/JOB/attempt-N`.
+    pub attempt_dir: PathBuf,
     pub work_dir: PathBuf,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
@@ -28,17 +33,21 @@ pub struct AttemptPaths {
 impl AttemptPaths {
     /// `DATA/runs/RUN/JOB/attempt-N/{work,stdout.log,stderr.log}`.
     pub fn new(data_dir: &Path, run_id: i64, job_id: &str, attempt: i64) -> Self {
-        let base = data_dir
-            .join("runs")
-            .join(run_id.to_string())
-            .join(job_id)
-            .join(format!("attempt-{attempt}"));
+        let run_dir = run_dir(data_dir, run_id);
+        let base = run_dir.join(job_id).join(format!("attempt-{attempt}"));
         Self {
+            run_dir,
+            attempt_dir: base.clone(),
             work_dir: base.join("work"),
             stdout: base.join("stdout.log"),
             stderr: base.join("stderr.log"),
         }
     }
+}
+
+/// `DATA/runs/RUN`.
+pub fn run_dir(data_dir: &Path, run_id: i64) -> PathBuf {
+    data_dir.join("runs").join(run_id.to_string())
 }
 
 /// An attempt in progress.
@@ -93,6 +102,7 @@ impl Running {
                     .env("WARDEN_JOB", &pj.id)
                     .env("WARDEN_ATTEMPT", attempt.to_string())
                     .env("WARDEN_WORK_DIR", &paths.work_dir)
+                    .env("WARDEN_RUN_DIR", &paths.run_dir)
                     .env(
                         "WARDEN_STREAM",
                         pj.stream

@@ -5,5 +5,6 @@
 pub mod clocks;
 pub mod driver;
 pub mod exec;
+pub mod host;
 pub mod run;
 pub mod worker;

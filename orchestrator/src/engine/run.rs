@@ -1,6 +1,12 @@
 //! Running a cycle in one process: the driver plus in-process workers over one store.
+//!
+//! Starting (or resuming) a run: check the data directory can be written, take the run
+//! (one orchestrator at a time), kill whatever a dead predecessor left running in the run's
+//! directory (those attempts are then reported lost when their leases run out, and run
+//! again), and step until the cycle completes or needs an operator. While the store is away
+//! the loop waits and rebuilds its state from the store when it is back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +18,8 @@ use warden_core::sched::JobStatus;
 use warden_store::{NewRun, Store, StoreError};
 
 use super::driver::Driver;
+use super::exec::run_dir;
+use super::host::kill_orphans;
 use super::worker::{Wakes, WorkerConfig, run_worker};
 
 /// The shortest lease in real time, whatever the clock's speed.
@@ -25,6 +33,9 @@ pub struct RunOptions {
     /// Real time between driver steps when nothing is due sooner.
     pub poll: Duration,
     pub data_dir: PathBuf,
+    /// How long (real time) the driver keeps trying while the store is away before it
+    /// gives up; the run resumes from the store when `warden run` is started again.
+    pub store_patience: Duration,
 }
 
 impl RunOptions {
@@ -34,8 +45,21 @@ impl RunOptions {
             lease: TimeDelta::seconds(30),
             poll: Duration::from_millis(20),
             data_dir,
+            store_patience: Duration::from_secs(600),
         }
     }
+}
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the data directory {path} cannot be used: {source}; give a writable one with --data")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// How a run ended.
@@ -58,9 +82,14 @@ pub async fn run_cycle(
     new: &NewRun,
     clock: Arc<dyn Clock>,
     options: &RunOptions,
-) -> Result<RunEnd, StoreError> {
+) -> Result<RunEnd, RunError> {
+    let data_dir = usable_data_dir(&options.data_dir)?;
     let mut driver = Driver::open(store.clone(), plan.clone(), new, clock.clone()).await?;
     let run_id = driver.run().id;
+    let killed = kill_orphans(&run_dir(&data_dir, run_id));
+    if !killed.is_empty() {
+        tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running; their attempts will be reported lost and run again");
+    }
     // On an accelerated clock a lease of cycle time can be milliseconds of real time; a
     // worker busy starting a process would miss its heartbeat. Leases get a real-time floor.
     let lease = options.lease.max(clock.clock_duration(MIN_REAL_LEASE));
@@ -69,12 +98,12 @@ pub async fn run_cycle(
     let mut workers = Vec::new();
     for i in 0..options.workers.max(1) {
         let config = WorkerConfig {
-            name: format!("{}-w{i}", host_tag()),
+            name: format!("{}-w{i}", driver.owner().as_str()),
             run_id,
             lease,
             heartbeat: clock.real_duration(lease / 3),
             idle: options.poll,
-            data_dir: options.data_dir.clone(),
+            data_dir: data_dir.clone(),
         };
         workers.push(tokio::spawn(run_worker(
             store.clone(),
@@ -85,8 +114,37 @@ pub async fn run_cycle(
             stopped.clone(),
         )));
     }
+    let mut away_since: Option<tokio::time::Instant> = None;
     let end = loop {
-        let report = driver.step().await?;
+        let report = match driver.step().await {
+            Ok(report) => {
+                if away_since.take().is_some() {
+                    tracing::info!(run = run_id, "the store is back; the run goes on");
+                }
+                report
+            }
+            Err(e) if e.is_transient() => {
+                let since = *away_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() > options.store_patience {
+                    let _ = stop.send(true);
+                    return Err(e.into());
+                }
+                tracing::warn!(run = run_id, error = %e, "the store is away; the run waits for it");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                // The failed step may have changed the machine without being stored.
+                if let Err(e) = driver.recover().await
+                    && !e.is_transient()
+                {
+                    let _ = stop.send(true);
+                    return Err(e.into());
+                }
+                continue;
+            }
+            Err(e) => {
+                let _ = stop.send(true);
+                return Err(e.into());
+            }
+        };
         if report.dispatched > 0 {
             wakes.work.send_modify(|generation| *generation += 1);
         }
@@ -127,16 +185,26 @@ pub async fn run_cycle(
     let _ = stop.send(true);
     for w in workers {
         if let Ok(Err(e)) = w.await {
-            return Err(e);
+            return Err(e.into());
         }
     }
+    driver.release().await?;
     Ok(end)
 }
 
-/// A short tag naming this process in worker ids (host and pid).
-fn host_tag() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    format!("{}-{}", host.trim(), std::process::id())
+/// Creates the data directory if needed, proves it can be written, and returns it absolute
+/// (jobs find their run by it, whatever directory a later `warden run` starts in).
+fn usable_data_dir(dir: &Path) -> Result<PathBuf, RunError> {
+    let fail = |source| RunError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let dir = std::fs::canonicalize(dir).map_err(fail)?;
+    let probe = dir.join(format!(".warden-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(dir)
 }
 
 /// Where a resumed run's clock should start: the time of its last logged step, so that an

@@ -65,10 +65,19 @@ pub async fn run_worker(
             return Ok(());
         }
         work.borrow_and_update();
-        match store
+        let claimed = match store
             .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
-            .await?
+            .await
         {
+            Ok(claimed) => claimed,
+            Err(e) if e.is_transient() => {
+                tracing::warn!(worker = %config.name, error = %e, "the store is away; trying again");
+                tokio::time::sleep(STORE_RETRY).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match claimed {
             Some(claim) => run_claim(&store, &plan, &clock, &config, &wakes, &claim).await?,
             None => {
                 tokio::select! {
@@ -90,10 +99,8 @@ async fn run_claim(
     claim: &Claim,
 ) -> Result<(), StoreError> {
     let name = config.name.as_str();
-    match store
-        .report(claim, name, Report::Started, clock.now())
-        .await
-    {
+    let started = clock.now();
+    match patiently(|| store.report(claim, name, Report::Started, started)).await {
         Err(StoreError::Fenced { .. }) => return Ok(()),
         other => other?,
     }
@@ -105,7 +112,8 @@ async fn run_claim(
     let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
     let mut running = match Running::start(plan, job, claim.attempt, &paths, clock).await {
         Ok(r) => r,
-        Err(_) => {
+        Err(e) => {
+            tracing::error!(job = %claim.job_id, attempt = claim.attempt, error = %e, "the job could not be started");
             return finish(
                 store,
                 claim,
@@ -116,6 +124,19 @@ async fn run_claim(
             .await;
         }
     };
+    let log_dir = paths.attempt_dir.display().to_string();
+    let pgid = running.pgid().map(i64::from);
+    match patiently(|| store.record_process(claim, name, pgid, &log_dir)).await {
+        Ok(()) => {}
+        Err(StoreError::Fenced { .. }) => {
+            running.kill();
+            return Ok(());
+        }
+        Err(e) => {
+            running.kill();
+            return Err(e);
+        }
+    }
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
     let outcome = loop {
@@ -151,11 +172,35 @@ async fn finish(
     outcome: Outcome,
     clock: &Arc<dyn Clock>,
 ) -> Result<(), StoreError> {
-    match store
-        .report(claim, name, Report::Finished(outcome), clock.now())
-        .await
-    {
+    let at = clock.now();
+    match patiently(|| store.report(claim, name, Report::Finished(outcome), at)).await {
         Err(StoreError::Fenced { .. }) => Ok(()),
         other => other,
+    }
+}
+
+/// Real time between tries while the store is away.
+const STORE_RETRY: Duration = Duration::from_millis(500);
+/// How long a worker keeps trying to make a report before giving up; its lease then runs
+/// out and the attempt is reported lost by the driver.
+const STORE_PATIENCE: Duration = Duration::from_secs(600);
+
+/// Runs a store write again while the store is away (a report must not be lost to a
+/// restarting database). Reports are idempotent under their fence: a retried report whose
+/// first try did commit is refused as fenced, which callers already treat as done.
+async fn patiently<T, F, Fut>(mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        match write().await {
+            Err(e) if e.is_transient() && started.elapsed() < STORE_PATIENCE => {
+                tracing::warn!(error = %e, "the store is away; trying the report again");
+                tokio::time::sleep(STORE_RETRY).await;
+            }
+            other => return other,
+        }
     }
 }

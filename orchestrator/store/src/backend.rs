@@ -14,7 +14,10 @@ use sqlx::sqlite::{
 use warden_core::sched::{Command, Event, Outcome};
 
 use crate::error::StoreError;
-use crate::types::{Claim, InboxItem, NewRun, Report, RunRecord, Step, StoredEvent, event_kind};
+use crate::types::{
+    AttemptRecord, Claim, HistoryRow, InboxItem, NewRun, Report, RunOwner, RunRecord, Step,
+    StoredEvent, event_kind, outcome_label,
+};
 
 /// A store on either backend, chosen by URL.
 #[derive(Debug, Clone)]
@@ -71,8 +74,20 @@ delegate! {
     fn report(&self, claim: &Claim, worker: &str, report: Report, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Worker reports waiting to become events.
     fn inbox(&self, run_id: i64) -> Result<Vec<InboxItem>, StoreError>;
-    /// Marks attempts whose lease ran out as lost and reports them so ([`Outcome::Lost`]).
-    fn expire_leases(&self, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    /// Marks the run's attempts whose lease ran out (on the run's clock) as lost and reports
+    /// them so ([`Outcome::Lost`]).
+    fn expire_leases(&self, run_id: i64, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    /// Records the process group and log directory of a started attempt. Fenced.
+    fn record_process(&self, claim: &Claim, worker: &str, pgid: Option<i64>, log_path: &str) -> Result<(), StoreError>;
+    /// Every attempt of a run, by job and attempt.
+    fn load_attempts(&self, run_id: i64) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// The actual durations recorded for a cycle, oldest first.
+    fn load_history(&self, cycle: &str) -> Result<Vec<HistoryRow>, StoreError>;
+    /// Takes (or renews) the run for `owner` until `until` (wall clock). `dead_owner` names a
+    /// holder the caller knows is dead, to take over before its lease runs out.
+    fn acquire_run(&self, run_id: i64, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>, dead_owner: Option<&str>) -> Result<Result<(), RunOwner>, StoreError>;
+    /// Lets go of the run (a clean stop).
+    fn release_run(&self, run_id: i64, owner: &str) -> Result<(), StoreError>;
     fn set_run_status(&self, run_id: i64, status: &str) -> Result<(), StoreError>;
     /// Queues an operator's command for the run's driver (applied exactly once, now if an
     /// orchestrator is running, else when the run resumes).
@@ -231,6 +246,22 @@ macro_rules! store_impl {
                         .execute(&mut *tx)
                         .await?;
                 }
+                for h in &step.history {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/append_history.sql"
+                    )))
+                    .bind(&h.cycle)
+                    .bind(&h.job_id)
+                    .bind(&h.template)
+                    .bind(&h.business_date)
+                    .bind(h.volume)
+                    .bind(h.seconds)
+                    .bind(h.finished_at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for (job, attempt) in &step.kills {
                     sqlx::query(include_str!(concat!(
                         "../sql/",
@@ -325,7 +356,35 @@ macro_rules! store_impl {
                 if inserted.rows_affected() == 0 {
                     return Err(fenced(claim, worker));
                 }
-                if let Report::Finished(_) = report {
+                if let Report::Started = report {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/attempt_started.sql"
+                    )))
+                    .bind(claim.run_id)
+                    .bind(claim.job_idx)
+                    .bind(claim.attempt)
+                    .bind(worker)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if let Report::Finished(outcome) = report {
+                    let (label, exit_code) = outcome_label(&outcome);
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/attempt_finished.sql"
+                    )))
+                    .bind(claim.run_id)
+                    .bind(claim.job_idx)
+                    .bind(claim.attempt)
+                    .bind(at)
+                    .bind(label)
+                    .bind(exit_code)
+                    .execute(&mut *tx)
+                    .await?;
                     sqlx::query(include_str!(concat!(
                         "../sql/",
                         $dialect,
@@ -384,6 +443,7 @@ macro_rules! store_impl {
 
             pub async fn expire_leases(
                 &self,
+                run_id: i64,
                 now: DateTime<Utc>,
             ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -393,6 +453,7 @@ macro_rules! store_impl {
                     "/expire_leases.sql"
                 )))
                 .bind(now)
+                .bind(run_id)
                 .fetch_all(&mut *tx)
                 .await?;
                 let lost = serde_json::to_string(&Outcome::Lost)?;
@@ -415,6 +476,19 @@ macro_rules! store_impl {
                     .bind(&lost)
                     .bind(now)
                     .bind(&worker)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/attempt_finished.sql"
+                    )))
+                    .bind(run)
+                    .bind(job)
+                    .bind(attempt)
+                    .bind(now)
+                    .bind("lost")
+                    .bind(None::<i64>)
                     .execute(&mut *tx)
                     .await?;
                     out.push((run, job, attempt));
@@ -443,6 +517,131 @@ macro_rules! store_impl {
                 .bind(at)
                 .bind(actor)
                 .bind(reason)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn record_process(
+                &self,
+                claim: &Claim,
+                worker: &str,
+                pgid: Option<i64>,
+                log_path: &str,
+            ) -> Result<(), StoreError> {
+                let updated = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/attempt_process.sql"
+                )))
+                .bind(claim.run_id)
+                .bind(claim.job_idx)
+                .bind(claim.attempt)
+                .bind(worker)
+                .bind(pgid)
+                .bind(log_path)
+                .execute(&self.pool)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    return Err(fenced(claim, worker));
+                }
+                Ok(())
+            }
+
+            pub async fn load_attempts(
+                &self,
+                run_id: i64,
+            ) -> Result<Vec<AttemptRecord>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/load_attempts.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AttemptRecord {
+                            job_idx: row.try_get(0)?,
+                            attempt: row.try_get(1)?,
+                            worker: row.try_get(2)?,
+                            pgid: row.try_get(3)?,
+                            started_at: row.try_get(4)?,
+                            finished_at: row.try_get(5)?,
+                            outcome: row.try_get(6)?,
+                            exit_code: row.try_get(7)?,
+                            log_path: row.try_get(8)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn load_history(&self, cycle: &str) -> Result<Vec<HistoryRow>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/load_history.sql"
+                )))
+                .bind(cycle)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(HistoryRow {
+                            cycle: cycle.to_string(),
+                            job_id: row.try_get(0)?,
+                            template: row.try_get(1)?,
+                            business_date: row.try_get(2)?,
+                            volume: row.try_get(3)?,
+                            seconds: row.try_get(4)?,
+                            finished_at: row.try_get(5)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn acquire_run(
+                &self,
+                run_id: i64,
+                owner: &str,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+                dead_owner: Option<&str>,
+            ) -> Result<Result<(), RunOwner>, StoreError> {
+                let taken = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/acquire_run.sql"
+                )))
+                .bind(run_id)
+                .bind(owner)
+                .bind(until)
+                .bind(now)
+                .bind(dead_owner)
+                .fetch_optional(&self.pool)
+                .await?;
+                if taken.is_some() {
+                    return Ok(Ok(()));
+                }
+                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/run_owner.sql")))
+                    .bind(run_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(Err(RunOwner {
+                    owner: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                    until: row.try_get::<Option<DateTime<Utc>>, _>(1)?.unwrap_or(now),
+                }))
+            }
+
+            pub async fn release_run(&self, run_id: i64, owner: &str) -> Result<(), StoreError> {
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/release_run.sql"
+                )))
+                .bind(run_id)
+                .bind(owner)
                 .execute(&self.pool)
                 .await?;
                 Ok(())

@@ -21,5 +21,6 @@ mod types;
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use types::{
-    Claim, Enqueue, InboxItem, LoggedEvent, NewRun, Report, RunRecord, Step, StoredEvent,
+    AttemptRecord, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent, NewRun, Report, RunOwner,
+    RunRecord, Step, StoredEvent,
 };

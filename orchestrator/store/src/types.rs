@@ -53,6 +53,44 @@ pub struct Step {
     pub dispatch: Vec<Enqueue>,
     /// (job, attempt) whose process group must be killed.
     pub kills: Vec<(i64, i64)>,
+    /// Actual durations of the jobs that succeeded in this step.
+    pub history: Vec<HistoryRow>,
+}
+
+/// One successful run of a job: how long it took for how much volume, to refine estimates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub cycle: String,
+    pub job_id: String,
+    pub template: String,
+    pub business_date: String,
+    /// Claims the job processed (its stream's share, or the whole cycle's for a fan-in).
+    pub volume: i64,
+    /// On the run's clock.
+    pub seconds: f64,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// An attempt as it ran: who ran it, its process group, when, how it ended, where it logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub job_idx: i64,
+    pub attempt: i64,
+    pub worker: String,
+    pub pgid: Option<i64>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `succeeded`, `failed`, `timed_out` or `lost`.
+    pub outcome: Option<String>,
+    pub exit_code: Option<i64>,
+    pub log_path: Option<String>,
+}
+
+/// Who holds a run, when the driver could not take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOwner {
+    pub owner: String,
+    pub until: DateTime<Utc>,
 }
 
 /// An event as stored.
@@ -115,6 +153,16 @@ impl InboxItem {
             },
             Report::Operator(command) => Event::Operator { job, command },
         }
+    }
+}
+
+/// The outcome column of an attempt and its exit code.
+pub(crate) fn outcome_label(outcome: &Outcome) -> (&'static str, Option<i64>) {
+    match outcome {
+        Outcome::Succeeded => ("succeeded", Some(0)),
+        Outcome::Failed { exit_code } => ("failed", exit_code.map(i64::from)),
+        Outcome::TimedOut => ("timed_out", None),
+        Outcome::Lost => ("lost", None),
     }
 }
 

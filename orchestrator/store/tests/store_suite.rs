@@ -354,14 +354,14 @@ async fn expired_leases_are_reported_lost_once(store: Store) {
         .expect("claim")
         .expect("job");
     assert_eq!(
-        store.expire_leases(t(1)).await.expect("expire"),
+        store.expire_leases(run, t(1)).await.expect("expire"),
         [],
         "lease still valid"
     );
-    let lost = store.expire_leases(t(3)).await.expect("expire");
+    let lost = store.expire_leases(run, t(3)).await.expect("expire");
     assert_eq!(lost, [(run, 0, 1)]);
     assert_eq!(
-        store.expire_leases(t(4)).await.expect("expire"),
+        store.expire_leases(run, t(4)).await.expect("expire"),
         [],
         "reported once"
     );
