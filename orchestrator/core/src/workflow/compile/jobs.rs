@@ -10,7 +10,7 @@ use super::header::{self, Header, Unique, check_id};
 use super::refs::{RefError, RefIndex, Template};
 use crate::diagnostics::{Diagnostic, Span, did_you_mean};
 use crate::workflow::located::Located;
-use crate::workflow::model::{Action, Job, JobIdx, Partition, ResourceUse};
+use crate::workflow::model::{Action, Builtin, Job, JobIdx, Partition, ResourceUse};
 use crate::workflow::raw::{RawEstimate, RawJob, RawStreams, RawUse, RawWorkflow};
 use crate::workflow::values;
 
@@ -94,7 +94,16 @@ fn check_names_exist(cx: &mut Ctx<'_>, raw: &RawJob, out: &CompiledJobs) {
     }
 }
 
+/// A day index for a job whose `day` failed to resolve: it is still expanded (so its
+/// dependencies and cycles are checked), but takes part in no day-order check.
+pub(super) const UNKNOWN_DAY: usize = usize::MAX;
+
 /// Checks one template and adds its concrete jobs; returns its template index.
+///
+/// A template whose instances can be named (its streams and partitions resolved) is expanded
+/// even when other fields have errors, so that its dependencies and any cycle through it are
+/// still checked and reported in the same run; the failed fields get placeholder values that
+/// never leave the compiler (any error means no workflow).
 fn expand(
     cx: &mut Ctx<'_>,
     raw: &RawJob,
@@ -105,8 +114,8 @@ fn expand(
     let day = job_day(cx, raw, header);
     let (streams, per_stream) = job_streams(cx, raw, header);
     let partitions = match &raw.partitions {
-        None => None,
-        Some(p) if (1..=MAX_PARTITIONS).contains(&p.value) => u32::try_from(p.value).ok(),
+        None => Some(None),
+        Some(p) if (1..=MAX_PARTITIONS).contains(&p.value) => u32::try_from(p.value).ok().map(Some),
         Some(p) => {
             let span = cx.span(p);
             cx.error(
@@ -114,11 +123,16 @@ fn expand(
                 format!("job `{id}` fans out into {} partitions", p.value),
                 format!("expected 1 to {MAX_PARTITIONS}"),
             );
-            return None;
+            None
         }
     };
     let action = job_action(cx, raw, header);
-    let estimates = job_estimates(cx, raw, header, streams.as_deref(), per_stream, partitions);
+    let estimates = match partitions {
+        Some(partitions) => {
+            job_estimates(cx, raw, header, streams.as_deref(), per_stream, partitions)
+        }
+        None => None,
+    };
     let uses = job_uses(cx, raw, header);
     let d = &header.defaults;
     let elasticity = match &raw.elasticity {
@@ -148,46 +162,33 @@ fn expand(
         .or(d.priority)
         .unwrap_or(0);
 
-    let (Some(day), Some(streams), Some(action), Some(estimates), Some(uses)) =
-        (day, streams, action, estimates, uses)
-    else {
+    // Without streams and partitions the instances cannot be named: nothing to expand.
+    let (Some(streams), Some(partitions)) = (streams, partitions) else {
         return None;
     };
-    let (Some(elasticity), Some(retries), Some(retry_backoff), Some(timeout), Some(not_before)) =
-        (elasticity, retries, retry_backoff, timeout, not_before)
-    else {
-        return None;
-    };
+    let flawed = day.is_none()
+        || action.is_none()
+        || estimates.is_none()
+        || uses.is_none()
+        || elasticity.is_none()
+        || retries.is_none()
+        || retry_backoff.is_none()
+        || timeout.is_none()
+        || not_before.is_none();
+    let stream_count = streams.len().max(1);
+    let total = stream_count * partitions.unwrap_or(1) as usize;
+    let day = day.unwrap_or(UNKNOWN_DAY);
+    let action = action.unwrap_or(Action::Builtin(Builtin::Sleep));
+    let estimates = estimates.unwrap_or_else(|| vec![None; total]);
+    let uses = uses.unwrap_or_default();
+    let elasticity = elasticity.unwrap_or(0.0);
+    let retries = retries.unwrap_or(0);
+    let retry_backoff = retry_backoff.unwrap_or(DEFAULT_RETRY_BACKOFF);
+    let timeout = timeout.unwrap_or(None);
+    let not_before = not_before.unwrap_or(None);
 
-    if let (Some(timeout), Some(longest)) = (timeout, estimates.iter().flatten().max())
-        && timeout < *longest
-    {
-        let span = raw.timeout.as_ref().map(|t| cx.span(t)).unwrap_or_default();
-        cx.push(
-            Diagnostic::warning(format!(
-                "job `{id}` times out after {} but is estimated to take {}",
-                values::format_duration(timeout),
-                values::format_duration(*longest)
-            ))
-            .at(span)
-            .label("shorter than the estimate")
-            .help(
-                "raise the timeout above the estimate, or the job will be killed on a normal night",
-            ),
-        );
-    }
-    if raw.estimate.is_none() {
-        let span = cx.span(&raw.id);
-        cx.push(
-            Diagnostic::warning(format!(
-                "job `{id}` has no estimate; it is planned as taking no time"
-            ))
-            .at(span)
-            .label("no `estimate`")
-            .help(
-                "add `estimate:` (e.g. `estimate: 25m`) so plans and deadline projections count it",
-            ),
-        );
+    if !flawed {
+        warn_estimate(cx, raw, timeout, &estimates);
     }
 
     let template_idx = out.templates.len();
@@ -260,6 +261,46 @@ fn expand(
         instances,
     });
     Some(template_idx)
+}
+
+/// Warnings about a job's estimate: none given, or longer than its timeout.
+fn warn_estimate(
+    cx: &mut Ctx<'_>,
+    raw: &RawJob,
+    timeout: Option<TimeDelta>,
+    estimates: &[Option<TimeDelta>],
+) {
+    let id = &raw.id.value;
+    if let (Some(timeout), Some(longest)) = (timeout, estimates.iter().flatten().max())
+        && timeout < *longest
+    {
+        let span = raw.timeout.as_ref().map(|t| cx.span(t)).unwrap_or_default();
+        cx.push(
+            Diagnostic::warning(format!(
+                "job `{id}` times out after {} but is estimated to take {}",
+                values::format_duration(timeout),
+                values::format_duration(*longest)
+            ))
+            .at(span)
+            .label("shorter than the estimate")
+            .help(
+                "raise the timeout above the estimate, or the job will be killed on a normal night",
+            ),
+        );
+    }
+    if raw.estimate.is_none() {
+        let span = cx.span(&raw.id);
+        cx.push(
+            Diagnostic::warning(format!(
+                "job `{id}` has no estimate; it is planned as taking no time"
+            ))
+            .at(span)
+            .label("no `estimate`")
+            .help(
+                "add `estimate:` (e.g. `estimate: 25m`) so plans and deadline projections count it",
+            ),
+        );
+    }
 }
 
 /// `TEMPLATE`, `TEMPLATE.STREAM`, `TEMPLATE-P01`, `TEMPLATE.STREAM-P01`.
@@ -674,7 +715,7 @@ fn add_edges(
 ) {
     for dep in deps {
         let (dep_day, job_day) = (out.jobs[dep].day, out.jobs[job].day);
-        if dep_day > job_day {
+        if dep_day > job_day && dep_day != UNKNOWN_DAY {
             cx.error_help(
                 span,
                 format!(
