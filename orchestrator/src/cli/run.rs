@@ -11,7 +11,7 @@ use warden_store::Store;
 use super::cycle_args::CycleArgs;
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
-use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle};
+use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle, usable_data_dir};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -45,6 +45,8 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
+        // Before the store: a run that cannot write its jobs' directories does not start.
+        usable_data_dir(&args.data)?;
         let store = Store::connect(&args.db).await.map_err(|e| {
             RunError::Store(warden_store::StoreError::Invalid(format!(
                 "cannot open the store {}: {e}",

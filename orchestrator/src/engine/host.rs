@@ -50,6 +50,14 @@ pub fn owner_is_dead(owner: &str) -> bool {
         && kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
 }
 
+/// Whether an in-process worker (`host-pid-wN`) belonged to an orchestrator of this host
+/// that is gone.
+pub fn worker_is_dead(worker: &str) -> bool {
+    worker
+        .rsplit_once("-w")
+        .is_some_and(|(owner, n)| n.parse::<u32>().is_ok() && owner_is_dead(owner))
+}
+
 /// Process groups still running jobs of `run_dir` (their `WARDEN_RUN_DIR`), other than this
 /// process's own.
 pub fn orphan_groups(run_dir: &Path) -> Vec<i32> {
@@ -107,5 +115,12 @@ mod tests {
         assert!(owner_is_dead(&format!("{}-{}", host_name(), 999_999_999)));
         assert!(!owner_is_dead("another-host-12"));
         assert!(!owner_is_dead("garbage"));
+        assert!(worker_is_dead(&format!(
+            "{}-{}-w3",
+            host_name(),
+            999_999_999
+        )));
+        assert!(!worker_is_dead(&format!("{}-w3", me.as_str())));
+        assert!(!worker_is_dead("remote-host-77-w0"));
     }
 }

@@ -19,7 +19,7 @@ use warden_store::{NewRun, Store, StoreError};
 
 use super::driver::Driver;
 use super::exec::run_dir;
-use super::host::kill_orphans;
+use super::host::{kill_orphans, worker_is_dead};
 use super::worker::{Wakes, WorkerConfig, run_worker};
 
 /// The shortest lease in real time, whatever the clock's speed.
@@ -88,7 +88,18 @@ pub async fn run_cycle(
     let run_id = driver.run().id;
     let killed = kill_orphans(&run_dir(&data_dir, run_id));
     if !killed.is_empty() {
-        tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running; their attempts will be reported lost and run again");
+        tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running");
+    }
+    // Attempts held by workers of a dead orchestrator on this host are lost now, not when
+    // their leases run out (workers elsewhere keep their leases until then).
+    for (job, attempt, worker) in store.running_attempts(run_id).await? {
+        if worker_is_dead(&worker)
+            && store
+                .lose_attempt(run_id, job, attempt, &worker, clock.now())
+                .await?
+        {
+            tracing::warn!(run = run_id, job = %plan.jobs.get(job as usize).map_or("?", |j| j.id.as_str()), attempt, "attempt lost with its orchestrator; the job's on-lost policy applies");
+        }
     }
     // On an accelerated clock a lease of cycle time can be milliseconds of real time; a
     // worker busy starting a process would miss its heartbeat. Leases get a real-time floor.
@@ -194,7 +205,7 @@ pub async fn run_cycle(
 
 /// Creates the data directory if needed, proves it can be written, and returns it absolute
 /// (jobs find their run by it, whatever directory a later `warden run` starts in).
-fn usable_data_dir(dir: &Path) -> Result<PathBuf, RunError> {
+pub fn usable_data_dir(dir: &Path) -> Result<PathBuf, RunError> {
     let fail = |source| RunError::DataDir {
         path: dir.to_path_buf(),
         source,
@@ -213,6 +224,8 @@ pub async fn resume_time(
     store: &Store,
     new: &NewRun,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-    let run = store.open_run(new, chrono::Utc::now()).await?;
+    let Some(run) = store.find_run(&new.cycle, &new.business_date).await? else {
+        return Ok(None);
+    };
     Ok(store.load_events(run.id).await?.last().map(|e| e.at))
 }

@@ -6,11 +6,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::Row;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection, Row};
 use warden_core::sched::{Command, Event, Outcome};
 
 use crate::error::StoreError;
@@ -32,6 +32,13 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Store::Postgres(PgStore::connect(url).await?))
+        } else if let Some((scheme, _)) = url.split_once("://")
+            && scheme != "sqlite"
+        {
+            Err(StoreError::Invalid(format!(
+                "`{scheme}://` is not a store Warden knows: give a SQLite file (warden.db, \
+                 sqlite://PATH) or a postgres:// URL"
+            )))
         } else {
             Ok(Store::Sqlite(SqliteStore::connect(url).await?))
         }
@@ -77,6 +84,11 @@ delegate! {
     /// Marks the run's attempts whose lease ran out (on the run's clock) as lost and reports
     /// them so ([`Outcome::Lost`]).
     fn expire_leases(&self, run_id: i64, now: DateTime<Utc>) -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    /// The run's attempts that a worker holds: (job, attempt, worker).
+    fn running_attempts(&self, run_id: i64) -> Result<Vec<(i64, i64, String)>, StoreError>;
+    /// Reports one attempt lost at once, because its worker is known dead. False if the
+    /// worker no longer held it.
+    fn lose_attempt(&self, run_id: i64, job_idx: i64, attempt: i64, worker: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Records the process group and log directory of a started attempt. Fenced.
     fn record_process(&self, claim: &Claim, worker: &str, pgid: Option<i64>, log_path: &str) -> Result<(), StoreError>;
     /// Every attempt of a run, by job and attempt.
@@ -95,7 +107,7 @@ delegate! {
 }
 
 macro_rules! store_impl {
-    ($name:ident, $pool:ty, $dialect:literal, $begin:literal) => {
+    ($name:ident, $db:ty, $dialect:literal, $begin:literal) => {
         impl $name {
             pub async fn open_run(
                 &self,
@@ -456,45 +468,100 @@ macro_rules! store_impl {
                 .bind(run_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                let lost = serde_json::to_string(&Outcome::Lost)?;
                 let mut out = Vec::with_capacity(rows.len());
                 for row in &rows {
-                    let (run, job, attempt, worker): (i64, i64, i64, String) = (
-                        row.try_get(0)?,
-                        row.try_get(1)?,
-                        row.try_get(2)?,
-                        row.try_get(3)?,
-                    );
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/lost_report.sql"
-                    )))
-                    .bind(run)
-                    .bind(job)
-                    .bind(attempt)
-                    .bind(&lost)
-                    .bind(now)
-                    .bind(&worker)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/attempt_finished.sql"
-                    )))
-                    .bind(run)
-                    .bind(job)
-                    .bind(attempt)
-                    .bind(now)
-                    .bind("lost")
-                    .bind(None::<i64>)
-                    .execute(&mut *tx)
-                    .await?;
-                    out.push((run, job, attempt));
+                    out.push(Self::report_lost(&mut tx, row, now).await?);
                 }
                 tx.commit().await?;
                 Ok(out)
+            }
+
+            pub async fn running_attempts(
+                &self,
+                run_id: i64,
+            ) -> Result<Vec<(i64, i64, String)>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/running_attempts.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+                    .collect()
+            }
+
+            pub async fn lose_attempt(
+                &self,
+                run_id: i64,
+                job_idx: i64,
+                attempt: i64,
+                worker: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                let row = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/lose_attempt.sql"
+                )))
+                .bind(run_id)
+                .bind(job_idx)
+                .bind(attempt)
+                .bind(worker)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                Self::report_lost(&mut tx, &row, now).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            /// Reports a queue row just marked lost (run, job, attempt, worker) to the
+            /// driver and closes its attempt record, inside the caller's transaction.
+            async fn report_lost(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                row: &<$db as sqlx::Database>::Row,
+                now: DateTime<Utc>,
+            ) -> Result<(i64, i64, i64), StoreError> {
+                let (run, job, attempt, worker): (i64, i64, i64, String) = (
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                );
+                let lost = serde_json::to_string(&Outcome::Lost)?;
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/lost_report.sql"
+                )))
+                .bind(run)
+                .bind(job)
+                .bind(attempt)
+                .bind(&lost)
+                .bind(now)
+                .bind(&worker)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/attempt_finished.sql"
+                )))
+                .bind(run)
+                .bind(job)
+                .bind(attempt)
+                .bind(now)
+                .bind("lost")
+                .bind(None::<i64>)
+                .execute(&mut **tx)
+                .await?;
+                Ok((run, job, attempt))
             }
 
             pub async fn submit_command(
@@ -708,7 +775,7 @@ impl SqliteStore {
 
 // A write transaction takes SQLite's write lock up front: a deferred one that read first
 // could not upgrade after another writer and would fail with BUSY instead of waiting.
-store_impl!(SqliteStore, SqlitePool, "sqlite", "BEGIN IMMEDIATE");
+store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", "BEGIN IMMEDIATE");
 
 /// The scale-out control plane.
 #[derive(Debug, Clone)]
@@ -718,10 +785,14 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        // One direct connection first: a wrong host, port, database or role is reported as
+        // what it is at once, not as a pool that timed out.
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
@@ -730,4 +801,4 @@ impl PgStore {
     }
 }
 
-store_impl!(PgStore, PgPool, "postgres", "BEGIN");
+store_impl!(PgStore, sqlx::Postgres, "postgres", "BEGIN");

@@ -1,0 +1,357 @@
+//! Crash safety, proven on the real binary: `warden run` is killed with SIGKILL at
+//! pseudo-random moments of a running cycle, 20 times and more, and started again each time,
+//! on SQLite and on PostgreSQL. Every job's success must be recorded exactly once, no job
+//! runs again once its success is recorded, no job is lost, and two attempts of a job never
+//! run at the same time (what a dead orchestrator left running is killed before the job is
+//! run again).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{drop_schema, finishes, postgres_schema_url, temp_dir};
+use warden_core::sched::Outcome;
+use warden_store::Store;
+
+const KILLS: usize = 20;
+const CHAINS: usize = 3;
+const LENGTH: usize = 60;
+
+/// A cycle of shell jobs: three chains of sixty and a fan-in. Each job logs its start and end
+/// (with its attempt) to one file and takes 0.05 s of real time, so the cycle needs about
+/// four seconds: more than twenty kills leave it.
+fn workflow(dir: &Path) -> (PathBuf, PathBuf, Vec<String>) {
+    let log = dir.join("executions.log");
+    let command = format!(
+        "echo \"start $WARDEN_JOB $WARDEN_ATTEMPT\" >> {log}; sleep 0.05; echo \"end $WARDEN_JOB $WARDEN_ATTEMPT\" >> {log}",
+        log = log.display()
+    );
+    let mut jobs = String::new();
+    let mut ids = Vec::new();
+    for c in 0..CHAINS {
+        for i in 0..LENGTH {
+            let id = format!("C{c}-J{i}");
+            let after = if i == 0 {
+                String::new()
+            } else {
+                format!(", after: [C{c}-J{}]", i - 1)
+            };
+            jobs.push_str(&format!(
+                "  - {{ id: {id}, run: '{command}', estimate: 1m{after} }}\n"
+            ));
+            ids.push(id);
+        }
+    }
+    let last: Vec<String> = (0..CHAINS)
+        .map(|c| format!("C{c}-J{}", LENGTH - 1))
+        .collect();
+    jobs.push_str(&format!(
+        "  - {{ id: ALL, run: '{command}', estimate: 1m, after: [{}] }}\n",
+        last.join(", ")
+    ));
+    ids.push("ALL".into());
+    let text = format!(
+        r#"cycle: crash-test
+timezone: America/New_York
+schedule: {{ cron: "0 22 * * 1-5" }}
+days:
+  - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
+jobs:
+{jobs}"#
+    );
+    let file = dir.join("crash-test.yaml");
+    std::fs::write(&file, text).expect("workflow written");
+    (file, log, ids)
+}
+
+fn start(file: &Path, db: &str, dir: &Path) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("warden.out"))
+        .expect("log");
+    let err = out.try_clone().expect("log");
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["run", file.to_str().expect("utf-8"), "--date", "2025-03-04"])
+        .args([
+            "--db",
+            db,
+            "--data",
+            dir.join("data").to_str().expect("utf-8"),
+        ])
+        .args(["--speed", "3600"])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("warden starts")
+}
+
+/// A small deterministic generator, so a failing trial can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        low + (self.0 >> 33) % (high - low)
+    }
+}
+
+/// Kills and restarts the orchestrator at least `KILLS` times, lets it finish, then checks
+/// the event log and the executions the jobs themselves logged.
+async fn crash_and_resume(db: &str, dir: &Path) {
+    let (file, log, ids) = workflow(dir);
+    let mut random = Lcg(0x5eed);
+    let mut kills = 0;
+    while kills < KILLS {
+        let mut child = start(&file, db, dir);
+        std::thread::sleep(Duration::from_millis(random.next_ms(50, 250)));
+        if child.try_wait().expect("wait").is_some() {
+            break; // it finished before this kill: fewer kills, caught below
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        kills += 1;
+    }
+    assert_eq!(kills, KILLS, "the cycle finished before {KILLS} kills");
+    let mut last = start(&file, db, dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = last.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the resumed run did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = std::fs::read_to_string(dir.join("warden.out")).unwrap_or_default();
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains(&format!("complete, {} jobs", CHAINS * LENGTH + 1)),
+        "{output}"
+    );
+
+    // The event log: one success per job, anything else an attempt lost in a crash.
+    let store = Store::connect(db).await.expect("store");
+    let run = store
+        .find_run("crash-test", "2025-03-04")
+        .await
+        .expect("store")
+        .expect("the run exists");
+    assert_eq!(run.status, "complete");
+    let events = store.load_events(run.id).await.expect("events");
+    let recorded = finishes(&ids, &events);
+    let mut succeeded_attempt = HashMap::new();
+    for id in &ids {
+        let outcomes = &recorded[id];
+        let successes: Vec<u32> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Succeeded)
+            .map(|(a, _)| *a)
+            .collect();
+        assert_eq!(successes.len(), 1, "{id}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Succeeded | Outcome::Lost)),
+            "{id}: {outcomes:?}"
+        );
+        succeeded_attempt.insert(id.clone(), successes[0]);
+    }
+
+    // What the jobs saw: no attempt after the recorded success ever started, and an attempt
+    // never started while an earlier one of the same job could still write.
+    let executions = std::fs::read_to_string(&log).expect("the jobs logged");
+    let mut started: HashMap<&str, Vec<u32>> = HashMap::new();
+    let mut open: HashMap<&str, u32> = HashMap::new();
+    for line in executions.lines() {
+        let mut parts = line.split(' ');
+        let (Some(what), Some(job), Some(attempt)) = (parts.next(), parts.next(), parts.next())
+        else {
+            panic!("unreadable execution line `{line}`");
+        };
+        let attempt: u32 = attempt.parse().expect("attempt");
+        match what {
+            "start" => {
+                assert!(
+                    attempt <= succeeded_attempt[job],
+                    "{job} attempt {attempt} started after attempt {} succeeded",
+                    succeeded_attempt[job]
+                );
+                if let Some(previous) = open.insert(job, attempt) {
+                    // The previous attempt never logged its end: it must have been killed,
+                    // or it would write after this one started (checked below).
+                    assert!(previous < attempt, "{job}: attempts out of order");
+                }
+                started.entry(job).or_default().push(attempt);
+            }
+            "end" => {
+                assert_eq!(
+                    open.get(job),
+                    Some(&attempt),
+                    "{job} attempt {attempt} ended while a later attempt was running"
+                );
+                open.remove(job);
+            }
+            other => panic!("unknown execution line kind `{other}`"),
+        }
+    }
+    for id in &ids {
+        let attempts = &started[id.as_str()];
+        assert!(
+            attempts.contains(&succeeded_attempt[id]),
+            "{id}: the successful attempt did not run"
+        );
+        // Every attempt that ran was dispatched: no attempt number is skipped or repeated.
+        let mut sorted = attempts.clone();
+        sorted.dedup();
+        assert_eq!(
+            &sorted, attempts,
+            "{id} attempt started twice: {attempts:?}"
+        );
+    }
+    // The attempts table agrees with the log: exactly one succeeded attempt per job.
+    let attempts = store.load_attempts(run.id).await.expect("attempts");
+    for (j, id) in ids.iter().enumerate() {
+        let ok = attempts
+            .iter()
+            .filter(|a| a.job_idx == j as i64 && a.outcome.as_deref() == Some("succeeded"))
+            .count();
+        assert_eq!(ok, 1, "{id}: {attempts:?}");
+    }
+    eprintln!(
+        "{kills} kills; {} attempts in all for {} jobs",
+        attempts.len(),
+        ids.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_orchestrator_on_sqlite_resumes_exactly_once() {
+    let dir = temp_dir("crash-sqlite");
+    let db = dir.join("warden.db");
+    crash_and_resume(db.to_str().expect("utf-8"), &dir).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_orchestrator_on_postgres_resumes_exactly_once() {
+    let Some((url, schema)) = postgres_schema_url().await else {
+        return;
+    };
+    let dir = temp_dir("crash-postgres");
+    crash_and_resume(&url, &dir).await;
+    drop_schema(&schema).await;
+}
+
+/// A job still running when its orchestrator is SIGKILLed lives on in its own process
+/// group. The restarted orchestrator finds it by its run directory, kills the group, reports
+/// the attempt lost at once (its worker died with the orchestrator), and runs the job again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_orphaned_by_a_dead_orchestrator_is_killed_and_rerun() {
+    use nix::sys::signal::killpg;
+    use nix::unistd::Pid;
+
+    let dir = temp_dir("orphan");
+    let marker = dir.join("attempts.log");
+    let text = format!(
+        r#"cycle: orphan-test
+timezone: America/New_York
+schedule: {{ cron: "0 22 * * 1-5" }}
+days:
+  - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
+jobs:
+  - {{ id: LONG, run: 'echo $WARDEN_ATTEMPT >> {marker}; if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60; fi', estimate: 1m }}
+  - {{ id: AFTER, run: 'true', estimate: 1m, after: [LONG] }}
+"#,
+        marker = marker.display()
+    );
+    let file = dir.join("orphan-test.yaml");
+    std::fs::write(&file, text).expect("workflow");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+
+    let mut first = start(&file, db, &dir);
+    let store = Store::connect(db).await.expect("store");
+    // Wait until attempt 1 of LONG runs with its process group recorded.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pgid = loop {
+        if let Some(run) = store
+            .find_run("orphan-test", "2025-03-04")
+            .await
+            .expect("store")
+        {
+            let attempts = store.load_attempts(run.id).await.expect("attempts");
+            if let Some(pgid) = attempts.iter().find_map(|a| a.pgid) {
+                break pgid as i32;
+            }
+        }
+        assert!(Instant::now() < deadline, "LONG never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+    assert!(
+        killpg(Pid::from_raw(pgid), None).is_ok(),
+        "the orphaned job outlives its orchestrator"
+    );
+
+    let status = start(&file, db, &dir).wait().expect("second run");
+    let output = std::fs::read_to_string(dir.join("warden.out")).unwrap_or_default();
+    assert!(status.success(), "{output}");
+    assert!(
+        group_is_gone(pgid, Duration::from_secs(5)),
+        "the restarted orchestrator killed the orphaned group"
+    );
+    assert!(
+        output.contains("killed jobs a dead orchestrator left running"),
+        "{output}"
+    );
+    let run = store
+        .find_run("orphan-test", "2025-03-04")
+        .await
+        .expect("store")
+        .expect("run");
+    let recorded = finishes(
+        &["LONG".to_string(), "AFTER".to_string()],
+        &store.load_events(run.id).await.expect("events"),
+    );
+    assert_eq!(
+        recorded["LONG"],
+        [(1, Outcome::Lost), (2, Outcome::Succeeded)]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("marker"),
+        "1\n2\n",
+        "attempt 2 ran once, after attempt 1 was killed"
+    );
+}
+
+/// Whether no live process (zombies awaiting their reaper do not count) is left in process
+/// group `pgid`, waiting up to `patience` for it.
+fn group_is_gone(pgid: i32, patience: Duration) -> bool {
+    let deadline = Instant::now() + patience;
+    loop {
+        let alive = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .any(|stat| {
+                // pid (comm) state ppid pgrp ...: fields after the last ')'.
+                let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+            });
+        if !alive {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
