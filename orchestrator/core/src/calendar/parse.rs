@@ -54,7 +54,7 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Calendar, Vec<Diagnostic
         ]);
     }
     let root: Node = serde_saphyr::from_str_with_options(text, options())
-        .map_err(|e| vec![yaml_error(file, &e)])?;
+        .map_err(|e| vec![yaml_error(file, text, &e)])?;
     let mut checker = Checker {
         file,
         text,
@@ -79,41 +79,23 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
-/// Broken YAML, located, in the same words as for workflow files; a repeated key is said
-/// plainly (serde-saphyr's message suggests a parser option).
-fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnostic {
-    let diagnostic = crate::workflow::compile::yaml_error(file, error);
-    let duplicate = diagnostic
-        .message
-        .strip_prefix("duplicate mapping key: ")
-        .map(|rest| {
-            rest.split(", set DuplicateKeyPolicy")
-                .next()
-                .unwrap_or(rest)
-                .to_string()
-        });
-    match duplicate {
-        Some(key) => Diagnostic {
-            message: format!("key `{key}` is given twice"),
-            label: Some("given again here".into()),
-            help: Some("keep one of them".into()),
+/// Broken YAML, located, in the same words as for workflow files (which also say a repeated
+/// key plainly).
+fn yaml_error(file: FileId, text: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let diagnostic = crate::workflow::compile::yaml_error(file, text, error);
+    if diagnostic.message.contains("recursion limit exceeded")
+        || diagnostic.message.contains("nesting")
+    {
+        return Diagnostic {
+            message: format!("the file nests more than {MAX_DEPTH} levels deep"),
+            label: Some("too deep here".into()),
+            help: Some(
+                "a calendar nests three deep: the file, the `holidays` list, each holiday".into(),
+            ),
             ..diagnostic
-        },
-        None if diagnostic.message.contains("recursion limit exceeded")
-            || diagnostic.message.contains("nesting") =>
-        {
-            Diagnostic {
-                message: format!("the file nests more than {MAX_DEPTH} levels deep"),
-                label: Some("too deep here".into()),
-                help: Some(
-                    "a calendar nests three deep: the file, the `holidays` list, each holiday"
-                        .into(),
-                ),
-                ..diagnostic
-            }
-        }
-        None => diagnostic,
+        };
     }
+    diagnostic
 }
 
 /// A YAML node and where it was written.

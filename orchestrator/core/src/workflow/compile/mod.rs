@@ -10,6 +10,7 @@ mod cycles;
 mod deadlines;
 mod header;
 mod jobs;
+mod mismatch;
 mod parse;
 pub(crate) use parse::yaml_error;
 mod refs;

@@ -2,6 +2,7 @@
 
 use serde_saphyr::Error as YamlError;
 
+use super::mismatch;
 use crate::diagnostics::{Diagnostic, FileId, Span, did_you_mean};
 use crate::workflow::raw::RawWorkflow;
 
@@ -24,16 +25,25 @@ pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Bo
                 .help("a workflow needs at least `cycle`, `timezone`, `schedule`, `days` and `jobs`; see docs/workflow-language.md"),
         ));
     }
-    serde_saphyr::from_str::<RawWorkflow>(text).map_err(|e| Box::new(yaml_error(file, &e)))
+    serde_saphyr::from_str::<RawWorkflow>(text).map_err(|e| Box::new(yaml_error(file, text, &e)))
 }
 
-/// Turns a serde-saphyr error into a located diagnostic.
-pub(crate) fn yaml_error(file: FileId, error: &YamlError) -> Diagnostic {
+/// Turns a serde-saphyr error in `text` into a located diagnostic.
+pub(crate) fn yaml_error(file: FileId, text: &str, error: &YamlError) -> Diagnostic {
     let span = error
         .location()
         .map(|loc| Span::from_location(file, loc))
         .unwrap_or_default();
-    let message = first_line(&error.without_snippet().to_string());
+    let error = error.without_snippet();
+    let message = first_line(&error.to_string());
+    if let Some((message, help)) =
+        mismatch::describe(error, &message, text, byte_offset(text, &span))
+    {
+        return Diagnostic::error(message)
+            .at(span)
+            .label("not what this key takes")
+            .help(help);
+    }
     if let Some((field, expected)) = unknown_field(&message) {
         let help = did_you_mean(&field, expected.iter().map(String::as_str))
             .unwrap_or_else(|| format!("the keys allowed here are: {}", expected.join(", ")));
@@ -41,6 +51,12 @@ pub(crate) fn yaml_error(file: FileId, error: &YamlError) -> Diagnostic {
             .at(span)
             .label("not a key this section knows")
             .help(help);
+    }
+    if let Some(key) = duplicate_key(&message) {
+        return Diagnostic::error(format!("key `{key}` is given twice"))
+            .at(span)
+            .label("given again here")
+            .help("keep one of them");
     }
     if let Some(field) = missing_field(&message) {
         return Diagnostic::error(format!("missing key `{field}`"))
@@ -51,6 +67,24 @@ pub(crate) fn yaml_error(file: FileId, error: &YamlError) -> Diagnostic {
             ));
     }
     Diagnostic::error(message).at(span).label("here")
+}
+
+/// The byte offset of `span` in `text`: its own, or from its line and column.
+fn byte_offset(text: &str, span: &Span) -> Option<usize> {
+    if !span.is_known() {
+        return None;
+    }
+    if let Some(offset) = span.offset {
+        return Some(offset);
+    }
+    let line_start = if span.line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(span.line as usize - 2)?.0 + 1
+    };
+    let line = text.get(line_start..)?;
+    let column = span.column.saturating_sub(1) as usize;
+    line.char_indices().nth(column).map(|(i, _)| line_start + i)
 }
 
 /// `unknown field `x`, expected one of `a`, `b`` (serde's wording) → ("x", ["a", "b"]).
@@ -67,6 +101,17 @@ fn unknown_field(message: &str) -> Option<(String, Vec<String>)> {
         .filter(|k| !k.is_empty())
         .collect();
     Some((field.to_string(), expected))
+}
+
+/// `duplicate mapping key: x, set DuplicateKeyPolicy ...` (serde-saphyr) → "x".
+fn duplicate_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("duplicate mapping key: ")?;
+    Some(
+        rest.split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest)
+            .to_string(),
+    )
 }
 
 fn missing_field(message: &str) -> Option<String> {
