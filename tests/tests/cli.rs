@@ -102,6 +102,37 @@ fn validate_json_locates_each_error() {
 }
 
 #[test]
+fn validate_reports_non_utf8_as_invalid_and_lists_unreadable_files_in_json() {
+    let latin1 = workflow("invalid/069-not-utf8.yaml");
+    let (code, out, _) = warden(&["validate", &latin1]);
+    assert_eq!(
+        code, 1,
+        "not UTF-8 is invalid input, not a usage error: {out}"
+    );
+    assert!(out.contains("069-not-utf8.yaml:3:17"), "{out}");
+    assert!(out.contains("not UTF-8"), "{out}");
+
+    let missing = "/no/such/file.yaml";
+    let good = workflow("nightly.yaml");
+    let (code, out, _) = warden(&["validate", "--format", "json", &latin1, missing, &good]);
+    assert_eq!(code, 2, "an unreadable file is still a usage error");
+    let json: Value = serde_json::from_str(&out).expect("json");
+    let files = json["files"].as_array().expect("files");
+    let paths: Vec<&str> = files.iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(paths, [latin1.as_str(), missing, good.as_str()]);
+    assert_eq!(files[0]["valid"], false);
+    assert_eq!(files[0]["errors"][0]["line"], 3);
+    assert_eq!(files[0]["errors"][0]["column"], 17);
+    assert_eq!(files[1]["valid"], false);
+    let unreadable = files[1]["errors"][0]["message"].as_str().expect("message");
+    assert!(
+        unreadable.starts_with("cannot read `/no/such/file.yaml`"),
+        "{unreadable}"
+    );
+    assert_eq!(files[2]["valid"], true);
+}
+
+#[test]
 fn plan_json_has_the_documented_shape() {
     let (code, out, err) = warden(&[
         "plan",

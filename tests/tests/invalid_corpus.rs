@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use warden_core::diagnostics::{SourceMap, render_text};
-use warden_core::workflow::{FsLoader, compile};
+use warden_core::workflow::{FsLoader, compile_bytes};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -30,10 +30,9 @@ fn diagnose(path: &Path) -> (String, usize, usize) {
         .and_then(|n| n.to_str())
         .expect("utf-8 name");
     let shown = format!("workflows/invalid/{name}");
-    let text = std::fs::read_to_string(path).expect("readable");
+    let bytes = std::fs::read(path).expect("readable");
     let mut sources = SourceMap::new();
-    let file = sources.add(shown, text);
-    let compilation = compile(&mut sources, file, &FsLoader::rooted(repo_root()));
+    let compilation = compile_bytes(&mut sources, &shown, bytes, &FsLoader::rooted(repo_root()));
     let errors = compilation.errors().count();
     let warnings = compilation.warnings().count();
     (

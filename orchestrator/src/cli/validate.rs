@@ -4,10 +4,11 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use warden_core::diagnostics::{JsonDiagnostic, render_json, render_text};
+use warden_core::diagnostics::{JsonDiagnostic, Severity, SourceMap, render_json, render_text};
+use warden_core::workflow::{FsLoader, compile_bytes};
 
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE};
-use crate::load::load_workflow;
+use crate::load::Loaded;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -29,8 +30,8 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Serialize)]
-struct FileReport<'a> {
-    path: &'a str,
+struct FileReport {
+    path: String,
     valid: bool,
     /// Concrete jobs per day, when the file compiled.
     jobs_per_day: Option<Vec<usize>>,
@@ -40,18 +41,29 @@ struct FileReport<'a> {
 
 pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let mut worst = EXIT_OK;
-    let mut loaded = Vec::new();
-    for path in &args.files {
-        match load_workflow(path) {
-            Ok(l) => loaded.push((path.as_str(), l)),
-            Err(message) => {
-                writeln!(err, "error: {message}")?;
-                worst = EXIT_USAGE;
-            }
-        }
-    }
     let mut reports = Vec::new();
-    for (path, l) in &loaded {
+    for path in &args.files {
+        // A file that cannot be read is a usage error (exit 2); one that is not UTF-8 is
+        // invalid input, reported like any other error (exit 1).
+        let l = match std::fs::read(path) {
+            Ok(bytes) => {
+                let mut sources = SourceMap::new();
+                let compilation = compile_bytes(&mut sources, path, bytes, &FsLoader::default());
+                Loaded {
+                    sources,
+                    compilation,
+                }
+            }
+            Err(e) => {
+                let message = format!("cannot read `{path}`: {e}");
+                worst = EXIT_USAGE;
+                match args.format {
+                    Format::Text => writeln!(err, "error: {message}")?,
+                    Format::Json => reports.push(unreadable(path, message)),
+                }
+                continue;
+            }
+        };
         let c = &l.compilation;
         let errors: Vec<_> = c.errors().cloned().collect();
         let warnings: Vec<_> = c.warnings().cloned().collect();
@@ -85,7 +97,7 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
                 writeln!(out, "{summary}")?;
             }
             Format::Json => reports.push(FileReport {
-                path,
+                path: path.clone(),
                 valid,
                 jobs_per_day: c.workflow.as_ref().map(|w| w.jobs_per_day()),
                 errors: render_json(&l.sources, &errors),
@@ -102,6 +114,25 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
         )?;
     }
     Ok(worst)
+}
+
+/// A file that could not be read, as a report with that one error.
+fn unreadable(path: &str, message: String) -> FileReport {
+    FileReport {
+        path: path.to_string(),
+        valid: false,
+        jobs_per_day: None,
+        errors: vec![JsonDiagnostic {
+            severity: Severity::Error,
+            message,
+            file: Some(path.to_string()),
+            line: None,
+            column: None,
+            label: None,
+            help: None,
+        }],
+        warnings: Vec::new(),
+    }
 }
 
 fn count(n: usize, what: &str) -> String {

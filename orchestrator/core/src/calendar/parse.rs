@@ -50,6 +50,14 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Calendar, Vec<Diagnostic
     if !has_content {
         return Err(vec![
             Diagnostic::error("the calendar file has no content")
+                .at(Span {
+                    file,
+                    line: 1,
+                    column: 1,
+                    offset: Some(0),
+                    len: 0,
+                })
+                .label("no calendar here")
                 .help("a calendar needs at least `name:`; see docs/calendars.md"),
         ]);
     }

@@ -909,7 +909,7 @@ fn calendar_structure_errors() {
     let parse = |text: &str| located(&Calendar::parse(FileId(0), text).expect_err("invalid"));
     assert_eq!(
         parse("# only a comment\n\n"),
-        owned(&[("the calendar file has no content", 0, 0)])
+        owned(&[("the calendar file has no content", 1, 1)])
     );
     assert_eq!(
         parse("- mon\n- tue\n"),

@@ -7,5 +7,5 @@ pub mod model;
 pub mod raw;
 pub mod values;
 
-pub use compile::{Compilation, FsLoader, Loader, NoFiles, compile, compile_str};
+pub use compile::{Compilation, FsLoader, Loader, NoFiles, compile, compile_bytes, compile_str};
 pub use model::*;

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 pub use ctx::{FsLoader, Loader, NoFiles};
 
-use crate::diagnostics::{Diagnostic, FileId, SourceMap};
+use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
 use crate::workflow::model::Workflow;
 use ctx::Ctx;
 
@@ -79,6 +79,67 @@ pub fn compile(sources: &mut SourceMap, file: FileId, loader: &dyn Loader) -> Co
     }
 }
 
+/// Compiles a workflow file read as bytes from `path` (added to `sources`). Bytes that are
+/// not UTF-8 are one error, located at the first invalid byte; the file is kept (with U+FFFD
+/// in place of what could not be decoded) so the line can be shown.
+pub fn compile_bytes(
+    sources: &mut SourceMap,
+    path: &str,
+    bytes: Vec<u8>,
+    loader: &dyn Loader,
+) -> Compilation {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let file = sources.add(path, text);
+            compile(sources, file, loader)
+        }
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let file = sources.add(path, String::from_utf8_lossy(&bytes).into_owned());
+            Compilation {
+                workflow: None,
+                diagnostics: vec![not_utf8(file, &bytes, valid)],
+            }
+        }
+    }
+}
+
+/// "not UTF-8" at the first invalid byte (`valid` bytes decode).
+fn not_utf8(file: FileId, bytes: &[u8], valid: usize) -> Diagnostic {
+    let prefix = bytes.get(..valid).unwrap_or_default();
+    let line_start = prefix
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = std::str::from_utf8(prefix.get(line_start..).unwrap_or_default())
+        .map_or(0, |s| s.chars().count())
+        + 1;
+    let byte = bytes.get(valid).copied().unwrap_or_default();
+    let span = Span {
+        file,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        offset: Some(valid),
+        // U+FFFD, which stands in for the byte in the text kept for display.
+        len: 3,
+    };
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    let help = if utf16 {
+        "the file looks like UTF-16; save it as UTF-8 (YAML workflow files are UTF-8 text)"
+    } else {
+        "save the file as UTF-8 (YAML workflow files are UTF-8 text); the byte may come from a \
+         Latin-1 or Windows-1252 editor"
+    };
+    Diagnostic::error(format!(
+        "the file is not UTF-8 text: byte 0x{byte:02X} at offset {valid} cannot be decoded"
+    ))
+    .at(span)
+    .label("not UTF-8")
+    .help(help)
+}
+
 /// Compiles workflow text that references no other files (fuzzing, benchmarks, tests).
 pub fn compile_str(path: &str, text: &str) -> (SourceMap, Compilation) {
     let mut sources = SourceMap::new();
@@ -96,4 +157,46 @@ fn dedupe(diagnostics: &mut Vec<Diagnostic>) {
             d.span.map(|s| (s.file, s.line, s.column)),
         ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::render_text;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+        let mut sources = SourceMap::new();
+        let bytes = b"cycle: x\ndescription: caf\xe9\n".to_vec();
+        let c = compile_bytes(&mut sources, "w.yaml", bytes, &NoFiles);
+        assert!(c.workflow.is_none());
+        let [d] = c.diagnostics.as_slice() else {
+            panic!("one diagnostic: {:?}", c.diagnostics);
+        };
+        let span = d.span.expect("located");
+        assert_eq!((span.line, span.column, span.offset), (2, 17, Some(25)));
+        assert!(d.message.contains("not UTF-8"), "{}", d.message);
+        assert!(d.message.contains("0xE9"), "{}", d.message);
+        let text = render_text(&sources, &c.diagnostics);
+        assert!(text.contains("w.yaml:2:17"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_or_comment_only_file_is_located_at_its_start() {
+        for (text, message) in [
+            ("", "the file is empty"),
+            ("# nothing yet\n\n", "the file has only comments"),
+        ] {
+            let (sources, c) = compile_str("w.yaml", text);
+            let [d] = c.diagnostics.as_slice() else {
+                panic!("one diagnostic: {:?}", c.diagnostics);
+            };
+            assert_eq!(d.message, message);
+            let span = d.span.expect("located");
+            assert_eq!((span.line, span.column), (1, 1));
+            let rendered = render_text(&sources, &c.diagnostics);
+            assert!(rendered.contains("w.yaml:1:1"), "{rendered}");
+            assert!(rendered.contains("`cycle: nightly`"), "{rendered}");
+        }
+    }
 }

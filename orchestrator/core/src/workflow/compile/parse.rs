@@ -9,20 +9,47 @@ use crate::workflow::raw::RawWorkflow;
 /// Largest workflow file accepted; far above any real cycle (a 10,000-job file is ~1 MB).
 const MAX_BYTES: usize = 32 * 1024 * 1024;
 
+/// What the smallest useful workflow looks like, for an empty file.
+const MINIMAL_WORKFLOW: &str = "a workflow needs at least `cycle`, `timezone`, `schedule`, `days` and `jobs`, e.g. \
+    `cycle: nightly`, `timezone: America/New_York`, `schedule: { cron: \"0 23 * * 1-5\" }`, \
+    `days: [{ id: night, window: { opens: \"23:00\", closes: \"05:00\" } }]`, \
+    `jobs: [{ id: EXTRACT, run: extract.sh, estimate: 30m }]`; see docs/workflow-language.md";
+
+/// Line 1, column 1 of `file`.
+pub(crate) fn start_of(file: FileId) -> Span {
+    Span {
+        file,
+        line: 1,
+        column: 1,
+        offset: Some(0),
+        len: 0,
+    }
+}
+
 pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Box<Diagnostic>> {
     if text.len() > MAX_BYTES {
-        return Err(Box::new(Diagnostic::error(format!(
-            "the file is {} bytes; workflow files are limited to {MAX_BYTES}",
-            text.len()
-        ))));
+        return Err(Box::new(
+            Diagnostic::error(format!(
+                "the file is {} bytes; workflow files are limited to {MAX_BYTES}",
+                text.len()
+            ))
+            .at(start_of(file)),
+        ));
     }
     let has_content = text
         .lines()
         .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     if !has_content {
+        let message = if text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file has only comments"
+        };
         return Err(Box::new(
-            Diagnostic::error("the file has no content")
-                .help("a workflow needs at least `cycle`, `timezone`, `schedule`, `days` and `jobs`; see docs/workflow-language.md"),
+            Diagnostic::error(message)
+                .at(start_of(file))
+                .label("no workflow here")
+                .help(MINIMAL_WORKFLOW),
         ));
     }
     serde_saphyr::from_str::<RawWorkflow>(text).map_err(|e| Box::new(yaml_error(file, text, &e)))
