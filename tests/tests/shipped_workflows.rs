@@ -178,3 +178,26 @@ fn month_end_pipelining_beats_serial() {
         "pipelined {pipelined} vs serial {serial}"
     );
 }
+
+/// The names of the jobs `id` waits for, as written (no serial barrier).
+fn deps(w: &Workflow, id: &str) -> Vec<String> {
+    let job = w.job_index(id).expect("job exists");
+    w.jobs[job]
+        .after
+        .iter()
+        .map(|d| w.jobs[*d].id.clone())
+        .collect()
+}
+
+#[test]
+fn month_end_pay_extract_waits_only_for_its_own_streams_repricing() {
+    // PAY-EXTRACT (streams A-E) is `after: [REPRICE-01?, REPRICE-MCR?, RX-ADJUD?]`; RX-ADJUD
+    // is a single job bound to stream E, so only stream E's payment extract waits for it.
+    let w = load("month-end.yaml");
+    assert_eq!(deps(&w, "PAY-EXTRACT.A"), ["REPRICE-01.A"]);
+    assert_eq!(deps(&w, "PAY-EXTRACT.B"), ["REPRICE-MCR.B"]);
+    assert_eq!(deps(&w, "PAY-EXTRACT.D"), ["REPRICE-01.D"]);
+    assert_eq!(deps(&w, "PAY-EXTRACT.E"), ["RX-ADJUD.E"]);
+    // Plain `RX-ADJUD` is still a fan-in: the cross-stream merge waits for it.
+    assert!(deps(&w, "MERGE-ADJ").contains(&"RX-ADJUD.E".to_string()));
+}

@@ -8,7 +8,9 @@
 //! - `TEMPLATE.STREAM`: that stream's instance (all its partitions);
 //! - a concrete id (`CLMADJUD-P03`, `ADJUD-PHASE1.A-P02`);
 //! - `T?`: like `T`, but from a per-stream job whose stream `T` does not run for, nothing
-//!   (for "wait for whichever of these runs for my stream").
+//!   (for "wait for whichever of these runs for my stream"). A single job bound to one
+//!   stream with `stream: E` runs for that stream only, so `X?` binds it from stream E's
+//!   instance and from no other (plain `X` is still a fan-in: every stream waits for it).
 
 use std::collections::HashMap;
 
@@ -59,6 +61,14 @@ impl RefIndex {
         name: &str,
     ) -> Result<Vec<JobIdx>, RefError> {
         if let Some(required) = name.strip_suffix('?') {
+            // A single job bound to one stream (`stream: E`) runs for that stream only: from
+            // a per-stream job of another stream, `X?` names nothing.
+            if referrer_per_stream
+                && let Some(bound) = self.bound_stream(templates, jobs, required)
+                && referrer.stream != Some(bound)
+            {
+                return Ok(Vec::new());
+            }
             return match self.resolve_after(
                 templates,
                 jobs,
@@ -99,6 +109,20 @@ impl RefIndex {
             return Ok(chosen);
         }
         self.resolve_exact(name).ok_or(RefError::Unknown)
+    }
+
+    /// The stream a single (non-template) job named `name` is bound to with `stream:`.
+    fn bound_stream(&self, templates: &[Template], jobs: &[Job], name: &str) -> Option<usize> {
+        let template = &templates[*self.templates.get(name)?];
+        if template.per_stream {
+            return None;
+        }
+        let first = jobs.get(*template.instances.first()?)?.stream?;
+        template
+            .instances
+            .iter()
+            .all(|j| jobs.get(*j).is_some_and(|job| job.stream == Some(first)))
+            .then_some(first)
     }
 
     /// Resolves a name with no referrer (deadlines, milestones): a template means all of it.
