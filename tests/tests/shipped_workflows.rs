@@ -201,3 +201,101 @@ fn month_end_pay_extract_waits_only_for_its_own_streams_repricing() {
     // Plain `RX-ADJUD` is still a fan-in: the cross-stream merge waits for it.
     assert!(deps(&w, "MERGE-ADJ").contains(&"RX-ADJUD.E".to_string()));
 }
+
+/// In serial mode each day starts when the whole previous day is done, so the part of the
+/// cycle's critical chain that runs on `day` is that day's own critical chain: its job ids
+/// and the day's elapsed minutes (from the day's first start on the chain to its finish).
+fn serial_day_chain(w: &Workflow, day: usize) -> (Vec<String>, i64) {
+    let options = PlanOptions {
+        mode: Some(Mode::Serial),
+        volumes: Vec::new(),
+    };
+    let a = analyse(w, date("2025-02"), &options).expect("plans");
+    let last = (0..a.plan.jobs.len())
+        .filter(|j| a.plan.jobs[*j].day <= day)
+        .max_by_key(|j| a.schedule.jobs[*j].finish)
+        .expect("jobs");
+    let chain = warden_deadlines::critical_chain(&a.plan, &a.schedule, &[last]).expect("chain");
+    let on_day: Vec<usize> = chain
+        .jobs
+        .iter()
+        .copied()
+        .filter(|j| a.plan.jobs[*j].day == day)
+        .collect();
+    let first = *on_day.first().expect("the chain runs through the day");
+    let elapsed = a.schedule.jobs[last].finish - a.schedule.jobs[first].start;
+    (ids(&a, &on_day), elapsed.num_minutes())
+}
+
+#[test]
+fn month_end_day2_critical_chain_is_the_payment_chain() {
+    let w = load("month-end.yaml");
+    let (chain, minutes) = serial_day_chain(&w, 1);
+    assert_eq!(
+        chain,
+        [
+            "PAY-EXTRACT.A",
+            "PAY-CALC.A",
+            "PAY-DEDUCT.A",
+            "PAY-EFT.A",
+            "PAY-REMIT.A",
+            "PAY-POST",
+            "PAY-RECON",
+            "RESERVE",
+            "REINS",
+            "FIN-CLOSE"
+        ]
+    );
+    // 45 + 75 + 35 + 30 + 55 + 40 + 20 + 65 + 40 + 35: the case study's 7.3 hours.
+    assert_eq!(minutes, 440);
+}
+
+#[test]
+fn month_end_day3_critical_chain_runs_through_the_mlr_not_the_audit() {
+    let w = load("month-end.yaml");
+    let (chain, minutes) = serial_day_chain(&w, 2);
+    assert_eq!(
+        chain,
+        [
+            "REG-EXTRACT.A",
+            "MLR-INPUT.A",
+            "MLR-ASSEMBLE",
+            "MLR-VALIDATE",
+            "MLR-CALC",
+            "RECON-FINAL",
+            "ARCHIVE"
+        ]
+    );
+    // 43 + 60 + 50 + 45 + 85 + 35 + 90: the case study's 6.8 hours.
+    assert_eq!(minutes, 408);
+    // "CMS files, state reports, and audit extracts are independent": nothing the MLR
+    // calculation waits for, directly or not, is an audit, CMS or state-report job.
+    let mlr = w.job_index("MLR-CALC").expect("MLR-CALC");
+    let mut seen = vec![false; w.jobs.len()];
+    let mut stack = vec![mlr];
+    while let Some(j) = stack.pop() {
+        for &d in &w.jobs[j].after {
+            if !seen[d] {
+                seen[d] = true;
+                stack.push(d);
+            }
+        }
+    }
+    let upstream: Vec<&str> = (0..w.jobs.len())
+        .filter(|j| seen[*j])
+        .map(|j| w.jobs[j].template.as_str())
+        .collect();
+    for independent in [
+        "AUDIT-EXT",
+        "AUDIT-LOAD",
+        "AUDIT-SEAL",
+        "CMS-835",
+        "CMS-837",
+        "STATE-RPT",
+    ] {
+        assert!(
+            !upstream.contains(&independent),
+            "MLR-CALC waits for {independent}"
+        );
+    }
+}
