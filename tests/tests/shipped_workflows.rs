@@ -299,3 +299,13 @@ fn month_end_day3_critical_chain_runs_through_the_mlr_not_the_audit() {
         );
     }
 }
+
+#[test]
+fn month_end_moves_a_weekend_start_to_the_business_day_before() {
+    // "the 28th, 29th and 30th of each month (adjusted for short months and weekends)":
+    // 2026-02-28 is a Saturday, so the cycle starts on Friday the 27th.
+    let w = load("month-end.yaml");
+    let a = analyse(&w, date("2026-02"), &PlanOptions::default()).expect("plans");
+    let nights: Vec<String> = a.plan.nights.iter().map(|n| n.date.to_string()).collect();
+    assert_eq!(nights, ["2026-02-27", "2026-02-28", "2026-03-01"]);
+}
