@@ -38,7 +38,7 @@ fn validate_accepts_the_shipped_workflows() {
         "{out}"
     );
     assert!(
-        out.contains("valid: cycle `nightly`, 14 jobs over 1 days"),
+        out.contains("valid: cycle `nightly`, 14 jobs over 1 day"),
         "{out}"
     );
 }

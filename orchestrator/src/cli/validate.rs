@@ -78,10 +78,10 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
                 write!(out, "{}", render_text(&l.sources, &warnings))?;
                 let summary = match (&c.workflow, valid) {
                     (Some(w), true) => format!(
-                        "{path}: valid: cycle `{}`, {} jobs over {} days{}",
+                        "{path}: valid: cycle `{}`, {} over {}{}",
                         w.id,
-                        w.jobs.len(),
-                        w.days.len(),
+                        count(w.jobs.len(), "job"),
+                        count(w.days.len(), "day"),
                         plural_warnings(warnings.len())
                     ),
                     (Some(_), false) => format!(

@@ -16,6 +16,9 @@ pub fn duration(value: &Scalar) -> Result<TimeDelta, String> {
         Scalar::Float(f) => Err(format!(
             "`{f}` has no unit; write it with one, e.g. `90m` (units: s, m, h, d)"
         )),
+        Scalar::Text(text) if text.trim_start().starts_with('-') => Err(format!(
+            "`{text}` is negative; a duration is how long something takes, e.g. `95m`"
+        )),
         Scalar::Text(text) => {
             let parsed = humantime::parse_duration(text.trim()).map_err(|e| {
                 format!("`{text}` is not a duration ({e}); write e.g. `95m`, `1h30m` or `45s`")
@@ -27,6 +30,15 @@ pub fn duration(value: &Scalar) -> Result<TimeDelta, String> {
                     format!("`{text}` is longer than a year; no batch job runs that long")
                 })
         }
+    }
+}
+
+/// `1 job`, `2 jobs`: a count and a word, plural unless the count is one.
+pub fn count<T: std::fmt::Display + PartialEq + From<u8>>(n: T, word: &str) -> String {
+    if n == T::from(1) {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 
@@ -135,6 +147,19 @@ mod tests {
                 .unwrap_err()
                 .contains("longer than a year")
         );
+    }
+
+    #[test]
+    fn negative_durations_are_refused_plainly() {
+        assert!(duration(&text("-5m")).unwrap_err().contains("is negative"));
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1u32, "job"), "1 job");
+        assert_eq!(count(0u32, "day"), "0 days");
+        assert_eq!(count(3usize, "night"), "3 nights");
+        assert_eq!(count(-1i64, "estimate"), "-1 estimates");
     }
 
     #[test]

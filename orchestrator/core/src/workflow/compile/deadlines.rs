@@ -310,7 +310,11 @@ fn escalation(
         if conditions != 1 {
             cx.error_help(
                 span,
-                format!("escalation step {} has {conditions} conditions", i + 1),
+                format!(
+                    "escalation step {} has {}",
+                    i + 1,
+                    values::count(conditions, "condition")
+                ),
                 "expected exactly one",
                 Some(
                     "each step fires on one of `margin_below`, `p_miss_above` or `projected_miss`"

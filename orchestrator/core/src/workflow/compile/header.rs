@@ -309,8 +309,9 @@ fn compile_month_end(
         let span = cx.span(&m.nights);
         cx.push(
             Diagnostic::error(format!(
-                "the schedule has {} nights but the cycle defines {day_count} days",
-                m.nights.value
+                "the schedule has {} but the cycle defines {}",
+                values::count(m.nights.value, "night"),
+                values::count(day_count, "day")
             ))
             .at(span)
             .label("one night per day")
@@ -534,7 +535,7 @@ fn compile_defaults(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Defaults {
         elasticity: d.elasticity.as_ref().and_then(|e| elasticity(cx, e)),
         retries: d.retries.as_ref().and_then(|r| retries(cx, r)),
         retry_backoff: d.retry_backoff.as_ref().and_then(|b| duration_field(cx, b)),
-        timeout: d.timeout.as_ref().and_then(|t| duration_field(cx, t)),
+        timeout: d.timeout.as_ref().and_then(|t| timeout(cx, t)),
         priority: d.priority.as_ref().map(|p| p.value),
     }
 }
@@ -584,6 +585,25 @@ pub(super) fn retries(cx: &mut Ctx<'_>, value: &Located<i64>) -> Option<u32> {
         "expected 0 to 100",
     );
     None
+}
+
+/// A timeout: a duration longer than zero.
+pub(super) fn timeout(
+    cx: &mut Ctx<'_>,
+    value: &Located<crate::workflow::raw::Scalar>,
+) -> Option<TimeDelta> {
+    let d = duration_field(cx, value)?;
+    if d.is_zero() {
+        let span = cx.span(value);
+        cx.error_help(
+            span,
+            format!("a timeout of `{}` kills every attempt at once", value.value.as_text()),
+            "a zero timeout",
+            Some("give a timeout above the job's estimate (e.g. `4h`), or leave `timeout` out for none".into()),
+        );
+        return None;
+    }
+    Some(d)
 }
 
 pub(super) fn duration_field(

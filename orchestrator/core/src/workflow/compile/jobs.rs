@@ -148,7 +148,7 @@ fn expand(
         None => Some(d.retry_backoff.unwrap_or(DEFAULT_RETRY_BACKOFF)),
     };
     let timeout = match &raw.timeout {
-        Some(t) => header::duration_field(cx, t).map(Some),
+        Some(t) => header::timeout(cx, t).map(Some),
         None => Some(d.timeout),
     };
     let not_before = match &raw.not_before {
@@ -509,6 +509,15 @@ fn job_estimates(
     let span = cx.span(estimate);
     let id = &raw.id.value;
     let parse = |cx: &mut Ctx<'_>, s: &crate::workflow::raw::Scalar| match values::duration(s) {
+        Ok(d) if d.is_zero() => {
+            cx.error_help(
+                span,
+                format!("job `{id}` is estimated to take no time (`{}`)", s.as_text()),
+                "a zero estimate",
+                Some("give the time a normal run takes (e.g. `30s`); a job with no `estimate` at all is planned as taking no time, with a warning".into()),
+            );
+            None
+        }
         Ok(d) => Some(d),
         Err(message) => {
             cx.error(span, message, "bad duration");
@@ -531,10 +540,11 @@ fn job_estimates(
                 cx.error(
                     span,
                     format!(
-                        "job `{id}` has {count} partitions but {} estimates",
-                        list.len()
+                        "job `{id}` has {} but {}",
+                        values::count(count, "partition"),
+                        values::count(list.len(), "estimate")
                     ),
-                    format!("expected {count} durations"),
+                    format!("expected {}", values::count(count, "duration")),
                 );
                 return None;
             }
