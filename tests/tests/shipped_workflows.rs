@@ -309,3 +309,18 @@ fn month_end_moves_a_weekend_start_to_the_business_day_before() {
     let nights: Vec<String> = a.plan.nights.iter().map(|n| n.date.to_string()).collect();
     assert_eq!(nights, ["2026-02-27", "2026-02-28", "2026-03-01"]);
 }
+
+#[test]
+fn month_end_payment_file_jobs_fail_rather_than_rerun_when_lost() {
+    let w = load("month-end.yaml");
+    for job in &w.jobs {
+        let payment_file =
+            ["PAY-EFT", "EFT-TRANSMIT", "CHECK-PRINT"].contains(&job.template.as_str());
+        let expected = if payment_file {
+            warden_core::workflow::OnLost::Fail
+        } else {
+            warden_core::workflow::OnLost::Rerun
+        };
+        assert_eq!(job.on_lost, expected, "{}", job.id);
+    }
+}

@@ -109,6 +109,7 @@ impl Workflow {
                     retries: job.retries,
                     retry_backoff: job.retry_backoff,
                     timeout: job.timeout,
+                    on_lost: job.on_lost,
                 }
             })
             .collect();

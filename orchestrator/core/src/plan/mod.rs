@@ -16,7 +16,9 @@ use petgraph::graph::DiGraph;
 use serde::Serialize;
 
 use crate::calendar::Window;
-use crate::workflow::{Action, DeadlineKind, JobIdx, Mode, Partition, Resource, ResourceUse};
+use crate::workflow::{
+    Action, DeadlineKind, JobIdx, Mode, OnLost, Partition, Resource, ResourceUse,
+};
 
 /// What sets a job's earliest start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +76,8 @@ pub struct PlanJob {
     /// Pause before the first retry; it doubles for each further one.
     pub retry_backoff: TimeDelta,
     pub timeout: Option<TimeDelta>,
+    /// What a lost attempt (its worker vanished) does: run again, or fail for an operator.
+    pub on_lost: OnLost,
 }
 
 #[derive(Debug, Clone)]

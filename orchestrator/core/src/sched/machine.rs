@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Binding, DispatchOrder, ResourcePool, tails};
 use crate::plan::Plan;
-use crate::workflow::JobIdx;
+use crate::workflow::{JobIdx, OnLost};
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,8 +25,10 @@ pub enum Outcome {
         exit_code: Option<i32>,
     },
     TimedOut,
-    /// Its worker vanished (the lease ran out): not the job's fault, so the job is run again
-    /// as a new attempt at once, without using up a retry.
+    /// Its worker vanished (the orchestrator died or the lease ran out): not the job's fault.
+    /// With `on_lost: rerun` (the default) the job is run again as a new attempt at once,
+    /// without using up a retry; with `on_lost: fail` it is failed and waits for an operator
+    /// (rerun, skip or force-complete), for jobs that must not run twice unseen.
     Lost,
 }
 
@@ -123,7 +125,8 @@ pub enum JobStatus {
         attempt: u32,
         at: DateTime<Utc>,
     },
-    /// Out of retries (or killed by an operator): dependents wait for a rerun or a skip.
+    /// Out of retries, killed by an operator, or lost with `on_lost: fail`: dependents wait
+    /// for a rerun, a skip or a force-complete.
     Failed {
         attempt: u32,
         at: DateTime<Utc>,
@@ -287,10 +290,15 @@ impl Machine {
                             self.jobs[job] = JobStatus::Failed { attempt, at: now };
                         }
                     }
-                    Outcome::Lost => {
-                        self.jobs[job] = JobStatus::Waiting;
-                        self.recheck.push(job);
-                    }
+                    Outcome::Lost => match plan.jobs[job].on_lost {
+                        OnLost::Rerun => {
+                            self.jobs[job] = JobStatus::Waiting;
+                            self.recheck.push(job);
+                        }
+                        OnLost::Fail => {
+                            self.jobs[job] = JobStatus::Failed { attempt, at: now };
+                        }
+                    },
                 }
             }
             Event::Operator { job, command } => self.on_command(plan, now, job, command, actions),

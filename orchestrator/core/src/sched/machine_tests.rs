@@ -268,3 +268,52 @@ fn a_lost_attempt_runs_again_without_using_a_retry() {
     m.apply(&p, at(&p, 13), [finished(0, 2, Outcome::Succeeded)]);
     assert!(m.is_complete());
 }
+
+#[test]
+fn a_lost_attempt_of_an_on_lost_fail_job_waits_for_an_operator() {
+    // PAY-EFT-like: generating payment files must not run twice unseen.
+    let p = plan(
+        "  - { id: A, estimate: 10m, retries: 3, on_lost: fail }\n  - { id: B, after: [A], estimate: 1m }",
+    );
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    m.apply(&p, at(&p, 1), [Event::Started { job: 0, attempt: 1 }]);
+    let actions = m.apply(&p, at(&p, 3), [finished(0, 1, Outcome::Lost)]);
+    assert!(
+        dispatched(&actions).is_empty(),
+        "not re-dispatched, retries or not: {actions:?}"
+    );
+    assert!(matches!(m.status(0), JobStatus::Failed { attempt: 1, .. }));
+    assert!(
+        dispatched(&m.apply(&p, at(&p, 30), [])).is_empty(),
+        "nothing runs until an operator says so"
+    );
+    assert_eq!(m.status(1), JobStatus::Waiting);
+    // The operator checked the payment files and reruns it: attempt 2, then the dependent.
+    let actions = m.apply(
+        &p,
+        at(&p, 40),
+        [Event::Operator {
+            job: 0,
+            command: Command::Rerun,
+        }],
+    );
+    assert_eq!(dispatched(&actions), [(0, 2)]);
+    let actions = m.apply(&p, at(&p, 50), [finished(0, 2, Outcome::Succeeded)]);
+    assert_eq!(dispatched(&actions), [(1, 1)]);
+}
+
+#[test]
+fn on_lost_defaults_to_rerun_and_can_be_set_in_defaults() {
+    let p = plan("  - { id: A, estimate: 10m }\n  - { id: B, estimate: 10m, on_lost: fail }");
+    assert_eq!(p.jobs[0].on_lost, OnLost::Rerun);
+    assert_eq!(p.jobs[1].on_lost, OnLost::Fail);
+    let text = "cycle: t\ntimezone: UTC\nschedule: { cron: \"0 22 * * *\" }\n\
+        days: [{ id: n, window: { opens: \"22:00\", closes: \"04:00\" } }]\n\
+        defaults: { builtin: sleep, on_lost: fail }\n\
+        jobs: [{ id: A, estimate: 1m }, { id: B, estimate: 1m, on_lost: rerun }]\n";
+    let (_, c) = compile_str("t.yaml", text);
+    let w = c.workflow.expect("compiles");
+    assert_eq!(w.jobs[0].on_lost, OnLost::Fail, "from defaults");
+    assert_eq!(w.jobs[1].on_lost, OnLost::Rerun, "the job's own wins");
+}

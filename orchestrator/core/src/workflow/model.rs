@@ -154,6 +154,34 @@ impl Builtin {
     }
 }
 
+/// What happens when an attempt's worker vanished (the orchestrator died or the lease ran
+/// out): the attempt is `Lost`, and nobody knows whether the job's work was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLost {
+    /// Run it again as a new attempt at once, without using up a retry (the default).
+    #[default]
+    Rerun,
+    /// Fail the job and wait for an operator (rerun, skip or force-complete): for jobs that
+    /// must not run twice unseen, such as generating EFT payment files.
+    Fail,
+}
+
+impl OnLost {
+    pub const ALL: [(&'static str, OnLost); 2] = [("rerun", OnLost::Rerun), ("fail", OnLost::Fail)];
+
+    pub fn parse(text: &str) -> Option<OnLost> {
+        Self::ALL.iter().find(|(n, _)| *n == text).map(|(_, v)| *v)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnLost::Rerun => "rerun",
+            OnLost::Fail => "fail",
+        }
+    }
+}
+
 /// One slice of a fanned-out job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Partition {
@@ -191,6 +219,8 @@ pub struct Job {
     pub retries: u32,
     pub retry_backoff: TimeDelta,
     pub timeout: Option<TimeDelta>,
+    /// What a lost attempt (its worker vanished) does to the job.
+    pub on_lost: OnLost,
     pub not_before: Option<NaiveTime>,
     pub priority: i64,
 }

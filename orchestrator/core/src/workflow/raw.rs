@@ -104,6 +104,9 @@ pub struct RawDefaults {
     pub retries: Option<Located<i64>>,
     pub retry_backoff: Option<Located<Scalar>>,
     pub timeout: Option<Located<Scalar>>,
+    /// `rerun` (default) or `fail`: what a lost attempt (its worker vanished) does to a job.
+    #[schemars(extend("enum" = ["rerun", "fail", null]))]
+    pub on_lost: Option<Located<String>>,
     pub priority: Option<Located<i64>>,
 }
 
@@ -213,6 +216,11 @@ pub struct RawJob {
     pub retries: Option<Located<i64>>,
     pub retry_backoff: Option<Located<Scalar>>,
     pub timeout: Option<Located<Scalar>>,
+    /// When an attempt's worker vanished (the orchestrator died or its lease ran out):
+    /// `rerun` (default: run again as a new attempt, without using a retry) or `fail` (the job
+    /// fails and waits for an operator; for jobs that must not run twice unseen).
+    #[schemars(extend("enum" = ["rerun", "fail", null]))]
+    pub on_lost: Option<Located<String>>,
     /// Local time of the job's night before which it must not start.
     pub not_before: Option<Located<String>>,
     /// Higher runs first when several jobs are ready.

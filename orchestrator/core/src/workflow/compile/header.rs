@@ -12,8 +12,8 @@ use crate::calendar::{Calendar, MonthEndRule, NightSpacing, NonBusinessStart};
 use crate::diagnostics::{Diagnostic, Span, did_you_mean};
 use crate::workflow::located::Located;
 use crate::workflow::model::{
-    Builtin, Day, DayStart, Deadline, Job, Milestone, Mode, Resource, Role, Schedule, Stream,
-    Workflow,
+    Builtin, Day, DayStart, Deadline, Job, Milestone, Mode, OnLost, Resource, Role, Schedule,
+    Stream, Workflow,
 };
 use crate::workflow::raw::RawWorkflow;
 use crate::workflow::values;
@@ -26,6 +26,7 @@ pub(super) struct Defaults {
     pub retries: Option<u32>,
     pub retry_backoff: Option<TimeDelta>,
     pub timeout: Option<TimeDelta>,
+    pub on_lost: Option<OnLost>,
     pub priority: Option<i64>,
 }
 
@@ -536,6 +537,7 @@ fn compile_defaults(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Defaults {
         retries: d.retries.as_ref().and_then(|r| retries(cx, r)),
         retry_backoff: d.retry_backoff.as_ref().and_then(|b| duration_field(cx, b)),
         timeout: d.timeout.as_ref().and_then(|t| timeout(cx, t)),
+        on_lost: d.on_lost.as_ref().and_then(|v| on_lost(cx, v)),
         priority: d.priority.as_ref().map(|p| p.value),
     }
 }
@@ -585,6 +587,23 @@ pub(super) fn retries(cx: &mut Ctx<'_>, value: &Located<i64>) -> Option<u32> {
         "expected 0 to 100",
     );
     None
+}
+
+/// `rerun` or `fail`.
+pub(super) fn on_lost(cx: &mut Ctx<'_>, value: &Located<String>) -> Option<OnLost> {
+    OnLost::parse(&value.value).or_else(|| {
+        let span = cx.span(value);
+        let names = OnLost::ALL.map(|(n, _)| n);
+        cx.error_help(
+            span,
+            format!("unknown `on_lost` value `{}`", value.value),
+            "expected `rerun` or `fail`",
+            did_you_mean(&value.value, names).or_else(|| {
+                Some("`rerun` runs a lost attempt again; `fail` waits for an operator".into())
+            }),
+        );
+        None
+    })
 }
 
 /// A timeout: a duration longer than zero.

@@ -151,6 +151,10 @@ fn expand(
         Some(t) => header::timeout(cx, t).map(Some),
         None => Some(d.timeout),
     };
+    let on_lost = match &raw.on_lost {
+        Some(v) => header::on_lost(cx, v),
+        None => Some(d.on_lost.unwrap_or_default()),
+    };
     let not_before = match &raw.not_before {
         Some(t) => header::time_field(cx, t).map(Some),
         None => Some(None),
@@ -174,6 +178,7 @@ fn expand(
         || retries.is_none()
         || retry_backoff.is_none()
         || timeout.is_none()
+        || on_lost.is_none()
         || not_before.is_none();
     let stream_count = streams.len().max(1);
     let total = stream_count * partitions.unwrap_or(1) as usize;
@@ -185,6 +190,7 @@ fn expand(
     let retries = retries.unwrap_or(0);
     let retry_backoff = retry_backoff.unwrap_or(DEFAULT_RETRY_BACKOFF);
     let timeout = timeout.unwrap_or(None);
+    let on_lost = on_lost.unwrap_or_default();
     let not_before = not_before.unwrap_or(None);
 
     if !flawed {
@@ -241,6 +247,7 @@ fn expand(
                 retries,
                 retry_backoff,
                 timeout,
+                on_lost,
                 not_before,
                 priority,
             });
