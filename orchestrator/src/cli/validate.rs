@@ -73,7 +73,8 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
         }
         match args.format {
             Format::Text => {
-                // Errors first, then warnings, each group in file order.
+                // Errors first, then warnings, each group in the order the compiler's checks
+                // ran (see `Compilation::diagnostics`).
                 write!(out, "{}", render_text(&l.sources, &errors))?;
                 write!(out, "{}", render_text(&l.sources, &warnings))?;
                 let summary = match (&c.workflow, valid) {

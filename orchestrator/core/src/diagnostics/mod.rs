@@ -2,8 +2,9 @@
 //!
 //! Every problem Warden finds in an architect's files is a [`Diagnostic`]: a severity, a
 //! one-line message, where it is (file:line:column, with the line shown), and what to do about
-//! it. The compiler collects all of them before giving up, so an architect fixes a file in one
-//! pass instead of one error at a time.
+//! it. Once a file's structure reads (the YAML parses into the language's keys and shapes,
+//! which stops at the first problem), the compiler collects every other problem before
+//! giving up, so an architect fixes a file in one pass instead of one error at a time.
 
 mod render;
 mod source;

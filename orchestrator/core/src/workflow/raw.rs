@@ -1,8 +1,9 @@
 //! Phase one: the workflow file exactly as written.
 //!
-//! These types mirror the YAML one to one. Unknown keys are rejected here (with the closest
-//! known key suggested by the loader); every other check — references, cycles, durations,
-//! time zones, cron — happens in the compiler, which collects all errors at once. Enum-like
+//! These types mirror the YAML one to one. Unknown keys and values of the wrong shape are
+//! rejected here (with the closest known key suggested), and reading stops at the first
+//! one; every other check — references, cycles, durations, time zones, cron — happens in
+//! phase two, which collects all its errors at once. Enum-like
 //! fields are plain strings on purpose, so that a bad value is one error among many rather
 //! than the end of parsing. See `docs/workflow-language.md` for the language.
 

@@ -1,9 +1,11 @@
-//! Phase two: from the raw file to a validated [`Workflow`], collecting every error at once.
+//! From a workflow file to a validated [`Workflow`].
 //!
-//! The compiler never stops at the first problem: each section is checked on its own and
-//! later sections work with whatever earlier ones could resolve, so one run reports
-//! everything that is wrong. Nothing here panics on any input (a fuzz target and a property
-//! test hold it to that).
+//! Phase one (`parse`) reads the YAML into the raw types; it stops at the first structural
+//! problem (broken YAML, an unknown or missing key, a value of the wrong shape), which is
+//! then the only diagnostic. Phase two never stops at the first problem: each section is
+//! checked on its own and later sections work with whatever earlier ones could resolve, so
+//! one run reports everything else that is wrong. Nothing here panics on any input (a fuzz
+//! target and a property test hold it to that).
 
 mod ctx;
 mod cycles;
@@ -28,7 +30,8 @@ use ctx::Ctx;
 pub struct Compilation {
     /// The workflow, when there were no errors (warnings allowed).
     pub workflow: Option<Workflow>,
-    /// Errors and warnings, in file order within each section.
+    /// Errors and warnings, in the order the checks ran: header, then each job's fields,
+    /// then dependencies, cycles, deadlines (file order within a step, not overall).
     pub diagnostics: Vec<Diagnostic>,
 }
 
