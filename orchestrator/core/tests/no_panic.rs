@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use warden_core::diagnostics::render_text;
+use warden_core::diagnostics::{SourceMap, render_text};
 use warden_core::plan::{DateSpec, PlanOptions};
 use warden_core::sched::simulate;
-use warden_core::workflow::compile_str;
+use warden_core::workflow::{NoFiles, compile_bytes, compile_str};
 
 fn read(relative: &str) -> String {
     let text = std::fs::read_to_string(
@@ -43,7 +43,10 @@ fn seeds() -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .take(24)
     {
-        seeds.push(std::fs::read_to_string(p).expect("readable"));
+        // The corpus has a deliberately non-UTF-8 file; the byte-level test covers it.
+        if let Ok(text) = std::fs::read_to_string(p) {
+            seeds.push(text);
+        }
     }
     seeds
 }
@@ -144,6 +147,27 @@ proptest! {
     #[test]
     fn yaml_shaped_noise_never_panics(text in "([a-z_]{1,8}: ?(\\[|\\{|-|[0-9a-zA-Z:.\"' ]{0,12}|\\]|\\})\n {0,4}){0,30}") {
         check(&text)?;
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        seed in 0usize..1000,
+        at in any::<usize>(),
+        junk in prop::collection::vec(any::<u8>(), 0..8),
+    ) {
+        // A real workflow with a few arbitrary bytes spliced in (often not UTF-8).
+        let seeds = seeds();
+        let mut bytes = seeds[seed % seeds.len()].clone().into_bytes();
+        let at = at % (bytes.len() + 1);
+        bytes.splice(at..at, junk);
+        let mut sources = SourceMap::new();
+        let compilation = compile_bytes(&mut sources, "fuzz.yaml", bytes, &NoFiles);
+        for d in &compilation.diagnostics {
+            if let Some(span) = d.span {
+                prop_assert!(span.line >= 1 && span.column >= 1, "{:?}", d);
+            }
+        }
+        let _ = render_text(&sources, &compilation.diagnostics);
     }
 
     #[test]
