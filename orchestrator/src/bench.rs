@@ -53,7 +53,7 @@ impl Dag {
                 .map(|v| v.join(", "))
                 .unwrap_or_default();
             y.push_str(&format!(
-                "  - {{ id: {}, day: d{}, run: {:?}, estimate: 0s, after: [{}] }}\n",
+                "  - {{ id: {}, day: d{}, run: {:?}, estimate: 1s, after: [{}] }}\n",
                 n.id,
                 n.day,
                 n.cmd.join(" "),

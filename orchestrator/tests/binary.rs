@@ -230,7 +230,7 @@ jobs:
         .expect("first run");
     // Wait until the first run holds the store's run.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !dir.join("data/runs/1/SLOW").exists() {
+    while !dir.join("data/runs/1/work/SLOW").exists() {
         assert!(
             std::time::Instant::now() < deadline,
             "the first run never started SLOW"

@@ -114,10 +114,9 @@ async fn shell_jobs_run_with_context_and_a_failure_is_retried() {
         ]
     );
     assert_eq!(f["LAST"], [(1, Outcome::Succeeded)]);
-    let context = std::fs::read_to_string(dir.join(format!(
-        "data/runs/{run_id}/CONTEXT/attempt-1/work/context.txt"
-    )))
-    .expect("the job wrote in its work directory");
+    let context =
+        std::fs::read_to_string(dir.join(format!("data/runs/{run_id}/work/CONTEXT/context.txt")))
+            .expect("the job wrote in its work directory");
     assert_eq!(context.trim(), "CONTEXT 1 2025-03-04");
     // Running the same command again resumes the completed run: nothing runs twice.
     let again = run(&store, &p, &dir.join("data")).await;

@@ -20,7 +20,8 @@ use warden_core::clock::Clock;
 use warden_core::plan::Plan;
 use warden_core::sched::{Action, Command, Event, JobStatus, Machine, Outcome};
 use warden_store::{
-    Enqueue, HistoryRow, LoggedEvent, NewRun, RunRecord, Step, Store, StoreError, StoredEvent,
+    AttemptEnd, AttemptStart, Enqueue, HistoryRow, LoggedEvent, NewRun, Report, RunRecord, Step,
+    Store, StoreError, StoredEvent,
 };
 
 use super::host::{OwnerTag, owner_is_dead};
@@ -133,6 +134,18 @@ impl Driver {
 
     /// Consumes worker reports and lost leases, applies them, and makes the step durable.
     pub async fn step(&mut self) -> Result<StepReport, StoreError> {
+        let began = std::time::Instant::now();
+        let report = self.step_inner().await?;
+        tracing::debug!(
+            events = report.events,
+            dispatched = report.dispatched,
+            micros = began.elapsed().as_micros() as u64,
+            "step"
+        );
+        Ok(report)
+    }
+
+    async fn step_inner(&mut self) -> Result<StepReport, StoreError> {
         let now = self.clock.now();
         if Utc::now() - self.owned_at >= OWNER_RENEW_EVERY {
             take_ownership(&self.store, self.run.id, &self.owner).await?;
@@ -154,8 +167,32 @@ impl Driver {
                 reason: item.reason.clone(),
             })
             .collect();
-        let ids = inbox.iter().map(|i| i.id).collect();
-        self.commit(now, events, ids).await
+        let mut step = Step {
+            consumed_inbox: inbox.iter().map(|i| i.id).collect(),
+            ..Step::default()
+        };
+        // The attempts table follows the inbox: the driver writes it with the events, so
+        // a worker's report is one statement.
+        for item in &inbox {
+            match item.report {
+                Report::Started => step.attempts_started.push(AttemptStart {
+                    job: item.job_idx,
+                    attempt: item.attempt,
+                    worker: item.worker.clone(),
+                    at: item.at,
+                    pgid: item.process.as_ref().and_then(|p| p.pgid),
+                    log_path: item.process.as_ref().and_then(|p| p.log_path.clone()),
+                }),
+                Report::Finished(outcome) => step.attempts_ended.push(AttemptEnd::new(
+                    item.job_idx,
+                    item.attempt,
+                    item.at,
+                    &outcome,
+                )),
+                Report::Operator(_) => {}
+            }
+        }
+        self.commit(now, events, step).await
     }
 
     /// An operator's command, recorded with who and why.
@@ -171,14 +208,15 @@ impl Driver {
             actor: actor.to_string(),
             reason,
         };
-        self.commit(self.clock.now(), vec![event], Vec::new()).await
+        self.commit(self.clock.now(), vec![event], Step::default())
+            .await
     }
 
     async fn commit(
         &mut self,
         now: DateTime<Utc>,
         mut events: Vec<LoggedEvent>,
-        consumed: Vec<i64>,
+        mut step: Step,
     ) -> Result<StepReport, StoreError> {
         let inputs: Vec<Event> = events.iter().filter_map(|e| e.event).collect();
         let history = self.history_rows(now, &inputs);
@@ -187,12 +225,8 @@ impl Driver {
             events: events.len(),
             ..StepReport::default()
         };
-        let mut step = Step {
-            at: now,
-            consumed_inbox: consumed,
-            history,
-            ..Step::default()
-        };
+        step.at = now;
+        step.history = history;
         for action in actions {
             match action {
                 Action::Dispatch { job, attempt, .. } => {

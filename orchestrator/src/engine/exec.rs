@@ -2,8 +2,8 @@
 //!
 //! A shell job gets the cycle context in its environment (`WARDEN_CYCLE`, `WARDEN_DATE`,
 //! `WARDEN_DAY`, `WARDEN_STREAM`, `WARDEN_PARTITION`, `WARDEN_ATTEMPT`, `WARDEN_JOB`,
-//! `WARDEN_WORK_DIR`), runs in a work directory of its own with stdout and stderr in log
-//! files, and is killed as a whole process group (so a shell's children die with it).
+//! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`), runs in the job's work directory with stdout and
+//! stderr in the attempt's log file, and is killed as a whole process group (so a shell's children die with it).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,29 +18,28 @@ use warden_core::sched::Outcome;
 use warden_core::workflow::{Action, Builtin};
 
 /// Where an attempt runs and logs.
+///
+/// `DATA/runs/RUN/work/JOB/` is the job's work directory, shared by its attempts so that a
+/// rerun can pick up a checkpoint its predecessor left; `DATA/runs/RUN/logs/JOB.N.log` is
+/// attempt N's log, stdout and stderr together in the order they were written (as a
+/// scheduler's job output usually is). One directory and one file per job: creating inodes
+/// is a real part of a short job's cost.
 #[derive(Debug, Clone)]
 pub struct AttemptPaths {
     /// `DATA/runs/RUN`: every process of the run carries it as `WARDEN_RUN_DIR`, so a
     /// restarted orchestrator can find what a dead one left running.
     pub run_dir: PathBuf,
-    /// `DATA/runs/RUN/JOB/attempt-N`.
-    pub attempt_dir: PathBuf,
     pub work_dir: PathBuf,
-    pub stdout: PathBuf,
-    pub stderr: PathBuf,
+    pub log: PathBuf,
 }
 
 impl AttemptPaths {
-    /// `DATA/runs/RUN/JOB/attempt-N/{work,stdout.log,stderr.log}`.
     pub fn new(data_dir: &Path, run_id: i64, job_id: &str, attempt: i64) -> Self {
         let run_dir = run_dir(data_dir, run_id);
-        let base = run_dir.join(job_id).join(format!("attempt-{attempt}"));
         Self {
+            work_dir: run_dir.join("work").join(job_id),
+            log: run_dir.join("logs").join(format!("{job_id}.{attempt}.log")),
             run_dir,
-            attempt_dir: base.clone(),
-            work_dir: base.join("work"),
-            stdout: base.join("stdout.log"),
-            stderr: base.join("stderr.log"),
         }
     }
 }
@@ -83,17 +82,24 @@ impl Running {
                 })
             }
             Action::Shell(command) => {
-                tokio::fs::create_dir_all(&paths.work_dir).await?;
-                let stdout = std::fs::File::create(&paths.stdout)?;
-                let stderr = std::fs::File::create(&paths.stderr)?;
+                // Plain std: a few microseconds, not worth a blocking-pool hand-off.
+                std::fs::create_dir_all(&paths.work_dir)?;
+                let log = match std::fs::File::create(&paths.log) {
+                    Ok(file) => file,
+                    Err(_) => {
+                        std::fs::create_dir_all(paths.run_dir.join("logs"))?;
+                        std::fs::File::create(&paths.log)?
+                    }
+                };
+                let log_too = log.try_clone()?;
                 let night = &plan.nights[pj.day];
                 let mut cmd = Command::new("/bin/sh");
                 cmd.arg("-c")
                     .arg(command)
                     .current_dir(&paths.work_dir)
                     .stdin(Stdio::null())
-                    .stdout(stdout)
-                    .stderr(stderr)
+                    .stdout(log)
+                    .stderr(log_too)
                     .process_group(0)
                     .env("WARDEN_CYCLE", &plan.cycle)
                     .env("WARDEN_DATE", &plan.date)

@@ -99,21 +99,23 @@ async fn run_claim(
     claim: &Claim,
 ) -> Result<(), StoreError> {
     let name = config.name.as_str();
+    tracing::debug!(job = %claim.job_id, attempt = claim.attempt, worker = name, "claimed");
     let started = clock.now();
-    match patiently(|| store.report(claim, name, Report::Started, started)).await {
-        Err(StoreError::Fenced { .. }) => return Ok(()),
-        other => other?,
-    }
     let job = usize::try_from(claim.job_idx).unwrap_or(usize::MAX);
     if job >= plan.jobs.len() {
         let outcome = Outcome::Failed { exit_code: None };
         return finish(store, claim, name, outcome, clock).await;
     }
+    // Start first, then report it started with its process group in one write. A crash in
+    // between leaves a process that carries its run directory: the next orchestrator finds
+    // and kills it (engine::host).
     let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
+    let log_dir = paths.log.display().to_string();
     let mut running = match Running::start(plan, job, claim.attempt, &paths, clock).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(job = %claim.job_id, attempt = claim.attempt, error = %e, "the job could not be started");
+            patiently(|| store.start_attempt(claim, name, started, None, &log_dir)).await?;
             return finish(
                 store,
                 claim,
@@ -124,9 +126,20 @@ async fn run_claim(
             .await;
         }
     };
-    let log_dir = paths.attempt_dir.display().to_string();
     let pgid = running.pgid().map(i64::from);
-    match patiently(|| store.record_process(claim, name, pgid, &log_dir)).await {
+    // The start is recorded while the job already runs: a short job need not wait for the
+    // write. The attempt is the worker's by its claim; if the write is refused (the lease
+    // was lost in between), the job is killed.
+    let start = patiently(|| store.start_attempt(claim, name, started, pgid, &log_dir));
+    tokio::pin!(start);
+    let mut ended = None;
+    let recorded = loop {
+        tokio::select! {
+            recorded = &mut start => break recorded,
+            outcome = running.wait(), if ended.is_none() => ended = Some(outcome),
+        }
+    };
+    match recorded {
         Ok(()) => {}
         Err(StoreError::Fenced { .. }) => {
             running.kill();
@@ -137,32 +150,62 @@ async fn run_claim(
             return Err(e);
         }
     }
+    let outcome = match ended {
+        Some(outcome) => outcome,
+        None => match run_to_end(store, claim, name, clock, config, &mut running).await {
+            Ok(outcome) => outcome,
+            // The lease is gone: someone else owns this attempt's fate now.
+            Err(StoreError::Fenced { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        },
+    };
+    tracing::debug!(job = %claim.job_id, attempt = claim.attempt, ?outcome, "ended");
+    let result = finish(store, claim, name, outcome, clock).await;
+    tracing::debug!(job = %claim.job_id, attempt = claim.attempt, "reported");
+    wakes.driver.notify_one();
+    result
+}
+
+/// Waits for a recorded attempt to end, heartbeating its lease; `None` when the lease was
+/// lost (the job is then killed and its fate is someone else's).
+async fn run_to_end(
+    store: &Store,
+    claim: &Claim,
+    name: &str,
+    clock: &Arc<dyn Clock>,
+    config: &WorkerConfig,
+    running: &mut Running,
+) -> Result<Outcome, StoreError> {
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
-    let outcome = loop {
+    loop {
         tokio::select! {
-            outcome = running.wait() => break outcome,
+            outcome = running.wait() => return Ok(outcome),
             _ = beat.tick() => {
                 match store.heartbeat(claim, name, clock.now(), config.lease).await {
                     Ok(false) => {}
                     Ok(true) => {
                         running.kill();
-                        break Outcome::Failed { exit_code: None };
+                        return Ok(Outcome::Failed { exit_code: None });
                     }
                     Err(StoreError::Fenced { .. }) => {
-                        // The lease is gone: someone else owns this attempt's fate now.
                         running.kill();
-                        return Ok(());
+                        return Err(fenced_claim(claim, name));
                     }
                     // A store that is briefly away: keep running, try again next beat.
                     Err(_) => {}
                 }
             }
         }
-    };
-    let result = finish(store, claim, name, outcome, clock).await;
-    wakes.driver.notify_one();
-    result
+    }
+}
+
+fn fenced_claim(claim: &Claim, name: &str) -> StoreError {
+    StoreError::Fenced {
+        job: claim.job_idx,
+        attempt: claim.attempt,
+        worker: name.to_string(),
+    }
 }
 
 async fn finish(

@@ -15,8 +15,8 @@ use warden_core::sched::{Command, Event, Outcome};
 
 use crate::error::StoreError;
 use crate::types::{
-    AttemptRecord, Claim, HistoryRow, InboxItem, NewRun, Report, RunOwner, RunRecord, Step,
-    StoredEvent, event_kind, outcome_label,
+    AttemptRecord, Claim, HistoryRow, InboxItem, NewRun, Report, RunOwner, RunRecord,
+    StartedProcess, Step, StoredEvent, event_kind,
 };
 
 /// A store on either backend, chosen by URL.
@@ -89,8 +89,9 @@ delegate! {
     /// Reports one attempt lost at once, because its worker is known dead. False if the
     /// worker no longer held it.
     fn lose_attempt(&self, run_id: i64, job_idx: i64, attempt: i64, worker: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Records the process group and log directory of a started attempt. Fenced.
-    fn record_process(&self, claim: &Claim, worker: &str, pgid: Option<i64>, log_path: &str) -> Result<(), StoreError>;
+    /// Reports the attempt started, with its process group and log directory, in one
+    /// transaction (the worker's one write between claiming and finishing). Fenced.
+    fn start_attempt(&self, claim: &Claim, worker: &str, at: DateTime<Utc>, pgid: Option<i64>, log_path: &str) -> Result<(), StoreError>;
     /// Every attempt of a run, by job and attempt.
     fn load_attempts(&self, run_id: i64) -> Result<Vec<AttemptRecord>, StoreError>;
     /// The actual durations recorded for a cycle, oldest first.
@@ -114,6 +115,7 @@ macro_rules! store_impl {
                 new: &NewRun,
                 now: DateTime<Utc>,
             ) -> Result<RunRecord, StoreError> {
+                let _gate = self.write_gate().await;
                 sqlx::query(include_str!(concat!("../sql/", $dialect, "/open_run.sql")))
                     .bind(&new.cycle)
                     .bind(&new.business_date)
@@ -203,6 +205,7 @@ macro_rules! store_impl {
                 step: &Step,
                 recorded_at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/next_seq.sql")))
                     .bind(run_id)
@@ -210,53 +213,92 @@ macro_rules! store_impl {
                     .await?;
                 let (mut seq, last_step): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
                 let step_no = last_step + 1;
-                for logged in &step.events {
-                    seq += 1;
-                    let (kind, job, attempt) = event_kind(logged.event.as_ref());
-                    let payload = logged
-                        .event
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()?;
+                // Each kind of row goes in one statement, as a JSON array: a step costs the
+                // same few round trips whatever it carries.
+                if !step.events.is_empty() {
+                    let mut rows = Vec::with_capacity(step.events.len());
+                    for logged in &step.events {
+                        seq += 1;
+                        let (kind, job, attempt) = event_kind(logged.event.as_ref());
+                        let payload = logged
+                            .event
+                            .as_ref()
+                            .map(serde_json::to_string)
+                            .transpose()?;
+                        rows.push(serde_json::json!({
+                            "seq": seq,
+                            "kind": kind,
+                            "job": job,
+                            "attempt": attempt,
+                            "payload": payload,
+                            "actor": logged.actor,
+                            "reason": logged.reason,
+                        }));
+                    }
                     sqlx::query(include_str!(concat!(
                         "../sql/",
                         $dialect,
-                        "/append_event.sql"
+                        "/append_events.sql"
                     )))
                     .bind(run_id)
-                    .bind(seq)
                     .bind(step_no)
                     .bind(step.at)
-                    .bind(kind)
-                    .bind(job)
-                    .bind(attempt)
-                    .bind(payload)
-                    .bind(&logged.actor)
-                    .bind(&logged.reason)
                     .bind(recorded_at)
+                    .bind(serde_json::Value::Array(rows).to_string())
                     .execute(&mut *tx)
                     .await?;
                 }
-                for id in &step.consumed_inbox {
+                if !step.consumed_inbox.is_empty() {
                     sqlx::query(include_str!(concat!(
                         "../sql/",
                         $dialect,
                         "/delete_inbox.sql"
                     )))
-                    .bind(id)
+                    .bind(serde_json::to_string(&step.consumed_inbox)?)
                     .execute(&mut *tx)
                     .await?;
                 }
-                for d in &step.dispatch {
+                if !step.dispatch.is_empty() {
+                    let rows: Vec<serde_json::Value> = step
+                        .dispatch
+                        .iter()
+                        .map(|d| {
+                            serde_json::json!({
+                                "job": d.job_idx,
+                                "attempt": d.attempt,
+                                "job_id": d.job_id,
+                                "priority": d.priority,
+                            })
+                        })
+                        .collect();
                     sqlx::query(include_str!(concat!("../sql/", $dialect, "/enqueue.sql")))
                         .bind(run_id)
-                        .bind(d.job_idx)
-                        .bind(d.attempt)
-                        .bind(&d.job_id)
-                        .bind(d.priority)
                         .bind(step.at)
+                        .bind(serde_json::Value::Array(rows).to_string())
                         .execute(&mut *tx)
                         .await?;
+                }
+                if !step.attempts_started.is_empty() {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/attempts_started.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(serde_json::to_string(&step.attempts_started)?)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !step.attempts_ended.is_empty() {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/attempts_ended.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(serde_json::to_string(&step.attempts_ended)?)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 for h in &step.history {
                     sqlx::query(include_str!(concat!(
@@ -297,6 +339,18 @@ macro_rules! store_impl {
                 lease: TimeDelta,
                 run: Option<i64>,
             ) -> Result<Option<Claim>, StoreError> {
+                let any = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/claimable.sql"
+                )))
+                .bind(run)
+                .fetch_optional(&self.pool)
+                .await?;
+                if any.is_none() {
+                    return Ok(None);
+                }
+                let _gate = self.write_gate().await;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/claim.sql")))
                     .bind(worker)
                     .bind(now + lease)
@@ -322,6 +376,7 @@ macro_rules! store_impl {
                 now: DateTime<Utc>,
                 lease: TimeDelta,
             ) -> Result<bool, StoreError> {
+                let _gate = self.write_gate().await;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/heartbeat.sql")))
                     .bind(claim.run_id)
                     .bind(claim.job_idx)
@@ -344,6 +399,7 @@ macro_rules! store_impl {
                 report: Report,
                 at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
                 let (kind, outcome) = match report {
                     Report::Started => ("started", None),
                     Report::Finished(o) => ("finished", Some(serde_json::to_string(&o)?)),
@@ -368,35 +424,7 @@ macro_rules! store_impl {
                 if inserted.rows_affected() == 0 {
                     return Err(fenced(claim, worker));
                 }
-                if let Report::Started = report {
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/attempt_started.sql"
-                    )))
-                    .bind(claim.run_id)
-                    .bind(claim.job_idx)
-                    .bind(claim.attempt)
-                    .bind(worker)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                if let Report::Finished(outcome) = report {
-                    let (label, exit_code) = outcome_label(&outcome);
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/attempt_finished.sql"
-                    )))
-                    .bind(claim.run_id)
-                    .bind(claim.job_idx)
-                    .bind(claim.attempt)
-                    .bind(at)
-                    .bind(label)
-                    .bind(exit_code)
-                    .execute(&mut *tx)
-                    .await?;
+                if let Report::Finished(_) = report {
                     sqlx::query(include_str!(concat!(
                         "../sql/",
                         $dialect,
@@ -426,8 +454,15 @@ macro_rules! store_impl {
                     .map(|row| {
                         let kind: String = row.try_get(3)?;
                         let outcome: Option<String> = row.try_get(4)?;
+                        let mut process = None;
                         let report = match (kind.as_str(), outcome) {
-                            ("started", _) => Report::Started,
+                            ("started", started) => {
+                                process = started
+                                    .as_deref()
+                                    .map(serde_json::from_str::<StartedProcess>)
+                                    .transpose()?;
+                                Report::Started
+                            }
                             ("finished", Some(o)) => {
                                 Report::Finished(serde_json::from_str::<Outcome>(&o)?)
                             }
@@ -448,6 +483,7 @@ macro_rules! store_impl {
                             at: row.try_get(5)?,
                             worker: row.try_get(6)?,
                             reason: row.try_get(7)?,
+                            process,
                         })
                     })
                     .collect()
@@ -458,6 +494,7 @@ macro_rules! store_impl {
                 run_id: i64,
                 now: DateTime<Utc>,
             ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let rows = sqlx::query(include_str!(concat!(
                     "../sql/",
@@ -501,6 +538,7 @@ macro_rules! store_impl {
                 worker: &str,
                 now: DateTime<Utc>,
             ) -> Result<bool, StoreError> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let row = sqlx::query(include_str!(concat!(
                     "../sql/",
@@ -548,19 +586,6 @@ macro_rules! store_impl {
                 .bind(&worker)
                 .execute(&mut **tx)
                 .await?;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/attempt_finished.sql"
-                )))
-                .bind(run)
-                .bind(job)
-                .bind(attempt)
-                .bind(now)
-                .bind("lost")
-                .bind(None::<i64>)
-                .execute(&mut **tx)
-                .await?;
                 Ok((run, job, attempt))
             }
 
@@ -573,6 +598,7 @@ macro_rules! store_impl {
                 reason: Option<&str>,
                 at: DateTime<Utc>,
             ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
                 sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -589,27 +615,31 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            pub async fn record_process(
+            pub async fn start_attempt(
                 &self,
                 claim: &Claim,
                 worker: &str,
+                at: DateTime<Utc>,
                 pgid: Option<i64>,
                 log_path: &str,
             ) -> Result<(), StoreError> {
-                let updated = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/attempt_process.sql"
-                )))
-                .bind(claim.run_id)
-                .bind(claim.job_idx)
-                .bind(claim.attempt)
-                .bind(worker)
-                .bind(pgid)
-                .bind(log_path)
-                .execute(&self.pool)
-                .await?;
-                if updated.rows_affected() == 0 {
+                let _gate = self.write_gate().await;
+                let process = serde_json::to_string(&StartedProcess {
+                    pgid,
+                    log_path: Some(log_path.to_string()),
+                })?;
+                let inserted =
+                    sqlx::query(include_str!(concat!("../sql/", $dialect, "/report.sql")))
+                        .bind(claim.run_id)
+                        .bind(claim.job_idx)
+                        .bind(claim.attempt)
+                        .bind("started")
+                        .bind(process)
+                        .bind(at)
+                        .bind(worker)
+                        .execute(&self.pool)
+                        .await?;
+                if inserted.rows_affected() == 0 {
                     return Err(fenced(claim, worker));
                 }
                 Ok(())
@@ -676,6 +706,7 @@ macro_rules! store_impl {
                 until: DateTime<Utc>,
                 dead_owner: Option<&str>,
             ) -> Result<Result<(), RunOwner>, StoreError> {
+                let _gate = self.write_gate().await;
                 let taken = sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -702,6 +733,7 @@ macro_rules! store_impl {
             }
 
             pub async fn release_run(&self, run_id: i64, owner: &str) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
                 sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -719,6 +751,7 @@ macro_rules! store_impl {
                 run_id: i64,
                 status: &str,
             ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
                 sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -746,6 +779,17 @@ fn fenced(claim: &Claim, worker: &str) -> StoreError {
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time. Writers of this process queue here, in order,
+    /// instead of colliding on the file lock and sleeping in SQLite's busy handler (which
+    /// backs off in milliseconds: that was most of a hop's cost between two jobs). Other
+    /// processes on the same file still meet the busy timeout.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SqliteStore {
+    async fn write_gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
 }
 
 impl SqliteStore {
@@ -768,8 +812,25 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        // SQLite has no advisory lock for migrations: two processes opening a new file at
+        // once (a `warden status` while `warden run` starts) can both try the same migration,
+        // and the loser fails on a table the winner just made. It tries again, and finds the
+        // migration applied.
+        let mut tries = 0;
+        loop {
+            match sqlx::migrate!("../../migrations/sqlite").run(&pool).await {
+                Ok(()) => break,
+                Err(_) if tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Self {
+            pool,
+            writer: std::sync::Arc::default(),
+        })
     }
 }
 
@@ -781,6 +842,11 @@ store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", "BEGIN IMMEDIATE");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+}
+
+impl PgStore {
+    /// PostgreSQL takes concurrent writers; rows are locked where it matters.
+    async fn write_gate(&self) {}
 }
 
 impl PgStore {

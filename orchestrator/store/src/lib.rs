@@ -21,6 +21,6 @@ mod types;
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use types::{
-    AttemptRecord, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent, NewRun, Report, RunOwner,
-    RunRecord, Step, StoredEvent,
+    AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,
+    NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,
 };

@@ -55,6 +55,43 @@ pub struct Step {
     pub kills: Vec<(i64, i64)>,
     /// Actual durations of the jobs that succeeded in this step.
     pub history: Vec<HistoryRow>,
+    /// Attempts whose start this step records (from the inbox), and attempts it closes.
+    pub attempts_started: Vec<AttemptStart>,
+    pub attempts_ended: Vec<AttemptEnd>,
+}
+
+/// An attempt's row, opened when the driver consumes its start.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttemptStart {
+    pub job: i64,
+    pub attempt: i64,
+    pub worker: String,
+    pub at: DateTime<Utc>,
+    pub pgid: Option<i64>,
+    pub log_path: Option<String>,
+}
+
+/// An attempt's end, recorded when the driver consumes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AttemptEnd {
+    pub job: i64,
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+    pub exit_code: Option<i64>,
+}
+
+impl AttemptEnd {
+    pub fn new(job: i64, attempt: i64, at: DateTime<Utc>, outcome: &Outcome) -> Self {
+        let (label, exit_code) = outcome_label(outcome);
+        Self {
+            job,
+            attempt,
+            at,
+            outcome: label.to_string(),
+            exit_code,
+        }
+    }
 }
 
 /// One successful run of a job: how long it took for how much volume, to refine estimates.
@@ -137,6 +174,15 @@ pub struct InboxItem {
     /// The worker, or the operator who gave the command.
     pub worker: String,
     pub reason: Option<String>,
+    /// For a start: the attempt's process group and log directory.
+    pub process: Option<StartedProcess>,
+}
+
+/// What a worker tells about an attempt it started.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct StartedProcess {
+    pub pgid: Option<i64>,
+    pub log_path: Option<String>,
 }
 
 impl InboxItem {
@@ -157,7 +203,7 @@ impl InboxItem {
 }
 
 /// The outcome column of an attempt and its exit code.
-pub(crate) fn outcome_label(outcome: &Outcome) -> (&'static str, Option<i64>) {
+pub fn outcome_label(outcome: &Outcome) -> (&'static str, Option<i64>) {
     match outcome {
         Outcome::Succeeded => ("succeeded", Some(0)),
         Outcome::Failed { exit_code } => ("failed", exit_code.map(i64::from)),

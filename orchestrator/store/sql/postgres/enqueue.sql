@@ -1,3 +1,5 @@
+-- $3: a JSON array of {job, attempt, job_id, priority} dispatched by the step.
 INSERT INTO queue (run_id, job_idx, attempt, job_id, priority, enqueued_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+SELECT $1, d.job, d.attempt, d.job_id, d.priority, $2
+FROM jsonb_to_recordset($3::jsonb) AS d(job bigint, attempt bigint, job_id text, priority bigint)
 ON CONFLICT (run_id, job_idx, attempt) DO NOTHING
