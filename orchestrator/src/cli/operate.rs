@@ -161,6 +161,17 @@ fn fits(command: Command, status: JobStatus, held: bool) -> Result<(), String> {
     })
 }
 
+fn name(command: Command) -> &'static str {
+    match command {
+        Command::Hold => "hold",
+        Command::Release => "release",
+        Command::Rerun => "rerun",
+        Command::Skip => "skip",
+        Command::Kill => "kill",
+        Command::ForceComplete => "force-complete",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,16 +214,5 @@ mod tests {
             fits(Command::ForceComplete, done, false),
             Err("has succeeded".into())
         );
-    }
-}
-
-fn name(command: Command) -> &'static str {
-    match command {
-        Command::Hold => "hold",
-        Command::Release => "release",
-        Command::Rerun => "rerun",
-        Command::Skip => "skip",
-        Command::Kill => "kill",
-        Command::ForceComplete => "force-complete",
     }
 }
