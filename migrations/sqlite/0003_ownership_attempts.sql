@@ -8,3 +8,6 @@ ALTER TABLE cycle_runs ADD COLUMN owner_until TEXT;
 CREATE INDEX attempts_by_run ON attempts (run_id, finished_at);
 -- Lease expiry is per run (each run has its own clock).
 CREATE INDEX queue_by_run_status ON queue (run_id, status);
+
+-- Why a kill was asked for (`timeout` or `operator`), so the worker reports it as such.
+ALTER TABLE queue ADD COLUMN kill_reason TEXT;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use warden::engine::clocks::AcceleratedClock;
 use warden::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
+
 use warden_core::clock::Clock;
 use warden_core::diagnostics::render_text;
 use warden_core::plan::{Plan, PlanOptions};
@@ -242,4 +243,139 @@ fn a_crashed_orchestrator_resumes_without_repeating_completed_jobs() {
             );
         }
     });
+}
+
+/// A timed-out shell job is killed as a whole process group (the shell and what it
+/// started), reported timed out, and its retry runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_kills_the_whole_process_group() {
+    let dir = temp_dir("timeout");
+    let pids = dir.join("pids");
+    let jobs = format!(
+        r#"  - {{ id: HANGS, run: 'if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait; fi', estimate: 1m, timeout: 5m, retries: 1, retry_backoff: 1m }}"#,
+        pids = pids.display()
+    );
+    let p = plan(&jobs);
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let started = std::time::Instant::now();
+    let end = run(&store, &p, &dir.join("data")).await;
+    let RunEnd::Complete { run_id } = end else {
+        panic!("did not complete: {end:?}")
+    };
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the hung attempt was not left to run its 60 s"
+    );
+    let f = finishes(&p, &store.load_events(run_id).await.expect("events"));
+    assert_eq!(
+        f["HANGS"],
+        [(1, Outcome::TimedOut), (2, Outcome::Succeeded)]
+    );
+    // Both the shell and its background child are gone (a zombie awaiting its reaper is
+    // dead too).
+    let text = std::fs::read_to_string(&pids).expect("pids");
+    let listed: Vec<i32> = text.lines().map(|l| l.parse().expect("pid")).collect();
+    assert_eq!(listed.len(), 2);
+    for pid in listed {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim().chars().next()))
+            .flatten();
+        assert!(matches!(state, None | Some('Z')), "{pid} still runs");
+    }
+    let attempts = store.load_attempts(run_id).await.expect("attempts");
+    assert_eq!(attempts[0].outcome.as_deref(), Some("timed_out"));
+}
+
+/// Never two holders of an exclusive resource, never more holders of a counted one than
+/// its capacity: asserted from the intervals the attempts really ran, not from the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_hold_in_the_recorded_intervals() {
+    let dir = temp_dir("resources");
+    let text = r#"
+cycle: resource-test
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+resources:
+  - { id: provider-tables }
+  - { id: db-threads, capacity: 2 }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: X1, run: 'sleep 0.1', estimate: 1m, uses: [provider-tables] }
+  - { id: X2, run: 'sleep 0.1', estimate: 1m, uses: [provider-tables] }
+  - { id: X3, run: 'sleep 0.1', estimate: 1m, uses: [provider-tables] }
+  - { id: C1, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
+  - { id: C2, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
+  - { id: C3, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
+  - { id: C4, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
+  - { id: C5, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
+"#;
+    let (sources, c) = compile_str("resource-test.yaml", text);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    let p = Arc::new(
+        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans"),
+    );
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(p.start, SPEED));
+    let new = NewRun {
+        cycle: "resource-test".into(),
+        ..new_run("v1")
+    };
+    let end = run_cycle(
+        store.clone(),
+        p.clone(),
+        &new,
+        clock,
+        &RunOptions::new(dir.join("data")),
+    )
+    .await
+    .expect("runs");
+    let RunEnd::Complete { run_id } = end else {
+        panic!("did not complete: {end:?}")
+    };
+    let attempts = store.load_attempts(run_id).await.expect("attempts");
+    assert_eq!(attempts.len(), 8);
+    let interval =
+        |prefix: &str| -> Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+            attempts
+                .iter()
+                .filter(|a| p.jobs[a.job_idx as usize].id.starts_with(prefix))
+                .map(|a| (a.started_at, a.finished_at.expect("finished")))
+                .collect()
+        };
+    let most_at_once =
+        |spans: &[(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)]| {
+            spans
+                .iter()
+                .map(|(start, _)| {
+                    spans
+                        .iter()
+                        .filter(|(s, e)| s <= start && start < e)
+                        .count()
+                })
+                .max()
+                .unwrap_or(0)
+        };
+    assert_eq!(most_at_once(&interval("X")), 1, "exclusive: one holder");
+    assert_eq!(
+        most_at_once(&interval("C")),
+        2,
+        "counted: at most its capacity, and used"
+    );
+    // Each success is in the history with the time it took on the run's clock.
+    let history = store.load_history("resource-test").await.expect("history");
+    assert_eq!(history.len(), 8);
+    assert!(
+        history
+            .iter()
+            .all(|h| h.seconds > 0.0 && h.business_date == "2025-03-04")
+    );
 }

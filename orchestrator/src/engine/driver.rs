@@ -238,9 +238,11 @@ impl Driver {
                     });
                     report.dispatched += 1;
                 }
-                Action::Kill { job, attempt, .. } => {
-                    step.kills.push((job as i64, i64::from(attempt)))
-                }
+                Action::Kill {
+                    job,
+                    attempt,
+                    reason,
+                } => step.kills.push((job as i64, i64::from(attempt), reason)),
                 Action::WakeAt(t) => report.wake_at = Some(t),
                 Action::Complete => report.complete = true,
             }

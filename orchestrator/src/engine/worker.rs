@@ -11,7 +11,7 @@ use chrono::TimeDelta;
 use tokio::sync::{Notify, watch};
 use warden_core::clock::Clock;
 use warden_core::plan::Plan;
-use warden_core::sched::Outcome;
+use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Report, Store, StoreError};
 
 use super::exec::{AttemptPaths, Running};
@@ -183,10 +183,13 @@ async fn run_to_end(
             outcome = running.wait() => return Ok(outcome),
             _ = beat.tick() => {
                 match store.heartbeat(claim, name, clock.now(), config.lease).await {
-                    Ok(false) => {}
-                    Ok(true) => {
+                    Ok(None) => {}
+                    Ok(Some(why)) => {
                         running.kill();
-                        return Ok(Outcome::Failed { exit_code: None });
+                        return Ok(match why {
+                            KillReason::Timeout => Outcome::TimedOut,
+                            KillReason::Operator => Outcome::Failed { exit_code: None },
+                        });
                     }
                     Err(StoreError::Fenced { .. }) => {
                         running.kill();

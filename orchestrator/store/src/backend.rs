@@ -11,7 +11,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection, Row};
-use warden_core::sched::{Command, Event, Outcome};
+use warden_core::sched::{Command, Event, KillReason, Outcome};
 
 use crate::error::StoreError;
 use crate::types::{
@@ -75,8 +75,8 @@ delegate! {
     /// Claims the next queued attempt (of `run`, or of any run) for `worker`, leased until
     /// `now + lease`.
     fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
-    /// Extends the lease; says whether a kill was requested. Fenced.
-    fn heartbeat(&self, claim: &Claim, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<bool, StoreError>;
+    /// Extends the lease; says whether (and why) a kill was requested. Fenced.
+    fn heartbeat(&self, claim: &Claim, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<KillReason>, StoreError>;
     /// Records what the worker saw (started, finished). Fenced.
     fn report(&self, claim: &Claim, worker: &str, report: Report, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Worker reports waiting to become events.
@@ -316,7 +316,7 @@ macro_rules! store_impl {
                     .execute(&mut *tx)
                     .await?;
                 }
-                for (job, attempt) in &step.kills {
+                for (job, attempt, why) in &step.kills {
                     sqlx::query(include_str!(concat!(
                         "../sql/",
                         $dialect,
@@ -325,6 +325,7 @@ macro_rules! store_impl {
                     .bind(run_id)
                     .bind(job)
                     .bind(attempt)
+                    .bind(kill_reason_label(*why))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -375,7 +376,7 @@ macro_rules! store_impl {
                 worker: &str,
                 now: DateTime<Utc>,
                 lease: TimeDelta,
-            ) -> Result<bool, StoreError> {
+            ) -> Result<Option<KillReason>, StoreError> {
                 let _gate = self.write_gate().await;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/heartbeat.sql")))
                     .bind(claim.run_id)
@@ -387,7 +388,14 @@ macro_rules! store_impl {
                     .fetch_optional(&self.pool)
                     .await?;
                 match row {
-                    Some(row) => Ok(row.try_get(0)?),
+                    Some(row) => {
+                        let requested: bool = row.try_get(0)?;
+                        let reason: Option<String> = row.try_get(1)?;
+                        Ok(requested.then(|| match reason.as_deref() {
+                            Some("timeout") => KillReason::Timeout,
+                            _ => KillReason::Operator,
+                        }))
+                    }
                     None => Err(fenced(claim, worker)),
                 }
             }
@@ -765,6 +773,13 @@ macro_rules! store_impl {
             }
         }
     };
+}
+
+fn kill_reason_label(why: KillReason) -> &'static str {
+    match why {
+        KillReason::Timeout => "timeout",
+        KillReason::Operator => "operator",
+    }
 }
 
 fn fenced(claim: &Claim, worker: &str) -> StoreError {

@@ -1,7 +1,7 @@
 //! Rows and records the store reads and writes.
 
 use chrono::{DateTime, Utc};
-use warden_core::sched::{Command, Event, Outcome};
+use warden_core::sched::{Command, Event, KillReason, Outcome};
 
 /// A cycle run to open (or find, if it exists).
 #[derive(Debug, Clone)]
@@ -51,8 +51,8 @@ pub struct Step {
     pub events: Vec<LoggedEvent>,
     pub consumed_inbox: Vec<i64>,
     pub dispatch: Vec<Enqueue>,
-    /// (job, attempt) whose process group must be killed.
-    pub kills: Vec<(i64, i64)>,
+    /// (job, attempt, why) whose process group must be killed.
+    pub kills: Vec<(i64, i64, KillReason)>,
     /// Actual durations of the jobs that succeeded in this step.
     pub history: Vec<HistoryRow>,
     /// Attempts whose start this step records (from the inbox), and attempts it closes.

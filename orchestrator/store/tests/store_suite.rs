@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use warden_core::sched::{Command, Event, Outcome};
+use warden_core::sched::{Command, Event, KillReason, Outcome};
 use warden_store::{Claim, Enqueue, LoggedEvent, NewRun, Report, Step, Store, StoreError};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -283,11 +283,12 @@ async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
         .report(&claim, "w1", Report::Started, t(1))
         .await
         .expect("started");
-    assert!(
-        !store
+    assert_eq!(
+        store
             .heartbeat(&claim, "w1", t(1), TimeDelta::minutes(1))
             .await
-            .expect("beat")
+            .expect("beat"),
+        None
     );
     let intruder = store.report(&claim, "w2", Report::Started, t(1)).await;
     assert!(
@@ -384,15 +385,16 @@ async fn kill_requests_reach_the_worker(store: Store) {
         .expect("job");
     let step = Step {
         at: t(2),
-        kills: vec![(0, 1)],
+        kills: vec![(0, 1, KillReason::Timeout)],
         ..Step::default()
     };
     store.commit_step(run, &step, t(2)).await.expect("commit");
-    assert!(
+    assert_eq!(
         store
             .heartbeat(&claim, "w1", t(2), TimeDelta::minutes(1))
             .await
-            .expect("beat")
+            .expect("beat"),
+        Some(KillReason::Timeout)
     );
 }
 

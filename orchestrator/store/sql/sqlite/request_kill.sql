@@ -1,1 +1,2 @@
-UPDATE queue SET kill_requested = 1 WHERE run_id = ?1 AND job_idx = ?2 AND attempt = ?3
+UPDATE queue SET kill_requested = 1, kill_reason = ?4
+WHERE run_id = ?1 AND job_idx = ?2 AND attempt = ?3
