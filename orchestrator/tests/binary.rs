@@ -187,6 +187,14 @@ fn operator_commands_that_do_not_fit_the_job_are_refused() {
     let release = warden(&[&["release"][..], &cycle, &["--job", "CLMGLPOST"]].concat());
     assert_eq!(release.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&release.stderr).contains("is not held (has succeeded)"));
+    // One job in detail: its attempt as it ran, with its log, and its audit trail.
+    let detail = warden(&[&["status"][..], &cycle, &["--job", "CLMGLPOST"]].concat());
+    assert_eq!(detail.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&detail.stdout);
+    assert!(text.contains("#1 "), "{text}");
+    assert!(text.contains("succeeded"), "{text}");
+    assert!(text.contains("started   #1"), "{text}");
+    assert!(text.contains("finished  #1 Succeeded"), "{text}");
 }
 
 /// A second `warden run` of a cycle that an orchestrator is running is refused, naming the

@@ -1,4 +1,6 @@
-//! `warden status FILE --date D`: every job's state, attempt and time, from the event log.
+//! `warden status FILE --date D [--job JOB]`: every job's state, attempt and time, rebuilt
+//! from the event log; with `--job`, that job's attempts (worker, process group, times,
+//! outcome, exit code, log) and its audit trail (who did what to it, and why).
 
 use std::io::Write;
 
@@ -16,6 +18,9 @@ pub struct StatusArgs {
     pub cycle: CycleArgs,
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
+    /// Show one job in detail: every attempt and every recorded event about it.
+    #[arg(long)]
+    pub job: Option<String>,
 }
 
 pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -24,6 +29,25 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         Err(code) => return Ok(code),
     };
     let plan = loaded.plan;
+    let job = match &args.job {
+        None => None,
+        Some(id) => match plan.job_index(id) {
+            Some(j) => Some(j),
+            None => {
+                let known = warden_core::diagnostics::did_you_mean(
+                    id,
+                    plan.jobs.iter().map(|j| j.id.as_str()),
+                );
+                writeln!(
+                    err,
+                    "error: `{}` has no job `{id}`{}",
+                    plan.cycle,
+                    known.map(|k| format!("; {k}")).unwrap_or_default()
+                )?;
+                return Ok(EXIT_USAGE);
+            }
+        },
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -33,9 +57,10 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
             return Ok(None);
         };
         let events = store.load_events(run.id).await?;
-        Ok::<_, warden_store::StoreError>(Some((run, events)))
+        let attempts = store.load_attempts(run.id).await?;
+        Ok::<_, warden_store::StoreError>(Some((run, events, attempts)))
     });
-    let (run, events) = match found {
+    let (run, events, attempts) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
             writeln!(
@@ -56,6 +81,9 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let when = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&tz).format("%m-%d %H:%M:%S").to_string()
     };
+    if let Some(j) = job {
+        return job_detail(&plan, j, &machine, &events, &attempts, out);
+    }
     writeln!(
         out,
         "run {}: {} for {} · {} · {} events",
@@ -79,16 +107,7 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     )?;
     let mut counts = std::collections::BTreeMap::new();
     for (j, job) in plan.jobs.iter().enumerate() {
-        let (state, attempt, since) = match machine.status(j) {
-            JobStatus::Waiting => ("waiting", None, None),
-            JobStatus::Ready => ("ready", None, None),
-            JobStatus::Dispatched { attempt, at } => ("queued", Some(attempt), Some(at)),
-            JobStatus::Running { attempt, since } => ("running", Some(attempt), Some(since)),
-            JobStatus::RetryWait { attempt, until } => ("retry-wait", Some(attempt), Some(until)),
-            JobStatus::Succeeded { attempt, at } => ("succeeded", Some(attempt), Some(at)),
-            JobStatus::Failed { attempt, at } => ("failed", Some(attempt), Some(at)),
-            JobStatus::Skipped { at } => ("skipped", None, Some(at)),
-        };
+        let (state, attempt, since) = describe(machine.status(j));
         *counts.entry(state).or_insert(0) += 1;
         writeln!(
             out,
@@ -103,4 +122,98 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(out, "{}", summary.join(", "))?;
     Ok(EXIT_OK)
+}
+
+/// One job: its state, every attempt as it ran, and the events that concern it.
+fn job_detail(
+    plan: &warden_core::plan::Plan,
+    j: usize,
+    machine: &Machine,
+    events: &[warden_store::StoredEvent],
+    attempts: &[warden_store::AttemptRecord],
+    out: &mut dyn Write,
+) -> CliResult {
+    let tz = plan.timezone;
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%m-%d %H:%M:%S %Z").to_string()
+    };
+    let (state, attempt, since) = describe(machine.status(j));
+    writeln!(
+        out,
+        "{} · {state}{}{}{}",
+        plan.jobs[j].id,
+        attempt
+            .map(|a| format!(" (attempt {a})"))
+            .unwrap_or_default(),
+        since
+            .map(|t| format!(" since {}", when(t)))
+            .unwrap_or_default(),
+        if machine.is_held(j) { " · held" } else { "" }
+    )?;
+    writeln!(out, "Attempts")?;
+    let mine: Vec<_> = attempts.iter().filter(|a| a.job_idx == j as i64).collect();
+    if mine.is_empty() {
+        writeln!(out, "  none yet")?;
+    }
+    for a in mine {
+        writeln!(
+            out,
+            "  #{} {} → {}  {}{}  worker {}{}",
+            a.attempt,
+            when(a.started_at),
+            a.finished_at.map(when).unwrap_or_else(|| "running".into()),
+            a.outcome.as_deref().unwrap_or("-"),
+            a.exit_code
+                .map(|c| format!(" (exit {c})"))
+                .unwrap_or_default(),
+            a.worker,
+            a.pgid
+                .map(|g| format!(", process group {g}"))
+                .unwrap_or_default(),
+        )?;
+        if let Some(log) = &a.log_path {
+            writeln!(out, "     log {log}")?;
+        }
+    }
+    writeln!(out, "Audit")?;
+    for e in events.iter().filter(|e| e.job_idx == Some(j as i64)) {
+        writeln!(
+            out,
+            "  {}  {:<9} {}{}  by {}{}",
+            when(e.at),
+            e.kind,
+            e.attempt.map(|a| format!("#{a} ")).unwrap_or_default(),
+            match &e.event {
+                Some(warden_core::sched::Event::Finished { outcome, .. }) => format!("{outcome:?}"),
+                Some(warden_core::sched::Event::Operator { command, .. }) => format!("{command:?}"),
+                _ => String::new(),
+            },
+            e.actor,
+            e.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default(),
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// A job's state in words, its attempt, and since when.
+fn describe(
+    status: JobStatus,
+) -> (
+    &'static str,
+    Option<u32>,
+    Option<chrono::DateTime<chrono::Utc>>,
+) {
+    match status {
+        JobStatus::Waiting => ("waiting", None, None),
+        JobStatus::Ready => ("ready", None, None),
+        JobStatus::Dispatched { attempt, at } => ("queued", Some(attempt), Some(at)),
+        JobStatus::Running { attempt, since } => ("running", Some(attempt), Some(since)),
+        JobStatus::RetryWait { attempt, until } => ("retry-wait", Some(attempt), Some(until)),
+        JobStatus::Succeeded { attempt, at } => ("succeeded", Some(attempt), Some(at)),
+        JobStatus::Failed { attempt, at } => ("failed", Some(attempt), Some(at)),
+        JobStatus::Skipped { at } => ("skipped", None, Some(at)),
+    }
 }

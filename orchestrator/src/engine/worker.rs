@@ -127,6 +127,12 @@ async fn run_claim(
         }
     };
     let pgid = running.pgid().map(i64::from);
+    // A built-in runs inside the worker: no process group, no log of its own.
+    let log_dir = if pgid.is_some() {
+        log_dir
+    } else {
+        String::new()
+    };
     // The start is recorded while the job already runs: a short job need not wait for the
     // write. The attempt is the worker's by its claim; if the write is refused (the lease
     // was lost in between), the job is killed.

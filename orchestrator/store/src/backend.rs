@@ -634,7 +634,7 @@ macro_rules! store_impl {
                 let _gate = self.write_gate().await;
                 let process = serde_json::to_string(&StartedProcess {
                     pgid,
-                    log_path: Some(log_path.to_string()),
+                    log_path: (!log_path.is_empty()).then(|| log_path.to_string()),
                 })?;
                 let inserted =
                     sqlx::query(include_str!(concat!("../sql/", $dialect, "/report.sql")))
