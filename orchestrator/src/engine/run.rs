@@ -113,7 +113,8 @@ pub async fn run_cycle(
             run_id,
             lease,
             heartbeat: clock.real_duration(lease / 3),
-            idle: options.poll,
+            // Dispatches wake workers directly; the idle poll is only a safety net.
+            idle: options.poll.max(Duration::from_millis(250)),
             data_dir: data_dir.clone(),
         };
         workers.push(tokio::spawn(run_worker(
@@ -157,7 +158,9 @@ pub async fn run_cycle(
             }
         };
         if report.dispatched > 0 {
-            wakes.work.send_modify(|generation| *generation += 1);
+            for _ in 0..report.dispatched {
+                wakes.work.notify_one();
+            }
         }
         if report.complete {
             break RunEnd::Complete { run_id };

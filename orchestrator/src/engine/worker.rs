@@ -30,27 +30,23 @@ pub struct WorkerConfig {
     pub data_dir: PathBuf,
 }
 
-/// Claims and runs jobs until `stop` turns true.
 /// Wakes shared between the driver and in-process workers, so neither waits for a poll.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Wakes {
     /// Workers notify it after reporting: the driver has something to consume. (A
     /// notification given while the driver is busy is kept for its next wait.)
     pub driver: Notify,
-    /// The driver bumps it after queueing work. A watch, not a notify: a worker marks the
-    /// generation it has seen before claiming, so a bump in between is never lost.
-    pub work: watch::Sender<u64>,
+    /// The driver notifies it once per attempt it queued. A notification given while no
+    /// worker waits is kept for the next one, so none is lost between a worker's empty claim
+    /// and its wait.
+    pub work: Notify,
 }
 
-impl Default for Wakes {
-    fn default() -> Self {
-        Self {
-            driver: Notify::new(),
-            work: watch::Sender::new(0),
-        }
-    }
-}
-
+/// Claims and runs jobs until `stop` turns true.
+///
+/// A worker woken for queued work claims at once. Otherwise (after a job, or when its idle
+/// wait ran out) it first reads whether anything is queued, so an empty queue costs no
+/// write: on SQLite every write waits for the one writer.
 pub async fn run_worker(
     store: Store,
     plan: Arc<Plan>,
@@ -59,16 +55,20 @@ pub async fn run_worker(
     wakes: Arc<Wakes>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), StoreError> {
-    let mut work = wakes.work.subscribe();
+    let mut woken = false;
     loop {
         if *stop.borrow() {
             return Ok(());
         }
-        work.borrow_and_update();
-        let claimed = match store
-            .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
-            .await
-        {
+        let claimed = async {
+            if !woken && !store.has_queued(Some(config.run_id)).await? {
+                return Ok(None);
+            }
+            store
+                .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
+                .await
+        };
+        let claimed = match claimed.await {
             Ok(claimed) => claimed,
             Err(e) if e.is_transient() => {
                 tracing::warn!(worker = %config.name, error = %e, "the store is away; trying again");
@@ -77,11 +77,12 @@ pub async fn run_worker(
             }
             Err(e) => return Err(e),
         };
+        woken = false;
         match claimed {
             Some(claim) => run_claim(&store, &plan, &clock, &config, &wakes, &claim).await?,
             None => {
                 tokio::select! {
-                    _ = work.changed() => {}
+                    _ = wakes.work.notified() => woken = true,
                     _ = tokio::time::sleep(config.idle) => {}
                     _ = stop.changed() => {}
                 }

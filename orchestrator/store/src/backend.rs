@@ -72,6 +72,8 @@ delegate! {
     /// Makes one machine step durable (events, consumed inbox rows, dispatches, kills) in
     /// one transaction.
     fn commit_step(&self, run_id: i64, step: &Step, recorded_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Whether anything is queued (a read: it takes no write lock).
+    fn has_queued(&self, run: Option<i64>) -> Result<bool, StoreError>;
     /// Claims the next queued attempt (of `run`, or of any run) for `worker`, leased until
     /// `now + lease`.
     fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
@@ -333,13 +335,7 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            pub async fn claim(
-                &self,
-                worker: &str,
-                now: DateTime<Utc>,
-                lease: TimeDelta,
-                run: Option<i64>,
-            ) -> Result<Option<Claim>, StoreError> {
+            pub async fn has_queued(&self, run: Option<i64>) -> Result<bool, StoreError> {
                 let any = sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
@@ -348,9 +344,16 @@ macro_rules! store_impl {
                 .bind(run)
                 .fetch_optional(&self.pool)
                 .await?;
-                if any.is_none() {
-                    return Ok(None);
-                }
+                Ok(any.is_some())
+            }
+
+            pub async fn claim(
+                &self,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+                run: Option<i64>,
+            ) -> Result<Option<Claim>, StoreError> {
                 let _gate = self.write_gate().await;
                 let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/claim.sql")))
                     .bind(worker)
