@@ -115,5 +115,10 @@ where
     }
 }
 
+/// `1 job`, `2 jobs`: a count with its noun.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// An I/O error writing output is a usage-level failure (e.g. a closed pipe).
 type CliResult = Result<i32, std::io::Error>;

@@ -1,5 +1,6 @@
 //! `warden plan` as text for people: nights, jobs, critical path, deadlines.
 
+use super::count;
 use std::io::{self, Write};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -32,27 +33,27 @@ pub(super) fn write_plan(
     let per_day = workflow.jobs_per_day();
     writeln!(
         out,
-        "Cycle {} for {} · {} · {} mode · {} jobs",
+        "Cycle {} for {} · {} · {} mode · {}",
         plan.cycle,
         plan.date,
         tz.name(),
         plan.mode.as_str(),
-        plan.jobs.len()
+        count(plan.jobs.len(), "job")
     )?;
     for note in &plan.notes {
         writeln!(out, "note: {note}")?;
     }
     writeln!(out, "\nNights")?;
-    for (n, count) in plan.nights.iter().zip(&per_day) {
+    for (n, jobs) in plan.nights.iter().zip(&per_day) {
         writeln!(
             out,
-            "  {:<6} {}  {} → {}  ({})  {} jobs  {}",
+            "  {:<6} {}  {} → {}  ({})  {}  {}",
             n.day_id,
             n.date.format("%a %Y-%m-%d"),
             when(n.opens, tz),
             when(n.closes, tz),
             format_duration(n.closes - n.opens),
-            count,
+            count(*jobs, "job"),
             n.name.as_deref().unwrap_or("")
         )?;
     }
@@ -100,12 +101,12 @@ pub(super) fn write_plan(
     if let Some(chain) = &a.critical {
         writeln!(
             out,
-            "\nCritical path  {} ({} min) from {} to {}, {} jobs",
+            "\nCritical path  {} ({} min) from {} to {}, {}",
             format_duration(chain.length()),
             chain.length().num_minutes(),
             when(chain.start, tz),
             when(chain.finish, tz),
-            chain.jobs.len()
+            count(chain.jobs.len(), "job")
         )?;
         writeln!(out, "  {}", describe_chain(a, chain))?;
     }
@@ -228,7 +229,13 @@ pub(super) fn write_comparison(
     let chain = |a: &Analysis| {
         a.critical
             .as_ref()
-            .map(|c| format!("{} jobs, {}", c.jobs.len(), format_duration(c.length())))
+            .map(|c| {
+                format!(
+                    "{}, {}",
+                    count(c.jobs.len(), "job"),
+                    format_duration(c.length())
+                )
+            })
             .unwrap_or_default()
     };
     row(out, "critical path", chain(pipelined), chain(serial))?;

@@ -9,7 +9,7 @@ use warden_core::clock::Clock;
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE};
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, count};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
 use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle, usable_data_dir};
 
@@ -69,10 +69,10 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Ok(RunEnd::Complete { run_id }) => {
             writeln!(
                 out,
-                "run {run_id}: {} for {} complete, {} jobs",
+                "run {run_id}: {} for {} complete, {}",
                 plan.cycle,
                 plan.date,
-                plan.jobs.len()
+                count(plan.jobs.len(), "job")
             )?;
             Ok(EXIT_OK)
         }

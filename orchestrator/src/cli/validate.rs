@@ -4,11 +4,10 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use warden_core::diagnostics::{JsonDiagnostic, Severity, SourceMap, render_json, render_text};
-use warden_core::workflow::{FsLoader, compile_bytes};
+use warden_core::diagnostics::{JsonDiagnostic, Severity, render_json, render_text};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE};
-use crate::load::Loaded;
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE, count};
+use crate::load::load_workflow;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum Format {
@@ -45,17 +44,9 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
     for path in &args.files {
         // A file that cannot be read is a usage error (exit 2); one that is not UTF-8 is
         // invalid input, reported like any other error (exit 1).
-        let l = match std::fs::read(path) {
-            Ok(bytes) => {
-                let mut sources = SourceMap::new();
-                let compilation = compile_bytes(&mut sources, path, bytes, &FsLoader::default());
-                Loaded {
-                    sources,
-                    compilation,
-                }
-            }
-            Err(e) => {
-                let message = format!("cannot read `{path}`: {e}");
+        let l = match load_workflow(path) {
+            Ok(loaded) => loaded,
+            Err(message) => {
                 worst = EXIT_USAGE;
                 match args.format {
                     Format::Text => writeln!(err, "error: {message}")?,
@@ -134,10 +125,6 @@ fn unreadable(path: &str, message: String) -> FileReport {
         }],
         warnings: Vec::new(),
     }
-}
-
-fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 fn plural_warnings(n: usize) -> String {
