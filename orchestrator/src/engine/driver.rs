@@ -57,6 +57,8 @@ pub struct Driver {
     owner: OwnerTag,
     /// When the ownership lease was last renewed (wall clock).
     owned_at: DateTime<Utc>,
+    /// The log's last event and step numbers: the driver is the log's one writer.
+    logged: (i64, i64),
 }
 
 impl Driver {
@@ -78,8 +80,10 @@ impl Driver {
         let owner = OwnerTag::this_process();
         take_ownership(&store, run.id, &owner).await?;
         let mut machine = Machine::new(&plan);
-        replay(&mut machine, &plan, &store.load_events(run.id).await?);
+        let events = store.load_events(run.id).await?;
+        replay(&mut machine, &plan, &events);
         Ok(Self {
+            logged: last_logged(&events),
             store,
             plan,
             run,
@@ -103,12 +107,10 @@ impl Driver {
         take_ownership(&self.store, self.run.id, &self.owner).await?;
         self.owned_at = Utc::now();
         let mut machine = Machine::new(&self.plan);
-        replay(
-            &mut machine,
-            &self.plan,
-            &self.store.load_events(self.run.id).await?,
-        );
+        let events = self.store.load_events(self.run.id).await?;
+        replay(&mut machine, &self.plan, &events);
         self.machine = machine;
+        self.logged = last_logged(&events);
         self.leases_checked = None;
         Ok(())
     }
@@ -257,10 +259,13 @@ impl Driver {
                     reason: None,
                 });
             }
+            step.after = Some(self.logged);
+            let logged = (self.logged.0 + events.len() as i64, self.logged.1 + 1);
             step.events = events;
             self.store
                 .commit_step(self.run.id, &step, Utc::now())
                 .await?;
+            self.logged = logged;
         }
         report.complete |= self.machine.is_complete();
         if report.complete && self.run.status != "complete" {
@@ -352,6 +357,11 @@ async fn take_ownership(store: &Store, run_id: i64, owner: &OwnerTag) -> Result<
         owner: holder.owner,
         until: holder.until,
     })
+}
+
+/// The last event and step numbers of a log (0, 0 when empty).
+fn last_logged(events: &[StoredEvent]) -> (i64, i64) {
+    events.last().map_or((0, 0), |e| (e.seq, e.step))
 }
 
 /// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times.

@@ -209,11 +209,20 @@ macro_rules! store_impl {
             ) -> Result<(), StoreError> {
                 let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin_with($begin).await?;
-                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/next_seq.sql")))
-                    .bind(run_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let (mut seq, last_step): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+                let (mut seq, last_step): (i64, i64) = match step.after {
+                    Some(after) => after,
+                    None => {
+                        let row = sqlx::query(include_str!(concat!(
+                            "../sql/",
+                            $dialect,
+                            "/next_seq.sql"
+                        )))
+                        .bind(run_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (row.try_get(0)?, row.try_get(1)?)
+                    }
+                };
                 let step_no = last_step + 1;
                 // Each kind of row goes in one statement, as a JSON array: a step costs the
                 // same few round trips whatever it carries.

@@ -55,6 +55,9 @@ pub struct Step {
     pub kills: Vec<(i64, i64, KillReason)>,
     /// Actual durations of the jobs that succeeded in this step.
     pub history: Vec<HistoryRow>,
+    /// The run's last event number and step number, when the caller knows them (the run's
+    /// one driver does); otherwise they are read inside the transaction.
+    pub after: Option<(i64, i64)>,
     /// Attempts whose start this step records (from the inbox), and attempts it closes.
     pub attempts_started: Vec<AttemptStart>,
     pub attempts_ended: Vec<AttemptEnd>,
