@@ -1,17 +1,30 @@
-//! Deadline analysis over a scheduled plan: which chain of jobs binds each finish (the
-//! critical path), how much slack every job has, and the margin to every deadline.
+//! Deadlines as first-class constraints, all pure: which chain of jobs binds each finish
+//! (the critical path), how much slack every job has, the margin to every deadline, the
+//! projection of a live run's rest ([`project`]), its breach probability ([`breach_risk`]),
+//! estimates learned from history ([`Estimates`]) and the escalation ladder
+//! ([`escalation`]).
 //!
-//! Pure functions of a [`Plan`] and a [`Schedule`]; the projection of later issues feeds them
-//! schedules simulated from live state, `warden plan` feeds them schedules from estimates.
+//! `warden plan` feeds these schedules simulated from estimates; the orchestrator feeds them
+//! projections from live state; `warden whatif` feeds them edited states.
+//!
+//! [`Plan`]: warden_core::plan::Plan
 
 mod analysis;
 mod critical_path;
+mod estimates;
 mod margin;
+mod montecarlo;
+mod projection;
 mod slack;
 
 pub use analysis::{Analysis, analyse};
 pub use critical_path::{Chain, ChainLink, critical_chain};
+pub use estimates::{
+    DEFAULT_SPREAD, EstimateSource, Estimates, HistorySample, JobEstimate, MIN_RUNS, Progress,
+};
 pub use margin::{DeadlineMargin, deadline_margins};
+pub use montecarlo::{DEFAULT_SAMPLES, DeadlineRisk, breach_risk};
+pub use projection::{Assumption, LiveRun, Phase, Projection, project};
 pub use slack::slack;
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use warden_core::sched::Schedule;
 
 /// For each job, the latest finish that still meets every deadline downstream of it, minus
 /// its scheduled finish (a backward pass over the DAG from each deadline, ignoring resource
-/// contention). `None` for jobs no deadline depends on.
+/// contention; each job takes as long as its bar in `schedule`, so a projection's slack uses
+/// its estimates and actual times). `None` for jobs no deadline depends on.
 pub fn slack(plan: &Plan, schedule: &Schedule) -> Vec<Option<TimeDelta>> {
     let n = plan.jobs.len();
     let mut latest: Vec<Option<DateTime<Utc>>> = vec![None; n];
@@ -23,7 +24,7 @@ pub fn slack(plan: &Plan, schedule: &Schedule) -> Vec<Option<TimeDelta>> {
         let j = plan.graph[node];
         for &s in &successors[j] {
             if let Some(ls) = latest[s] {
-                let need = ls - plan.jobs[s].duration;
+                let need = ls - (schedule.jobs[s].finish - schedule.jobs[s].start);
                 latest[j] = Some(latest[j].map_or(need, |l| l.min(need)));
             }
         }

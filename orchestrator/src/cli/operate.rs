@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use clap::Args;
-use warden_core::sched::{Command, JobStatus, Machine};
+use warden_core::sched::{Command, JobStatus};
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
@@ -72,8 +72,7 @@ pub(super) fn run(
         let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
             return Ok(None);
         };
-        let mut machine = Machine::new(&plan);
-        replay(&mut machine, &plan, &store.load_events(run.id).await?);
+        let (machine, _) = replay(&plan, &store.load_events(run.id).await?);
         if let Err(why) = fits(command, machine.statuses()[job], machine.is_held(job)) {
             return Ok(Some(Err(why)));
         }

@@ -75,8 +75,7 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
             return Ok(EXIT_UNAVAILABLE);
         }
     };
-    let mut machine = Machine::new(&plan);
-    replay(&mut machine, &plan, &events);
+    let (machine, _) = replay(&plan, &events);
     let tz = plan.timezone;
     let when = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&tz).format("%m-%d %H:%M:%S").to_string()

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use warden_core::clock::Clock;
 use warden_core::plan::Plan;
-use warden_core::sched::{Action, Command, Event, JobStatus, Machine, Outcome};
+use warden_core::sched::{Action, Command, Event, JobStatus, Machine, Outcome, Timeline};
 use warden_store::{
     AttemptEnd, AttemptStart, Enqueue, HistoryRow, LoggedEvent, NewRun, Report, RunRecord, Step,
     Store, StoreError, StoredEvent,
@@ -48,6 +48,8 @@ pub struct Driver {
     plan: Arc<Plan>,
     run: RunRecord,
     machine: Machine,
+    /// When and why each job's latest attempt was dispatched (for the projection).
+    timeline: Timeline,
     clock: Arc<dyn Clock>,
     /// Who the orchestrator is in the audit trail.
     actor: String,
@@ -79,15 +81,15 @@ impl Driver {
         }
         let owner = OwnerTag::this_process();
         take_ownership(&store, run.id, &owner).await?;
-        let mut machine = Machine::new(&plan);
         let events = store.load_events(run.id).await?;
-        replay(&mut machine, &plan, &events);
+        let (machine, timeline) = replay(&plan, &events);
         Ok(Self {
             logged: last_logged(&events),
             store,
             plan,
             run,
             machine,
+            timeline,
             clock,
             actor: "orchestrator".to_string(),
             leases_checked: None,
@@ -106,10 +108,10 @@ impl Driver {
     pub async fn recover(&mut self) -> Result<(), StoreError> {
         take_ownership(&self.store, self.run.id, &self.owner).await?;
         self.owned_at = Utc::now();
-        let mut machine = Machine::new(&self.plan);
         let events = self.store.load_events(self.run.id).await?;
-        replay(&mut machine, &self.plan, &events);
+        let (machine, timeline) = replay(&self.plan, &events);
         self.machine = machine;
+        self.timeline = timeline;
         self.logged = last_logged(&events);
         self.leases_checked = None;
         Ok(())
@@ -132,6 +134,14 @@ impl Driver {
 
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Consumes worker reports and lost leases, applies them, and makes the step durable.
@@ -223,6 +233,7 @@ impl Driver {
         let inputs: Vec<Event> = events.iter().filter_map(|e| e.event).collect();
         let history = self.history_rows(now, &inputs);
         let actions = self.machine.apply(&self.plan, now, inputs);
+        self.timeline.record(now, &actions);
         let mut report = StepReport {
             events: events.len(),
             ..StepReport::default()
@@ -315,18 +326,9 @@ impl Driver {
     }
 }
 
-/// The claims a job processes: its stream's volume (its share, if partitioned), or the
-/// whole cycle's for a job that spans streams.
+/// The claims a job processes (see [`Plan::job_volume`]).
 pub fn job_volume(plan: &Plan, job: usize) -> u64 {
-    let pj = &plan.jobs[job];
-    let volume = match pj.stream {
-        Some(s) => plan.streams[s].volume,
-        None => plan.streams.iter().map(|s| s.volume).sum(),
-    };
-    match pj.partition {
-        Some(p) if p.count > 0 => volume / u64::from(p.count),
-        _ => volume,
-    }
+    plan.job_volume(job)
 }
 
 /// Takes the run for `owner`, or renews it; a holder on this host whose process is gone is
@@ -364,8 +366,11 @@ fn last_logged(events: &[StoredEvent]) -> (i64, i64) {
     events.last().map_or((0, 0), |e| (e.seq, e.step))
 }
 
-/// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times.
-pub fn replay(machine: &mut Machine, plan: &Plan, events: &[StoredEvent]) {
+/// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times,
+/// and records the timeline of its dispatches.
+pub fn replay(plan: &Plan, events: &[StoredEvent]) -> (Machine, Timeline) {
+    let mut machine = Machine::new(plan);
+    let mut timeline = Timeline::new(plan);
     let mut i = 0;
     while i < events.len() {
         let step = events[i].step;
@@ -375,6 +380,8 @@ pub fn replay(machine: &mut Machine, plan: &Plan, events: &[StoredEvent]) {
             inputs.extend(events[i].event);
             i += 1;
         }
-        machine.apply(plan, at, inputs);
+        let actions = machine.apply(plan, at, inputs);
+        timeline.record(at, &actions);
     }
+    (machine, timeline)
 }

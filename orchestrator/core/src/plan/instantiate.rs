@@ -100,6 +100,7 @@ impl Workflow {
                     partition: job.partition,
                     duration,
                     has_estimate: job.estimate.is_some(),
+                    elasticity: job.elasticity,
                     earliest,
                     earliest_reason,
                     deps: job.after.clone(),

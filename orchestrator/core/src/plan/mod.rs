@@ -64,6 +64,8 @@ pub struct PlanJob {
     /// The estimate scaled to this run's volume (zero when the job has no estimate).
     pub duration: TimeDelta,
     pub has_estimate: bool,
+    /// How run time grows with volume: duration ∝ volume^elasticity (0: not at all).
+    pub elasticity: f64,
     pub earliest: DateTime<Utc>,
     pub earliest_reason: EarliestReason,
     /// Dependencies, including the serial-mode barrier.
@@ -132,5 +134,19 @@ impl Plan {
 
     pub fn job_index(&self, id: &str) -> Option<JobIdx> {
         self.jobs.iter().position(|j| j.id == id)
+    }
+
+    /// The claims a job processes in this run: its stream's volume (its share, if
+    /// partitioned), or the whole cycle's for a job that spans streams.
+    pub fn job_volume(&self, job: JobIdx) -> u64 {
+        let pj = &self.jobs[job];
+        let volume = match pj.stream {
+            Some(s) => self.streams[s].volume,
+            None => self.streams.iter().map(|s| s.volume).sum(),
+        };
+        match pj.partition {
+            Some(p) if p.count > 0 => volume / u64::from(p.count),
+            _ => volume,
+        }
     }
 }

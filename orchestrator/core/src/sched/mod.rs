@@ -9,8 +9,12 @@ mod machine;
 mod order;
 mod pool;
 mod simulate;
+mod timeline;
 
 pub use machine::{Action, Command, Event, JobStatus, KillReason, Machine, Outcome};
 pub use order::{DispatchOrder, tails};
 pub use pool::ResourcePool;
-pub use simulate::{Binding, Schedule, ScheduledJob, simulate};
+pub use simulate::{
+    Binding, ForwardStart, InFlight, Schedule, ScheduledJob, run_forward, simulate,
+};
+pub use timeline::{Dispatched, Timeline};

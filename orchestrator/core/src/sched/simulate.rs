@@ -1,10 +1,15 @@
-//! Forward simulation: the scheduling state machine driven by a simulated clock on which
-//! every job takes its (volume-scaled) estimate.
+//! Forward simulation: the scheduling state machine driven by a simulated clock.
+//!
+//! [`simulate`] runs a plan from its start with every job taking its (volume-scaled)
+//! estimate: that is `warden plan`. [`run_forward`] is the general form the deadline
+//! projection uses: it starts from a live machine at `now`, with the attempts in flight
+//! finishing when the caller projects them to, and asks the caller how long each job it
+//! dispatches will take (an estimate from history, or a Monte Carlo sample).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::machine::{Action, Event, Machine, Outcome};
@@ -40,15 +45,66 @@ pub struct Schedule {
     pub finish: DateTime<Utc>,
 }
 
+/// An attempt already running when a forward run starts, and when it is projected to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub job: JobIdx,
+    pub attempt: u32,
+    pub finish: DateTime<Utc>,
+}
+
+/// Where a forward run starts: a machine at `now`, what is already known of each job
+/// (finished or running jobs' times), the attempts in flight, and events to apply first
+/// (a projection's assumptions, such as "the failed job is rerun now").
+#[derive(Debug, Clone)]
+pub struct ForwardStart {
+    pub machine: Machine,
+    pub now: DateTime<Utc>,
+    pub known: Vec<Option<ScheduledJob>>,
+    pub in_flight: Vec<InFlight>,
+    pub events: Vec<Event>,
+}
+
+impl ForwardStart {
+    /// A cycle that has not begun.
+    pub fn fresh(plan: &Plan) -> Self {
+        Self {
+            machine: Machine::new(plan),
+            now: plan.start,
+            known: vec![None; plan.jobs.len()],
+            in_flight: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
 /// Runs the plan from its start with every job taking its planned duration.
 pub fn simulate(plan: &Plan) -> Schedule {
-    let n = plan.jobs.len();
-    let mut machine = Machine::new(plan);
-    let mut result: Vec<Option<ScheduledJob>> = vec![None; n];
-    let mut finishing: BinaryHeap<Reverse<(DateTime<Utc>, JobIdx, u32)>> = BinaryHeap::new();
+    run_forward(plan, ForwardStart::fresh(plan), |job| {
+        plan.jobs[job].duration
+    })
+}
+
+/// Runs the machine forward on a simulated clock until nothing more happens. Every job it
+/// dispatches takes `duration(job)` and succeeds; kills (timeouts) are not simulated.
+pub fn run_forward(
+    plan: &Plan,
+    start: ForwardStart,
+    mut duration: impl FnMut(JobIdx) -> TimeDelta,
+) -> Schedule {
+    let ForwardStart {
+        mut machine,
+        mut now,
+        known: mut result,
+        in_flight,
+        mut events,
+    } = start;
+    result.resize(plan.jobs.len(), None);
+    let mut finishing: BinaryHeap<Reverse<(DateTime<Utc>, JobIdx, u32)>> = in_flight
+        .iter()
+        .map(|f| Reverse((f.finish.max(now), f.job, f.attempt)))
+        .collect();
     let mut wakes: BinaryHeap<Reverse<DateTime<Utc>>> = BinaryHeap::new();
-    let mut now = plan.start;
-    let mut events: Vec<Event> = Vec::new();
     loop {
         for action in machine.apply(plan, now, events.drain(..)) {
             match action {
@@ -57,7 +113,7 @@ pub fn simulate(plan: &Plan) -> Schedule {
                     attempt,
                     binding,
                 } => {
-                    let finish = now + plan.jobs[job].duration;
+                    let finish = now + duration(job).max(TimeDelta::zero());
                     result[job] = Some(ScheduledJob {
                         start: now,
                         finish,
@@ -66,7 +122,7 @@ pub fn simulate(plan: &Plan) -> Schedule {
                     finishing.push(Reverse((finish, job, attempt)));
                 }
                 Action::WakeAt(t) => wakes.push(Reverse(t)),
-                // Simulated jobs run exactly their estimate and are never killed.
+                // Simulated jobs run exactly their duration and are never killed.
                 Action::Kill { .. } | Action::Complete => {}
             }
         }
