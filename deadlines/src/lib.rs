@@ -11,6 +11,7 @@
 
 mod analysis;
 mod critical_path;
+pub mod escalation;
 mod estimates;
 mod margin;
 mod montecarlo;

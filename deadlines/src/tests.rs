@@ -7,7 +7,10 @@ use warden_core::workflow::{Mode, Workflow, compile_str};
 
 use crate::{ChainLink, analyse};
 
-fn workflow(jobs_and_deadlines: &str) -> Workflow {
+mod escalation;
+mod projection;
+
+pub(crate) fn workflow(jobs_and_deadlines: &str) -> Workflow {
     let text = format!(
         r#"
 cycle: t
@@ -17,6 +20,8 @@ resources:
   - {{ id: fee-tables }}
 roles:
   - {{ id: on-call }}
+  - {{ id: compliance }}
+  - {{ id: counsel }}
 days:
   - {{ id: n1, window: {{ opens: "22:00", closes: "04:00" }} }}
   - {{ id: n2, window: {{ opens: "22:00", closes: "04:00" }}, start: when_ready }}
@@ -29,7 +34,7 @@ defaults: {{ builtin: sleep }}
     c.workflow.expect("compiles")
 }
 
-fn tuesday() -> DateSpec {
+pub(crate) fn tuesday() -> DateSpec {
     "2025-03-04".parse().expect("date")
 }
 

@@ -134,6 +134,7 @@ impl Workflow {
                 at: self.resolve_time(&d.at, &nights),
                 covers: d.covers.clone(),
                 penalty: d.penalty.clone(),
+                escalation: d.escalation.clone(),
             })
             .collect();
         let mut notes = Vec::new();
@@ -156,6 +157,7 @@ impl Workflow {
             nights,
             streams,
             resources: self.resources.clone(),
+            roles: self.roles.clone(),
             jobs,
             deadlines,
             graph,

@@ -17,7 +17,8 @@ use serde::Serialize;
 
 use crate::calendar::Window;
 use crate::workflow::{
-    Action, DeadlineKind, JobIdx, Mode, OnLost, Partition, Resource, ResourceUse,
+    Action, DeadlineKind, EscalationStep, JobIdx, Mode, OnLost, Partition, Resource, ResourceUse,
+    Role,
 };
 
 /// What sets a job's earliest start.
@@ -90,6 +91,8 @@ pub struct PlanDeadline {
     pub at: DateTime<Utc>,
     pub covers: Vec<JobIdx>,
     pub penalty: Option<String>,
+    /// The ladder, mildest step first (roles are indices into [`Plan::roles`]).
+    pub escalation: Vec<EscalationStep>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -112,6 +115,8 @@ pub struct Plan {
     pub nights: Vec<Night>,
     pub streams: Vec<PlanStream>,
     pub resources: Vec<Resource>,
+    /// Who escalation ladders notify.
+    pub roles: Vec<Role>,
     pub jobs: Vec<PlanJob>,
     pub deadlines: Vec<PlanDeadline>,
     /// Edges dependency → dependent; node `i` is job `i`.
