@@ -224,8 +224,8 @@ fn a_restored_ladder_decides_what_the_original_would() {
     let mut l = Ladder::new();
     l.read(0, 100, 0.0);
     l.read(5, 50, 0.2);
-    l.e.acknowledge(0, 1, "on-call")
-        .map(|d| l.log.push((l.plan.start, d)));
+    let ack = l.e.acknowledge(0, 1, "on-call").expect("step 2 is active");
+    l.log.push((l.plan.start, ack));
     let mut restored = Escalator::restore(
         &l.plan,
         "run-1",
