@@ -805,7 +805,7 @@ fn fenced(claim: &Claim, worker: &str) -> StoreError {
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     /// SQLite has one writer at a time. Writers of this process queue here, in order,
     /// instead of colliding on the file lock and sleeping in SQLite's busy handler (which
     /// backs off in milliseconds: that was most of a hop's cost between two jobs). Other
@@ -814,7 +814,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    async fn write_gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(crate) async fn write_gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writer.lock().await
     }
 }
@@ -868,12 +868,12 @@ store_impl!(SqliteStore, sqlx::Sqlite, "sqlite", "BEGIN IMMEDIATE");
 /// The scale-out control plane.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {
     /// PostgreSQL takes concurrent writers; rows are locked where it matters.
-    async fn write_gate(&self) {}
+    pub(crate) async fn write_gate(&self) {}
 }
 
 impl PgStore {

@@ -11,12 +11,17 @@
 //! - `inbox`: what workers report, consumed exactly once (deleted in the transaction that
 //!   records the corresponding event).
 //! - `attempts`, `history`: what ran, for status, logs and estimates.
+//! - `projections`, `deadline_events`: every projection of every deadline (the margin's
+//!   history) and the escalation ladders' decisions (their state on restart, and the audit
+//!   trail of notifications, breaches and acknowledgements); `queue.progress_*`: what running
+//!   attempts report of their progress.
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
 mod backend;
 mod error;
 mod types;
+mod watch;
 
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
@@ -24,3 +29,4 @@ pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,
     NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,
 };
+pub use watch::{DeadlineEventRow, ProgressRow, ProjectionRow};

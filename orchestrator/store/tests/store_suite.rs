@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
-use warden_store::{Claim, Enqueue, LoggedEvent, NewRun, Report, Step, Store, StoreError};
+use warden_store::{
+    Claim, DeadlineEventRow, Enqueue, LoggedEvent, NewRun, ProgressRow, ProjectionRow, Report,
+    Step, Store, StoreError,
+};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -442,6 +445,145 @@ async fn operator_commands_wait_in_the_inbox_with_actor_and_reason(store: Store)
     );
 }
 
+fn projection_row(minutes: i64, deadline: &str, margin: i64, level: &str) -> ProjectionRow {
+    ProjectionRow {
+        at: t(minutes),
+        deadline_id: deadline.to_string(),
+        deadline_at: t(600),
+        finish: t(600 - margin),
+        margin_seconds: margin * 60,
+        p_miss: Some(0.25),
+        p50_finish: Some(t(590 - margin)),
+        p90_finish: Some(t(610 - margin)),
+        samples: 1000,
+        level: level.to_string(),
+        settled: false,
+        chain: "[\"CLAIM-EXTRACT.A\",\"ADJUD-PHASE1.A\"]".to_string(),
+        recorded_at: t(minutes),
+    }
+}
+
+fn deadline_event(minutes: i64, kind: &str, key: Option<&str>) -> DeadlineEventRow {
+    DeadlineEventRow {
+        id: 0,
+        at: t(minutes),
+        deadline_id: "cms-filing".into(),
+        kind: kind.into(),
+        level: Some("warning".into()),
+        notice_key: key.map(str::to_string),
+        payload: format!("{{\"kind\":\"{kind}\"}}"),
+        actor: "orchestrator".into(),
+        recorded_at: t(minutes),
+    }
+}
+
+async fn projections_and_ladder_decisions_are_kept_in_order(store: Store) {
+    let run = run_with_queue(&store, &[]).await;
+    let written = store
+        .record_watch(
+            run,
+            &[
+                projection_row(1, "cms-filing", 300, "ok"),
+                projection_row(1, "day1-window", 20, "warning"),
+            ],
+            &[
+                deadline_event(1, "notify", Some("1/day1-window/s1/a1/n1")),
+                deadline_event(1, "level", None),
+            ],
+        )
+        .await
+        .expect("record");
+    assert_eq!(written, ["1/day1-window/s1/a1/n1"]);
+    // The same notice again (a restarted watcher) is not written twice; other rows are.
+    let written = store
+        .record_watch(
+            run,
+            &[projection_row(2, "cms-filing", 280, "ok")],
+            &[
+                deadline_event(2, "notify", Some("1/day1-window/s1/a1/n1")),
+                deadline_event(2, "cleared", None),
+            ],
+        )
+        .await
+        .expect("record again");
+    assert!(written.is_empty(), "{written:?}");
+    // JSONB (PostgreSQL) normalises the chain's whitespace: compare it as JSON.
+    let projections: Vec<ProjectionRow> = store
+        .load_projections(run)
+        .await
+        .expect("load")
+        .into_iter()
+        .map(|mut p| {
+            let chain: serde_json::Value = serde_json::from_str(&p.chain).expect("chain json");
+            p.chain = chain.to_string();
+            p
+        })
+        .collect();
+    assert_eq!(
+        projections,
+        vec![
+            projection_row(1, "cms-filing", 300, "ok"),
+            projection_row(1, "day1-window", 20, "warning"),
+            projection_row(2, "cms-filing", 280, "ok"),
+        ]
+    );
+    let events = store.load_deadline_events(run).await.expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["notify", "level", "cleared"]);
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    let payload: serde_json::Value = serde_json::from_str(&events[2].payload).expect("json");
+    assert_eq!(payload["kind"], "cleared");
+    // Another run's history is its own.
+    let other = run_with_queue(&store, &[]).await;
+    assert!(
+        store
+            .load_projections(other)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+}
+
+async fn progress_is_fenced_and_read_back_for_running_attempts(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0), dispatch(1, 1, 0)]).await;
+    let claim = store
+        .claim("w1", t(1), TimeDelta::minutes(1), Some(run))
+        .await
+        .expect("claim")
+        .expect("job");
+    store
+        .report(&claim, "w1", Report::Started, t(1))
+        .await
+        .expect("started");
+    store
+        .report_progress(&claim, "w1", 650, 1000)
+        .await
+        .expect("progress");
+    let intruder = store.report_progress(&claim, "w2", 999, 1000).await;
+    assert!(
+        matches!(intruder, Err(StoreError::Fenced { .. })),
+        "{intruder:?}"
+    );
+    let progress = store.load_progress(run).await.expect("load");
+    assert_eq!(
+        progress,
+        vec![ProgressRow {
+            job_idx: claim.job_idx,
+            attempt: 1,
+            done: 650,
+            total: 1000
+        }]
+    );
+    store
+        .report(&claim, "w1", Report::Finished(Outcome::Succeeded), t(2))
+        .await
+        .expect("finished");
+    assert!(
+        store.load_progress(run).await.expect("load").is_empty(),
+        "finished attempts report none"
+    );
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -468,6 +610,8 @@ macro_rules! suite {
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);
+            case!(projections_and_ladder_decisions_are_kept_in_order);
+            case!(progress_is_fenced_and_read_back_for_running_attempts);
         }
     };
 }

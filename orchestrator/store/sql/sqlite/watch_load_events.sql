@@ -1,0 +1,2 @@
+SELECT id, at, deadline_id, kind, level, notice_key, payload, actor, recorded_at
+FROM deadline_events WHERE run_id = ?1 ORDER BY id
