@@ -2,7 +2,7 @@
 //!
 //! A shell job gets the cycle context in its environment (`WARDEN_CYCLE`, `WARDEN_DATE`,
 //! `WARDEN_DAY`, `WARDEN_STREAM`, `WARDEN_PARTITION`, `WARDEN_ATTEMPT`, `WARDEN_JOB`,
-//! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`), runs in the job's work directory with stdout and
+//! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`, `WARDEN_PROGRESS_FILE`), runs in the job's work directory with stdout and
 //! stderr in the attempt's log file, and is killed as a whole process group (so a shell's children die with it).
 
 use std::path::{Path, PathBuf};
@@ -31,17 +31,38 @@ pub struct AttemptPaths {
     pub run_dir: PathBuf,
     pub work_dir: PathBuf,
     pub log: PathBuf,
+    /// `WORK/.warden-progress`: where a job may write `DONE TOTAL` (claims done, claims to
+    /// do) as it goes; its worker passes it on with each heartbeat, and the deadline
+    /// projection estimates the job's remainder from the observed rate.
+    pub progress: PathBuf,
 }
 
 impl AttemptPaths {
     pub fn new(data_dir: &Path, run_id: i64, job_id: &str, attempt: i64) -> Self {
         let run_dir = run_dir(data_dir, run_id);
+        let work_dir = run_dir.join("work").join(job_id);
         Self {
-            work_dir: run_dir.join("work").join(job_id),
+            progress: work_dir.join(PROGRESS_FILE),
+            work_dir,
             log: run_dir.join("logs").join(format!("{job_id}.{attempt}.log")),
             run_dir,
         }
     }
+}
+
+/// The progress file's name in a job's work directory.
+pub const PROGRESS_FILE: &str = ".warden-progress";
+
+/// Reads a progress file: two whole numbers, `DONE TOTAL` (or `DONE/TOTAL`). Anything else
+/// (missing, half-written, nonsense) is no progress: the projection then uses the estimate.
+pub fn read_progress(path: &Path) -> Option<(i64, i64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut parts = text
+        .split(|c: char| c.is_whitespace() || c == '/')
+        .filter(|p| !p.is_empty());
+    let done: i64 = parts.next()?.parse().ok()?;
+    let total: i64 = parts.next()?.parse().ok()?;
+    (parts.next().is_none() && done >= 0 && total > 0).then_some((done.min(total), total))
 }
 
 /// `DATA/runs/RUN`.
@@ -109,6 +130,7 @@ impl Running {
                     .env("WARDEN_ATTEMPT", attempt.to_string())
                     .env("WARDEN_WORK_DIR", &paths.work_dir)
                     .env("WARDEN_RUN_DIR", &paths.run_dir)
+                    .env("WARDEN_PROGRESS_FILE", &paths.progress)
                     .env(
                         "WARDEN_STREAM",
                         pj.stream

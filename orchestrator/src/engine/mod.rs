@@ -7,4 +7,5 @@ pub mod driver;
 pub mod exec;
 pub mod host;
 pub mod run;
+pub mod watch;
 pub mod worker;

@@ -20,6 +20,7 @@ use warden_store::{NewRun, Store, StoreError};
 use super::driver::Driver;
 use super::exec::run_dir;
 use super::host::{kill_orphans, worker_is_dead};
+use super::watch::{Notice, WatchOptions, Watcher};
 use super::worker::{Wakes, WorkerConfig, run_worker};
 
 /// The shortest lease in real time, whatever the clock's speed.
@@ -36,6 +37,8 @@ pub struct RunOptions {
     /// How long (real time) the driver keeps trying while the store is away before it
     /// gives up; the run resumes from the store when `warden run` is started again.
     pub store_patience: Duration,
+    /// Deadline watching (projection, breach probability, escalation); `None`: off.
+    pub watch: Option<WatchOptions>,
 }
 
 impl RunOptions {
@@ -46,6 +49,7 @@ impl RunOptions {
             poll: Duration::from_millis(20),
             data_dir,
             store_patience: Duration::from_secs(600),
+            watch: Some(WatchOptions::default()),
         }
     }
 }
@@ -126,6 +130,10 @@ pub async fn run_cycle(
             stopped.clone(),
         )));
     }
+    let mut watcher = match &options.watch {
+        Some(w) => Some(Watcher::open(&store, plan.clone(), run_id, w.clone()).await?),
+        None => None,
+    };
     let mut away_since: Option<tokio::time::Instant> = None;
     let end = loop {
         let report = match driver.step().await {
@@ -162,6 +170,22 @@ pub async fn run_cycle(
                 wakes.work.notify_one();
             }
         }
+        if let Some(w) = watcher.as_mut() {
+            if report.events > 0 || report.dispatched > 0 {
+                w.changed();
+            }
+            let now = clock.now();
+            match w
+                .tick(&store, driver.machine(), driver.timeline(), now)
+                .await
+            {
+                Ok(notices) => on_notices(&plan, run_id, &notices),
+                // Watching never stops the run; the next projection will try again.
+                Err(e) => {
+                    tracing::warn!(run = run_id, error = %e, "a projection could not be stored")
+                }
+            }
+        }
         if report.complete {
             break RunEnd::Complete { run_id };
         }
@@ -196,6 +220,17 @@ pub async fn run_cycle(
             _ = tokio::time::sleep(wait) => {}
         }
     };
+    if let Some(w) = watcher.as_mut() {
+        match w
+            .settle(&store, driver.machine(), driver.timeline(), clock.now())
+            .await
+        {
+            Ok(notices) => on_notices(&plan, run_id, &notices),
+            Err(e) => {
+                tracing::warn!(run = run_id, error = %e, "the final projection could not be stored")
+            }
+        }
+    }
     let _ = stop.send(true);
     for w in workers {
         if let Ok(Err(e)) = w.await {
@@ -204,6 +239,13 @@ pub async fn run_cycle(
     }
     driver.release().await?;
     Ok(end)
+}
+
+/// What the escalation ladders decided to notify (delivery goes through the alerts outbox).
+fn on_notices(plan: &Plan, run_id: i64, notices: &[Notice]) {
+    for n in notices {
+        tracing::debug!(run = run_id, deadline = %plan.deadlines[n.deadline].id, margin_minutes = n.margin.num_minutes(), "notice");
+    }
 }
 
 /// Creates the data directory if needed, proves it can be written, and returns it absolute

@@ -14,7 +14,7 @@ use warden_core::plan::Plan;
 use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Report, Store, StoreError};
 
-use super::exec::{AttemptPaths, Running};
+use super::exec::{AttemptPaths, Running, read_progress};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -159,7 +159,7 @@ async fn run_claim(
     }
     let outcome = match ended {
         Some(outcome) => outcome,
-        None => match run_to_end(store, claim, name, clock, config, &mut running).await {
+        None => match run_to_end(store, claim, name, clock, config, &mut running, &paths).await {
             Ok(outcome) => outcome,
             // The lease is gone: someone else owns this attempt's fate now.
             Err(StoreError::Fenced { .. }) => return Ok(()),
@@ -182,15 +182,25 @@ async fn run_to_end(
     clock: &Arc<dyn Clock>,
     config: &WorkerConfig,
     running: &mut Running,
+    paths: &AttemptPaths,
 ) -> Result<Outcome, StoreError> {
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
+    let mut reported: Option<(i64, i64)> = None;
     loop {
         tokio::select! {
             outcome = running.wait() => return Ok(outcome),
             _ = beat.tick() => {
                 match store.heartbeat(claim, name, clock.now(), config.lease).await {
-                    Ok(None) => {}
+                    Ok(None) => {
+                        let progress = read_progress(&paths.progress);
+                        if let Some((done, total)) = progress
+                            && progress != reported
+                            && store.report_progress(claim, name, done, total).await.is_ok()
+                        {
+                            reported = progress;
+                        }
+                    }
                     Ok(Some(why)) => {
                         running.kill();
                         return Ok(match why {
