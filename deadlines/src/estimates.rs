@@ -123,6 +123,16 @@ impl Estimates {
         estimates
     }
 
+    /// A what-if's delay: the job takes `extra` longer (its history samples too).
+    pub fn add(&mut self, job: JobIdx, extra: TimeDelta) {
+        let e = &mut self.jobs[job];
+        e.central = (e.central + extra).max(TimeDelta::zero());
+        let shift = extra.num_milliseconds() as f64 / 1000.0;
+        for s in &mut e.samples {
+            *s = (*s + shift).max(0.0);
+        }
+    }
+
     pub fn job(&self, job: JobIdx) -> &JobEstimate {
         &self.jobs[job]
     }

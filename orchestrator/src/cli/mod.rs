@@ -15,6 +15,7 @@ mod run;
 pub mod schema;
 mod status;
 mod validate;
+mod whatif;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -65,6 +66,8 @@ enum Command {
     Kill(operate::OperateArgs),
     /// Operator: mark a job succeeded, killing it if it runs (needs --reason).
     ForceComplete(operate::OperateArgs),
+    /// Margins, critical path and P(miss) before and after a change, or through a scenario.
+    Whatif(whatif::WhatifArgs),
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -102,6 +105,7 @@ where
         Command::Skip(args) => operate::run(Op::Skip, &args, out, err),
         Command::Kill(args) => operate::run(Op::Kill, &args, out, err),
         Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
+        Command::Whatif(args) => whatif::run(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {

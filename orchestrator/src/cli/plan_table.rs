@@ -10,11 +10,11 @@ use warden_deadlines::{Chain, ChainLink};
 
 use warden_deadlines::Analysis;
 
-fn when(t: DateTime<Utc>, tz: Tz) -> String {
+pub(super) fn when(t: DateTime<Utc>, tz: Tz) -> String {
     t.with_timezone(&tz).format("%a %m-%d %H:%M %Z").to_string()
 }
 
-fn signed(d: TimeDelta) -> String {
+pub(super) fn signed(d: TimeDelta) -> String {
     if d >= TimeDelta::zero() {
         format!("+{}", format_duration(d))
     } else {

@@ -141,6 +141,24 @@ impl Plan {
         self.jobs.iter().position(|j| j.id == id)
     }
 
+    /// Makes `job` also wait for `dep` (a what-if's contention; the compiler's acyclicity
+    /// check does not see it, so `false` and no change when it would close a cycle).
+    pub fn add_dependency(&mut self, job: JobIdx, dep: JobIdx) -> bool {
+        if job == dep || self.jobs[job].deps.contains(&dep) {
+            return job != dep;
+        }
+        let (a, b) = (
+            petgraph::graph::NodeIndex::new(dep),
+            petgraph::graph::NodeIndex::new(job),
+        );
+        if petgraph::algo::has_path_connecting(&self.graph, b, a, None) {
+            return false;
+        }
+        self.jobs[job].deps.push(dep);
+        self.graph.add_edge(a, b, ());
+        true
+    }
+
     /// The claims a job processes in this run: its stream's volume (its share, if
     /// partitioned), or the whole cycle's for a job that spans streams.
     pub fn job_volume(&self, job: JobIdx) -> u64 {

@@ -317,3 +317,38 @@ fn on_lost_defaults_to_rerun_and_can_be_set_in_defaults() {
     assert_eq!(w.jobs[0].on_lost, OnLost::Fail, "from defaults");
     assert_eq!(w.jobs[1].on_lost, OnLost::Rerun, "the job's own wins");
 }
+
+#[test]
+fn simulate_until_stops_with_jobs_done_running_and_queued() {
+    let p = plan(
+        "  - { id: A, estimate: 10m }\n  - { id: B, after: [A], estimate: 30m }\n  - { id: C, after: [B], estimate: 5m }",
+    );
+    let (m, timeline) = crate::sched::simulate_until(&p, at(&p, 25), |j| p.jobs[j].duration);
+    let idx = |id| p.job_index(id).expect("job");
+    assert_eq!(
+        m.status(idx("A")),
+        JobStatus::Succeeded {
+            attempt: 1,
+            at: at(&p, 10)
+        }
+    );
+    assert_eq!(
+        m.status(idx("B")),
+        JobStatus::Running {
+            attempt: 1,
+            since: at(&p, 10)
+        }
+    );
+    assert_eq!(m.status(idx("C")), JobStatus::Waiting);
+    assert_eq!(
+        timeline.dispatched(idx("B")).map(|d| d.at),
+        Some(at(&p, 10))
+    );
+    // Stopping exactly at a finish: the dependent is queued, not started.
+    let (m, _) = crate::sched::simulate_until(&p, at(&p, 40), |j| p.jobs[j].duration);
+    assert!(
+        matches!(m.status(idx("C")), JobStatus::Dispatched { .. }),
+        "{:?}",
+        m.status(idx("C"))
+    );
+}

@@ -15,6 +15,6 @@ pub use machine::{Action, Command, Event, JobStatus, KillReason, Machine, Outcom
 pub use order::{DispatchOrder, tails};
 pub use pool::ResourcePool;
 pub use simulate::{
-    Binding, ForwardStart, InFlight, Schedule, ScheduledJob, run_forward, simulate,
+    Binding, ForwardStart, InFlight, Schedule, ScheduledJob, run_forward, simulate, simulate_until,
 };
 pub use timeline::{Dispatched, Timeline};

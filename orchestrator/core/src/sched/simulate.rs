@@ -167,3 +167,70 @@ pub fn run_forward(
     let finish = jobs.iter().map(|j| j.finish).max().unwrap_or(plan.start);
     Schedule { jobs, finish }
 }
+
+/// A live state synthesised by simulation: the machine and its timeline as they would stand
+/// at `until` had every job taken `duration(job)` from the cycle's start (a what-if's "what
+/// really happened so far"). Attempts are started as soon as they are dispatched; jobs
+/// dispatched at `until` itself are left queued.
+pub fn simulate_until(
+    plan: &Plan,
+    until: DateTime<Utc>,
+    mut duration: impl FnMut(JobIdx) -> TimeDelta,
+) -> (Machine, super::Timeline) {
+    let mut machine = Machine::new(plan);
+    let mut timeline = super::Timeline::new(plan);
+    let mut finishing: BinaryHeap<Reverse<(DateTime<Utc>, JobIdx, u32)>> = BinaryHeap::new();
+    let mut wakes: BinaryHeap<Reverse<DateTime<Utc>>> = BinaryHeap::new();
+    let mut now = plan.start.min(until);
+    let mut events: Vec<Event> = Vec::new();
+    loop {
+        let actions = machine.apply(plan, now, events.drain(..));
+        timeline.record(now, &actions);
+        let mut starts = Vec::new();
+        for action in &actions {
+            match *action {
+                Action::Dispatch { job, attempt, .. } if now < until => {
+                    starts.push(Event::Started { job, attempt });
+                    finishing.push(Reverse((
+                        now + duration(job).max(TimeDelta::zero()),
+                        job,
+                        attempt,
+                    )));
+                }
+                Action::WakeAt(t) => wakes.push(Reverse(t)),
+                _ => {}
+            }
+        }
+        if !starts.is_empty() {
+            let actions = machine.apply(plan, now, starts);
+            timeline.record(now, &actions);
+        }
+        while wakes.peek().is_some_and(|Reverse(t)| *t <= now) {
+            wakes.pop();
+        }
+        let next = [
+            finishing.peek().map(|Reverse((t, _, _))| *t),
+            wakes.peek().map(|Reverse(t)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match next {
+            Some(t) if t <= until && now < until => now = t,
+            _ if now < until => now = until,
+            _ => break,
+        }
+        while let Some(Reverse((t, job, attempt))) = finishing.peek().copied() {
+            if t > now {
+                break;
+            }
+            finishing.pop();
+            events.push(Event::Finished {
+                job,
+                attempt,
+                outcome: Outcome::Succeeded,
+            });
+        }
+    }
+    (machine, timeline)
+}
