@@ -1,29 +1,8 @@
 //! The command line as an architect uses it: exit codes, text and JSON output.
 
-use std::path::Path;
-
 use serde_json::Value;
 
-fn workflow(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../workflows")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Runs `warden ARGS...` in-process; returns (exit code, stdout, stderr).
-fn warden(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let argv = std::iter::once("warden").chain(args.iter().copied());
-    let code = warden::cli::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).expect("utf-8 stdout"),
-        String::from_utf8(err).expect("utf-8 stderr"),
-    )
-}
+use warden_tests::{warden, workflow};
 
 #[test]
 fn validate_accepts_the_shipped_workflows() {

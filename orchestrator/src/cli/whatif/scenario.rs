@@ -107,7 +107,8 @@ pub struct ResolvedLook {
 }
 
 pub fn parse(text: &str) -> Result<RawScenario, String> {
-    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    serde_saphyr::from_str(text)
+        .map_err(|e| e.to_string().trim_start_matches("error: ").to_string())
 }
 
 pub fn parse_mode(text: &str) -> Result<Mode, String> {
