@@ -58,9 +58,10 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         };
         let events = store.load_events(run.id).await?;
         let attempts = store.load_attempts(run.id).await?;
-        Ok::<_, warden_store::StoreError>(Some((run, events, attempts)))
+        let projections = store.load_projections(run.id).await?;
+        Ok::<_, warden_store::StoreError>(Some((run, events, attempts, projections)))
     });
-    let (run, events, attempts) = match found {
+    let (run, events, attempts, projections) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
             writeln!(
@@ -92,6 +93,7 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         run.status,
         events.len()
     )?;
+    write_deadlines(&plan, &projections, out)?;
     let width = plan
         .jobs
         .iter()
@@ -120,6 +122,40 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     }
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(out, "{}", summary.join(", "))?;
+    Ok(EXIT_OK)
+}
+
+/// Each deadline's latest projection: margin, P(miss), escalation level.
+fn write_deadlines(
+    plan: &warden_core::plan::Plan,
+    projections: &[warden_store::ProjectionRow],
+    out: &mut dyn Write,
+) -> CliResult {
+    let Some(last_at) = projections.iter().map(|p| p.at).max() else {
+        return Ok(EXIT_OK);
+    };
+    let tz = plan.timezone;
+    let local =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%m-%d %H:%M").to_string();
+    writeln!(out, "deadlines, as projected at {} {}:", local(last_at), tz)?;
+    for d in &plan.deadlines {
+        let Some(p) = projections.iter().rev().find(|p| p.deadline_id == d.id) else {
+            continue;
+        };
+        let margin = chrono::TimeDelta::seconds(p.margin_seconds);
+        writeln!(
+            out,
+            "  {:<16} at {}  {} {}  margin {:>9}  P(miss) {:>4}  {}",
+            d.id,
+            local(p.deadline_at),
+            if p.settled { "finished" } else { "projected" },
+            local(p.finish),
+            super::plan_table::signed(margin),
+            p.p_miss
+                .map_or("-".to_string(), |x| format!("{:.0}%", x * 100.0)),
+            p.level.replace('_', " ")
+        )?;
+    }
     Ok(EXIT_OK)
 }
 

@@ -5,6 +5,7 @@ pub mod compile;
 pub mod located;
 pub mod model;
 pub mod raw;
+pub mod synthetic;
 pub mod values;
 
 pub use compile::{Compilation, FsLoader, Loader, NoFiles, compile, compile_bytes, compile_str};
