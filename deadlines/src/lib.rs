@@ -4,6 +4,7 @@
 //! Pure functions of a [`Plan`] and a [`Schedule`]; the projection of later issues feeds them
 //! schedules simulated from live state, `warden plan` feeds them schedules from estimates.
 
+pub mod alert;
 mod analysis;
 mod critical_path;
 mod margin;
