@@ -181,7 +181,8 @@ impl Templates {
             ));
         }
         let body = lines.next().unwrap_or_default();
-        let subject_column = SUBJECT_PREFIX.len() + 1 + (subject.len() - subject.trim_start().len());
+        let subject_column =
+            SUBJECT_PREFIX.len() + 1 + (subject.len() - subject.trim_start().len());
         let subject = subject.trim();
         self.registry
             .register_template_string(&subject_key(name), subject)

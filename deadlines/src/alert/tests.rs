@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeDelta, TimeZone, Utc};
+use warden_core::diagnostics::SourceMap;
 use warden_core::diagnostics::render_text;
 use warden_core::plan::{DateSpec, PlanOptions};
-use warden_core::diagnostics::SourceMap;
 use warden_core::workflow::{FsLoader, Trigger, Workflow, compile, compile_str};
 
 use super::*;
@@ -158,15 +158,31 @@ fn the_oncall_page_is_short_and_says_what_matters() {
         page.subject,
         "[Warden WARNING] CMS filing: 11h margin (month-end 2025-02)"
     );
-    assert!(page.body.contains("due 2025-03-02 23:59 EST"), "{}", page.body);
-    assert!(page.body.contains("Trigger: margin below 12h."), "{}", page.body);
+    assert!(
+        page.body.contains("due 2025-03-02 23:59 EST"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Trigger: margin below 12h."),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("P(miss) 18%"), "{}", page.body);
-    assert!(page.body.contains("warden ack 42 --as NAME"), "{}", page.body);
+    assert!(
+        page.body.contains("warden ack 42 --as NAME"),
+        "{}",
+        page.body
+    );
     let first = &view.chain[0].job;
     let last = &view.chain[view.chain.len() - 1].job;
     assert!(page.body.contains(&format!("Critical chain: {first} -> ")));
     assert!(page.body.contains(&format!("-> {last} (last finishes")));
-    assert!(page.body.lines().count() <= 10, "a page is short:\n{}", page.body);
+    assert!(
+        page.body.lines().count() <= 10,
+        "a page is short:\n{}",
+        page.body
+    );
 }
 
 #[test]
@@ -186,10 +202,19 @@ fn the_compliance_escalation_lists_the_chain_and_the_penalty() {
         "[Warden ESCALATED] CMS filing at risk: 2h 15m margin, due 2025-03-02 23:59 EST"
     );
     assert!(mail.body.contains("Why now:           margin below 6h"));
-    assert!(mail.body.contains("Margin:            2h 15m (135 minutes)"));
-    assert!(mail.body.contains("Level:             escalated (was warning)"));
+    assert!(
+        mail.body
+            .contains("Margin:            2h 15m (135 minutes)")
+    );
+    assert!(
+        mail.body
+            .contains("Level:             escalated (was warning)")
+    );
     assert!(mail.body.contains("up to $25,000 per day of late filing"));
-    assert!(mail.body.contains("Probability of missing the deadline: 18%"));
+    assert!(
+        mail.body
+            .contains("Probability of missing the deadline: 18%")
+    );
     for step in &view.chain {
         assert!(
             mail.body.contains(&format!(
@@ -201,7 +226,10 @@ fn the_compliance_escalation_lists_the_chain_and_the_penalty() {
             mail.body
         );
     }
-    assert!(mail.body.contains("Notified: On-call batch engineer, Compliance officer."));
+    assert!(
+        mail.body
+            .contains("Notified: On-call batch engineer, Compliance officer.")
+    );
     // Without a Monte Carlo run and a previous level the optional lines go, and nothing
     // else breaks in strict mode.
     view.p_miss = None;
@@ -234,7 +262,12 @@ fn the_regulatory_notice_names_deadline_penalty_finish_margin_and_chain() {
     );
     let body = &letter.body;
     assert!(body.contains("Re: CMS filing (cms-filing), due 2025-03-02 23:59 EST"));
-    assert!(body.contains("projected to complete the work required for the CMS filing at\n  2025-03-03 01:29 EST"), "{body}");
+    assert!(
+        body.contains(
+            "projected to complete the work required for the CMS filing at\n  2025-03-03 01:29 EST"
+        ),
+        "{body}"
+    );
     assert!(body.contains("Projected lateness: 1h 30m late (-90 minutes of margin)."));
     assert!(body.contains("CMS corrective action plan"));
     assert!(body.contains("financial penalties up to $25,000 per day of late filing"));
@@ -292,13 +325,20 @@ fn a_template_that_does_not_parse_is_located() {
     );
     let e = Templates::load_dir(&dir).expect_err("does not parse");
     assert!(e.file.ends_with("broken.hbs"), "{e}");
-    assert!(e.line.is_some_and(|l| l >= 4), "the body's line in the file: {e}");
+    assert!(
+        e.line.is_some_and(|l| l >= 4),
+        "the body's line in the file: {e}"
+    );
     assert!(e.to_string().contains("does not parse"), "{e}");
 
     let dir = scratch("subject", &[("nosubject.hbs", "Hello {{cycle}}\n\nbody\n")]);
     let e = Templates::load_dir(&dir).expect_err("no subject line");
     assert_eq!(e.line, Some(1));
-    assert!(e.to_string().contains("nosubject.hbs:1:1: a template starts with its subject line"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("nosubject.hbs:1:1: a template starts with its subject line"),
+        "{e}"
+    );
 
     let dir = scratch("blank", &[("noblank.hbs", "Subject: x\nbody\n")]);
     let e = Templates::load_dir(&dir).expect_err("no blank line");
@@ -329,10 +369,17 @@ fn a_missing_field_is_an_error_naming_file_and_line_in_strict_mode() {
     let e = templates
         .render(Some("nope"), &view)
         .expect_err("unknown template");
-    assert!(e.to_string().contains("no template `nope` (known: typo)"), "{e}");
+    assert!(
+        e.to_string().contains("no template `nope` (known: typo)"),
+        "{e}"
+    );
 
     let missing = Templates::load_dir(Path::new("/nonexistent/templates")).expect_err("no dir");
-    assert!(missing.to_string().contains("cannot read the template directory"));
+    assert!(
+        missing
+            .to_string()
+            .contains("cannot read the template directory")
+    );
 }
 
 #[test]
@@ -354,8 +401,16 @@ fn ladder_templates_are_checked_against_the_set() {
     assert_eq!(
         named,
         [
-            ("cms-filing".to_string(), 2, "compliance-escalation".to_string()),
-            ("cms-filing".to_string(), 3, "compliance-escalation".to_string()),
+            (
+                "cms-filing".to_string(),
+                2,
+                "compliance-escalation".to_string()
+            ),
+            (
+                "cms-filing".to_string(),
+                3,
+                "compliance-escalation".to_string()
+            ),
             ("cms-filing".to_string(), 4, "regulatory-notice".to_string()),
         ]
     );
@@ -388,5 +443,8 @@ deadlines:
         .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
     assert_eq!(check_ladder_templates(&w, &shipped), []);
     let empty = Templates::load_dir(&scratch("empty", &[])).expect("loads");
-    assert_eq!(check_ladder_templates(&w, &empty)[0].template, DEFAULT_TEMPLATE);
+    assert_eq!(
+        check_ladder_templates(&w, &empty)[0].template,
+        DEFAULT_TEMPLATE
+    );
 }

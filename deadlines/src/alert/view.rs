@@ -104,10 +104,7 @@ impl DeadlineView {
     pub fn new(deadline: &PlanDeadline, zone: Tz) -> DeadlineView {
         DeadlineView {
             id: deadline.id.clone(),
-            name: deadline
-                .name
-                .clone()
-                .unwrap_or_else(|| deadline.id.clone()),
+            name: deadline.name.clone().unwrap_or_else(|| deadline.id.clone()),
             kind: kind_str(deadline.kind).to_string(),
             at: LocalTime::new(deadline.at, zone),
             penalty: deadline.penalty.clone(),
@@ -287,7 +284,11 @@ pub fn format_margin(margin: TimeDelta) -> String {
         (h, 0) => format!("{h}h"),
         (h, m) => format!("{h}h {m}m"),
     };
-    if late { format!("{amount} late") } else { amount }
+    if late {
+        format!("{amount} late")
+    } else {
+        amount
+    }
 }
 
 /// `0.1` → `10%`, `0.125` → `12.5%`, `0.003` → `0.3%`.
@@ -339,7 +340,9 @@ pub fn chain_steps(plan: &Plan, schedule: &Schedule, chain: &Chain) -> Vec<Chain
                         .unwrap_or("its day's");
                     let why = match reason {
                         EarliestReason::CycleStart => "starts when the cycle starts".to_string(),
-                        EarliestReason::WindowOpens => format!("starts when the {day} window opens"),
+                        EarliestReason::WindowOpens => {
+                            format!("starts when the {day} window opens")
+                        }
                         EarliestReason::StreamNotBefore => {
                             "starts at its stream's start time".to_string()
                         }

@@ -11,6 +11,9 @@
 //! - `inbox`: what workers report, consumed exactly once (deleted in the transaction that
 //!   records the corresponding event).
 //! - `attempts`, `history`: what ran, for status, logs and estimates.
+//! - `alerts`, `deliveries`, `alert_acks`: the alerts outbox (`backend/alerts.rs`): an alert
+//!   raised once per idempotency key, one delivery per (alert, role, channel) retried until
+//!   delivered or dead-lettered, and who acknowledged what.
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
@@ -18,6 +21,10 @@ mod backend;
 mod error;
 mod types;
 
+pub use backend::alerts::{
+    AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery, NewAlert,
+    Raised,
+};
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use types::{

@@ -10,6 +10,10 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 use warden_store::{Claim, Enqueue, LoggedEvent, NewRun, Report, Step, Store, StoreError};
 
+#[path = "store_suite/alerts_cases.rs"]
+mod alerts_cases;
+use alerts_cases::*;
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
@@ -468,6 +472,10 @@ macro_rules! suite {
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);
+            case!(raising_the_same_key_twice_is_one_alert);
+            case!(deliveries_are_fanned_out_once_and_come_due);
+            case!(failures_retry_then_dead_letter_and_successes_close);
+            case!(acknowledgements_are_kept_with_who_when_and_why);
         }
     };
 }

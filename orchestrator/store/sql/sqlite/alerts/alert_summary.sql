@@ -1,0 +1,1 @@
+SELECT deadline_id, level FROM alerts WHERE id = ?1
