@@ -5,6 +5,7 @@
 //! database cannot be reached or opened, the data directory cannot be written, another
 //! orchestrator holds the run).
 
+mod alerts;
 mod bench;
 mod cycle_args;
 mod operate;
@@ -65,6 +66,10 @@ enum Command {
     Kill(operate::OperateArgs),
     /// Operator: mark a job succeeded, killing it if it runs (needs --reason).
     ForceComplete(operate::OperateArgs),
+    /// List a run's alerts, their deliveries (dead letters included) and acknowledgements.
+    Alerts(alerts::AlertsArgs),
+    /// Acknowledge an alert: who, and a note (kept with the alert).
+    Ack(alerts::AckArgs),
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -102,6 +107,8 @@ where
         Command::Skip(args) => operate::run(Op::Skip, &args, out, err),
         Command::Kill(args) => operate::run(Op::Kill, &args, out, err),
         Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
+        Command::Alerts(args) => alerts::alerts(&args, out, err),
+        Command::Ack(args) => alerts::ack(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {

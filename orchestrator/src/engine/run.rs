@@ -36,6 +36,8 @@ pub struct RunOptions {
     /// How long (real time) the driver keeps trying while the store is away before it
     /// gives up; the run resumes from the store when `warden run` is started again.
     pub store_patience: Duration,
+    /// Alert delivery beside the workers (`crate::alerts`); `None` delivers nothing.
+    pub outbox: Option<crate::alerts::Outbox>,
 }
 
 impl RunOptions {
@@ -46,6 +48,7 @@ impl RunOptions {
             poll: Duration::from_millis(20),
             data_dir,
             store_patience: Duration::from_secs(600),
+            outbox: None,
         }
     }
 }
@@ -126,6 +129,17 @@ pub async fn run_cycle(
             stopped.clone(),
         )));
     }
+    // The alerts outbox: delivers this run's alerts beside the workers, with a last pass
+    // when the run stops (crate::alerts).
+    let outbox = options.outbox.as_ref().map(|o| {
+        tokio::spawn(crate::alerts::run_outbox(
+            store.clone(),
+            o.for_run(run_id),
+            clock.clone(),
+            stopped.clone(),
+            Duration::from_secs(1),
+        ))
+    });
     let mut away_since: Option<tokio::time::Instant> = None;
     let end = loop {
         let report = match driver.step().await {
@@ -201,6 +215,9 @@ pub async fn run_cycle(
         if let Ok(Err(e)) = w.await {
             return Err(e.into());
         }
+    }
+    if let Some(outbox) = outbox {
+        let _ = outbox.await;
     }
     driver.release().await?;
     Ok(end)
