@@ -64,7 +64,13 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     let dir = temp_dir("alerts-cli");
     let db = dir.join("w.db").display().to_string();
     let data = dir.join("data").display().to_string();
-    let cycle = ["workflows/nightly-serial.yaml", "--date", "2025-03-04", "--db", &db];
+    let cycle = [
+        "workflows/nightly-serial.yaml",
+        "--date",
+        "2025-03-04",
+        "--db",
+        &db,
+    ];
     let run: Vec<&str> = [&["run"][..], &cycle, &["--data", &data, "--speed", "36000"]].concat();
     let output = warden(&run);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -79,7 +85,10 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
             .expect("find")
             .expect("the run exists");
         let raised = store
-            .raise_alert(&alert(run.id, &format!("{}:online-restart:warning:1", run.id)))
+            .raise_alert(&alert(
+                run.id,
+                &format!("{}:online-restart:warning:1", run.id),
+            ))
             .await
             .expect("raise");
         (run.id, raised.id)
@@ -90,8 +99,16 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     let output = warden(&list);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let out = text(&output.stdout);
-    assert!(out.contains(&format!("run {run_id}: nightly-serial for 2025-03-04 · 1 alert")), "{out}");
-    assert!(out.contains(&format!("alert {alert_id}  online-restart  warning")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "run {run_id}: nightly-serial for 2025-03-04 · 1 alert"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("alert {alert_id}  online-restart  warning")),
+        "{out}"
+    );
     assert!(out.contains("deliveries: not yet fanned out"), "{out}");
 
     // Resuming the (complete) run delivers it: no channel file, so the documented default,
@@ -105,7 +122,11 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
         line["subject"],
         "[Warden WARNING] Online restart: 1h 15m margin (nightly-serial 2025-03-04)"
     );
-    assert!(line["body"].as_str().is_some_and(|b| b.contains(&format!("warden ack {alert_id} --as"))));
+    assert!(
+        line["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("warden ack {alert_id} --as")))
+    );
     // Delivered once: running again sends nothing more.
     let output = warden(&run);
     assert_eq!(output.status.code(), Some(0));
@@ -114,7 +135,16 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
 
     // Acknowledge it.
     let id = alert_id.to_string();
-    let output = warden(&["ack", &id, "--as", "dokoye", "--note", "watching stream A", "--db", &db]);
+    let output = warden(&[
+        "ack",
+        &id,
+        "--as",
+        "dokoye",
+        "--note",
+        "watching stream A",
+        "--db",
+        &db,
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
@@ -123,7 +153,10 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
 
     let output = warden(&list);
     let out = text(&output.stdout);
-    assert!(out.contains("-> on-call      log        delivered 2025-"), "{out}");
+    assert!(
+        out.contains("-> on-call      log        delivered 2025-"),
+        "{out}"
+    );
     assert!(out.contains("(1 attempt)"), "{out}");
     assert!(out.contains(": watching stream A"), "{out}");
     assert!(out.contains("acknowledged by dokoye at 2"), "{out}");
@@ -147,12 +180,22 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     assert_eq!(output.status.code(), Some(2));
     let err = text(&output.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: there is no alert 999999 in "), "{err}");
+    assert!(
+        err.starts_with("error: there is no alert 999999 in "),
+        "{err}"
+    );
     let output = warden(&["ack", "first", "--as", "x", "--db", &db]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("`first` is not an alert id"));
     // No such run.
-    let output = warden(&["alerts", "workflows/nightly-serial.yaml", "--date", "2025-03-05", "--db", &db]);
+    let output = warden(&[
+        "alerts",
+        "workflows/nightly-serial.yaml",
+        "--date",
+        "2025-03-05",
+        "--db",
+        &db,
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("no run of `nightly-serial` for 2025-03-05"));
 }
@@ -164,7 +207,18 @@ fn a_bad_channel_file_or_a_missing_template_stops_warden_run_with_the_place() {
     let data = dir.join("data").display().to_string();
     let run = |extra: &[&str]| {
         let args: Vec<&str> = [
-            &["run", "workflows/nightly.yaml", "--date", "2025-03-04", "--db", &db, "--data", &data, "--speed", "36000"][..],
+            &[
+                "run",
+                "workflows/nightly.yaml",
+                "--date",
+                "2025-03-04",
+                "--db",
+                &db,
+                "--data",
+                &data,
+                "--speed",
+                "36000",
+            ][..],
             extra,
         ]
         .concat();
@@ -207,20 +261,46 @@ fn a_bad_channel_file_or_a_missing_template_stops_warden_run_with_the_place() {
         std::fs::write(&file, yaml).expect("write");
         let path = file.display().to_string();
         let output = run(&["--channels", &path]);
-        assert_eq!(output.status.code(), Some(2), "case {i}: {}", text(&output.stderr));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "case {i}: {}",
+            text(&output.stderr)
+        );
         let err = text(&output.stderr);
-        assert!(err.starts_with(&format!("error: {path}{at}")), "case {i}: {err}");
+        assert!(
+            err.starts_with(&format!("error: {path}{at}")),
+            "case {i}: {err}"
+        );
         assert!(err.contains(says), "case {i}: {err}");
         assert_eq!(err.lines().count(), 1, "case {i}: {err}");
     }
+    // A role the workflow does not have (a typo would leave `on-call` without channels).
+    let file = dir.join("channels-roles.yaml");
+    std::fs::write(&file, "roles:\n  oncall: [ { log: { path: a.log } } ]\n").expect("write");
+    let output = run(&["--channels", &file.display().to_string()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = text(&output.stderr);
+    assert!(
+        err.contains("role `oncall` is not a role of the workflow"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `on-call`?"), "{err}");
+
     let output = run(&["--channels", "/nonexistent/channels.yaml"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("/nonexistent/channels.yaml: cannot read the channel file"));
+    assert!(
+        text(&output.stderr).contains("/nonexistent/channels.yaml: cannot read the channel file")
+    );
 
     // A template directory without the templates the ladders name.
     let templates = dir.join("templates");
     std::fs::create_dir_all(&templates).expect("dir");
-    std::fs::write(templates.join("oncall-page.hbs"), "Subject: {{cycle}}\n\nbody\n").expect("write");
+    std::fs::write(
+        templates.join("oncall-page.hbs"),
+        "Subject: {{cycle}}\n\nbody\n",
+    )
+    .expect("write");
     let output = run(&["--templates", &templates.display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
     let err = text(&output.stderr);
@@ -229,7 +309,11 @@ fn a_bad_channel_file_or_a_missing_template_stops_warden_run_with_the_place() {
         "{err}"
     );
     // A template that does not parse: file and line.
-    std::fs::write(templates.join("compliance-escalation.hbs"), "Subject: x\n\n{{#if late}}\n").expect("write");
+    std::fs::write(
+        templates.join("compliance-escalation.hbs"),
+        "Subject: x\n\n{{#if late}}\n",
+    )
+    .expect("write");
     let output = run(&["--templates", &templates.display().to_string()]);
     assert_eq!(output.status.code(), Some(2));
     let err = text(&output.stderr);

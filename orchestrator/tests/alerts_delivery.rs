@@ -271,7 +271,9 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
 
     let clock = ManualClock::new(start());
     // Pass 1: connection refused for all three; nothing is lost, all retry in 1 minute.
-    let first = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let first = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(first.fanned_out, 2);
     assert_eq!(first.delivered, 0);
     assert_eq!(first.retrying, 3);
@@ -281,7 +283,9 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
         assert_eq!(d.status, "pending");
         assert_eq!(d.attempts, 1);
         assert!(
-            d.last_error.as_deref().is_some_and(|e| e.contains("POST http://127.0.0.1")),
+            d.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("POST http://127.0.0.1")),
             "{d:?}"
         );
     }
@@ -292,7 +296,9 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
     assert_eq!((early.delivered, early.retrying), (0, 0));
 
     // The receiver comes up, answering 503 to its first four requests, then 200.
-    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("rebind");
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("rebind");
     let receiver = Receiver::start(listener, 4).await;
     clock.set(start() + TimeDelta::minutes(1));
     let reports = deliver_until_settled(&store, &outbox, &clock, 10, |_| {}).await;
@@ -320,16 +326,27 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
     let mut got_keys: Vec<String> = ok.iter().filter_map(|r| r.key.clone()).collect();
     got_keys.sort();
     expected_keys.sort();
-    assert_eq!(got_keys, expected_keys, "every delivery, once, with its key");
+    assert_eq!(
+        got_keys, expected_keys,
+        "every delivery, once, with its key"
+    );
     // Failed attempts carried the same key as the success (receivers deduplicate on it).
     for r in &requests {
         assert!(r.key.as_ref().is_some_and(|k| expected_keys.contains(k)));
-        assert!(r.content_type.as_deref().is_some_and(|c| c.starts_with("application/json")));
+        assert!(
+            r.content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("application/json"))
+        );
     }
     // The JSON payload: the key, the rendered subject and body, and the whole view.
     let json_one = ok
         .iter()
-        .find(|r| r.key.as_deref().is_some_and(|k| k.ends_with("/on-call/webhook")))
+        .find(|r| {
+            r.key
+                .as_deref()
+                .is_some_and(|k| k.ends_with("/on-call/webhook"))
+        })
         .expect("on-call got the JSON payload");
     let body = &json_one.body;
     assert_eq!(body["key"].as_str(), json_one.key.as_deref());
@@ -339,26 +356,43 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
         body["subject"],
         "[Warden ESCALATED] CMS filing at risk: 2h 15m margin, due 2025-03-02 23:59 EST"
     );
-    assert!(body["body"].as_str().is_some_and(|b| b.contains("Why now:           margin below 6h")));
-    assert!(body["body"].as_str().is_some_and(|b| b.contains(&format!("warden ack {}", alerts[0].id))));
+    assert!(
+        body["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("Why now:           margin below 6h"))
+    );
+    assert!(
+        body["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("warden ack {}", alerts[0].id)))
+    );
     assert_eq!(body["alert"]["deadline"]["id"], "cms-filing");
     assert_eq!(body["alert"]["margin_minutes"], 135);
     assert_eq!(body["alert"]["alert_id"], alerts[0].id);
     // The Slack-format one is `{"text": ...}`.
     let slack: Vec<&&Received> = ok
         .iter()
-        .filter(|r| r.key.as_deref().is_some_and(|k| k.ends_with("/compliance/slack")))
+        .filter(|r| {
+            r.key
+                .as_deref()
+                .is_some_and(|k| k.ends_with("/compliance/slack"))
+        })
         .collect();
     assert_eq!(slack.len(), 2);
     for s in slack {
         let text = s.body["text"].as_str().expect("slack text");
-        assert!(text.starts_with("*[Warden ESCALATED] CMS filing at risk"), "{text}");
+        assert!(
+            text.starts_with("*[Warden ESCALATED] CMS filing at risk"),
+            "{text}"
+        );
         assert_eq!(s.body.as_object().map(|o| o.len()), Some(1));
     }
 
     // Delivered is final: more passes, later, send nothing.
     clock.advance(TimeDelta::hours(1));
-    let after = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let after = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(after, DeliveryReport::default());
     assert_eq!(receiver.requests().len(), requests.len());
 }
@@ -385,8 +419,15 @@ async fn a_delivery_that_keeps_failing_is_dead_lettered_kept_and_never_sent_agai
         .expect("raise");
     let clock = ManualClock::new(start());
     let reports = deliver_until_settled(&store, &outbox, &clock, 10, |_| {}).await;
-    assert_eq!(reports.len(), 3, "three attempts, then no retry: {reports:?}");
-    assert_eq!(reports[0].next_retry, Some(start() + TimeDelta::seconds(30)));
+    assert_eq!(
+        reports.len(),
+        3,
+        "three attempts, then no retry: {reports:?}"
+    );
+    assert_eq!(
+        reports[0].next_retry,
+        Some(start() + TimeDelta::seconds(30))
+    );
     assert_eq!(
         reports[1].next_retry,
         Some(start() + TimeDelta::seconds(30) + TimeDelta::minutes(1)),
@@ -401,9 +442,17 @@ async fn a_delivery_that_keeps_failing_is_dead_lettered_kept_and_never_sent_agai
     let all: Vec<_> = alerts.iter().flat_map(|a| &a.deliveries).collect();
     assert_eq!(all.len(), 3, "dead letters are kept");
     assert!(all.iter().all(|d| d.status == "dead"), "{all:?}");
-    let webhook = all.iter().find(|d| d.channel == "webhook").expect("webhook");
+    let webhook = all
+        .iter()
+        .find(|d| d.channel == "webhook")
+        .expect("webhook");
     assert_eq!(webhook.attempts, 3);
-    assert!(webhook.last_error.as_deref().is_some_and(|e| e.contains("HTTP 503")));
+    assert!(
+        webhook
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("HTTP 503"))
+    );
     let counsel = all.iter().find(|d| d.role == "counsel").expect("counsel");
     assert_eq!(counsel.channel, "none");
     assert!(
@@ -415,15 +464,24 @@ async fn a_delivery_that_keeps_failing_is_dead_lettered_kept_and_never_sent_agai
     );
 
     clock.advance(TimeDelta::days(1));
-    let later = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let later = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(later, DeliveryReport::default());
-    assert_eq!(receiver.requests().len(), 3, "a dead letter is never sent again");
+    assert_eq!(
+        receiver.requests().len(),
+        3,
+        "a dead letter is never sent again"
+    );
 
     // `warden alerts` lists the dead letters.
     let db = dir.join("warden.db");
     let args: Vec<String> = vec![
         "alerts".into(),
-        repo().join("workflows/month-end.yaml").display().to_string(),
+        repo()
+            .join("workflows/month-end.yaml")
+            .display()
+            .to_string(),
         "--date".into(),
         "2025-02".into(),
         "--db".into(),
@@ -468,9 +526,13 @@ async fn the_log_channel_appends_one_json_line_per_delivery() {
         .await
         .expect("raise");
     let clock = ManualClock::new(start());
-    let report = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let report = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(report.delivered, 2, "compliance and counsel: {report:?}");
-    let again = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let again = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(again.delivered, 0);
 
     let text = std::fs::read_to_string(data.join("alerts.log")).expect("log written");
@@ -532,7 +594,10 @@ async fn start_smtp_sink(port: u16, dir: &Path) -> SmtpSink {
         .expect("python3 -m aiosmtpd starts");
     let sink = SmtpSink { child, maildir };
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return sink;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -578,7 +643,9 @@ async fn email_reaches_a_real_smtp_sink_once_after_it_comes_up() {
         .expect("raise");
     let clock = ManualClock::new(start());
     // The SMTP server is not up yet: the e-mail waits; the log delivery goes out.
-    let first = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let first = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!((first.delivered, first.retrying), (1, 1), "{first:?}");
     let alerts = store.run_alerts(run).await.expect("list");
     let email = alerts[0]
@@ -587,14 +654,24 @@ async fn email_reaches_a_real_smtp_sink_once_after_it_comes_up() {
         .find(|d| d.channel == "email")
         .expect("email delivery");
     assert_eq!(email.status, "pending");
-    assert!(email.last_error.as_deref().is_some_and(|e| e.contains("SMTP 127.0.0.1")), "{email:?}");
+    assert!(
+        email
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("SMTP 127.0.0.1")),
+        "{email:?}"
+    );
 
     let sink = start_smtp_sink(port, &dir).await;
     clock.advance(TimeDelta::minutes(1));
-    let second = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let second = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!((second.delivered, second.retrying), (1, 0), "{second:?}");
     clock.advance(TimeDelta::hours(1));
-    let third = deliver_due(&store, &outbox, clock.now()).await.expect("pass");
+    let third = deliver_due(&store, &outbox, clock.now())
+        .await
+        .expect("pass");
     assert_eq!(third, DeliveryReport::default());
 
     let mut got = Vec::new();
@@ -608,14 +685,29 @@ async fn email_reaches_a_real_smtp_sink_once_after_it_comes_up() {
     assert_eq!(got.len(), 1, "one e-mail for two recipients, once");
     let mail = &got[0];
     let key = format!("{}/compliance/email", alerts[0].idempotency_key);
-    assert!(mail.contains(&format!("Message-ID: {}", message_id(&key))), "{mail}");
-    assert!(mail.contains("Subject: DRAFT regulatory notification: CMS filing projected 1h 30m late"), "{mail}");
-    assert!(mail.contains("From: Warden <warden@pinnacle.example>"), "{mail}");
+    assert!(
+        mail.contains(&format!("Message-ID: {}", message_id(&key))),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: DRAFT regulatory notification: CMS filing projected 1h 30m late"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("From: Warden <warden@pinnacle.example>"),
+        "{mail}"
+    );
     assert!(mail.contains("compliance@pinnacle.example"), "{mail}");
     assert!(mail.contains("arashidi@pinnacle.example"), "{mail}");
-    assert!(mail.contains("PRE-POSITIONED REGULATORY NOTIFICATION"), "{mail}");
+    assert!(
+        mail.contains("PRE-POSITIONED REGULATORY NOTIFICATION"),
+        "{mail}"
+    );
     assert!(mail.contains("$25,000 per day"), "{mail}");
-    assert!(mail.contains("Re: CMS filing (cms-filing), due 2025-03-02 23:59 EST"), "{mail}");
+    assert!(
+        mail.contains("Re: CMS filing (cms-filing), due 2025-03-02 23:59 EST"),
+        "{mail}"
+    );
     let alerts = store.run_alerts(run).await.expect("list");
     assert!(alerts[0].deliveries.iter().all(|d| d.status == "delivered"));
 }

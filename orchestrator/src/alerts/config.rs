@@ -207,6 +207,38 @@ impl ChannelConfig {
         self.for_role(role).iter().find(|c| c.name == name)
     }
 
+    /// Checks the file's roles against a workflow's: a role the workflow does not declare is
+    /// an error (a typo would leave the real role without its channels); a declared role
+    /// with no channel (and no `default:`) is a warning: its deliveries are dead-lettered.
+    /// Returns (errors, warnings).
+    pub fn check_roles(&self, declared: &[&str]) -> (Vec<String>, Vec<String>) {
+        let mut errors = Vec::new();
+        for role in self.roles.keys() {
+            if !declared.contains(&role.as_str()) {
+                let hint = warden_core::diagnostics::did_you_mean(role, declared.iter().copied())
+                    .map(|h| format!("; {h}"))
+                    .unwrap_or_default();
+                errors.push(format!(
+                    "{}: role `{role}` is not a role of the workflow (its roles: {}){hint}",
+                    self.origin,
+                    declared.join(", ")
+                ));
+            }
+        }
+        let warnings = declared
+            .iter()
+            .filter(|r| self.for_role(r).is_empty())
+            .map(|r| {
+                format!(
+                    "{}: role `{r}` has no channel; its alerts will be dead-lettered (listed by \
+                     `warden alerts`) until one is added",
+                    self.origin
+                )
+            })
+            .collect();
+        (errors, warnings)
+    }
+
     /// Reads a channel file. Relative log paths are relative to the file's directory.
     pub fn load(path: &Path) -> Result<ChannelConfig, ConfigError> {
         let file = path.display().to_string();
@@ -244,15 +276,31 @@ impl ChannelConfig {
         let raw: RawConfig = serde_saphyr::from_str(text).map_err(|e| {
             let location = e.location();
             let message = e.without_snippet().to_string();
-            let message = message.lines().next().unwrap_or_default().to_string();
+            let mut message = message.lines().next().unwrap_or_default().to_string();
+            // The location is given once, in front.
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            if let Some(rest) = message.strip_prefix("unknown field `")
+                && let Some((field, expected)) = rest.split_once("`, expected one of ")
+                && let Some(hint) = warden_core::diagnostics::did_you_mean(
+                    field,
+                    expected.split(", ").map(|k| k.trim_matches('`')),
+                )
+            {
+                message = format!("unknown key `{field}`; {hint}");
+            }
+            if message.contains("variant") {
+                message.push_str(
+                    "; a channel is `webhook: { url, format }`, `email: { smtp, from, to }` or \
+                     `log: { path }` (see docs/alerts.md)",
+                );
+            }
             ConfigError {
                 file: file.to_string(),
                 line: location.map(|l| l.line()),
                 column: location.map(|l| l.column()),
-                message: format!(
-                    "{message}; a channel is `webhook: {{ url, format }}`, `email: {{ smtp, \
-                     from, to }}` or `log: {{ path }}` (see docs/alerts.md)"
-                ),
+                message,
             }
         })?;
         let mut retry = RetryPolicy::default();
@@ -417,5 +465,110 @@ impl ChannelConfig {
             retry,
             origin: file.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_channel_file_parses() {
+        let yaml = r#"
+retry: { max_attempts: 4, first_backoff: 10s, max_backoff: 1m }
+default:
+  - log: { path: logs/alerts.log }
+roles:
+  on-call:
+    - webhook: { url: "http://127.0.0.1:9000/a" }
+    - webhook: { url: "http://127.0.0.1:9000/b", format: slack }
+  compliance:
+    - email: { smtp: "127.0.0.1:2525", from: "Warden <w@example.org>", to: [c@example.org] }
+"#;
+        let c = ChannelConfig::parse("c.yaml", yaml, Path::new("/etc/warden")).expect("parses");
+        let names: Vec<&str> = c
+            .for_role("on-call")
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["webhook", "webhook#2"], "names are unique per role");
+        assert!(matches!(
+            c.for_role("on-call")[1].kind,
+            ChannelKind::Webhook {
+                format: WebhookFormat::Slack,
+                ..
+            }
+        ));
+        let ChannelKind::Email { host, port, to, .. } = &c.for_role("compliance")[0].kind else {
+            panic!("email");
+        };
+        assert_eq!((host.as_str(), *port, to.len()), ("127.0.0.1", 2525, 1));
+        // Roles not listed get the default; relative paths are relative to the file.
+        assert_eq!(
+            c.for_role("counsel")[0].kind,
+            ChannelKind::Log {
+                path: PathBuf::from("/etc/warden/logs/alerts.log")
+            }
+        );
+        assert!(c.channel("on-call", "webhook#2").is_some());
+        assert!(c.channel("on-call", "log").is_none());
+        assert_eq!(c.retry.max_attempts, 4);
+        assert_eq!(c.retry.backoff(1), TimeDelta::seconds(10));
+        assert_eq!(c.retry.backoff(2), TimeDelta::seconds(20));
+        assert_eq!(c.retry.backoff(3), TimeDelta::seconds(40));
+        assert_eq!(c.retry.backoff(4), TimeDelta::minutes(1), "capped");
+        assert_eq!(c.retry.backoff(400), TimeDelta::minutes(1), "no overflow");
+        let (errors, warnings) = c.check_roles(&["on-call", "compliance", "counsel"]);
+        assert!(errors.is_empty() && warnings.is_empty());
+    }
+
+    #[test]
+    fn bad_files_are_located_errors() {
+        let e = |yaml: &str| {
+            ChannelConfig::parse("c.yaml", yaml, Path::new("."))
+                .expect_err("refused")
+                .to_string()
+        };
+        assert_eq!(
+            e("# nothing\n"),
+            "c.yaml:1:1: the channel file is empty; it needs `roles:` with channels per role (see docs/alerts.md)"
+        );
+        assert!(e("roles: {}\n").starts_with("c.yaml:1:1: no channel is configured"));
+        assert!(
+            e("roles:\n  a:\n    - email: { smtp: \"h:1\", from: a@b.c, to: [] }\n")
+                .starts_with("c.yaml:3:")
+        );
+        assert!(
+            e("roles:\n  a:\n    - webhook: { url: \"http://x\", format: xml }\n")
+                .contains("unknown webhook format `xml`; it is `json` or `slack`")
+        );
+        assert!(
+            e("retry: { max_attempts: 0 }\nroles: { a: [ { log: { path: x } } ] }\n")
+                .starts_with("c.yaml:1:")
+        );
+        assert!(e("roles: [1, 2]\n").starts_with("c.yaml:1:"));
+    }
+
+    #[test]
+    fn the_default_tells_every_role_through_the_data_log() {
+        let c = ChannelConfig::default_for(Path::new("/data"));
+        assert_eq!(
+            c.for_role("anyone")[0].kind,
+            ChannelKind::Log {
+                path: PathBuf::from("/data/alerts.log")
+            }
+        );
+        let (errors, warnings) = c.check_roles(&["on-call"]);
+        assert!(errors.is_empty() && warnings.is_empty());
+        let only = ChannelConfig::parse(
+            "c.yaml",
+            "roles: { on-call: [ { log: { path: x } } ] }\n",
+            Path::new("."),
+        )
+        .expect("parses");
+        let (errors, warnings) = only.check_roles(&["on-call", "counsel"]);
+        assert!(errors.is_empty());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("role `counsel` has no channel"));
     }
 }

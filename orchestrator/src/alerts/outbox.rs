@@ -151,7 +151,11 @@ pub async fn deliver_due(
 }
 
 /// Renders and sends one delivery.
-async fn attempt(outbox: &Outbox, delivery: &DueDelivery, now: DateTime<Utc>) -> Result<(), String> {
+async fn attempt(
+    outbox: &Outbox,
+    delivery: &DueDelivery,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     let Some(channel) = outbox.channels.channel(&delivery.role, &delivery.channel) else {
         return Err(format!(
             "channel `{}` of role `{}` is not in {} any more; restore it (the delivery is \

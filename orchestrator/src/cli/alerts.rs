@@ -75,7 +75,9 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
     };
     let tz = plan.timezone;
     let when = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+        t.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
     };
     match args.format {
         AlertsFormat::Json => {
@@ -125,10 +127,9 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
                 }
                 for d in &a.deliveries {
                     let state = match d.status.as_str() {
-                        "delivered" => format!(
-                            "delivered {}",
-                            d.delivered_at.map(when).unwrap_or_default()
-                        ),
+                        "delivered" => {
+                            format!("delivered {}", d.delivered_at.map(when).unwrap_or_default())
+                        }
                         "pending" if d.attempts > 0 => {
                             format!("pending, next attempt {}", when(d.next_attempt_at))
                         }

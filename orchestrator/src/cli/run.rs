@@ -49,7 +49,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Err(code) => return Ok(code),
     };
     let new = loaded.new_run(&args.cycle);
-    let outbox = match alert_outbox(args, &loaded.workflow) {
+    let outbox = match alert_outbox(args, &loaded.workflow, err) {
         Ok(outbox) => outbox,
         Err(message) => {
             writeln!(err, "{message}")?;
@@ -118,9 +118,26 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
 /// The alert channels and templates of a run, checked before it starts: a bad channel file,
 /// a template that does not parse, or a ladder naming a template that does not exist stop
 /// `warden run` with the place to fix.
-fn alert_outbox(args: &RunArgs, workflow: &warden_core::workflow::Workflow) -> Result<Outbox, String> {
+fn alert_outbox(
+    args: &RunArgs,
+    workflow: &warden_core::workflow::Workflow,
+    err: &mut dyn Write,
+) -> Result<Outbox, String> {
     let data = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
-    let channels = load_channels(args.channels.as_deref(), &data).map_err(|e| format!("error: {e}"))?;
+    let channels =
+        load_channels(args.channels.as_deref(), &data).map_err(|e| format!("error: {e}"))?;
+    let declared: Vec<&str> = workflow.roles.iter().map(|r| r.id.as_str()).collect();
+    let (errors, warnings) = channels.check_roles(&declared);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| format!("error: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    for w in warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
     let (templates, origin) = load_templates(
         args.templates.as_deref(),
         std::path::Path::new(&args.cycle.file),
