@@ -197,7 +197,12 @@ async fn sqlite_run(name: &str) -> (Store, i64, PathBuf) {
     let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
         .await
         .expect("store");
-    let run = store
+    let run = open_run(&store).await;
+    (store, run, dir)
+}
+
+async fn open_run(store: &Store) -> i64 {
+    store
         .open_run(
             &NewRun {
                 cycle: "month-end".into(),
@@ -209,11 +214,11 @@ async fn sqlite_run(name: &str) -> (Store, i64, PathBuf) {
             start(),
         )
         .await
-        .expect("run");
-    (store, run.id, dir)
+        .expect("run")
+        .id
 }
 
-fn outbox(yaml: &str, dir: &Path, run: i64) -> Outbox {
+fn make_outbox(yaml: &str, dir: &Path, run: i64) -> Outbox {
     let channels = ChannelConfig::parse("channels.yaml", yaml, dir).expect("channel file");
     Outbox::new(channels, Templates::shipped(), Some(run)).expect("outbox")
 }
@@ -246,8 +251,25 @@ async fn deliver_until_settled(
 // ---- webhook -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
+async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once_sqlite() {
     let (store, run, dir) = sqlite_run("webhook").await;
+    webhook_exactly_once(store, run, dir).await;
+}
+
+/// The same on PostgreSQL (skipped with a reason where no server answers, except under
+/// `CI=true`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once_postgres() {
+    let Some((url, schema)) = common::postgres_schema_url().await else {
+        return;
+    };
+    let store = Store::connect(&url).await.expect("postgres store");
+    let run = open_run(&store).await;
+    webhook_exactly_once(store, run, temp_dir("webhook-pg")).await;
+    common::drop_schema(&schema).await;
+}
+
+async fn webhook_exactly_once(store: Store, run: i64, dir: PathBuf) {
     // The port is known before anything listens on it: the receiver is down at first.
     let port = StdListener::bind("127.0.0.1:0")
         .expect("port")
@@ -259,7 +281,7 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
          roles:\n  on-call:\n    - webhook: {{ url: \"http://127.0.0.1:{port}/hooks/warden\" }}\n  \
          compliance:\n    - webhook: {{ url: \"http://127.0.0.1:{port}/hooks/warden\", format: slack, name: slack }}\n"
     );
-    let outbox = outbox(&yaml, &dir, run);
+    let outbox = make_outbox(&yaml, &dir, run);
     // Step 1 notifies on-call and compliance; step 3 compliance only: three deliveries.
     let escalated = cms_alert(run, 1, AlertLevel::Escalated, -135);
     let miss = cms_alert(run, 2, AlertLevel::Escalated, -200);
@@ -295,7 +317,10 @@ async fn a_webhook_that_is_down_then_failing_gets_every_alert_exactly_once() {
         .expect("pass");
     assert_eq!((early.delivered, early.retrying), (0, 0));
 
-    // The receiver comes up, answering 503 to its first four requests, then 200.
+    // Warden restarts (a new dispatcher; the outbox is in the store), and the receiver
+    // comes up, answering 503 to its first four requests, then 200.
+    drop(outbox);
+    let outbox = make_outbox(&yaml, &dir, run);
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("rebind");
@@ -407,7 +432,7 @@ async fn a_delivery_that_keeps_failing_is_dead_lettered_kept_and_never_sent_agai
          roles:\n  on-call: [ {{ webhook: {{ url: \"{}\" }} }} ]\n",
         receiver.url()
     );
-    let outbox = outbox(&yaml, &dir, run);
+    let outbox = make_outbox(&yaml, &dir, run);
     // Step 0 notifies on-call; counsel (step 3) has no channel at all.
     store
         .raise_alert(&cms_alert(run, 0, AlertLevel::Warning, -600))
@@ -636,7 +661,7 @@ async fn email_reaches_a_real_smtp_sink_once_after_it_comes_up() {
          to: [compliance@pinnacle.example, \"Ahmad Rashidi <arashidi@pinnacle.example>\"] }}\n  \
          counsel:\n    - log: {{ path: counsel.log }}\n"
     );
-    let outbox = outbox(&yaml, &dir, run);
+    let outbox = make_outbox(&yaml, &dir, run);
     store
         .raise_alert(&cms_alert(run, 3, AlertLevel::BreachProjected, 90))
         .await
