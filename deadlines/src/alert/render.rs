@@ -272,10 +272,16 @@ fn render_error(file: &str, e: &handlebars::RenderError, line_offset: usize) -> 
         file: file.to_string(),
         line: e.line_no.map(|l| l + line_offset),
         column: if line_offset == 0 { None } else { e.column_no },
-        message: format!(
-            "rendering failed: {}; the fields a template can use are listed in docs/alerts.md",
-            e.reason()
-        ),
+        message: match e.reason() {
+            handlebars::RenderErrorReason::MissingVariable(Some(path)) => format!(
+                "the alert view has no field `{path}`; the fields a template can use are listed \
+                 in docs/alerts.md"
+            ),
+            other => format!(
+                "rendering failed: {other}; the fields a template can use are listed in \
+                 docs/alerts.md"
+            ),
+        },
     }
 }
 
