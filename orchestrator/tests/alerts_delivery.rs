@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use warden::alerts::{ChannelConfig, DeliveryReport, Outbox, deliver_due, message_id};
+use warden::alerts::{ChannelConfig, DeliveryReport, Outbox, deliver_due, message_id, new_alert};
 use warden_core::clock::{Clock, ManualClock};
 use warden_core::diagnostics::SourceMap;
 use warden_core::plan::{DateSpec, PlanOptions};
@@ -180,16 +180,18 @@ fn cms_alert(run_id: i64, step: usize, level: AlertLevel, late_minutes: i64) -> 
     );
     view.chain = chain_steps(&a.plan, &a.schedule, &margin.chain);
     view.roles = role_views(&w, &ladder.notify);
-    NewAlert {
-        run_id,
-        deadline_id: "cms-filing".into(),
-        level: level.as_str().into(),
-        idempotency_key: format!("{run_id}:cms-filing:{}:{step}", level.as_str()),
-        raised_at: start(),
-        view: serde_json::to_value(&view).expect("json"),
-        template: ladder.template.clone(),
-        roles: view.roles.iter().map(|r| r.id.clone()).collect(),
-    }
+    // The n-th escalation of the deadline: here, its ladder step.
+    let n = u32::try_from(step).expect("small");
+    let alert = new_alert(&view, ladder.template.as_deref(), n);
+    assert_eq!(
+        alert.idempotency_key,
+        format!("{run_id}:cms-filing:{}:{n}", level.as_str())
+    );
+    assert_eq!(
+        alert.roles,
+        view.roles.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
+    );
+    alert
 }
 
 async fn sqlite_run(name: &str) -> (Store, i64, PathBuf) {

@@ -232,6 +232,19 @@ impl AlertView {
         view
     }
 
+    /// The outbox's idempotency key for this alert: `RUN:DEADLINE:LEVEL:N`, where `n` counts
+    /// the deadline's escalations (transitions and re-notifications) in the run, so the same
+    /// escalation raised again after a restart is the same key, and a re-notification is a
+    /// new one.
+    pub fn idempotency_key(&self, n: u32) -> String {
+        format!(
+            "{}:{}:{}:{n}",
+            self.run_id,
+            self.deadline.id,
+            self.level.as_str()
+        )
+    }
+
     /// Sets P(miss) and the p50 / p90 finishes (from a Monte Carlo projection).
     pub fn set_probability(
         &mut self,

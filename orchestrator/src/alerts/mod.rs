@@ -26,7 +26,25 @@ use std::path::{Path, PathBuf};
 pub use channels::{Outgoing, SEND_TIMEOUT, Senders, message_id};
 pub use config::{Channel, ChannelConfig, ChannelKind, ConfigError, RetryPolicy, WebhookFormat};
 pub use outbox::{DeliveryReport, Outbox, deliver_due, run_outbox};
-use warden_deadlines::alert::{TemplateError, Templates};
+use warden_deadlines::alert::{AlertView, TemplateError, Templates};
+use warden_store::NewAlert;
+
+/// The outbox row for `view` (what the escalation code hands to `Store::raise_alert`):
+/// keyed by [`AlertView::idempotency_key`]`(n)`, to the view's roles, rendered later with
+/// `template` (`None`: the default template).
+pub fn new_alert(view: &AlertView, template: Option<&str>, n: u32) -> NewAlert {
+    NewAlert {
+        run_id: view.run_id,
+        deadline_id: view.deadline.id.clone(),
+        level: view.level.as_str().to_string(),
+        idempotency_key: view.idempotency_key(n),
+        raised_at: view.raised_at.utc,
+        // An AlertView is plain data (strings, numbers, options): it always serialises.
+        view: serde_json::to_value(view).unwrap_or_default(),
+        template: template.map(str::to_string),
+        roles: view.roles.iter().map(|r| r.id.clone()).collect(),
+    }
+}
 
 /// The template set for a workflow file: `dir` when given, else the `templates/`
 /// directory beside the workflow file when it exists, else the copies compiled into the
