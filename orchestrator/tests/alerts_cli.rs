@@ -43,6 +43,7 @@ fn alert(run_id: i64, key: &str) -> NewAlert {
         "level": "warning", "previous_level": null, "headline": "WARNING",
         "trigger": "margin below 90m", "projected_finish": local("2025-03-05 04:45"),
         "margin_minutes": 75, "margin_text": "1h 15m", "late": false,
+        "lateness_text": null, "lateness_minutes": null,
         "p_miss": null, "p_miss_text": null, "p50_finish": null, "p90_finish": null,
         "chain": [], "roles": [ { "id": "on-call", "name": "On-call" } ],
         "raised_at": local("2025-03-04 22:00"), "alert_id": null,

@@ -579,7 +579,7 @@ async fn the_log_channel_appends_one_json_line_per_delivery() {
         );
         let body = l["body"].as_str().expect("body");
         assert!(body.contains("financial penalties up to $25,000 per day of late filing"));
-        assert!(body.contains("Projected lateness: 1h 30m late"));
+        assert!(body.contains("Projected lateness: 1h 30m (90 minutes after the deadline)"));
         assert!(l["key"].as_str().is_some_and(|k| k.ends_with(&format!("/{}/log", l["role"].as_str().unwrap_or("")))));
     }
 }

@@ -121,6 +121,8 @@ fn the_view_has_local_times_margin_and_the_chain() {
     assert_eq!(view.margin_minutes, -90);
     assert_eq!(view.margin_text, "1h 30m late");
     assert!(view.late);
+    assert_eq!(view.lateness_text.as_deref(), Some("1h 30m"));
+    assert_eq!(view.lateness_minutes, Some(90));
     assert_eq!(view.p_miss_text.as_deref(), Some("18%"));
     assert_eq!(
         view.roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
@@ -268,7 +270,7 @@ fn the_regulatory_notice_names_deadline_penalty_finish_margin_and_chain() {
         ),
         "{body}"
     );
-    assert!(body.contains("Projected lateness: 1h 30m late (-90 minutes of margin)."));
+    assert!(body.contains("Projected lateness: 1h 30m (90 minutes after the deadline)."));
     assert!(body.contains("CMS corrective action plan"));
     assert!(body.contains("financial penalties up to $25,000 per day of late filing"));
     assert!(body.contains("(90th percentile finish 2025-03-03 02:04 EST)"));
@@ -279,6 +281,28 @@ fn the_regulatory_notice_names_deadline_penalty_finish_margin_and_chain() {
     )));
     assert!(body.contains("Distribution: Compliance officer, Outside counsel."));
     assert!(body.contains("Not sent to any regulator"));
+
+    // Pre-positioned before the miss: the same letter reads "at risk".
+    let early = cms_view(
+        AlertLevel::Escalated,
+        TimeDelta::minutes(-45),
+        &Trigger::MissProbabilityAbove(0.1),
+        2,
+    );
+    let letter = templates
+        .render(Some("regulatory-notice"), &early)
+        .expect("renders");
+    assert_eq!(
+        letter.subject,
+        "DRAFT regulatory notification: CMS filing projected at risk (45m margin)"
+    );
+    assert!(letter.body.contains("Remaining margin: 45m (45 minutes)."));
+    assert!(!letter.body.contains("Projected lateness"));
+    assert!(
+        letter
+            .body
+            .contains("Escalation trigger: P(miss) above 10%.")
+    );
 }
 
 #[test]

@@ -173,6 +173,10 @@ pub struct AlertView {
     pub margin_text: String,
     /// Whether the projected finish is after the deadline.
     pub late: bool,
+    /// How late, when late: `1h 30m` (`null` otherwise).
+    pub lateness_text: Option<String>,
+    /// The same in whole minutes (`90`), when late.
+    pub lateness_minutes: Option<i64>,
     /// Probability of missing the deadline (0–1), when a Monte Carlo projection ran.
     pub p_miss: Option<f64>,
     /// [`format_probability`] of `p_miss`: `12%`.
@@ -219,6 +223,8 @@ impl AlertView {
             margin_minutes: 0,
             margin_text: String::new(),
             late: false,
+            lateness_text: None,
+            lateness_minutes: None,
             p_miss: None,
             p_miss_text: None,
             p50_finish: None,
@@ -266,6 +272,13 @@ impl AlertView {
         self.margin_minutes = margin.num_seconds().div_euclid(60);
         self.margin_text = format_margin(margin);
         self.late = margin < TimeDelta::zero();
+        if self.late {
+            self.lateness_text = Some(format_margin(-margin));
+            self.lateness_minutes = Some(-self.margin_minutes);
+        } else {
+            self.lateness_text = None;
+            self.lateness_minutes = None;
+        }
     }
 }
 
