@@ -182,7 +182,7 @@ fn cms_alert(run_id: i64, step: usize, level: AlertLevel, late_minutes: i64) -> 
     view.roles = role_views(&w, &ladder.notify);
     // The n-th escalation of the deadline: here, its ladder step.
     let n = u32::try_from(step).expect("small");
-    let alert = new_alert(&view, ladder.template.as_deref(), n);
+    let alert = new_alert(&view, ladder.template.as_deref(), view.idempotency_key(n));
     assert_eq!(
         alert.idempotency_key,
         format!("{run_id}:cms-filing:{}:{n}", level.as_str())

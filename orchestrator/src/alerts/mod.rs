@@ -30,14 +30,14 @@ use warden_deadlines::alert::{AlertView, TemplateError, Templates};
 use warden_store::NewAlert;
 
 /// The outbox row for `view` (what the escalation code hands to `Store::raise_alert`):
-/// keyed by [`AlertView::idempotency_key`]`(n)`, to the view's roles, rendered later with
-/// `template` (`None`: the default template).
-pub fn new_alert(view: &AlertView, template: Option<&str>, n: u32) -> NewAlert {
+/// under idempotency key `key` (the ladder's notice key, or [`AlertView::idempotency_key`]),
+/// to the view's roles, rendered later with `template` (`None`: the default template).
+pub fn new_alert(view: &AlertView, template: Option<&str>, key: impl Into<String>) -> NewAlert {
     NewAlert {
         run_id: view.run_id,
         deadline_id: view.deadline.id.clone(),
         level: view.level.as_str().to_string(),
-        idempotency_key: view.idempotency_key(n),
+        idempotency_key: key.into(),
         raised_at: view.raised_at.utc,
         // An AlertView is plain data (strings, numbers, options): it always serialises.
         view: serde_json::to_value(view).unwrap_or_default(),

@@ -104,6 +104,9 @@ pub struct DeliveryRecord {
 pub struct AlertAck {
     pub id: i64,
     pub alert_id: i64,
+    /// The acknowledged alert's idempotency key (what the escalation code raised it under,
+    /// e.g. naming the ladder step and its activation).
+    pub alert_key: String,
     pub deadline_id: String,
     pub level: String,
     pub actor: String,
@@ -443,6 +446,7 @@ macro_rules! alerts_impl {
                     alert_id: row.try_get(1)?,
                     deadline_id: summary.try_get(0)?,
                     level: summary.try_get(1)?,
+                    alert_key: summary.try_get(2)?,
                     actor: actor.to_string(),
                     note: note.map(str::to_string),
                     at,
@@ -468,6 +472,7 @@ macro_rules! alerts_impl {
                             actor: row.try_get(4)?,
                             note: row.try_get(5)?,
                             at: row.try_get(6)?,
+                            alert_key: row.try_get(7)?,
                         })
                     })
                     .collect()

@@ -271,8 +271,9 @@ pub(super) async fn failures_retry_then_dead_letter_and_successes_close(store: S
 
 pub(super) async fn acknowledgements_are_kept_with_who_when_and_why(store: Store) {
     let run = a_run(&store).await;
+    let first_key = unique("key");
     let first = store
-        .raise_alert(&alert(run, &unique("key"), "warning"))
+        .raise_alert(&alert(run, &first_key, "warning"))
         .await
         .expect("raise");
     let second = store
@@ -292,6 +293,7 @@ pub(super) async fn acknowledgements_are_kept_with_who_when_and_why(store: Store
     assert_eq!(ack.alert_id, first.id);
     assert_eq!(ack.deadline_id, "cms-filing");
     assert_eq!(ack.level, "warning");
+    assert_eq!(ack.alert_key, first_key);
     store
         .acknowledge(second.id, "arashidi", None, t(31) + TimeDelta::seconds(5))
         .await
@@ -322,6 +324,7 @@ pub(super) async fn acknowledgements_are_kept_with_who_when_and_why(store: Store
         ]
     );
     assert_eq!(acks[1].level, "escalated");
+    assert_eq!(acks[0].alert_key, first_key);
     let elsewhere = a_run(&store).await;
     assert!(store.run_acks(elsewhere).await.expect("acks").is_empty());
     let listed = store.run_alerts(run).await.expect("list");
