@@ -738,3 +738,66 @@ async fn email_reaches_a_real_smtp_sink_once_after_it_comes_up() {
     let alerts = store.run_alerts(run).await.expect("list");
     assert!(alerts[0].deliveries.iter().all(|d| d.status == "delivered"));
 }
+
+// ---- the loop beside the workers -----------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_outbox_delivers_what_is_raised_while_it_runs_and_stops_when_told() {
+    let (store, run, dir) = sqlite_run("loop").await;
+    let data = dir.join("data");
+    let outbox = Outbox::new(
+        ChannelConfig::default_for(&data),
+        Templates::shipped(),
+        Some(run),
+    )
+    .expect("outbox");
+    let clock: Arc<ManualClock> = Arc::new(ManualClock::new(start()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(warden::alerts::run_outbox(
+        store.clone(),
+        outbox,
+        clock.clone(),
+        stopped,
+        Duration::from_millis(20),
+    ));
+    let log = data.join("alerts.log");
+    let lines = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    // Raised while the loop runs: delivered within a few passes.
+    store
+        .raise_alert(&cms_alert(run, 0, AlertLevel::Warning, -600))
+        .await
+        .expect("raise");
+    for _ in 0..250 {
+        if lines() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lines(), 1, "the on-call page was delivered by the loop");
+    // Raised just before the stop: the last pass delivers it.
+    store
+        .raise_alert(&cms_alert(run, 3, AlertLevel::BreachProjected, 90))
+        .await
+        .expect("raise");
+    stop.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .expect("the loop stops when told")
+        .expect("no panic");
+    assert_eq!(
+        lines(),
+        3,
+        "compliance and counsel were told in the last pass"
+    );
+    let alerts = store.run_alerts(run).await.expect("list");
+    assert!(
+        alerts
+            .iter()
+            .flat_map(|a| &a.deliveries)
+            .all(|d| d.status == "delivered" && d.attempts == 1)
+    );
+}
