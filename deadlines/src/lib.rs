@@ -9,6 +9,7 @@
 //!
 //! [`Plan`]: warden_core::plan::Plan
 
+pub mod alert;
 mod analysis;
 mod critical_path;
 pub mod escalation;

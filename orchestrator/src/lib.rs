@@ -3,6 +3,7 @@
 //! This crate is the `warden` command line; the pure core (workflow language, compiler,
 //! calendars, scheduling) is `warden-core`, deadline analysis is `warden-deadlines`.
 
+pub mod alerts;
 pub mod bench;
 pub mod cli;
 pub mod engine;

@@ -5,6 +5,7 @@
 //! database cannot be reached or opened, the data directory cannot be written, another
 //! orchestrator holds the run).
 
+mod alerts;
 mod bench;
 mod cycle_args;
 mod operate;
@@ -68,6 +69,10 @@ enum Command {
     ForceComplete(operate::OperateArgs),
     /// Margins, critical path and P(miss) before and after a change, or through a scenario.
     Whatif(whatif::WhatifArgs),
+    /// List a run's alerts, their deliveries (dead letters included) and acknowledgements.
+    Alerts(alerts::AlertsArgs),
+    /// Acknowledge an alert: who, and a note (kept with the alert).
+    Ack(alerts::AckArgs),
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -106,6 +111,8 @@ where
         Command::Kill(args) => operate::run(Op::Kill, &args, out, err),
         Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
         Command::Whatif(args) => whatif::run(&args, out, err),
+        Command::Alerts(args) => alerts::alerts(&args, out, err),
+        Command::Ack(args) => alerts::ack(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {

@@ -9,7 +9,8 @@ use warden_core::clock::Clock;
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, count};
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, count};
+use crate::alerts::{Outbox, load_channels, load_templates};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
 use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle, usable_data_dir};
 
@@ -32,6 +33,14 @@ pub struct RunArgs {
     /// matter to the cycle belong in `resources`, so keep this above the widest fan-out.
     #[arg(long, default_value_t = 16)]
     pub workers: usize,
+    /// The alert channel file (channels per role; docs/alerts.md). Without it every role's
+    /// alerts are appended to DATA/alerts.log.
+    #[arg(long, value_name = "FILE")]
+    pub channels: Option<PathBuf>,
+    /// The alert template directory. Default: `templates/` beside the workflow file, else
+    /// the built-in copies of the shipped templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -40,6 +49,13 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Err(code) => return Ok(code),
     };
     let new = loaded.new_run(&args.cycle);
+    let outbox = match alert_outbox(args, &loaded.workflow, err) {
+        Ok(outbox) => outbox,
+        Err(message) => {
+            writeln!(err, "{message}")?;
+            return Ok(EXIT_USAGE);
+        }
+    };
     let plan = Arc::new(loaded.plan);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -63,6 +79,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         };
         let mut options = RunOptions::new(args.data.clone());
         options.workers = args.workers;
+        options.outbox = Some(outbox);
         run_cycle(store, plan.clone(), &new, clock, &options).await
     });
     match result {
@@ -96,4 +113,43 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             Ok(EXIT_UNAVAILABLE)
         }
     }
+}
+
+/// The alert channels and templates of a run, checked before it starts: a bad channel file,
+/// a template that does not parse, or a ladder naming a template that does not exist stop
+/// `warden run` with the place to fix.
+fn alert_outbox(
+    args: &RunArgs,
+    workflow: &warden_core::workflow::Workflow,
+    err: &mut dyn Write,
+) -> Result<Outbox, String> {
+    let data = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
+    let channels =
+        load_channels(args.channels.as_deref(), &data).map_err(|e| format!("error: {e}"))?;
+    let declared: Vec<&str> = workflow.roles.iter().map(|r| r.id.as_str()).collect();
+    let (errors, warnings) = channels.check_roles(&declared);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| format!("error: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n"));
+    }
+    for w in warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    let (templates, origin) = load_templates(
+        args.templates.as_deref(),
+        std::path::Path::new(&args.cycle.file),
+    )
+    .map_err(|e| format!("error: {e}"))?;
+    let problems = warden_deadlines::alert::check_ladder_templates(workflow, &templates);
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("error: {}: {p} (templates from {origin})", args.cycle.file))
+            .collect();
+        return Err(lines.join("\n"));
+    }
+    Outbox::new(channels, templates, None).map_err(|e| format!("error: {e}"))
 }

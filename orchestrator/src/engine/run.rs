@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub store_patience: Duration,
     /// Deadline watching (projection, breach probability, escalation); `None`: off.
     pub watch: Option<WatchOptions>,
+    /// Alert delivery beside the workers (`crate::alerts`); `None` delivers nothing.
+    pub outbox: Option<crate::alerts::Outbox>,
 }
 
 impl RunOptions {
@@ -50,6 +52,7 @@ impl RunOptions {
             data_dir,
             store_patience: Duration::from_secs(600),
             watch: Some(WatchOptions::default()),
+            outbox: None,
         }
     }
 }
@@ -134,6 +137,17 @@ pub async fn run_cycle(
         Some(w) => Some(Watcher::open(&store, plan.clone(), run_id, w.clone()).await?),
         None => None,
     };
+    // The alerts outbox: delivers this run's alerts beside the workers, with a last pass
+    // when the run stops (crate::alerts).
+    let outbox = options.outbox.as_ref().map(|o| {
+        tokio::spawn(crate::alerts::run_outbox(
+            store.clone(),
+            o.for_run(run_id),
+            clock.clone(),
+            stopped.clone(),
+            Duration::from_secs(1),
+        ))
+    });
     let mut away_since: Option<tokio::time::Instant> = None;
     let end = loop {
         let report = match driver.step().await {
@@ -236,6 +250,9 @@ pub async fn run_cycle(
         if let Ok(Err(e)) = w.await {
             return Err(e.into());
         }
+    }
+    if let Some(outbox) = outbox {
+        let _ = outbox.await;
     }
     driver.release().await?;
     Ok(end)

@@ -14,6 +14,9 @@ use sqlx::{Connection, Row};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 
 use crate::error::StoreError;
+
+// The alerts outbox: its own file, same pattern (delegation + one body per dialect).
+pub(crate) mod alerts;
 use crate::types::{
     AttemptRecord, Claim, HistoryRow, InboxItem, NewRun, Report, RunOwner, RunRecord,
     StartedProcess, Step, StoredEvent, event_kind,

@@ -15,6 +15,9 @@
 //!   history) and the escalation ladders' decisions (their state on restart, and the audit
 //!   trail of notifications, breaches and acknowledgements); `queue.progress_*`: what running
 //!   attempts report of their progress.
+//! - `alerts`, `deliveries`, `alert_acks`: the alerts outbox (`backend/alerts.rs`): an alert
+//!   raised once per idempotency key, one delivery per (alert, role, channel) retried until
+//!   delivered or dead-lettered, and who acknowledged what.
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
@@ -23,6 +26,10 @@ mod error;
 mod types;
 mod watch;
 
+pub use backend::alerts::{
+    AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery, NewAlert,
+    Raised,
+};
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use types::{

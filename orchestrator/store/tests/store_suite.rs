@@ -13,6 +13,10 @@ use warden_store::{
     Step, Store, StoreError,
 };
 
+#[path = "store_suite/alerts_cases.rs"]
+mod alerts_cases;
+use alerts_cases::*;
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
@@ -612,6 +616,10 @@ macro_rules! suite {
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);
             case!(projections_and_ladder_decisions_are_kept_in_order);
             case!(progress_is_fenced_and_read_back_for_running_attempts);
+            case!(raising_the_same_key_twice_is_one_alert);
+            case!(deliveries_are_fanned_out_once_and_come_due);
+            case!(failures_retry_then_dead_letter_and_successes_close);
+            case!(acknowledgements_are_kept_with_who_when_and_why);
         }
     };
 }

@@ -1,0 +1,247 @@
+//! `warden alerts FILE --date D`: a run's alerts, their deliveries (status, attempts, last
+//! error; dead letters included) and acknowledgements. `warden ack ALERT --as NAME --note
+//! TEXT`: records who acknowledged an alert, when, and what they said.
+
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use warden_store::{AlertRecord, Store};
+
+use super::cycle_args::CycleArgs;
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AlertsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub cycle: CycleArgs,
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: AlertsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// The alert's id (as `warden alerts` shows it).
+    pub alert: String,
+    /// Who acknowledges.
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: String,
+    /// What they say (kept with the acknowledgement).
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+}
+
+pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let loaded = match args.cycle.load(err) {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let plan = loaded.plan;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let found = runtime.block_on(async {
+        let store = Store::connect(&args.db).await?;
+        let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
+            return Ok(None);
+        };
+        let alerts = store.run_alerts(run.id).await?;
+        Ok::<_, warden_store::StoreError>(Some((run, alerts)))
+    });
+    let (run, alerts) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            writeln!(
+                err,
+                "no run of `{}` for {} in {}; start one with `warden run`",
+                plan.cycle, plan.date, args.db
+            )?;
+            return Ok(EXIT_USAGE);
+        }
+        Err(e) => {
+            writeln!(err, "error: {}: {e}", args.db)?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
+    let tz = plan.timezone;
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    };
+    match args.format {
+        AlertsFormat::Json => {
+            let list: Vec<serde_json::Value> = alerts.iter().map(alert_json).collect();
+            let doc = json!({
+                "run_id": run.id,
+                "cycle": run.cycle,
+                "business_date": run.business_date,
+                "alerts": list,
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            )?;
+        }
+        AlertsFormat::Table => {
+            writeln!(
+                out,
+                "run {}: {} for {} · {}",
+                run.id,
+                run.cycle,
+                run.business_date,
+                super::count(alerts.len(), "alert")
+            )?;
+            for a in &alerts {
+                let margin = a.view["margin_text"].as_str().unwrap_or("?");
+                let trigger = a.view["trigger"].as_str().unwrap_or("?");
+                writeln!(
+                    out,
+                    "\nalert {}  {}  {}  raised {}  margin {}  ({})",
+                    a.id,
+                    a.deadline_id,
+                    a.level,
+                    when(a.raised_at),
+                    margin,
+                    trigger
+                )?;
+                writeln!(
+                    out,
+                    "  template {}  roles {}",
+                    a.template.as_deref().unwrap_or("(default)"),
+                    a.roles.join(", ")
+                )?;
+                if a.deliveries.is_empty() {
+                    writeln!(out, "  deliveries: not yet fanned out")?;
+                }
+                for d in &a.deliveries {
+                    let state = match d.status.as_str() {
+                        "delivered" => {
+                            format!("delivered {}", d.delivered_at.map(when).unwrap_or_default())
+                        }
+                        "pending" if d.attempts > 0 => {
+                            format!("pending, next attempt {}", when(d.next_attempt_at))
+                        }
+                        "dead" => "DEAD LETTER".to_string(),
+                        other => other.to_string(),
+                    };
+                    writeln!(
+                        out,
+                        "  -> {:<12} {:<10} {}  ({}){}",
+                        d.role,
+                        d.channel,
+                        state,
+                        super::count(usize::try_from(d.attempts).unwrap_or(0), "attempt"),
+                        d.last_error
+                            .as_deref()
+                            .map(|e| format!("  last error: {e}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+                for k in &a.acks {
+                    writeln!(
+                        out,
+                        "  acknowledged by {} at {}{}",
+                        k.actor,
+                        when(k.at),
+                        k.note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn alert_json(a: &AlertRecord) -> serde_json::Value {
+    json!({
+        "id": a.id,
+        "deadline": a.deadline_id,
+        "level": a.level,
+        "idempotency_key": a.idempotency_key,
+        "raised_at": a.raised_at,
+        "template": a.template,
+        "roles": a.roles,
+        "view": a.view,
+        "deliveries": a.deliveries.iter().map(|d| json!({
+            "id": d.id,
+            "role": d.role,
+            "channel": d.channel,
+            "status": d.status,
+            "attempts": d.attempts,
+            "next_attempt_at": d.next_attempt_at,
+            "last_error": d.last_error,
+            "delivered_at": d.delivered_at,
+        })).collect::<Vec<_>>(),
+        "acks": a.acks.iter().map(|k| json!({
+            "actor": k.actor,
+            "note": k.note,
+            "at": k.at,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let Ok(alert) = args.alert.trim().parse::<i64>() else {
+        writeln!(
+            err,
+            "error: `{}` is not an alert id; `warden alerts FILE --date D` lists them",
+            args.alert
+        )?;
+        return Ok(EXIT_USAGE);
+    };
+    if args.actor.trim().is_empty() {
+        writeln!(err, "error: --as needs a name: who acknowledges")?;
+        return Ok(EXIT_USAGE);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(async {
+        let store = Store::connect(&args.db).await?;
+        store
+            .acknowledge(
+                alert,
+                args.actor.trim(),
+                args.note.as_deref(),
+                chrono::Utc::now(),
+            )
+            .await
+    });
+    match result {
+        Ok(Some(ack)) => {
+            writeln!(
+                out,
+                "alert {} ({} {}) acknowledged by {}",
+                ack.alert_id, ack.deadline_id, ack.level, ack.actor
+            )?;
+            Ok(EXIT_OK)
+        }
+        Ok(None) => {
+            writeln!(
+                err,
+                "error: there is no alert {alert} in {}; `warden alerts FILE --date D` lists them",
+                args.db
+            )?;
+            Ok(EXIT_USAGE)
+        }
+        Err(e) => {
+            writeln!(err, "error: {}: {e}", args.db)?;
+            Ok(EXIT_UNAVAILABLE)
+        }
+    }
+}

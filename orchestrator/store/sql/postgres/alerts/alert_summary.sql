@@ -1,0 +1,1 @@
+SELECT deadline_id, level, idempotency_key FROM alerts WHERE id = $1

@@ -1,0 +1,485 @@
+//! The alerts outbox: alerts raised once per idempotency key, one delivery per (alert,
+//! role, channel) retried until delivered or dead-lettered, and acknowledgements.
+//!
+//! Why an outbox: the escalation code raises an alert in the store and returns; delivery
+//! happens beside it (`warden::alerts::deliver_due`), so a channel that is down delays an
+//! alert but never loses it, and a crash between "decided to alert" and "sent" cannot
+//! forget it. The same logic on both backends (`sql/{sqlite,postgres}/alerts/`).
+//!
+//! Lifecycle: [`Store::raise_alert`] (idempotent) → [`Store::alerts_to_fan_out`] +
+//! [`Store::fan_out`] (the dispatcher creates the deliveries from its channel
+//! configuration) → [`Store::due_deliveries`] → [`Store::delivery_succeeded`] or
+//! [`Store::delivery_failed`] (with the next attempt's time, or none: dead-lettered).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{PgStore, SqliteStore, Store};
+use crate::error::StoreError;
+
+/// An alert to raise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub run_id: i64,
+    pub deadline_id: String,
+    /// `warning`, `escalated`, `breach_projected` or `breached`.
+    pub level: String,
+    /// Unique across the store: a second raise with the same key is a no-op. The escalation
+    /// code derives it from what makes the alert one event, e.g.
+    /// `{run}:{deadline}:{level}:{n}` with `n` the deadline's transition (or re-notify) count.
+    pub idempotency_key: String,
+    pub raised_at: DateTime<Utc>,
+    /// The rendered view (`warden_deadlines::alert::AlertView` as JSON).
+    pub view: serde_json::Value,
+    /// The template to render; `None` is the default one (`oncall-page`).
+    pub template: Option<String>,
+    /// Role ids to notify (`on-call`, `compliance`).
+    pub roles: Vec<String>,
+}
+
+/// What [`Store::raise_alert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raised {
+    pub id: i64,
+    /// False when the key had been raised before (nothing was written).
+    pub created: bool,
+}
+
+/// An alert whose deliveries are not made yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertToFanOut {
+    pub alert_id: i64,
+    pub roles: Vec<String>,
+}
+
+/// One delivery to create: `error` set makes it dead at once (no channel for the role),
+/// so that an alert nobody could be told of is listed, not dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub role: String,
+    pub channel: String,
+    pub error: Option<String>,
+}
+
+/// A delivery whose next attempt is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub alert_id: i64,
+    pub run_id: i64,
+    pub alert_key: String,
+    pub role: String,
+    pub channel: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    pub view: serde_json::Value,
+    pub template: Option<String>,
+}
+
+impl DueDelivery {
+    /// The key a receiver deduplicates on: one per (alert, role, channel), the same on
+    /// every attempt (`Idempotency-Key` header, e-mail Message-ID, log line `key`).
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.alert_key, self.role, self.channel)
+    }
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub alert_id: i64,
+    pub role: String,
+    pub channel: String,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// An acknowledgement: who, when, and what they said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertAck {
+    pub id: i64,
+    pub alert_id: i64,
+    /// The acknowledged alert's idempotency key (what the escalation code raised it under,
+    /// e.g. naming the ladder step and its activation).
+    pub alert_key: String,
+    pub deadline_id: String,
+    pub level: String,
+    pub actor: String,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// An alert with its deliveries and acknowledgements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub run_id: i64,
+    pub deadline_id: String,
+    pub level: String,
+    pub idempotency_key: String,
+    pub raised_at: DateTime<Utc>,
+    pub view: serde_json::Value,
+    pub template: Option<String>,
+    pub roles: Vec<String>,
+    pub deliveries: Vec<DeliveryRecord>,
+    pub acks: Vec<AlertAck>,
+}
+
+macro_rules! alerts_delegate {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match self {
+                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                        Store::Postgres(s) => s.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+alerts_delegate! {
+    /// Raises an alert once: a second raise with the same idempotency key writes nothing and
+    /// returns the existing alert's id (`created: false`).
+    fn raise_alert(&self, alert: &NewAlert) -> Result<Raised, StoreError>;
+    /// Alerts (of `run`, or of any run) whose deliveries have not been created yet.
+    fn alerts_to_fan_out(&self, run: Option<i64>) -> Result<Vec<AlertToFanOut>, StoreError>;
+    /// Creates an alert's deliveries (pending, due `now`; dead at once for a target with an
+    /// error) and marks it fanned out, in one transaction. Idempotent.
+    fn fan_out(&self, alert_id: i64, targets: &[DeliveryTarget], now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Pending deliveries (of `run`, or of any run) due at `now`, oldest first, at most `limit`.
+    fn due_deliveries(&self, run: Option<i64>, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Marks a pending delivery delivered. False if it was not pending any more.
+    fn delivery_succeeded(&self, delivery_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Records a failed attempt: retried at `retry_at`, or dead-lettered when `None`.
+    /// Returns the new status (`pending` or `dead`), or `None` if it was not pending.
+    fn delivery_failed(&self, delivery_id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<Option<String>, StoreError>;
+    /// A run's alerts, oldest first, each with its deliveries and acknowledgements.
+    fn run_alerts(&self, run_id: i64) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Records an acknowledgement of alert `alert_id` by `actor`. `None` if there is no
+    /// such alert.
+    fn acknowledge(&self, alert_id: i64, actor: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<Option<AlertAck>, StoreError>;
+    /// Every acknowledgement of a run's alerts, in the order given.
+    fn run_acks(&self, run_id: i64) -> Result<Vec<AlertAck>, StoreError>;
+}
+
+fn roles_from(text: &str) -> Result<Vec<String>, StoreError> {
+    Ok(serde_json::from_str(text)?)
+}
+
+macro_rules! alerts_impl {
+    ($name:ident, $dialect:literal, $begin:literal) => {
+        impl $name {
+            pub async fn raise_alert(&self, alert: &NewAlert) -> Result<Raised, StoreError> {
+                let _gate = self.write_gate().await;
+                let inserted = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/raise.sql"
+                )))
+                .bind(alert.run_id)
+                .bind(&alert.deadline_id)
+                .bind(&alert.level)
+                .bind(&alert.idempotency_key)
+                .bind(alert.raised_at)
+                .bind(alert.view.to_string())
+                .bind(&alert.template)
+                .bind(serde_json::to_string(&alert.roles)?)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(row) = inserted {
+                    return Ok(Raised {
+                        id: row.try_get(0)?,
+                        created: true,
+                    });
+                }
+                let row = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/by_key.sql"
+                )))
+                .bind(&alert.idempotency_key)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Raised {
+                    id: row.try_get(0)?,
+                    created: false,
+                })
+            }
+
+            pub async fn alerts_to_fan_out(
+                &self,
+                run: Option<i64>,
+            ) -> Result<Vec<AlertToFanOut>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/to_fan_out.sql"
+                )))
+                .bind(run)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AlertToFanOut {
+                            alert_id: row.try_get(0)?,
+                            roles: roles_from(&row.try_get::<String, _>(1)?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn fan_out(
+                &self,
+                alert_id: i64,
+                targets: &[DeliveryTarget],
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
+                let mut tx = self.pool.begin_with($begin).await?;
+                if !targets.is_empty() {
+                    let rows: Vec<serde_json::Value> = targets
+                        .iter()
+                        .map(|t| {
+                            serde_json::json!({
+                                "role": t.role,
+                                "channel": t.channel,
+                                "status": if t.error.is_some() { "dead" } else { "pending" },
+                                "error": t.error,
+                            })
+                        })
+                        .collect();
+                    sqlx::query(include_str!(concat!(
+                        "../../sql/",
+                        $dialect,
+                        "/alerts/insert_deliveries.sql"
+                    )))
+                    .bind(alert_id)
+                    .bind(serde_json::Value::Array(rows).to_string())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/mark_fanned_out.sql"
+                )))
+                .bind(alert_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn due_deliveries(
+                &self,
+                run: Option<i64>,
+                now: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<DueDelivery>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/due.sql"
+                )))
+                .bind(now)
+                .bind(run)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(DueDelivery {
+                            id: row.try_get(0)?,
+                            alert_id: row.try_get(1)?,
+                            run_id: row.try_get(2)?,
+                            alert_key: row.try_get(3)?,
+                            role: row.try_get(4)?,
+                            channel: row.try_get(5)?,
+                            attempts: row.try_get(6)?,
+                            view: serde_json::from_str(&row.try_get::<String, _>(7)?)?,
+                            template: row.try_get(8)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn delivery_succeeded(
+                &self,
+                delivery_id: i64,
+                at: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                let _gate = self.write_gate().await;
+                let row = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/delivered.sql"
+                )))
+                .bind(delivery_id)
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.is_some())
+            }
+
+            pub async fn delivery_failed(
+                &self,
+                delivery_id: i64,
+                error: &str,
+                retry_at: Option<DateTime<Utc>>,
+            ) -> Result<Option<String>, StoreError> {
+                let _gate = self.write_gate().await;
+                let row = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/failed.sql"
+                )))
+                .bind(delivery_id)
+                .bind(error)
+                .bind(retry_at)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+            }
+
+            pub async fn run_alerts(&self, run_id: i64) -> Result<Vec<AlertRecord>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/run_alerts.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut alerts = rows
+                    .iter()
+                    .map(|row| {
+                        Ok(AlertRecord {
+                            id: row.try_get(0)?,
+                            run_id: row.try_get(1)?,
+                            deadline_id: row.try_get(2)?,
+                            level: row.try_get(3)?,
+                            idempotency_key: row.try_get(4)?,
+                            raised_at: row.try_get(5)?,
+                            view: serde_json::from_str(&row.try_get::<String, _>(6)?)?,
+                            template: row.try_get(7)?,
+                            roles: roles_from(&row.try_get::<String, _>(8)?)?,
+                            deliveries: Vec::new(),
+                            acks: Vec::new(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let deliveries = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/run_deliveries.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                for row in &deliveries {
+                    let d = DeliveryRecord {
+                        id: row.try_get(0)?,
+                        alert_id: row.try_get(1)?,
+                        role: row.try_get(2)?,
+                        channel: row.try_get(3)?,
+                        status: row.try_get(4)?,
+                        attempts: row.try_get(5)?,
+                        next_attempt_at: row.try_get(6)?,
+                        last_error: row.try_get(7)?,
+                        delivered_at: row.try_get(8)?,
+                    };
+                    if let Some(a) = alerts.iter_mut().find(|a| a.id == d.alert_id) {
+                        a.deliveries.push(d);
+                    }
+                }
+                for ack in self.run_acks(run_id).await? {
+                    if let Some(a) = alerts.iter_mut().find(|a| a.id == ack.alert_id) {
+                        a.acks.push(ack);
+                    }
+                }
+                Ok(alerts)
+            }
+
+            pub async fn acknowledge(
+                &self,
+                alert_id: i64,
+                actor: &str,
+                note: Option<&str>,
+                at: DateTime<Utc>,
+            ) -> Result<Option<AlertAck>, StoreError> {
+                let _gate = self.write_gate().await;
+                let Some(row) = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/ack.sql"
+                )))
+                .bind(alert_id)
+                .bind(actor)
+                .bind(note)
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await?
+                else {
+                    return Ok(None);
+                };
+                let summary = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/alert_summary.sql"
+                )))
+                .bind(alert_id)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(Some(AlertAck {
+                    id: row.try_get(0)?,
+                    alert_id: row.try_get(1)?,
+                    deadline_id: summary.try_get(0)?,
+                    level: summary.try_get(1)?,
+                    alert_key: summary.try_get(2)?,
+                    actor: actor.to_string(),
+                    note: note.map(str::to_string),
+                    at,
+                }))
+            }
+
+            pub async fn run_acks(&self, run_id: i64) -> Result<Vec<AlertAck>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/run_acks.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(AlertAck {
+                            id: row.try_get(0)?,
+                            alert_id: row.try_get(1)?,
+                            deadline_id: row.try_get(2)?,
+                            level: row.try_get(3)?,
+                            actor: row.try_get(4)?,
+                            note: row.try_get(5)?,
+                            at: row.try_get(6)?,
+                            alert_key: row.try_get(7)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+alerts_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
+alerts_impl!(PgStore, "postgres", "BEGIN");
