@@ -249,6 +249,17 @@ impl Escalator {
         })
     }
 
+    /// Records an acknowledgement of a notice by its key (`RUN/DEADLINE/sSTEP/aACT/nN`), if
+    /// that activation of that step is still the active, unacknowledged one.
+    pub fn acknowledge_key(&mut self, plan: &Plan, key: &str, by: &str) -> Option<Decision> {
+        let (deadline, step, activation) = parse_key(plan, &self.run, key)?;
+        let s = self.deadlines.get(deadline)?.steps.get(step)?;
+        if s.activations != activation {
+            return None;
+        }
+        self.acknowledge(deadline, step, by)
+    }
+
     /// Evaluates every reading at `now` and returns what to store and notify.
     pub fn evaluate(
         &mut self,
@@ -507,6 +518,18 @@ impl Escalator {
     fn step_mut(&mut self, deadline: usize, step: usize) -> Option<&mut StepState> {
         self.deadlines.get_mut(deadline)?.steps.get_mut(step)
     }
+}
+
+/// (deadline, step, activation) of a notice key of this run.
+fn parse_key(plan: &Plan, run: &str, key: &str) -> Option<(usize, usize, u32)> {
+    let rest = key.strip_prefix(run)?.strip_prefix('/')?;
+    let mut parts = rest.rsplitn(4, '/');
+    let _notice = parts.next()?.strip_prefix('n')?;
+    let activation: u32 = parts.next()?.strip_prefix('a')?.parse().ok()?;
+    let step: usize = parts.next()?.strip_prefix('s')?.parse().ok()?;
+    let deadline_id = parts.next()?;
+    let deadline = plan.deadlines.iter().position(|d| d.id == deadline_id)?;
+    Some((deadline, step.checked_sub(1)?, activation))
 }
 
 /// A `projected_miss` step is *breach projected*; the first other step *warning*; later

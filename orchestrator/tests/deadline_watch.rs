@@ -162,6 +162,29 @@ async fn an_overrunning_job_is_escalated_breached_and_settled_with_its_lateness(
     assert_eq!(unique.len(), notice_keys.len(), "each notice once");
     assert_eq!(of("roomy").first().map(String::as_str), Some("met:ok"));
 
+    // Every notice became one alert in the outbox, under the ladder's key, with the view
+    // the templates render: the deadline, the level, the chain that causes it.
+    let alerts = store.run_alerts(run_id).await.expect("alerts");
+    let mut alert_keys: Vec<&str> = alerts.iter().map(|a| a.idempotency_key.as_str()).collect();
+    alert_keys.sort_unstable();
+    let mut keys = notice_keys.clone();
+    keys.sort_unstable();
+    assert_eq!(alert_keys, keys);
+    let projected = alerts
+        .iter()
+        .find(|a| a.level == "breach_projected")
+        .expect("a breach-projected alert");
+    assert_eq!(projected.template.as_deref(), Some("regulatory-notice"));
+    assert_eq!(projected.roles, ["on-call", "compliance"]);
+    assert_eq!(projected.view["deadline"]["id"], "tight");
+    assert_eq!(projected.view["chain"][0]["job"], "SLOW");
+    assert!(
+        projected.view["margin_minutes"]
+            .as_i64()
+            .is_some_and(|m| m < 0)
+    );
+    assert!(projected.view["p_miss"].as_f64().is_some());
+
     // The job's progress went from its file through the worker's heartbeat into the store.
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await
@@ -173,4 +196,165 @@ async fn an_overrunning_job_is_escalated_breached_and_settled_with_its_lateness(
             .expect("queue row");
     assert_eq!(total, Some(100));
     assert!(matches!(done, Some(10 | 55)), "{done:?}");
+}
+
+/// One job planned at 10 minutes; a deadline six hours out whose first step is on while
+/// the job is projected to finish after 00:30.
+const ACK_WORKFLOW: &str = r#"
+cycle: ack-test
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+roles:
+  - { id: on-call }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: SLOW, builtin: sleep, estimate: 10m }
+deadlines:
+  - id: close
+    at: "n window-closes"
+    covers: [SLOW]
+    kind: window
+    escalation:
+      - { margin_below: 5h30m, notify: [on-call], template: oncall-page }
+"#;
+
+/// Steps a watcher until a projection it started is stored (it computes on a blocking
+/// thread), returning the notices of that projection.
+async fn project_now(
+    w: &mut warden::engine::watch::Watcher,
+    store: &Store,
+    run: i64,
+    machine: &warden_core::sched::Machine,
+    timeline: &warden_core::sched::Timeline,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<warden::engine::watch::Notice> {
+    w.changed();
+    let before = store.load_projections(run).await.expect("load").len();
+    for _ in 0..500 {
+        let notices = w.tick(store, machine, timeline, now).await.expect("tick");
+        if store.load_projections(run).await.expect("load").len() > before {
+            return notices;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("no projection was stored");
+}
+
+fn renotified(notices: &[warden::engine::watch::Notice]) -> bool {
+    notices.iter().any(|n| {
+        matches!(
+            &n.decision,
+            warden_deadlines::escalation::Decision::Notify {
+                step: 0,
+                notice: 2,
+                ..
+            }
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_escalation_stops_renotifying_and_is_audited() {
+    let dir = common::temp_dir("watch-ack");
+    let (sources, c) = compile_str("ack-test.yaml", ACK_WORKFLOW);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    let plan = Arc::new(
+        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans"),
+    );
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let options = WatchOptions {
+        samples: 20,
+        min_interval: std::time::Duration::ZERO,
+        ..WatchOptions::default()
+    };
+    // SLOW has run 45 of its 10 planned minutes (it really takes three hours).
+    let now = plan.start + TimeDelta::minutes(45);
+    let later = now + TimeDelta::minutes(40);
+    let (machine, timeline) =
+        warden_core::sched::simulate_until(&plan, now, |_| TimeDelta::hours(3));
+
+    // Two runs in the same state: one acknowledged, one not (the control).
+    let mut runs = Vec::new();
+    for date in ["2025-03-04", "2025-03-05"] {
+        let run = store
+            .open_run(
+                &NewRun {
+                    cycle: "ack-test".into(),
+                    business_date: date.into(),
+                    workflow_sha256: "v1".into(),
+                    mode: "pipelined".into(),
+                    options: "{}".into(),
+                },
+                plan.start,
+            )
+            .await
+            .expect("run");
+        let mut watcher =
+            warden::engine::watch::Watcher::open(&store, plan.clone(), run.id, options.clone())
+                .await
+                .expect("watcher");
+        let notices = project_now(&mut watcher, &store, run.id, &machine, &timeline, now).await;
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        runs.push((run.id, watcher));
+    }
+    let (acked, _) = &runs[0];
+    let alerts = store.run_alerts(*acked).await.expect("alerts");
+    assert_eq!(alerts.len(), 1);
+    store
+        .acknowledge(alerts[0].id, "ahmad", Some("DB2 team on it"), now)
+        .await
+        .expect("ack")
+        .expect("known alert");
+
+    // 40 minutes later, past the 30-minute re-notify interval, the step is still on: the
+    // control re-notifies, the acknowledged run does not.
+    let (control, mut control_watcher) = runs.pop().expect("control");
+    let (acked, mut acked_watcher) = runs.pop().expect("acked");
+    let n = project_now(
+        &mut control_watcher,
+        &store,
+        control,
+        &machine,
+        &timeline,
+        later,
+    )
+    .await;
+    assert!(renotified(&n), "the control re-notifies: {n:?}");
+    let n = project_now(
+        &mut acked_watcher,
+        &store,
+        acked,
+        &machine,
+        &timeline,
+        later,
+    )
+    .await;
+    assert!(!renotified(&n), "acknowledged: quiet: {n:?}");
+    let events = store.load_deadline_events(acked).await.expect("events");
+    let ack = events
+        .iter()
+        .find(|e| e.kind == "acknowledged")
+        .expect("audited");
+    assert_eq!(ack.actor, "ahmad");
+    // A restarted watcher remembers it.
+    let mut again = warden::engine::watch::Watcher::open(&store, plan.clone(), acked, options)
+        .await
+        .expect("watcher");
+    let n = project_now(
+        &mut again,
+        &store,
+        acked,
+        &machine,
+        &timeline,
+        later + TimeDelta::minutes(35),
+    )
+    .await;
+    assert!(!renotified(&n), "{n:?}");
+    assert_eq!(store.run_alerts(acked).await.expect("alerts").len(), 1);
 }

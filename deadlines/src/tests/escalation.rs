@@ -250,3 +250,31 @@ fn a_restored_ladder_decides_what_the_original_would() {
         [(0, 2, Level::Warning), (2, 2, Level::Escalated)]
     );
 }
+
+#[test]
+fn acknowledging_by_key_silences_that_activation_only() {
+    let mut l = Ladder::new();
+    let out = l.read(0, 100, 0.0);
+    let key = match &out[0] {
+        Decision::Notify { key, .. } => key.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        l.e.acknowledge_key(&l.plan, "run-1/filing/s1/a9/n1", "x")
+            .is_none(),
+        "stale activation"
+    );
+    assert!(
+        l.e.acknowledge_key(&l.plan, "run-2/filing/s1/a1/n1", "x")
+            .is_none(),
+        "another run"
+    );
+    assert!(l.e.acknowledge_key(&l.plan, "nonsense", "x").is_none());
+    let ack =
+        l.e.acknowledge_key(&l.plan, &key, "ahmad")
+            .expect("acknowledged");
+    assert!(
+        matches!(ack, Decision::Acknowledged { step: 0, activation: 1, ref by, .. } if by == "ahmad")
+    );
+    assert!(l.read(45, 100, 0.0).is_empty(), "no re-notify");
+}

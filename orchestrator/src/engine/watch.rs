@@ -17,6 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinHandle;
 use warden_core::plan::Plan;
 use warden_core::sched::{Machine, Timeline, simulate};
+use warden_deadlines::alert::{AlertLevel, AlertView, RoleView, chain_steps};
 use warden_deadlines::escalation::{Decision, Escalator, Level, Policy, Reading};
 use warden_deadlines::{
     DeadlineRisk, Estimates, HistorySample, LiveRun, Progress, Projection, breach_risk,
@@ -182,6 +183,7 @@ impl Watcher {
             .started_real
             .is_none_or(|t| t.elapsed() >= self.options.min_interval);
         if self.pending.is_none() && due_real && (self.changed || due_run) {
+            self.take_acks(store, now).await?;
             let progress = self.progress(store, machine).await?;
             let (plan, estimates, options) = (
                 self.plan.clone(),
@@ -327,6 +329,16 @@ impl Watcher {
         for d in &decisions {
             log_decision(&plan, self.run_id, d);
         }
+        // Each new notice becomes an alert in the outbox, under the notice's own key (a
+        // raise with a key already there is a no-op, so a restart never alerts twice).
+        for d in &decisions {
+            if let Decision::Notify { key, .. } = d
+                && written.contains(key)
+                && let Some(alert) = self.alert(&projection, &risk, &decisions, d)
+            {
+                store.raise_alert(&alert).await?;
+            }
+        }
         let notices = decisions
             .into_iter()
             .filter_map(|d| match &d {
@@ -352,6 +364,96 @@ impl Watcher {
             })
             .collect();
         Ok(notices)
+    }
+}
+
+impl Watcher {
+    /// The outbox row for a notice: the deadline, level, trigger, projected finish, margin,
+    /// P(miss) and the chain that causes it, as the templates render it.
+    fn alert(
+        &self,
+        projection: &Projection,
+        risk: &[DeadlineRisk],
+        decisions: &[Decision],
+        notice: &Decision,
+    ) -> Option<warden_store::NewAlert> {
+        let Decision::Notify {
+            deadline,
+            step,
+            level,
+            roles,
+            template,
+            key,
+            trigger,
+            ..
+        } = notice
+        else {
+            return None;
+        };
+        let plan = &self.plan;
+        let m = projection
+            .margins
+            .iter()
+            .find(|m| m.deadline == *deadline)?;
+        let previous = decisions
+            .iter()
+            .find_map(|d| match d {
+                Decision::Level {
+                    deadline: dl, from, ..
+                } if dl == deadline => Some(*from),
+                _ => None,
+            })
+            .unwrap_or(self.escalator.level(*deadline));
+        let step_trigger = plan.deadlines[*deadline].escalation.get(*step)?.trigger;
+        let mut view = AlertView::new(
+            plan,
+            self.run_id,
+            *deadline,
+            AlertLevel::parse(level.as_str())?,
+            AlertLevel::parse(previous.as_str()),
+            &step_trigger,
+            m.finish,
+            projection.at,
+        );
+        view.trigger = trigger.clone();
+        view.chain = chain_steps(plan, &projection.schedule, &m.chain);
+        view.roles = roles
+            .iter()
+            .filter_map(|r| plan.roles.get(*r))
+            .map(|r| RoleView {
+                id: r.id.clone(),
+                name: r.name.clone().unwrap_or_else(|| r.id.clone()),
+            })
+            .collect();
+        if let Some(r) = risk.iter().find(|r| r.deadline == *deadline) {
+            view.set_probability(r.p_miss(), r.p50_finish, r.p90_finish, plan.timezone);
+        }
+        Some(crate::alerts::new_alert(
+            &view,
+            template.as_deref(),
+            key.clone(),
+        ))
+    }
+
+    /// Acknowledgements made since the last look (`warden ack`, the UI) silence their
+    /// step's re-notifications; each is recorded as a ladder decision (the audit trail).
+    async fn take_acks(&mut self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let acks = store.run_acks(self.run_id).await?;
+        let plan = self.plan.clone();
+        let mut rows = Vec::new();
+        for ack in acks {
+            if let Some(d) = self
+                .escalator
+                .acknowledge_key(&plan, &ack.alert_key, &ack.actor)
+            {
+                tracing::info!(run = self.run_id, deadline = %ack.deadline_id, actor = %ack.actor, "escalation acknowledged");
+                rows.push(event_row(&plan, now, &d, &ack.actor, Utc::now()));
+            }
+        }
+        if !rows.is_empty() {
+            store.record_watch(self.run_id, &[], &rows).await?;
+        }
+        Ok(())
     }
 }
 
