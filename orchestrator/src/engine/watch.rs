@@ -325,19 +325,21 @@ impl Watcher {
             .iter()
             .map(|d| event_row(&plan, at, d, "orchestrator", recorded_at))
             .collect();
-        let written = store.record_watch(self.run_id, &rows, &events).await?;
-        for d in &decisions {
-            log_decision(&plan, self.run_id, d);
-        }
-        // Each new notice becomes an alert in the outbox, under the notice's own key (a
-        // raise with a key already there is a no-op, so a restart never alerts twice).
+        // Alerts first, then the decisions: raising is idempotent by the notice key, so a
+        // crash in between re-evaluates to the same notice and finds its alert there; the
+        // other order could restore a ladder that believes it notified when nobody was told.
+        let mut written = Vec::new();
         for d in &decisions {
             if let Decision::Notify { key, .. } = d
-                && written.contains(key)
                 && let Some(alert) = self.alert(&projection, &risk, &decisions, d)
+                && store.raise_alert(&alert).await?.created
             {
-                store.raise_alert(&alert).await?;
+                written.push(key.clone());
             }
+        }
+        store.record_watch(self.run_id, &rows, &events).await?;
+        for d in &decisions {
+            log_decision(&plan, self.run_id, d);
         }
         let notices = decisions
             .into_iter()
