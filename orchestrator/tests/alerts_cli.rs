@@ -76,8 +76,34 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     let output = warden(&run);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 
-    // An alert raised into the run's outbox (as the escalation code does).
+    // The serial nightly misses its window: the run's own escalations were raised and
+    // delivered during the run (no channel file: the documented default, DATA/alerts.log).
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let alerts_log = Path::new(&data).join("alerts.log");
+    let escalations = runtime.block_on(async {
+        let store = Store::connect(&db).await.expect("store");
+        let run = store
+            .find_run("nightly-serial", "2025-03-04")
+            .await
+            .expect("find")
+            .expect("the run exists");
+        store.run_alerts(run.id).await.expect("alerts")
+    });
+    assert!(
+        escalations.iter().any(|a| a.level == "breach_projected"),
+        "{escalations:#?}"
+    );
+    let deliveries: usize = escalations.iter().map(|a| a.deliveries.len()).sum();
+    assert!(
+        escalations
+            .iter()
+            .flat_map(|a| &a.deliveries)
+            .all(|d| d.status == "delivered")
+    );
+    let log = std::fs::read_to_string(&alerts_log).expect("alerts.log");
+    assert_eq!(log.lines().count(), deliveries, "{log}");
+
+    // An alert raised into the run's outbox by hand (as the escalation code does).
     let (run_id, alert_id) = runtime.block_on(async {
         let store = Store::connect(&db).await.expect("store");
         let run = store
@@ -102,7 +128,8 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     let out = text(&output.stdout);
     assert!(
         out.contains(&format!(
-            "run {run_id}: nightly-serial for 2025-03-04 · 1 alert"
+            "run {run_id}: nightly-serial for 2025-03-04 · {} alerts",
+            escalations.len() + 1
         )),
         "{out}"
     );
@@ -112,13 +139,13 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     );
     assert!(out.contains("deliveries: not yet fanned out"), "{out}");
 
-    // Resuming the (complete) run delivers it: no channel file, so the documented default,
-    // DATA/alerts.log.
+    // Resuming the (complete) run delivers it, to DATA/alerts.log.
     let output = warden(&run);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let log = std::fs::read_to_string(Path::new(&data).join("alerts.log")).expect("alerts.log");
-    assert_eq!(log.lines().count(), 1, "{log}");
-    let line: serde_json::Value = serde_json::from_str(log.trim()).expect("a JSON line");
+    let log = std::fs::read_to_string(&alerts_log).expect("alerts.log");
+    assert_eq!(log.lines().count(), deliveries + 1, "{log}");
+    let line: serde_json::Value =
+        serde_json::from_str(log.lines().last().expect("a line")).expect("a JSON line");
     assert_eq!(
         line["subject"],
         "[Warden WARNING] Online restart: 1h 15m margin (nightly-serial 2025-03-04)"
@@ -131,8 +158,12 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     // Delivered once: running again sends nothing more.
     let output = warden(&run);
     assert_eq!(output.status.code(), Some(0));
-    let log = std::fs::read_to_string(Path::new(&data).join("alerts.log")).expect("alerts.log");
-    assert_eq!(log.lines().count(), 1, "delivered exactly once: {log}");
+    let log = std::fs::read_to_string(&alerts_log).expect("alerts.log");
+    assert_eq!(
+        log.lines().count(),
+        deliveries + 1,
+        "delivered exactly once: {log}"
+    );
 
     // Acknowledge it.
     let id = alert_id.to_string();
@@ -166,8 +197,12 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     let output = warden(&json);
     assert_eq!(output.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
-    let a = &doc["alerts"][0];
-    assert_eq!(a["id"], alert_id);
+    let a = doc["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["id"] == alert_id)
+        .expect("the hand-raised alert");
     assert_eq!(a["deadline"], "online-restart");
     assert_eq!(a["deliveries"][0]["status"], "delivered");
     assert_eq!(a["deliveries"][0]["attempts"], 1);

@@ -57,10 +57,23 @@ fn workflow(dir: &Path) -> (PathBuf, PathBuf, Vec<String>) {
         r#"cycle: crash-test
 timezone: America/New_York
 schedule: {{ cron: "0 22 * * 1-5" }}
+roles:
+  - {{ id: on-call }}
 days:
   - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
 jobs:
-{jobs}"#
+{jobs}
+# Planned at 61 minutes, really about three hours of cycle time: the ladder climbs and the
+# deadline is breached, across every kill.
+deadlines:
+  - id: done-by-2330
+    at: "n 23:30"
+    covers: [ALL]
+    kind: business
+    escalation:
+      - {{ margin_below: 20m, notify: [on-call], template: oncall-page }}
+      - {{ projected_miss: true, notify: [on-call], template: oncall-page }}
+"#
     );
     let file = dir.join("crash-test.yaml");
     std::fs::write(&file, text).expect("workflow written");
@@ -224,6 +237,42 @@ async fn crash_and_resume(db: &str, dir: &Path) {
             .count();
         assert_eq!(ok, 1, "{id}: {attempts:?}");
     }
+    // The deadline's ladder across the kills: settled exactly once (breached with the
+    // actual finish), every notice key once, each raised as one alert, each alert delivered
+    // (the default channel: DATA/alerts.log).
+    let decisions = store.load_deadline_events(run.id).await.expect("decisions");
+    let settled: Vec<&str> = decisions
+        .iter()
+        .filter(|d| {
+            let payload: serde_json::Value = serde_json::from_str(&d.payload).expect("json");
+            d.kind == "met" || (d.kind == "breached" && payload["finish"].is_string())
+        })
+        .map(|d| d.kind.as_str())
+        .collect();
+    assert_eq!(settled, ["breached"], "{decisions:#?}");
+    let mut notices: Vec<&str> = decisions
+        .iter()
+        .filter_map(|d| d.notice_key.as_deref())
+        .collect();
+    assert!(!notices.is_empty());
+    notices.sort_unstable();
+    let alerts = store.run_alerts(run.id).await.expect("alerts");
+    let mut keys: Vec<&str> = alerts.iter().map(|a| a.idempotency_key.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, notices);
+    for a in &alerts {
+        assert!(
+            !a.deliveries.is_empty() && a.deliveries.iter().all(|d| d.status == "delivered"),
+            "{a:#?}"
+        );
+    }
+    assert!(
+        !store
+            .load_projections(run.id)
+            .await
+            .expect("projections")
+            .is_empty()
+    );
     eprintln!(
         "{kills} kills; {} attempts in all for {} jobs",
         attempts.len(),

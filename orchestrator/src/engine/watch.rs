@@ -44,7 +44,7 @@ impl Default for WatchOptions {
         Self {
             samples: warden_deadlines::DEFAULT_SAMPLES,
             seed: 2025,
-            min_interval: Duration::from_millis(500),
+            min_interval: Duration::from_millis(100),
             every: TimeDelta::minutes(5),
             policy: Policy::default(),
         }
