@@ -213,3 +213,91 @@ fn bad_questions_get_one_line_answers() {
     assert_eq!(code, 2);
     assert!(err.contains("extra"), "unknown keys are rejected: {err}");
 }
+
+#[test]
+fn a_stored_runs_state_is_the_starting_point() {
+    let dir = std::env::temp_dir().join(format!("warden-whatif-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("stuck.yaml");
+    std::fs::write(
+        &file,
+        r#"cycle: stuck
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: A, builtin: sleep, estimate: 30m }
+  - { id: B, after: [A], run: "exit 3", retries: 0, estimate: 60m }
+  - { id: C, after: [B], builtin: sleep, estimate: 30m }
+deadlines:
+  - { id: close, at: "n window-closes", covers: [C], kind: window }
+"#,
+    )
+    .expect("write");
+    let (file, db, data) = (
+        file.to_string_lossy().into_owned(),
+        dir.join("w.db").to_string_lossy().into_owned(),
+        dir.join("data").to_string_lossy().into_owned(),
+    );
+    // B fails for good: the run stops for an operator (exit 1), with A done.
+    let (code, _, err) = warden(&[
+        "run",
+        &file,
+        "--date",
+        "2025-03-04",
+        "--db",
+        &db,
+        "--data",
+        &data,
+        "--speed",
+        "36000",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let doc = json(&[
+        "whatif",
+        &file,
+        "--date",
+        "2025-03-04",
+        "--state-of",
+        "1",
+        "--db",
+        &db,
+        "--delay",
+        "B=+45m",
+        "--samples",
+        "20",
+        "--format",
+        "json",
+    ]);
+    let (before, after) = (&doc["looks"][0], &doc["looks"][1]);
+    assert!(
+        doc["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("(run 1), from its state at"))
+    );
+    // From the stored state: B failed, so it is assumed rerun now; A's 30 minutes are history.
+    assert_eq!(before["assumptions"][0], "B failed; assumed rerun now");
+    let at =
+        chrono::DateTime::parse_from_rfc3339(before["at"].as_str().expect("at")).expect("time");
+    let start = chrono::DateTime::parse_from_rfc3339("2025-03-05T03:00:00Z").expect("time");
+    assert!(at - start >= chrono::TimeDelta::minutes(30), "{at}");
+    // Rerun now (60 min) and C (30 min): the window closes 6 h after it opened.
+    let expected = 360.0 - ((at - start).num_seconds() as f64 / 60.0) - 90.0;
+    assert!((margin(before, "close") - expected).abs() < 1.0, "{before}");
+    assert_eq!(margin(before, "close") - margin(after, "close"), 45.0);
+    // A run that is not there is a usage error.
+    let (code, _, err) = warden(&[
+        "whatif",
+        &file,
+        "--date",
+        "2025-03-04",
+        "--state-of",
+        "7",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("run 7 has no events"), "{err}");
+}
