@@ -142,7 +142,8 @@ fn write_deadlines(
         let Some(p) = projections.iter().rev().find(|p| p.deadline_id == d.id) else {
             continue;
         };
-        let margin = chrono::TimeDelta::seconds(p.margin_seconds);
+        // To the minute: seconds are noise from volume scaling and the accelerated clock.
+        let margin = chrono::TimeDelta::minutes((p.margin_seconds as f64 / 60.0).round() as i64);
         writeln!(
             out,
             "  {:<16} at {}  {} {}  margin {:>9}  P(miss) {:>4}  {}",
