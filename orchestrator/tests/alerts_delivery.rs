@@ -95,7 +95,7 @@ impl Receiver {
 
 /// Reads one request: lower-cased headers and the body (by Content-Length).
 async fn read_request(
-    socket: &mut tokio::net::TcpStream,
+    socket: &mut (impl tokio::io::AsyncRead + Unpin),
 ) -> Option<(HashMap<String, String>, Vec<u8>)> {
     let mut data = Vec::new();
     let mut buf = [0u8; 4096];
@@ -800,4 +800,96 @@ async fn run_outbox_delivers_what_is_raised_while_it_runs_and_stops_when_told() 
             .flat_map(|a| &a.deliveries)
             .all(|d| d.status == "delivered" && d.attempts == 1)
     );
+}
+
+// ---- webhook over https --------------------------------------------------------------------
+
+/// A TLS webhook receiver on loopback with a fresh self-signed certificate for
+/// `localhost`; returns its port, the certificate (PEM) and the idempotency keys it got.
+async fn tls_receiver() -> (u16, String, Arc<Mutex<Vec<String>>>) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("cert");
+    let pem = cert.cert.pem();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocols")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    let got = keys.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let (acceptor, got) = (acceptor.clone(), got.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Some((headers, _)) = read_request(&mut tls).await else {
+                    return;
+                };
+                got.lock()
+                    .expect("lock")
+                    .push(headers.get("idempotency-key").cloned().unwrap_or_default());
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, pem, keys)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_webhook_with_a_private_ca_is_delivered_and_an_untrusted_one_is_not() {
+    let (store, run, dir) = sqlite_run("webhook-tls").await;
+    let (port, pem, keys) = tls_receiver().await;
+    std::fs::write(dir.join("ca.pem"), &pem).expect("ca file");
+    // Trusted through `ca_file` (relative to the channel file's directory): delivered.
+    let yaml = format!(
+        "roles:\n  on-call:\n    - webhook: {{ url: \"https://localhost:{port}/hook\", ca_file: ca.pem }}\n  \
+         compliance:\n    - webhook: {{ url: \"https://localhost:{port}/hook\", name: untrusted }}\n"
+    );
+    let outbox = make_outbox(&yaml, &dir, run);
+    let alert = cms_alert(run, 1, AlertLevel::Escalated, -135);
+    store.raise_alert(&alert).await.expect("raise");
+    let report = deliver_due(&store, &outbox, start()).await.expect("pass");
+    assert_eq!(report.delivered, 1, "{report:?}");
+    assert_eq!(report.retrying, 1, "{report:?}");
+    let received = keys.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].ends_with("/on-call/webhook"), "{received:?}");
+    // Without the private CA the self-signed certificate is refused, and the delivery says
+    // why and waits for its retry (nothing is lost).
+    let alerts = store.run_alerts(run).await.expect("list");
+    let untrusted = alerts[0]
+        .deliveries
+        .iter()
+        .find(|d| d.channel == "untrusted")
+        .expect("delivery");
+    assert_eq!(untrusted.status, "pending");
+    let error = untrusted.last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("https://localhost"), "{error}");
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+
+    // A CA file that is missing or not a certificate is refused where it is named.
+    let bad = "roles:\n  on-call:\n    - webhook: { url: \"https://localhost:1/h\", ca_file: nope.pem }\n";
+    let err = ChannelConfig::parse("channels.yaml", bad, &dir).expect_err("missing file");
+    let text = err.to_string();
+    assert!(
+        text.contains("channels.yaml:3:") && text.contains("cannot read the CA file `nope.pem`"),
+        "{text}"
+    );
+    std::fs::write(dir.join("junk.pem"), "not a certificate").expect("write");
+    let junk = "roles:\n  on-call:\n    - webhook: { url: \"https://localhost:1/h\", ca_file: junk.pem }\n";
+    let text = ChannelConfig::parse("channels.yaml", junk, &dir)
+        .expect_err("junk")
+        .to_string();
+    assert!(text.contains("is not a PEM certificate"), "{text}");
 }

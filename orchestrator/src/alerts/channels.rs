@@ -49,6 +49,22 @@ impl Outgoing {
     }
 }
 
+/// The webhook client: TLS (rustls) with the public web roots, and `extra_root` (PEM) too.
+fn http_client(extra_root: Option<&[u8]>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(SEND_TIMEOUT)
+        .connect_timeout(SEND_TIMEOUT)
+        .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")));
+    if let Some(pem) = extra_root {
+        let cert = reqwest::Certificate::from_pem(pem)
+            .map_err(|e| format!("the channel's CA file is not a PEM certificate: {e}"))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// Shared clients (a webhook client keeps its connections).
 #[derive(Debug, Clone)]
 pub struct Senders {
@@ -57,27 +73,35 @@ pub struct Senders {
 
 impl Senders {
     pub fn new() -> Result<Senders, String> {
-        let http = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .connect_timeout(SEND_TIMEOUT)
-            .user_agent(concat!("warden/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Senders { http })
+        Ok(Senders {
+            http: http_client(None)?,
+        })
     }
 
     /// One attempt; the error says what failed, for the delivery's `last_error`.
     pub async fn send(&self, channel: &Channel, message: &Outgoing) -> Result<(), String> {
         match &channel.kind {
-            ChannelKind::Webhook { url, format } => {
+            ChannelKind::Webhook {
+                url,
+                format,
+                ca_pem,
+            } => {
                 let payload = match format {
                     WebhookFormat::Json => message.payload(&channel.name),
                     WebhookFormat::Slack => json!({
                         "text": format!("*{}*\n{}", message.subject, message.body),
                     }),
                 };
-                let response = self
-                    .http
+                // A channel with a private CA gets a client that trusts it as well.
+                let private;
+                let http = match ca_pem {
+                    None => &self.http,
+                    Some(pem) => {
+                        private = http_client(Some(pem))?;
+                        &private
+                    }
+                };
+                let response = http
                     .post(url)
                     .header("Idempotency-Key", &message.key)
                     .json(&payload)

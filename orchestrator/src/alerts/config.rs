@@ -78,6 +78,9 @@ struct RawWebhook {
     url: Located<String>,
     #[serde(default)]
     format: Option<Located<String>>,
+    /// A PEM file of an extra root certificate to trust (a private CA) for an https URL.
+    #[serde(default)]
+    ca_file: Option<Located<String>>,
     #[serde(default)]
     name: Option<String>,
 }
@@ -115,6 +118,9 @@ pub enum ChannelKind {
     Webhook {
         url: String,
         format: WebhookFormat,
+        /// PEM of an extra root certificate to trust (from `ca_file`), beside the public
+        /// web roots.
+        ca_pem: Option<Vec<u8>>,
     },
     Email {
         /// `host:port` of the SMTP server (plain SMTP; see docs/alerts.md).
@@ -342,20 +348,13 @@ impl ChannelConfig {
                 let (name, kind) = match c {
                     RawChannel::Webhook(w) => {
                         let url = w.url.value.trim().to_string();
-                        if url.starts_with("https://") {
+                        let Some(rest) = url
+                            .strip_prefix("https://")
+                            .or_else(|| url.strip_prefix("http://"))
+                        else {
                             return Err(at(
                                 &w.url.location,
-                                format!(
-                                    "`{url}`: this build of Warden sends webhooks over plain \
-                                     http:// only (no TLS); point it at a local relay that \
-                                     forwards to the https endpoint"
-                                ),
-                            ));
-                        }
-                        let Some(rest) = url.strip_prefix("http://") else {
-                            return Err(at(
-                                &w.url.location,
-                                format!("`{url}` is not an http:// URL"),
+                                format!("`{url}` is not an http:// or https:// URL"),
                             ));
                         };
                         if rest.is_empty() || rest.starts_with('/') {
@@ -374,9 +373,41 @@ impl ChannelConfig {
                                 ));
                             }
                         };
+                        let ca_pem = match &w.ca_file {
+                            None => None,
+                            Some(path) => {
+                                let pem =
+                                    std::fs::read(base.join(path.value.trim())).map_err(|e| {
+                                        at(
+                                            &path.location,
+                                            format!(
+                                                "cannot read the CA file `{}`: {e}",
+                                                path.value
+                                            ),
+                                        )
+                                    })?;
+                                // from_pem accepts text with no certificate in it.
+                                let has_cert = String::from_utf8_lossy(&pem)
+                                    .contains("-----BEGIN CERTIFICATE-----");
+                                if !has_cert || reqwest::Certificate::from_pem(&pem).is_err() {
+                                    return Err(at(
+                                        &path.location,
+                                        format!(
+                                            "`{}` is not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+                                            path.value
+                                        ),
+                                    ));
+                                }
+                                Some(pem)
+                            }
+                        };
                         (
                             w.name.unwrap_or_else(|| "webhook".into()),
-                            ChannelKind::Webhook { url, format },
+                            ChannelKind::Webhook {
+                                url,
+                                format,
+                                ca_pem,
+                            },
                         )
                     }
                     RawChannel::Email(m) => {
