@@ -269,12 +269,12 @@ fn a_bad_channel_file_or_a_missing_template_stops_warden_run_with_the_place() {
         (
             "roles:\n  on-call:\n    - webhook: { url: \"ftp://x\" }\n",
             ":3:",
-            "`ftp://x` is not an http:// URL",
+            "`ftp://x` is not an http:// or https:// URL",
         ),
         (
-            "roles:\n  on-call:\n    - webhook: { url: \"https://hooks.example\" }\n",
+            "roles:\n  on-call:\n    - webhook: { url: \"https:///hooks\" }\n",
             ":3:",
-            "plain http:// only (no TLS)",
+            "`https:///hooks` names no host",
         ),
         (
             "roles:\n  compliance:\n    - email: { smtp: localhost, from: a@b.c, to: [x@y.z] }\n",
