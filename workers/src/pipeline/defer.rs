@@ -1,0 +1,132 @@
+//! Which claims pass 1 may adjudicate, decided once, in setup, over the whole input.
+//!
+//! A family is the unit: its members' deductibles and out-of-pocket maximums aggregate, so
+//! either every claim of a family is adjudicated in one partition's pass 1, or every claim
+//! of it waits for pass 2. A family is deferred when
+//! - its claims are in more than one partition (a member's own claims split means a
+//!   possible duplicate in another partition; members split means shared family totals);
+//! - a claim references (prior authorisation, COB primary) an earlier claim in another
+//!   partition;
+//! - a claim references an earlier claim of a deferred family (its result is known only in
+//!   pass 2), repeated until nothing changes.
+
+use crate::model::Claim;
+use crate::rules::hash::{FxHashMap, FxHashSet};
+
+pub const MEMBER_SPLIT: u32 = 1;
+pub const FAMILY_SPLIT: u32 = 2;
+pub const PRIOR_AUTH_ELSEWHERE: u32 = 4;
+pub const COB_PARTNER_ELSEWHERE: u32 = 8;
+pub const DEPENDS_ON_DEFERRED: u32 = 16;
+
+/// `possible-duplicate-in-other-partition+family-spans-partitions`.
+pub fn reason_text(bits: u32) -> String {
+    let names = [
+        (MEMBER_SPLIT, "possible-duplicate-in-other-partition"),
+        (FAMILY_SPLIT, "family-spans-partitions"),
+        (PRIOR_AUTH_ELSEWHERE, "prior-auth-in-other-partition"),
+        (COB_PARTNER_ELSEWHERE, "cob-partner-in-other-partition"),
+        (DEPENDS_ON_DEFERRED, "references-deferred-claim"),
+    ];
+    let v: Vec<&str> = names
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    v.join("+")
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    from_family: u32,
+    from_part: u8,
+    to: u64,
+    cob: bool,
+}
+
+/// Collected while setup streams the accepted claims.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    families: FxHashMap<u32, u64>,
+    members: FxHashMap<u32, (u32, u64)>,
+    edges: Vec<Edge>,
+}
+
+fn bit(part: usize) -> u64 {
+    1u64 << (part % 64)
+}
+
+impl Analysis {
+    pub fn observe(&mut self, c: &Claim, part: usize) {
+        *self.families.entry(c.family).or_default() |= bit(part);
+        let m = self.members.entry(c.member).or_insert((c.family, 0));
+        m.1 |= bit(part);
+        let from_part = u8::try_from(part).unwrap_or(u8::MAX);
+        if let Some(a) = c.prior_auth {
+            self.edges.push(Edge {
+                from_family: c.family,
+                from_part,
+                to: a,
+                cob: false,
+            });
+        }
+        if let Some(p) = c.cob.and_then(|x| x.partner) {
+            self.edges.push(Edge {
+                from_family: c.family,
+                from_part,
+                to: p,
+                cob: true,
+            });
+        }
+    }
+
+    /// Claim ids some claim references: setup looks up where they are.
+    pub fn referenced(&self) -> FxHashSet<u64> {
+        self.edges.iter().map(|e| e.to).collect()
+    }
+
+    /// The deferred families and why, given where each referenced claim that exists is
+    /// (partition, family). A reference to a claim not in the input is no dependency: the
+    /// rules deny or pend it the same way everywhere.
+    pub fn decide(&self, located: &FxHashMap<u64, (u8, u32)>) -> FxHashMap<u32, u32> {
+        let mut deferred: FxHashMap<u32, u32> = FxHashMap::default();
+        for (m, (family, parts)) in &self.members {
+            let _ = m;
+            if parts.count_ones() > 1 {
+                *deferred.entry(*family).or_default() |= MEMBER_SPLIT;
+            }
+        }
+        for (family, parts) in &self.families {
+            if parts.count_ones() > 1 {
+                *deferred.entry(*family).or_default() |= FAMILY_SPLIT;
+            }
+        }
+        for e in &self.edges {
+            if let Some((part, _)) = located.get(&e.to) {
+                if *part != e.from_part {
+                    *deferred.entry(e.from_family).or_default() |= if e.cob {
+                        COB_PARTNER_ELSEWHERE
+                    } else {
+                        PRIOR_AUTH_ELSEWHERE
+                    };
+                }
+            }
+        }
+        loop {
+            let mut changed = false;
+            for e in &self.edges {
+                let Some((_, to_family)) = located.get(&e.to) else {
+                    continue;
+                };
+                if deferred.contains_key(to_family) && !deferred.contains_key(&e.from_family) {
+                    deferred.insert(e.from_family, DEPENDS_ON_DEFERRED);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        deferred
+    }
+}
