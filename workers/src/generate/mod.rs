@@ -156,7 +156,7 @@ pub fn generate(
         for _ in 0..size {
             let group = if employer {
                 *pick(&mut rng, &spread)
-            } else if rng.gen_bool(0.03) {
+            } else if rng.gen_bool(0.012) {
                 rng.gen_range(1..=groups)
             } else {
                 home
@@ -221,6 +221,7 @@ pub fn generate(
     }
     let mut last_claim: Vec<u64> = vec![0; members.len()];
     let mut recent: Vec<Claim> = Vec::with_capacity(4096);
+    let mut by_group: Vec<Vec<Claim>> = vec![Vec::new(); usize::from(groups)];
     let mut buf = String::with_capacity(1 << 20);
     claims_out.write_all(claims_csv::header().as_bytes())?;
     let span = 86_400i64;
@@ -240,7 +241,7 @@ pub fn generate(
             d.received = received;
             d
         } else {
-            let raw = ((rng.r#gen::<f64>().powi(3)) * n as f64) as u64 % n;
+            let raw = ((rng.r#gen::<f64>().powi(2)) * n as f64) as u64 % n;
             let idx = usize::try_from((raw * mult + 7) % n).unwrap_or(0);
             let m = members[idx];
             let plan = plans.get(m.plan);
@@ -259,7 +260,7 @@ pub fn generate(
             } else {
                 1.0 + 1.5 * rng.r#gen::<f64>()
             };
-            let group = if rng.gen_bool(0.005) {
+            let group = if rng.gen_bool(0.0015) {
                 rng.gen_range(1..=groups)
             } else {
                 m.group
@@ -294,7 +295,8 @@ pub fn generate(
                 c.prior_auth = if u < 0.92 && last != 0 {
                     Some(last)
                 } else if u < 0.96 && i > 0 {
-                    Some(1_000_000_000 + rng.gen_range(0..i))
+                    // An authorisation number that is no claim of this cycle.
+                    Some(rng.gen_range(1..1_000_000))
                 } else {
                     None
                 };
@@ -310,10 +312,18 @@ pub fn generate(
                     primary_paid: (c.billed as f64 * 0.7 * rng.r#gen::<f64>()) as i64,
                     partner: None,
                 });
-            } else if u < 0.033 && !recent.is_empty() {
+            } else if u < 0.03 {
                 // The same service billed to this member's second coverage, whose primary
-                // claim is also ours.
-                let primary = *pick(&mut rng, &recent);
+                // claim is also ours: usually a family in the same PCP group (employer
+                // groups cluster), sometimes anywhere.
+                let pool = &by_group[usize::from(group) - 1];
+                let primary = if !pool.is_empty() && rng.gen_bool(0.8) {
+                    *pick(&mut rng, pool)
+                } else if !recent.is_empty() {
+                    *pick(&mut rng, &recent)
+                } else {
+                    c
+                };
                 if primary.member != c.member && primary.plan == c.plan {
                     stats.cob += 1;
                     stats.cob_partners += 1;
@@ -358,6 +368,14 @@ pub fn generate(
             stats.claims += 1;
         }
         claims_out.write_all(buf.as_bytes())?;
+        let gi = usize::from(c.pcp_group).clamp(1, by_group.len()) - 1;
+        let g = &mut by_group[gi];
+        if g.len() < 64 {
+            g.push(c);
+        } else {
+            let k = rng.gen_range(0..g.len());
+            g[k] = c;
+        }
         if recent.len() < 4096 {
             recent.push(c);
         } else {

@@ -36,8 +36,17 @@ pub fn reason_text(bits: u32) -> String {
     v.join("+")
 }
 
+/// Where a referenced claim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located {
+    pub partition: u8,
+    pub member: u32,
+    pub family: u32,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Edge {
+    from_member: u32,
     from_family: u32,
     from_part: u8,
     to: u64,
@@ -64,6 +73,7 @@ impl Analysis {
         let from_part = u8::try_from(part).unwrap_or(u8::MAX);
         if let Some(a) = c.prior_auth {
             self.edges.push(Edge {
+                from_member: c.member,
                 from_family: c.family,
                 from_part,
                 to: a,
@@ -72,6 +82,7 @@ impl Analysis {
         }
         if let Some(p) = c.cob.and_then(|x| x.partner) {
             self.edges.push(Edge {
+                from_member: c.member,
                 from_family: c.family,
                 from_part,
                 to: p,
@@ -86,12 +97,17 @@ impl Analysis {
     }
 
     /// The deferred families and why, given where each referenced claim that exists is
-    /// (partition, family). A reference to a claim not in the input is no dependency: the
-    /// rules deny or pend it the same way everywhere.
-    pub fn decide(&self, located: &FxHashMap<u64, (u8, u32)>) -> FxHashMap<u32, u32> {
+    /// (partition, member, family). A reference to a claim not in the input, or a prior
+    /// authorisation naming another member's claim, is no dependency: the rules deny or
+    /// pend it the same way wherever it runs.
+    pub fn decide(&self, located: &FxHashMap<u64, Located>) -> FxHashMap<u32, u32> {
+        let depends = |e: &Edge| {
+            located
+                .get(&e.to)
+                .filter(|l| e.cob || l.member == e.from_member)
+        };
         let mut deferred: FxHashMap<u32, u32> = FxHashMap::default();
-        for (m, (family, parts)) in &self.members {
-            let _ = m;
+        for (family, parts) in self.members.values() {
             if parts.count_ones() > 1 {
                 *deferred.entry(*family).or_default() |= MEMBER_SPLIT;
             }
@@ -102,8 +118,8 @@ impl Analysis {
             }
         }
         for e in &self.edges {
-            if let Some((part, _)) = located.get(&e.to) {
-                if *part != e.from_part {
+            if let Some(l) = depends(e) {
+                if l.partition != e.from_part {
                     *deferred.entry(e.from_family).or_default() |= if e.cob {
                         COB_PARTNER_ELSEWHERE
                     } else {
@@ -115,10 +131,10 @@ impl Analysis {
         loop {
             let mut changed = false;
             for e in &self.edges {
-                let Some((_, to_family)) = located.get(&e.to) else {
+                let Some(l) = depends(e) else {
                     continue;
                 };
-                if deferred.contains_key(to_family) && !deferred.contains_key(&e.from_family) {
+                if deferred.contains_key(&l.family) && !deferred.contains_key(&e.from_family) {
                     deferred.insert(e.from_family, DEPENDS_ON_DEFERRED);
                     changed = true;
                 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::defer::Analysis;
+use super::defer::{Analysis, Located};
 use super::error::{At, PipelineError, Result};
 use super::layout::{self, Layout};
 use super::partition::{self, Boundaries, Range};
@@ -308,7 +308,7 @@ pub fn run(
         FxHashMap::default()
     } else {
         let wanted = analysis.referenced();
-        let mut located: FxHashMap<u64, (u8, u32)> = FxHashMap::default();
+        let mut located: FxHashMap<u64, Located> = FxHashMap::default();
         if !wanted.is_empty() {
             for p in 0..n {
                 let path = layout.partition(p).join(layout::CLAIMS);
@@ -316,7 +316,14 @@ pub fn run(
                 while let Some(b) = rr.next_record().at(&path)? {
                     let c = binary::decode_claim(&b);
                     if wanted.contains(&c.id) {
-                        located.insert(c.id, (u8::try_from(p).unwrap_or(u8::MAX), c.family));
+                        located.insert(
+                            c.id,
+                            Located {
+                                partition: u8::try_from(p).unwrap_or(u8::MAX),
+                                member: c.member,
+                                family: c.family,
+                            },
+                        );
                     }
                 }
             }
