@@ -44,8 +44,9 @@ pub struct Spec {
     pub refs_seed: Option<PathBuf>,
     pub checkpoint_every: u64,
     pub monitor_every: u64,
-    /// Crash injection for tests: stop after this many claims without a checkpoint, leaving
-    /// a torn line at the end of the results as a kill mid-write would.
+    /// Crash injection for tests: stop after this many claims (after any checkpoint due at
+    /// that claim) without another checkpoint, leaving a torn line at the end of the
+    /// results as a kill mid-write would.
     pub stop_after: Option<u64>,
 }
 
@@ -320,6 +321,9 @@ pub fn run(spec: &Spec, plans: &Plans, progress: &dyn Progress) -> Result<Summar
             progress.advance(since_progress);
             since_progress = 0;
         }
+        if ck.position % k == 0 {
+            commit(&mut out, &mut ck, &spec.dir, &ck_path)?;
+        }
         if spec.stop_after == Some(this_run) {
             // A kill: whatever was buffered may or may not have reached the disk, and the
             // last line may be torn. Write it all plus a torn line: the worst case.
@@ -327,9 +331,6 @@ pub fn run(spec: &Spec, plans: &Plans, progress: &dyn Progress) -> Result<Summar
             out.results.write_all(b"9999999,torn").at(&spec.dir)?;
             let _ = out.sync(&spec.dir);
             return Err(PipelineError::Interrupted(this_run));
-        }
-        if ck.position % k == 0 {
-            commit(&mut out, &mut ck, &spec.dir, &ck_path)?;
         }
     }
     progress.advance(since_progress);
