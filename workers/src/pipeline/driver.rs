@@ -78,6 +78,7 @@ fn spec(name: &str, input: PathBuf, dir: PathBuf, members: PathBuf, opts: &Optio
         checkpoint_every: opts.checkpoint_every,
         monitor_every: opts.monitor_every,
         stop_after: None,
+        cancel: None,
     }
 }
 

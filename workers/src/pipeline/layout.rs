@@ -15,26 +15,74 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub work: PathBuf,
+    /// Explicit stage directories (the orchestrator gives each stage its job's work
+    /// directory, which survives the job's attempts); `None`: under `work`.
+    dirs: Option<Dirs>,
+}
+
+#[derive(Debug, Clone)]
+struct Dirs {
+    setup: PathBuf,
+    partitions: Vec<PathBuf>,
+    merge: PathBuf,
+    pass2: PathBuf,
 }
 
 impl Layout {
     pub fn new(work: &Path) -> Layout {
         Layout {
             work: work.to_path_buf(),
+            dirs: None,
         }
     }
+
+    /// Every stage in a directory of its own.
+    pub fn with_dirs(
+        setup: PathBuf,
+        partitions: Vec<PathBuf>,
+        merge: PathBuf,
+        pass2: PathBuf,
+    ) -> Layout {
+        Layout {
+            work: setup.clone(),
+            dirs: Some(Dirs {
+                setup,
+                partitions,
+                merge,
+                pass2,
+            }),
+        }
+    }
+
+    /// The partition count the directories fix, if they do.
+    pub fn fixed_partitions(&self) -> Option<usize> {
+        self.dirs.as_ref().map(|d| d.partitions.len())
+    }
+
     pub fn setup(&self) -> PathBuf {
-        self.work.join("setup")
+        match &self.dirs {
+            Some(d) => d.setup.clone(),
+            None => self.work.join("setup"),
+        }
     }
     /// Partition `p` (0-based) is `p01`, `p02`, ...
     pub fn partition(&self, p: usize) -> PathBuf {
-        self.work.join(format!("p{:02}", p + 1))
+        match self.dirs.as_ref().and_then(|d| d.partitions.get(p)) {
+            Some(dir) => dir.clone(),
+            None => self.work.join(format!("p{:02}", p + 1)),
+        }
     }
     pub fn merge(&self) -> PathBuf {
-        self.work.join("merge")
+        match &self.dirs {
+            Some(d) => d.merge.clone(),
+            None => self.work.join("merge"),
+        }
     }
     pub fn pass2(&self) -> PathBuf {
-        self.work.join("pass2")
+        match &self.dirs {
+            Some(d) => d.pass2.clone(),
+            None => self.work.join("pass2"),
+        }
     }
 }
 

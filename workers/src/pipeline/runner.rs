@@ -48,6 +48,9 @@ pub struct Spec {
     /// that claim) without another checkpoint, leaving a torn line at the end of the
     /// results as a kill mid-write would.
     pub stop_after: Option<u64>,
+    /// Set by whoever runs this on a thread to stop it as a kill would (checked every
+    /// 1,024 claims; the last checkpoint stands).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a finished run did.
@@ -323,6 +326,14 @@ pub fn run(spec: &Spec, plans: &Plans, progress: &dyn Progress) -> Result<Summar
         }
         if ck.position % k == 0 {
             commit(&mut out, &mut ck, &spec.dir, &ck_path)?;
+        }
+        let cancelled = this_run % 1_024 == 0
+            && spec
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        if cancelled {
+            return Err(PipelineError::Interrupted(this_run));
         }
         if spec.stop_after == Some(this_run) {
             // A kill: whatever was buffered may or may not have reached the disk, and the

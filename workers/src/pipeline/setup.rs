@@ -121,7 +121,7 @@ pub fn read_members(
         match parsed {
             Ok(m) => {
                 rows.push(m);
-                lines.push((line, row_text(&rec)));
+                lines.push(line);
             }
             Err(e) => rejects
                 .write(&Reject {
@@ -145,13 +145,17 @@ pub fn read_members(
             rejects
                 .write(&Reject {
                     file: MEMBERS_FILE.into(),
-                    line: lines[i].0,
+                    line: lines[i],
                     field: "member".into(),
                     reason: format!(
                         "member {} is listed more than once; the first row is used",
                         rows[i].member
                     ),
-                    row: lines[i].1.clone(),
+                    row: {
+                        let mut t = String::new();
+                        members_csv::write_row(&rows[i], plans, &mut t);
+                        t.trim_end().to_string()
+                    },
                 })
                 .at(path)?;
         } else {

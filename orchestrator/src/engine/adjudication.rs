@@ -1,0 +1,235 @@
+//! The adjudication built-ins (`adjudicate-setup`, `adjudicate-partition`, `deferred-merge`,
+//! `adjudicate-pass2`, `reconcile`) run the real engine of `warden-workers` when the run has
+//! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
+//! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
+//! Without it they stay simulated by their estimates, and the attempt's log says so.
+//!
+//! Each stage works in its job's own work directory, shared by the job's attempts, so a
+//! rerun of a killed partition resumes from its checkpoint. The stages of one stream find
+//! each other through the plan: the setup, partition (by index), merge, pass-2 and
+//! reconcile jobs of the same stream.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use warden_core::plan::Plan;
+use warden_core::workflow::{Action, Builtin};
+use warden_workers::pipeline::driver::{Options, partitioned_sources, pass1_spec, pass2_spec};
+use warden_workers::pipeline::layout::Layout;
+use warden_workers::pipeline::setup::{self, Split};
+use warden_workers::pipeline::{NoProgress, finish, merge, runner};
+use warden_workers::plans;
+
+use super::exec::AttemptPaths;
+
+pub const INPUT_ENV: &str = "WARDEN_CLAIMS_INPUT";
+pub const PLANS_ENV: &str = "WARDEN_PLANS";
+
+/// Where the claims of a run are, if anywhere.
+pub fn input_dir() -> Option<PathBuf> {
+    std::env::var_os(INPUT_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The work directories of the adjudication stages of `job`'s stream.
+fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, String> {
+    let stream = plan.jobs[job].stream;
+    let dir = |b: Builtin| -> Vec<(u32, PathBuf)> {
+        plan.jobs
+            .iter()
+            .filter(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == b))
+            .map(|j| {
+                (
+                    j.partition.map_or(0, |p| p.index),
+                    run_dir.join("work").join(&j.id),
+                )
+            })
+            .collect()
+    };
+    let one = |b: Builtin, what: &str| -> Result<PathBuf, String> {
+        dir(b)
+            .into_iter()
+            .next()
+            .map(|(_, d)| d)
+            .ok_or_else(|| format!("the cycle has no {what} job for this stream"))
+    };
+    let mut parts = dir(Builtin::AdjudicatePartition);
+    parts.sort();
+    if parts.is_empty() {
+        return Err("the cycle has no adjudicate-partition jobs for this stream".into());
+    }
+    Ok(Layout::with_dirs(
+        one(Builtin::AdjudicateSetup, "adjudicate-setup")?,
+        parts.into_iter().map(|(_, d)| d).collect(),
+        one(Builtin::DeferredMerge, "deferred-merge")?,
+        one(Builtin::AdjudicatePass2, "adjudicate-pass2")?,
+    ))
+}
+
+/// One stage, with everything it needs owned (it runs on the blocking pool).
+#[derive(Debug)]
+struct Stage {
+    job: String,
+    builtin: Builtin,
+    partition: usize,
+    layout: Layout,
+    input: PathBuf,
+    work_dir: PathBuf,
+}
+
+fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
+    let pj = &plan.jobs[job];
+    let Action::Builtin(b) = &pj.action else {
+        return Err("not a built-in".into());
+    };
+    let input = pj
+        .stream
+        .map(|s| input.join(&plan.streams[s].id))
+        .filter(|d| d.join(setup::CLAIMS_FILE).is_file())
+        .unwrap_or_else(|| input.to_path_buf());
+    Ok(Stage {
+        job: pj.id.clone(),
+        builtin: *b,
+        partition: pj
+            .partition
+            .map_or(0, |p| p.index.saturating_sub(1) as usize),
+        layout: layout(plan, job, &paths.run_dir)?,
+        input,
+        work_dir: paths.work_dir.clone(),
+    })
+}
+
+/// Runs one stage to the end; the text is what goes to the attempt's log.
+fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
+    let plans_dir =
+        std::env::var_os(PLANS_ENV).map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
+    let plans = plans::load_dir(&plans_dir).map_err(|es| {
+        es.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let l = &st.layout;
+    let n = l.fixed_partitions().unwrap_or(1);
+    let opts = Options {
+        partitions: n,
+        ..Options::default()
+    };
+    let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
+    match st.builtin {
+        Builtin::AdjudicateSetup => {
+            let m =
+                setup::run(&st.input, &plans, &Split::Balanced(n), l, &NoProgress).map_err(e)?;
+            Ok(format!(
+                "setup: {} claim rows, {} accepted, {} rejected; {} partitions {:?}; {} families deferred",
+                m.claim_rows,
+                m.accepted,
+                m.rejected_claims,
+                n,
+                m.partition_claims,
+                m.deferred_families
+            ))
+        }
+        Builtin::AdjudicatePartition => {
+            let mut spec = pass1_spec(l, st.partition, &opts);
+            spec.cancel = Some(cancel);
+            let s = runner::run(&spec, &plans, &NoProgress).map_err(e)?;
+            Ok(format!(
+                "pass 1: resumed at claim {}, {} adjudicated, {} deferred, {} exceptions{}",
+                s.resumed_from,
+                s.adjudicated,
+                s.deferred,
+                s.exceptions,
+                if s.high_exception_mode {
+                    " (high-exception mode: see events.jsonl)"
+                } else {
+                    ""
+                }
+            ))
+        }
+        Builtin::DeferredMerge => {
+            let m = merge::run(l, n).map_err(e)?;
+            Ok(format!(
+                "merge: {} deferred claims, {} referenced results, {} accumulator changes refreshed",
+                m.deferred, m.references, m.changes_applied
+            ))
+        }
+        Builtin::AdjudicatePass2 => {
+            let mut spec = pass2_spec(l, &opts);
+            spec.cancel = Some(cancel);
+            let s = runner::run(&spec, &plans, &NoProgress).map_err(e)?;
+            Ok(format!(
+                "pass 2: resumed at claim {}, {} adjudicated, {} exceptions",
+                s.resumed_from, s.adjudicated, s.exceptions
+            ))
+        }
+        Builtin::Reconcile => {
+            let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
+            let out = st.work_dir.join("out");
+            let r = finish::run(&partitioned_sources(l, &manifest), &out).map_err(e)?;
+            if r.ok {
+                Ok(format!(
+                    "reconciled: {} claims adjudicated once, {} rejected; output in {}",
+                    r.adjudicated,
+                    r.rejected_claims,
+                    out.display()
+                ))
+            } else {
+                Err(format!("NOT RECONCILED:\n{}", r.failures.join("\n")))
+            }
+        }
+        Builtin::Sleep => Err("sleep is not an adjudication stage".into()),
+    }
+}
+
+/// Starts a stage on the blocking pool; the returned flag stops a partition or pass 2 as a
+/// kill would. A stage that cannot be prepared (the cycle lacks a stage job) fails at once.
+pub fn start(
+    plan: &Plan,
+    job: usize,
+    paths: &AttemptPaths,
+    input: &Path,
+) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let prepared = prepare(plan, job, paths, input);
+    let log = paths.log.clone();
+    let logs_dir = paths.run_dir.join("logs");
+    let work_dir = paths.work_dir.clone();
+    let handle = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::create_dir_all(&work_dir);
+        let _ = std::fs::create_dir_all(&logs_dir);
+        let (job, result) = match prepared {
+            Ok(st) => (st.job.clone(), run_stage(&st, flag)),
+            Err(m) => (String::new(), Err(m)),
+        };
+        let (ok, text) = match result {
+            Ok(t) => (true, t),
+            Err(t) => (false, format!("error: {t}")),
+        };
+        if let Ok(mut f) = std::fs::File::create(&log) {
+            let _ = writeln!(f, "{text}");
+        }
+        if ok {
+            tracing::info!(job = %job, "adjudication stage done");
+        } else {
+            tracing::warn!(job = %job, "adjudication stage failed (see its log)");
+        }
+        ok
+    });
+    (handle, cancel)
+}
+
+/// Notes in the attempt's log that a built-in ran simulated, and why.
+pub fn note_simulated(paths: &AttemptPaths) {
+    let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+    if let Ok(mut f) = std::fs::File::create(&paths.log) {
+        let _ = writeln!(
+            f,
+            "simulated: {INPUT_ENV} is not set, so this built-in takes its estimate instead of adjudicating"
+        );
+    }
+}

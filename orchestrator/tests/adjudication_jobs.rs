@@ -1,0 +1,139 @@
+//! The nightly cycle's adjudication built-ins running the real engine under `warden run`
+//! (WARDEN_CLAIMS_INPUT set): the reconciled output equals `warden adjudicate --serial`
+//! byte for byte; without claim input the built-ins say they are simulated.
+
+use std::path::Path;
+use std::process::Command;
+
+fn warden(dir: &Path, args: &[&str], input: Option<&Path>) -> std::process::Output {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.args(args)
+        .current_dir(root)
+        .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"));
+    c.env_remove("WARDEN_CLAIMS_INPUT");
+    if let Some(i) = input {
+        c.env("WARDEN_CLAIMS_INPUT", i);
+    }
+    let _ = dir;
+    c.output().expect("warden runs")
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let o = warden(
+        tmp.path(),
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "3000",
+            "--claims",
+            "9000",
+            "--bad-rows",
+            "0.01",
+            "--out",
+            &s(&input),
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let run = [
+        "run",
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "600",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let o = warden(tmp.path(), &run, Some(&input));
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run_dir = data.join("runs/1");
+    let log =
+        std::fs::read_to_string(run_dir.join("logs/CLMRECONCILE.1.log")).expect("reconcile log");
+    assert!(
+        log.starts_with("reconciled: 9000 claims") || log.contains("reconciled:"),
+        "{log}"
+    );
+    let p3 = std::fs::read_to_string(run_dir.join("logs/CLMADJUD-P03.1.log")).expect("p03 log");
+    assert!(p3.starts_with("pass 1: resumed at claim 0,"), "{p3}");
+    assert!(
+        run_dir.join("work/CLMADJUD-P03/checkpoint.json").is_file(),
+        "the checkpoint is in the job's work directory"
+    );
+
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        tmp.path(),
+        &[
+            "adjudicate",
+            "--input",
+            &s(&input),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "adjudicated.csv",
+        "accumulators.csv",
+        "exceptions.csv",
+        "rejects.csv",
+    ] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(run_dir.join("work/CLMRECONCILE/out").join(f)).expect("cycle");
+        assert!(a == b, "{f} differs between the cycle and the serial run");
+    }
+}
+
+#[test]
+fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let o = warden(
+        tmp.path(),
+        &[
+            "run",
+            "workflows/nightly.yaml",
+            "--date",
+            "2025-03-04",
+            "--speed",
+            "100000",
+            "--db",
+            &s(&db),
+            "--data",
+            &s(&data),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(data.join("runs/1/logs/CLMSETUP.1.log")).expect("log");
+    assert!(
+        log.starts_with("simulated: WARDEN_CLAIMS_INPUT is not set"),
+        "{log}"
+    );
+}
