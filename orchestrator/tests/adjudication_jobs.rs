@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-fn warden(dir: &Path, args: &[&str], input: Option<&Path>) -> std::process::Output {
+fn warden(args: &[&str], input: Option<&Path>) -> std::process::Output {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
     c.args(args)
@@ -15,7 +15,6 @@ fn warden(dir: &Path, args: &[&str], input: Option<&Path>) -> std::process::Outp
     if let Some(i) = input {
         c.env("WARDEN_CLAIMS_INPUT", i);
     }
-    let _ = dir;
     c.output().expect("warden runs")
 }
 
@@ -28,7 +27,6 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
     let o = warden(
-        tmp.path(),
         &[
             "claims",
             "generate",
@@ -60,7 +58,7 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
         "--data",
         &s(&data),
     ];
-    let o = warden(tmp.path(), &run, Some(&input));
+    let o = warden(&run, Some(&input));
     assert!(
         o.status.success(),
         "{}{}",
@@ -83,7 +81,6 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
 
     let serial = tmp.path().join("serial");
     let o = warden(
-        tmp.path(),
         &[
             "adjudicate",
             "--input",
@@ -115,7 +112,6 @@ fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
     let data = tmp.path().join("data");
     let db = tmp.path().join("w.db");
     let o = warden(
-        tmp.path(),
         &[
             "run",
             "workflows/nightly.yaml",

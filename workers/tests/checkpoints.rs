@@ -197,7 +197,7 @@ fn kills_in_pass_1_and_pass_2_still_equal_the_serial_run() {
         let after = checkpoint::load(&p2.dir.join(layout::CHECKPOINT))
             .expect("ck")
             .map_or(0, |c| c.position);
-        assert!(after >= before && after % 40 == 0);
+        assert!(after >= before && after.is_multiple_of(40));
     }
     runner::run(&p2, &plans, &NoProgress).expect("pass 2 to the end");
     let out = tmp.path().join("out");

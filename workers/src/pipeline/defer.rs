@@ -118,8 +118,10 @@ impl Analysis {
             }
         }
         for e in &self.edges {
-            if let Some(l) = depends(e) {
-                if l.partition != e.from_part {
+            if let Some(l) = depends(e)
+                && l.partition != e.from_part
+            {
+                {
                     *deferred.entry(e.from_family).or_default() |= if e.cob {
                         COB_PARTNER_ELSEWHERE
                     } else {

@@ -29,7 +29,7 @@ pub fn check(
     exceptions: u64,
     every: u64,
 ) -> Option<ExceptionRateEvent> {
-    if adjudicated == 0 || adjudicated % every != 0 {
+    if adjudicated == 0 || !adjudicated.is_multiple_of(every) {
         return None;
     }
     let rate = exceptions as f64 / adjudicated as f64;

@@ -324,10 +324,10 @@ pub fn run(spec: &Spec, plans: &Plans, progress: &dyn Progress) -> Result<Summar
             progress.advance(since_progress);
             since_progress = 0;
         }
-        if ck.position % k == 0 {
+        if ck.position.is_multiple_of(k) {
             commit(&mut out, &mut ck, &spec.dir, &ck_path)?;
         }
-        let cancelled = this_run % 1_024 == 0
+        let cancelled = this_run.is_multiple_of(1_024)
             && spec
                 .cancel
                 .as_ref()
