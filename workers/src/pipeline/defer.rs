@@ -10,7 +10,7 @@
 //! - a claim references an earlier claim of a deferred family (its result is known only in
 //!   pass 2), repeated until nothing changes.
 
-use crate::model::Claim;
+use crate::model::{Claim, MemberRow};
 use crate::rules::hash::{FxHashMap, FxHashSet};
 
 pub const MEMBER_SPLIT: u32 = 1;
@@ -54,22 +54,35 @@ struct Edge {
 }
 
 /// Collected while setup streams the accepted claims.
+/// Partitions are bits of a `u64` mask.
+pub const MAX_PARTITIONS: usize = 64;
+
+/// Memory: one mask per enrolled member (8 bytes, indexed like the sorted member table)
+/// and one edge per reference; no per-claim state, so 62M claims stream through.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    families: FxHashMap<u32, u64>,
-    members: FxHashMap<u32, (u32, u64)>,
+    member_parts: Vec<u64>,
     edges: Vec<Edge>,
 }
 
 fn bit(part: usize) -> u64 {
-    1u64 << (part % 64)
+    1u64 << (part % MAX_PARTITIONS)
 }
 
 impl Analysis {
-    pub fn observe(&mut self, c: &Claim, part: usize) {
-        *self.families.entry(c.family).or_default() |= bit(part);
-        let m = self.members.entry(c.member).or_insert((c.family, 0));
-        m.1 |= bit(part);
+    /// For a member table of `members` rows.
+    pub fn new(members: usize) -> Analysis {
+        Analysis {
+            member_parts: vec![0; members],
+            edges: Vec::new(),
+        }
+    }
+
+    /// Claim `c`, of the member at `member_index` in the sorted member table, is in `part`.
+    pub fn observe(&mut self, c: &Claim, member_index: usize, part: usize) {
+        if let Some(m) = self.member_parts.get_mut(member_index) {
+            *m |= bit(part);
+        }
         let from_part = u8::try_from(part).unwrap_or(u8::MAX);
         if let Some(a) = c.prior_auth {
             self.edges.push(Edge {
@@ -100,19 +113,28 @@ impl Analysis {
     /// (partition, member, family). A reference to a claim not in the input, or a prior
     /// authorisation naming another member's claim, is no dependency: the rules deny or
     /// pend it the same way wherever it runs.
-    pub fn decide(&self, located: &FxHashMap<u64, Located>) -> FxHashMap<u32, u32> {
+    pub fn decide(
+        &self,
+        members: &[MemberRow],
+        located: &FxHashMap<u64, Located>,
+    ) -> FxHashMap<u32, u32> {
         let depends = |e: &Edge| {
             located
                 .get(&e.to)
                 .filter(|l| e.cob || l.member == e.from_member)
         };
         let mut deferred: FxHashMap<u32, u32> = FxHashMap::default();
-        for (family, parts) in self.members.values() {
+        let mut families: FxHashMap<u32, u64> = FxHashMap::default();
+        for (m, parts) in members.iter().zip(&self.member_parts) {
+            if *parts == 0 {
+                continue;
+            }
+            *families.entry(m.family).or_default() |= parts;
             if parts.count_ones() > 1 {
-                *deferred.entry(*family).or_default() |= MEMBER_SPLIT;
+                *deferred.entry(m.family).or_default() |= MEMBER_SPLIT;
             }
         }
-        for (family, parts) in &self.families {
+        for (family, parts) in &families {
             if parts.count_ones() > 1 {
                 *deferred.entry(*family).or_default() |= FAMILY_SPLIT;
             }

@@ -105,8 +105,7 @@ pub fn read_members(
 ) -> Result<(Vec<MemberRow>, u64)> {
     let mut r = reader(path, &members_csv::COLUMNS)?;
     let mut rec = csv::ByteRecord::new();
-    let mut rows = Vec::new();
-    let mut lines = Vec::new();
+    let mut rows: Vec<(MemberRow, u64)> = Vec::new();
     let mut total = 0u64;
     while r.read_byte_record(&mut rec).at(path)? {
         total += 1;
@@ -119,10 +118,7 @@ pub fn read_members(
             Ok(f) => members_csv::parse_row(&f, plans),
         };
         match parsed {
-            Ok(m) => {
-                rows.push(m);
-                lines.push(line);
-            }
+            Ok(m) => rows.push((m, line)),
             Err(e) => rejects
                 .write(&Reject {
                     file: MEMBERS_FILE.into(),
@@ -134,32 +130,28 @@ pub fn read_members(
                 .at(path)?,
         }
     }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| (rows[i].member, i));
-    let mut out = Vec::with_capacity(rows.len());
-    for i in order {
-        if out
-            .last()
-            .is_some_and(|m: &MemberRow| m.member == rows[i].member)
-        {
+    // Sorted in place by (member, line): a repeated member keeps its first row. No second
+    // copy of the table (12M members at month-end).
+    rows.sort_unstable_by_key(|(m, line)| (m.member, *line));
+    let mut out: Vec<MemberRow> = Vec::with_capacity(rows.len());
+    for (m, line) in rows {
+        if out.last().is_some_and(|x| x.member == m.member) {
+            let mut t = String::new();
+            members_csv::write_row(&m, plans, &mut t);
             rejects
                 .write(&Reject {
                     file: MEMBERS_FILE.into(),
-                    line: lines[i],
+                    line,
                     field: "member".into(),
                     reason: format!(
                         "member {} is listed more than once; the first row is used",
-                        rows[i].member
+                        m.member
                     ),
-                    row: {
-                        let mut t = String::new();
-                        members_csv::write_row(&rows[i], plans, &mut t);
-                        t.trim_end().to_string()
-                    },
+                    row: t.trim_end().to_string(),
                 })
                 .at(path)?;
         } else {
-            out.push(rows[i]);
+            out.push(m);
         }
     }
     Ok((out, total))
@@ -226,6 +218,12 @@ pub fn run(
         }
     };
     let n = boundaries.len();
+    if n > super::defer::MAX_PARTITIONS {
+        return Err(PipelineError::Input(format!(
+            "{n} partitions; at most {} are supported",
+            super::defer::MAX_PARTITIONS
+        )));
+    }
     let mut writers = Vec::with_capacity(n);
     for p in 0..n {
         let pd = layout.partition(p);
@@ -237,7 +235,7 @@ pub fn run(
     progress.stage("setup: claims", 0);
     let mut r = reader(&claims_path, &claims_csv::COLUMNS)?;
     let mut rec = csv::ByteRecord::new();
-    let mut analysis = Analysis::default();
+    let mut analysis = Analysis::new(if serial { 0 } else { members.len() });
     let mut manifest = Manifest {
         boundaries: boundaries.clone(),
         plans: plans.ids().map(str::to_string).collect(),
@@ -261,19 +259,19 @@ pub fn run(
             Ok(f) => claims_csv::parse_row(&f, plans),
         }
         .and_then(|c| {
-            let m = members.binary_search_by_key(&c.member, |m| m.member).map(|i| members[i]);
+            let m = members.binary_search_by_key(&c.member, |m| m.member).map(|i| (i, members[i]));
             match m {
                 Err(_) => Err(claims_csv::FieldError { field: "member", reason: format!("member {} is not enrolled (not in members.csv)", c.member) }),
-                Ok(m) if m.family != c.family => Err(claims_csv::FieldError { field: "family", reason: format!("member {} belongs to family {} in members.csv", c.member, m.family) }),
-                Ok(_) => match last {
+                Ok((_, m)) if m.family != c.family => Err(claims_csv::FieldError { field: "family", reason: format!("member {} belongs to family {} in members.csv", c.member, m.family) }),
+                Ok((i, _)) => match last {
                     Some((id, _)) if c.id <= id => Err(claims_csv::FieldError { field: "claim_id", reason: format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id) }),
                     Some((_, t)) if c.received < t => Err(claims_csv::FieldError { field: "received", reason: "received before the previous claim; the file must be in received order (sort it first)".into() }),
-                    _ => Ok(c),
+                    _ => Ok((c, i)),
                 },
             }
         });
         match parsed {
-            Ok(c) => {
+            Ok((c, member_index)) => {
                 last = Some((c.id, c.received));
                 let p = boundaries.partition_of(c.pcp_group);
                 let g = usize::from(c.pcp_group) - 1;
@@ -282,7 +280,7 @@ pub fn run(
                 }
                 group_claims[g] += 1;
                 if !serial {
-                    analysis.observe(&c, p);
+                    analysis.observe(&c, member_index, p);
                 }
                 writers[p].write(&c).at(&claims_path)?;
                 manifest.accepted += 1;
@@ -332,7 +330,7 @@ pub fn run(
                 }
             }
         }
-        analysis.decide(&located)
+        analysis.decide(&members, &located)
     };
     manifest.deferred_families = deferred.len() as u64;
     write_deferred_families(&dir.join(layout::DEFERRED_FAMILIES), &deferred)?;
