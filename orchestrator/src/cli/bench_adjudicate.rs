@@ -9,7 +9,30 @@ use std::time::Instant;
 
 use clap::Args;
 use warden_workers::generate::{self, Config};
-use warden_workers::pipeline::{self, NoProgress, Options};
+use warden_workers::pipeline::{self, Options, Progress};
+
+/// Records when each stage starts, to print where the time went.
+#[derive(Debug, Default)]
+struct Stages(std::sync::Mutex<Vec<(String, Instant)>>);
+
+impl Progress for Stages {
+    fn stage(&self, name: &str, _total: u64) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((name.to_string(), Instant::now()));
+        }
+    }
+}
+
+impl Stages {
+    fn report(&self, end: Instant, out: &mut dyn Write) -> std::io::Result<()> {
+        let v = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        for (i, (name, t)) in v.iter().enumerate() {
+            let next = v.get(i + 1).map_or(end, |x| x.1);
+            writeln!(out, "  {name:36} {:7.2} s", (next - *t).as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
 
 use super::adjudicate::{error_code, summary};
 use super::progress::Bars;
@@ -96,6 +119,7 @@ pub(super) fn run(
     if let Some(t) = args.threads {
         opts.threads = t.max(1);
     }
+    let stages = Stages::default();
     let started = Instant::now();
     let report = match pipeline::adjudicate_partitioned(
         &input,
@@ -103,7 +127,7 @@ pub(super) fn run(
         &args.dir.join("work"),
         &args.dir.join("out"),
         &opts,
-        &NoProgress,
+        &stages,
     ) {
         Ok(r) => r,
         Err(e) => return error_code(&e, err),
@@ -115,6 +139,10 @@ pub(super) fn run(
         args.partitions, opts.threads, args.checkpoint_every
     )?;
     summary(&report, partitioned, out)?;
+    stages.report(
+        started + std::time::Duration::from_secs_f64(partitioned),
+        out,
+    )?;
     writeln!(
         out,
         "partitioned end to end: {partitioned:.2} s ({:.0} claims/s)",
@@ -124,6 +152,7 @@ pub(super) fn run(
         return Ok(EXIT_INVALID);
     }
     if args.serial {
+        let stages = Stages::default();
         let started = Instant::now();
         let report = match pipeline::adjudicate_serial(
             &input,
@@ -131,12 +160,13 @@ pub(super) fn run(
             &args.dir.join("work-serial"),
             &args.dir.join("out-serial"),
             &opts,
-            &NoProgress,
+            &stages,
         ) {
             Ok(r) => r,
             Err(e) => return error_code(&e, err),
         };
         let serial = started.elapsed().as_secs_f64();
+        stages.report(started + std::time::Duration::from_secs_f64(serial), out)?;
         writeln!(
             out,
             "serial end to end: {serial:.2} s ({:.0} claims/s); reconciled: {}",

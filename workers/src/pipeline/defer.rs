@@ -104,6 +104,17 @@ impl Analysis {
         }
     }
 
+    /// The partitions each family with claims has claims in (a bit each).
+    pub fn family_partitions(&self, members: &[MemberRow]) -> FxHashMap<u32, u64> {
+        let mut families: FxHashMap<u32, u64> = FxHashMap::default();
+        for (m, parts) in members.iter().zip(&self.member_parts) {
+            if *parts != 0 {
+                *families.entry(m.family).or_default() |= parts;
+            }
+        }
+        families
+    }
+
     /// Claim ids some claim references: setup looks up where they are.
     pub fn referenced(&self) -> FxHashSet<u64> {
         self.edges.iter().map(|e| e.to).collect()
@@ -124,16 +135,12 @@ impl Analysis {
                 .filter(|l| e.cob || l.member == e.from_member)
         };
         let mut deferred: FxHashMap<u32, u32> = FxHashMap::default();
-        let mut families: FxHashMap<u32, u64> = FxHashMap::default();
         for (m, parts) in members.iter().zip(&self.member_parts) {
-            if *parts == 0 {
-                continue;
-            }
-            *families.entry(m.family).or_default() |= parts;
             if parts.count_ones() > 1 {
                 *deferred.entry(m.family).or_default() |= MEMBER_SPLIT;
             }
         }
+        let families = self.family_partitions(members);
         for (family, parts) in &families {
             if parts.count_ones() > 1 {
                 *deferred.entry(*family).or_default() |= FAMILY_SPLIT;

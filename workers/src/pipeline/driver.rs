@@ -130,7 +130,7 @@ pub fn pass1_spec(l: &Layout, p: usize, opts: &Options) -> Spec {
         &format!("p{:02}", p + 1),
         l.partition(p).join(layout::CLAIMS),
         l.partition(p),
-        l.setup().join(layout::MEMBERS),
+        l.partition(p).join(layout::MEMBERS),
         opts,
     );
     s.deferred = Some(l.setup().join(layout::DEFERRED_FAMILIES));

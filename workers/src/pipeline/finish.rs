@@ -18,6 +18,7 @@ use super::merge::apply_changes;
 use super::setup::{Manifest, read_members_bin};
 use crate::io::binary::{self, CLAIM_SIZE, RecordReader};
 use crate::io::results;
+use crate::model::MemberRow;
 use crate::model::money::format_money;
 use crate::rules::hash::FxHashMap;
 use crate::rules::{Reason, Status};
@@ -176,6 +177,61 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
         rejected_members: m.rejected_members,
         ..Reconciliation::default()
     };
+    let (applied, accumulators) = std::thread::scope(|scope| {
+        // The accumulators (read, changes applied, written) on a second core while the
+        // results are merged and checked on this one.
+        let acc = scope.spawn(|| accumulate(src, out));
+        let applied = check_results(src, out, &mut rec);
+        let accumulators = acc.join().unwrap_or_else(|_| {
+            Err(PipelineError::Input(
+                "the accumulator thread panicked".into(),
+            ))
+        });
+        (applied, accumulators)
+    });
+    let applied = applied?;
+    let (members, start) = accumulators?;
+    rec.deductible_start_cents = start.iter().map(|x| x.0).sum();
+    rec.oop_start_cents = start.iter().map(|x| x.1).sum();
+    rec.deductible_end_cents = members.iter().map(|m| m.deductible_ytd).sum();
+    rec.oop_end_cents = members.iter().map(|m| m.oop_ytd).sum();
+    if rec.deductible_end_cents != rec.deductible_start_cents + rec.deductible_applied_cents
+        || rec.oop_end_cents != rec.oop_start_cents + rec.oop_applied_cents
+    {
+        rec.fail("accumulator totals ≠ start + applied".into());
+    }
+    for (mrow, (d0, o0)) in members.iter().zip(start) {
+        let a = applied.get(&mrow.member).copied().unwrap_or_default();
+        if mrow.deductible_ytd != d0 + a.0 || mrow.oop_ytd != o0 + a.1 {
+            rec.fail(format!(
+                "member {}: accumulators end at start + changes logged, which differs from start + results",
+                mrow.member
+            ));
+        }
+    }
+    let rpath = out.join("rejects.csv");
+    std::fs::copy(&src.rejects, &rpath).at(&rpath)?;
+    if let Some(d) = &src.deferred_list {
+        let p = out.join("deferred.csv");
+        std::fs::copy(d, &p).at(&p)?;
+    }
+    rec.ok = rec.failures.is_empty();
+    let jpath = out.join("reconciliation.json");
+    let bytes = serde_json::to_vec_pretty(&rec).map_err(|e| PipelineError::Corrupt {
+        path: jpath.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&jpath, bytes).at(&jpath)?;
+    Ok(rec)
+}
+
+/// Merges and checks the results (and exceptions); returns what they applied per member.
+fn check_results(
+    src: &Sources,
+    out: &Path,
+    rec: &mut Reconciliation,
+) -> Result<FxHashMap<u32, (i64, i64)>> {
+    let m = &src.manifest;
     let result_files: Vec<PathBuf> = src.stages.iter().map(|d| d.join(layout::RESULTS)).collect();
     let mut expected = ExpectedIds::open(&src.claims)?;
     let mut applied: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
@@ -299,34 +355,28 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
         ));
     }
 
-    // Accumulators: start + every committed change, member by member.
+    Ok(applied)
+}
+
+/// Start accumulators + every committed change log → OUT/accumulators.csv; returns the
+/// final rows and the starting (deductible, oop) of each.
+fn accumulate(src: &Sources, out: &Path) -> Result<(Vec<MemberRow>, Vec<(i64, i64)>)> {
     let mut members = read_members_bin(&src.start_members, |_| true)?;
-    rec.deductible_start_cents = members.iter().map(|m| m.deductible_ytd).sum();
-    rec.oop_start_cents = members.iter().map(|m| m.oop_ytd).sum();
     let start: Vec<(i64, i64)> = members
         .iter()
         .map(|m| (m.deductible_ytd, m.oop_ytd))
         .collect();
+    let index = super::member_index::MemberIndex::new(&members);
     for d in &src.stages {
-        apply_changes(&d.join(layout::CHANGES), &mut members)?;
+        apply_changes(&d.join(layout::CHANGES), &mut members, &index)?;
     }
-    rec.deductible_end_cents = members.iter().map(|m| m.deductible_ytd).sum();
-    rec.oop_end_cents = members.iter().map(|m| m.oop_ytd).sum();
-    if rec.deductible_end_cents != rec.deductible_start_cents + rec.deductible_applied_cents
-        || rec.oop_end_cents != rec.oop_start_cents + rec.oop_applied_cents
-    {
-        rec.fail("accumulator totals ≠ start + applied".into());
-    }
+    drop(index);
     let apath = out.join("accumulators.csv");
     let mut w = BufWriter::with_capacity(1 << 20, File::create(&apath).at(&apath)?);
     w.write_all(b"member,family,deductible_ytd,oop_ytd\n")
         .at(&apath)?;
     let mut line = String::with_capacity(64);
-    for (mrow, (d0, o0)) in members.iter().zip(start) {
-        let a = applied.get(&mrow.member).copied().unwrap_or_default();
-        if mrow.deductible_ytd != d0 + a.0 || mrow.oop_ytd != o0 + a.1 {
-            rec.fail(format!("member {}: accumulators end at start + changes logged, which differs from start + results", mrow.member));
-        }
+    for mrow in &members {
         line.clear();
         use std::fmt::Write as _;
         let _ = write!(line, "{},{},", mrow.member, mrow.family);
@@ -337,18 +387,5 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
         w.write_all(line.as_bytes()).at(&apath)?;
     }
     w.flush().at(&apath)?;
-    let rpath = out.join("rejects.csv");
-    std::fs::copy(&src.rejects, &rpath).at(&rpath)?;
-    if let Some(d) = &src.deferred_list {
-        let p = out.join("deferred.csv");
-        std::fs::copy(d, &p).at(&p)?;
-    }
-    rec.ok = rec.failures.is_empty();
-    let jpath = out.join("reconciliation.json");
-    let bytes = serde_json::to_vec_pretty(&rec).map_err(|e| PipelineError::Corrupt {
-        path: jpath.clone(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&jpath, bytes).at(&jpath)?;
-    Ok(rec)
+    Ok((members, start))
 }

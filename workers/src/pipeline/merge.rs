@@ -11,6 +11,7 @@ use std::path::Path;
 use super::defer::reason_text;
 use super::error::{At, Result};
 use super::layout::{self, Layout};
+use super::member_index::MemberIndex;
 use super::runner::DEFERRED_SIZE;
 use super::setup::{read_members_bin, write_members};
 use crate::io::binary::{self, CHANGE_SIZE, CLAIM_SIZE, RecordReader};
@@ -107,21 +108,25 @@ pub fn run(layout: &Layout, partitions: usize) -> Result<MergeSummary> {
 
     // 3. Accumulator refresh: the pre-load plus pass 1's committed changes.
     let mut members = read_members_bin(&layout.setup().join(layout::MEMBERS), |_| true)?;
+    let index = MemberIndex::new(&members);
     for p in 0..partitions {
-        summary.changes_applied +=
-            apply_changes(&layout.partition(p).join(layout::CHANGES), &mut members)?;
+        summary.changes_applied += apply_changes(
+            &layout.partition(p).join(layout::CHANGES),
+            &mut members,
+            &index,
+        )?;
     }
     write_members(&dir.join(layout::MEMBERS), &members)?;
     Ok(summary)
 }
 
 /// Adds a change log to member rows sorted by member id; returns the changes applied.
-pub fn apply_changes(path: &Path, members: &mut [MemberRow]) -> Result<u64> {
+pub fn apply_changes(path: &Path, members: &mut [MemberRow], index: &MemberIndex) -> Result<u64> {
     let mut r = RecordReader::<CHANGE_SIZE>::open(path, 0).at(path)?;
     let mut n = 0;
     while let Some(b) = r.next_record().at(path)? {
         let ch = binary::decode_change(&b);
-        if let Ok(i) = members.binary_search_by_key(&ch.member, |m| m.member) {
+        if let Some(i) = index.get(ch.member) {
             members[i].deductible_ytd += ch.deductible;
             members[i].oop_ytd += ch.oop;
             n += 1;

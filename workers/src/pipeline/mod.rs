@@ -16,6 +16,7 @@ pub mod equivalence;
 pub mod error;
 pub mod finish;
 pub mod layout;
+pub mod member_index;
 pub mod merge;
 pub mod monitor;
 pub mod partition;

@@ -233,6 +233,7 @@ pub fn run(
     }
 
     progress.stage("setup: claims", 0);
+    let index = super::member_index::MemberIndex::new(&members);
     let mut r = reader(&claims_path, &claims_csv::COLUMNS)?;
     let mut rec = csv::ByteRecord::new();
     let mut analysis = Analysis::new(if serial { 0 } else { members.len() });
@@ -259,7 +260,7 @@ pub fn run(
             Ok(f) => claims_csv::parse_row(&f, plans),
         }
         .and_then(|c| {
-            let m = members.binary_search_by_key(&c.member, |m| m.member).map(|i| (i, members[i]));
+            let m = index.get(c.member).map(|i| (i, members[i])).ok_or(());
             match m {
                 Err(_) => Err(claims_csv::FieldError { field: "member", reason: format!("member {} is not enrolled (not in members.csv)", c.member) }),
                 Ok((_, m)) if m.family != c.family => Err(claims_csv::FieldError { field: "family", reason: format!("member {} belongs to family {} in members.csv", c.member, m.family) }),
@@ -335,6 +336,24 @@ pub fn run(
     manifest.deferred_families = deferred.len() as u64;
     write_deferred_families(&dir.join(layout::DEFERRED_FAMILIES), &deferred)?;
     write_members(&dir.join(layout::MEMBERS), &members)?;
+    // Each partition's own pre-load: the members of the families it adjudicates (as the
+    // case study's partitions each query their member range), so a partition never reads
+    // the whole table.
+    if !serial {
+        let families = analysis.family_partitions(&members);
+        let mut rows: Vec<Vec<MemberRow>> = vec![Vec::new(); n];
+        for m in &members {
+            if let Some(mask) = families.get(&m.family)
+                && mask.count_ones() == 1
+                && !deferred.contains_key(&m.family)
+            {
+                rows[mask.trailing_zeros() as usize].push(*m);
+            }
+        }
+        for (p, r) in rows.iter().enumerate() {
+            write_members(&layout.partition(p).join(layout::MEMBERS), r)?;
+        }
+    }
     let mpath = dir.join(layout::MANIFEST);
     let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| PipelineError::Corrupt {
         path: mpath.clone(),
