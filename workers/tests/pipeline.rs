@@ -68,6 +68,10 @@ fn partitioned_equals_serial_for_several_partition_counts() {
         if n > 1 {
             assert!(r.merge.deferred > 0, "{n} partitions defer something");
         }
+        assert_eq!(
+            r.merge.changes_applied, 0,
+            "pass 1 touched a deferred family's accumulators"
+        );
         let diff = equivalence::compare(&tmp.path().join("os"), &o).expect("compare");
         assert!(
             diff.is_none(),

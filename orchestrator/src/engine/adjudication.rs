@@ -153,7 +153,7 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         Builtin::DeferredMerge => {
             let m = merge::run(l, n).map_err(e)?;
             Ok(format!(
-                "merge: {} deferred claims, {} referenced results, {} accumulator changes refreshed",
+                "merge: {} deferred claims, {} referenced results; accumulators refreshed ({} pass-1 changes touched deferred families, 0 by design)",
                 m.deferred, m.references, m.changes_applied
             ))
         }

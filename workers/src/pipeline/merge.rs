@@ -24,6 +24,7 @@ use crate::rules::hash::FxHashSet;
 pub struct MergeSummary {
     pub deferred: u64,
     pub references: u64,
+    /// Pass-1 changes that touched a deferred family's member (0 by construction).
     pub changes_applied: u64,
 }
 
@@ -106,8 +107,15 @@ pub fn run(layout: &Layout, partitions: usize) -> Result<MergeSummary> {
     }
     refs.flush().at(&refs_path)?;
 
-    // 3. Accumulator refresh: the pre-load plus pass 1's committed changes.
-    let mut members = read_members_bin(&layout.setup().join(layout::MEMBERS), |_| true)?;
+    // 3. Accumulator refresh for pass 2: the pre-load of the deferred families' members plus
+    // pass 1's committed changes to them. (Deferral is per family, so pass 1 changes none of
+    // these rows: `changes_applied` is 0 unless that design is broken. The full table, start
+    // + every change, is what reconciliation writes.)
+    let deferred_families =
+        super::setup::read_deferred_families(&layout.setup().join(layout::DEFERRED_FAMILIES))?;
+    let mut members = read_members_bin(&layout.setup().join(layout::MEMBERS), |m| {
+        deferred_families.contains_key(&m.family)
+    })?;
     let index = MemberIndex::new(&members);
     for p in 0..partitions {
         summary.changes_applied += apply_changes(
