@@ -133,3 +133,109 @@ fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
         "{log}"
     );
 }
+
+#[test]
+fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let o = warden(
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "20000",
+            "--claims",
+            "120000",
+            "--out",
+            &s(&input),
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let args = [
+        "run",
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "600",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .current_dir(root)
+            .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
+            .env("WARDEN_CLAIMS_INPUT", &input)
+            .env("WARDEN_CHECKPOINT_EVERY", "1000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut child = spawn();
+    // Kill the orchestrator as soon as some partition has committed a checkpoint mid-way.
+    let work = data.join("runs/1/work");
+    let started = std::time::Instant::now();
+    let mut killed_at = None;
+    while killed_at.is_none() && started.elapsed() < std::time::Duration::from_secs(120) {
+        for p in 1..=6 {
+            let ck = work.join(format!("CLMADJUD-P{p:02}/checkpoint.json"));
+            if let Ok(text) = std::fs::read_to_string(&ck) {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
+                    child.kill().expect("SIGKILL");
+                    killed_at = Some(p);
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    let p = killed_at.expect("a partition checkpointed before it finished");
+    // Started again, the cycle finishes; the killed partition's next attempt resumed.
+    let status = spawn().wait().expect("second run");
+    assert!(status.success());
+    let logs = data.join("runs/1/logs");
+    let resumed = (1..=6).any(|q| {
+        (2..=3).any(|a| {
+            std::fs::read_to_string(logs.join(format!("CLMADJUD-P{q:02}.{a}.log"))).is_ok_and(|t| {
+                t.starts_with("pass 1: resumed at claim ")
+                    && !t.starts_with("pass 1: resumed at claim 0,")
+            })
+        })
+    });
+    assert!(
+        resumed,
+        "partition P{p:02} was killed mid-way; some partition's next attempt resumed from a checkpoint"
+    );
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(&input),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    for f in ["adjudicated.csv", "accumulators.csv", "exceptions.csv"] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(work.join("CLMRECONCILE/out").join(f)).expect("cycle");
+        assert!(a == b, "{f} differs after the kill and resume");
+    }
+}

@@ -2,7 +2,8 @@
 //! `adjudicate-pass2`, `reconcile`) run the real engine of `warden-workers` when the run has
 //! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
 //! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
-//! Without it they stay simulated by their estimates, and the attempt's log says so.
+//! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims).
+//! Without claim input they stay simulated by their estimates, and the attempt's log says so.
 //!
 //! Each stage works in its job's own work directory, shared by the job's attempts, so a
 //! rerun of a killed partition resumes from its checkpoint. The stages of one stream find
@@ -26,6 +27,8 @@ use super::exec::AttemptPaths;
 
 pub const INPUT_ENV: &str = "WARDEN_CLAIMS_INPUT";
 pub const PLANS_ENV: &str = "WARDEN_PLANS";
+/// Claims between checkpoints (default 50,000).
+pub const CHECKPOINT_ENV: &str = "WARDEN_CHECKPOINT_EVERY";
 
 /// Where the claims of a run are, if anywhere.
 pub fn input_dir() -> Option<PathBuf> {
@@ -114,10 +117,16 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
     })?;
     let l = &st.layout;
     let n = l.fixed_partitions().unwrap_or(1);
-    let opts = Options {
+    let mut opts = Options {
         partitions: n,
         ..Options::default()
     };
+    if let Some(k) = std::env::var(CHECKPOINT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        opts.checkpoint_every = k.max(1);
+    }
     let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
     match st.builtin {
         Builtin::AdjudicateSetup => {

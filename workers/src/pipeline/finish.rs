@@ -358,9 +358,12 @@ fn check_results(
     Ok(applied)
 }
 
+/// The final member rows and each member's starting (deductible, oop).
+type Accumulated = (Vec<MemberRow>, Vec<(i64, i64)>);
+
 /// Start accumulators + every committed change log → OUT/accumulators.csv; returns the
 /// final rows and the starting (deductible, oop) of each.
-fn accumulate(src: &Sources, out: &Path) -> Result<(Vec<MemberRow>, Vec<(i64, i64)>)> {
+fn accumulate(src: &Sources, out: &Path) -> Result<Accumulated> {
     let mut members = read_members_bin(&src.start_members, |_| true)?;
     let start: Vec<(i64, i64)> = members
         .iter()
