@@ -80,3 +80,43 @@ fn partitioned_equals_serial_for_several_partition_counts() {
         );
     }
 }
+
+#[test]
+fn more_partitions_than_pcp_groups_still_gives_that_many_partitions() {
+    let plans = common::plans();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let cfg = Config {
+        members: 300,
+        claims: 900,
+        pcp_groups: 3,
+        ..Config::default()
+    };
+    common::generate_into(&input, &cfg, &plans);
+    let opts = Options {
+        partitions: 5,
+        checkpoint_every: 100,
+        ..Options::default()
+    };
+    let r = pipeline::adjudicate_partitioned(
+        &input,
+        &plans,
+        &tmp.path().join("w"),
+        &tmp.path().join("o"),
+        &opts,
+        &NoProgress,
+    )
+    .expect("run");
+    assert_eq!(r.manifest.boundaries.len(), 5);
+    assert_eq!(
+        r.manifest
+            .partition_claims
+            .iter()
+            .filter(|c| **c == 0)
+            .count(),
+        2,
+        "{:?}",
+        r.manifest.partition_claims
+    );
+    assert!(r.reconciliation.ok, "{:?}", r.reconciliation.failures);
+}

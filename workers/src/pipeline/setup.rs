@@ -213,7 +213,7 @@ pub fn run(
         }
         Split::Balanced(n) => {
             progress.stage("setup: counting PCP groups", 0);
-            let counts = count_groups(&claims_path, 1)?;
+            let counts = count_groups(&claims_path, *n)?;
             (partition::plan(&counts, *n), false)
         }
     };
