@@ -250,3 +250,29 @@ fn high_exception_mode_raises_an_event_and_changes_nothing_in_the_output() {
     assert_eq!(exceptions.lines().collect::<Vec<_>>(), pended);
     assert_eq!(pended.len() as u64, s.exceptions);
 }
+
+#[test]
+fn a_new_setup_clears_the_checkpoints_an_earlier_run_left() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (l, plans, input) = set_up(tmp.path());
+    let spec = pass1_spec(&l, 0, &opts());
+    let first = runner::run(&spec, &plans, &NoProgress).expect("run");
+    assert!(
+        checkpoint::load(&spec.dir.join(layout::CHECKPOINT))
+            .expect("ck")
+            .is_some_and(|c| c.done)
+    );
+    // Setup again (new input, same work directories): the partition must run again, not
+    // report the old run as done.
+    setup::run(&input, &plans, &Split::Balanced(2), &l, &NoProgress).expect("setup again");
+    assert!(
+        checkpoint::load(&spec.dir.join(layout::CHECKPOINT))
+            .expect("ck")
+            .is_none()
+    );
+    let again = runner::run(&spec, &plans, &NoProgress).expect("rerun");
+    assert_eq!(
+        (again.resumed_from, again.adjudicated),
+        (0, first.adjudicated)
+    );
+}

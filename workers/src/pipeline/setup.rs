@@ -224,6 +224,36 @@ pub fn run(
             super::defer::MAX_PARTITIONS
         )));
     }
+    // A new setup starts a new adjudication: what later stages left from an earlier one
+    // (checkpoints above all, which would make a rerun skip its work) goes.
+    let mut stale: Vec<PathBuf> = (0..n).map(|p| layout.partition(p)).collect();
+    stale.push(layout.pass2());
+    for d in &stale {
+        for f in [
+            layout::CHECKPOINT,
+            layout::RESULTS,
+            layout::DEFERRED,
+            layout::EXCEPTIONS,
+            layout::CHANGES,
+            layout::EVENTS,
+        ] {
+            match std::fs::remove_file(d.join(f)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&d.join(f)),
+                _ => {}
+            }
+        }
+    }
+    let merge_dir = layout.merge();
+    if merge_dir.is_dir() && merge_dir != dir {
+        for f in [
+            layout::DEFERRED,
+            layout::REFS,
+            layout::MEMBERS,
+            "deferred.csv",
+        ] {
+            let _ = std::fs::remove_file(merge_dir.join(f));
+        }
+    }
     let mut writers = Vec::with_capacity(n);
     for p in 0..n {
         let pd = layout.partition(p);
