@@ -187,7 +187,13 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
                     out.display()
                 ))
             } else {
-                Err(format!("NOT RECONCILED:\n{}", r.failures.join("\n")))
+                // The failures name claims and members: they stay in the output directory,
+                // not in the job log.
+                Err(format!(
+                    "NOT RECONCILED: {} problems, listed in {}",
+                    r.failures.len(),
+                    out.join("reconciliation.json").display()
+                ))
             }
         }
         Builtin::Sleep => Err("sleep is not an adjudication stage".into()),
