@@ -9,7 +9,7 @@
 //! plan's estimate is the median of a log-normal spread of [`DEFAULT_SPREAD`].
 
 use chrono::TimeDelta;
-use rand::{Rng, RngExt};
+use rand::Rng;
 use rand_distr::{Distribution, LogNormal, StandardNormal};
 use serde::Serialize;
 use warden_core::plan::Plan;
@@ -148,7 +148,7 @@ impl Estimates {
         if e.samples.is_empty() {
             return scale(e.central, lognormal(rng, DEFAULT_SPREAD));
         }
-        let pick = e.samples[rng.random_range(0..e.samples.len())];
+        let pick = e.samples[rng.gen_range(0..e.samples.len())];
         seconds(pick * lognormal(rng, SAMPLE_JITTER))
     }
 

@@ -21,6 +21,8 @@ use crate::engine::run::{RunEnd, RunError, RunOptions, run_cycle};
 pub enum BenchCommand {
     /// Run a DAG of shell jobs end to end through the driver, workers and a durable store.
     Dag(DagArgs),
+    /// Adjudicate the nightly volume end to end (issue #5): partitioned, and serial with --serial.
+    Adjudicate(super::bench_adjudicate::AdjudicateBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,7 +41,10 @@ pub struct DagArgs {
 }
 
 pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let BenchCommand::Dag(args) = command;
+    let args = match command {
+        BenchCommand::Dag(args) => args,
+        BenchCommand::Adjudicate(args) => return super::bench_adjudicate::run(args, out, err),
+    };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())
         .and_then(|t| Dag::parse(&t))

@@ -1,17 +1,24 @@
 //! Command-line interface. Exit codes: 0 success; 1 the input is invalid (every error
 //! printed), or a run stopped because jobs failed for good; 2 the command was used wrongly
 //! (bad flag, unreadable file, a date the cycle does not run on, an unknown job, an operator
-//! command that does not fit the job's state); 3 the environment is not usable (the
+//! command that does not fit the job's state); `warden adjudicate` exits 1 when benefit
+//! plans or an input header are invalid, when the run does not reconcile, or when
+//! `--verify-equivalence` finds a difference; 3 the environment is not usable (the
 //! database cannot be reached or opened, the data directory cannot be written, another
 //! orchestrator holds the run).
 
+mod adjudicate;
 mod alerts;
 mod bench;
+mod bench_adjudicate;
+mod claims;
 mod cycle_args;
 mod operate;
+mod partitions;
 mod plan;
 mod plan_json;
 mod plan_table;
+mod progress;
 mod run;
 pub mod schema;
 mod status;
@@ -73,6 +80,14 @@ enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: who, and a note (kept with the alert).
     Ack(alerts::AckArgs),
+    /// Synthetic claims (issue #5).
+    #[command(subcommand)]
+    Claims(claims::ClaimsCommand),
+    /// Adjudicate claims: partitioned two-pass (default) or serial; reconciled.
+    Adjudicate(adjudicate::AdjudicateArgs),
+    /// Plan or rebalance PCP-group partition boundaries.
+    #[command(subcommand)]
+    Partitions(partitions::PartitionsCommand),
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -113,6 +128,9 @@ where
         Command::Whatif(args) => whatif::run(&args, out, err),
         Command::Alerts(args) => alerts::alerts(&args, out, err),
         Command::Ack(args) => alerts::ack(&args, out, err),
+        Command::Claims(command) => claims::run(&command, out, err),
+        Command::Adjudicate(args) => adjudicate::run(&args, out, err),
+        Command::Partitions(command) => partitions::run(&command, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {
@@ -129,6 +147,29 @@ where
 /// `1 job`, `2 jobs`: a count with its noun.
 fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Loads the benefit plans; every bad plan file is printed (file:line:column) and the
+/// exit code returned instead.
+fn load_plans(
+    dir: &std::path::Path,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<warden_workers::plans::Plans, i32>> {
+    match warden_workers::plans::load_dir(dir) {
+        Ok(p) => Ok(Ok(p)),
+        Err(errors) => {
+            for e in &errors {
+                writeln!(err, "error: {e}")?;
+            }
+            writeln!(
+                err,
+                "the benefit plans in {} are invalid: {}",
+                dir.display(),
+                count(errors.len(), "error")
+            )?;
+            Ok(Err(EXIT_INVALID))
+        }
+    }
 }
 
 /// An I/O error writing output is a usage-level failure (e.g. a closed pipe).

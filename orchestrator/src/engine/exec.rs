@@ -81,6 +81,11 @@ pub enum Running {
         child: Child,
         pgid: Option<i32>,
     },
+    /// An adjudication stage running the real engine (engine::adjudication).
+    Adjudication {
+        handle: tokio::task::JoinHandle<bool>,
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
 }
 
 impl Running {
@@ -94,9 +99,19 @@ impl Running {
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
-            Action::Builtin(Builtin::Sleep) | Action::Builtin(_) => {
-                // The adjudication built-ins arrive with the adjudication issue; until then
-                // every built-in is simulated by its estimate.
+            Action::Builtin(b)
+                if *b != Builtin::Sleep && super::adjudication::input_dir().is_some() =>
+            {
+                let input = super::adjudication::input_dir().unwrap_or_default();
+                let (handle, cancel) = super::adjudication::start(plan, job, paths, &input);
+                Ok(Running::Adjudication { handle, cancel })
+            }
+            Action::Builtin(b) => {
+                // Without claim input (WARDEN_CLAIMS_INPUT) the adjudication built-ins are
+                // simulated by their estimates, and their log says so.
+                if *b != Builtin::Sleep {
+                    super::adjudication::note_simulated(paths);
+                }
                 let wait = clock.real_duration(pj.duration);
                 Ok(Running::Simulated {
                     until: tokio::time::Instant::now() + wait,
@@ -153,7 +168,7 @@ impl Running {
     /// The process group to remember, so a restarted orchestrator can find it again.
     pub fn pgid(&self) -> Option<i32> {
         match self {
-            Running::Simulated { .. } => None,
+            Running::Simulated { .. } | Running::Adjudication { .. } => None,
             Running::Process { pgid, .. } => *pgid,
         }
     }
@@ -172,16 +187,25 @@ impl Running {
                 },
                 Err(_) => Outcome::Failed { exit_code: None },
             },
+            Running::Adjudication { handle, .. } => match handle.await {
+                Ok(true) => Outcome::Succeeded,
+                Ok(false) => Outcome::Failed { exit_code: Some(1) },
+                Err(_) => Outcome::Failed { exit_code: None },
+            },
         }
     }
 
     /// Kills the attempt (the whole process group).
     pub fn kill(&mut self) {
-        if let Running::Process {
-            pgid: Some(pgid), ..
-        } = self
-        {
-            kill_group(*pgid);
+        match self {
+            Running::Process {
+                pgid: Some(pgid), ..
+            } => kill_group(*pgid),
+            // A stage stops at its next check, its last checkpoint standing.
+            Running::Adjudication { cancel, .. } => {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 }

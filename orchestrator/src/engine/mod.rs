@@ -2,6 +2,7 @@
 //! steps durable, the in-process workers that claim jobs from the store's queue, the job
 //! executors, and the real and accelerated clocks.
 
+pub mod adjudication;
 pub mod clocks;
 pub mod driver;
 pub mod exec;

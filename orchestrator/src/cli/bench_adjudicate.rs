@@ -1,0 +1,190 @@
+//! `warden bench adjudicate`: the nightly volume end to end, from input files to reconciled
+//! output, partitioned and (with `--serial`) serial for the speed-up. Generating the input
+//! is not timed; it is kept in `--dir` and reused when its parameters match.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use warden_workers::generate::{self, Config};
+use warden_workers::pipeline::{self, Options, Progress};
+
+/// Records when each stage starts, to print where the time went.
+#[derive(Debug, Default)]
+struct Stages(std::sync::Mutex<Vec<(String, Instant)>>);
+
+impl Progress for Stages {
+    fn stage(&self, name: &str, _total: u64) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((name.to_string(), Instant::now()));
+        }
+    }
+}
+
+impl Stages {
+    fn report(&self, end: Instant, out: &mut dyn Write) -> std::io::Result<()> {
+        let v = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+        for (i, (name, t)) in v.iter().enumerate() {
+            let next = v.get(i + 1).map_or(end, |x| x.1);
+            writeln!(out, "  {name:36} {:7.2} s", (next - *t).as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+use super::adjudicate::{error_code, summary};
+use super::progress::Bars;
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
+
+#[derive(Debug, Args)]
+pub struct AdjudicateBenchArgs {
+    #[arg(long, default_value_t = 4_200_000)]
+    pub members: u64,
+    #[arg(long, default_value_t = 1_800_000)]
+    pub claims: u64,
+    #[arg(long, default_value_t = 6)]
+    pub partitions: usize,
+    #[arg(long, default_value_t = 50_000)]
+    pub checkpoint_every: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also time the serial run and report the speed-up.
+    #[arg(long)]
+    pub serial: bool,
+    /// Where the input and the outputs go (kept; reused when the parameters match).
+    #[arg(long, default_value = "target/bench-adjudicate")]
+    pub dir: PathBuf,
+    #[arg(long, default_value = "workflows/plans")]
+    pub plans: PathBuf,
+    /// Partitions adjudicated at once (default: the cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub(super) fn run(
+    args: &AdjudicateBenchArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let plans = match load_plans(&args.plans, err)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let input = args.dir.join("input");
+    let stamp = format!(
+        "members={} claims={} seed={}\n",
+        args.members, args.claims, args.seed
+    );
+    let stamp_path = input.join("parameters.txt");
+    if std::fs::read_to_string(&stamp_path).ok().as_deref() != Some(stamp.as_str()) {
+        if let Err(e) = std::fs::create_dir_all(&input) {
+            writeln!(err, "error: {}: {e}", input.display())?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+        let started = Instant::now();
+        let cfg = Config {
+            members: args.members,
+            claims: args.claims,
+            seed: args.seed,
+            ..Config::default()
+        };
+        let mut m = BufWriter::with_capacity(1 << 20, File::create(input.join("members.csv"))?);
+        let mut c = BufWriter::with_capacity(1 << 20, File::create(input.join("claims.csv"))?);
+        let bars = Bars::new();
+        warden_workers::pipeline::Progress::stage(
+            &bars,
+            "generating input (not timed)",
+            args.claims,
+        );
+        generate::generate(&cfg, &plans, &mut m, &mut c, &bars)?;
+        m.flush()?;
+        c.flush()?;
+        bars.finish();
+        std::fs::write(&stamp_path, &stamp)?;
+        writeln!(
+            out,
+            "generated {} claims, {} members in {:.1} s (not timed below)",
+            args.claims,
+            args.members,
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    let mut opts = Options {
+        partitions: args.partitions,
+        checkpoint_every: args.checkpoint_every,
+        ..Options::default()
+    };
+    if let Some(t) = args.threads {
+        opts.threads = t.max(1);
+    }
+    let stages = Stages::default();
+    let started = Instant::now();
+    let report = match pipeline::adjudicate_partitioned(
+        &input,
+        &plans,
+        &args.dir.join("work"),
+        &args.dir.join("out"),
+        &opts,
+        &stages,
+    ) {
+        Ok(r) => r,
+        Err(e) => return error_code(&e, err),
+    };
+    let partitioned = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "partitioned ({} partitions, {} threads, checkpoints every {}):",
+        args.partitions, opts.threads, args.checkpoint_every
+    )?;
+    summary(&report, partitioned, out)?;
+    stages.report(
+        started + std::time::Duration::from_secs_f64(partitioned),
+        out,
+    )?;
+    writeln!(
+        out,
+        "partitioned end to end: {partitioned:.2} s ({:.0} claims/s)",
+        args.claims as f64 / partitioned
+    )?;
+    if !report.reconciliation.ok {
+        return Ok(EXIT_INVALID);
+    }
+    if args.serial {
+        let stages = Stages::default();
+        let started = Instant::now();
+        let report = match pipeline::adjudicate_serial(
+            &input,
+            &plans,
+            &args.dir.join("work-serial"),
+            &args.dir.join("out-serial"),
+            &opts,
+            &stages,
+        ) {
+            Ok(r) => r,
+            Err(e) => return error_code(&e, err),
+        };
+        let serial = started.elapsed().as_secs_f64();
+        stages.report(started + std::time::Duration::from_secs_f64(serial), out)?;
+        writeln!(
+            out,
+            "serial end to end: {serial:.2} s ({:.0} claims/s); reconciled: {}",
+            args.claims as f64 / serial,
+            report.reconciliation.ok
+        )?;
+        writeln!(out, "speed-up: {:.2}x", serial / partitioned)?;
+        match pipeline::equivalence::compare(&args.dir.join("out-serial"), &args.dir.join("out")) {
+            Ok(None) => writeln!(
+                out,
+                "equivalent: serial and partitioned outputs are byte-identical"
+            )?,
+            Ok(Some(d)) => {
+                writeln!(out, "NOT EQUIVALENT: {d}")?;
+                return Ok(EXIT_INVALID);
+            }
+            Err(e) => return error_code(&e, err),
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,149 @@
+//! `warden partitions plan|rebalance`: PCP-group boundaries balancing claim counts.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use warden_workers::pipeline::partition::{self, Boundaries, imbalance};
+use warden_workers::pipeline::setup::count_groups;
+
+use super::adjudicate::{error_code, read_boundaries};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+
+#[derive(Debug, Subcommand)]
+pub enum PartitionsCommand {
+    /// Balanced contiguous PCP-group ranges for N partitions, from the claims' counts.
+    Plan(PlanArgs),
+    /// Check current boundaries against the claims; propose new ones past the threshold.
+    Rebalance(RebalanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Directory with claims.csv.
+    #[arg(long, default_value = "claims")]
+    pub input: PathBuf,
+    #[arg(long, default_value_t = 6)]
+    pub partitions: usize,
+    #[arg(long, default_value_t = 48)]
+    pub pcp_groups: usize,
+    /// Write the boundaries here (JSON, for `warden adjudicate --boundaries`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RebalanceArgs {
+    #[arg(long, default_value = "claims")]
+    pub input: PathBuf,
+    /// The boundaries in use (JSON).
+    #[arg(long)]
+    pub current: PathBuf,
+    #[arg(long, default_value_t = 48)]
+    pub pcp_groups: usize,
+    /// Largest over smallest partition above which new boundaries are proposed.
+    #[arg(long, default_value_t = 1.15)]
+    pub threshold: f64,
+    /// Write the proposed boundaries here (JSON), if any.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn table(b: &Boundaries, counts: &[u64], out: &mut dyn Write) -> std::io::Result<()> {
+    let loads = b.loads(counts);
+    writeln!(out, "partition  PCP groups  claims")?;
+    for (i, (r, l)) in b.partitions.iter().zip(&loads).enumerate() {
+        writeln!(
+            out,
+            "P{:02}        {:02}-{:02}       {l}",
+            i + 1,
+            r.first,
+            r.last
+        )?;
+    }
+    writeln!(
+        out,
+        "imbalance ratio: {}",
+        imbalance(&loads).map_or("n/a (an empty partition)".into(), |x| format!("{x:.3}:1"))
+    )
+}
+
+fn write_json(path: &PathBuf, b: &Boundaries, err: &mut dyn Write) -> std::io::Result<Option<i32>> {
+    let text = serde_json::to_string_pretty(b).map_err(std::io::Error::other)?;
+    if let Err(e) = std::fs::write(path, text + "\n") {
+        writeln!(err, "error: {}: {e}", path.display())?;
+        return Ok(Some(EXIT_UNAVAILABLE));
+    }
+    Ok(None)
+}
+
+pub(super) fn run(
+    command: &PartitionsCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CliResult {
+    let input = match command {
+        PartitionsCommand::Plan(a) => &a.input,
+        PartitionsCommand::Rebalance(a) => &a.input,
+    };
+    let claims = input.join("claims.csv");
+    if !claims.is_file() {
+        writeln!(
+            err,
+            "error: {}: no such file (write one with `warden claims generate`)",
+            claims.display()
+        )?;
+        return Ok(EXIT_USAGE);
+    }
+    match command {
+        PartitionsCommand::Plan(a) => {
+            if a.partitions == 0 {
+                writeln!(err, "error: --partitions must be at least 1")?;
+                return Ok(EXIT_USAGE);
+            }
+            let counts = match count_groups(&claims, a.pcp_groups) {
+                Ok(c) => c,
+                Err(e) => return error_code(&e, err),
+            };
+            let b = partition::plan(&counts, a.partitions);
+            table(&b, &counts, out)?;
+            if let Some(p) = &a.out {
+                if let Some(code) = write_json(p, &b, err)? {
+                    return Ok(code);
+                }
+                writeln!(out, "wrote {}", p.display())?;
+            }
+        }
+        PartitionsCommand::Rebalance(a) => {
+            let current = match read_boundaries(&a.current, err)? {
+                Ok(b) => b,
+                Err(code) => return Ok(code),
+            };
+            let counts = match count_groups(&claims, a.pcp_groups) {
+                Ok(c) => c,
+                Err(e) => return error_code(&e, err),
+            };
+            writeln!(out, "current:")?;
+            table(&current, &counts, out)?;
+            let p = partition::rebalance(&current, &counts, a.threshold);
+            match &p.proposed {
+                None => writeln!(
+                    out,
+                    "within the threshold {:.3}: no change proposed",
+                    a.threshold
+                )?,
+                Some(b) => {
+                    writeln!(out, "above the threshold {:.3}; proposed:", a.threshold)?;
+                    table(b, &counts, out)?;
+                    if let Some(path) = &a.out {
+                        if let Some(code) = write_json(path, b, err)? {
+                            return Ok(code);
+                        }
+                        writeln!(out, "wrote {}", path.display())?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

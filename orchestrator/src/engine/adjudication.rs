@@ -1,0 +1,320 @@
+//! The adjudication built-ins (`adjudicate-setup`, `adjudicate-partition`, `deferred-merge`,
+//! `adjudicate-pass2`, `reconcile`) run the real engine of `warden-workers` when the run has
+//! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
+//! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
+//! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims).
+//! Without claim input they stay simulated by their estimates, and the attempt's log says so.
+//!
+//! Each stage works in its job's own work directory, shared by the job's attempts, so a
+//! rerun of a killed partition resumes from its checkpoint. The stages of one stream find
+//! each other through the plan: the setup, partition (by index), merge, pass-2 and
+//! reconcile jobs of the same stream.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use warden_core::plan::Plan;
+use warden_core::workflow::{Action, Builtin};
+use warden_workers::pipeline::driver::{Options, partitioned_sources, pass1_spec, pass2_spec};
+use warden_workers::pipeline::layout::Layout;
+use warden_workers::pipeline::setup::{self, Split};
+use warden_workers::pipeline::{NoProgress, finish, merge, runner};
+use warden_workers::plans;
+
+use super::exec::AttemptPaths;
+
+pub const INPUT_ENV: &str = "WARDEN_CLAIMS_INPUT";
+pub const PLANS_ENV: &str = "WARDEN_PLANS";
+/// Claims between checkpoints (default 50,000).
+pub const CHECKPOINT_ENV: &str = "WARDEN_CHECKPOINT_EVERY";
+
+/// Where the claims of a run are, if anywhere.
+pub fn input_dir() -> Option<PathBuf> {
+    std::env::var_os(INPUT_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The work directories of the adjudication stages of `job`'s stream.
+fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, String> {
+    let stream = plan.jobs[job].stream;
+    let dir = |b: Builtin| -> Vec<(u32, PathBuf)> {
+        plan.jobs
+            .iter()
+            .filter(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == b))
+            .map(|j| {
+                (
+                    j.partition.map_or(0, |p| p.index),
+                    run_dir.join("work").join(&j.id),
+                )
+            })
+            .collect()
+    };
+    let one = |b: Builtin, what: &str| -> Result<PathBuf, String> {
+        dir(b)
+            .into_iter()
+            .next()
+            .map(|(_, d)| d)
+            .ok_or_else(|| format!("the cycle has no {what} job for this stream"))
+    };
+    let mut parts = dir(Builtin::AdjudicatePartition);
+    parts.sort();
+    if parts.is_empty() {
+        return Err("the cycle has no adjudicate-partition jobs for this stream".into());
+    }
+    Ok(Layout::with_dirs(
+        one(Builtin::AdjudicateSetup, "adjudicate-setup")?,
+        parts.into_iter().map(|(_, d)| d).collect(),
+        one(Builtin::DeferredMerge, "deferred-merge")?,
+        one(Builtin::AdjudicatePass2, "adjudicate-pass2")?,
+    ))
+}
+
+/// One stage, with everything it needs owned (it runs on the blocking pool).
+#[derive(Debug)]
+struct Stage {
+    job: String,
+    builtin: Builtin,
+    partition: usize,
+    layout: Layout,
+    input: PathBuf,
+    work_dir: PathBuf,
+    /// The attempt's progress file (`WORK/.warden-progress`).
+    progress: PathBuf,
+}
+
+fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
+    let pj = &plan.jobs[job];
+    let Action::Builtin(b) = &pj.action else {
+        return Err("not a built-in".into());
+    };
+    let input = pj
+        .stream
+        .map(|s| input.join(&plan.streams[s].id))
+        .filter(|d| d.join(setup::CLAIMS_FILE).is_file())
+        .unwrap_or_else(|| input.to_path_buf());
+    Ok(Stage {
+        job: pj.id.clone(),
+        builtin: *b,
+        partition: pj
+            .partition
+            .map_or(0, |p| p.index.saturating_sub(1) as usize),
+        layout: layout(plan, job, &paths.run_dir)?,
+        input,
+        work_dir: paths.work_dir.clone(),
+        progress: paths.progress.clone(),
+    })
+}
+
+/// A built-in's progress, written to its attempt's progress file as `DONE TOTAL` the way a
+/// shell job would (see `exec::read_progress`): claims done in this attempt, of the claims it
+/// had left when it started (after its checkpoint), so the deadline projection's rate is
+/// this attempt's. Written at most every quarter second, to a temporary file then renamed.
+struct FileProgress {
+    path: PathBuf,
+    total: u64,
+    done: std::sync::atomic::AtomicU64,
+    written: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl FileProgress {
+    /// For a runner spec: its input's records less the checkpoint's position.
+    fn for_spec(path: PathBuf, spec: &runner::Spec) -> FileProgress {
+        let records = std::fs::metadata(&spec.input)
+            .map(|m| m.len() / warden_workers::io::binary::CLAIM_SIZE as u64)
+            .unwrap_or(0);
+        let position = warden_workers::pipeline::checkpoint::load(
+            &spec.dir.join(warden_workers::pipeline::layout::CHECKPOINT),
+        )
+        .ok()
+        .flatten()
+        .map_or(0, |c| c.position);
+        let progress = FileProgress {
+            path,
+            total: records.saturating_sub(position),
+            done: std::sync::atomic::AtomicU64::new(0),
+            written: std::sync::Mutex::new(None),
+        };
+        progress.write(0);
+        progress
+    }
+
+    /// The last word, whatever the throttle held back.
+    fn finish(&self) {
+        self.write(self.done.load(std::sync::atomic::Ordering::Relaxed));
+    }
+
+    fn write(&self, done: u64) {
+        if self.total == 0 {
+            return;
+        }
+        let tmp = self.path.with_extension("tmp");
+        if std::fs::write(&tmp, format!("{} {}\n", done.min(self.total), self.total)).is_ok() {
+            let _ = std::fs::rename(&tmp, &self.path);
+        }
+    }
+}
+
+impl warden_workers::pipeline::Progress for FileProgress {
+    fn advance(&self, n: u64) {
+        use std::sync::atomic::Ordering;
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        let Ok(mut written) = self.written.lock() else {
+            return;
+        };
+        if written.is_none_or(|t| t.elapsed() >= std::time::Duration::from_millis(250)) {
+            *written = Some(std::time::Instant::now());
+            self.write(done);
+        }
+    }
+}
+
+/// Runs one stage to the end; the text is what goes to the attempt's log.
+fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
+    let plans_dir =
+        std::env::var_os(PLANS_ENV).map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
+    let plans = plans::load_dir(&plans_dir).map_err(|es| {
+        es.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let l = &st.layout;
+    let n = l.fixed_partitions().unwrap_or(1);
+    let mut opts = Options {
+        partitions: n,
+        ..Options::default()
+    };
+    if let Some(k) = std::env::var(CHECKPOINT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        opts.checkpoint_every = k.max(1);
+    }
+    let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
+    match st.builtin {
+        Builtin::AdjudicateSetup => {
+            let m =
+                setup::run(&st.input, &plans, &Split::Balanced(n), l, &NoProgress).map_err(e)?;
+            Ok(format!(
+                "setup: {} claim rows, {} accepted, {} rejected; {} partitions {:?}; {} families deferred",
+                m.claim_rows,
+                m.accepted,
+                m.rejected_claims,
+                n,
+                m.partition_claims,
+                m.deferred_families
+            ))
+        }
+        Builtin::AdjudicatePartition => {
+            let mut spec = pass1_spec(l, st.partition, &opts);
+            spec.cancel = Some(cancel);
+            let progress = FileProgress::for_spec(st.progress.clone(), &spec);
+            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
+            progress.finish();
+            Ok(format!(
+                "pass 1: resumed at claim {}, {} adjudicated, {} deferred, {} exceptions{}",
+                s.resumed_from,
+                s.adjudicated,
+                s.deferred,
+                s.exceptions,
+                if s.high_exception_mode {
+                    " (high-exception mode: see events.jsonl)"
+                } else {
+                    ""
+                }
+            ))
+        }
+        Builtin::DeferredMerge => {
+            let m = merge::run(l, n).map_err(e)?;
+            Ok(format!(
+                "merge: {} deferred claims, {} referenced results; accumulators refreshed ({} pass-1 changes touched deferred families, 0 by design)",
+                m.deferred, m.references, m.changes_applied
+            ))
+        }
+        Builtin::AdjudicatePass2 => {
+            let mut spec = pass2_spec(l, &opts);
+            spec.cancel = Some(cancel);
+            let progress = FileProgress::for_spec(st.progress.clone(), &spec);
+            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
+            progress.finish();
+            Ok(format!(
+                "pass 2: resumed at claim {}, {} adjudicated, {} exceptions",
+                s.resumed_from, s.adjudicated, s.exceptions
+            ))
+        }
+        Builtin::Reconcile => {
+            let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
+            let out = st.work_dir.join("out");
+            let r = finish::run(&partitioned_sources(l, &manifest), &out).map_err(e)?;
+            if r.ok {
+                Ok(format!(
+                    "reconciled: {} claims adjudicated once, {} rejected; output in {}",
+                    r.adjudicated,
+                    r.rejected_claims,
+                    out.display()
+                ))
+            } else {
+                // The failures name claims and members: they stay in the output directory,
+                // not in the job log.
+                Err(format!(
+                    "NOT RECONCILED: {} problems, listed in {}",
+                    r.failures.len(),
+                    out.join("reconciliation.json").display()
+                ))
+            }
+        }
+        Builtin::Sleep => Err("sleep is not an adjudication stage".into()),
+    }
+}
+
+/// Starts a stage on the blocking pool; the returned flag stops a partition or pass 2 as a
+/// kill would. A stage that cannot be prepared (the cycle lacks a stage job) fails at once.
+pub fn start(
+    plan: &Plan,
+    job: usize,
+    paths: &AttemptPaths,
+    input: &Path,
+) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let prepared = prepare(plan, job, paths, input);
+    let log = paths.log.clone();
+    let logs_dir = paths.run_dir.join("logs");
+    let work_dir = paths.work_dir.clone();
+    let handle = tokio::task::spawn_blocking(move || {
+        let _ = std::fs::create_dir_all(&work_dir);
+        let _ = std::fs::create_dir_all(&logs_dir);
+        let (job, result) = match prepared {
+            Ok(st) => (st.job.clone(), run_stage(&st, flag)),
+            Err(m) => (String::new(), Err(m)),
+        };
+        let (ok, text) = match result {
+            Ok(t) => (true, t),
+            Err(t) => (false, format!("error: {t}")),
+        };
+        if let Ok(mut f) = std::fs::File::create(&log) {
+            let _ = writeln!(f, "{text}");
+        }
+        if ok {
+            tracing::info!(job = %job, "adjudication stage done");
+        } else {
+            tracing::warn!(job = %job, "adjudication stage failed (see its log)");
+        }
+        ok
+    });
+    (handle, cancel)
+}
+
+/// Notes in the attempt's log that a built-in ran simulated, and why.
+pub fn note_simulated(paths: &AttemptPaths) {
+    let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+    if let Ok(mut f) = std::fs::File::create(&paths.log) {
+        let _ = writeln!(
+            f,
+            "simulated: {INPUT_ENV} is not set, so this built-in takes its estimate instead of adjudicating"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! The nightly cycle's adjudication built-ins running the real engine under `warden run`
+//! (WARDEN_CLAIMS_INPUT set): the reconciled output equals `warden adjudicate --serial`
+//! byte for byte; without claim input the built-ins say they are simulated.
+
+use std::path::Path;
+use std::process::Command;
+
+fn warden(args: &[&str], input: Option<&Path>) -> std::process::Output {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.args(args)
+        .current_dir(root)
+        .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"));
+    c.env_remove("WARDEN_CLAIMS_INPUT");
+    if let Some(i) = input {
+        c.env("WARDEN_CLAIMS_INPUT", i);
+    }
+    c.output().expect("warden runs")
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let o = warden(
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "3000",
+            "--claims",
+            "9000",
+            "--bad-rows",
+            "0.01",
+            "--out",
+            &s(&input),
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let run = [
+        "run",
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "600",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let o = warden(&run, Some(&input));
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run_dir = data.join("runs/1");
+    let log =
+        std::fs::read_to_string(run_dir.join("logs/CLMRECONCILE.1.log")).expect("reconcile log");
+    assert!(
+        log.starts_with("reconciled: 9000 claims") || log.contains("reconciled:"),
+        "{log}"
+    );
+    let p3 = std::fs::read_to_string(run_dir.join("logs/CLMADJUD-P03.1.log")).expect("p03 log");
+    assert!(p3.starts_with("pass 1: resumed at claim 0,"), "{p3}");
+    assert!(
+        run_dir.join("work/CLMADJUD-P03/checkpoint.json").is_file(),
+        "the checkpoint is in the job's work directory"
+    );
+    // The partition reported its progress where the projection reads it: every one of its
+    // claims (pass 1's summary counts them), done.
+    let progress = std::fs::read_to_string(run_dir.join("work/CLMADJUD-P03/.warden-progress"))
+        .expect("progress file");
+    let (done, total) = progress.trim().split_once(' ').expect("DONE TOTAL");
+    assert_eq!(done, total, "{progress}");
+    let claims: u64 = total.parse().expect("a number");
+    let counted: u64 = ["adjudicated", "deferred"]
+        .iter()
+        .map(|what| {
+            p3.split(", ")
+                .find_map(|part| part.strip_suffix(&format!(" {what}")))
+                .and_then(|n| n.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no `{what}` in {p3}"))
+        })
+        .sum();
+    assert_eq!(claims, counted, "{progress} vs {p3}");
+
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(&input),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "adjudicated.csv",
+        "accumulators.csv",
+        "exceptions.csv",
+        "rejects.csv",
+    ] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(run_dir.join("work/CLMRECONCILE/out").join(f)).expect("cycle");
+        assert!(a == b, "{f} differs between the cycle and the serial run");
+    }
+}
+
+#[test]
+fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let o = warden(
+        &[
+            "run",
+            "workflows/nightly.yaml",
+            "--date",
+            "2025-03-04",
+            "--speed",
+            "100000",
+            "--db",
+            &s(&db),
+            "--data",
+            &s(&data),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(data.join("runs/1/logs/CLMSETUP.1.log")).expect("log");
+    assert!(
+        log.starts_with("simulated: WARDEN_CLAIMS_INPUT is not set"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let o = warden(
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "20000",
+            "--claims",
+            "120000",
+            "--out",
+            &s(&input),
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let args = [
+        "run",
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "600",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .current_dir(root)
+            .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
+            .env("WARDEN_CLAIMS_INPUT", &input)
+            .env("WARDEN_CHECKPOINT_EVERY", "1000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut child = spawn();
+    // Kill the orchestrator as soon as some partition has committed a checkpoint mid-way.
+    let work = data.join("runs/1/work");
+    let started = std::time::Instant::now();
+    let mut killed_at = None;
+    while killed_at.is_none() && started.elapsed() < std::time::Duration::from_secs(120) {
+        for p in 1..=6 {
+            let ck = work.join(format!("CLMADJUD-P{p:02}/checkpoint.json"));
+            if let Ok(text) = std::fs::read_to_string(&ck) {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
+                    child.kill().expect("SIGKILL");
+                    killed_at = Some(p);
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    let p = killed_at.expect("a partition checkpointed before it finished");
+    // Started again, the cycle finishes; the killed partition's next attempt resumed.
+    let status = spawn().wait().expect("second run");
+    assert!(status.success());
+    let logs = data.join("runs/1/logs");
+    let resumed = (1..=6).any(|q| {
+        (2..=3).any(|a| {
+            std::fs::read_to_string(logs.join(format!("CLMADJUD-P{q:02}.{a}.log"))).is_ok_and(|t| {
+                t.starts_with("pass 1: resumed at claim ")
+                    && !t.starts_with("pass 1: resumed at claim 0,")
+            })
+        })
+    });
+    assert!(
+        resumed,
+        "partition P{p:02} was killed mid-way; some partition's next attempt resumed from a checkpoint"
+    );
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(&input),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    for f in ["adjudicated.csv", "accumulators.csv", "exceptions.csv"] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(work.join("CLMRECONCILE/out").join(f)).expect("cycle");
+        assert!(a == b, "{f} differs after the kill and resume");
+    }
+}

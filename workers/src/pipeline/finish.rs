@@ -1,0 +1,394 @@
+//! Finish (CLMRECONCILE): the canonical output, in claim-id order (= received order), and
+//! the reconciliation that proves it: every accepted claim adjudicated exactly once, rows
+//! in = adjudicated + rejected, amounts balance line by line and in total, and the
+//! accumulators end at the start plus everything applied. A failure names the first
+//! claims (or members) that break it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::error::{At, PipelineError, Result};
+use super::layout;
+use super::merge::apply_changes;
+use super::setup::{Manifest, read_members_bin};
+use crate::io::binary::{self, CLAIM_SIZE, RecordReader};
+use crate::io::results;
+use crate::model::MemberRow;
+use crate::model::money::format_money;
+use crate::rules::hash::FxHashMap;
+use crate::rules::{Reason, Status};
+
+/// Where the finished stages left their files.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub manifest: Manifest,
+    /// The accepted claims (partition input files), each in claim order.
+    pub claims: Vec<PathBuf>,
+    /// Every stage's results, exceptions and accumulator change log.
+    pub stages: Vec<PathBuf>,
+    pub start_members: PathBuf,
+    pub rejects: PathBuf,
+    pub deferred_list: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub ok: bool,
+    pub claim_rows: u64,
+    pub accepted: u64,
+    pub rejected_claims: u64,
+    pub member_rows: u64,
+    pub rejected_members: u64,
+    pub adjudicated: u64,
+    pub paid: u64,
+    pub denied: u64,
+    pub pended: u64,
+    pub billed_cents: i64,
+    pub allowed_cents: i64,
+    pub plan_paid_cents: i64,
+    pub patient_pays_cents: i64,
+    pub deductible_start_cents: i64,
+    pub deductible_applied_cents: i64,
+    pub deductible_end_cents: i64,
+    pub oop_start_cents: i64,
+    pub oop_applied_cents: i64,
+    pub oop_end_cents: i64,
+    /// The first problems found (at most 20).
+    pub failures: Vec<String>,
+}
+
+impl Reconciliation {
+    fn fail(&mut self, message: String) {
+        if self.failures.len() < 20 {
+            self.failures.push(message);
+        }
+    }
+}
+
+/// Merges text files of result lines (each in claim order) into `out`, calling `visit` on
+/// every line in order.
+fn merge_lines(
+    files: &[PathBuf],
+    out: &Path,
+    header: &str,
+    mut visit: impl FnMut(&str) -> Result<()>,
+) -> Result<u64> {
+    let mut readers: Vec<Lines<BufReader<File>>> = Vec::new();
+    for f in files {
+        readers.push(BufReader::with_capacity(1 << 20, File::open(f).at(f)?).lines());
+    }
+    let mut heads: Vec<Option<String>> = Vec::with_capacity(files.len());
+    let mut heap = BinaryHeap::new();
+    let read = |r: &mut Lines<BufReader<File>>, path: &Path| -> Result<Option<(u64, String)>> {
+        match r.next() {
+            None => Ok(None),
+            Some(l) => {
+                let l = l.at(path)?;
+                let id = results::claim_id(&l).ok_or_else(|| PipelineError::Corrupt {
+                    path: path.to_path_buf(),
+                    message: format!("not a result line: {l}"),
+                })?;
+                Ok(Some((id, l)))
+            }
+        }
+    };
+    for (i, r) in readers.iter_mut().enumerate() {
+        match read(r, &files[i])? {
+            Some((id, l)) => {
+                heap.push(Reverse((id, i)));
+                heads.push(Some(l));
+            }
+            None => heads.push(None),
+        }
+    }
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(out).at(out)?);
+    w.write_all(header.as_bytes()).at(out)?;
+    let mut n = 0;
+    while let Some(Reverse((_, i))) = heap.pop() {
+        let Some(l) = heads[i].take() else { continue };
+        visit(&l)?;
+        w.write_all(l.as_bytes()).at(out)?;
+        w.write_all(b"\n").at(out)?;
+        n += 1;
+        if let Some((id, nl)) = read(&mut readers[i], &files[i])? {
+            heap.push(Reverse((id, i)));
+            heads[i] = Some(nl);
+        }
+    }
+    w.flush().at(out)?;
+    Ok(n)
+}
+
+/// The accepted claim ids in order (k-way over the partition files).
+struct ExpectedIds {
+    readers: Vec<(RecordReader<CLAIM_SIZE>, PathBuf)>,
+    heap: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+impl ExpectedIds {
+    fn open(files: &[PathBuf]) -> Result<ExpectedIds> {
+        let mut e = ExpectedIds {
+            readers: Vec::new(),
+            heap: BinaryHeap::new(),
+        };
+        for f in files {
+            e.readers.push((RecordReader::open(f, 0).at(f)?, f.clone()));
+        }
+        for i in 0..e.readers.len() {
+            e.refill(i)?;
+        }
+        Ok(e)
+    }
+    fn refill(&mut self, i: usize) -> Result<()> {
+        let (r, p) = &mut self.readers[i];
+        if let Some(b) = r.next_record().at(p)? {
+            self.heap.push(Reverse((binary::decode_claim(&b).id, i)));
+        }
+        Ok(())
+    }
+    fn peek(&self) -> Option<u64> {
+        self.heap.peek().map(|Reverse((id, _))| *id)
+    }
+    fn next_id(&mut self) -> Result<Option<u64>> {
+        match self.heap.pop() {
+            None => Ok(None),
+            Some(Reverse((id, i))) => {
+                self.refill(i)?;
+                Ok(Some(id))
+            }
+        }
+    }
+}
+
+/// Writes OUT/ and reconciles; the report is also written to OUT/reconciliation.json.
+pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
+    std::fs::create_dir_all(out).at(out)?;
+    let m = &src.manifest;
+    let mut rec = Reconciliation {
+        claim_rows: m.claim_rows,
+        accepted: m.accepted,
+        rejected_claims: m.rejected_claims,
+        member_rows: m.member_rows,
+        rejected_members: m.rejected_members,
+        ..Reconciliation::default()
+    };
+    let (applied, accumulators) = std::thread::scope(|scope| {
+        // The accumulators (read, changes applied, written) on a second core while the
+        // results are merged and checked on this one.
+        let acc = scope.spawn(|| accumulate(src, out));
+        let applied = check_results(src, out, &mut rec);
+        let accumulators = acc.join().unwrap_or_else(|_| {
+            Err(PipelineError::Input(
+                "the accumulator thread panicked".into(),
+            ))
+        });
+        (applied, accumulators)
+    });
+    let applied = applied?;
+    let (members, start) = accumulators?;
+    rec.deductible_start_cents = start.iter().map(|x| x.0).sum();
+    rec.oop_start_cents = start.iter().map(|x| x.1).sum();
+    rec.deductible_end_cents = members.iter().map(|m| m.deductible_ytd).sum();
+    rec.oop_end_cents = members.iter().map(|m| m.oop_ytd).sum();
+    if rec.deductible_end_cents != rec.deductible_start_cents + rec.deductible_applied_cents
+        || rec.oop_end_cents != rec.oop_start_cents + rec.oop_applied_cents
+    {
+        rec.fail("accumulator totals ≠ start + applied".into());
+    }
+    for (mrow, (d0, o0)) in members.iter().zip(start) {
+        let a = applied.get(&mrow.member).copied().unwrap_or_default();
+        if mrow.deductible_ytd != d0 + a.0 || mrow.oop_ytd != o0 + a.1 {
+            rec.fail(format!(
+                "member {}: accumulators end at start + changes logged, which differs from start + results",
+                mrow.member
+            ));
+        }
+    }
+    let rpath = out.join("rejects.csv");
+    std::fs::copy(&src.rejects, &rpath).at(&rpath)?;
+    if let Some(d) = &src.deferred_list {
+        let p = out.join("deferred.csv");
+        std::fs::copy(d, &p).at(&p)?;
+    }
+    rec.ok = rec.failures.is_empty();
+    let jpath = out.join("reconciliation.json");
+    let bytes = serde_json::to_vec_pretty(&rec).map_err(|e| PipelineError::Corrupt {
+        path: jpath.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&jpath, bytes).at(&jpath)?;
+    Ok(rec)
+}
+
+/// Merges and checks the results (and exceptions); returns what they applied per member.
+fn check_results(
+    src: &Sources,
+    out: &Path,
+    rec: &mut Reconciliation,
+) -> Result<FxHashMap<u32, (i64, i64)>> {
+    let m = &src.manifest;
+    let result_files: Vec<PathBuf> = src.stages.iter().map(|d| d.join(layout::RESULTS)).collect();
+    let mut expected = ExpectedIds::open(&src.claims)?;
+    let mut applied: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
+    let mut last: Option<u64> = None;
+    merge_lines(
+        &result_files,
+        &out.join("adjudicated.csv"),
+        results::HEADER,
+        |line| {
+            let Some(o) = results::parse_line(line) else {
+                rec.fail(format!("unreadable result line `{line}`"));
+                return Ok(());
+            };
+            if last == Some(o.claim) {
+                rec.fail(format!("claim {} is adjudicated more than once", o.claim));
+                return Ok(());
+            }
+            last = Some(o.claim);
+            loop {
+                match expected.peek() {
+                    Some(id) if id == o.claim => {
+                        expected.next_id()?;
+                        break;
+                    }
+                    Some(id) if id < o.claim => {
+                        expected.next_id()?;
+                        rec.fail(format!("claim {id} was accepted but never adjudicated"));
+                    }
+                    _ => {
+                        rec.fail(format!(
+                            "claim {} is adjudicated but was not accepted",
+                            o.claim
+                        ));
+                        break;
+                    }
+                }
+            }
+            rec.adjudicated += 1;
+            rec.billed_cents += o.billed;
+            rec.allowed_cents += o.allowed;
+            rec.plan_paid_cents += o.plan_paid;
+            rec.patient_pays_cents += o.patient_pays;
+            match o.status {
+                Status::Paid => rec.paid += 1,
+                Status::Denied => rec.denied += 1,
+                Status::Pended => rec.pended += 1,
+            }
+            if o.status == Status::Paid {
+                if o.member_share != o.deductible + o.copay + o.coinsurance {
+                    rec.fail(format!(
+                        "claim {}: member share ≠ deductible + copay + coinsurance",
+                        o.claim
+                    ));
+                }
+                let owed = if o.reasons.has(Reason::CobSecondary) {
+                    (o.allowed - o.cob_primary_paid).max(0)
+                } else {
+                    o.allowed
+                };
+                if o.plan_paid + o.patient_pays != owed || o.allowed > o.billed || o.plan_paid < 0 {
+                    rec.fail(format!("claim {}: amounts do not balance (allowed {}, plan paid {}, patient pays {})", o.claim, o.allowed, o.plan_paid, o.patient_pays));
+                }
+                if o.deductible != 0 || o.member_share != 0 {
+                    let a = applied.entry(o.member).or_default();
+                    a.0 += o.deductible;
+                    a.1 += o.member_share;
+                }
+                rec.deductible_applied_cents += o.deductible;
+                rec.oop_applied_cents += o.member_share;
+            } else if o.plan_paid != 0 || o.member_share != 0 {
+                rec.fail(format!(
+                    "claim {} is {} but has amounts",
+                    o.claim,
+                    o.status.word()
+                ));
+            }
+            Ok(())
+        },
+    )?;
+    while let Some(id) = expected.next_id()? {
+        rec.fail(format!("claim {id} was accepted but never adjudicated"));
+    }
+    if rec.claim_rows != rec.accepted + rec.rejected_claims {
+        rec.fail(format!(
+            "{} claim rows read but {} accepted + {} rejected",
+            rec.claim_rows, rec.accepted, rec.rejected_claims
+        ));
+    }
+    if rec.adjudicated != rec.accepted {
+        rec.fail(format!(
+            "{} claims accepted but {} adjudicated",
+            rec.accepted, rec.adjudicated
+        ));
+    }
+    if rec.billed_cents != m.accepted_billed_cents {
+        rec.fail(format!(
+            "billed total {} adjudicated, {} accepted",
+            rec.billed_cents, m.accepted_billed_cents
+        ));
+    }
+
+    let exc_files: Vec<PathBuf> = src
+        .stages
+        .iter()
+        .map(|d| d.join(layout::EXCEPTIONS))
+        .collect();
+    let mut exceptions = 0u64;
+    merge_lines(
+        &exc_files,
+        &out.join("exceptions.csv"),
+        results::HEADER,
+        |_| {
+            exceptions += 1;
+            Ok(())
+        },
+    )?;
+    if exceptions != rec.pended {
+        rec.fail(format!(
+            "{exceptions} exceptions written but {} claims pended",
+            rec.pended
+        ));
+    }
+
+    Ok(applied)
+}
+
+/// The final member rows and each member's starting (deductible, oop).
+type Accumulated = (Vec<MemberRow>, Vec<(i64, i64)>);
+
+/// Start accumulators + every committed change log → OUT/accumulators.csv; returns the
+/// final rows and the starting (deductible, oop) of each.
+fn accumulate(src: &Sources, out: &Path) -> Result<Accumulated> {
+    let mut members = read_members_bin(&src.start_members, |_| true)?;
+    let start: Vec<(i64, i64)> = members
+        .iter()
+        .map(|m| (m.deductible_ytd, m.oop_ytd))
+        .collect();
+    let index = super::member_index::MemberIndex::new(&members);
+    for d in &src.stages {
+        apply_changes(&d.join(layout::CHANGES), &mut members, &index)?;
+    }
+    drop(index);
+    let apath = out.join("accumulators.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(&apath).at(&apath)?);
+    w.write_all(b"member,family,deductible_ytd,oop_ytd\n")
+        .at(&apath)?;
+    let mut line = String::with_capacity(64);
+    for mrow in &members {
+        line.clear();
+        use std::fmt::Write as _;
+        let _ = write!(line, "{},{},", mrow.member, mrow.family);
+        format_money(mrow.deductible_ytd, &mut line);
+        line.push(',');
+        format_money(mrow.oop_ytd, &mut line);
+        line.push('\n');
+        w.write_all(line.as_bytes()).at(&apath)?;
+    }
+    w.flush().at(&apath)?;
+    Ok((members, start))
+}

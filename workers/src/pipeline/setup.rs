@@ -1,0 +1,445 @@
+//! Setup (CLMSETUP): read the input once, reject bad rows, split the accepted claims into
+//! partition files, write the accumulator pre-load, and decide which families pass 1 defers.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::defer::{Analysis, Located};
+use super::error::{At, PipelineError, Result};
+use super::layout::{self, Layout};
+use super::partition::{self, Boundaries, Range};
+use super::progress::Progress;
+use crate::io::binary::{self, CLAIM_SIZE, ClaimWriter, RecordReader};
+use crate::io::reject::{Reject, RejectWriter};
+use crate::io::{claims_csv, members_csv};
+use crate::model::MemberRow;
+use crate::plans::Plans;
+use crate::rules::hash::FxHashMap;
+
+pub const CLAIMS_FILE: &str = "claims.csv";
+pub const MEMBERS_FILE: &str = "members.csv";
+
+/// What setup found; later stages and reconciliation read it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub boundaries: Boundaries,
+    pub plans: Vec<String>,
+    pub claim_rows: u64,
+    pub accepted: u64,
+    pub rejected_claims: u64,
+    pub member_rows: u64,
+    pub rejected_members: u64,
+    pub accepted_billed_cents: i64,
+    pub partition_claims: Vec<u64>,
+    pub group_claims: Vec<u64>,
+    pub deferred_families: u64,
+}
+
+pub fn read_manifest(setup_dir: &Path) -> Result<Manifest> {
+    let path = setup_dir.join(layout::MANIFEST);
+    let bytes = std::fs::read(&path).at(&path)?;
+    serde_json::from_slice(&bytes).map_err(|e| PipelineError::Corrupt {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// How setup splits the work.
+#[derive(Debug, Clone)]
+pub enum Split {
+    /// One partition, nothing deferred: the serial run.
+    Serial,
+    /// Compute balanced boundaries for this many partitions from the claims' PCP groups.
+    Balanced(usize),
+    /// Use these boundaries.
+    Given(Boundaries),
+}
+
+fn fields(rec: &csv::ByteRecord) -> std::result::Result<Vec<&str>, usize> {
+    rec.iter()
+        .enumerate()
+        .map(|(i, f)| std::str::from_utf8(f).map_err(|_| i))
+        .collect()
+}
+
+fn row_text(rec: &csv::ByteRecord) -> String {
+    let v: Vec<String> = rec
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    v.join(",")
+}
+
+fn reader(path: &Path, columns: &[&str]) -> Result<csv::Reader<File>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_path(path)
+        .at(path)?;
+    let header: Vec<String> = r
+        .byte_headers()
+        .at(path)?
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    if header != columns {
+        return Err(PipelineError::Input(format!(
+            "{}:1: the header is `{}`; it must be `{}`",
+            path.display(),
+            header.join(","),
+            columns.join(",")
+        )));
+    }
+    Ok(r)
+}
+
+/// Reads `members.csv`: rows sorted by member id; bad or repeated rows rejected.
+pub fn read_members(
+    path: &Path,
+    plans: &Plans,
+    rejects: &mut RejectWriter,
+) -> Result<(Vec<MemberRow>, u64)> {
+    let mut r = reader(path, &members_csv::COLUMNS)?;
+    let mut rec = csv::ByteRecord::new();
+    let mut rows: Vec<(MemberRow, u64)> = Vec::new();
+    let mut total = 0u64;
+    while r.read_byte_record(&mut rec).at(path)? {
+        total += 1;
+        let line = rec.position().map_or(0, |p| p.line());
+        let parsed = match fields(&rec) {
+            Err(i) => Err(claims_csv::FieldError {
+                field: members_csv::COLUMNS.get(i).copied().unwrap_or("row"),
+                reason: "not UTF-8".into(),
+            }),
+            Ok(f) => members_csv::parse_row(&f, plans),
+        };
+        match parsed {
+            Ok(m) => rows.push((m, line)),
+            Err(e) => rejects
+                .write(&Reject {
+                    file: MEMBERS_FILE.into(),
+                    line,
+                    field: e.field.into(),
+                    reason: e.reason,
+                    row: row_text(&rec),
+                })
+                .at(path)?,
+        }
+    }
+    // Sorted in place by (member, line): a repeated member keeps its first row. No second
+    // copy of the table (12M members at month-end).
+    rows.sort_unstable_by_key(|(m, line)| (m.member, *line));
+    let mut out: Vec<MemberRow> = Vec::with_capacity(rows.len());
+    for (m, line) in rows {
+        if out.last().is_some_and(|x| x.member == m.member) {
+            let mut t = String::new();
+            members_csv::write_row(&m, plans, &mut t);
+            rejects
+                .write(&Reject {
+                    file: MEMBERS_FILE.into(),
+                    line,
+                    field: "member".into(),
+                    reason: format!(
+                        "member {} is listed more than once; the first row is used",
+                        m.member
+                    ),
+                    row: t.trim_end().to_string(),
+                })
+                .at(path)?;
+        } else {
+            out.push(m);
+        }
+    }
+    Ok((out, total))
+}
+
+/// Claims per PCP group (index = group − 1), reading only the group column.
+pub fn count_groups(claims: &Path, min_groups: usize) -> Result<Vec<u64>> {
+    let mut r = reader(claims, &claims_csv::COLUMNS)?;
+    let mut rec = csv::ByteRecord::new();
+    let mut counts = vec![0u64; min_groups];
+    while r.read_byte_record(&mut rec).at(claims)? {
+        let g = rec
+            .get(3)
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .and_then(|s| s.trim().parse::<u16>().ok());
+        if let Some(g) = g.filter(|g| *g > 0) {
+            let i = usize::from(g) - 1;
+            if i >= counts.len() {
+                counts.resize(i + 1, 0);
+            }
+            counts[i] += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Runs setup from `input` (claims.csv, members.csv) into `layout`.
+pub fn run(
+    input: &Path,
+    plans: &Plans,
+    split: &Split,
+    layout: &Layout,
+    progress: &dyn Progress,
+) -> Result<Manifest> {
+    let dir = layout.setup();
+    std::fs::create_dir_all(&dir).at(&dir)?;
+    let claims_path = input.join(CLAIMS_FILE);
+    let members_path = input.join(MEMBERS_FILE);
+    let rejects_path = dir.join(layout::REJECTS);
+    let mut rejects = RejectWriter::create(&rejects_path).at(&rejects_path)?;
+
+    progress.stage("setup: members", 0);
+    let (members, member_rows) = read_members(&members_path, plans, &mut rejects)?;
+    let rejected_members = rejects.count;
+
+    let (boundaries, serial) = match split {
+        Split::Serial => (
+            Boundaries {
+                partitions: vec![Range {
+                    first: 1,
+                    last: u16::MAX,
+                }],
+            },
+            true,
+        ),
+        Split::Given(b) => {
+            b.check().map_err(PipelineError::Input)?;
+            (b.clone(), false)
+        }
+        Split::Balanced(n) => {
+            progress.stage("setup: counting PCP groups", 0);
+            let counts = count_groups(&claims_path, *n)?;
+            (partition::plan(&counts, *n), false)
+        }
+    };
+    let n = boundaries.len();
+    if n > super::defer::MAX_PARTITIONS {
+        return Err(PipelineError::Input(format!(
+            "{n} partitions; at most {} are supported",
+            super::defer::MAX_PARTITIONS
+        )));
+    }
+    // A new setup starts a new adjudication: what later stages left from an earlier one
+    // (checkpoints above all, which would make a rerun skip its work) goes.
+    let mut stale: Vec<PathBuf> = (0..n).map(|p| layout.partition(p)).collect();
+    stale.push(layout.pass2());
+    for d in &stale {
+        for f in [
+            layout::CHECKPOINT,
+            layout::RESULTS,
+            layout::DEFERRED,
+            layout::EXCEPTIONS,
+            layout::CHANGES,
+            layout::EVENTS,
+        ] {
+            match std::fs::remove_file(d.join(f)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).at(&d.join(f)),
+                _ => {}
+            }
+        }
+    }
+    let merge_dir = layout.merge();
+    if merge_dir.is_dir() && merge_dir != dir {
+        for f in [
+            layout::DEFERRED,
+            layout::REFS,
+            layout::MEMBERS,
+            "deferred.csv",
+        ] {
+            let _ = std::fs::remove_file(merge_dir.join(f));
+        }
+    }
+    let mut writers = Vec::with_capacity(n);
+    for p in 0..n {
+        let pd = layout.partition(p);
+        std::fs::create_dir_all(&pd).at(&pd)?;
+        let path = pd.join(layout::CLAIMS);
+        writers.push(ClaimWriter::create(&path).at(&path)?);
+    }
+
+    progress.stage("setup: claims", 0);
+    let index = super::member_index::MemberIndex::new(&members);
+    let mut r = reader(&claims_path, &claims_csv::COLUMNS)?;
+    let mut rec = csv::ByteRecord::new();
+    let mut analysis = Analysis::new(if serial { 0 } else { members.len() });
+    let mut manifest = Manifest {
+        boundaries: boundaries.clone(),
+        plans: plans.ids().map(str::to_string).collect(),
+        member_rows,
+        rejected_members,
+        ..Manifest::default()
+    };
+    let mut last: Option<(u64, i64)> = None;
+    let mut group_claims: Vec<u64> = Vec::new();
+    let mut since = 0u64;
+    while r.read_byte_record(&mut rec).at(&claims_path)? {
+        manifest.claim_rows += 1;
+        since += 1;
+        if since == 65_536 {
+            progress.advance(since);
+            since = 0;
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        let parsed = match fields(&rec) {
+            Err(i) => Err(claims_csv::FieldError { field: claims_csv::COLUMNS.get(i).copied().unwrap_or("row"), reason: "not UTF-8".into() }),
+            Ok(f) => claims_csv::parse_row(&f, plans),
+        }
+        .and_then(|c| {
+            let m = index.get(c.member).map(|i| (i, members[i])).ok_or(());
+            match m {
+                Err(_) => Err(claims_csv::FieldError { field: "member", reason: format!("member {} is not enrolled (not in members.csv)", c.member) }),
+                Ok((_, m)) if m.family != c.family => Err(claims_csv::FieldError { field: "family", reason: format!("member {} belongs to family {} in members.csv", c.member, m.family) }),
+                Ok((i, _)) => match last {
+                    Some((id, _)) if c.id <= id => Err(claims_csv::FieldError { field: "claim_id", reason: format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id) }),
+                    Some((_, t)) if c.received < t => Err(claims_csv::FieldError { field: "received", reason: "received before the previous claim; the file must be in received order (sort it first)".into() }),
+                    _ => Ok((c, i)),
+                },
+            }
+        });
+        match parsed {
+            Ok((c, member_index)) => {
+                last = Some((c.id, c.received));
+                let p = boundaries.partition_of(c.pcp_group);
+                let g = usize::from(c.pcp_group) - 1;
+                if g >= group_claims.len() {
+                    group_claims.resize(g + 1, 0);
+                }
+                group_claims[g] += 1;
+                if !serial {
+                    analysis.observe(&c, member_index, p);
+                }
+                writers[p].write(&c).at(&claims_path)?;
+                manifest.accepted += 1;
+                manifest.accepted_billed_cents += c.billed;
+            }
+            Err(e) => rejects
+                .write(&Reject {
+                    file: CLAIMS_FILE.into(),
+                    line,
+                    field: e.field.into(),
+                    reason: e.reason,
+                    row: row_text(&rec),
+                })
+                .at(&rejects_path)?,
+        }
+    }
+    progress.advance(since);
+    manifest.rejected_claims = rejects.count - rejected_members;
+    manifest.group_claims = group_claims;
+    for w in writers {
+        manifest.partition_claims.push(w.finish().at(&dir)?);
+    }
+    rejects.finish().at(&rejects_path)?;
+
+    // Where the referenced claims are, then which families wait for pass 2.
+    let deferred = if serial {
+        FxHashMap::default()
+    } else {
+        let wanted = analysis.referenced();
+        let mut located: FxHashMap<u64, Located> = FxHashMap::default();
+        if !wanted.is_empty() {
+            for p in 0..n {
+                let path = layout.partition(p).join(layout::CLAIMS);
+                let mut rr = RecordReader::<CLAIM_SIZE>::open(&path, 0).at(&path)?;
+                while let Some(b) = rr.next_record().at(&path)? {
+                    let c = binary::decode_claim(&b);
+                    if wanted.contains(&c.id) {
+                        located.insert(
+                            c.id,
+                            Located {
+                                partition: u8::try_from(p).unwrap_or(u8::MAX),
+                                member: c.member,
+                                family: c.family,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        analysis.decide(&members, &located)
+    };
+    manifest.deferred_families = deferred.len() as u64;
+    write_deferred_families(&dir.join(layout::DEFERRED_FAMILIES), &deferred)?;
+    write_members(&dir.join(layout::MEMBERS), &members)?;
+    // Each partition's own pre-load: the members of the families it adjudicates (as the
+    // case study's partitions each query their member range), so a partition never reads
+    // the whole table.
+    if !serial {
+        let families = analysis.family_partitions(&members);
+        let mut rows: Vec<Vec<MemberRow>> = vec![Vec::new(); n];
+        for m in &members {
+            if let Some(mask) = families.get(&m.family)
+                && mask.count_ones() == 1
+                && !deferred.contains_key(&m.family)
+            {
+                rows[mask.trailing_zeros() as usize].push(*m);
+            }
+        }
+        for (p, r) in rows.iter().enumerate() {
+            write_members(&layout.partition(p).join(layout::MEMBERS), r)?;
+        }
+    }
+    let mpath = dir.join(layout::MANIFEST);
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| PipelineError::Corrupt {
+        path: mpath.clone(),
+        message: e.to_string(),
+    })?;
+    crate::io::write_atomic(&mpath, &bytes).at(&mpath)?;
+    Ok(manifest)
+}
+
+pub fn write_members(path: &Path, members: &[MemberRow]) -> Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path).at(path)?);
+    for m in members {
+        w.write_all(&binary::encode_member(m)).at(path)?;
+    }
+    w.flush().at(path)?;
+    w.get_ref().sync_all().at(path)
+}
+
+pub fn read_members_bin(
+    path: &Path,
+    mut keep: impl FnMut(&MemberRow) -> bool,
+) -> Result<Vec<MemberRow>> {
+    let mut r = RecordReader::<{ binary::MEMBER_SIZE }>::open(path, 0).at(path)?;
+    let mut v = Vec::new();
+    while let Some(b) = r.next_record().at(path)? {
+        let m = binary::decode_member(&b);
+        if keep(&m) {
+            v.push(m);
+        }
+    }
+    Ok(v)
+}
+
+fn write_deferred_families(path: &Path, d: &FxHashMap<u32, u32>) -> Result<()> {
+    let mut v: Vec<(u32, u32)> = d.iter().map(|(f, r)| (*f, *r)).collect();
+    v.sort_unstable();
+    let mut w = BufWriter::new(File::create(path).at(path)?);
+    for (f, r) in v {
+        w.write_all(&f.to_le_bytes()).at(path)?;
+        w.write_all(&r.to_le_bytes()).at(path)?;
+    }
+    w.flush().at(path)
+}
+
+pub fn read_deferred_families(path: &Path) -> Result<FxHashMap<u32, u32>> {
+    let mut r = RecordReader::<8>::open(path, 0).at(path)?;
+    let mut m = FxHashMap::default();
+    while let Some(b) = r.next_record().at(path)? {
+        let f = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let reasons = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        m.insert(f, reasons);
+    }
+    Ok(m)
+}
+
+/// The input directory's two files.
+pub fn input_files(input: &Path) -> (PathBuf, PathBuf) {
+    (input.join(CLAIMS_FILE), input.join(MEMBERS_FILE))
+}
