@@ -99,16 +99,7 @@ impl Watcher {
         run_id: i64,
         options: WatchOptions,
     ) -> Result<Self, StoreError> {
-        let history: Vec<HistorySample> = store
-            .load_history(&plan.cycle)
-            .await?
-            .into_iter()
-            .map(|h| HistorySample {
-                job_id: h.job_id,
-                volume: u64::try_from(h.volume).unwrap_or(0),
-                seconds: h.seconds,
-            })
-            .collect();
+        let history = history_samples(store.load_history(&plan.cycle).await?);
         let estimates = Arc::new(Estimates::from_history(&plan, &history));
         let planned_schedule = simulate(&plan);
         let mut planned = vec![None; plan.deadlines.len()];
@@ -457,6 +448,17 @@ impl Watcher {
         }
         Ok(())
     }
+}
+
+/// The store's history rows as the estimates read them.
+pub fn history_samples(rows: Vec<warden_store::HistoryRow>) -> Vec<HistorySample> {
+    rows.into_iter()
+        .map(|h| HistorySample {
+            job_id: h.job_id,
+            volume: u64::try_from(h.volume).unwrap_or(0),
+            seconds: h.seconds,
+        })
+        .collect()
 }
 
 /// One projection with its breach probability: pure, run on a blocking thread.

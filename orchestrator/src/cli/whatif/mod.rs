@@ -239,12 +239,11 @@ fn edit_looks(workflow: &Workflow, args: &WhatifArgs) -> Result<(String, Vec<Loo
         Some(run_id) => live_state(args, &before_plan, run_id)?,
         None => (None, Vec::new()),
     };
-    let mut before_estimates = Estimates::from_history(&before_plan, &history);
+    let before_estimates = Estimates::from_history(&before_plan, &history);
     let mut after_estimates = Estimates::from_history(&after_plan, &history);
     for (j, delta) in &delays {
         after_estimates.add(*j, *delta);
     }
-    let _ = &mut before_estimates;
     let title;
     let looks = match state {
         Some(s) => {
@@ -367,17 +366,9 @@ fn live_state(
                 });
             }
         }
-        let history = store
-            .load_history(&plan.cycle)
-            .await
-            .map_err(store_err)?
-            .into_iter()
-            .map(|h| HistorySample {
-                job_id: h.job_id,
-                volume: u64::try_from(h.volume).unwrap_or(0),
-                seconds: h.seconds,
-            })
-            .collect();
+        let history = crate::engine::watch::history_samples(
+            store.load_history(&plan.cycle).await.map_err(store_err)?,
+        );
         Ok((
             Some(State {
                 run_id,
