@@ -35,6 +35,17 @@ pub struct HistorySample {
     pub seconds: f64,
 }
 
+impl HistorySample {
+    /// A stored history row as the estimates read it (a negative volume is none).
+    pub fn new(job_id: String, volume: i64, seconds: f64) -> Self {
+        Self {
+            job_id,
+            volume: u64::try_from(volume).unwrap_or(0),
+            seconds,
+        }
+    }
+}
+
 /// What a job reports of its own progress (adjudication partitions: claims done / total).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Progress {

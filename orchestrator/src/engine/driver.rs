@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use warden_core::clock::Clock;
 use warden_core::plan::Plan;
 use warden_core::sched::{Action, Command, Event, JobStatus, Machine, Outcome, Timeline};
+pub use warden_store::replay;
 use warden_store::{
     AttemptEnd, AttemptStart, Enqueue, HistoryRow, LoggedEvent, NewRun, Report, RunRecord, Step,
     Store, StoreError, StoredEvent,
@@ -364,24 +365,4 @@ async fn take_ownership(store: &Store, run_id: i64, owner: &OwnerTag) -> Result<
 /// The last event and step numbers of a log (0, 0 when empty).
 fn last_logged(events: &[StoredEvent]) -> (i64, i64) {
     events.last().map_or((0, 0), |e| (e.seq, e.step))
-}
-
-/// Feeds a run's logged steps back into a fresh machine, in order, at their recorded times,
-/// and records the timeline of its dispatches.
-pub fn replay(plan: &Plan, events: &[StoredEvent]) -> (Machine, Timeline) {
-    let mut machine = Machine::new(plan);
-    let mut timeline = Timeline::new(plan);
-    let mut i = 0;
-    while i < events.len() {
-        let step = events[i].step;
-        let at = events[i].at;
-        let mut inputs = Vec::new();
-        while i < events.len() && events[i].step == step {
-            inputs.extend(events[i].event);
-            i += 1;
-        }
-        let actions = machine.apply(plan, at, inputs);
-        timeline.record(at, &actions);
-    }
-    (machine, timeline)
 }

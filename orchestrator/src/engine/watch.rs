@@ -453,11 +453,7 @@ impl Watcher {
 /// The store's history rows as the estimates read them.
 pub fn history_samples(rows: Vec<warden_store::HistoryRow>) -> Vec<HistorySample> {
     rows.into_iter()
-        .map(|h| HistorySample {
-            job_id: h.job_id,
-            volume: u64::try_from(h.volume).unwrap_or(0),
-            seconds: h.seconds,
-        })
+        .map(|h| HistorySample::new(h.job_id, h.volume, h.seconds))
         .collect()
 }
 

@@ -19,11 +19,15 @@
 //!   raised once per idempotency key, one delivery per (alert, role, channel) retried until
 //!   delivered or dead-lettered, and who acknowledged what.
 //!
+//! - `ui_audit`: the web UI's sign-ins, sign-outs and refused actions (`ui.rs`).
+//!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
 mod backend;
 mod error;
+mod replay;
 mod types;
+mod ui;
 mod watch;
 
 pub use backend::alerts::{
@@ -32,8 +36,10 @@ pub use backend::alerts::{
 };
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
+pub use replay::replay;
 pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,
     NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,
 };
+pub use ui::UiAuditRow;
 pub use watch::{DeadlineEventRow, ProgressRow, ProjectionRow};

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 use warden_store::{
     Claim, DeadlineEventRow, Enqueue, LoggedEvent, NewRun, ProgressRow, ProjectionRow, Report,
-    Step, Store, StoreError,
+    Step, Store, StoreError, UiAuditRow,
 };
 
 #[path = "store_suite/alerts_cases.rs"]
@@ -588,6 +588,48 @@ async fn progress_is_fenced_and_read_back_for_running_attempts(store: Store) {
     );
 }
 
+async fn runs_are_listed_newest_first_and_the_ui_audit_is_kept(store: Store) {
+    let older = store
+        .open_run(&new_run(&unique("listed")), t(0))
+        .await
+        .expect("open");
+    let newer = store
+        .open_run(&new_run(&unique("listed")), t(60))
+        .await
+        .expect("open");
+    let runs = store.list_runs().await.expect("list");
+    let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
+    let (at_newer, at_older) = (
+        ids.iter().position(|&i| i == newer.id).expect("newer listed"),
+        ids.iter().position(|&i| i == older.id).expect("older listed"),
+    );
+    assert!(at_newer < at_older, "newest first: {ids:?}");
+    assert_eq!(runs[at_newer], newer);
+    let before = store.load_ui_audit().await.expect("audit").len();
+    for (action, job) in [("login", None), ("denied", Some("PAY-EFT"))] {
+        store
+            .record_ui_audit(&UiAuditRow {
+                id: 0,
+                at: t(120),
+                actor: "dana".into(),
+                action: action.into(),
+                run_id: Some(newer.id),
+                job_id: job.map(str::to_string),
+                detail: Some(format!("{action} detail")),
+            })
+            .await
+            .expect("record");
+    }
+    let audit = store.load_ui_audit().await.expect("audit");
+    assert_eq!(audit.len(), before + 2);
+    let last = &audit[audit.len() - 1];
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str(), last.job_id.as_deref(), last.run_id, last.at),
+        ("dana", "denied", Some("PAY-EFT"), Some(newer.id), t(120))
+    );
+    assert!(audit[audit.len() - 2].id < last.id, "oldest first");
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -620,6 +662,7 @@ macro_rules! suite {
             case!(deliveries_are_fanned_out_once_and_come_due);
             case!(failures_retry_then_dead_letter_and_successes_close);
             case!(acknowledgements_are_kept_with_who_when_and_why);
+            case!(runs_are_listed_newest_first_and_the_ui_audit_is_kept);
         }
     };
 }

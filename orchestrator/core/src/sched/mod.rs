@@ -6,12 +6,14 @@
 //! and the orchestrator's driver will run it on the real clock.
 
 mod machine;
+mod operate;
 mod order;
 mod pool;
 mod simulate;
 mod timeline;
 
 pub use machine::{Action, Command, Event, JobStatus, KillReason, Machine, Outcome};
+pub use operate::{command_fits, command_name};
 pub use order::{DispatchOrder, tails};
 pub use pool::ResourcePool;
 pub use simulate::{

@@ -1,0 +1,110 @@
+//! The operator actions, shared by the JSON API and the page forms. Each checks the role,
+//! that the command fits the job's state now (the same rule as the CLI), and records it in
+//! the store with its actor and reason; the run's orchestrator applies it exactly once.
+
+use chrono::Utc;
+use warden_core::sched::{Command, command_fits, command_name};
+
+use crate::auth::{Permission, Principal};
+use crate::error::ApiError;
+use crate::snapshot::RunSnapshot;
+use crate::state::AppState;
+use crate::views::COMMANDS;
+
+pub fn parse_command(name: &str) -> Result<Command, ApiError> {
+    COMMANDS
+        .iter()
+        .copied()
+        .find(|&c| command_name(c) == name)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "`{name}` is not an operator action; use one of {}",
+                COMMANDS
+                    .iter()
+                    .map(|&c| command_name(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Queues `action` on `job_id`; returns what the operator is told.
+pub async fn job_command(
+    state: &AppState,
+    principal: &Principal,
+    run_id: i64,
+    job_id: &str,
+    action: &str,
+    reason: Option<&str>,
+) -> Result<String, ApiError> {
+    let user = principal.require(Permission::Operate)?;
+    let command = parse_command(action)?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if matches!(command, Command::Skip | Command::ForceComplete) && reason.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "{action} needs a reason: it marks work done that did not run"
+        )));
+    }
+    let snapshot = RunSnapshot::load(&state.store, &state.catalog, run_id).await?;
+    let job = job_index(&snapshot, job_id)?;
+    if let Err(why) = command_fits(
+        command,
+        snapshot.machine.status(job),
+        snapshot.machine.is_held(job),
+    ) {
+        return Err(ApiError::Conflict(format!(
+            "cannot {action} `{job_id}`: it {why}"
+        )));
+    }
+    state
+        .store
+        .submit_command(run_id, job as i64, command, &user.name, reason, Utc::now())
+        .await?;
+    tracing::info!(run = run_id, job = job_id, action, actor = %user.name, "operator action queued from the web UI");
+    Ok(format!(
+        "{action} {job_id} by {} queued; the orchestrator applies it now if it is running, else when the run resumes",
+        user.name
+    ))
+}
+
+/// Acknowledges an alert of the run; returns what the user is told.
+pub async fn acknowledge(
+    state: &AppState,
+    principal: &Principal,
+    run_id: i64,
+    alert_id: i64,
+    note: Option<&str>,
+) -> Result<String, ApiError> {
+    let user = principal.require(Permission::Acknowledge)?;
+    let alerts = state.store.run_alerts(run_id).await?;
+    if !alerts.iter().any(|a| a.id == alert_id) {
+        return Err(ApiError::NotFound(format!(
+            "run {run_id} has no alert {alert_id}"
+        )));
+    }
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let ack = state
+        .store
+        .acknowledge(alert_id, &user.name, note, Utc::now())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("there is no alert {alert_id}")))?;
+    tracing::info!(run = run_id, alert = alert_id, actor = %user.name, "alert acknowledged from the web UI");
+    Ok(format!(
+        "alert {} ({} {}) acknowledged by {}",
+        ack.alert_id, ack.deadline_id, ack.level, ack.actor
+    ))
+}
+
+pub fn job_index(s: &RunSnapshot, job_id: &str) -> Result<usize, ApiError> {
+    s.plan.job_index(job_id).ok_or_else(|| {
+        let hint = warden_core::diagnostics::did_you_mean(
+            job_id,
+            s.plan.jobs.iter().map(|j| j.id.as_str()),
+        );
+        ApiError::NotFound(format!(
+            "run {} has no job `{job_id}`{}",
+            s.run.id,
+            hint.map(|h| format!("; {h}")).unwrap_or_default()
+        ))
+    })
+}

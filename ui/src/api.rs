@@ -1,0 +1,245 @@
+//! The JSON API: the pages' view models as JSON, and the operator actions. Every error is a
+//! JSON body with a status (`error.rs`).
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::actions;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiError;
+use crate::gantt::GanttFilter;
+use crate::snapshot::RunSnapshot;
+use crate::state::AppState;
+use crate::views::{self, AuditEntry, RunSummary};
+
+pub fn run_id(text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "`{text}` is not a run id (a number; GET /api/runs lists them)"
+        ))
+    })
+}
+
+/// A run that cannot be shown (no workflow for it): listed with why.
+#[derive(Debug, Serialize)]
+pub struct Unshowable {
+    pub id: i64,
+    pub cycle: String,
+    pub business_date: String,
+    pub status: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub runs: Vec<RunSummary>,
+    pub unshowable: Vec<Unshowable>,
+}
+
+pub async fn overview(state: &AppState) -> Result<Overview, ApiError> {
+    let mut runs = Vec::new();
+    let mut unshowable = Vec::new();
+    for run in state.store.list_runs().await? {
+        match RunSnapshot::load(&state.store, &state.catalog, run.id).await {
+            Ok(s) => runs.push(views::run_summary(&s)),
+            Err(ApiError::Unavailable(problem)) => unshowable.push(Unshowable {
+                id: run.id,
+                cycle: run.cycle,
+                business_date: run.business_date,
+                status: run.status,
+                problem,
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Overview { runs, unshowable })
+}
+
+pub async fn runs(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    Ok(Json(overview(&state).await?).into_response())
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+    Query(filter): Query<GanttFilter>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    Ok(Json(views::detail_view(&s, &filter)).into_response())
+}
+
+pub async fn job(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((run, job)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    let j = actions::job_index(&s, &job)?;
+    let view = views::job_view(
+        &s,
+        j,
+        state.data_dir.as_deref(),
+        who.may(Permission::Unmasked),
+    );
+    Ok(Json(view).into_response())
+}
+
+pub async fn partitions(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    Ok(Json(views::partitions_view(&s, state.data_dir.as_deref())).into_response())
+}
+
+pub async fn alerts(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    Ok(Json(views::alerts_view(&s)).into_response())
+}
+
+/// What the audit log is filtered by (all optional).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub run: Option<String>,
+    #[serde(default)]
+    pub job: Option<String>,
+    #[serde(default)]
+    pub actor: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Every run's audit trail and the UI's own, filtered, in time order.
+pub async fn audit_log(state: &AppState, f: &AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+    let only_run = given(&f.run).map(run_id).transpose()?;
+    let mut out = Vec::new();
+    for run in state.store.list_runs().await? {
+        if only_run.is_some_and(|r| r != run.id) {
+            continue;
+        }
+        match RunSnapshot::load(&state.store, &state.catalog, run.id).await {
+            Ok(s) => out.extend(views::audit_entries(&s)),
+            Err(ApiError::Unavailable(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for row in state.store.load_ui_audit().await? {
+        if only_run.is_some() && row.run_id != only_run {
+            continue;
+        }
+        out.push(AuditEntry {
+            at: row.at.format("%a %m-%d %H:%M UTC").to_string(),
+            at_utc: row.at,
+            run: row.run_id,
+            job: row.job_id,
+            actor: row.actor,
+            action: row.action,
+            detail: row.detail.unwrap_or_default(),
+            source: "ui".into(),
+        });
+    }
+    out.retain(|e| {
+        given(&f.job).is_none_or(|j| e.job.as_deref() == Some(j))
+            && given(&f.actor).is_none_or(|a| e.actor == a)
+            && given(&f.action).is_none_or(|a| e.action == a)
+    });
+    out.sort_by_key(|e| e.at_utc);
+    Ok(out)
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    Ok(Json(audit_log(&state, &filter).await?).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionBody {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AckBody {
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub message: String,
+}
+
+fn body<T: Default>(b: Result<Option<Json<T>>, JsonRejection>) -> Result<T, ApiError> {
+    match b {
+        Ok(None) => Ok(T::default()),
+        Ok(Some(Json(t))) => Ok(t),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "the request body is not what this route takes: {}",
+            e.body_text()
+        ))),
+    }
+}
+
+pub async fn job_action(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((run, job, action)): Path<(String, String, String)>,
+    payload: Result<Option<Json<ActionBody>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Operate)?;
+    let b = body(payload)?;
+    let message =
+        actions::job_command(&state, &who, run_id(&run)?, &job, &action, b.reason.as_deref())
+            .await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { message })).into_response())
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((run, alert)): Path<(String, String)>,
+    payload: Result<Option<Json<AckBody>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Acknowledge)?;
+    let b = body(payload)?;
+    let alert: i64 = alert
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("`{alert}` is not an alert id")))?;
+    let message = actions::acknowledge(&state, &who, run_id(&run)?, alert, b.note.as_deref()).await?;
+    Ok(Json(Accepted { message }).into_response())
+}
+
+pub async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!(
+        "no such page or route: {}; the API is described at /api/openapi.json",
+        uri.path()
+    ))
+}

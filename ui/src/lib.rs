@@ -1,0 +1,97 @@
+//! Warden's web UI and JSON API, served by the `warden` binary (`warden serve`, and `warden
+//! run --listen` / `warden demo` beside a running cycle).
+//!
+//! - Pages (`pages.rs`): cycles overview, cycle detail with a server-side SVG Gantt
+//!   (`gantt.rs`), job detail, partitions, alerts, audit log. Handlebars templates in strict
+//!   mode over typed view models (`views.rs`); templates, CSS and the little JavaScript for
+//!   live updates are embedded in the binary (`assets.rs`).
+//! - The JSON API (`api.rs`) returns the same view models, takes the operator actions
+//!   (`actions.rs`), and documents itself at `/api/openapi.json` (`openapi.rs`).
+//! - Live updates over server-sent events (`sse.rs`): one poll of the store's run
+//!   fingerprints feeds every client. Prometheus metrics at `/metrics` (`metrics.rs`).
+//! - Who may do what (`auth.rs`): bearer tokens and a session cookie, roles, CSRF.
+//!
+//! The pages read the store; they never talk to the orchestrator. An action is a command in
+//! the store, applied exactly once by the run's orchestrator, as from the CLI.
+
+mod actions;
+mod api;
+mod assets;
+pub mod auth;
+pub mod catalog;
+pub mod charts;
+pub mod error;
+pub mod gantt;
+mod metrics;
+pub mod openapi;
+mod pages;
+pub mod snapshot;
+mod sse;
+pub mod state;
+pub mod views;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use auth::{AuthConfig, Role};
+pub use catalog::{Catalog, CatalogEntry};
+pub use state::{AppState, UiOptions};
+
+/// Every route: pages, API, events, metrics, assets.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::overview))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/runs/{run}", get(pages::detail))
+        .route("/runs/{run}/jobs/{job}", get(pages::job))
+        .route("/runs/{run}/jobs/{job}/{action}", post(pages::job_action))
+        .route("/runs/{run}/partitions", get(pages::partitions))
+        .route("/runs/{run}/alerts", get(pages::alerts))
+        .route("/runs/{run}/alerts/{alert}/ack", post(pages::acknowledge))
+        .route("/audit", get(pages::audit))
+        .route("/api/runs", get(api::runs))
+        .route("/api/runs/{run}", get(api::detail))
+        .route("/api/runs/{run}/jobs/{job}", get(api::job))
+        .route("/api/runs/{run}/jobs/{job}/actions/{action}", post(api::job_action))
+        .route("/api/runs/{run}/partitions", get(api::partitions))
+        .route("/api/runs/{run}/alerts", get(api::alerts))
+        .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))
+        .route("/api/audit", get(api::audit))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/events", get(sse::events))
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/{file}", get(assets::asset))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves. The change feed (what live pages wait on) runs beside.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let feed = tokio::spawn(sse::feed(state.clone()));
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    feed.abort();
+    served
+}
+
+/// Refuses to expose an unauthenticated server beyond this machine.
+pub fn check_listen(addr: &SocketAddr, auth: Option<&AuthConfig>) -> Result<(), String> {
+    if auth.is_none() && !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to serve {addr} without authentication: with no --auth file the UI \
+             binds to loopback only (127.0.0.1); give --auth FILE (docs/ui.md) to listen on \
+             other addresses"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`, written out here rather than
+//! derived by macros: the API is small, and the tests hold it to the router (every API route
+//! documented, every documented route answered).
+
+use serde_json::{Value, json};
+
+/// (method, path, summary, role needed) for every API route.
+pub const ROUTES: &[(&str, &str, &str, &str)] = &[
+    ("get", "/api/runs", "Every cycle run with its deadlines (margin, state, P(miss), margin history)", "viewer"),
+    ("get", "/api/runs/{run}", "A run's detail: deadlines, critical path, every job's bar and slack, the Gantt SVG", "viewer"),
+    ("get", "/api/runs/{run}/jobs/{job}", "A job: attempts, log tail, duration history, checkpoint, slack, the actions that fit now", "viewer"),
+    ("post", "/api/runs/{run}/jobs/{job}/actions/{action}", "Queue an operator action (hold, release, rerun, skip, kill, force-complete); skip and force-complete need a reason", "operator"),
+    ("get", "/api/runs/{run}/partitions", "Adjudication partitions: progress, claims per second, exception rate, deferred, imbalance", "viewer"),
+    ("get", "/api/runs/{run}/alerts", "Alerts with deliveries and acknowledgements; the escalation ladders' decisions", "viewer"),
+    ("post", "/api/runs/{run}/alerts/{alert}/ack", "Acknowledge an alert", "operator or compliance"),
+    ("get", "/api/audit", "The audit trail (operator actions, acknowledgements, ladder decisions, sign-ins), filterable", "viewer"),
+    ("get", "/api/events", "Server-sent events: `update` whenever any run changes", "viewer"),
+    ("get", "/api/openapi.json", "This document", "none"),
+];
+
+fn parameters(path: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| {
+            let (kind, what) = match name {
+                "run" => ("integer", "the run id (GET /api/runs)"),
+                "alert" => ("integer", "the alert id (GET /api/runs/{run}/alerts)"),
+                "job" => ("string", "the concrete job id, e.g. ADJUD-PHASE1.A"),
+                _ => ("string", "hold | release | rerun | skip | kill | force-complete"),
+            };
+            json!({ "name": name, "in": "path", "required": true, "description": what, "schema": { "type": kind } })
+        })
+        .collect();
+    if path == "/api/audit" {
+        for q in ["run", "job", "actor", "action"] {
+            out.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }));
+        }
+    }
+    if path == "/api/runs/{run}" {
+        for q in ["day", "stream"] {
+            out.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }));
+        }
+    }
+    out
+}
+
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, role) in ROUTES {
+        let mut op = json!({
+            "summary": summary,
+            "description": format!("Role: {role}."),
+            "parameters": parameters(path),
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": {} } },
+                "400": { "$ref": "#/components/responses/Error" },
+                "401": { "$ref": "#/components/responses/Error" },
+                "403": { "$ref": "#/components/responses/Error" },
+                "404": { "$ref": "#/components/responses/Error" }
+            }
+        });
+        if *method == "post" {
+            let body = if path.ends_with("/ack") {
+                json!({ "type": "object", "properties": { "note": { "type": "string" } } })
+            } else {
+                json!({ "type": "object", "properties": { "reason": { "type": "string" } } })
+            };
+            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": body } } });
+            op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
+            if !path.ends_with("/ack") {
+                op["responses"]["202"] = json!({ "description": "Queued for the run's orchestrator" });
+            }
+        }
+        if *path == "/api/events" {
+            op["responses"]["200"] = json!({ "description": "An event stream", "content": { "text/event-stream": {} } });
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Warden",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Batch-cycle control for claims processing: runs, deadlines, jobs, partitions, alerts, audit. Authenticate with `Authorization: Bearer TOKEN` (or the browser session)."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "responses": {
+                "Error": {
+                    "description": "What is wrong",
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "required": ["status", "error"],
+                        "properties": { "status": { "type": "integer" }, "error": { "type": "string" } }
+                    } } }
+                }
+            }
+        },
+        "security": [{ "bearer": [] }]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_api_route_of_the_router_is_documented() {
+        let source = include_str!("lib.rs");
+        let routed: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(".route(\""))
+            .filter_map(|l| l.split('"').next())
+            .filter(|p| p.starts_with("/api"))
+            .collect();
+        assert!(routed.len() >= 10, "{routed:?}");
+        for path in routed {
+            assert!(
+                super::ROUTES.iter().any(|(_, p, _, _)| *p == path),
+                "{path} is routed but not in the OpenAPI document"
+            );
+        }
+    }
+}

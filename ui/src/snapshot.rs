@@ -1,0 +1,151 @@
+//! One cycle run as the pages see it: everything the store holds about it, the machine
+//! rebuilt from its event log, and a fresh projection of its rest (the same projection the
+//! deadline watcher makes, from the same history and reported progress).
+//!
+//! Loading is the only I/O; what follows (`RunSnapshot::compute`) is pure, so the render
+//! benchmark and the unit tests build snapshots without a store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use warden_core::plan::Plan;
+use warden_core::sched::{Machine, Timeline};
+use warden_deadlines::{Estimates, HistorySample, LiveRun, Progress, Projection, project};
+use warden_store::{
+    AlertRecord, AttemptRecord, DeadlineEventRow, ProjectionRow, RunRecord, Store, StoredEvent,
+    replay,
+};
+
+use crate::catalog::Catalog;
+use crate::error::ApiError;
+
+/// A run with its plan, state and projection.
+#[derive(Debug)]
+pub struct RunSnapshot {
+    pub run: RunRecord,
+    pub plan: Arc<Plan>,
+    pub plan_warning: Option<String>,
+    pub events: Vec<StoredEvent>,
+    pub attempts: Vec<AttemptRecord>,
+    pub projections: Vec<ProjectionRow>,
+    pub ladder: Vec<DeadlineEventRow>,
+    pub alerts: Vec<AlertRecord>,
+    pub progress: Vec<Option<Progress>>,
+    pub history: Vec<HistorySample>,
+    pub machine: Machine,
+    pub timeline: Timeline,
+    /// The run's clock as far as the store knows it: its last event or projection.
+    pub now: DateTime<Utc>,
+    pub projection: Projection,
+}
+
+/// What a snapshot is computed from (what the store returns for a run).
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub events: Vec<StoredEvent>,
+    pub attempts: Vec<AttemptRecord>,
+    pub projections: Vec<ProjectionRow>,
+    pub ladder: Vec<DeadlineEventRow>,
+    pub alerts: Vec<AlertRecord>,
+    pub progress: Vec<(usize, Progress)>,
+    pub history: Vec<HistorySample>,
+}
+
+impl RunSnapshot {
+    /// Reads the run from the store and computes its projection.
+    pub async fn load(store: &Store, catalog: &Catalog, run_id: i64) -> Result<Self, ApiError> {
+        let run = store
+            .list_runs()
+            .await?
+            .into_iter()
+            .find(|r| r.id == run_id)
+            .ok_or_else(|| ApiError::NotFound(format!("there is no run {run_id}")))?;
+        let found = catalog.plan_for(&run).map_err(ApiError::Unavailable)?;
+        let stored = Stored {
+            events: store.load_events(run.id).await?,
+            attempts: store.load_attempts(run.id).await?,
+            projections: store.load_projections(run.id).await?,
+            ladder: store.load_deadline_events(run.id).await?,
+            alerts: store.run_alerts(run.id).await?,
+            progress: store
+                .load_progress(run.id)
+                .await?
+                .into_iter()
+                .filter_map(|p| {
+                    Some((
+                        usize::try_from(p.job_idx).ok()?,
+                        Progress {
+                            done: u64::try_from(p.done).ok()?,
+                            total: u64::try_from(p.total).ok()?,
+                        },
+                    ))
+                })
+                .collect(),
+            history: store
+                .load_history(&run.cycle)
+                .await?
+                .into_iter()
+                .map(|h| HistorySample::new(h.job_id, h.volume, h.seconds))
+                .collect(),
+        };
+        let plan = found.plan.clone();
+        let mut snapshot = tokio::task::spawn_blocking(move || Self::compute(run, plan, stored))
+            .await
+            .map_err(|e| ApiError::Internal(format!("projection task: {e}")))?;
+        snapshot.plan_warning = found.warning;
+        Ok(snapshot)
+    }
+
+    /// Replays the log and projects the rest: pure.
+    pub fn compute(run: RunRecord, plan: Arc<Plan>, stored: Stored) -> Self {
+        let (machine, timeline) = replay(&plan, &stored.events);
+        let mut progress = vec![None; plan.jobs.len()];
+        for (job, p) in &stored.progress {
+            if let Some(slot) = progress.get_mut(*job) {
+                *slot = Some(*p);
+            }
+        }
+        let now = stored
+            .events
+            .iter()
+            .map(|e| e.at)
+            .chain(stored.projections.iter().map(|p| p.at))
+            .max()
+            .unwrap_or(plan.start);
+        let estimates = Estimates::from_history(&plan, &stored.history);
+        let projection = project(
+            &plan,
+            &LiveRun {
+                machine: &machine,
+                timeline: &timeline,
+                now,
+                progress: &progress,
+            },
+            &estimates,
+        );
+        Self {
+            run,
+            plan,
+            plan_warning: None,
+            events: stored.events,
+            attempts: stored.attempts,
+            projections: stored.projections,
+            ladder: stored.ladder,
+            alerts: stored.alerts,
+            progress,
+            history: stored.history,
+            machine,
+            timeline,
+            now,
+            projection,
+        }
+    }
+
+    /// The latest stored projection row of a deadline (what the watcher last decided).
+    pub fn latest(&self, deadline_id: &str) -> Option<&ProjectionRow> {
+        self.projections
+            .iter()
+            .rev()
+            .find(|p| p.deadline_id == deadline_id)
+    }
+}

@@ -1,0 +1,51 @@
+//! What every request handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use handlebars::Handlebars;
+use tokio::sync::watch;
+use warden_store::Store;
+
+use crate::auth::{AuthConfig, Sessions, secret};
+use crate::catalog::Catalog;
+
+/// How to build the UI's state.
+#[derive(Debug)]
+pub struct UiOptions {
+    pub store: Store,
+    pub catalog: Arc<Catalog>,
+    /// `None`: no authentication (the server must then listen on loopback only).
+    pub auth: Option<AuthConfig>,
+    /// The runs' data directory (`warden run --data`): job logs and checkpoints.
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub catalog: Arc<Catalog>,
+    pub auth: Option<Arc<AuthConfig>>,
+    pub sessions: Arc<Sessions>,
+    /// The CSRF token of forms when there is no authentication (one per server start).
+    pub local_csrf: String,
+    pub templates: Arc<Handlebars<'static>>,
+    /// Bumped whenever any run's fingerprint changes (`sse::feed`).
+    pub changes: watch::Sender<u64>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(options: UiOptions) -> Result<Self, String> {
+        Ok(Self {
+            store: options.store,
+            catalog: options.catalog,
+            auth: options.auth.map(Arc::new),
+            sessions: Arc::default(),
+            local_csrf: secret(),
+            templates: Arc::new(crate::assets::templates()?),
+            changes: watch::Sender::new(0),
+            data_dir: options.data_dir,
+        })
+    }
+}

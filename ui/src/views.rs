@@ -1,0 +1,881 @@
+//! Typed view models: what every page shows, and exactly what the JSON API returns for it
+//! (one struct serves both, so the API never lags the pages). Built from a
+//! [`RunSnapshot`] without I/O, except where a view reads a job's log tail or checkpoint
+//! (`job_view`, `partitions_view`, given the data directory).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use warden_core::plan::Plan;
+use warden_core::sched::{Command, JobStatus, command_fits, command_name};
+use warden_deadlines::Phase;
+
+use crate::charts;
+use crate::gantt::{self, GanttFilter};
+use crate::snapshot::RunSnapshot;
+
+/// The operator commands, in the order the pages offer them.
+pub const COMMANDS: [Command; 6] = [
+    Command::Hold,
+    Command::Release,
+    Command::Rerun,
+    Command::Skip,
+    Command::Kill,
+    Command::ForceComplete,
+];
+
+/// A job's state in one word.
+pub fn state_word(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Waiting => "waiting",
+        JobStatus::Ready => "ready",
+        JobStatus::Dispatched { .. } => "queued",
+        JobStatus::Running { .. } => "running",
+        JobStatus::RetryWait { .. } => "retry-wait",
+        JobStatus::Succeeded { .. } => "succeeded",
+        JobStatus::Failed { .. } => "failed",
+        JobStatus::Skipped { .. } => "skipped",
+    }
+}
+
+/// `+19h38m`, `-2h05m`, `+0m`: margins to the minute.
+pub fn signed(d: TimeDelta) -> String {
+    let minutes = (d.num_seconds() as f64 / 60.0).round() as i64;
+    let sign = if minutes < 0 { "-" } else { "+" };
+    let m = minutes.abs();
+    if m >= 60 {
+        format!("{sign}{}h{:02}m", m / 60, m % 60)
+    } else {
+        format!("{sign}{m}m")
+    }
+}
+
+pub fn local(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%a %m-%d %H:%M").to_string()
+}
+
+/// A deadline as the overview shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineCard {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub at: String,
+    pub at_utc: DateTime<Utc>,
+    pub finish: String,
+    pub finish_utc: DateTime<Utc>,
+    pub margin_seconds: i64,
+    pub margin: String,
+    /// ok | warning | escalated | breach_projected | breached
+    pub state: String,
+    pub state_label: String,
+    pub p_miss: Option<f64>,
+    pub p_miss_text: String,
+    pub settled: bool,
+    /// Where the figure comes from: the watcher's last stored projection, or this page's own.
+    pub source: String,
+    pub penalty: Option<String>,
+    /// The margin over the night (SVG; empty before two projections).
+    pub sparkline_svg: String,
+    pub margin_history: Vec<MarginPoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MarginPoint {
+    pub at: DateTime<Utc>,
+    pub margin_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub cycle: String,
+    pub business_date: String,
+    pub mode: String,
+    pub status: String,
+    pub timezone: String,
+    pub as_of: String,
+    pub as_of_utc: DateTime<Utc>,
+    pub jobs_total: usize,
+    pub jobs_done: usize,
+    pub jobs_running: usize,
+    pub jobs_failed: usize,
+    pub deadlines: Vec<DeadlineCard>,
+    pub plan_warning: Option<String>,
+}
+
+/// The deadlines of a run: the watcher's latest decision where it made one (margin, P(miss),
+/// ladder level), else the snapshot's own projection.
+pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
+    let tz = s.plan.timezone;
+    s.plan
+        .deadlines
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let history: Vec<MarginPoint> = s
+                .projections
+                .iter()
+                .filter(|p| p.deadline_id == d.id)
+                .map(|p| MarginPoint {
+                    at: p.at,
+                    margin_seconds: p.margin_seconds,
+                })
+                .collect();
+            let own = s.projection.margins.iter().find(|m| m.deadline == i);
+            let (finish, margin, p_miss, state, settled, source) = match s.latest(&d.id) {
+                Some(p) => (
+                    p.finish,
+                    TimeDelta::seconds(p.margin_seconds),
+                    p.p_miss,
+                    p.level.clone(),
+                    p.settled,
+                    "watcher".to_string(),
+                ),
+                None => {
+                    let (finish, margin) = own.map_or((d.at, TimeDelta::zero()), |m| {
+                        (m.finish, m.margin)
+                    });
+                    let state = if margin < TimeDelta::zero() {
+                        "breach_projected"
+                    } else {
+                        "ok"
+                    };
+                    (
+                        finish,
+                        margin,
+                        None,
+                        state.to_string(),
+                        false,
+                        "page".to_string(),
+                    )
+                }
+            };
+            let points: Vec<(DateTime<Utc>, i64)> =
+                history.iter().map(|p| (p.at, p.margin_seconds)).collect();
+            DeadlineCard {
+                id: d.id.clone(),
+                name: d.name.clone().unwrap_or_else(|| d.id.clone()),
+                kind: format!("{:?}", d.kind).to_lowercase(),
+                at: local(tz, d.at),
+                at_utc: d.at,
+                finish: local(tz, finish),
+                finish_utc: finish,
+                margin_seconds: margin.num_seconds(),
+                margin: signed(margin),
+                state_label: state.replace('_', " "),
+                state,
+                p_miss,
+                p_miss_text: p_miss.map_or("–".into(), |p| format!("{:.0}%", p * 100.0)),
+                settled,
+                source,
+                penalty: d.penalty.clone(),
+                sparkline_svg: charts::sparkline(&points, 160, 36),
+                margin_history: history,
+            }
+        })
+        .collect()
+}
+
+pub fn run_summary(s: &RunSnapshot) -> RunSummary {
+    let statuses = s.machine.statuses();
+    let count = |f: fn(&JobStatus) -> bool| statuses.iter().filter(|x| f(x)).count();
+    RunSummary {
+        id: s.run.id,
+        cycle: s.run.cycle.clone(),
+        business_date: s.run.business_date.clone(),
+        mode: s.run.mode.clone(),
+        status: s.run.status.clone(),
+        timezone: s.plan.timezone.name().to_string(),
+        as_of: local(s.plan.timezone, s.now),
+        as_of_utc: s.now,
+        jobs_total: statuses.len(),
+        jobs_done: count(|x| matches!(x, JobStatus::Succeeded { .. } | JobStatus::Skipped { .. })),
+        jobs_running: count(|x| matches!(x, JobStatus::Running { .. } | JobStatus::Dispatched { .. })),
+        jobs_failed: count(|x| matches!(x, JobStatus::Failed { .. })),
+        deadlines: deadline_cards(s),
+        plan_warning: s.plan_warning.clone(),
+    }
+}
+
+/// A job's line in the cycle detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRow {
+    pub id: String,
+    pub day: String,
+    pub stream: String,
+    pub state: String,
+    pub held: bool,
+    /// done | running | projected
+    pub phase: String,
+    pub start: String,
+    pub finish: String,
+    pub start_utc: DateTime<Utc>,
+    pub finish_utc: DateTime<Utc>,
+    pub slack: String,
+    pub critical: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainStep {
+    pub job: String,
+    pub finish: String,
+    pub link: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DetailView {
+    pub run: RunSummary,
+    pub gantt_svg: String,
+    pub days: Vec<Choice>,
+    pub streams: Vec<Choice>,
+    pub critical_path: Vec<ChainStep>,
+    pub jobs: Vec<JobRow>,
+    pub assumptions: Vec<String>,
+}
+
+fn phase_word(p: Phase) -> &'static str {
+    match p {
+        Phase::Done => "done",
+        Phase::Running => "running",
+        Phase::Projected => "projected",
+    }
+}
+
+/// The critical chain's jobs (the chain that binds the cycle's finish).
+pub fn critical_jobs(s: &RunSnapshot) -> Vec<usize> {
+    s.projection
+        .critical
+        .as_ref()
+        .map(|c| c.jobs.clone())
+        .unwrap_or_default()
+}
+
+pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter) -> DetailView {
+    let plan: &Plan = &s.plan;
+    let tz = plan.timezone;
+    let critical = critical_jobs(s);
+    let jobs = (0..plan.jobs.len())
+        .filter(|&j| filter.keeps(plan, j))
+        .map(|j| job_row(s, j, critical.contains(&j)))
+        .collect();
+    let critical_path = s
+        .projection
+        .critical
+        .as_ref()
+        .map(|c| {
+            c.jobs
+                .iter()
+                .zip(&c.links)
+                .map(|(&j, link)| ChainStep {
+                    job: plan.jobs[j].id.clone(),
+                    finish: local(tz, s.projection.schedule.jobs[j].finish),
+                    link: match link {
+                        warden_deadlines::ChainLink::Start { reason } => {
+                            format!("starts at its earliest ({reason:?})").to_lowercase()
+                        }
+                        warden_deadlines::ChainLink::Dependency => "after the previous".into(),
+                        warden_deadlines::ChainLink::Resource { resource } => format!(
+                            "waits for {}",
+                            plan.resources
+                                .get(*resource)
+                                .map_or("a resource", |r| r.id.as_str())
+                        ),
+                        warden_deadlines::ChainLink::Retry => "a retry".into(),
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let days = plan
+        .nights
+        .iter()
+        .map(|n| Choice {
+            value: n.day_id.clone(),
+            selected: filter.day.as_deref() == Some(n.day_id.as_str()),
+        })
+        .collect();
+    let streams = plan
+        .streams
+        .iter()
+        .map(|st| Choice {
+            value: st.id.clone(),
+            selected: filter.stream.as_deref() == Some(st.id.as_str()),
+        })
+        .collect();
+    let assumptions = s
+        .projection
+        .assumptions
+        .iter()
+        .map(|a| match a {
+            warden_deadlines::Assumption::RerunNow { job } => {
+                format!("{} failed: projected as rerun now", plan.jobs[*job].id)
+            }
+            warden_deadlines::Assumption::ReleasedNow { job } => {
+                format!("{} is held: projected as released now", plan.jobs[*job].id)
+            }
+        })
+        .collect();
+    DetailView {
+        run: run_summary(s),
+        gantt_svg: gantt::render(s, &critical, filter),
+        days,
+        streams,
+        critical_path,
+        jobs,
+        assumptions,
+    }
+}
+
+fn job_row(s: &RunSnapshot, j: usize, critical: bool) -> JobRow {
+    let plan = &s.plan;
+    let tz = plan.timezone;
+    let pj = &plan.jobs[j];
+    let bar = s.projection.schedule.jobs[j];
+    JobRow {
+        id: pj.id.clone(),
+        day: plan.nights[pj.day].day_id.clone(),
+        stream: pj
+            .stream
+            .map(|st| plan.streams[st].id.clone())
+            .unwrap_or_default(),
+        state: state_word(s.machine.status(j)).to_string(),
+        held: s.machine.is_held(j),
+        phase: phase_word(s.projection.phases[j]).to_string(),
+        start: local(tz, bar.start),
+        finish: local(tz, bar.finish),
+        start_utc: bar.start,
+        finish_utc: bar.finish,
+        slack: s.projection.slack[j].map_or("–".into(), signed),
+        critical,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptView {
+    pub attempt: i64,
+    pub worker: String,
+    pub started: String,
+    pub finished: String,
+    pub outcome: String,
+    pub exit_code: Option<i64>,
+    pub log_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DurationPoint {
+    pub business_date: String,
+    pub minutes: f64,
+    pub volume: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionView {
+    pub command: String,
+    pub allowed: bool,
+    pub why_not: String,
+    pub needs_reason: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub run: RunSummary,
+    pub row: JobRow,
+    pub template: String,
+    pub deps: Vec<String>,
+    pub estimate: String,
+    pub estimate_minutes: f64,
+    pub attempts: Vec<AttemptView>,
+    pub log_tail: Option<String>,
+    pub log_masked: bool,
+    pub history: Vec<DurationPoint>,
+    pub history_svg: String,
+    pub checkpoint: Option<serde_json::Value>,
+    pub actions: Vec<ActionView>,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Member identities in text a viewer sees: digit runs of six or more (member, claim and
+/// subscriber numbers) become `******`.
+pub fn mask_identities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if digits.len() >= 6 {
+            out.push_str("******");
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+/// The last `bytes` of a file, from a line start.
+fn tail(path: &Path, bytes: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let from = len.saturating_sub(bytes);
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Some(if from > 0 {
+        text.split_once('\n').map_or(text.clone(), |(_, rest)| rest.to_string())
+    } else {
+        text
+    })
+}
+
+/// A job's work directory (as the engine lays it out: `DATA/runs/RUN/work/JOB`).
+pub fn work_dir(data_dir: &Path, run_id: i64, job_id: &str) -> std::path::PathBuf {
+    data_dir
+        .join("runs")
+        .join(run_id.to_string())
+        .join("work")
+        .join(job_id)
+}
+
+pub fn job_view(
+    s: &RunSnapshot,
+    j: usize,
+    data_dir: Option<&Path>,
+    unmasked: bool,
+) -> JobView {
+    let plan = &s.plan;
+    let tz = plan.timezone;
+    let pj = &plan.jobs[j];
+    let critical = critical_jobs(s).contains(&j);
+    let attempts: Vec<AttemptView> = s
+        .attempts
+        .iter()
+        .filter(|a| a.job_idx == j as i64)
+        .map(|a| AttemptView {
+            attempt: a.attempt,
+            worker: a.worker.clone(),
+            started: local(tz, a.started_at),
+            finished: a.finished_at.map_or("running".into(), |t| local(tz, t)),
+            outcome: a.outcome.clone().unwrap_or_else(|| "–".into()),
+            exit_code: a.exit_code,
+            log_path: a.log_path.clone(),
+        })
+        .collect();
+    let log_tail = attempts
+        .last()
+        .and_then(|a| a.log_path.as_deref())
+        .and_then(|p| tail(Path::new(p), 4096))
+        .map(|t| if unmasked { t } else { mask_identities(&t) });
+    let history: Vec<DurationPoint> = s
+        .history
+        .iter()
+        .filter(|h| h.job_id == pj.id)
+        .map(|h| DurationPoint {
+            business_date: String::new(),
+            minutes: h.seconds / 60.0,
+            volume: i64::try_from(h.volume).unwrap_or(i64::MAX),
+        })
+        .collect();
+    let estimate_minutes = pj.duration.num_seconds() as f64 / 60.0;
+    let checkpoint = data_dir
+        .map(|d| work_dir(d, s.run.id, &pj.id).join("checkpoint.json"))
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let status = s.machine.status(j);
+    let held = s.machine.is_held(j);
+    let actions = COMMANDS
+        .iter()
+        .map(|&c| {
+            let fits = command_fits(c, status, held);
+            ActionView {
+                command: command_name(c).to_string(),
+                allowed: fits.is_ok(),
+                why_not: fits.err().map(|w| format!("{} {w}", pj.id)).unwrap_or_default(),
+                needs_reason: matches!(c, Command::Skip | Command::ForceComplete),
+            }
+        })
+        .collect();
+    let audit = audit_entries(s)
+        .into_iter()
+        .filter(|e| e.job.as_deref() == Some(pj.id.as_str()))
+        .collect();
+    JobView {
+        run: run_summary(s),
+        row: job_row(s, j, critical),
+        template: pj.template.clone(),
+        deps: pj.deps.iter().map(|&d| plan.jobs[d].id.clone()).collect(),
+        estimate: format!("{} min", estimate_minutes.round()),
+        estimate_minutes,
+        history_svg: charts::durations(
+            &history.iter().map(|h| h.minutes).collect::<Vec<_>>(),
+            estimate_minutes,
+            320,
+            80,
+        ),
+        history,
+        attempts,
+        log_tail,
+        log_masked: !unmasked,
+        checkpoint,
+        actions,
+        audit,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionRow {
+    pub job: String,
+    pub stream: String,
+    pub index: u32,
+    pub count: u32,
+    pub state: String,
+    pub done: Option<u64>,
+    pub total: Option<u64>,
+    pub percent: Option<f64>,
+    pub claims_per_second: Option<f64>,
+    pub exceptions: Option<u64>,
+    pub exception_rate: Option<f64>,
+    pub deferred: Option<u64>,
+    /// Where the counts come from: `progress` (live), `checkpoint`, or `none` (a simulated job).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionGroup {
+    pub template: String,
+    pub stream: String,
+    pub partitions: Vec<PartitionRow>,
+    /// Largest partition's claims over the mean (1.0: perfectly balanced).
+    pub imbalance: Option<f64>,
+    pub imbalance_text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionsView {
+    pub run: RunSummary,
+    pub groups: Vec<PartitionGroup>,
+    pub simulated: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CheckpointCounts {
+    #[serde(default)]
+    position: u64,
+    #[serde(default)]
+    deferred_records: u64,
+    #[serde(default)]
+    adjudicated: u64,
+    #[serde(default)]
+    exceptions: u64,
+}
+
+pub fn partitions_view(s: &RunSnapshot, data_dir: Option<&Path>) -> PartitionsView {
+    let plan = &s.plan;
+    let mut groups: BTreeMap<(String, String), Vec<PartitionRow>> = BTreeMap::new();
+    for (j, pj) in plan.jobs.iter().enumerate() {
+        let Some(part) = pj.partition else { continue };
+        let status = s.machine.status(j);
+        let checkpoint: Option<CheckpointCounts> = data_dir
+            .map(|d| work_dir(d, s.run.id, &pj.id).join("checkpoint.json"))
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let live = s.progress.get(j).copied().flatten();
+        let (done, total, source) = match (live, &checkpoint) {
+            (Some(p), _) => (Some(p.done), Some(p.total), "progress"),
+            (None, Some(c)) => (Some(c.position), None, "checkpoint"),
+            (None, None) => (None, None, "none"),
+        };
+        let elapsed = match status {
+            JobStatus::Running { since, .. } => Some((s.now - since).num_seconds()),
+            _ => s
+                .attempts
+                .iter()
+                .rev()
+                .find(|a| a.job_idx == j as i64)
+                .and_then(|a| a.finished_at.map(|f| (f - a.started_at).num_seconds())),
+        };
+        let stream = pj
+            .stream
+            .map(|st| plan.streams[st].id.clone())
+            .unwrap_or_default();
+        groups
+            .entry((pj.template.clone(), stream.clone()))
+            .or_default()
+            .push(PartitionRow {
+                job: pj.id.clone(),
+                stream,
+                index: part.index,
+                count: part.count,
+                state: state_word(status).to_string(),
+                done,
+                total,
+                percent: done.zip(total).and_then(|(d, t)| {
+                    (t > 0).then(|| (d as f64 / t as f64 * 1000.0).round() / 10.0)
+                }),
+                claims_per_second: done
+                    .zip(elapsed)
+                    .and_then(|(d, e)| (e > 0).then(|| (d as f64 / e as f64).round())),
+                exceptions: checkpoint.as_ref().map(|c| c.exceptions),
+                exception_rate: checkpoint.as_ref().and_then(|c| {
+                    (c.adjudicated > 0)
+                        .then(|| (c.exceptions as f64 / c.adjudicated as f64 * 10_000.0).round() / 100.0)
+                }),
+                deferred: checkpoint.as_ref().map(|c| c.deferred_records),
+                source: source.to_string(),
+            });
+    }
+    let simulated = groups
+        .values()
+        .flatten()
+        .all(|p| p.source == "none");
+    let groups = groups
+        .into_iter()
+        .map(|((template, stream), partitions)| {
+            let sizes: Vec<f64> = partitions
+                .iter()
+                .filter_map(|p| p.total.or(p.done))
+                .map(|n| n as f64)
+                .collect();
+            let imbalance = (sizes.len() == partitions.len() && !sizes.is_empty())
+                .then(|| {
+                    let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
+                    let max = sizes.iter().cloned().fold(0.0, f64::max);
+                    (mean > 0.0).then(|| (max / mean * 100.0).round() / 100.0)
+                })
+                .flatten();
+            PartitionGroup {
+                template,
+                stream,
+                imbalance_text: imbalance.map_or("–".into(), |i| format!("{i:.2}×")),
+                imbalance,
+                partitions,
+            }
+        })
+        .collect();
+    PartitionsView {
+        run: run_summary(s),
+        groups,
+        simulated,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub role: String,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AckView {
+    pub actor: String,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertView {
+    pub id: i64,
+    pub deadline: String,
+    pub level: String,
+    pub key: String,
+    pub raised: String,
+    pub roles: Vec<String>,
+    pub summary: String,
+    pub deliveries: Vec<DeliveryView>,
+    pub acks: Vec<AckView>,
+    pub acknowledged: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertsView {
+    pub run: RunSummary,
+    pub alerts: Vec<AlertView>,
+    pub ladder: Vec<AuditEntry>,
+}
+
+pub fn alerts_view(s: &RunSnapshot) -> AlertsView {
+    let tz = s.plan.timezone;
+    let alerts = s
+        .alerts
+        .iter()
+        .rev()
+        .map(|a| AlertView {
+            id: a.id,
+            deadline: a.deadline_id.clone(),
+            level: a.level.clone(),
+            key: a.idempotency_key.clone(),
+            raised: local(tz, a.raised_at),
+            roles: a.roles.clone(),
+            summary: alert_summary(&a.view),
+            deliveries: a
+                .deliveries
+                .iter()
+                .map(|d| DeliveryView {
+                    role: d.role.clone(),
+                    channel: d.channel.clone(),
+                    status: d.status.clone(),
+                    attempts: d.attempts,
+                    last_error: d.last_error.clone(),
+                    delivered_at: d.delivered_at.map(|t| local(tz, t)),
+                })
+                .collect(),
+            acknowledged: !a.acks.is_empty(),
+            acks: a
+                .acks
+                .iter()
+                .map(|k| AckView {
+                    actor: k.actor.clone(),
+                    note: k.note.clone(),
+                    at: local(tz, k.at),
+                })
+                .collect(),
+        })
+        .collect();
+    let ladder = audit_entries(s)
+        .into_iter()
+        .filter(|e| e.source == "ladder")
+        .collect();
+    AlertsView {
+        run: run_summary(s),
+        alerts,
+        ladder,
+    }
+}
+
+/// One line of an alert, from its stored view (margin, trigger) when it has them.
+fn alert_summary(view: &serde_json::Value) -> String {
+    let text = |k: &str| view.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let mut parts = Vec::new();
+    if let Some(t) = text("trigger") {
+        parts.push(t);
+    }
+    if let Some(m) = text("margin") {
+        parts.push(format!("margin {m}"));
+    }
+    if let Some(p) = text("p_miss") {
+        parts.push(format!("P(miss) {p}"));
+    }
+    if parts.is_empty() {
+        parts.push(text("subject").unwrap_or_default());
+    }
+    parts.join(" · ")
+}
+
+/// One entry of the audit trail: an operator's command, an acknowledgement, a ladder
+/// decision, or the UI's own (sign-ins, refusals).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub at_utc: DateTime<Utc>,
+    pub run: Option<i64>,
+    pub job: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    /// event | ack | ladder | ui
+    pub source: String,
+}
+
+/// A run's audit trail: operator events, acknowledgements and ladder decisions, in time order.
+pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
+    let tz = s.plan.timezone;
+    let mut out = Vec::new();
+    for e in &s.events {
+        let Some(warden_core::sched::Event::Operator { job, command }) = e.event else {
+            continue;
+        };
+        out.push(AuditEntry {
+            at: local(tz, e.at),
+            at_utc: e.at,
+            run: Some(s.run.id),
+            job: s.plan.jobs.get(job).map(|j| j.id.clone()),
+            actor: e.actor.clone(),
+            action: command_name(command).to_string(),
+            detail: e.reason.clone().unwrap_or_default(),
+            source: "event".into(),
+        });
+    }
+    for a in &s.alerts {
+        for k in &a.acks {
+            out.push(AuditEntry {
+                at: local(tz, k.at),
+                at_utc: k.at,
+                run: Some(s.run.id),
+                job: None,
+                actor: k.actor.clone(),
+                action: "acknowledge".into(),
+                detail: format!(
+                    "{} {} ({}){}",
+                    k.deadline_id,
+                    k.level,
+                    k.alert_key,
+                    k.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+                ),
+                source: "ack".into(),
+            });
+        }
+    }
+    for d in &s.ladder {
+        out.push(AuditEntry {
+            at: local(tz, d.at),
+            at_utc: d.at,
+            run: Some(s.run.id),
+            job: None,
+            actor: d.actor.clone(),
+            action: d.kind.clone(),
+            detail: format!(
+                "{}{}",
+                d.deadline_id,
+                d.level.as_deref().map(|l| format!(" → {l}")).unwrap_or_default()
+            ),
+            source: "ladder".into(),
+        });
+    }
+    out.sort_by_key(|e| e.at_utc);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margins_read_to_the_minute_with_their_sign() {
+        assert_eq!(signed(TimeDelta::minutes(19 * 60 + 38)), "+19h38m");
+        assert_eq!(signed(TimeDelta::minutes(-125)), "-2h05m");
+        assert_eq!(signed(TimeDelta::seconds(29)), "+0m");
+        assert_eq!(signed(TimeDelta::minutes(-7)), "-7m");
+    }
+
+    #[test]
+    fn viewers_see_long_digit_runs_masked() {
+        assert_eq!(
+            mask_identities("member 12345678 claim 9876543 at 02:30, 42 rows"),
+            "member ****** claim ****** at 02:30, 42 rows"
+        );
+        assert_eq!(mask_identities("123456"), "******");
+        assert_eq!(mask_identities("12345"), "12345");
+    }
+}

@@ -1,0 +1,26 @@
+// Live updates: the server sends `update` over server-sent events whenever a run changes;
+// the page then fetches itself again and swaps its <main> in place (no framework, no build).
+(function () {
+  if (!window.EventSource) return;
+  var status = document.getElementById("live-status");
+  var busy = false, again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    if (document.activeElement && document.activeElement.tagName === "INPUT") return;
+    busy = true;
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("live"), here = document.getElementById("live");
+        if (fresh && here) here.innerHTML = fresh.innerHTML;
+        if (status) status.textContent = "Live · updated " + new Date().toLocaleTimeString();
+      })
+      .finally(function () { busy = false; if (again) { again = false; refresh(); } });
+  }
+  var source = new EventSource("/api/events");
+  source.addEventListener("update", refresh);
+  source.onopen = function () { if (status) status.textContent = "Live"; };
+  source.onerror = function () { if (status) status.textContent = "Reconnecting…"; };
+})();
