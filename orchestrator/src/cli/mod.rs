@@ -21,6 +21,7 @@ mod plan_table;
 mod progress;
 mod run;
 pub mod schema;
+pub mod serve;
 mod status;
 mod validate;
 mod whatif;
@@ -88,6 +89,10 @@ enum Command {
     /// Plan or rebalance PCP-group partition boundaries.
     #[command(subcommand)]
     Partitions(partitions::PartitionsCommand),
+    /// Serve the web UI and JSON API over a store (docs/ui.md).
+    Serve(serve::ServeArgs),
+    /// Make a bearer token for the UI and print its auth-file line.
+    Token(serve::TokenArgs),
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -131,6 +136,8 @@ where
         Command::Claims(command) => claims::run(&command, out, err),
         Command::Adjudicate(args) => adjudicate::run(&args, out, err),
         Command::Partitions(command) => partitions::run(&command, out, err),
+        Command::Serve(args) => serve::run(&args, out, err),
+        Command::Token(args) => serve::token(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
     };
     match result {

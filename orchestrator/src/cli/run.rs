@@ -41,6 +41,12 @@ pub struct RunArgs {
     /// the built-in copies of the shipped templates.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Serve the web UI while the cycle runs, on this address (e.g. 127.0.0.1:8080; port 0
+    /// picks a free one). The URL is printed.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub ui: super::serve::UiArgs,
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -77,10 +83,34 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             }
             None => Arc::new(SystemClock),
         };
+        let ui = match args.listen {
+            None => None,
+            Some(listen) => {
+                let catalog = Arc::new(warden_ui::Catalog::default());
+                catalog.pin(plan.clone());
+                let ui = super::serve::start_ui(
+                    store.clone(),
+                    catalog,
+                    listen,
+                    args.ui.auth.as_deref(),
+                    Some(args.data.clone()),
+                )
+                .await
+                .map_err(|e| RunError::Store(warden_store::StoreError::Invalid(e)))?;
+                let _ = writeln!(out, "{}", super::serve::describe(&ui, args.ui.auth.as_deref()));
+                let _ = out.flush();
+                Some(ui)
+            }
+        };
         let mut options = RunOptions::new(args.data.clone());
         options.workers = args.workers;
         options.outbox = Some(outbox);
-        run_cycle(store, plan.clone(), &new, clock, &options).await
+        let end = run_cycle(store, plan.clone(), &new, clock, &options).await;
+        if let Some(ui) = ui {
+            let _ = ui.stop.send(());
+            let _ = ui.task.await;
+        }
+        end
     });
     match result {
         Ok(RunEnd::Complete { run_id }) => {

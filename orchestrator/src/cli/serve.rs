@@ -1,0 +1,229 @@
+//! `warden serve`: the web UI and JSON API over a store (docs/ui.md); and the one way every
+//! command that serves the UI starts it (`warden run --listen`, `warden demo`).
+//! `warden token`: a new bearer token and its auth-file line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use sha2::{Digest, Sha256};
+use warden_store::Store;
+use warden_ui::{AppState, AuthConfig, Catalog, CatalogEntry, UiOptions};
+
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use crate::load::load_workflow;
+
+/// Where and how to serve the UI (shared by `serve`, `run --listen` and `demo`).
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Bearer tokens and roles (YAML; docs/ui.md). Without it the UI binds to loopback only
+    /// and every visitor is the local operator.
+    #[arg(long, value_name = "FILE")]
+    pub auth: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The store: a SQLite file, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+    /// Address to listen on (port 0: any free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The workflow files the runs were made from (default: workflows/*.yaml).
+    #[arg(long = "workflow", value_name = "FILE")]
+    pub workflows: Vec<String>,
+    /// The runs' data directory (job logs, checkpoints).
+    #[arg(long, default_value = "warden-data")]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// SHA-256 of a file's bytes, lowercase hex (how a run remembers its workflow file).
+pub fn file_sha256(path: &str) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    Sha256::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compiles the workflow files for the catalog; `Err` names a file that is missing or invalid.
+pub fn catalog_entries(files: &[String]) -> Result<Vec<CatalogEntry>, String> {
+    let mut entries = Vec::new();
+    for path in files {
+        let loaded = load_workflow(path)?;
+        let Some(workflow) = loaded.compilation.workflow else {
+            return Err(format!(
+                "{path}: invalid; run `warden validate {path}` for details"
+            ));
+        };
+        entries.push(CatalogEntry {
+            path: path.clone(),
+            sha256: file_sha256(path),
+            workflow,
+        });
+    }
+    Ok(entries)
+}
+
+/// The shipped workflows (`workflows/*.yaml`), when the server is given none.
+fn default_workflows() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir("workflows")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// A started UI: its URL, and the task serving it (stops with the process or `stop`).
+#[derive(Debug)]
+pub struct RunningUi {
+    pub url: String,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds and starts serving. Refuses a non-loopback address without an auth file.
+pub async fn start_ui(
+    store: Store,
+    catalog: Arc<Catalog>,
+    listen: SocketAddr,
+    auth_file: Option<&Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<RunningUi, String> {
+    let auth = auth_file.map(AuthConfig::load).transpose()?;
+    warden_ui::check_listen(&listen, auth.as_ref())?;
+    let state = AppState::new(UiOptions {
+        store,
+        catalog,
+        auth,
+        data_dir,
+    })?;
+    let no_auth = state.auth.is_none();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    if no_auth {
+        tracing::warn!(%bound, "no --auth file: serving on loopback only; every visitor is the local operator");
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(warden_ui::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningUi {
+        url: format!("http://{bound}/"),
+        stop,
+        task,
+    })
+}
+
+/// What the operator is told about a started UI.
+pub fn describe(ui: &RunningUi, auth: Option<&Path>) -> String {
+    match auth {
+        Some(f) => format!("UI: {} (tokens from {})", ui.url, f.display()),
+        None => format!(
+            "UI: {} (no --auth file: loopback only, every visitor acts as the local operator)",
+            ui.url
+        ),
+    }
+}
+
+pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let files = if args.workflows.is_empty() {
+        default_workflows()
+    } else {
+        args.workflows.clone()
+    };
+    let entries = match catalog_entries(&files) {
+        Ok(e) => e,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let store = match Store::connect(&args.db).await {
+            Ok(s) => s,
+            Err(e) => {
+                writeln!(err, "error: cannot open the store {}: {e}", args.db)?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        let catalog = Arc::new(Catalog::new(entries));
+        let ui = match start_ui(
+            store,
+            catalog,
+            args.listen,
+            args.ui.auth.as_deref(),
+            Some(args.data.clone()),
+        )
+        .await
+        {
+            Ok(ui) => ui,
+            Err(message) => {
+                writeln!(err, "error: {message}")?;
+                return Ok(EXIT_USAGE);
+            }
+        };
+        writeln!(out, "{}", describe(&ui, args.ui.auth.as_deref()))?;
+        writeln!(out, "serving {} workflow file(s) over {}; Ctrl-C stops", files.len(), args.db)?;
+        out.flush()?;
+        tokio::select! {
+            r = ui.task => {
+                if let Ok(Err(e)) = r {
+                    writeln!(err, "error: the UI stopped: {e}")?;
+                    return Ok(EXIT_UNAVAILABLE);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok(EXIT_OK)
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Who the token is for.
+    #[arg(long)]
+    pub name: String,
+    /// viewer, operator, architect or compliance (repeatable).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+}
+
+/// Prints a new random token (shown once) and the auth-file line holding only its digest.
+pub(super) fn token(args: &TokenArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let known = ["viewer", "operator", "architect", "compliance"];
+    for r in &args.roles {
+        if !known.contains(&r.as_str()) {
+            writeln!(err, "error: `{r}` is not a role; use one of {}", known.join(", "))?;
+            return Ok(EXIT_USAGE);
+        }
+    }
+    let token = warden_ui::auth::secret();
+    writeln!(out, "token (give it to {}; it is not stored): {token}", args.name)?;
+    writeln!(out, "auth-file line:")?;
+    writeln!(
+        out,
+        "  - {{ name: {}, roles: [{}], token_sha256: {} }}",
+        args.name,
+        args.roles.join(", "),
+        warden_ui::auth::digest(&token)
+    )?;
+    Ok(EXIT_OK)
+}
