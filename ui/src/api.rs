@@ -212,9 +212,15 @@ pub async fn job_action(
 ) -> Result<Response, ApiError> {
     who.require(Permission::Operate)?;
     let b = body(payload)?;
-    let message =
-        actions::job_command(&state, &who, run_id(&run)?, &job, &action, b.reason.as_deref())
-            .await?;
+    let message = actions::job_command(
+        &state,
+        &who,
+        run_id(&run)?,
+        &job,
+        &action,
+        b.reason.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { message })).into_response())
 }
 
@@ -229,7 +235,8 @@ pub async fn acknowledge(
     let alert: i64 = alert
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("`{alert}` is not an alert id")))?;
-    let message = actions::acknowledge(&state, &who, run_id(&run)?, alert, b.note.as_deref()).await?;
+    let message =
+        actions::acknowledge(&state, &who, run_id(&run)?, alert, b.note.as_deref()).await?;
     Ok(Json(Accepted { message }).into_response())
 }
 

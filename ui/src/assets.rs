@@ -35,11 +35,17 @@ pub fn templates() -> Result<Handlebars<'static>, String> {
 pub async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "app.css" => (include_str!("../static/app.css"), "text/css; charset=utf-8"),
-        "live.js" => (include_str!("../static/live.js"), "text/javascript; charset=utf-8"),
+        "live.js" => (
+            include_str!("../static/live.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     (
-        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "max-age=300")],
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
         body,
     )
         .into_response()

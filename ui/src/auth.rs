@@ -240,9 +240,14 @@ impl Sessions {
 pub enum Via {
     Bearer,
     /// The session cookie; forms must carry this CSRF token.
-    Session { id: String, csrf: String },
+    Session {
+        id: String,
+        csrf: String,
+    },
     /// No auth configured (loopback only); forms must carry the server's CSRF token.
-    Local { csrf: String },
+    Local {
+        csrf: String,
+    },
 }
 
 /// The requester: a user (with how they proved it) or nobody.
@@ -383,16 +388,27 @@ mod tests {
             digest("tok-cy")
         );
         let config = AuthConfig::parse(&good).expect("valid");
-        assert_eq!(config.user_for("tok-dana").map(|u| u.name.as_str()), Some("dana"));
+        assert_eq!(
+            config.user_for("tok-dana").map(|u| u.name.as_str()),
+            Some("dana")
+        );
         assert_eq!(
             config.user_for("tok-cy").map(|u| u.roles.clone()),
             Some(vec![Role::Viewer, Role::Compliance])
         );
         assert!(config.user_for("tok-nobody").is_none());
         let short = "users:\n  - { name: x, role: viewer, token_sha256: abc }\n";
-        assert!(AuthConfig::parse(short).expect_err("short").contains("64 hex digits"));
+        assert!(
+            AuthConfig::parse(short)
+                .expect_err("short")
+                .contains("64 hex digits")
+        );
         let roleless = format!("users:\n  - {{ name: x, token_sha256: {} }}\n", digest("t"));
-        assert!(AuthConfig::parse(&roleless).expect_err("no role").contains("role"));
+        assert!(
+            AuthConfig::parse(&roleless)
+                .expect_err("no role")
+                .contains("role")
+        );
         let unknown = format!(
             "users:\n  - {{ name: x, role: admin, token_sha256: {} }}\n",
             digest("t")

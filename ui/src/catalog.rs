@@ -66,7 +66,10 @@ impl Catalog {
         if let Some(found) = self.cache.lock().ok().and_then(|c| c.get(&run.id).cloned()) {
             return Ok(found);
         }
-        let exact = self.entries.iter().find(|e| e.sha256 == run.workflow_sha256);
+        let exact = self
+            .entries
+            .iter()
+            .find(|e| e.sha256 == run.workflow_sha256);
         let (entry, warning) = match exact {
             Some(e) => (e, None),
             None => match self.entries.iter().find(|e| e.workflow.id == run.cycle) {
@@ -124,9 +127,15 @@ pub fn run_options(run: &RunRecord) -> Result<PlanOptions, String> {
     for v in options["volumes"].as_array().into_iter().flatten() {
         let stream = v["stream"].as_str().unwrap_or_default().to_string();
         let change = v["change"].as_str().unwrap_or_default();
-        volumes.push((stream, parse_change(change).ok_or_else(|| {
-            format!("run {}: volume change `{change}` is not Set(N) or Add(N)", run.id)
-        })?));
+        volumes.push((
+            stream,
+            parse_change(change).ok_or_else(|| {
+                format!(
+                    "run {}: volume change `{change}` is not Set(N) or Add(N)",
+                    run.id
+                )
+            })?,
+        ));
     }
     Ok(PlanOptions {
         mode: Some(mode),
@@ -151,7 +160,10 @@ mod tests {
 
     #[test]
     fn volume_changes_read_back_as_recorded() {
-        assert_eq!(parse_change("Set(34000000)"), Some(VolumeChange::Set(34_000_000)));
+        assert_eq!(
+            parse_change("Set(34000000)"),
+            Some(VolumeChange::Set(34_000_000))
+        );
         assert_eq!(parse_change("Add(-500)"), Some(VolumeChange::Add(-500)));
         assert_eq!(parse_change("Add(x)"), None);
         assert_eq!(parse_change("Mul(2)"), None);

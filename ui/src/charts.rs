@@ -21,7 +21,12 @@ pub fn sparkline(points: &[(DateTime<Utc>, i64)], width: u32, height: u32) -> St
     let mut path = String::new();
     for (i, (t, m)) in points.iter().enumerate() {
         let px = (*t - t0).num_seconds() as f64 / span * (w - 2.0) + 1.0;
-        let _ = write!(path, "{}{px:.1},{:.1}", if i == 0 { "" } else { " " }, y(*m));
+        let _ = write!(
+            path,
+            "{}{px:.1},{:.1}",
+            if i == 0 { "" } else { " " },
+            y(*m)
+        );
     }
     let last = points[points.len() - 1].1;
     let class = if last < 0 { "spark negative" } else { "spark" };
@@ -68,7 +73,11 @@ mod tests {
 
     #[test]
     fn a_sparkline_needs_two_points_and_marks_a_negative_end() {
-        let t = |m: i64| Utc.timestamp_opt(1_700_000_000 + m * 60, 0).single().expect("t");
+        let t = |m: i64| {
+            Utc.timestamp_opt(1_700_000_000 + m * 60, 0)
+                .single()
+                .expect("t")
+        };
         assert!(sparkline(&[(t(0), 100)], 100, 20).is_empty());
         let falling = sparkline(&[(t(0), 3600), (t(30), 600), (t(60), -300)], 100, 20);
         assert!(falling.contains("spark negative"), "{falling}");

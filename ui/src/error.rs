@@ -62,9 +62,7 @@ impl ApiError {
             ApiError::Internal(detail) => {
                 let reference = REFERENCE.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(reference, %detail, "internal error serving a request");
-                format!(
-                    "internal error (reference {reference}); the server's log has the details"
-                )
+                format!("internal error (reference {reference}); the server's log has the details")
             }
             other => other.to_string(),
         }

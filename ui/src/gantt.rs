@@ -31,9 +31,10 @@ impl GanttFilter {
             .day
             .as_deref()
             .is_none_or(|d| d.is_empty() || plan.nights[pj.day].day_id == d);
-        let stream_ok = self.stream.as_deref().is_none_or(|s| {
-            s.is_empty() || pj.stream.is_some_and(|st| plan.streams[st].id == s)
-        });
+        let stream_ok = self
+            .stream
+            .as_deref()
+            .is_none_or(|s| s.is_empty() || pj.stream.is_some_and(|st| plan.streams[st].id == s));
         day_ok && stream_ok
     }
 }
@@ -128,8 +129,14 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Stri
     for ((day, stream), jobs) in &lanes {
         let title = format!(
             "{} · {}",
-            plan.nights[*day].name.as_deref().unwrap_or(&plan.nights[*day].day_id),
-            stream.map_or("cycle-wide".to_string(), |st| format!("stream {}", plan.streams[st].id))
+            plan.nights[*day]
+                .name
+                .as_deref()
+                .unwrap_or(&plan.nights[*day].day_id),
+            stream.map_or("cycle-wide".to_string(), |st| format!(
+                "stream {}",
+                plan.streams[st].id
+            ))
         );
         let _ = write!(
             svg,
@@ -146,7 +153,11 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Stri
                 Phase::Running => "running",
                 Phase::Projected => "projected",
             };
-            let crit = if critical.contains(&j) { " critical" } else { "" };
+            let crit = if critical.contains(&j) {
+                " critical"
+            } else {
+                ""
+            };
             let (a, b) = (x(bar.start), x(bar.finish));
             let slack = s.projection.slack[j].map_or("–".into(), signed);
             let _ = write!(

@@ -56,7 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{run}", get(api::detail))
         .route("/api/runs/{run}/jobs/{job}", get(api::job))
-        .route("/api/runs/{run}/jobs/{job}/actions/{action}", post(api::job_action))
+        .route(
+            "/api/runs/{run}/jobs/{job}/actions/{action}",
+            post(api::job_action),
+        )
         .route("/api/runs/{run}/partitions", get(api::partitions))
         .route("/api/runs/{run}/alerts", get(api::alerts))
         .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))

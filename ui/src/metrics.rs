@@ -17,7 +17,9 @@ use crate::views::{self, state_word};
 
 /// A label value, escaped as the format requires.
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
@@ -32,7 +34,10 @@ pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Re
     }
     let text = render(&snapshots, state.data_dir.as_deref());
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response())
@@ -44,24 +49,54 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
     let head = |out: &mut String, name: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
-    head(&mut out, "warden_deadline_margin_seconds", "Projected margin to the deadline (negative: projected miss).");
+    head(
+        &mut out,
+        "warden_deadline_margin_seconds",
+        "Projected margin to the deadline (negative: projected miss).",
+    );
     for s in snapshots {
         for d in views::deadline_cards(s) {
             let _ = writeln!(
                 out,
-                "warden_deadline_margin_seconds{{cycle=\"{}\",date=\"{}\",deadline=\"{}\",state=\"{}\"}} {}",
-                label(&s.run.cycle), label(&s.run.business_date), label(&d.id), label(&d.state), d.margin_seconds
+                "warden_deadline_margin_seconds{{cycle=\"{}\",date=\"{}\",deadline=\"{}\"}} {}",
+                label(&s.run.cycle),
+                label(&s.run.business_date),
+                label(&d.id),
+                d.margin_seconds
             );
         }
     }
-    head(&mut out, "warden_deadline_miss_probability", "Monte Carlo probability of missing the deadline.");
+    head(
+        &mut out,
+        "warden_deadline_state",
+        "1 for the deadline's current state (ok, warning, escalated, breach_projected, breached, met).",
+    );
+    for s in snapshots {
+        for d in views::deadline_cards(s) {
+            let _ = writeln!(
+                out,
+                "warden_deadline_state{{cycle=\"{}\",date=\"{}\",deadline=\"{}\",state=\"{}\"}} 1",
+                label(&s.run.cycle),
+                label(&s.run.business_date),
+                label(&d.id),
+                label(&d.state)
+            );
+        }
+    }
+    head(
+        &mut out,
+        "warden_deadline_miss_probability",
+        "Monte Carlo probability of missing the deadline.",
+    );
     for s in snapshots {
         for d in views::deadline_cards(s) {
             if let Some(p) = d.p_miss {
                 let _ = writeln!(
                     out,
                     "warden_deadline_miss_probability{{cycle=\"{}\",date=\"{}\",deadline=\"{}\"}} {p}",
-                    label(&s.run.cycle), label(&s.run.business_date), label(&d.id)
+                    label(&s.run.cycle),
+                    label(&s.run.business_date),
+                    label(&d.id)
                 );
             }
         }
@@ -76,11 +111,16 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
             let _ = writeln!(
                 out,
                 "warden_jobs{{cycle=\"{}\",date=\"{}\",state=\"{state}\"}} {n}",
-                label(&s.run.cycle), label(&s.run.business_date)
+                label(&s.run.cycle),
+                label(&s.run.business_date)
             );
         }
     }
-    head(&mut out, "warden_queue_depth", "Jobs dispatched and waiting for a worker.");
+    head(
+        &mut out,
+        "warden_queue_depth",
+        "Jobs dispatched and waiting for a worker.",
+    );
     for s in snapshots {
         let queued = s
             .machine
@@ -91,28 +131,43 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
         let _ = writeln!(
             out,
             "warden_queue_depth{{cycle=\"{}\",date=\"{}\"}} {queued}",
-            label(&s.run.cycle), label(&s.run.business_date)
+            label(&s.run.cycle),
+            label(&s.run.business_date)
         );
     }
-    head(&mut out, "warden_partition_claims_per_second", "Adjudication partition throughput.");
+    head(
+        &mut out,
+        "warden_partition_claims_per_second",
+        "Adjudication partition throughput.",
+    );
     let mut rates = String::new();
     for s in snapshots {
         for g in views::partitions_view(s, data_dir).groups {
             for p in g.partitions {
                 let labels = format!(
                     "cycle=\"{}\",date=\"{}\",job=\"{}\"",
-                    label(&s.run.cycle), label(&s.run.business_date), label(&p.job)
+                    label(&s.run.cycle),
+                    label(&s.run.business_date),
+                    label(&p.job)
                 );
                 if let Some(r) = p.claims_per_second {
                     let _ = writeln!(out, "warden_partition_claims_per_second{{{labels}}} {r}");
                 }
                 if let Some(r) = p.exception_rate {
-                    let _ = writeln!(rates, "warden_partition_exception_rate{{{labels}}} {}", r / 100.0);
+                    let _ = writeln!(
+                        rates,
+                        "warden_partition_exception_rate{{{labels}}} {}",
+                        r / 100.0
+                    );
                 }
             }
         }
     }
-    head(&mut out, "warden_partition_exception_rate", "Share of adjudicated claims that were exceptions.");
+    head(
+        &mut out,
+        "warden_partition_exception_rate",
+        "Share of adjudicated claims that were exceptions.",
+    );
     out.push_str(&rates);
     out
 }

@@ -6,15 +6,60 @@ use serde_json::{Value, json};
 
 /// (method, path, summary, role needed) for every API route.
 pub const ROUTES: &[(&str, &str, &str, &str)] = &[
-    ("get", "/api/runs", "Every cycle run with its deadlines (margin, state, P(miss), margin history)", "viewer"),
-    ("get", "/api/runs/{run}", "A run's detail: deadlines, critical path, every job's bar and slack, the Gantt SVG", "viewer"),
-    ("get", "/api/runs/{run}/jobs/{job}", "A job: attempts, log tail, duration history, checkpoint, slack, the actions that fit now", "viewer"),
-    ("post", "/api/runs/{run}/jobs/{job}/actions/{action}", "Queue an operator action (hold, release, rerun, skip, kill, force-complete); skip and force-complete need a reason", "operator"),
-    ("get", "/api/runs/{run}/partitions", "Adjudication partitions: progress, claims per second, exception rate, deferred, imbalance", "viewer"),
-    ("get", "/api/runs/{run}/alerts", "Alerts with deliveries and acknowledgements; the escalation ladders' decisions", "viewer"),
-    ("post", "/api/runs/{run}/alerts/{alert}/ack", "Acknowledge an alert", "operator or compliance"),
-    ("get", "/api/audit", "The audit trail (operator actions, acknowledgements, ladder decisions, sign-ins), filterable", "viewer"),
-    ("get", "/api/events", "Server-sent events: `update` whenever any run changes", "viewer"),
+    (
+        "get",
+        "/api/runs",
+        "Every cycle run with its deadlines (margin, state, P(miss), margin history)",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/runs/{run}",
+        "A run's detail: deadlines, critical path, every job's bar and slack, the Gantt SVG",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/runs/{run}/jobs/{job}",
+        "A job: attempts, log tail, duration history, checkpoint, slack, the actions that fit now",
+        "viewer",
+    ),
+    (
+        "post",
+        "/api/runs/{run}/jobs/{job}/actions/{action}",
+        "Queue an operator action (hold, release, rerun, skip, kill, force-complete); skip and force-complete need a reason",
+        "operator",
+    ),
+    (
+        "get",
+        "/api/runs/{run}/partitions",
+        "Adjudication partitions: progress, claims per second, exception rate, deferred, imbalance",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/runs/{run}/alerts",
+        "Alerts with deliveries and acknowledgements; the escalation ladders' decisions",
+        "viewer",
+    ),
+    (
+        "post",
+        "/api/runs/{run}/alerts/{alert}/ack",
+        "Acknowledge an alert",
+        "operator or compliance",
+    ),
+    (
+        "get",
+        "/api/audit",
+        "The audit trail (operator actions, acknowledgements, ladder decisions, sign-ins), filterable",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/events",
+        "Server-sent events: `update` whenever any run changes",
+        "viewer",
+    ),
     ("get", "/api/openapi.json", "This document", "none"),
 ];
 
@@ -66,14 +111,17 @@ pub fn document() -> Value {
             } else {
                 json!({ "type": "object", "properties": { "reason": { "type": "string" } } })
             };
-            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": body } } });
+            op["requestBody"] =
+                json!({ "required": false, "content": { "application/json": { "schema": body } } });
             op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
             if !path.ends_with("/ack") {
-                op["responses"]["202"] = json!({ "description": "Queued for the run's orchestrator" });
+                op["responses"]["202"] =
+                    json!({ "description": "Queued for the run's orchestrator" });
             }
         }
         if *path == "/api/events" {
-            op["responses"]["200"] = json!({ "description": "An event stream", "content": { "text/event-stream": {} } });
+            op["responses"]["200"] =
+                json!({ "description": "An event stream", "content": { "text/event-stream": {} } });
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = op;

@@ -125,7 +125,15 @@ pub async fn overview(
     let r = async {
         who.require(Permission::Read)?;
         let view = load_overview(&state).await?;
-        Ok(page(&state, &who, "overview", "Cycles".into(), None, n.notice, view))
+        Ok(page(
+            &state,
+            &who,
+            "overview",
+            "Cycles".into(),
+            None,
+            n.notice,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -142,7 +150,15 @@ pub async fn detail(
         let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
         let view = views::detail_view(&s, &filter);
         let title = format!("{} {}", s.run.cycle, s.run.business_date);
-        Ok(page(&state, &who, "detail", title, Some(s.run.id), None, view))
+        Ok(page(
+            &state,
+            &who,
+            "detail",
+            title,
+            Some(s.run.id),
+            None,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -164,7 +180,15 @@ pub async fn job(
             state.data_dir.as_deref(),
             who.may(Permission::Unmasked),
         );
-        Ok(page(&state, &who, "job", job.clone(), Some(s.run.id), n.notice, view))
+        Ok(page(
+            &state,
+            &who,
+            "job",
+            job.clone(),
+            Some(s.run.id),
+            n.notice,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -179,7 +203,15 @@ pub async fn partitions(
         who.require(Permission::Read)?;
         let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
         let view = views::partitions_view(&s, state.data_dir.as_deref());
-        Ok(page(&state, &who, "partitions", "Partitions".into(), Some(s.run.id), None, view))
+        Ok(page(
+            &state,
+            &who,
+            "partitions",
+            "Partitions".into(),
+            Some(s.run.id),
+            None,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -195,7 +227,15 @@ pub async fn alerts(
         who.require(Permission::Read)?;
         let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
         let view = views::alerts_view(&s);
-        Ok(page(&state, &who, "alerts", "Alerts".into(), Some(s.run.id), n.notice, view))
+        Ok(page(
+            &state,
+            &who,
+            "alerts",
+            "Alerts".into(),
+            Some(s.run.id),
+            n.notice,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -215,7 +255,15 @@ pub async fn audit(
     let r = async {
         who.require(Permission::Read)?;
         let entries = audit_log(&state, &filter).await?;
-        Ok(page(&state, &who, "audit", "Audit log".into(), None, None, AuditView { filter, entries }))
+        Ok(page(
+            &state,
+            &who,
+            "audit",
+            "Audit log".into(),
+            None,
+            None,
+            AuditView { filter, entries },
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -255,20 +303,24 @@ pub async fn job_action(
     Path((run, job, action)): Path<(String, String, String)>,
     f: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let r = async {
-        let f = form(f)?;
-        who.require(Permission::Operate)?;
-        who.check_csrf(f.csrf.as_deref())?;
-        let id = run_id(&run)?;
-        let back = format!("/runs/{id}/jobs/{job}");
-        let message = match actions::job_command(&state, &who, id, &job, &action, f.reason.as_deref()).await {
-            Ok(m) => m,
-            Err(ApiError::Conflict(m) | ApiError::BadRequest(m)) => m,
-            Err(e) => return Err(e),
-        };
-        Ok(Redirect::to(&with_notice(&back, &message)).into_response())
-    }
-    .await;
+    let r =
+        async {
+            who.require(Permission::Operate)?;
+            let f = form(f)?;
+            who.check_csrf(f.csrf.as_deref())?;
+            let id = run_id(&run)?;
+            let back = format!("/runs/{id}/jobs/{job}");
+            let message =
+                match actions::job_command(&state, &who, id, &job, &action, f.reason.as_deref())
+                    .await
+                {
+                    Ok(m) => m,
+                    Err(ApiError::Conflict(m) | ApiError::BadRequest(m)) => m,
+                    Err(e) => return Err(e),
+                };
+            Ok(Redirect::to(&with_notice(&back, &message)).into_response())
+        }
+        .await;
     or_error(&state, &who, r)
 }
 
@@ -279,8 +331,8 @@ pub async fn acknowledge(
     f: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let r = async {
-        let f = form(f)?;
         who.require(Permission::Acknowledge)?;
+        let f = form(f)?;
         who.check_csrf(f.csrf.as_deref())?;
         let id = run_id(&run)?;
         let alert: i64 = alert
@@ -302,7 +354,15 @@ pub async fn login_form(State(state): State<AppState>, who: Principal) -> Respon
     if state.auth.is_none() {
         return Redirect::to("/").into_response();
     }
-    page(&state, &who, "login", "Sign in".into(), None, None, LoginView { error: None })
+    page(
+        &state,
+        &who,
+        "login",
+        "Sign in".into(),
+        None,
+        None,
+        LoginView { error: None },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,7 +397,13 @@ pub async fn login(
     let token = f.map(|Form(f)| f.token).unwrap_or_default();
     match auth.user_for(&token) {
         Some(user) => {
-            audit_ui(&state, &user.name, "login", Some("signed in with a token".into())).await;
+            audit_ui(
+                &state,
+                &user.name,
+                "login",
+                Some("signed in with a token".into()),
+            )
+            .await;
             let id = state.sessions.open(user.clone(), Utc::now());
             let mut response = Redirect::to("/").into_response();
             if let Ok(v) = HeaderValue::from_str(&format!(
@@ -349,7 +415,13 @@ pub async fn login(
         }
         None => {
             // Never the token itself: only that a sign-in failed.
-            audit_ui(&state, "anonymous", "login_failed", Some("unknown token".into())).await;
+            audit_ui(
+                &state,
+                "anonymous",
+                "login_failed",
+                Some("unknown token".into()),
+            )
+            .await;
             let mut response = page(
                 &state,
                 &who,
@@ -386,7 +458,9 @@ pub async fn logout(
         let mut response = Redirect::to("/login").into_response();
         response.headers_mut().insert(
             header::SET_COOKIE,
-            HeaderValue::from_static("warden_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+            HeaderValue::from_static(
+                "warden_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+            ),
         );
         Ok(response)
     }

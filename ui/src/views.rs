@@ -69,7 +69,7 @@ pub struct DeadlineCard {
     pub finish_utc: DateTime<Utc>,
     pub margin_seconds: i64,
     pub margin: String,
-    /// ok | warning | escalated | breach_projected | breached
+    /// ok | warning | escalated | breach_projected | breached | met
     pub state: String,
     pub state_label: String,
     pub p_miss: Option<f64>,
@@ -136,9 +136,8 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                     "watcher".to_string(),
                 ),
                 None => {
-                    let (finish, margin) = own.map_or((d.at, TimeDelta::zero()), |m| {
-                        (m.finish, m.margin)
-                    });
+                    let (finish, margin) =
+                        own.map_or((d.at, TimeDelta::zero()), |m| (m.finish, m.margin));
                     let state = if margin < TimeDelta::zero() {
                         "breach_projected"
                     } else {
@@ -153,6 +152,12 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                         "page".to_string(),
                     )
                 }
+            };
+            // A settled deadline is met or breached, whatever the ladder's last level.
+            let state = match (settled, margin < TimeDelta::zero()) {
+                (true, true) => "breached".to_string(),
+                (true, false) => "met".to_string(),
+                (false, _) => state,
             };
             let points: Vec<(DateTime<Utc>, i64)> =
                 history.iter().map(|p| (p.at, p.margin_seconds)).collect();
@@ -194,7 +199,9 @@ pub fn run_summary(s: &RunSnapshot) -> RunSummary {
         as_of_utc: s.now,
         jobs_total: statuses.len(),
         jobs_done: count(|x| matches!(x, JobStatus::Succeeded { .. } | JobStatus::Skipped { .. })),
-        jobs_running: count(|x| matches!(x, JobStatus::Running { .. } | JobStatus::Dispatched { .. })),
+        jobs_running: count(|x| {
+            matches!(x, JobStatus::Running { .. } | JobStatus::Dispatched { .. })
+        }),
         jobs_failed: count(|x| matches!(x, JobStatus::Failed { .. })),
         deadlines: deadline_cards(s),
         plan_warning: s.plan_warning.clone(),
@@ -440,7 +447,8 @@ fn tail(path: &Path, bytes: u64) -> Option<String> {
     file.read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     Some(if from > 0 {
-        text.split_once('\n').map_or(text.clone(), |(_, rest)| rest.to_string())
+        text.split_once('\n')
+            .map_or(text.clone(), |(_, rest)| rest.to_string())
     } else {
         text
     })
@@ -455,12 +463,7 @@ pub fn work_dir(data_dir: &Path, run_id: i64, job_id: &str) -> std::path::PathBu
         .join(job_id)
 }
 
-pub fn job_view(
-    s: &RunSnapshot,
-    j: usize,
-    data_dir: Option<&Path>,
-    unmasked: bool,
-) -> JobView {
+pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, unmasked: bool) -> JobView {
     let plan = &s.plan;
     let tz = plan.timezone;
     let pj = &plan.jobs[j];
@@ -508,7 +511,10 @@ pub fn job_view(
             ActionView {
                 command: command_name(c).to_string(),
                 allowed: fits.is_ok(),
-                why_not: fits.err().map(|w| format!("{} {w}", pj.id)).unwrap_or_default(),
+                why_not: fits
+                    .err()
+                    .map(|w| format!("{} {w}", pj.id))
+                    .unwrap_or_default(),
                 needs_reason: matches!(c, Command::Skip | Command::ForceComplete),
             }
         })
@@ -635,17 +641,15 @@ pub fn partitions_view(s: &RunSnapshot, data_dir: Option<&Path>) -> PartitionsVi
                     .and_then(|(d, e)| (e > 0).then(|| (d as f64 / e as f64).round())),
                 exceptions: checkpoint.as_ref().map(|c| c.exceptions),
                 exception_rate: checkpoint.as_ref().and_then(|c| {
-                    (c.adjudicated > 0)
-                        .then(|| (c.exceptions as f64 / c.adjudicated as f64 * 10_000.0).round() / 100.0)
+                    (c.adjudicated > 0).then(|| {
+                        (c.exceptions as f64 / c.adjudicated as f64 * 10_000.0).round() / 100.0
+                    })
                 }),
                 deferred: checkpoint.as_ref().map(|c| c.deferred_records),
                 source: source.to_string(),
             });
     }
-    let simulated = groups
-        .values()
-        .flatten()
-        .all(|p| p.source == "none");
+    let simulated = groups.values().flatten().all(|p| p.source == "none");
     let groups = groups
         .into_iter()
         .map(|((template, stream), partitions)| {
@@ -831,7 +835,10 @@ pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
                     k.deadline_id,
                     k.level,
                     k.alert_key,
-                    k.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+                    k.note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
                 ),
                 source: "ack".into(),
             });
@@ -848,7 +855,10 @@ pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
             detail: format!(
                 "{}{}",
                 d.deadline_id,
-                d.level.as_deref().map(|l| format!(" → {l}")).unwrap_or_default()
+                d.level
+                    .as_deref()
+                    .map(|l| format!(" → {l}"))
+                    .unwrap_or_default()
             ),
             source: "ladder".into(),
         });

@@ -97,7 +97,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 )
                 .await
                 .map_err(|e| RunError::Store(warden_store::StoreError::Invalid(e)))?;
-                let _ = writeln!(out, "{}", super::serve::describe(&ui, args.ui.auth.as_deref()));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    super::serve::describe(&ui, args.ui.auth.as_deref())
+                );
                 let _ = out.flush();
                 Some(ui)
             }

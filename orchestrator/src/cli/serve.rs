@@ -181,7 +181,12 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             }
         };
         writeln!(out, "{}", describe(&ui, args.ui.auth.as_deref()))?;
-        writeln!(out, "serving {} workflow file(s) over {}; Ctrl-C stops", files.len(), args.db)?;
+        writeln!(
+            out,
+            "serving {} workflow file(s) over {}; Ctrl-C stops",
+            files.len(),
+            args.db
+        )?;
         out.flush()?;
         tokio::select! {
             r = ui.task => {
@@ -211,12 +216,20 @@ pub(super) fn token(args: &TokenArgs, out: &mut dyn Write, err: &mut dyn Write) 
     let known = ["viewer", "operator", "architect", "compliance"];
     for r in &args.roles {
         if !known.contains(&r.as_str()) {
-            writeln!(err, "error: `{r}` is not a role; use one of {}", known.join(", "))?;
+            writeln!(
+                err,
+                "error: `{r}` is not a role; use one of {}",
+                known.join(", ")
+            )?;
             return Ok(EXIT_USAGE);
         }
     }
     let token = warden_ui::auth::secret();
-    writeln!(out, "token (give it to {}; it is not stored): {token}", args.name)?;
+    writeln!(
+        out,
+        "token (give it to {}; it is not stored): {token}",
+        args.name
+    )?;
     writeln!(out, "auth-file line:")?;
     writeln!(
         out,

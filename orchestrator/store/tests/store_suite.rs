@@ -600,8 +600,12 @@ async fn runs_are_listed_newest_first_and_the_ui_audit_is_kept(store: Store) {
     let runs = store.list_runs().await.expect("list");
     let ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let (at_newer, at_older) = (
-        ids.iter().position(|&i| i == newer.id).expect("newer listed"),
-        ids.iter().position(|&i| i == older.id).expect("older listed"),
+        ids.iter()
+            .position(|&i| i == newer.id)
+            .expect("newer listed"),
+        ids.iter()
+            .position(|&i| i == older.id)
+            .expect("older listed"),
     );
     assert!(at_newer < at_older, "newest first: {ids:?}");
     assert_eq!(runs[at_newer], newer);
@@ -624,7 +628,13 @@ async fn runs_are_listed_newest_first_and_the_ui_audit_is_kept(store: Store) {
     assert_eq!(audit.len(), before + 2);
     let last = &audit[audit.len() - 1];
     assert_eq!(
-        (last.actor.as_str(), last.action.as_str(), last.job_id.as_deref(), last.run_id, last.at),
+        (
+            last.actor.as_str(),
+            last.action.as_str(),
+            last.job_id.as_deref(),
+            last.run_id,
+            last.at
+        ),
         ("dana", "denied", Some("PAY-EFT"), Some(newer.id), t(120))
     );
     assert!(audit[audit.len() - 2].id < last.id, "oldest first");
