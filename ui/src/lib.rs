@@ -16,7 +16,7 @@
 
 mod actions;
 mod api;
-mod assets;
+pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod charts;
@@ -24,7 +24,7 @@ pub mod error;
 pub mod gantt;
 mod metrics;
 pub mod openapi;
-mod pages;
+pub mod pages;
 pub mod snapshot;
 mod sse;
 pub mod state;

@@ -22,18 +22,37 @@ use crate::views;
 
 /// What the layout needs, around a page's own view.
 #[derive(Debug, Serialize)]
-struct Page<T: Serialize> {
-    title: String,
-    user: String,
-    roles: String,
-    signed_in: bool,
-    auth_on: bool,
-    csrf: String,
-    run: Option<i64>,
-    notice: Option<String>,
-    can_operate: bool,
-    can_ack: bool,
-    view: T,
+pub struct Page<T: Serialize> {
+    pub title: String,
+    pub user: String,
+    pub roles: String,
+    pub signed_in: bool,
+    pub auth_on: bool,
+    pub csrf: String,
+    pub run: Option<i64>,
+    pub notice: Option<String>,
+    pub can_operate: bool,
+    pub can_ack: bool,
+    pub view: T,
+}
+
+impl<T: Serialize> Page<T> {
+    /// A page as the local operator sees it (no authentication): benchmarks and tests.
+    pub fn local(title: &str, run: Option<i64>, view: T) -> Self {
+        Page {
+            title: title.to_string(),
+            user: "local".into(),
+            roles: "operator".into(),
+            signed_in: true,
+            auth_on: false,
+            csrf: String::new(),
+            run,
+            notice: None,
+            can_operate: true,
+            can_ack: true,
+            view,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

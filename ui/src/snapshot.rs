@@ -99,12 +99,6 @@ impl RunSnapshot {
     /// Replays the log and projects the rest: pure.
     pub fn compute(run: RunRecord, plan: Arc<Plan>, stored: Stored) -> Self {
         let (machine, timeline) = replay(&plan, &stored.events);
-        let mut progress = vec![None; plan.jobs.len()];
-        for (job, p) in &stored.progress {
-            if let Some(slot) = progress.get_mut(*job) {
-                *slot = Some(*p);
-            }
-        }
         let now = stored
             .events
             .iter()
@@ -112,6 +106,25 @@ impl RunSnapshot {
             .chain(stored.projections.iter().map(|p| p.at))
             .max()
             .unwrap_or(plan.start);
+        Self::from_state(run, plan, stored, machine, timeline, now)
+    }
+
+    /// A snapshot of a state already rebuilt (or synthesised, for benchmarks): projects the
+    /// rest from `now`.
+    pub fn from_state(
+        run: RunRecord,
+        plan: Arc<Plan>,
+        stored: Stored,
+        machine: Machine,
+        timeline: Timeline,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut progress = vec![None; plan.jobs.len()];
+        for (job, p) in &stored.progress {
+            if let Some(slot) = progress.get_mut(*job) {
+                *slot = Some(*p);
+            }
+        }
         let estimates = Estimates::from_history(&plan, &stored.history);
         let projection = project(
             &plan,
