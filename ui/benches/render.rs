@@ -71,7 +71,10 @@ fn bench(c: &mut Criterion) {
     let html = {
         let s = snapshot(&plan);
         templates
-            .render("detail", &Page::local("month-end", Some(1), detail_view(&s, &filter)))
+            .render(
+                "detail",
+                &Page::local("month-end", Some(1), detail_view(&s, &filter)),
+            )
             .expect("renders")
     };
     assert!(html.contains("class=\"gantt\"") && html.contains(" critical\""));

@@ -42,7 +42,9 @@ async fn main() {
         data_dir: None,
     })
     .expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/api/events", listener.local_addr().expect("addr"));
     tokio::spawn(warden_ui::serve(listener, state, std::future::pending()));
     let start = Instant::now();
@@ -53,8 +55,11 @@ async fn main() {
             let mut response = reqwest::get(&url).await.expect("connect");
             assert!(response.status().is_success());
             let mut told = Vec::new();
-            let deadline = tokio::time::Instant::now() + GAP * CHANGES as u32 + Duration::from_secs(4);
-            while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, response.chunk()).await {
+            let deadline =
+                tokio::time::Instant::now() + GAP * CHANGES as u32 + Duration::from_secs(4);
+            while let Ok(Ok(Some(chunk))) =
+                tokio::time::timeout_at(deadline, response.chunk()).await
+            {
                 let text = String::from_utf8_lossy(&chunk);
                 for _ in text.matches("event: update") {
                     told.push(start.elapsed());
@@ -92,7 +97,10 @@ async fn main() {
             }
         }
         let last = *written.last().expect("changes");
-        if !told.iter().any(|t| *t >= last && *t - last <= Duration::from_secs(2)) {
+        if !told
+            .iter()
+            .any(|t| *t >= last && *t - last <= Duration::from_secs(2))
+        {
             behind += 1;
         }
     }

@@ -105,18 +105,23 @@ impl CycleArgs {
 impl Loaded {
     /// The run record this plan is (or becomes).
     pub fn new_run(&self, args: &CycleArgs) -> NewRun {
-        let volumes: Vec<serde_json::Value> = args
-            .volumes
-            .iter()
-            .map(|(s, v)| serde_json::json!({ "stream": s, "change": format!("{v:?}") }))
-            .collect();
-        NewRun {
-            cycle: self.plan.cycle.clone(),
-            business_date: self.plan.date.clone(),
-            workflow_sha256: self.sha256.clone(),
-            mode: self.plan.mode.as_str().to_string(),
-            options: serde_json::json!({ "volumes": volumes }).to_string(),
-        }
+        new_run(&self.plan, &self.sha256, &args.volumes)
+    }
+}
+
+/// The run record of a plan made from a file with this SHA-256 and these volume changes
+/// (the web UI's catalog reads the volumes back: `warden_ui::catalog::run_options`).
+pub fn new_run(plan: &Plan, sha256: &str, volumes: &[(String, VolumeChange)]) -> NewRun {
+    let volumes: Vec<serde_json::Value> = volumes
+        .iter()
+        .map(|(s, v)| serde_json::json!({ "stream": s, "change": format!("{v:?}") }))
+        .collect();
+    NewRun {
+        cycle: plan.cycle.clone(),
+        business_date: plan.date.clone(),
+        workflow_sha256: sha256.to_string(),
+        mode: plan.mode.as_str().to_string(),
+        options: serde_json::json!({ "volumes": volumes }).to_string(),
     }
 }
 

@@ -13,6 +13,7 @@ mod bench;
 mod bench_adjudicate;
 mod claims;
 mod cycle_args;
+mod demo;
 mod operate;
 mod partitions;
 mod plan;
@@ -89,6 +90,9 @@ enum Command {
     /// Plan or rebalance PCP-group partition boundaries.
     #[command(subcommand)]
     Partitions(partitions::PartitionsCommand),
+    /// Warden's main job in one command: the month-end cycle with the February 2025 crisis
+    /// injected, on an accelerated clock, with the web UI (docs/demo.md).
+    Demo(demo::DemoArgs),
     /// Serve the web UI and JSON API over a store (docs/ui.md).
     Serve(serve::ServeArgs),
     /// Make a bearer token for the UI and print its auth-file line.
@@ -136,6 +140,7 @@ where
         Command::Claims(command) => claims::run(&command, out, err),
         Command::Adjudicate(args) => adjudicate::run(&args, out, err),
         Command::Partitions(command) => partitions::run(&command, out, err),
+        Command::Demo(args) => demo::run(&args, out, err),
         Command::Serve(args) => serve::run(&args, out, err),
         Command::Token(args) => serve::token(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),

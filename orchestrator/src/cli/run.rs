@@ -55,7 +55,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Err(code) => return Ok(code),
     };
     let new = loaded.new_run(&args.cycle);
-    let outbox = match alert_outbox(args, &loaded.workflow, err) {
+    let outbox = match alert_outbox(
+        args.channels.as_deref(),
+        args.templates.as_deref(),
+        &args.data,
+        &args.cycle.file,
+        &loaded.workflow,
+        err,
+    ) {
         Ok(outbox) => outbox,
         Err(message) => {
             writeln!(err, "{message}")?;
@@ -152,14 +159,16 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
 /// The alert channels and templates of a run, checked before it starts: a bad channel file,
 /// a template that does not parse, or a ladder naming a template that does not exist stop
 /// `warden run` with the place to fix.
-fn alert_outbox(
-    args: &RunArgs,
+pub(super) fn alert_outbox(
+    channels: Option<&std::path::Path>,
+    templates: Option<&std::path::Path>,
+    data: &std::path::Path,
+    file: &str,
     workflow: &warden_core::workflow::Workflow,
     err: &mut dyn Write,
 ) -> Result<Outbox, String> {
-    let data = std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
-    let channels =
-        load_channels(args.channels.as_deref(), &data).map_err(|e| format!("error: {e}"))?;
+    let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    let channels = load_channels(channels, &data).map_err(|e| format!("error: {e}"))?;
     let declared: Vec<&str> = workflow.roles.iter().map(|r| r.id.as_str()).collect();
     let (errors, warnings) = channels.check_roles(&declared);
     if !errors.is_empty() {
@@ -172,16 +181,13 @@ fn alert_outbox(
     for w in warnings {
         let _ = writeln!(err, "warning: {w}");
     }
-    let (templates, origin) = load_templates(
-        args.templates.as_deref(),
-        std::path::Path::new(&args.cycle.file),
-    )
-    .map_err(|e| format!("error: {e}"))?;
+    let (templates, origin) =
+        load_templates(templates, std::path::Path::new(file)).map_err(|e| format!("error: {e}"))?;
     let problems = warden_deadlines::alert::check_ladder_templates(workflow, &templates);
     if !problems.is_empty() {
         let lines: Vec<String> = problems
             .iter()
-            .map(|p| format!("error: {}: {p} (templates from {origin})", args.cycle.file))
+            .map(|p| format!("error: {file}: {p} (templates from {origin})"))
             .collect();
         return Err(lines.join("\n"));
     }

@@ -70,6 +70,11 @@ pub fn run_dir(data_dir: &Path, run_id: i64) -> PathBuf {
     data_dir.join("runs").join(run_id.to_string())
 }
 
+/// Simulated jobs' durations where they are not their estimates: `warden demo` makes the
+/// scenario's overrunning jobs (the February crisis) really take longer than planned, while
+/// the deadline watcher still projects from the estimates, as it would on a real night.
+pub type SimulatedDurations = std::collections::HashMap<usize, chrono::TimeDelta>;
+
 /// An attempt in progress.
 #[derive(Debug)]
 pub enum Running {
@@ -96,6 +101,7 @@ impl Running {
         attempt: i64,
         paths: &AttemptPaths,
         clock: &Arc<dyn Clock>,
+        simulated: &SimulatedDurations,
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
@@ -112,7 +118,11 @@ impl Running {
                 if *b != Builtin::Sleep {
                     super::adjudication::note_simulated(paths);
                 }
-                let wait = clock.real_duration(pj.duration);
+                let took = match b {
+                    Builtin::Sleep => simulated.get(&job).copied().unwrap_or(pj.duration),
+                    _ => pj.duration,
+                };
+                let wait = clock.real_duration(took);
                 Ok(Running::Simulated {
                     until: tokio::time::Instant::now() + wait,
                 })

@@ -41,6 +41,9 @@ pub struct RunOptions {
     pub watch: Option<WatchOptions>,
     /// Alert delivery beside the workers (`crate::alerts`); `None` delivers nothing.
     pub outbox: Option<crate::alerts::Outbox>,
+    /// Simulated (`builtin: sleep`) jobs that take this long instead of their estimate
+    /// (`warden demo`); empty for real runs.
+    pub simulated: Arc<super::exec::SimulatedDurations>,
 }
 
 impl RunOptions {
@@ -53,6 +56,7 @@ impl RunOptions {
             store_patience: Duration::from_secs(600),
             watch: Some(WatchOptions::default()),
             outbox: None,
+            simulated: Arc::default(),
         }
     }
 }
@@ -123,6 +127,7 @@ pub async fn run_cycle(
             // Dispatches wake workers directly; the idle poll is only a safety net.
             idle: options.poll.max(Duration::from_millis(250)),
             data_dir: data_dir.clone(),
+            simulated: options.simulated.clone(),
         };
         workers.push(tokio::spawn(run_worker(
             store.clone(),

@@ -163,7 +163,7 @@ impl Watcher {
             && let Some(handle) = self.pending.take()
         {
             match handle.await {
-                Ok(computed) => notices = self.record(store, machine, computed).await?,
+                Ok(computed) => notices = self.record(store, computed).await?,
                 Err(e) => tracing::error!(run = self.run_id, error = %e, "a projection failed"),
             }
         }
@@ -207,7 +207,7 @@ impl Watcher {
         if let Some(handle) = self.pending.take()
             && let Ok(computed) = handle.await
         {
-            notices.extend(self.record(store, machine, computed).await?);
+            notices.extend(self.record(store, computed).await?);
         }
         let progress = self.progress(store, machine).await?;
         let options = WatchOptions {
@@ -223,7 +223,7 @@ impl Watcher {
             &self.estimates,
             &options,
         );
-        notices.extend(self.record(store, machine, computed).await?);
+        notices.extend(self.record(store, computed).await?);
         Ok(notices)
     }
 
@@ -254,7 +254,6 @@ impl Watcher {
     async fn record(
         &mut self,
         store: &Store,
-        machine: &Machine,
         computed: Computed,
     ) -> Result<Vec<Notice>, StoreError> {
         let Computed { projection, risk } = computed;
@@ -263,7 +262,12 @@ impl Watcher {
         let mut readings = Vec::new();
         for m in &projection.margins {
             let d = &plan.deadlines[m.deadline];
-            let settled = d.covers.iter().all(|j| machine.status(*j).is_done());
+            // Settled as of the projection's own state (its `at`), not the machine's now:
+            // on a fast clock the run moves on while a projection is computed.
+            let settled = d
+                .covers
+                .iter()
+                .all(|j| projection.phases[*j] == warden_deadlines::Phase::Done);
             let p_miss = risk
                 .iter()
                 .find(|r| r.deadline == m.deadline)

@@ -14,7 +14,7 @@ use warden_core::plan::Plan;
 use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Report, Store, StoreError};
 
-use super::exec::{AttemptPaths, Running, read_progress};
+use super::exec::{AttemptPaths, Running, SimulatedDurations, read_progress};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -28,6 +28,8 @@ pub struct WorkerConfig {
     /// Real time to wait when the queue is empty.
     pub idle: Duration,
     pub data_dir: PathBuf,
+    /// How long simulated jobs take, where a demo overrides their estimate (run::RunOptions).
+    pub simulated: Arc<SimulatedDurations>,
 }
 
 /// Wakes shared between the driver and in-process workers, so neither waits for a poll.
@@ -112,7 +114,16 @@ async fn run_claim(
     // and kills it (engine::host).
     let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
     let log_dir = paths.log.display().to_string();
-    let mut running = match Running::start(plan, job, claim.attempt, &paths, clock).await {
+    let mut running = match Running::start(
+        plan,
+        job,
+        claim.attempt,
+        &paths,
+        clock,
+        &config.simulated,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(job = %claim.job_id, attempt = claim.attempt, error = %e, "the job could not be started");

@@ -10,7 +10,7 @@
 //! dependencies, resources, windows, not-before times and pipelining as a run does.
 
 mod report;
-mod scenario;
+pub(super) mod scenario;
 
 use std::io::Write;
 

@@ -1,0 +1,385 @@
+//! `warden demo`: Warden's main job in one command (docs/demo.md). The shipped month-end
+//! cycle for February 2025, run durably on the embedded store on an accelerated clock, with
+//! the February crisis injected from its scenario file (12M more claims, the old serial
+//! model, Stream A's overrun, Streams B and C stuck behind it), the deadline watcher and
+//! escalation ladders live, alerts delivered to a log file, and the web UI serving it all.
+//!
+//! What is real: the orchestrator, the store, crash-safety (stop it and run it again: it
+//! resumes), the projections, P(miss), the ladders, the alerts outbox, the UI. What is
+//! simulated: every job's work (the month-end's jobs are `builtin: sleep`, taking their
+//! estimate), and the overrunning jobs, which take the durations the scenario gives.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use warden_core::clock::Clock;
+use warden_core::plan::{DateSpec, PlanOptions};
+use warden_store::Store;
+
+use super::serve::{UiArgs, describe, file_sha256, start_ui};
+use super::whatif::scenario::{self, Actual};
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use crate::engine::clocks::AcceleratedClock;
+use crate::engine::exec::SimulatedDurations;
+use crate::engine::run::{RunEnd, RunOptions, resume_time, run_cycle, usable_data_dir};
+use crate::load::load_workflow;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's own store (SQLite).
+    #[arg(long, default_value = "warden-demo.db")]
+    pub db: String,
+    /// The demo's data directory (job logs, alerts.log).
+    #[arg(long, default_value = "warden-demo-data")]
+    pub data: PathBuf,
+    /// Clock speed: this many times real time (1200: an hour passes in 3 s; the three
+    /// nights take about 4 minutes).
+    #[arg(long, default_value_t = 1200.0)]
+    pub speed: f64,
+    /// Where the web UI listens (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The cycle.
+    #[arg(long, default_value = "workflows/month-end.yaml")]
+    pub workflow: String,
+    /// What is injected (volumes, mode, overrunning jobs, waits).
+    #[arg(long, default_value = "workflows/scenarios/february-2025.yaml")]
+    pub scenario: String,
+    /// Start over: delete the demo's store and data directory first.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Stop when the cycle ends instead of serving the UI until Ctrl-C.
+    #[arg(long)]
+    pub exit_when_done: bool,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// The demo's plan and what it injects.
+struct Injected {
+    workflow: warden_core::workflow::Workflow,
+    plan: warden_core::plan::Plan,
+    volumes: Vec<(String, warden_core::plan::VolumeChange)>,
+    simulated: SimulatedDurations,
+    waits: Vec<String>,
+    title: String,
+}
+
+fn prepare(args: &DemoArgs) -> Result<Injected, String> {
+    let loaded = load_workflow(&args.workflow).map_err(|e| {
+        format!("{e} (the demo runs from the repository's root, where workflows/ is)")
+    })?;
+    let workflow = loaded.compilation.workflow.ok_or_else(|| {
+        format!(
+            "{}: invalid; run `warden validate {}`",
+            args.workflow, args.workflow
+        )
+    })?;
+    let path = &args.scenario;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let raw = scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    if raw.looks.is_empty() {
+        return Err(format!("{path}: `looks` is empty: give at least one"));
+    }
+    let date: DateSpec = raw.date.parse().map_err(|e| format!("{path}: date: {e}"))?;
+    let volumes = scenario::volumes(&raw).map_err(|e| format!("{path}: {e}"))?;
+    let mode = scenario::look_mode(&raw, 0, workflow.mode).map_err(|e| format!("{path}: {e}"))?;
+    // The plan knows the declared volumes: the acquisition's claims arrive without a batch
+    // impact test. What the jobs really take is what the larger volume needs.
+    let instantiate = |volumes: Vec<(String, warden_core::plan::VolumeChange)>| {
+        workflow
+            .instantiate(
+                date,
+                &PlanOptions {
+                    mode: Some(mode),
+                    volumes,
+                },
+            )
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let mut plan = instantiate(Vec::new())?;
+    let grown = instantiate(volumes.clone())?;
+    let resolved = scenario::resolve_look(&raw, 0, &plan).map_err(|e| format!("{path}: {e}"))?;
+    for &(job, behind) in &resolved.waits {
+        if !plan.add_dependency(job, behind) {
+            return Err(format!(
+                "{path}: waits: `{}` cannot wait behind `{}`: that would close a cycle",
+                plan.jobs[job].id, plan.jobs[behind].id
+            ));
+        }
+    }
+    let mut simulated: SimulatedDurations = grown
+        .jobs
+        .iter()
+        .zip(&plan.jobs)
+        .enumerate()
+        .filter(|(_, (g, p))| g.duration != p.duration)
+        .map(|(j, (g, _))| (j, g.duration))
+        .collect();
+    for (j, a) in resolved.actual.iter().enumerate() {
+        if let Some(Actual::Took(d)) = a {
+            simulated.insert(j, *d);
+        }
+    }
+    Ok(Injected {
+        workflow,
+        plan,
+        volumes,
+        simulated,
+        waits: resolved.waits_text,
+        title: raw.scenario,
+    })
+}
+
+fn minutes(d: chrono::TimeDelta) -> i64 {
+    d.num_minutes()
+}
+
+/// The honesty block: what runs for real and what is simulated.
+fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std::io::Result<()> {
+    let plan = &i.plan;
+    writeln!(
+        out,
+        "warden demo: {} for {} ({} jobs, {} mode) with the scenario \"{}\"",
+        plan.cycle,
+        plan.date,
+        plan.jobs.len(),
+        plan.mode.as_str(),
+        i.title
+    )?;
+    writeln!(
+        out,
+        "  real: the orchestrator, the store ({}), crash-safe resume, deadline projection, P(miss), escalation ladders, the alerts outbox ({}), the web UI",
+        args.db,
+        args.data.join("alerts.log").display()
+    )?;
+    writeln!(
+        out,
+        "  simulated: every job's work: the month-end jobs are `builtin: sleep` and take their estimate on a clock {}x real time",
+        args.speed
+    )?;
+    for (stream, change) in &i.volumes {
+        let amount = match change {
+            warden_core::plan::VolumeChange::Set(n) => format!("set to {n}"),
+            warden_core::plan::VolumeChange::Add(n) => format!("{n:+}"),
+        };
+        writeln!(
+            out,
+            "  injected volume: stream {stream} claims {amount} that the plan does not know of (no batch impact test): its jobs take what that volume needs"
+        )?;
+    }
+    let mut overruns: Vec<(&usize, &chrono::TimeDelta)> = i.simulated.iter().collect();
+    overruns.sort();
+    for (j, took) in overruns {
+        writeln!(
+            out,
+            "  injected overrun: {} takes {} min (estimate {} min)",
+            plan.jobs[*j].id,
+            minutes(*took),
+            minutes(plan.jobs[*j].duration)
+        )?;
+    }
+    writeln!(
+        out,
+        "  the watcher is told none of this: it projects from the plan's estimates and sees each overrun as it happens"
+    )?;
+    for w in &i.waits {
+        writeln!(out, "  injected wait: {w}")?;
+    }
+    Ok(())
+}
+
+fn remove_demo_files(args: &DemoArgs) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let f = format!("{}{suffix}", args.db);
+        match std::fs::remove_file(&f) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    match std::fs::remove_dir_all(&args.data) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        writeln!(err, "error: --speed must be a positive number")?;
+        return Ok(EXIT_USAGE);
+    }
+    let injected = match prepare(args) {
+        Ok(i) => i,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if args.fresh
+        && let Err(e) = remove_demo_files(args)
+    {
+        writeln!(err, "error: cannot remove the old demo files: {e}")?;
+        return Ok(EXIT_UNAVAILABLE);
+    }
+    let outbox = match super::run::alert_outbox(
+        None,
+        None,
+        &args.data,
+        &args.workflow,
+        &injected.workflow,
+        err,
+    ) {
+        Ok(o) => o,
+        Err(message) => {
+            writeln!(err, "{message}")?;
+            return Ok(EXIT_USAGE);
+        }
+    };
+    describe_injection(&injected, args, out)?;
+    // The run as it was launched: the declared volumes.
+    let new = super::cycle_args::new_run(&injected.plan, &file_sha256(&args.workflow), &[]);
+    let plan = Arc::new(injected.plan);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        if let Err(e) = usable_data_dir(&args.data) {
+            writeln!(err, "error: {e}")?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+        let store = match Store::connect(&args.db).await {
+            Ok(s) => s,
+            Err(e) => {
+                writeln!(err, "error: cannot open the store {}: {e}", args.db)?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        if let Ok(Some(run)) = store.find_run(&new.cycle, &new.business_date).await
+            && run.status == "complete"
+        {
+            writeln!(
+                err,
+                "error: {} already holds a finished demo run (run {}); pass --fresh to start over, or `warden serve --db {}` to look at it",
+                args.db, run.id, args.db
+            )?;
+            return Ok(EXIT_USAGE);
+        }
+        let resumed = match resume_time(&store, &new).await {
+            Ok(t) => t,
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        let origin = resumed.map_or(plan.start, |t| t.max(plan.start));
+        let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(origin, args.speed));
+        let catalog = Arc::new(warden_ui::Catalog::default());
+        catalog.pin(plan.clone());
+        let ui = match start_ui(
+            store.clone(),
+            catalog,
+            args.listen,
+            args.ui.auth.as_deref(),
+            Some(args.data.clone()),
+        )
+        .await
+        {
+            Ok(ui) => ui,
+            Err(message) => {
+                writeln!(err, "error: {message}")?;
+                return Ok(EXIT_USAGE);
+            }
+        };
+        writeln!(out, "{}", describe(&ui, args.ui.auth.as_deref()))?;
+        writeln!(
+            out,
+            "running{}: watch the Day 1 margin shrink as Stream A overruns, and the escalations fire",
+            if resumed.is_some() { " (resumed)" } else { "" }
+        )?;
+        out.flush()?;
+        let mut options = RunOptions::new(args.data.clone());
+        options.outbox = Some(outbox);
+        options.simulated = Arc::new(injected.simulated);
+        let end = run_cycle(store.clone(), plan.clone(), &new, clock, &options).await;
+        let code = match &end {
+            Ok(RunEnd::Complete { run_id }) => {
+                writeln!(out, "run {run_id}: {} for {} complete", plan.cycle, plan.date)?;
+                summary(&store, &plan, *run_id, &args.data, out).await?;
+                EXIT_OK
+            }
+            Ok(RunEnd::Stuck { run_id, failed }) => {
+                writeln!(out, "run {run_id} is stuck: {} failed for good", failed.join(", "))?;
+                summary(&store, &plan, *run_id, &args.data, out).await?;
+                EXIT_INVALID
+            }
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                EXIT_UNAVAILABLE
+            }
+        };
+        if !args.exit_when_done && end.is_ok() {
+            writeln!(out, "{} still serves the run; Ctrl-C stops", ui.url)?;
+            out.flush()?;
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        let _ = ui.stop.send(());
+        let _ = ui.task.await;
+        Ok(code)
+    })
+}
+
+/// Each deadline's final margin, and every escalation notice the ladders sent.
+async fn summary(
+    store: &Store,
+    plan: &warden_core::plan::Plan,
+    run_id: i64,
+    data: &Path,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let tz = plan.timezone;
+    let local =
+        |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %H:%M").to_string();
+    let projections = store.load_projections(run_id).await.unwrap_or_default();
+    for d in &plan.deadlines {
+        let mine: Vec<_> = projections
+            .iter()
+            .filter(|p| p.deadline_id == d.id)
+            .collect();
+        if let (Some(first), Some(last)) = (mine.first(), mine.last()) {
+            writeln!(
+                out,
+                "  {:<14} margin {} → {} ({}), finished {}",
+                d.id,
+                super::plan_table::signed(chrono::TimeDelta::minutes(first.margin_seconds / 60)),
+                super::plan_table::signed(chrono::TimeDelta::minutes(last.margin_seconds / 60)),
+                if last.margin_seconds < 0 {
+                    "missed"
+                } else {
+                    "met"
+                },
+                local(last.finish)
+            )?;
+        }
+    }
+    let events = store.load_deadline_events(run_id).await.unwrap_or_default();
+    for e in events.iter().filter(|e| e.kind == "notify") {
+        writeln!(
+            out,
+            "  escalation at {}: {} {}",
+            local(e.at),
+            e.deadline_id,
+            e.level.as_deref().unwrap_or("")
+        )?;
+    }
+    let alerts = store.run_alerts(run_id).await.unwrap_or_default();
+    writeln!(
+        out,
+        "  {} alert(s) raised; see {} or the UI's Alerts page",
+        alerts.len(),
+        data.join("alerts.log").display()
+    )?;
+    Ok(())
+}
