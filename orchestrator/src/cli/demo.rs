@@ -65,6 +65,7 @@ struct Injected {
     volumes: Vec<(String, warden_core::plan::VolumeChange)>,
     simulated: SimulatedDurations,
     waits: Vec<String>,
+    capped: Vec<String>,
     title: String,
 }
 
@@ -119,9 +120,27 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
         .filter(|(_, (g, p))| g.duration != p.duration)
         .map(|(j, (g, _))| (j, g.duration))
         .collect();
+    let mut capped = Vec::new();
     for (j, a) in resolved.actual.iter().enumerate() {
         if let Some(Actual::Took(d)) = a {
-            simulated.insert(j, *d);
+            // A job that overruns its timeout is killed and retried until it fails for
+            // good, and the demo would stop there waiting for an operator. It is held just
+            // under its timeout instead, and the demo says so.
+            let took = match plan.jobs[j].timeout {
+                Some(limit) if *d >= limit => {
+                    let under = limit * 19 / 20;
+                    capped.push(format!(
+                        "{} is held at {} min: the scenario's {} min would pass its {} min timeout",
+                        plan.jobs[j].id,
+                        under.num_minutes(),
+                        d.num_minutes(),
+                        limit.num_minutes()
+                    ));
+                    under
+                }
+                _ => *d,
+            };
+            simulated.insert(j, took);
         }
     }
     Ok(Injected {
@@ -130,6 +149,7 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
         volumes,
         simulated,
         waits: resolved.waits_text,
+        capped,
         title: raw.scenario,
     })
 }
@@ -181,6 +201,9 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
             minutes(*took),
             minutes(plan.jobs[*j].duration)
         )?;
+    }
+    for c in &i.capped {
+        writeln!(out, "  note: {c}")?;
     }
     writeln!(
         out,
