@@ -186,6 +186,21 @@ async fn pages_show_what_the_api_returns() {
         critical.len(),
         "only the critical path is highlighted"
     );
+    for d in deadlines {
+        let figure = format!(
+            r#"<figure class="history" data-deadline="{}">"#,
+            d["id"].as_str().expect("id")
+        );
+        let at = page
+            .find(&figure)
+            .unwrap_or_else(|| panic!("no margin history for {}", d["id"]));
+        let chart = &page[at..at + page[at..].find("</figure>").expect("closed")];
+        assert!(
+            chart.contains("<polyline"),
+            "the margin-history chart of {} is drawn",
+            d["id"]
+        );
+    }
     for class in ["class=\"window\"", "class=\"deadline\"", "class=\"now\""] {
         assert!(page.contains(class), "Gantt lacks {class}");
     }

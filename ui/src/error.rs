@@ -88,3 +88,26 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_reach_the_client_only_as_a_reference() {
+        let e = ApiError::Internal(
+            "store: error returned from database: near \"SELEC\": syntax error".into(),
+        );
+        let body = e.body();
+        assert_eq!(body.status, 500);
+        assert!(body.error.contains("reference"), "{}", body.error);
+        assert!(
+            !body.error.contains("SELEC") && !body.error.contains("database"),
+            "{}",
+            body.error
+        );
+        let e = ApiError::Conflict("cannot hold `X`: it has succeeded".into());
+        assert_eq!(e.body().error, "cannot hold `X`: it has succeeded");
+        assert_eq!(e.body().status, 409);
+    }
+}

@@ -80,6 +80,10 @@ pub struct DeadlineCard {
     pub penalty: Option<String>,
     /// The margin over the night (SVG; empty before two projections).
     pub sparkline_svg: String,
+    /// The same history, larger, for the cycle page (empty before two projections).
+    pub history_svg: String,
+    /// The history's range in words: lowest and highest margin, first and last projection.
+    pub history_range: String,
     pub margin_history: Vec<MarginPoint>,
 }
 
@@ -179,6 +183,22 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 source,
                 penalty: d.penalty.clone(),
                 sparkline_svg: charts::sparkline(&points, 160, 36),
+                history_svg: charts::sparkline(&points, 520, 110),
+                history_range: match (points.first(), points.last()) {
+                    (Some(first), Some(last)) if points.len() > 1 => {
+                        let lo = points.iter().map(|p| p.1).min().unwrap_or(0);
+                        let hi = points.iter().map(|p| p.1).max().unwrap_or(0);
+                        format!(
+                            "{} projections, {} to {}; margin between {} and {}",
+                            points.len(),
+                            local(tz, first.0),
+                            local(tz, last.0),
+                            signed(TimeDelta::seconds(lo)),
+                            signed(TimeDelta::seconds(hi))
+                        )
+                    }
+                    _ => "not projected yet".to_string(),
+                },
                 margin_history: history,
             }
         })
