@@ -19,6 +19,9 @@ use warden_store::{
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 
+/// Projections read per deadline for the margin's history (the latest always among them).
+pub const HISTORY_POINTS: i64 = 120;
+
 /// A run with its plan, state and projection.
 #[derive(Debug)]
 pub struct RunSnapshot {
@@ -54,6 +57,7 @@ pub struct Stored {
 impl RunSnapshot {
     /// Reads the run from the store and computes its projection.
     pub async fn load(store: &Store, catalog: &Catalog, run_id: i64) -> Result<Self, ApiError> {
+        let started = std::time::Instant::now();
         let run = store
             .list_runs()
             .await?
@@ -61,15 +65,23 @@ impl RunSnapshot {
             .find(|r| r.id == run_id)
             .ok_or_else(|| ApiError::NotFound(format!("there is no run {run_id}")))?;
         let found = catalog.plan_for(&run).map_err(ApiError::Unavailable)?;
+        // The reads are independent: run them at once over the pool's connections.
+        let (events, attempts, projections, ladder, alerts, progress, history) = tokio::try_join!(
+            store.load_events(run.id),
+            store.load_attempts(run.id),
+            store.load_projections_sampled(run.id, HISTORY_POINTS),
+            store.load_deadline_events(run.id),
+            store.run_alerts(run.id),
+            store.load_progress(run.id),
+            store.load_history(&run.cycle),
+        )?;
         let stored = Stored {
-            events: store.load_events(run.id).await?,
-            attempts: store.load_attempts(run.id).await?,
-            projections: store.load_projections(run.id).await?,
-            ladder: store.load_deadline_events(run.id).await?,
-            alerts: store.run_alerts(run.id).await?,
-            progress: store
-                .load_progress(run.id)
-                .await?
+            events,
+            attempts,
+            projections,
+            ladder,
+            alerts,
+            progress: progress
                 .into_iter()
                 .filter_map(|p| {
                     Some((
@@ -81,17 +93,22 @@ impl RunSnapshot {
                     ))
                 })
                 .collect(),
-            history: store
-                .load_history(&run.cycle)
-                .await?
+            history: history
                 .into_iter()
                 .map(|h| HistorySample::new(h.job_id, h.volume, h.seconds))
                 .collect(),
         };
         let plan = found.plan.clone();
+        let read = started.elapsed();
         let mut snapshot = tokio::task::spawn_blocking(move || Self::compute(run, plan, stored))
             .await
             .map_err(|e| ApiError::Internal(format!("projection task: {e}")))?;
+        tracing::debug!(
+            run = run_id,
+            read_ms = read.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "run snapshot"
+        );
         snapshot.plan_warning = found.warning;
         Ok(snapshot)
     }

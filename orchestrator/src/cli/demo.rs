@@ -35,8 +35,8 @@ pub struct DemoArgs {
     /// The demo's data directory (job logs, alerts.log).
     #[arg(long, default_value = "warden-demo-data")]
     pub data: PathBuf,
-    /// Clock speed: this many times real time (1200: an hour passes in 3 s; the three
-    /// nights take about 4 minutes).
+    /// Clock speed: this many times real time (1200: an hour passes in 3 s; the cycle
+    /// takes about 1.5 minutes).
     #[arg(long, default_value_t = 1200.0)]
     pub speed: f64,
     /// Where the web UI listens (port 0: any free port).

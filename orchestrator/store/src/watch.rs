@@ -86,6 +86,26 @@ impl Store {
         }
     }
 
+    /// A run's projections thinned to about `points` per deadline (always each deadline's
+    /// first and latest), oldest first: the margin's history for a chart without reading
+    /// every projection of the night.
+    pub async fn load_projections_sampled(
+        &self,
+        run_id: i64,
+        points: i64,
+    ) -> Result<Vec<ProjectionRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                s.load_projections_sampled(run_id, Some(points.max(1)))
+                    .await
+            }
+            Store::Postgres(s) => {
+                s.load_projections_sampled(run_id, Some(points.max(1)))
+                    .await
+            }
+        }
+    }
+
     /// A run's ladder decisions, in the order they were made.
     pub async fn load_deadline_events(
         &self,
@@ -186,12 +206,29 @@ macro_rules! watch_impl {
                 &self,
                 run_id: i64,
             ) -> Result<Vec<ProjectionRow>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/watch_load_projections.sql"
-                )))
-                .bind(run_id)
+                self.load_projections_sampled(run_id, None).await
+            }
+
+            pub async fn load_projections_sampled(
+                &self,
+                run_id: i64,
+                points: Option<i64>,
+            ) -> Result<Vec<ProjectionRow>, StoreError> {
+                let rows = match points {
+                    None => sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/watch_load_projections.sql"
+                    )))
+                    .bind(run_id),
+                    Some(points) => sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/watch_load_projections_sampled.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(points),
+                }
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()

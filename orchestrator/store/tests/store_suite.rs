@@ -640,6 +640,39 @@ async fn runs_are_listed_newest_first_and_the_ui_audit_is_kept(store: Store) {
     assert!(audit[audit.len() - 2].id < last.id, "oldest first");
 }
 
+async fn a_long_margin_history_is_read_thinned_with_its_ends(store: Store) {
+    let run = run_with_queue(&store, &[]).await;
+    for i in 1..=100 {
+        store
+            .record_watch(
+                run,
+                &[
+                    projection_row(i, "cms-filing", 1000 - i, "ok"),
+                    projection_row(i, "day1-window", 50 - i, "warning"),
+                ],
+                &[],
+            )
+            .await
+            .expect("record");
+    }
+    let sampled = store.load_projections_sampled(run, 10).await.expect("load");
+    for deadline in ["cms-filing", "day1-window"] {
+        let mine: Vec<&ProjectionRow> = sampled
+            .iter()
+            .filter(|p| p.deadline_id == deadline)
+            .collect();
+        assert!(
+            (10..=12).contains(&mine.len()),
+            "{deadline}: {} rows",
+            mine.len()
+        );
+        assert_eq!(mine[0].at, t(1), "the first projection is kept");
+        assert_eq!(mine[mine.len() - 1].at, t(100), "the latest is kept");
+        assert!(mine.windows(2).all(|w| w[0].at < w[1].at), "oldest first");
+    }
+    assert_eq!(store.load_projections(run).await.expect("all").len(), 200);
+}
+
 macro_rules! suite {
     ($backend:ident) => {
         mod $backend {
@@ -673,6 +706,7 @@ macro_rules! suite {
             case!(failures_retry_then_dead_letter_and_successes_close);
             case!(acknowledgements_are_kept_with_who_when_and_why);
             case!(runs_are_listed_newest_first_and_the_ui_audit_is_kept);
+            case!(a_long_margin_history_is_read_thinned_with_its_ends);
         }
     };
 }
