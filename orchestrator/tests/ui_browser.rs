@@ -139,8 +139,44 @@ async fn screenshot(client: &Client, name: &str) {
     }
 }
 
-async fn attr(e: &fantoccini::elements::Element, name: &str) -> String {
-    e.attr(name).await.expect("attr").unwrap_or_default()
+async fn js(client: &Client, script: &str) -> Value {
+    client.execute(script, Vec::new()).await.expect("script")
+}
+
+/// Acknowledges the first open alert through its form, as a person would: type a note,
+/// press the button. A live update can swap the page between finding the form and using
+/// it; then the page is loaded again and the person tries again.
+async fn acknowledge_first(client: &Client, page: &str) -> (String, String) {
+    let mut last = None;
+    for _ in 0..5 {
+        client.goto(page).await.expect("alerts");
+        let attempt = async {
+            let form = client.find(Locator::Css("form.ack-form")).await?;
+            let action = form.attr("action").await?.unwrap_or_default();
+            form.find(Locator::Css("input[name='note']"))
+                .await?
+                .send_keys("on it: audit writes moved to staging")
+                .await?;
+            form.find(Locator::Css("button.ack-button"))
+                .await?
+                .click()
+                .await?;
+            let notice = client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css("p.notice"))
+                .await?
+                .text()
+                .await?;
+            Ok::<_, fantoccini::error::CmdError>((action, notice))
+        }
+        .await;
+        match attempt {
+            Ok(done) => return done,
+            Err(e) => last = Some(e),
+        }
+    }
+    panic!("could not acknowledge through the form: {last:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,40 +227,32 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
     assert_eq!(run["status"], "complete", "{run}");
     assert_eq!(run["jobs_failed"], 0);
     client.goto(&format!("{url}/")).await.expect("overview");
+    // One script reads every card at once: the page may swap its content on a live update
+    // at any moment, which would leave element handles stale.
+    let cards = js(
+        &client,
+        "return Array.from(document.querySelectorAll('article.card')).map(c => ({ id: c.dataset.deadline, class: c.className, margin: c.querySelector('.margin').textContent, state: c.querySelector('.state').textContent }));",
+    )
+    .await;
     for d in run["deadlines"].as_array().expect("deadlines") {
-        let card = client
-            .find(Locator::Css(&format!(
-                "article.card[data-deadline='{}']",
-                d["id"].as_str().expect("id")
-            )))
-            .await
-            .expect("a card for the deadline");
-        let margin = card
-            .find(Locator::Css(".margin"))
-            .await
-            .expect("margin")
-            .text()
-            .await
-            .expect("text");
-        assert_eq!(margin, d["margin"].as_str().expect("margin"), "{}", d["id"]);
-        let state = card
-            .find(Locator::Css(".state"))
-            .await
-            .expect("state")
-            .text()
-            .await
-            .expect("text");
+        let card = cards
+            .as_array()
+            .expect("cards")
+            .iter()
+            .find(|c| c["id"] == d["id"])
+            .unwrap_or_else(|| panic!("no card for {}", d["id"]));
+        assert_eq!(card["margin"], d["margin"], "{}", d["id"]);
+        let state = card["state"].as_str().expect("state").to_lowercase();
         assert!(
-            state
-                .to_lowercase()
-                .starts_with(d["state_label"].as_str().expect("label")),
+            state.starts_with(d["state_label"].as_str().expect("label")),
             "{}: page says {state}, API {}",
             d["id"],
             d["state_label"]
         );
         assert!(
-            attr(&card, "class")
-                .await
+            card["class"]
+                .as_str()
+                .expect("class")
                 .contains(&format!("state-{}", d["state"].as_str().expect("s"))),
             "the card's colour follows its state"
         );
@@ -254,14 +282,16 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         .goto(&format!("{url}/runs/{id}"))
         .await
         .expect("detail");
-    let mut highlighted = BTreeSet::new();
-    for bar in client
-        .find_all(Locator::Css("svg.gantt rect.bar.critical"))
-        .await
-        .expect("bars")
-    {
-        highlighted.insert(attr(&bar, "data-job").await);
-    }
+    let highlighted: BTreeSet<String> = js(
+        &client,
+        "return Array.from(document.querySelectorAll('svg.gantt rect.bar.critical')).map(b => b.dataset.job);",
+    )
+    .await
+    .as_array()
+    .expect("bars")
+    .iter()
+    .map(|j| j.as_str().expect("job").to_string())
+    .collect();
     assert_eq!(highlighted, critical);
     screenshot(&client, "detail").await;
     client
@@ -287,32 +317,7 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         .await
         .expect("alerts");
     screenshot(&client, "alerts").await;
-    let form = client
-        .find(Locator::Css("form.ack-form"))
-        .await
-        .expect("an alert to acknowledge");
-    let action = attr(&form, "action").await;
-    form.find(Locator::Css("input[name='note']"))
-        .await
-        .expect("note")
-        .send_keys("on it: audit writes moved to staging")
-        .await
-        .expect("type");
-    form.find(Locator::Css("button.ack-button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
-    let notice = client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .expect("a notice after acknowledging")
-        .text()
-        .await
-        .expect("text");
+    let (action, notice) = acknowledge_first(&client, &format!("{url}/runs/{id}/alerts")).await;
     assert!(notice.contains("acknowledged by local"), "{notice}");
     let alert_id = action
         .rsplit('/')
@@ -331,14 +336,14 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         .goto(&format!("{url}/audit?action=acknowledge"))
         .await
         .expect("audit");
-    let rows = client
-        .find_all(Locator::Css(
-            "table.audit tbody tr[data-action='acknowledge']",
-        ))
-        .await
-        .expect("rows");
-    assert_eq!(rows.len(), 1);
-    let row = rows[0].text().await.expect("row");
+    let rows = js(
+        &client,
+        "return Array.from(document.querySelectorAll(\"table.audit tbody tr[data-action='acknowledge']\")).map(r => r.textContent);",
+    )
+    .await;
+    let rows = rows.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = rows[0].as_str().expect("row");
     assert!(
         row.contains("local") && row.contains("audit writes moved to staging"),
         "{row}"
