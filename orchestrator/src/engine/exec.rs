@@ -224,3 +224,72 @@ impl Running {
 pub fn kill_group(pgid: i32) {
     let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, TimeDelta, Utc};
+    use warden_core::plan::PlanOptions;
+    use warden_core::workflow::compile_str;
+
+    use crate::engine::clocks::AcceleratedClock;
+
+    fn plan() -> Plan {
+        let text = r#"
+cycle: exec-test
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: OVERRUN, builtin: sleep, estimate: 30m }
+  - { id: ON-TIME, builtin: sleep, estimate: 20m }
+  - { id: SETUP, builtin: adjudicate-setup, estimate: 10m }
+"#;
+        let (_, c) = compile_str("exec-test.yaml", text);
+        c.workflow
+            .expect("compiles")
+            .instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans")
+    }
+
+    /// How long a simulated attempt of `job` takes on the run's clock.
+    async fn takes(plan: &Plan, job: usize, overrides: &SimulatedDurations) -> TimeDelta {
+        let dir = std::env::temp_dir().join(format!("warden-exec-test-{}", std::process::id()));
+        let clock: Arc<dyn Clock> =
+            Arc::new(AcceleratedClock::new(DateTime::<Utc>::UNIX_EPOCH, 600.0));
+        let paths = AttemptPaths::new(&dir, 1, &plan.jobs[job].id, 1);
+        let started = tokio::time::Instant::now();
+        let running = Running::start(plan, job, 1, &paths, &clock, overrides)
+            .await
+            .expect("starts");
+        let _ = std::fs::remove_dir_all(&dir);
+        match running {
+            Running::Simulated { until } => clock.clock_duration(until - started),
+            other => panic!("not simulated: {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_override_sets_a_sleep_jobs_duration_and_nothing_else() {
+        if super::super::adjudication::input_dir().is_some() {
+            return; // the adjudication built-in would run for real
+        }
+        let plan = plan();
+        let none = SimulatedDurations::new();
+        assert_eq!(takes(&plan, 0, &none).await, TimeDelta::minutes(30));
+        let overrides: SimulatedDurations =
+            [(0, TimeDelta::minutes(75)), (2, TimeDelta::minutes(99))]
+                .into_iter()
+                .collect();
+        // The overridden sleep job takes the override, on the run's clock.
+        assert_eq!(takes(&plan, 0, &overrides).await, TimeDelta::minutes(75));
+        // A job without an override takes its estimate.
+        assert_eq!(takes(&plan, 1, &overrides).await, TimeDelta::minutes(20));
+        // Overrides are for `builtin: sleep` only: a simulated adjudication stage keeps its
+        // estimate.
+        assert_eq!(takes(&plan, 2, &overrides).await, TimeDelta::minutes(10));
+        // The plan, which the deadline watcher projects from, is not changed.
+        assert_eq!(plan.jobs[0].duration, TimeDelta::minutes(30));
+    }
+}
