@@ -143,14 +143,19 @@ pub async fn run_cycle(
         None => None,
     };
     // The alerts outbox: delivers this run's alerts beside the workers, with a last pass
-    // when the run stops (crate::alerts).
+    // when the run stops (crate::alerts). It looks every second, or every minute of the
+    // run's clock when that is sooner (an accelerated demo would otherwise deliver an alert
+    // 20 minutes of cycle time after it was raised), but never more than ten times a second.
+    let outbox_poll = clock
+        .real_duration(TimeDelta::minutes(1))
+        .clamp(Duration::from_millis(100), Duration::from_secs(1));
     let outbox = options.outbox.as_ref().map(|o| {
         tokio::spawn(crate::alerts::run_outbox(
             store.clone(),
             o.for_run(run_id),
             clock.clone(),
             stopped.clone(),
-            Duration::from_secs(1),
+            outbox_poll,
         ))
     });
     let mut away_since: Option<tokio::time::Instant> = None;
