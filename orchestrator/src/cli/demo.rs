@@ -64,14 +64,26 @@ struct Injected {
     plan: warden_core::plan::Plan,
     volumes: Vec<(String, warden_core::plan::VolumeChange)>,
     simulated: SimulatedDurations,
+    /// The scenario's `actual:` durations (after holding them under a timeout), by job.
+    overrides: Vec<(usize, chrono::TimeDelta)>,
+    /// Jobs that take their estimate at the injected volume instead of the planned one.
+    scaled: Vec<usize>,
     waits: Vec<String>,
     capped: Vec<String>,
     title: String,
 }
 
+/// Where a relative path given on the command line was looked for.
+fn looked_at(path: &str) -> String {
+    std::path::absolute(path).map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
 fn prepare(args: &DemoArgs) -> Result<Injected, String> {
     let loaded = load_workflow(&args.workflow).map_err(|e| {
-        format!("{e} (the demo runs from the repository's root, where workflows/ is)")
+        format!(
+            "{e}; looked at {} (run the demo from the repository's root, where workflows/ is, or give --workflow)",
+            looked_at(&args.workflow)
+        )
     })?;
     let workflow = loaded.compilation.workflow.ok_or_else(|| {
         format!(
@@ -80,7 +92,12 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
         )
     })?;
     let path = &args.scenario;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the scenario `{path}`: {e}; looked at {}",
+            looked_at(path)
+        )
+    })?;
     let raw = scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     if raw.looks.is_empty() {
         return Err(format!("{path}: `looks` is empty: give at least one"));
@@ -121,6 +138,7 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
         .map(|(j, (g, _))| (j, g.duration))
         .collect();
     let mut capped = Vec::new();
+    let mut overrides = Vec::new();
     for (j, a) in resolved.actual.iter().enumerate() {
         if let Some(Actual::Took(d)) = a {
             // A job that overruns its timeout is killed and retried until it fails for
@@ -141,13 +159,22 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
                 _ => *d,
             };
             simulated.insert(j, took);
+            overrides.push((j, took));
         }
     }
+    let mut scaled: Vec<usize> = simulated
+        .keys()
+        .copied()
+        .filter(|j| !overrides.iter().any(|(o, _)| o == j))
+        .collect();
+    scaled.sort_unstable();
     Ok(Injected {
         workflow,
         plan,
         volumes,
         simulated,
+        overrides,
+        scaled,
         waits: resolved.waits_text,
         capped,
         title: raw.scenario,
@@ -156,6 +183,33 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
 
 fn minutes(d: chrono::TimeDelta) -> i64 {
     d.num_minutes()
+}
+
+/// How many of the volume-scaled jobs belong to a stream, and how many serve every stream.
+fn scaled_summary(i: &Injected) -> String {
+    let plan = &i.plan;
+    let mut per_stream: Vec<(String, usize)> = Vec::new();
+    let mut shared = 0;
+    for &j in &i.scaled {
+        match plan.jobs[j].stream {
+            Some(s) => {
+                let id = &plan.streams[s].id;
+                match per_stream.iter_mut().find(|(x, _)| x == id) {
+                    Some((_, n)) => *n += 1,
+                    None => per_stream.push((id.clone(), 1)),
+                }
+            }
+            None => shared += 1,
+        }
+    }
+    let mut parts: Vec<String> = per_stream
+        .iter()
+        .map(|(id, n)| format!("{n} of stream {id}"))
+        .collect();
+    if shared > 0 {
+        parts.push(format!("{shared} shared by every stream"));
+    }
+    parts.join(", ")
 }
 
 /// The honesty block: what runs for real and what is simulated.
@@ -178,8 +232,8 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
     )?;
     writeln!(
         out,
-        "  simulated: every job's work: the month-end jobs are `builtin: sleep` and take their estimate on a clock {}x real time",
-        args.speed
+        "  simulated: every job's work: the {} jobs are `builtin: sleep` and take their estimate on a clock {}x real time, except:",
+        plan.cycle, args.speed
     )?;
     for (stream, change) in &i.volumes {
         let amount = match change {
@@ -191,12 +245,51 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
             "  injected volume: stream {stream} claims {amount} that the plan does not know of (no batch impact test): its jobs take what that volume needs"
         )?;
     }
-    let mut overruns: Vec<(&usize, &chrono::TimeDelta)> = i.simulated.iter().collect();
-    overruns.sort();
-    for (j, took) in overruns {
+    if !i.scaled.is_empty() {
+        let extra: chrono::TimeDelta = i
+            .scaled
+            .iter()
+            .filter_map(|j| {
+                i.simulated
+                    .get(j)
+                    .map(|took| *took - plan.jobs[*j].duration)
+            })
+            .sum();
+        let mut largest: Vec<usize> = i.scaled.clone();
+        largest.sort_by_key(|j| {
+            std::cmp::Reverse(
+                i.simulated
+                    .get(j)
+                    .map(|took| *took - plan.jobs[*j].duration),
+            )
+        });
+        let examples: Vec<String> = largest
+            .iter()
+            .take(4)
+            .filter_map(|j| {
+                i.simulated.get(j).map(|took| {
+                    format!(
+                        "{} {} min (estimate {})",
+                        plan.jobs[*j].id,
+                        minutes(*took),
+                        minutes(plan.jobs[*j].duration)
+                    )
+                })
+            })
+            .collect();
         writeln!(
             out,
-            "  injected overrun: {} takes {} min (estimate {} min)",
+            "    so {} jobs run longer than planned ({}), {} more work in all; the most: {}",
+            i.scaled.len(),
+            scaled_summary(i),
+            super::plan_table::signed(chrono::TimeDelta::minutes(extra.num_minutes())),
+            examples.join(", ")
+        )?;
+    }
+    for (j, took) in &i.overrides {
+        writeln!(
+            out,
+            "  injected overrun: {} takes {} min (estimate {} min), the scenario's `actual:`",
             plan.jobs[*j].id,
             minutes(*took),
             minutes(plan.jobs[*j].duration)
@@ -205,12 +298,53 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
     for c in &i.capped {
         writeln!(out, "  note: {c}")?;
     }
-    writeln!(
-        out,
-        "  the watcher is told none of this: it projects from the plan's estimates and sees each overrun as it happens"
-    )?;
     for w in &i.waits {
         writeln!(out, "  injected wait: {w}")?;
+    }
+    writeln!(
+        out,
+        "  the watcher is not told these durations: it projects from the plan's estimates and sees each overrun as it happens (the waits are dependencies of the plan it projects)"
+    )?;
+    Ok(())
+}
+
+/// What `--fresh` may delete: a SQLite file (or nothing) at `--db`, and a data directory
+/// holding only what a run writes there. Anything else is refused, so a mistyped `--data .`
+/// or `--db README.md` deletes nothing.
+fn check_fresh(args: &DemoArgs) -> Result<(), String> {
+    if args.db.contains("://") {
+        return Err(format!(
+            "--fresh deletes the demo's SQLite file; {} is not one (drop that database yourself)",
+            args.db
+        ));
+    }
+    let db = Path::new(&args.db);
+    if db.exists() {
+        let mut head = [0u8; 16];
+        let is_sqlite = std::fs::File::open(db)
+            .and_then(|mut f| {
+                use std::io::Read;
+                let n = f.read(&mut head)?;
+                Ok(n == 0 || (n == 16 && &head == b"SQLite format 3\0"))
+            })
+            .unwrap_or(false);
+        if !is_sqlite {
+            return Err(format!(
+                "--fresh would delete {}, which is not a SQLite store; give the demo's own --db",
+                args.db
+            ));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(&args.data) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !(name == "runs" || name == "alerts.log" || name.starts_with(".warden-probe-")) {
+                return Err(format!(
+                    "--fresh would delete {}, which holds `{name}`, not written by a run; give the demo's own --data",
+                    args.data.display()
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -241,6 +375,12 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             return Ok(EXIT_USAGE);
         }
     };
+    if args.fresh
+        && let Err(message) = check_fresh(args)
+    {
+        writeln!(err, "error: {message}")?;
+        return Ok(EXIT_USAGE);
+    }
     if args.fresh
         && let Err(e) = remove_demo_files(args)
     {
@@ -354,7 +494,9 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     })
 }
 
-/// Each deadline's final margin, and every escalation notice the ladders sent.
+/// Each deadline's outcome and margin (first projection → last), every escalation the
+/// ladders notified (the margin then, re-notifications folded into one line), and the alerts
+/// raised and delivered: all read back from the store.
 async fn summary(
     store: &Store,
     plan: &warden_core::plan::Plan,
@@ -362,45 +504,128 @@ async fn summary(
     data: &Path,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let read = async {
+        Ok::<_, warden_store::StoreError>((
+            store.load_projections(run_id).await?,
+            store.load_deadline_events(run_id).await?,
+            store.run_alerts(run_id).await?,
+        ))
+    };
+    let (projections, events, alerts) = match read.await {
+        Ok(read) => read,
+        Err(e) => {
+            writeln!(
+                out,
+                "  cannot read the run's deadlines back from the store: {e}; `warden status` shows them"
+            )?;
+            return Ok(());
+        }
+    };
     let tz = plan.timezone;
     let local =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %H:%M").to_string();
-    let projections = store.load_projections(run_id).await.unwrap_or_default();
+    // Rounded to the minute as `warden status` does.
+    let minutes_of =
+        |seconds: i64| chrono::TimeDelta::minutes((seconds as f64 / 60.0).round() as i64);
+    let margin = |seconds: i64| super::plan_table::signed(minutes_of(seconds));
+    writeln!(
+        out,
+        "deadlines (margin at the first projection → at the end):"
+    )?;
     for d in &plan.deadlines {
         let mine: Vec<_> = projections
             .iter()
             .filter(|p| p.deadline_id == d.id)
             .collect();
-        if let (Some(first), Some(last)) = (mine.first(), mine.last()) {
-            writeln!(
-                out,
-                "  {:<14} margin {} → {} ({}), finished {}",
-                d.id,
-                super::plan_table::signed(chrono::TimeDelta::minutes(first.margin_seconds / 60)),
-                super::plan_table::signed(chrono::TimeDelta::minutes(last.margin_seconds / 60)),
-                if last.margin_seconds < 0 {
-                    "missed"
-                } else {
-                    "met"
-                },
-                local(last.finish)
-            )?;
-        }
-    }
-    let events = store.load_deadline_events(run_id).await.unwrap_or_default();
-    for e in events.iter().filter(|e| e.kind == "notify") {
+        let (Some(first), Some(last)) = (mine.first(), mine.last()) else {
+            writeln!(out, "  {:<14} never projected", d.id)?;
+            continue;
+        };
+        let outcome = events
+            .iter()
+            .rev()
+            .find(|e| e.deadline_id == d.id && (e.kind == "met" || e.kind == "breached"))
+            .map_or("not settled", |e| e.kind.as_str());
+        let late = if outcome == "breached" && last.margin_seconds < 0 {
+            format!(
+                " ({} late)",
+                super::plan_table::signed(minutes_of(-last.margin_seconds)).trim_start_matches('+')
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "  escalation at {}: {} {}",
-            local(e.at),
-            e.deadline_id,
-            e.level.as_deref().unwrap_or("")
+            "  {:<14} {:<9} {} → {}{late}, finished {} (deadline {})",
+            d.id,
+            outcome,
+            margin(first.margin_seconds),
+            margin(last.margin_seconds),
+            local(last.finish),
+            local(d.at)
         )?;
     }
-    let alerts = store.run_alerts(run_id).await.unwrap_or_default();
+    // One line per (deadline, level): first notice and the margin then, re-notifications.
+    let mut notified: Vec<(&str, &str, Vec<&warden_store::DeadlineEventRow>)> = Vec::new();
+    for e in events.iter().filter(|e| e.kind == "notify") {
+        let level = e.level.as_deref().unwrap_or("");
+        match notified
+            .iter_mut()
+            .find(|(d, l, _)| *d == e.deadline_id && *l == level)
+        {
+            Some((_, _, rows)) => rows.push(e),
+            None => notified.push((&e.deadline_id, level, vec![e])),
+        }
+    }
+    let margin_at = |deadline: &str, at: chrono::DateTime<chrono::Utc>| {
+        projections
+            .iter()
+            .rfind(|p| p.deadline_id == deadline && p.at <= at)
+            .map_or_else(|| "?".to_string(), |p| margin(p.margin_seconds))
+    };
+    let trigger = |e: &warden_store::DeadlineEventRow| {
+        serde_json::from_str::<serde_json::Value>(&e.payload)
+            .ok()
+            .and_then(|v| v.get("trigger")?.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    if notified.is_empty() {
+        writeln!(out, "escalations: none")?;
+    } else {
+        writeln!(out, "escalations (the ladders' notices):")?;
+    }
+    for (deadline, level, rows) in &notified {
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            continue;
+        };
+        let mut line = format!(
+            "  {deadline:<14} {level:<17} {} at margin {} ({})",
+            local(first.at),
+            margin_at(deadline, first.at),
+            trigger(first)
+        );
+        if rows.len() > 1 {
+            let times = match rows.len() - 1 {
+                1 => "once".to_string(),
+                n => format!("{n} times"),
+            };
+            line.push_str(&format!(
+                ", re-notified {times} until {} (margin {})",
+                local(last.at),
+                margin_at(deadline, last.at)
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    let delivered = alerts
+        .iter()
+        .filter(|a| {
+            !a.deliveries.is_empty() && a.deliveries.iter().all(|d| d.status == "delivered")
+        })
+        .count();
     writeln!(
         out,
-        "  {} alert(s) raised; see {} or the UI's Alerts page",
+        "  {} alert(s) raised, {delivered} delivered to every role; see {} or the UI's Alerts page",
         alerts.len(),
         data.join("alerts.log").display()
     )?;
