@@ -470,12 +470,12 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         let code = match &end {
             Ok(RunEnd::Complete { run_id }) => {
                 writeln!(out, "run {run_id}: {} for {} complete", plan.cycle, plan.date)?;
-                summary(&store, &plan, *run_id, &args.data, out).await?;
+                summary(&store, &plan, *run_id, &options.simulated, args, out).await?;
                 EXIT_OK
             }
             Ok(RunEnd::Stuck { run_id, failed }) => {
                 writeln!(out, "run {run_id} is stuck: {} failed for good", failed.join(", "))?;
-                summary(&store, &plan, *run_id, &args.data, out).await?;
+                summary(&store, &plan, *run_id, &options.simulated, args, out).await?;
                 EXIT_INVALID
             }
             Err(e) => {
@@ -501,7 +501,8 @@ async fn summary(
     store: &Store,
     plan: &warden_core::plan::Plan,
     run_id: i64,
-    data: &Path,
+    simulated: &SimulatedDurations,
+    args: &DemoArgs,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let read = async {
@@ -509,9 +510,10 @@ async fn summary(
             store.load_projections(run_id).await?,
             store.load_deadline_events(run_id).await?,
             store.run_alerts(run_id).await?,
+            store.load_attempts(run_id).await?,
         ))
     };
-    let (projections, events, alerts) = match read.await {
+    let (projections, events, alerts, attempts) = match read.await {
         Ok(read) => read,
         Err(e) => {
             writeln!(
@@ -521,6 +523,7 @@ async fn summary(
             return Ok(());
         }
     };
+    keeping_up(plan, &attempts, simulated, args.speed, out)?;
     let tz = plan.timezone;
     let local =
         |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %H:%M").to_string();
@@ -627,7 +630,72 @@ async fn summary(
         out,
         "  {} alert(s) raised, {delivered} delivered to every role; see {} or the UI's Alerts page",
         alerts.len(),
-        data.join("alerts.log").display()
+        args.data.join("alerts.log").display()
     )?;
     Ok(())
+}
+
+/// How far past its simulated duration an attempt may end, on the run's clock, before the
+/// demo says the machine did not keep up with the accelerated clock.
+const LAG_ALLOWED: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
+/// Whether the machine kept up with the clock. On an accelerated clock every real
+/// millisecond the orchestrator is late is `speed` milliseconds of cycle time: a loaded
+/// machine makes jobs run long and leases expire, and the margins then show that lag on top
+/// of the scenario. Every finished attempt is compared with what it was to take.
+fn keeping_up(
+    plan: &warden_core::plan::Plan,
+    attempts: &[warden_store::AttemptRecord],
+    simulated: &SimulatedDurations,
+    speed: f64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut late = 0;
+    let mut worst: Option<(usize, chrono::TimeDelta)> = None;
+    for a in attempts
+        .iter()
+        .filter(|a| a.outcome.as_deref() == Some("succeeded"))
+    {
+        let (Ok(j), Some(finished)) = (usize::try_from(a.job_idx), a.finished_at) else {
+            continue;
+        };
+        let Some(job) = plan.jobs.get(j) else {
+            continue;
+        };
+        if !matches!(job.action, warden_core::workflow::Action::Builtin(_)) {
+            continue;
+        }
+        let intended = simulated.get(&j).copied().unwrap_or(job.duration);
+        let over = finished - a.started_at - intended;
+        if over > LAG_ALLOWED {
+            late += 1;
+        }
+        if worst.is_none_or(|(_, w)| over > w) {
+            worst = Some((j, over));
+        }
+    }
+    let lost = attempts
+        .iter()
+        .filter(|a| a.outcome.as_deref() == Some("lost"))
+        .count();
+    let worst_text = worst.map_or_else(String::new, |(j, over)| {
+        format!(
+            "{} {}",
+            plan.jobs[j].id,
+            super::plan_table::signed(chrono::TimeDelta::seconds(over.num_seconds()))
+        )
+    });
+    if late == 0 && lost == 0 {
+        writeln!(
+            out,
+            "the machine kept up with the {speed}x clock: every attempt ended within {} min of its simulated duration (the most: {worst_text})",
+            LAG_ALLOWED.num_minutes()
+        )
+    } else {
+        writeln!(
+            out,
+            "warning: the machine did not keep up with the {speed}x clock: {late} attempt(s) ended more than {} min past their simulated duration (the most: {worst_text}), {lost} attempt(s) lost their lease and ran again; the margins below include that lag on top of the scenario: run again with --fresh and a lower --speed",
+            LAG_ALLOWED.num_minutes()
+        )
+    }
 }
