@@ -41,22 +41,21 @@ pub struct Overview {
 }
 
 pub async fn overview(state: &AppState) -> Result<Overview, ApiError> {
-    let mut runs = Vec::new();
-    let mut unshowable = Vec::new();
-    for run in state.store.list_runs().await? {
-        match RunSnapshot::load(&state.store, &state.catalog, run.id).await {
-            Ok(s) => runs.push(views::run_summary(&s)),
-            Err(ApiError::Unavailable(problem)) => unshowable.push(Unshowable {
+    let all = state.all_runs().await?;
+    Ok(Overview {
+        runs: all.shown.iter().map(views::run_summary).collect(),
+        unshowable: all
+            .unshowable
+            .into_iter()
+            .map(|(run, problem)| Unshowable {
                 id: run.id,
                 cycle: run.cycle,
                 business_date: run.business_date,
                 status: run.status,
                 problem,
-            }),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Overview { runs, unshowable })
+            })
+            .collect(),
+    })
 }
 
 pub async fn runs(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
@@ -71,7 +70,7 @@ pub async fn detail(
     Query(filter): Query<GanttFilter>,
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    let s = state.snapshot(&run).await?;
     Ok(Json(views::detail_view(&s, &filter)).into_response())
 }
 
@@ -81,7 +80,7 @@ pub async fn job(
     Path((run, job)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    let s = state.snapshot(&run).await?;
     let j = actions::job_index(&s, &job)?;
     let view = views::job_view(
         &s,
@@ -98,7 +97,7 @@ pub async fn partitions(
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    let s = state.snapshot(&run).await?;
     Ok(Json(views::partitions_view(&s, state.data_dir.as_deref())).into_response())
 }
 
@@ -108,7 +107,7 @@ pub async fn alerts(
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+    let s = state.snapshot(&run).await?;
     Ok(Json(views::alerts_view(&s)).into_response())
 }
 
@@ -133,15 +132,16 @@ fn given(v: &Option<String>) -> Option<&str> {
 pub async fn audit_log(state: &AppState, f: &AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
     let only_run = given(&f.run).map(run_id).transpose()?;
     let mut out = Vec::new();
-    for run in state.store.list_runs().await? {
-        if only_run.is_some_and(|r| r != run.id) {
-            continue;
-        }
-        match RunSnapshot::load(&state.store, &state.catalog, run.id).await {
-            Ok(s) => out.extend(views::audit_entries(&s)),
-            Err(ApiError::Unavailable(_)) => {}
+    let runs = match only_run {
+        Some(id) => match RunSnapshot::load(&state.store, &state.catalog, id).await {
+            Ok(s) => vec![s],
+            Err(ApiError::Unavailable(_) | ApiError::NotFound(_)) => Vec::new(),
             Err(e) => return Err(e),
-        }
+        },
+        None => state.all_runs().await?.shown,
+    };
+    for s in &runs {
+        out.extend(views::audit_entries(s));
     }
     for row in state.store.load_ui_audit().await? {
         if only_run.is_some() && row.run_id != only_run {

@@ -24,14 +24,7 @@ fn label(v: &str) -> String {
 
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    let mut snapshots = Vec::new();
-    for run in state.store.list_runs().await? {
-        match RunSnapshot::load(&state.store, &state.catalog, run.id).await {
-            Ok(s) => snapshots.push(s),
-            Err(ApiError::Unavailable(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let snapshots = state.all_runs().await?.shown;
     let text = render(&snapshots, state.data_dir.as_deref());
     Ok((
         [(
@@ -46,6 +39,9 @@ pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Re
 /// The exposition text for these runs.
 pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> String {
     let mut out = String::new();
+    // Each run's deadline cards, built once for the three deadline families.
+    let cards: Vec<Vec<views::DeadlineCard>> =
+        snapshots.iter().map(views::deadline_cards).collect();
     let head = |out: &mut String, name: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
@@ -54,8 +50,8 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
         "warden_deadline_margin_seconds",
         "Projected margin to the deadline (negative: projected miss).",
     );
-    for s in snapshots {
-        for d in views::deadline_cards(s) {
+    for (s, run_cards) in snapshots.iter().zip(&cards) {
+        for d in run_cards {
             let _ = writeln!(
                 out,
                 "warden_deadline_margin_seconds{{cycle=\"{}\",date=\"{}\",deadline=\"{}\"}} {}",
@@ -71,8 +67,8 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
         "warden_deadline_state",
         "1 for the deadline's current state (ok, warning, escalated, breach_projected, breached, met).",
     );
-    for s in snapshots {
-        for d in views::deadline_cards(s) {
+    for (s, run_cards) in snapshots.iter().zip(&cards) {
+        for d in run_cards {
             let _ = writeln!(
                 out,
                 "warden_deadline_state{{cycle=\"{}\",date=\"{}\",deadline=\"{}\",state=\"{}\"}} 1",
@@ -88,8 +84,8 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
         "warden_deadline_miss_probability",
         "Monte Carlo probability of missing the deadline.",
     );
-    for s in snapshots {
-        for d in views::deadline_cards(s) {
+    for (s, run_cards) in snapshots.iter().zip(&cards) {
+        for d in run_cards {
             if let Some(p) = d.p_miss {
                 let _ = writeln!(
                     out,

@@ -16,7 +16,6 @@ use crate::api::{AuditFilter, audit_log, overview as load_overview, run_id};
 use crate::auth::{Permission, Principal, SESSION_COOKIE, Via};
 use crate::error::ApiError;
 use crate::gantt::GanttFilter;
-use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
 use crate::views;
 
@@ -166,7 +165,7 @@ pub async fn detail(
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
-        let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+        let s = state.snapshot(&run).await?;
         let view = views::detail_view(&s, &filter);
         let title = format!("{} {}", s.run.cycle, s.run.business_date);
         Ok(page(
@@ -191,7 +190,7 @@ pub async fn job(
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
-        let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+        let s = state.snapshot(&run).await?;
         let j = actions::job_index(&s, &job)?;
         let view = views::job_view(
             &s,
@@ -220,7 +219,7 @@ pub async fn partitions(
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
-        let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+        let s = state.snapshot(&run).await?;
         let view = views::partitions_view(&s, state.data_dir.as_deref());
         Ok(page(
             &state,
@@ -244,7 +243,7 @@ pub async fn alerts(
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
-        let s = RunSnapshot::load(&state.store, &state.catalog, run_id(&run)?).await?;
+        let s = state.snapshot(&run).await?;
         let view = views::alerts_view(&s);
         Ok(page(
             &state,

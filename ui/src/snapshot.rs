@@ -55,15 +55,25 @@ pub struct Stored {
 }
 
 impl RunSnapshot {
-    /// Reads the run from the store and computes its projection.
+    /// Reads the run with this id from the store and computes its projection.
     pub async fn load(store: &Store, catalog: &Catalog, run_id: i64) -> Result<Self, ApiError> {
-        let started = std::time::Instant::now();
         let run = store
             .list_runs()
             .await?
             .into_iter()
             .find(|r| r.id == run_id)
             .ok_or_else(|| ApiError::NotFound(format!("there is no run {run_id}")))?;
+        Self::load_run(store, catalog, run).await
+    }
+
+    /// Reads a run already listed from the store and computes its projection.
+    pub async fn load_run(
+        store: &Store,
+        catalog: &Catalog,
+        run: RunRecord,
+    ) -> Result<Self, ApiError> {
+        let started = std::time::Instant::now();
+        let run_id = run.id;
         let found = catalog.plan_for(&run).map_err(ApiError::Unavailable)?;
         // The reads are independent: run them at once over the pool's connections.
         let (events, attempts, projections, ladder, alerts, progress, history) = tokio::try_join!(

@@ -9,6 +9,8 @@ use warden_store::Store;
 
 use crate::auth::{AuthConfig, Sessions, secret};
 use crate::catalog::Catalog;
+use crate::error::ApiError;
+use crate::snapshot::RunSnapshot;
 
 /// How to build the UI's state.
 #[derive(Debug)]
@@ -47,5 +49,33 @@ impl AppState {
             changes: watch::Sender::new(0),
             data_dir: options.data_dir,
         })
+    }
+}
+
+/// Every run of the store: those the server can show, and the others with why not (no
+/// workflow file for their cycle).
+#[derive(Debug, Default)]
+pub struct AllRuns {
+    pub shown: Vec<RunSnapshot>,
+    pub unshowable: Vec<(warden_store::RunRecord, String)>,
+}
+
+impl AppState {
+    /// The run named by a path segment (`/runs/{run}`), loaded and projected.
+    pub async fn snapshot(&self, run: &str) -> Result<RunSnapshot, ApiError> {
+        RunSnapshot::load(&self.store, &self.catalog, crate::api::run_id(run)?).await
+    }
+
+    /// Every run, newest first (one listing; each run loaded once).
+    pub async fn all_runs(&self) -> Result<AllRuns, ApiError> {
+        let mut all = AllRuns::default();
+        for run in self.store.list_runs().await? {
+            match RunSnapshot::load_run(&self.store, &self.catalog, run.clone()).await {
+                Ok(s) => all.shown.push(s),
+                Err(ApiError::Unavailable(problem)) => all.unshowable.push((run, problem)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(all)
     }
 }
