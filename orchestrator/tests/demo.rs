@@ -19,16 +19,19 @@ fn root() -> std::path::PathBuf {
 }
 
 fn demo(dir: &Path, extra: &[&str]) -> std::process::Output {
+    demo_at(dir, FAST, extra)
+}
+
+/// The speed the demo test runs at first (a 32-hour cycle in about 30 s), and the slower one
+/// it runs at again when a busy machine could not keep up with the first.
+const FAST: u32 = 4000;
+const SLOWER: u32 = 1500;
+
+fn demo_at(dir: &Path, speed: u32, extra: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .current_dir(root())
-        .args([
-            "demo",
-            "--speed",
-            "4000",
-            "--listen",
-            "127.0.0.1:0",
-            "--exit-when-done",
-        ])
+        .args(["demo", "--speed", &speed.to_string()])
+        .args(["--listen", "127.0.0.1:0", "--exit-when-done"])
         .arg("--db")
         .arg(dir.join("demo.db"))
         .arg("--data")
@@ -42,19 +45,25 @@ fn demo(dir: &Path, extra: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_runs_the_february_crisis_and_escalates() {
     let dir = common::temp_dir("demo");
-    let out = demo(&dir, &["--fresh"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // On an accelerated clock a starved process shows as lag on the run's clock; the demo
-    // says so, and the story below would then be the machine's, not the scenario's.
-    assert!(
-        stdout.contains("the machine kept up with the 4000x clock"),
-        "{stdout}"
-    );
+    // says so, and the story below would then be the machine's, not the scenario's. At
+    // 4000x two cycle minutes are 30 ms of real time, which a loaded CI machine can lose
+    // once; the demo is then run again, fresh, at a speed it can keep up with, and must.
+    let mut stdout = String::new();
+    for speed in [FAST, SLOWER] {
+        let out = demo_at(&dir, speed, &["--fresh"]);
+        stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if stdout.contains(&format!("the machine kept up with the {speed}x clock")) {
+            break;
+        }
+        eprintln!("the demo did not keep up at {speed}x:\n{stdout}");
+    }
+    assert!(stdout.contains("the machine kept up with the "), "{stdout}");
     for said in [
         "simulated: every job's work",
         "injected overrun: CLAIM-EXTRACT.A takes 118 min (estimate 95 min)",

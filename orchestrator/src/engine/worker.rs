@@ -58,27 +58,41 @@ pub async fn run_worker(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), StoreError> {
     let mut woken = false;
+    // A claim whose answer was lost (the store went away mid-statement) may have committed:
+    // the next try first takes back what this worker may hold without knowing it.
+    let mut unsure = false;
     loop {
         if *stop.borrow() {
             return Ok(());
         }
         let claimed = async {
-            if !woken && !store.has_queued(Some(config.run_id)).await? {
+            let run = Some(config.run_id);
+            if unsure
+                && let Some(claim) = store
+                    .reclaim(&config.name, clock.now(), config.lease, run)
+                    .await?
+            {
+                tracing::warn!(worker = %config.name, job = %claim.job_id, attempt = claim.attempt, "took back an attempt claimed while the store was away");
+                return Ok(Some(claim));
+            }
+            if !woken && !store.has_queued(run).await? {
                 return Ok(None);
             }
             store
-                .claim(&config.name, clock.now(), config.lease, Some(config.run_id))
+                .claim(&config.name, clock.now(), config.lease, run)
                 .await
         };
         let claimed = match claimed.await {
             Ok(claimed) => claimed,
             Err(e) if e.is_transient() => {
                 tracing::warn!(worker = %config.name, error = %e, "the store is away; trying again");
+                unsure = true;
                 tokio::time::sleep(STORE_RETRY).await;
                 continue;
             }
             Err(e) => return Err(e),
         };
+        unsure = false;
         woken = false;
         match claimed {
             Some(claim) => run_claim(&store, &plan, &clock, &config, &wakes, &claim).await?,

@@ -80,6 +80,9 @@ delegate! {
     /// Claims the next queued attempt (of `run`, or of any run) for `worker`, leased until
     /// `now + lease`.
     fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
+    /// The attempt `worker` holds without knowing it (a claim that committed while its
+    /// answer was lost with the connection), leased again until `now + lease`.
+    fn reclaim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
     /// Extends the lease; says whether (and why) a kill was requested. Fenced.
     fn heartbeat(&self, claim: &Claim, worker: &str, now: DateTime<Utc>, lease: TimeDelta) -> Result<Option<KillReason>, StoreError>;
     /// Records what the worker saw (started, finished). Fenced.
@@ -366,8 +369,30 @@ macro_rules! store_impl {
                 lease: TimeDelta,
                 run: Option<i64>,
             ) -> Result<Option<Claim>, StoreError> {
+                self.claim_with(include_str!(concat!("../sql/", $dialect, "/claim.sql")), worker, now, lease, run).await
+            }
+
+            pub async fn reclaim(
+                &self,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+                run: Option<i64>,
+            ) -> Result<Option<Claim>, StoreError> {
+                self.claim_with(include_str!(concat!("../sql/", $dialect, "/reclaim.sql")), worker, now, lease, run).await
+            }
+
+            /// Runs a claiming statement (worker, lease until, now, run) returning the claim.
+            async fn claim_with(
+                &self,
+                sql: &'static str,
+                worker: &str,
+                now: DateTime<Utc>,
+                lease: TimeDelta,
+                run: Option<i64>,
+            ) -> Result<Option<Claim>, StoreError> {
                 let _gate = self.write_gate().await;
-                let row = sqlx::query(include_str!(concat!("../sql/", $dialect, "/claim.sql")))
+                let row = sqlx::query(sql)
                     .bind(worker)
                     .bind(now + lease)
                     .bind(now)

@@ -383,6 +383,78 @@ async fn expired_leases_are_reported_lost_once(store: Store) {
     assert!(matches!(late, Err(StoreError::Fenced { .. })));
 }
 
+/// A claim that committed while its answer was lost: the worker takes back what it holds
+/// (with a fresh lease), only it, and only while the attempt is running and not lost.
+async fn a_worker_takes_back_a_claim_whose_answer_was_lost(store: Store) {
+    let run = run_with_queue(&store, &[dispatch(0, 1, 0), dispatch(1, 1, 0)]).await;
+    let lease = TimeDelta::minutes(1);
+    assert_eq!(
+        store
+            .reclaim("w1", t(1), lease, Some(run))
+            .await
+            .expect("reclaim"),
+        None,
+        "nothing held yet"
+    );
+    let claim = store
+        .claim("w1", t(1), lease, Some(run))
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        store
+            .reclaim("w2", t(1), lease, Some(run))
+            .await
+            .expect("reclaim"),
+        None,
+        "another worker's attempt is not taken"
+    );
+    let again = store
+        .reclaim("w1", t(2), lease, Some(run))
+        .await
+        .expect("reclaim")
+        .expect("the held attempt");
+    assert_eq!(again, claim);
+    // Taken back with a fresh lease: not expired at t(2.5), where the first lease would be.
+    assert_eq!(
+        store
+            .expire_leases(run, t(2) + TimeDelta::seconds(30))
+            .await
+            .expect("expire"),
+        []
+    );
+    store
+        .report(&again, "w1", Report::Finished(Outcome::Succeeded), t(2))
+        .await
+        .expect("finished");
+    assert_eq!(
+        store
+            .reclaim("w1", t(3), lease, Some(run))
+            .await
+            .expect("reclaim"),
+        None,
+        "a finished attempt is not held"
+    );
+    // A lost lease is not taken back: the attempt's fate is the driver's.
+    let second = store
+        .claim("w1", t(3), lease, Some(run))
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(second.job_idx, 1);
+    assert_eq!(
+        store.expire_leases(run, t(5)).await.expect("expire"),
+        [(run, 1, 1)]
+    );
+    assert_eq!(
+        store
+            .reclaim("w1", t(5), lease, Some(run))
+            .await
+            .expect("reclaim"),
+        None
+    );
+}
+
 async fn kill_requests_reach_the_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
@@ -696,6 +768,7 @@ macro_rules! suite {
             case!(concurrent_claimers_never_share_a_row);
             case!(reports_are_fenced_by_attempt_and_worker);
             case!(expired_leases_are_reported_lost_once);
+            case!(a_worker_takes_back_a_claim_whose_answer_was_lost);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);
