@@ -6,12 +6,18 @@ use std::path::Path;
 use std::process::Command;
 
 fn warden(args: &[&str], input: Option<&Path>) -> std::process::Output {
+    warden_with(args, input, &[])
+}
+
+fn warden_with(args: &[&str], input: Option<&Path>, env: &[(&str, &str)]) -> std::process::Output {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
     c.args(args)
         .current_dir(root)
         .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"));
-    c.env_remove("WARDEN_CLAIMS_INPUT");
+    c.env_remove("WARDEN_CLAIMS_INPUT")
+        .env_remove("WARDEN_MONITOR_EVERY");
+    c.envs(env.iter().copied());
     if let Some(i) = input {
         c.env("WARDEN_CLAIMS_INPUT", i);
     }
@@ -36,6 +42,10 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
             "9000",
             "--bad-rows",
             "0.01",
+            // Above the monitor's 5%: the partitions switch to high-exception mode and
+            // on-call is alerted (the monitor looks every 500 claims here, not 100,000).
+            "--exception-rate",
+            "0.09",
             "--out",
             &s(&input),
             "--plans",
@@ -58,7 +68,7 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
         "--data",
         &s(&data),
     ];
-    let o = warden(&run, Some(&input));
+    let o = warden_with(&run, Some(&input), &[("WARDEN_MONITOR_EVERY", "500")]);
     assert!(
         o.status.success(),
         "{}{}",
@@ -121,6 +131,87 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
         let a = std::fs::read(serial.join(f)).expect("serial");
         let b = std::fs::read(run_dir.join("work/CLMRECONCILE/out").join(f)).expect("cycle");
         assert!(a == b, "{f} differs between the cycle and the serial run");
+    }
+
+    // CLMEXCLOAD bulk-loaded the exceptions into the store: as many as the serial run
+    // pended, the same claims and amounts, and its log says so without member data.
+    let text = std::fs::read_to_string(serial.join("exceptions.csv")).expect("exceptions");
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!lines.is_empty(), "the generated claims have exceptions");
+    let billed: i64 = lines
+        .iter()
+        .map(|l| {
+            let amount = l.split(',').nth(5).expect("billed");
+            let (units, cents) = amount.split_once('.').expect("two decimals");
+            units.parse::<i64>().expect("units") * 100 + cents.parse::<i64>().expect("cents")
+        })
+        .sum();
+    let load = std::fs::read_to_string(run_dir.join("logs/CLMEXCLOAD.1.log")).expect("load log");
+    assert!(
+        load.starts_with(&format!(
+            "loaded {} exceptions of - into the store",
+            lines.len()
+        )),
+        "{load}"
+    );
+    let (counts, first, alerts) =
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let store = warden_store::Store::connect(&s(&db)).await.expect("store");
+                let counts = store.exception_counts(1).await.expect("counts");
+                let first = store.load_exceptions(1, "-", 3).await.expect("rows");
+                let alerts = store.run_alerts(1).await.expect("alerts");
+                (counts, first, alerts)
+            });
+    // Each partition that passed 5% warned once, to on-call, and it was delivered (the
+    // default channel: the data directory's alerts.log), with the stage's own counts.
+    let warned: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.template.as_deref() == Some("exception-rate"))
+        .collect();
+    assert!(!warned.is_empty(), "no exception-rate alert: {alerts:?}");
+    for a in &warned {
+        assert!(a.deadline_id.starts_with("CLMADJUD"), "{}", a.deadline_id);
+        assert_eq!(
+            a.idempotency_key,
+            format!("1:exception-rate:{}", a.deadline_id)
+        );
+        assert_eq!(a.level, "warning");
+        assert_eq!(a.roles, ["on-call"]);
+        assert!(a.view["rate"].as_f64().expect("rate") > 0.05, "{}", a.view);
+        assert!(
+            a.deliveries.iter().all(|d| d.status == "delivered"),
+            "{:?}",
+            a.deliveries
+        );
+        let events = std::fs::read_to_string(
+            run_dir
+                .join("work")
+                .join(&a.deadline_id)
+                .join("events.jsonl"),
+        )
+        .expect("the stage's events");
+        let first_event: serde_json::Value =
+            serde_json::from_str(events.lines().next().expect("an event")).expect("json");
+        assert_eq!(a.view["at_claim"], first_event["at_claim"]);
+        assert_eq!(a.view["exceptions"], first_event["exceptions"]);
+    }
+    let keys: std::collections::HashSet<_> = warned.iter().map(|a| &a.idempotency_key).collect();
+    assert_eq!(keys.len(), warned.len(), "one alert per partition");
+    let log = std::fs::read_to_string(data.join("alerts.log")).expect("alerts.log");
+    assert!(log.contains("exception rate"), "{log}");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts[0].rows, lines.len() as i64);
+    assert_eq!(counts[0].billed_cents, billed);
+    for (row, line) in first.iter().zip(&lines) {
+        assert!(
+            line.starts_with(&format!(
+                "{},{},{},pended,{},",
+                row.claim_id, row.member, row.family, row.reasons
+            )),
+            "{row:?} vs {line}"
+        );
     }
 }
 

@@ -126,7 +126,7 @@ fn plan_json_has_the_documented_shape() {
     assert_eq!(json["nights"][0]["opens"], "2025-03-04T23:00:00-05:00");
     assert_eq!(json["nights"][0]["closes"], "2025-03-05T04:00:00-05:00");
     let jobs = json["jobs"].as_array().expect("jobs");
-    assert_eq!(jobs.len(), 14);
+    assert_eq!(jobs.len(), 15);
     let setup = jobs
         .iter()
         .find(|j| j["id"] == "CLMSETUP")

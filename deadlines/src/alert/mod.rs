@@ -11,8 +11,11 @@
 //!
 //! Pure: the one edge is [`Templates::load_dir`], which reads the template files.
 
+mod exception_rate;
 mod render;
 mod view;
+
+pub use exception_rate::{EXCEPTION_RATE_TEMPLATE, ExceptionRate, ExceptionRateView, ON_CALL_ROLE};
 
 pub use render::{
     DEFAULT_TEMPLATE, LadderTemplateProblem, RenderedAlert, TemplateError, Templates,

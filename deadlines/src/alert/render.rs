@@ -19,14 +19,16 @@ use std::path::Path;
 use handlebars::Handlebars;
 use warden_core::workflow::Workflow;
 
-use super::view::AlertView;
-
 /// The template used when a ladder step names none.
 pub const DEFAULT_TEMPLATE: &str = "oncall-page";
 
 /// The templates shipped in `workflows/templates/`, compiled into the binary as the
 /// fallback when no template directory is found.
-const SHIPPED: [(&str, &str); 3] = [
+const SHIPPED: [(&str, &str); 4] = [
+    (
+        "exception-rate",
+        include_str!("../../../workflows/templates/exception-rate.hbs"),
+    ),
     (
         "oncall-page",
         include_str!("../../../workflows/templates/oncall-page.hbs"),
@@ -208,11 +210,13 @@ impl Templates {
         self.sources.contains_key(name)
     }
 
-    /// Renders template `name` (or [`DEFAULT_TEMPLATE`] for `None`) with `view`.
+    /// Renders template `name` (or [`DEFAULT_TEMPLATE`] for `None`) with `view`: an
+    /// [`AlertView`](super::AlertView), an [`ExceptionRateView`](super::ExceptionRateView), or
+    /// either as stored (JSON).
     pub fn render(
         &self,
         name: Option<&str>,
-        view: &AlertView,
+        view: &impl serde::Serialize,
     ) -> Result<RenderedAlert, TemplateError> {
         let name = name.unwrap_or(DEFAULT_TEMPLATE);
         let Some(source) = self.sources.get(name) else {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use warden_core::clock::Clock;
-use warden_deadlines::alert::{AlertView, DEFAULT_TEMPLATE, Templates};
+use warden_deadlines::alert::{DEFAULT_TEMPLATE, Templates};
 use warden_store::{DeliveryTarget, DueDelivery, Store, StoreError};
 
 use super::channels::{Outgoing, Senders};
@@ -163,9 +163,13 @@ async fn attempt(
             delivery.channel, delivery.role, outbox.channels.origin
         ));
     };
-    let mut view: AlertView = serde_json::from_value(delivery.view.clone())
-        .map_err(|e| format!("the stored alert view cannot be read: {e}"))?;
-    view.alert_id = Some(delivery.alert_id);
+    // The stored view as it was raised (a deadline's `AlertView`, or another kind such as
+    // an `ExceptionRateView`): the template names the fields it needs, in strict mode.
+    let mut view = delivery.view.clone();
+    let Some(fields) = view.as_object_mut() else {
+        return Err("the stored alert view is not an object".to_string());
+    };
+    fields.insert("alert_id".into(), serde_json::json!(delivery.alert_id));
     let template = delivery.template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
     let rendered = outbox
         .templates
@@ -179,7 +183,7 @@ async fn attempt(
         template: rendered.template,
         subject: rendered.subject,
         body: rendered.body,
-        view: serde_json::to_value(&view).map_err(|e| e.to_string())?,
+        view,
         at: now,
     };
     outbox.senders.send(channel, &message).await

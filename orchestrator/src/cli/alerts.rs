@@ -104,11 +104,15 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
                 super::count(alerts.len(), "alert")
             )?;
             for a in &alerts {
-                let margin = a.view["margin_text"].as_str().unwrap_or("?");
+                // A deadline's alert has a margin; an exception-rate warning has none.
+                let margin = a.view["margin_text"]
+                    .as_str()
+                    .map(|m| format!("  margin {m}"))
+                    .unwrap_or_default();
                 let trigger = a.view["trigger"].as_str().unwrap_or("?");
                 writeln!(
                     out,
-                    "\nalert {}  {}  {}  raised {}  margin {}  ({})",
+                    "\nalert {}  {}  {}  raised {}{}  ({})",
                     a.id,
                     a.deadline_id,
                     a.level,

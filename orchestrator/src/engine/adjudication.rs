@@ -1,8 +1,9 @@
 //! The adjudication built-ins (`adjudicate-setup`, `adjudicate-partition`, `deferred-merge`,
-//! `adjudicate-pass2`, `reconcile`) run the real engine of `warden-workers` when the run has
+//! `adjudicate-pass2`, `reconcile`, and `load-exceptions` after them) run the real engine of `warden-workers` when the run has
 //! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
 //! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
-//! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims).
+//! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims),
+//! `WARDEN_MONITOR_EVERY=K` the exception-rate monitor's (default 100,000 claims).
 //! Without claim input they stay simulated by their estimates, and the attempt's log says so.
 //!
 //! Each stage works in its job's own work directory, shared by the job's attempts, so a
@@ -23,12 +24,14 @@ use warden_workers::pipeline::setup::{self, Split};
 use warden_workers::pipeline::{NoProgress, finish, merge, runner};
 use warden_workers::plans;
 
-use super::exec::AttemptPaths;
+use super::exec::{AttemptPaths, RunStore};
 
 pub const INPUT_ENV: &str = "WARDEN_CLAIMS_INPUT";
 pub const PLANS_ENV: &str = "WARDEN_PLANS";
 /// Claims between checkpoints (default 50,000).
 pub const CHECKPOINT_ENV: &str = "WARDEN_CHECKPOINT_EVERY";
+/// Claims between looks of the exception-rate monitor (default 100,000).
+pub const MONITOR_ENV: &str = "WARDEN_MONITOR_EVERY";
 
 /// Where the claims of a run are, if anywhere.
 pub fn input_dir() -> Option<PathBuf> {
@@ -193,6 +196,12 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
     {
         opts.checkpoint_every = k.max(1);
     }
+    if let Some(k) = std::env::var(MONITOR_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        opts.monitor_every = k.max(1);
+    }
     let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
     match st.builtin {
         Builtin::AdjudicateSetup => {
@@ -266,20 +275,86 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
                 ))
             }
         }
-        Builtin::Sleep => Err("sleep is not an adjudication stage".into()),
+        Builtin::Sleep | Builtin::LoadExceptions => Err(format!(
+            "{} is not a stage of the adjudication engine",
+            st.builtin.name()
+        )),
     }
 }
 
-/// Starts a stage on the blocking pool; the returned flag stops a partition or pass 2 as a
-/// kill would. A stage that cannot be prepared (the cycle lacks a stage job) fails at once.
+/// The work directory of `job`'s stream's `stage` job (the first, if several).
+fn stream_stage_dir(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Option<PathBuf> {
+    let stream = plan.jobs[job].stream;
+    plan.jobs
+        .iter()
+        .find(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == stage))
+        .map(|j| run_dir.join("work").join(&j.id))
+}
+
+/// Starts `load-exceptions` as a task on the runtime (it waits on the store, not on the
+/// CPU): the stream's reconciled exceptions into the store, once.
+fn start_load(
+    plan: &Plan,
+    job: usize,
+    paths: &AttemptPaths,
+    store: Option<RunStore>,
+    cancel: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<bool> {
+    let pj = &plan.jobs[job];
+    let source = pj
+        .stream
+        .map_or_else(|| "-".to_string(), |s| plan.streams[s].id.clone());
+    let out =
+        stream_stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile).map(|d| d.join("out"));
+    let (log, logs_dir, id) = (paths.log.clone(), paths.run_dir.join("logs"), pj.id.clone());
+    tokio::spawn(async move {
+        let result = match (store, out) {
+            (Some(rs), Some(out)) => {
+                super::load_exceptions::load(&rs.store, rs.run_id, &source, &out, cancel).await
+            }
+            (None, _) => Err("load-exceptions needs the run's store".to_string()),
+            (_, None) => Err("the cycle has no reconcile job for this stream".to_string()),
+        };
+        write_log(&logs_dir, &log, &id, result)
+    })
+}
+
+/// Writes a stage's result to the attempt's log; whether it succeeded.
+fn write_log(logs_dir: &Path, log: &Path, job: &str, result: Result<String, String>) -> bool {
+    let _ = std::fs::create_dir_all(logs_dir);
+    let (ok, text) = match result {
+        Ok(t) => (true, t),
+        Err(t) => (false, format!("error: {t}")),
+    };
+    if let Ok(mut f) = std::fs::File::create(log) {
+        let _ = writeln!(f, "{text}");
+    }
+    if ok {
+        tracing::info!(job = %job, "adjudication stage done");
+    } else {
+        tracing::warn!(job = %job, "adjudication stage failed (see its log)");
+    }
+    ok
+}
+
+/// Starts a stage on the blocking pool (`load-exceptions` on the runtime); the returned flag
+/// stops a partition, pass 2 or a load as a kill would. A stage that cannot be prepared
+/// (the cycle lacks a stage job) fails at once.
 pub fn start(
     plan: &Plan,
     job: usize,
     paths: &AttemptPaths,
     input: &Path,
+    store: Option<RunStore>,
 ) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
+    if matches!(
+        &plan.jobs[job].action,
+        Action::Builtin(Builtin::LoadExceptions)
+    ) {
+        return (start_load(plan, job, paths, store, flag), cancel);
+    }
     let prepared = prepare(plan, job, paths, input);
     let log = paths.log.clone();
     let logs_dir = paths.run_dir.join("logs");
@@ -291,19 +366,7 @@ pub fn start(
             Ok(st) => (st.job.clone(), run_stage(&st, flag)),
             Err(m) => (String::new(), Err(m)),
         };
-        let (ok, text) = match result {
-            Ok(t) => (true, t),
-            Err(t) => (false, format!("error: {t}")),
-        };
-        if let Ok(mut f) = std::fs::File::create(&log) {
-            let _ = writeln!(f, "{text}");
-        }
-        if ok {
-            tracing::info!(job = %job, "adjudication stage done");
-        } else {
-            tracing::warn!(job = %job, "adjudication stage failed (see its log)");
-        }
-        ok
+        write_log(&logs_dir, &log, &job, result)
     });
     (handle, cancel)
 }
@@ -316,5 +379,75 @@ pub fn note_simulated(paths: &AttemptPaths) {
             f,
             "simulated: {INPUT_ENV} is not set, so this built-in takes its estimate instead of adjudicating"
         );
+    }
+}
+
+/// Raises the exception-rate alert of a partition or pass-2 attempt once: when the stage's
+/// `events.jsonl` (in its work directory, kept with its checkpoints across attempts) holds
+/// an exception-rate warning. Looked at on every heartbeat and when the attempt ends, so a
+/// warning written before a crash is raised by the next attempt (the key makes it once).
+#[derive(Debug, Default)]
+pub struct ExceptionAlerts {
+    raised: bool,
+}
+
+impl ExceptionAlerts {
+    /// Whether `job` is a stage that can warn (and has real input).
+    pub fn watches(plan: &Plan, job: usize) -> bool {
+        input_dir().is_some()
+            && matches!(
+                plan.jobs.get(job).map(|j| &j.action),
+                Some(Action::Builtin(
+                    Builtin::AdjudicatePartition | Builtin::AdjudicatePass2
+                ))
+            )
+    }
+
+    pub async fn look(
+        &mut self,
+        store: &warden_store::Store,
+        plan: &Plan,
+        run_id: i64,
+        job: usize,
+        paths: &AttemptPaths,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), warden_store::StoreError> {
+        use warden_deadlines::alert::{EXCEPTION_RATE_TEMPLATE, ExceptionRate, ExceptionRateView};
+        if self.raised {
+            return Ok(());
+        }
+        let path = paths
+            .work_dir
+            .join(warden_workers::pipeline::layout::EVENTS);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let Some(ev) = warden_workers::pipeline::monitor::first_warning(&text) else {
+            return Ok(());
+        };
+        let seen = ExceptionRate {
+            partition: &ev.partition,
+            at_claim: ev.at_claim,
+            exceptions: ev.exceptions,
+            rate: ev.rate,
+            threshold: ev.threshold,
+        };
+        let view = ExceptionRateView::new(plan, run_id, &plan.jobs[job].id, &seen, now);
+        let alert = warden_store::NewAlert {
+            run_id,
+            deadline_id: view.job.clone(),
+            level: view.level.as_str().to_string(),
+            idempotency_key: view.idempotency_key(),
+            raised_at: now,
+            // Plain data (strings, numbers): it always serialises.
+            view: serde_json::to_value(&view).unwrap_or_default(),
+            template: Some(EXCEPTION_RATE_TEMPLATE.to_string()),
+            roles: view.roles.iter().map(|r| r.id.clone()).collect(),
+        };
+        if store.raise_alert(&alert).await?.created {
+            tracing::warn!(run = run_id, job = %view.job, rate = ev.rate, at_claim = ev.at_claim, "exception rate above the threshold: alert raised");
+        }
+        self.raised = true;
+        Ok(())
     }
 }

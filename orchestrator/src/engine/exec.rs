@@ -17,6 +17,13 @@ use warden_core::plan::Plan;
 use warden_core::sched::Outcome;
 use warden_core::workflow::{Action, Builtin};
 
+/// The run's store, for a built-in that writes to it (`load-exceptions`).
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pub store: warden_store::Store,
+    pub run_id: i64,
+}
+
 /// Where an attempt runs and logs.
 ///
 /// `DATA/runs/RUN/work/JOB/` is the job's work directory, shared by its attempts so that a
@@ -102,6 +109,7 @@ impl Running {
         paths: &AttemptPaths,
         clock: &Arc<dyn Clock>,
         simulated: &SimulatedDurations,
+        store: Option<RunStore>,
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
@@ -109,7 +117,7 @@ impl Running {
                 if *b != Builtin::Sleep && super::adjudication::input_dir().is_some() =>
             {
                 let input = super::adjudication::input_dir().unwrap_or_default();
-                let (handle, cancel) = super::adjudication::start(plan, job, paths, &input);
+                let (handle, cancel) = super::adjudication::start(plan, job, paths, &input, store);
                 Ok(Running::Adjudication { handle, cancel })
             }
             Action::Builtin(b) => {
@@ -260,7 +268,7 @@ jobs:
             Arc::new(AcceleratedClock::new(DateTime::<Utc>::UNIX_EPOCH, 600.0));
         let paths = AttemptPaths::new(&dir, 1, &plan.jobs[job].id, 1);
         let started = tokio::time::Instant::now();
-        let running = Running::start(plan, job, 1, &paths, &clock, overrides)
+        let running = Running::start(plan, job, 1, &paths, &clock, overrides, None)
             .await
             .expect("starts");
         let _ = std::fs::remove_dir_all(&dir);

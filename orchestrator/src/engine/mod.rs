@@ -7,6 +7,7 @@ pub mod clocks;
 pub mod driver;
 pub mod exec;
 pub mod host;
+pub mod load_exceptions;
 pub mod run;
 pub mod watch;
 pub mod worker;

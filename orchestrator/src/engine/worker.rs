@@ -14,7 +14,8 @@ use warden_core::plan::Plan;
 use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Report, Store, StoreError};
 
-use super::exec::{AttemptPaths, Running, SimulatedDurations, read_progress};
+use super::adjudication::ExceptionAlerts;
+use super::exec::{AttemptPaths, RunStore, Running, SimulatedDurations, read_progress};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -135,6 +136,10 @@ async fn run_claim(
         &paths,
         clock,
         &config.simulated,
+        Some(RunStore {
+            store: store.clone(),
+            run_id: claim.run_id,
+        }),
     )
     .await
     {
@@ -182,15 +187,37 @@ async fn run_claim(
             return Err(e);
         }
     }
+    // An adjudication stage's exception-rate warning becomes an alert while it runs.
+    let mut alerts = ExceptionAlerts::watches(plan, job).then(ExceptionAlerts::default);
     let outcome = match ended {
         Some(outcome) => outcome,
-        None => match run_to_end(store, claim, name, clock, config, &mut running, &paths).await {
+        None => match run_to_end(
+            store,
+            claim,
+            name,
+            clock,
+            config,
+            &mut running,
+            &paths,
+            &mut alerts,
+            plan,
+            job,
+        )
+        .await
+        {
             Ok(outcome) => outcome,
             // The lease is gone: someone else owns this attempt's fate now.
             Err(StoreError::Fenced { .. }) => return Ok(()),
             Err(e) => return Err(e),
         },
     };
+    if let Some(a) = alerts.as_mut()
+        && let Err(e) = a
+            .look(store, plan, claim.run_id, job, &paths, clock.now())
+            .await
+    {
+        tracing::warn!(job = %claim.job_id, error = %e, "the exception-rate alert could not be raised; the stage's events.jsonl keeps the warning");
+    }
     tracing::debug!(job = %claim.job_id, attempt = claim.attempt, ?outcome, "ended");
     let result = finish(store, claim, name, outcome, clock).await;
     tracing::debug!(job = %claim.job_id, attempt = claim.attempt, "reported");
@@ -200,6 +227,7 @@ async fn run_claim(
 
 /// Waits for a recorded attempt to end, heartbeating its lease; `None` when the lease was
 /// lost (the job is then killed and its fate is someone else's).
+#[allow(clippy::too_many_arguments)]
 async fn run_to_end(
     store: &Store,
     claim: &Claim,
@@ -208,6 +236,9 @@ async fn run_to_end(
     config: &WorkerConfig,
     running: &mut Running,
     paths: &AttemptPaths,
+    alerts: &mut Option<ExceptionAlerts>,
+    plan: &Plan,
+    job: usize,
 ) -> Result<Outcome, StoreError> {
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
@@ -224,6 +255,10 @@ async fn run_to_end(
                             && store.report_progress(claim, name, done, total).await.is_ok()
                         {
                             reported = progress;
+                        }
+                        // A store that is briefly away: looked at again next beat.
+                        if let Some(a) = alerts.as_mut() {
+                            let _ = a.look(store, plan, claim.run_id, job, paths, clock.now()).await;
                         }
                     }
                     Ok(Some(why)) => {

@@ -20,11 +20,14 @@
 //!   delivered or dead-lettered, and who acknowledged what.
 //!
 //! - `ui_audit`: the web UI's sign-ins, sign-outs and refused actions (`ui.rs`).
+//! - `claim_exceptions`: pended claims bulk-loaded after adjudication by the
+//!   `load-exceptions` job (`exceptions.rs`), one transaction per load.
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
 mod backend;
 mod error;
+mod exceptions;
 mod replay;
 mod types;
 mod ui;
@@ -36,6 +39,7 @@ pub use backend::alerts::{
 };
 pub use backend::{PgStore, SqliteStore, Store};
 pub use error::StoreError;
+pub use exceptions::{ExceptionCount, ExceptionRow};
 pub use replay::replay;
 pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,

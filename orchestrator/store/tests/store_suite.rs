@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 use warden_store::{
-    Claim, DeadlineEventRow, Enqueue, LoggedEvent, NewRun, ProgressRow, ProjectionRow, Report,
-    Step, Store, StoreError, UiAuditRow,
+    Claim, DeadlineEventRow, Enqueue, ExceptionCount, ExceptionRow, LoggedEvent, NewRun,
+    ProgressRow, ProjectionRow, Report, Step, Store, StoreError, UiAuditRow,
 };
 
 #[path = "store_suite/alerts_cases.rs"]
@@ -455,6 +455,100 @@ async fn a_worker_takes_back_a_claim_whose_answer_was_lost(store: Store) {
     );
 }
 
+fn exception(claim: i64, billed: i64) -> ExceptionRow {
+    ExceptionRow {
+        claim_id: claim,
+        member: 1000 + claim,
+        family: 7,
+        reasons: "E-PROC-NONSTD".into(),
+        billed_cents: billed,
+    }
+}
+
+/// The exceptions bulk load: a load replaces its source's rows (a rerun leaves one copy),
+/// a failed load leaves what was there, sources and runs are kept apart, and batches larger
+/// than one statement's are all loaded.
+async fn exception_loads_replace_their_source_in_one_transaction(store: Store) {
+    let run = run_with_queue(&store, &[]).await;
+    let many: Vec<ExceptionRow> = (1..=12_001).map(|c| exception(c, 100)).collect();
+    let loaded = store
+        .replace_exceptions(
+            run,
+            "A",
+            [Ok(many[..7_000].to_vec()), Ok(many[7_000..].to_vec())],
+            t(1),
+        )
+        .await
+        .expect("load");
+    assert_eq!(loaded, 12_001);
+    let again = store
+        .replace_exceptions(
+            run,
+            "A",
+            [Ok(vec![exception(5, 250), exception(9, 50)])],
+            t(2),
+        )
+        .await
+        .expect("reload");
+    assert_eq!(again, 2);
+    store
+        .replace_exceptions(run, "B", [Ok(vec![exception(3, 10)])], t(2))
+        .await
+        .expect("load B");
+    let failed = store
+        .replace_exceptions(
+            run,
+            "A",
+            [
+                Ok(vec![exception(1, 1)]),
+                Err("exceptions.csv:4: not pended".to_string()),
+            ],
+            t(3),
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(StoreError::Invalid(ref m)) if m.contains(":4:")),
+        "{failed:?}"
+    );
+    let counts = store.exception_counts(run).await.expect("counts");
+    assert_eq!(
+        counts,
+        [
+            ExceptionCount {
+                source: "A".into(),
+                rows: 2,
+                billed_cents: 300
+            },
+            ExceptionCount {
+                source: "B".into(),
+                rows: 1,
+                billed_cents: 10
+            },
+        ],
+        "the failed load changed nothing"
+    );
+    assert_eq!(
+        store.load_exceptions(run, "A", 10).await.expect("rows"),
+        [exception(5, 250), exception(9, 50)]
+    );
+    assert_eq!(
+        store
+            .load_exceptions(run, "A", 1)
+            .await
+            .expect("rows")
+            .len(),
+        1
+    );
+    let other = run_with_queue(&store, &[]).await;
+    assert!(
+        store
+            .exception_counts(other)
+            .await
+            .expect("counts")
+            .is_empty()
+    );
+}
+
 async fn kill_requests_reach_the_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
@@ -769,6 +863,7 @@ macro_rules! suite {
             case!(reports_are_fenced_by_attempt_and_worker);
             case!(expired_leases_are_reported_lost_once);
             case!(a_worker_takes_back_a_claim_whose_answer_was_lost);
+            case!(exception_loads_replace_their_source_in_one_transaction);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);

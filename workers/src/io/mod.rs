@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod claims_csv;
 pub mod members_csv;
+pub mod parallel_csv;
 pub mod reject;
 pub mod results;
 

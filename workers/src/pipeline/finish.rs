@@ -225,6 +225,134 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
     Ok(rec)
 }
 
+/// What one stage's result lines add up to: checked line by line on a thread of its own
+/// (the parsing is most of reconciliation's work), while the merge in claim order only
+/// matches ids.
+#[derive(Debug, Default)]
+struct StageCheck {
+    adjudicated: u64,
+    paid: u64,
+    denied: u64,
+    pended: u64,
+    billed_cents: i64,
+    allowed_cents: i64,
+    plan_paid_cents: i64,
+    patient_pays_cents: i64,
+    deductible_applied_cents: i64,
+    oop_applied_cents: i64,
+    /// Per member: (deductible, OOP) the stage's paid claims applied.
+    applied: FxHashMap<u32, (i64, i64)>,
+    failures: Vec<String>,
+}
+
+impl StageCheck {
+    fn fail(&mut self, message: String) {
+        if self.failures.len() < 20 {
+            self.failures.push(message);
+        }
+    }
+
+    /// Checks one result line and adds it up.
+    fn line(&mut self, line: &str, last: &mut Option<u64>) {
+        let Some(o) = results::parse_line(line) else {
+            self.fail(format!("unreadable result line `{line}`"));
+            return;
+        };
+        match *last {
+            // A repeat is reported by the merge, which sees every stage; counted once here.
+            Some(prev) if prev == o.claim => return,
+            Some(prev) if prev > o.claim => {
+                self.fail(format!(
+                    "claim {} comes after claim {prev} in its stage's results (not in claim order)",
+                    o.claim
+                ));
+            }
+            _ => {}
+        }
+        *last = Some(o.claim);
+        self.adjudicated += 1;
+        self.billed_cents += o.billed;
+        self.allowed_cents += o.allowed;
+        self.plan_paid_cents += o.plan_paid;
+        self.patient_pays_cents += o.patient_pays;
+        match o.status {
+            Status::Paid => self.paid += 1,
+            Status::Denied => self.denied += 1,
+            Status::Pended => self.pended += 1,
+        }
+        if o.status == Status::Paid {
+            if o.member_share != o.deductible + o.copay + o.coinsurance {
+                self.fail(format!(
+                    "claim {}: member share ≠ deductible + copay + coinsurance",
+                    o.claim
+                ));
+            }
+            let owed = if o.reasons.has(Reason::CobSecondary) {
+                (o.allowed - o.cob_primary_paid).max(0)
+            } else {
+                o.allowed
+            };
+            if o.plan_paid + o.patient_pays != owed || o.allowed > o.billed || o.plan_paid < 0 {
+                self.fail(format!(
+                    "claim {}: amounts do not balance (allowed {}, plan paid {}, patient pays {})",
+                    o.claim, o.allowed, o.plan_paid, o.patient_pays
+                ));
+            }
+            if o.deductible != 0 || o.member_share != 0 {
+                let a = self.applied.entry(o.member).or_default();
+                a.0 += o.deductible;
+                a.1 += o.member_share;
+            }
+            self.deductible_applied_cents += o.deductible;
+            self.oop_applied_cents += o.member_share;
+        } else if o.plan_paid != 0 || o.member_share != 0 {
+            self.fail(format!(
+                "claim {} is {} but has amounts",
+                o.claim,
+                o.status.word()
+            ));
+        }
+    }
+
+    /// Adds `other` (another stage) into this one.
+    fn absorb(&mut self, other: StageCheck) {
+        self.adjudicated += other.adjudicated;
+        self.paid += other.paid;
+        self.denied += other.denied;
+        self.pended += other.pended;
+        self.billed_cents += other.billed_cents;
+        self.allowed_cents += other.allowed_cents;
+        self.plan_paid_cents += other.plan_paid_cents;
+        self.patient_pays_cents += other.patient_pays_cents;
+        self.deductible_applied_cents += other.deductible_applied_cents;
+        self.oop_applied_cents += other.oop_applied_cents;
+        let (mut into, from) = if self.applied.len() >= other.applied.len() {
+            (std::mem::take(&mut self.applied), other.applied)
+        } else {
+            (other.applied, std::mem::take(&mut self.applied))
+        };
+        for (member, (d, o)) in from {
+            let a = into.entry(member).or_default();
+            a.0 += d;
+            a.1 += o;
+        }
+        self.applied = into;
+        for f in other.failures {
+            self.fail(f);
+        }
+    }
+}
+
+fn check_stage(path: &Path) -> Result<StageCheck> {
+    let mut check = StageCheck::default();
+    let mut last = None;
+    let reader = BufReader::with_capacity(1 << 20, File::open(path).at(path)?);
+    for line in reader.lines() {
+        check.line(&line.at(path)?, &mut last);
+    }
+    Ok(check)
+}
+
 /// Merges and checks the results (and exceptions); returns what they applied per member.
 fn check_results(
     src: &Sources,
@@ -233,86 +361,41 @@ fn check_results(
 ) -> Result<FxHashMap<u32, (i64, i64)>> {
     let m = &src.manifest;
     let result_files: Vec<PathBuf> = src.stages.iter().map(|d| d.join(layout::RESULTS)).collect();
-    let mut expected = ExpectedIds::open(&src.claims)?;
-    let mut applied: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
-    let mut last: Option<u64> = None;
-    merge_lines(
-        &result_files,
-        &out.join("adjudicated.csv"),
-        results::HEADER,
-        |line| {
-            let Some(o) = results::parse_line(line) else {
-                rec.fail(format!("unreadable result line `{line}`"));
-                return Ok(());
-            };
-            if last == Some(o.claim) {
-                rec.fail(format!("claim {} is adjudicated more than once", o.claim));
-                return Ok(());
-            }
-            last = Some(o.claim);
-            loop {
-                match expected.peek() {
-                    Some(id) if id == o.claim => {
-                        expected.next_id()?;
-                        break;
-                    }
-                    Some(id) if id < o.claim => {
-                        expected.next_id()?;
-                        rec.fail(format!("claim {id} was accepted but never adjudicated"));
-                    }
-                    _ => {
-                        rec.fail(format!(
-                            "claim {} is adjudicated but was not accepted",
-                            o.claim
-                        ));
-                        break;
-                    }
-                }
-            }
-            rec.adjudicated += 1;
-            rec.billed_cents += o.billed;
-            rec.allowed_cents += o.allowed;
-            rec.plan_paid_cents += o.plan_paid;
-            rec.patient_pays_cents += o.patient_pays;
-            match o.status {
-                Status::Paid => rec.paid += 1,
-                Status::Denied => rec.denied += 1,
-                Status::Pended => rec.pended += 1,
-            }
-            if o.status == Status::Paid {
-                if o.member_share != o.deductible + o.copay + o.coinsurance {
-                    rec.fail(format!(
-                        "claim {}: member share ≠ deductible + copay + coinsurance",
-                        o.claim
-                    ));
-                }
-                let owed = if o.reasons.has(Reason::CobSecondary) {
-                    (o.allowed - o.cob_primary_paid).max(0)
-                } else {
-                    o.allowed
-                };
-                if o.plan_paid + o.patient_pays != owed || o.allowed > o.billed || o.plan_paid < 0 {
-                    rec.fail(format!("claim {}: amounts do not balance (allowed {}, plan paid {}, patient pays {})", o.claim, o.allowed, o.plan_paid, o.patient_pays));
-                }
-                if o.deductible != 0 || o.member_share != 0 {
-                    let a = applied.entry(o.member).or_default();
-                    a.0 += o.deductible;
-                    a.1 += o.member_share;
-                }
-                rec.deductible_applied_cents += o.deductible;
-                rec.oop_applied_cents += o.member_share;
-            } else if o.plan_paid != 0 || o.member_share != 0 {
-                rec.fail(format!(
-                    "claim {} is {} but has amounts",
-                    o.claim,
-                    o.status.word()
-                ));
-            }
-            Ok(())
-        },
-    )?;
-    while let Some(id) = expected.next_id()? {
-        rec.fail(format!("claim {id} was accepted but never adjudicated"));
+    let (merged, stages) = std::thread::scope(|scope| {
+        let checks: Vec<_> = result_files
+            .iter()
+            .map(|f| scope.spawn(move || check_stage(f)))
+            .collect();
+        let merged = match_ids(src, &result_files, out, rec);
+        let stages: Vec<Result<StageCheck>> = checks
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(PipelineError::Input(
+                        "a result-checking thread panicked".into(),
+                    ))
+                })
+            })
+            .collect();
+        (merged, stages)
+    });
+    merged?;
+    let mut total = StageCheck::default();
+    for stage in stages {
+        total.absorb(stage?);
+    }
+    rec.adjudicated = total.adjudicated;
+    rec.paid = total.paid;
+    rec.denied = total.denied;
+    rec.pended = total.pended;
+    rec.billed_cents = total.billed_cents;
+    rec.allowed_cents = total.allowed_cents;
+    rec.plan_paid_cents = total.plan_paid_cents;
+    rec.patient_pays_cents = total.patient_pays_cents;
+    rec.deductible_applied_cents = total.deductible_applied_cents;
+    rec.oop_applied_cents = total.oop_applied_cents;
+    for f in std::mem::take(&mut total.failures) {
+        rec.fail(f);
     }
     if rec.claim_rows != rec.accepted + rec.rejected_claims {
         rec.fail(format!(
@@ -355,7 +438,56 @@ fn check_results(
         ));
     }
 
-    Ok(applied)
+    Ok(total.applied)
+}
+
+/// Writes `adjudicated.csv` in claim order (k-way over the stages' results) and matches the
+/// ids against the accepted claims: each adjudicated exactly once.
+fn match_ids(
+    src: &Sources,
+    result_files: &[PathBuf],
+    out: &Path,
+    rec: &mut Reconciliation,
+) -> Result<()> {
+    let mut expected = ExpectedIds::open(&src.claims)?;
+    let mut last: Option<u64> = None;
+    merge_lines(
+        result_files,
+        &out.join("adjudicated.csv"),
+        results::HEADER,
+        |line| {
+            // merge_lines has read the id already; a line without one stopped it.
+            let Some(claim) = results::claim_id(line) else {
+                return Ok(());
+            };
+            if last == Some(claim) {
+                rec.fail(format!("claim {claim} is adjudicated more than once"));
+                return Ok(());
+            }
+            last = Some(claim);
+            loop {
+                match expected.peek() {
+                    Some(id) if id == claim => {
+                        expected.next_id()?;
+                        break;
+                    }
+                    Some(id) if id < claim => {
+                        expected.next_id()?;
+                        rec.fail(format!("claim {id} was accepted but never adjudicated"));
+                    }
+                    _ => {
+                        rec.fail(format!("claim {claim} is adjudicated but was not accepted"));
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    while let Some(id) = expected.next_id()? {
+        rec.fail(format!("claim {id} was accepted but never adjudicated"));
+    }
+    Ok(())
 }
 
 /// The final member rows and each member's starting (deductible, oop).

@@ -14,8 +14,8 @@ use super::partition::{self, Boundaries, Range};
 use super::progress::Progress;
 use crate::io::binary::{self, CLAIM_SIZE, ClaimWriter, RecordReader};
 use crate::io::reject::{Reject, RejectWriter};
-use crate::io::{claims_csv, members_csv};
-use crate::model::MemberRow;
+use crate::io::{claims_csv, members_csv, parallel_csv};
+use crate::model::{Claim, MemberRow};
 use crate::plans::Plans;
 use crate::rules::hash::FxHashMap;
 
@@ -97,39 +97,85 @@ fn reader(path: &Path, columns: &[&str]) -> Result<csv::Reader<File>> {
     Ok(r)
 }
 
+/// A row that cannot be accepted, with its text for the reject file.
+struct Rejected {
+    error: claims_csv::FieldError,
+    row: String,
+}
+
+/// A parsed claim out of received order: its row as Warden read it (the original bytes
+/// are with the thread that parsed it).
+fn out_of_order(c: &Claim, plans: &Plans, field: &'static str, reason: String) -> Rejected {
+    let mut row = String::new();
+    claims_csv::write_row(c, plans, &mut row);
+    Rejected {
+        error: claims_csv::FieldError { field, reason },
+        row: row.trim_end().to_string(),
+    }
+}
+
+/// Threads that parse CSV blocks while this one consumes them: one per core.
+fn parse_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Where the records of a CSV file start, after its header is checked: (byte, line).
+fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
+    // `reader` has read the header: its position is the first record's.
+    let r = reader(path, columns)?;
+    let p = r.position();
+    Ok((p.byte(), p.line()))
+}
+
 /// Reads `members.csv`: rows sorted by member id; bad or repeated rows rejected.
 pub fn read_members(
     path: &Path,
     plans: &Plans,
     rejects: &mut RejectWriter,
 ) -> Result<(Vec<MemberRow>, u64)> {
-    let mut r = reader(path, &members_csv::COLUMNS)?;
-    let mut rec = csv::ByteRecord::new();
+    let body = body_start(path, &members_csv::COLUMNS)?;
     let mut rows: Vec<(MemberRow, u64)> = Vec::new();
     let mut total = 0u64;
-    while r.read_byte_record(&mut rec).at(path)? {
-        total += 1;
-        let line = rec.position().map_or(0, |p| p.line());
-        let parsed = match fields(&rec) {
+    let parse = |rec: &csv::ByteRecord| -> std::result::Result<MemberRow, Rejected> {
+        match fields(rec) {
             Err(i) => Err(claims_csv::FieldError {
                 field: members_csv::COLUMNS.get(i).copied().unwrap_or("row"),
                 reason: "not UTF-8".into(),
             }),
             Ok(f) => members_csv::parse_row(&f, plans),
-        };
-        match parsed {
-            Ok(m) => rows.push((m, line)),
-            Err(e) => rejects
-                .write(&Reject {
-                    file: MEMBERS_FILE.into(),
-                    line,
-                    field: e.field.into(),
-                    reason: e.reason,
-                    row: row_text(&rec),
-                })
-                .at(path)?,
         }
-    }
+        .map_err(|e| Rejected {
+            error: e,
+            row: row_text(rec),
+        })
+    };
+    parallel_csv::for_each(
+        path,
+        body.0,
+        body.1,
+        parse_threads(),
+        parse,
+        |line, parsed| {
+            total += 1;
+            match parsed {
+                Ok(m) => rows.push((m, line)),
+                Err(r) => rejects
+                    .write(&Reject {
+                        file: MEMBERS_FILE.into(),
+                        line,
+                        field: r.error.field.into(),
+                        reason: r.error.reason,
+                        row: r.row,
+                    })
+                    .at(path)?,
+            }
+            Ok(())
+        },
+        |e| PipelineError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    )?;
     // Sorted in place by (member, line): a repeated member keeps its first row. No second
     // copy of the table (12M members at month-end).
     rows.sort_unstable_by_key(|(m, line)| (m.member, *line));
@@ -159,22 +205,34 @@ pub fn read_members(
 
 /// Claims per PCP group (index = group − 1), reading only the group column.
 pub fn count_groups(claims: &Path, min_groups: usize) -> Result<Vec<u64>> {
-    let mut r = reader(claims, &claims_csv::COLUMNS)?;
-    let mut rec = csv::ByteRecord::new();
+    let body = body_start(claims, &claims_csv::COLUMNS)?;
     let mut counts = vec![0u64; min_groups];
-    while r.read_byte_record(&mut rec).at(claims)? {
-        let g = rec
-            .get(3)
-            .and_then(|f| std::str::from_utf8(f).ok())
-            .and_then(|s| s.trim().parse::<u16>().ok());
-        if let Some(g) = g.filter(|g| *g > 0) {
-            let i = usize::from(g) - 1;
-            if i >= counts.len() {
-                counts.resize(i + 1, 0);
+    parallel_csv::for_each(
+        claims,
+        body.0,
+        body.1,
+        parse_threads(),
+        |rec: &csv::ByteRecord| {
+            rec.get(3)
+                .and_then(|f| std::str::from_utf8(f).ok())
+                .and_then(|s| s.trim().parse::<u16>().ok())
+                .filter(|g| *g > 0)
+        },
+        |_, g| {
+            if let Some(g) = g {
+                let i = usize::from(g) - 1;
+                if i >= counts.len() {
+                    counts.resize(i + 1, 0);
+                }
+                counts[i] += 1;
             }
-            counts[i] += 1;
-        }
-    }
+            Ok(())
+        },
+        |e| PipelineError::Io {
+            path: claims.to_path_buf(),
+            source: e,
+        },
+    )?;
     Ok(counts)
 }
 
@@ -264,8 +322,7 @@ pub fn run(
 
     progress.stage("setup: claims", 0);
     let index = super::member_index::MemberIndex::new(&members);
-    let mut r = reader(&claims_path, &claims_csv::COLUMNS)?;
-    let mut rec = csv::ByteRecord::new();
+    let body = body_start(&claims_path, &claims_csv::COLUMNS)?;
     let mut analysis = Analysis::new(if serial { 0 } else { members.len() });
     let mut manifest = Manifest {
         boundaries: boundaries.clone(),
@@ -277,31 +334,50 @@ pub fn run(
     let mut last: Option<(u64, i64)> = None;
     let mut group_claims: Vec<u64> = Vec::new();
     let mut since = 0u64;
-    while r.read_byte_record(&mut rec).at(&claims_path)? {
+    // Parsed on the other cores (fields, values, enrolment: what does not depend on
+    // order); checked for order, split and written here, in file order.
+    let parse = |rec: &csv::ByteRecord| -> std::result::Result<(Claim, usize), Rejected> {
+        let parsed = match fields(rec) {
+            Err(i) => Err(claims_csv::FieldError {
+                field: claims_csv::COLUMNS.get(i).copied().unwrap_or("row"),
+                reason: "not UTF-8".into(),
+            }),
+            Ok(f) => claims_csv::parse_row(&f, plans),
+        }
+        .and_then(|c| match index.get(c.member).map(|i| (i, members[i])) {
+            None => Err(claims_csv::FieldError {
+                field: "member",
+                reason: format!("member {} is not enrolled (not in members.csv)", c.member),
+            }),
+            Some((_, m)) if m.family != c.family => Err(claims_csv::FieldError {
+                field: "family",
+                reason: format!(
+                    "member {} belongs to family {} in members.csv",
+                    c.member, m.family
+                ),
+            }),
+            Some((i, _)) => Ok((c, i)),
+        });
+        parsed.map_err(|e| Rejected {
+            error: e,
+            row: row_text(rec),
+        })
+    };
+    let mut consume = |line: u64,
+                       parsed: std::result::Result<(Claim, usize), Rejected>|
+     -> Result<()> {
         manifest.claim_rows += 1;
         since += 1;
         if since == 65_536 {
             progress.advance(since);
             since = 0;
         }
-        let line = rec.position().map_or(0, |p| p.line());
-        let parsed = match fields(&rec) {
-            Err(i) => Err(claims_csv::FieldError { field: claims_csv::COLUMNS.get(i).copied().unwrap_or("row"), reason: "not UTF-8".into() }),
-            Ok(f) => claims_csv::parse_row(&f, plans),
-        }
-        .and_then(|c| {
-            let m = index.get(c.member).map(|i| (i, members[i])).ok_or(());
-            match m {
-                Err(_) => Err(claims_csv::FieldError { field: "member", reason: format!("member {} is not enrolled (not in members.csv)", c.member) }),
-                Ok((_, m)) if m.family != c.family => Err(claims_csv::FieldError { field: "family", reason: format!("member {} belongs to family {} in members.csv", c.member, m.family) }),
-                Ok((i, _)) => match last {
-                    Some((id, _)) if c.id <= id => Err(claims_csv::FieldError { field: "claim_id", reason: format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id) }),
-                    Some((_, t)) if c.received < t => Err(claims_csv::FieldError { field: "received", reason: "received before the previous claim; the file must be in received order (sort it first)".into() }),
-                    _ => Ok((c, i)),
-                },
-            }
+        let ordered = parsed.and_then(|(c, i)| match last {
+            Some((id, _)) if c.id <= id => Err(out_of_order(&c, plans, "claim_id", format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id))),
+            Some((_, t)) if c.received < t => Err(out_of_order(&c, plans, "received", "received before the previous claim; the file must be in received order (sort it first)".into())),
+            _ => Ok((c, i)),
         });
-        match parsed {
+        match ordered {
             Ok((c, member_index)) => {
                 last = Some((c.id, c.received));
                 let p = boundaries.partition_of(c.pcp_group);
@@ -317,17 +393,30 @@ pub fn run(
                 manifest.accepted += 1;
                 manifest.accepted_billed_cents += c.billed;
             }
-            Err(e) => rejects
+            Err(r) => rejects
                 .write(&Reject {
                     file: CLAIMS_FILE.into(),
                     line,
-                    field: e.field.into(),
-                    reason: e.reason,
-                    row: row_text(&rec),
+                    field: r.error.field.into(),
+                    reason: r.error.reason,
+                    row: r.row,
                 })
                 .at(&rejects_path)?,
         }
-    }
+        Ok(())
+    };
+    parallel_csv::for_each(
+        &claims_path,
+        body.0,
+        body.1,
+        parse_threads(),
+        parse,
+        &mut consume,
+        |e| PipelineError::Io {
+            path: claims_path.clone(),
+            source: e,
+        },
+    )?;
     progress.advance(since);
     manifest.rejected_claims = rejects.count - rejected_members;
     manifest.group_claims = group_claims;
@@ -337,6 +426,7 @@ pub fn run(
     rejects.finish().at(&rejects_path)?;
 
     // Where the referenced claims are, then which families wait for pass 2.
+    progress.stage("setup: deferral analysis", 0);
     let deferred = if serial {
         FxHashMap::default()
     } else {
@@ -363,6 +453,7 @@ pub fn run(
         }
         analysis.decide(&members, &located)
     };
+    progress.stage("setup: accumulator pre-loads", 0);
     manifest.deferred_families = deferred.len() as u64;
     write_deferred_families(&dir.join(layout::DEFERRED_FAMILIES), &deferred)?;
     write_members(&dir.join(layout::MEMBERS), &members)?;

@@ -130,16 +130,19 @@ pub enum Builtin {
     DeferredMerge,
     AdjudicatePass2,
     Reconcile,
+    /// Bulk-loads the reconciled exceptions (pended claims) into the store.
+    LoadExceptions,
 }
 
 impl Builtin {
-    pub const ALL: [(&'static str, Builtin); 6] = [
+    pub const ALL: [(&'static str, Builtin); 7] = [
         ("sleep", Builtin::Sleep),
         ("adjudicate-setup", Builtin::AdjudicateSetup),
         ("adjudicate-partition", Builtin::AdjudicatePartition),
         ("deferred-merge", Builtin::DeferredMerge),
         ("adjudicate-pass2", Builtin::AdjudicatePass2),
         ("reconcile", Builtin::Reconcile),
+        ("load-exceptions", Builtin::LoadExceptions),
     ];
 
     pub fn parse(name: &str) -> Option<Builtin> {
