@@ -9,18 +9,19 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde::Serialize;
 
 use super::error::{At, PipelineError, Result};
 use super::layout;
+use super::member_index::MemberIndex;
 use super::merge::apply_changes;
 use super::setup::{Manifest, read_members_bin};
 use crate::io::binary::{self, CLAIM_SIZE, RecordReader};
 use crate::io::results;
 use crate::model::MemberRow;
 use crate::model::money::format_money;
-use crate::rules::hash::FxHashMap;
 use crate::rules::{Reason, Status};
 
 /// Where the finished stages left their files.
@@ -177,20 +178,31 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
         rejected_members: m.rejected_members,
         ..Reconciliation::default()
     };
-    let (applied, accumulators) = std::thread::scope(|scope| {
-        // The accumulators (read, changes applied, written) on a second core while the
-        // results are merged and checked on this one.
-        let acc = scope.spawn(|| accumulate(src, out));
-        let applied = check_results(src, out, &mut rec);
-        let accumulators = acc.join().unwrap_or_else(|_| {
+    // The member table once: the accumulator thread applies the change logs to it, the
+    // result checks add what each paid claim applied into one slot per member (atomics:
+    // the stages' threads share it; 16 bytes a member, not a map per stage).
+    let mut members = read_members_bin(&src.start_members, |_| true)?;
+    let start: Vec<(i64, i64)> = members
+        .iter()
+        .map(|m| (m.deductible_ytd, m.oop_ytd))
+        .collect();
+    let index = super::member_index::MemberIndex::new(&members);
+    let applied: Vec<Applied> = (0..members.len()).map(|_| Applied::default()).collect();
+    let (checked, accumulated) = std::thread::scope(|scope| {
+        // The accumulators (changes applied, written) on one thread while the results are
+        // merged on this one and checked on threads of their own.
+        let acc = scope.spawn(|| accumulate(src, out, &mut members, &index));
+        let checked = check_results(src, out, &mut rec, &index, &applied);
+        let accumulated = acc.join().unwrap_or_else(|_| {
             Err(PipelineError::Input(
                 "the accumulator thread panicked".into(),
             ))
         });
-        (applied, accumulators)
+        (checked, accumulated)
     });
-    let applied = applied?;
-    let (members, start) = accumulators?;
+    checked?;
+    accumulated?;
+    drop(index);
     rec.deductible_start_cents = start.iter().map(|x| x.0).sum();
     rec.oop_start_cents = start.iter().map(|x| x.1).sum();
     rec.deductible_end_cents = members.iter().map(|m| m.deductible_ytd).sum();
@@ -200,9 +212,9 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
     {
         rec.fail("accumulator totals ≠ start + applied".into());
     }
-    for (mrow, (d0, o0)) in members.iter().zip(start) {
-        let a = applied.get(&mrow.member).copied().unwrap_or_default();
-        if mrow.deductible_ytd != d0 + a.0 || mrow.oop_ytd != o0 + a.1 {
+    for ((mrow, (d0, o0)), a) in members.iter().zip(start).zip(&applied) {
+        let (d, o) = a.get();
+        if mrow.deductible_ytd != d0 + d || mrow.oop_ytd != o0 + o {
             rec.fail(format!(
                 "member {}: accumulators end at start + changes logged, which differs from start + results",
                 mrow.member
@@ -240,9 +252,31 @@ struct StageCheck {
     patient_pays_cents: i64,
     deductible_applied_cents: i64,
     oop_applied_cents: i64,
-    /// Per member: (deductible, OOP) the stage's paid claims applied.
-    applied: FxHashMap<u32, (i64, i64)>,
     failures: Vec<String>,
+}
+
+/// What the results applied to one member: (deductible, OOP) cents.
+#[derive(Debug, Default)]
+struct Applied(AtomicI64, AtomicI64);
+
+impl Applied {
+    fn add(&self, deductible: i64, oop: i64) {
+        self.0.fetch_add(deductible, Ordering::Relaxed);
+        self.1.fetch_add(oop, Ordering::Relaxed);
+    }
+    fn get(&self) -> (i64, i64) {
+        (
+            self.0.load(Ordering::Relaxed),
+            self.1.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The member table's index and its per-member slots, shared by the checking threads.
+#[derive(Clone, Copy)]
+struct Slots<'a> {
+    index: &'a MemberIndex,
+    applied: &'a [Applied],
 }
 
 impl StageCheck {
@@ -253,7 +287,7 @@ impl StageCheck {
     }
 
     /// Checks one result line and adds it up.
-    fn line(&mut self, line: &str, last: &mut Option<u64>) {
+    fn line(&mut self, line: &str, last: &mut Option<u64>, slots: Slots<'_>) {
         let Some(o) = results::parse_line(line) else {
             self.fail(format!("unreadable result line `{line}`"));
             return;
@@ -299,9 +333,13 @@ impl StageCheck {
                 ));
             }
             if o.deductible != 0 || o.member_share != 0 {
-                let a = self.applied.entry(o.member).or_default();
-                a.0 += o.deductible;
-                a.1 += o.member_share;
+                match slots.index.get(o.member).and_then(|i| slots.applied.get(i)) {
+                    Some(a) => a.add(o.deductible, o.member_share),
+                    None => self.fail(format!(
+                        "claim {}: member {} is not in the accumulator table",
+                        o.claim, o.member
+                    )),
+                }
             }
             self.deductible_applied_cents += o.deductible;
             self.oop_applied_cents += o.member_share;
@@ -326,45 +364,38 @@ impl StageCheck {
         self.patient_pays_cents += other.patient_pays_cents;
         self.deductible_applied_cents += other.deductible_applied_cents;
         self.oop_applied_cents += other.oop_applied_cents;
-        let (mut into, from) = if self.applied.len() >= other.applied.len() {
-            (std::mem::take(&mut self.applied), other.applied)
-        } else {
-            (other.applied, std::mem::take(&mut self.applied))
-        };
-        for (member, (d, o)) in from {
-            let a = into.entry(member).or_default();
-            a.0 += d;
-            a.1 += o;
-        }
-        self.applied = into;
         for f in other.failures {
             self.fail(f);
         }
     }
 }
 
-fn check_stage(path: &Path) -> Result<StageCheck> {
+fn check_stage(path: &Path, slots: Slots<'_>) -> Result<StageCheck> {
     let mut check = StageCheck::default();
     let mut last = None;
     let reader = BufReader::with_capacity(1 << 20, File::open(path).at(path)?);
     for line in reader.lines() {
-        check.line(&line.at(path)?, &mut last);
+        check.line(&line.at(path)?, &mut last, slots);
     }
     Ok(check)
 }
 
-/// Merges and checks the results (and exceptions); returns what they applied per member.
+/// Merges and checks the results (and exceptions); what they applied goes to `applied`,
+/// one slot per member of the table `index` indexes.
 fn check_results(
     src: &Sources,
     out: &Path,
     rec: &mut Reconciliation,
-) -> Result<FxHashMap<u32, (i64, i64)>> {
+    index: &MemberIndex,
+    applied: &[Applied],
+) -> Result<()> {
+    let slots = Slots { index, applied };
     let m = &src.manifest;
     let result_files: Vec<PathBuf> = src.stages.iter().map(|d| d.join(layout::RESULTS)).collect();
     let (merged, stages) = std::thread::scope(|scope| {
         let checks: Vec<_> = result_files
             .iter()
-            .map(|f| scope.spawn(move || check_stage(f)))
+            .map(|f| scope.spawn(move || check_stage(f, slots)))
             .collect();
         let merged = match_ids(src, &result_files, out, rec);
         let stages: Vec<Result<StageCheck>> = checks
@@ -438,7 +469,7 @@ fn check_results(
         ));
     }
 
-    Ok(total.applied)
+    Ok(())
 }
 
 /// Writes `adjudicated.csv` in claim order (k-way over the stages' results) and matches the
@@ -490,28 +521,23 @@ fn match_ids(
     Ok(())
 }
 
-/// The final member rows and each member's starting (deductible, oop).
-type Accumulated = (Vec<MemberRow>, Vec<(i64, i64)>);
-
-/// Start accumulators + every committed change log → OUT/accumulators.csv; returns the
-/// final rows and the starting (deductible, oop) of each.
-fn accumulate(src: &Sources, out: &Path) -> Result<Accumulated> {
-    let mut members = read_members_bin(&src.start_members, |_| true)?;
-    let start: Vec<(i64, i64)> = members
-        .iter()
-        .map(|m| (m.deductible_ytd, m.oop_ytd))
-        .collect();
-    let index = super::member_index::MemberIndex::new(&members);
+/// Start accumulators (`members`, as read) + every committed change log →
+/// OUT/accumulators.csv; `members` ends as the final rows.
+fn accumulate(
+    src: &Sources,
+    out: &Path,
+    members: &mut [MemberRow],
+    index: &MemberIndex,
+) -> Result<()> {
     for d in &src.stages {
-        apply_changes(&d.join(layout::CHANGES), &mut members, &index)?;
+        apply_changes(&d.join(layout::CHANGES), members, index)?;
     }
-    drop(index);
     let apath = out.join("accumulators.csv");
     let mut w = BufWriter::with_capacity(1 << 20, File::create(&apath).at(&apath)?);
     w.write_all(b"member,family,deductible_ytd,oop_ytd\n")
         .at(&apath)?;
     let mut line = String::with_capacity(64);
-    for mrow in &members {
+    for mrow in members.iter() {
         line.clear();
         use std::fmt::Write as _;
         let _ = write!(line, "{},{},", mrow.member, mrow.family);
@@ -522,5 +548,5 @@ fn accumulate(src: &Sources, out: &Path) -> Result<Accumulated> {
         w.write_all(line.as_bytes()).at(&apath)?;
     }
     w.flush().at(&apath)?;
-    Ok((members, start))
+    Ok(())
 }
