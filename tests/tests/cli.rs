@@ -17,7 +17,7 @@ fn validate_accepts_the_shipped_workflows() {
         "{out}"
     );
     assert!(
-        out.contains("valid: cycle `nightly`, 14 jobs over 1 day"),
+        out.contains("valid: cycle `nightly`, 15 jobs over 1 day"),
         "{out}"
     );
 }
