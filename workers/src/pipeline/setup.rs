@@ -97,6 +97,30 @@ fn reader(path: &Path, columns: &[&str]) -> Result<csv::Reader<File>> {
     Ok(r)
 }
 
+/// Where the `wanted` claims of partition file `path` (partition `p`) are.
+fn locate(
+    path: &Path,
+    p: usize,
+    wanted: &crate::rules::hash::FxHashSet<u64>,
+    found: &mut FxHashMap<u64, Located>,
+) -> Result<()> {
+    let mut rr = RecordReader::<CLAIM_SIZE>::open(path, 0).at(path)?;
+    while let Some(b) = rr.next_record().at(path)? {
+        let c = binary::decode_claim(&b);
+        if wanted.contains(&c.id) {
+            found.insert(
+                c.id,
+                Located {
+                    partition: u8::try_from(p).unwrap_or(u8::MAX),
+                    member: c.member,
+                    family: c.family,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A row that cannot be accepted, with its text for the reject file.
 struct Rejected {
     error: claims_csv::FieldError,
@@ -431,24 +455,41 @@ pub fn run(
         FxHashMap::default()
     } else {
         let wanted = analysis.referenced();
+        // Each partition file scanned on its own thread (one per core at a time).
         let mut located: FxHashMap<u64, Located> = FxHashMap::default();
         if !wanted.is_empty() {
-            for p in 0..n {
-                let path = layout.partition(p).join(layout::CLAIMS);
-                let mut rr = RecordReader::<CLAIM_SIZE>::open(&path, 0).at(&path)?;
-                while let Some(b) = rr.next_record().at(&path)? {
-                    let c = binary::decode_claim(&b);
-                    if wanted.contains(&c.id) {
-                        located.insert(
-                            c.id,
-                            Located {
-                                partition: u8::try_from(p).unwrap_or(u8::MAX),
-                                member: c.member,
-                                family: c.family,
-                            },
-                        );
-                    }
-                }
+            let threads = parse_threads().min(n).max(1);
+            let found: Vec<Result<FxHashMap<u64, Located>>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let wanted = &wanted;
+                        scope.spawn(move || {
+                            let mut found = FxHashMap::default();
+                            for p in (t..n).step_by(threads) {
+                                locate(
+                                    &layout.partition(p).join(layout::CLAIMS),
+                                    p,
+                                    wanted,
+                                    &mut found,
+                                )?;
+                            }
+                            Ok(found)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(PipelineError::Input(
+                                "a partition-scanning thread panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            });
+            for f in found {
+                located.extend(f?);
             }
         }
         analysis.decide(&members, &located)
