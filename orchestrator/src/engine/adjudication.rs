@@ -40,29 +40,45 @@ pub fn input_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// A claim count from the environment (at least 1), if set and a number.
+fn env_count(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|k| k.max(1))
+}
+
+/// The work directories of `job`'s stream's `stage` jobs, with their partition index (0
+/// for a stage that is not partitioned), in plan order.
+fn stage_dirs(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Vec<(u32, PathBuf)> {
+    let stream = plan.jobs[job].stream;
+    plan.jobs
+        .iter()
+        .filter(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == stage))
+        .map(|j| {
+            (
+                j.partition.map_or(0, |p| p.index),
+                run_dir.join("work").join(&j.id),
+            )
+        })
+        .collect()
+}
+
+/// The work directory of `job`'s stream's `stage` job (the first, if several).
+fn stage_dir(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Option<PathBuf> {
+    stage_dirs(plan, job, run_dir, stage)
+        .into_iter()
+        .next()
+        .map(|(_, d)| d)
+}
+
 /// The work directories of the adjudication stages of `job`'s stream.
 fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, String> {
-    let stream = plan.jobs[job].stream;
-    let dir = |b: Builtin| -> Vec<(u32, PathBuf)> {
-        plan.jobs
-            .iter()
-            .filter(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == b))
-            .map(|j| {
-                (
-                    j.partition.map_or(0, |p| p.index),
-                    run_dir.join("work").join(&j.id),
-                )
-            })
-            .collect()
-    };
     let one = |b: Builtin, what: &str| -> Result<PathBuf, String> {
-        dir(b)
-            .into_iter()
-            .next()
-            .map(|(_, d)| d)
+        stage_dir(plan, job, run_dir, b)
             .ok_or_else(|| format!("the cycle has no {what} job for this stream"))
     };
-    let mut parts = dir(Builtin::AdjudicatePartition);
+    let mut parts = stage_dirs(plan, job, run_dir, Builtin::AdjudicatePartition);
     parts.sort();
     if parts.is_empty() {
         return Err("the cycle has no adjudicate-partition jobs for this stream".into());
@@ -190,17 +206,11 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         partitions: n,
         ..Options::default()
     };
-    if let Some(k) = std::env::var(CHECKPOINT_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        opts.checkpoint_every = k.max(1);
+    if let Some(k) = env_count(CHECKPOINT_ENV) {
+        opts.checkpoint_every = k;
     }
-    if let Some(k) = std::env::var(MONITOR_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        opts.monitor_every = k.max(1);
+    if let Some(k) = env_count(MONITOR_ENV) {
+        opts.monitor_every = k;
     }
     let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
     match st.builtin {
@@ -282,15 +292,6 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
     }
 }
 
-/// The work directory of `job`'s stream's `stage` job (the first, if several).
-fn stream_stage_dir(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Option<PathBuf> {
-    let stream = plan.jobs[job].stream;
-    plan.jobs
-        .iter()
-        .find(|j| j.stream == stream && matches!(&j.action, Action::Builtin(x) if *x == stage))
-        .map(|j| run_dir.join("work").join(&j.id))
-}
-
 /// Starts `load-exceptions` as a task on the runtime (it waits on the store, not on the
 /// CPU): the stream's reconciled exceptions into the store, once.
 fn start_load(
@@ -304,8 +305,7 @@ fn start_load(
     let source = pj
         .stream
         .map_or_else(|| "-".to_string(), |s| plan.streams[s].id.clone());
-    let out =
-        stream_stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile).map(|d| d.join("out"));
+    let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile).map(|d| d.join("out"));
     let (log, logs_dir, id) = (paths.log.clone(), paths.run_dir.join("logs"), pj.id.clone());
     tokio::spawn(async move {
         let result = match (store, out) {
