@@ -348,3 +348,180 @@ fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
         assert!(a == b, "{f} differs after the kill and resume");
     }
 }
+
+#[test]
+fn the_next_night_starts_from_the_accumulators_the_last_one_posted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    let o = warden(
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "2000",
+            "--claims",
+            "8000",
+            "--out",
+            &s(&input),
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    for date in ["2025-03-04", "2025-03-05"] {
+        let run = [
+            "run",
+            "workflows/nightly.yaml",
+            "--date",
+            date,
+            "--speed",
+            "2000",
+            "--db",
+            &s(&db),
+            "--data",
+            &s(&data),
+        ];
+        let o = warden(&run, Some(&input));
+        assert!(
+            o.status.success(),
+            "{date}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let night = |n: u32| data.join(format!("runs/{n}"));
+    let out = |n: u32| night(n).join("work/CLMRECONCILE/out");
+    let reconciliation = |n: u32| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out(n).join("reconciliation.json")).expect("json"))
+            .expect("a reconciliation")
+    };
+    let log = |n: u32, job: &str| {
+        std::fs::read_to_string(night(n).join(format!("logs/{job}.1.log"))).expect("log")
+    };
+    // Night 1: nothing in the store yet; it posts every member it changed.
+    let changed = std::fs::read_to_string(out(1).join("accumulators-changed.csv")).expect("file");
+    let rows: Vec<Vec<i64>> = changed
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|f| f.parse().expect("cents")).collect())
+        .collect();
+    assert!(rows.len() > 100, "{} members changed", rows.len());
+    assert!(
+        log(1, "CLMSETUP").contains("; 0 members start from the store's accumulators"),
+        "{}",
+        log(1, "CLMSETUP")
+    );
+    assert!(
+        log(1, "CLMACCUMPOST").starts_with(&format!(
+            "posted the accumulators of {} members of - to the store",
+            rows.len()
+        )),
+        "{}",
+        log(1, "CLMACCUMPOST")
+    );
+    let r1 = reconciliation(1);
+    let added: i64 = rows.iter().map(|r| r[4] - r[2]).sum();
+    assert_eq!(
+        added,
+        r1["deductible_applied_cents"].as_i64().expect("applied")
+    );
+    // Night 2 starts those members from the store: its start totals are night 1's ends.
+    assert!(
+        log(2, "CLMSETUP").contains(&format!(
+            "; {} members start from the store's accumulators (0 store rows",
+            rows.len()
+        )),
+        "{}",
+        log(2, "CLMSETUP")
+    );
+    let r2 = reconciliation(2);
+    assert_eq!(r2["deductible_start_cents"], r1["deductible_end_cents"]);
+    assert_eq!(r2["oop_start_cents"], r1["oop_end_cents"]);
+    assert!(r2["ok"].as_bool().expect("ok"), "{r2}");
+    let (t1, t2) = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = warden_store::Store::connect(&s(&db)).await.expect("store");
+            (
+                store.accumulator_totals(1, "-").await.expect("totals"),
+                store.accumulator_totals(2, "-").await.expect("totals"),
+            )
+        });
+    // The store holds one row per member either night changed, each last posted by one
+    // of them, with the later night's values where both did.
+    let changed2 = std::fs::read_to_string(out(2).join("accumulators-changed.csv")).expect("file");
+    let mut last: std::collections::BTreeMap<i64, (i64, i64)> =
+        rows.iter().map(|r| (r[0], (r[4], r[5]))).collect();
+    let mut night2 = 0;
+    for l in changed2.lines().skip(1) {
+        let r: Vec<i64> = l.split(',').map(|f| f.parse().expect("cents")).collect();
+        last.insert(r[0], (r[4], r[5]));
+        night2 += 1;
+    }
+    assert_eq!(
+        (t1.rows, t1.deductible_cents, t1.oop_cents),
+        (t2.rows, t2.deductible_cents, t2.oop_cents)
+    );
+    assert_eq!(t2.rows, last.len() as i64);
+    assert_eq!(t2.posted_by_run, night2);
+    assert_eq!(t1.posted_by_run + t2.posted_by_run, t2.rows);
+    assert_eq!(t2.deductible_cents, last.values().map(|v| v.0).sum::<i64>());
+    assert_eq!(t2.oop_cents, last.values().map(|v| v.1).sum::<i64>());
+    // The second night equals a serial run whose feed carries the first night's
+    // accumulators: the store's values were used, and used exactly once.
+    let fed = tmp.path().join("fed");
+    std::fs::create_dir_all(&fed).expect("dir");
+    std::fs::copy(input.join("claims.csv"), fed.join("claims.csv")).expect("claims");
+    let ends: std::collections::HashMap<String, (String, String)> =
+        std::fs::read_to_string(out(1).join("accumulators.csv"))
+            .expect("accumulators")
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), (f[2].to_string(), f[3].to_string()))
+            })
+            .collect();
+    let feed = std::fs::read_to_string(input.join("members.csv")).expect("members");
+    let mut text = String::new();
+    for (i, l) in feed.lines().enumerate() {
+        let f: Vec<&str> = l.split(',').collect();
+        match ends.get(f[0]) {
+            Some((d, o)) if i > 0 => {
+                text.push_str(&format!("{},{},{},{d},{o}\n", f[0], f[1], f[2]))
+            }
+            _ => text.push_str(&format!("{l}\n")),
+        }
+    }
+    std::fs::write(fed.join("members.csv"), text).expect("feed");
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(&fed),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "adjudicated.csv",
+        "accumulators.csv",
+        "accumulators-changed.csv",
+    ] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(out(2).join(f)).expect("night 2");
+        assert!(
+            a == b,
+            "{f} differs between night 2 and the serial run from night 1's accumulators"
+        );
+    }
+}

@@ -17,7 +17,7 @@ fn validate_accepts_the_shipped_workflows() {
         "{out}"
     );
     assert!(
-        out.contains("valid: cycle `nightly`, 15 jobs over 1 day"),
+        out.contains("valid: cycle `nightly`, 16 jobs over 1 day"),
         "{out}"
     );
 }
@@ -126,7 +126,7 @@ fn plan_json_has_the_documented_shape() {
     assert_eq!(json["nights"][0]["opens"], "2025-03-04T23:00:00-05:00");
     assert_eq!(json["nights"][0]["closes"], "2025-03-05T04:00:00-05:00");
     let jobs = json["jobs"].as_array().expect("jobs");
-    assert_eq!(jobs.len(), 15);
+    assert_eq!(jobs.len(), 16);
     let setup = jobs
         .iter()
         .find(|j| j["id"] == "CLMSETUP")

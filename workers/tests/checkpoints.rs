@@ -35,7 +35,7 @@ fn set_up(tmp: &Path) -> (Layout, warden_workers::plans::Plans, PathBuf) {
     };
     common::generate_into(&input, &cfg, &plans);
     let l = Layout::new(&tmp.join("work"));
-    setup::run(&input, &plans, &Split::Balanced(2), &l, &NoProgress).expect("setup");
+    setup::run(&input, &plans, &Split::Balanced(2), &l, None, &NoProgress).expect("setup");
     (l, plans, input)
 }
 
@@ -264,7 +264,7 @@ fn a_new_setup_clears_the_checkpoints_an_earlier_run_left() {
     );
     // Setup again (new input, same work directories): the partition must run again, not
     // report the old run as done.
-    setup::run(&input, &plans, &Split::Balanced(2), &l, &NoProgress).expect("setup again");
+    setup::run(&input, &plans, &Split::Balanced(2), &l, None, &NoProgress).expect("setup again");
     assert!(
         checkpoint::load(&spec.dir.join(layout::CHECKPOINT))
             .expect("ck")

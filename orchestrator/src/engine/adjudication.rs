@@ -1,10 +1,15 @@
 //! The adjudication built-ins (`adjudicate-setup`, `adjudicate-partition`, `deferred-merge`,
-//! `adjudicate-pass2`, `reconcile`, and `load-exceptions` after them) run the real engine of `warden-workers` when the run has
+//! `adjudicate-pass2`, `reconcile`, and `load-exceptions` and `post-accumulators` after
+//! them) run the real engine of `warden-workers` when the run has
 //! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
 //! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
 //! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims),
 //! `WARDEN_MONITOR_EVERY=K` the exception-rate monitor's (default 100,000 claims).
 //! Without claim input they stay simulated by their estimates, and the attempt's log says so.
+//!
+//! Setup first exports the store's year-to-date accumulators for its stream
+//! (`member_accumulators`) into its work directory, and starts every member found there from
+//! them instead of the feed's (`warden_workers::pipeline::ytd`).
 //!
 //! Each stage works in its job's own work directory, shared by the job's attempts, so a
 //! rerun of a killed partition resumes from its checkpoint. The stages of one stream find
@@ -19,7 +24,7 @@ use std::sync::atomic::AtomicBool;
 use warden_core::plan::Plan;
 use warden_core::workflow::{Action, Builtin};
 use warden_workers::pipeline::driver::{Options, partitioned_sources, pass1_spec, pass2_spec};
-use warden_workers::pipeline::layout::Layout;
+use warden_workers::pipeline::layout::{Layout, STORE_YTD};
 use warden_workers::pipeline::setup::{self, Split};
 use warden_workers::pipeline::{NoProgress, finish, merge, runner};
 use warden_workers::plans;
@@ -102,6 +107,8 @@ struct Stage {
     work_dir: PathBuf,
     /// The attempt's progress file (`WORK/.warden-progress`).
     progress: PathBuf,
+    /// Setup: the store's accumulators, exported (`None`: the run has no store).
+    store_ytd: Option<PathBuf>,
 }
 
 fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
@@ -124,6 +131,7 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         input,
         work_dir: paths.work_dir.clone(),
         progress: paths.progress.clone(),
+        store_ytd: None,
     })
 }
 
@@ -215,16 +223,24 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
     let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
     match st.builtin {
         Builtin::AdjudicateSetup => {
-            let m =
-                setup::run(&st.input, &plans, &Split::Balanced(n), l, &NoProgress).map_err(e)?;
+            let split = Split::Balanced(n);
+            let ytd = st.store_ytd.as_deref();
+            let m = setup::run(&st.input, &plans, &split, l, ytd, &NoProgress).map_err(e)?;
             Ok(format!(
-                "setup: {} claim rows, {} accepted, {} rejected; {} partitions {:?}; {} families deferred",
+                "setup: {} claim rows, {} accepted, {} rejected; {} partitions {:?}; {} families deferred; {}",
                 m.claim_rows,
                 m.accepted,
                 m.rejected_claims,
                 n,
                 m.partition_claims,
-                m.deferred_families
+                m.deferred_families,
+                match ytd {
+                    Some(_) => format!(
+                        "{} members start from the store's accumulators ({} store rows for members not enrolled)",
+                        m.ytd.from_store, m.ytd.not_enrolled
+                    ),
+                    None => "no store: every member starts from the feed's accumulators".into(),
+                }
             ))
         }
         Builtin::AdjudicatePartition => {
@@ -285,16 +301,23 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
                 ))
             }
         }
-        Builtin::Sleep | Builtin::LoadExceptions => Err(format!(
+        Builtin::Sleep | Builtin::LoadExceptions | Builtin::PostAccumulators => Err(format!(
             "{} is not a stage of the adjudication engine",
             st.builtin.name()
         )),
     }
 }
 
-/// Starts `load-exceptions` as a task on the runtime (it waits on the store, not on the
-/// CPU): the stream's reconciled exceptions into the store, once.
-fn start_load(
+/// The store's name for `job`'s stream (`-` for a cycle without streams).
+fn source(plan: &Plan, job: usize) -> String {
+    plan.jobs[job]
+        .stream
+        .map_or_else(|| "-".to_string(), |s| plan.streams[s].id.clone())
+}
+
+/// Starts `load-exceptions` or `post-accumulators` as a task on the runtime (they wait on
+/// the store, not on the CPU): the stream's reconciled output into the store, once.
+fn start_store_job(
     plan: &Plan,
     job: usize,
     paths: &AttemptPaths,
@@ -302,21 +325,65 @@ fn start_load(
     cancel: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<bool> {
     let pj = &plan.jobs[job];
-    let source = pj
-        .stream
-        .map_or_else(|| "-".to_string(), |s| plan.streams[s].id.clone());
+    let builtin = match &pj.action {
+        Action::Builtin(b) => *b,
+        Action::Shell(_) => Builtin::Sleep,
+    };
+    let source = source(plan, job);
     let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile).map(|d| d.join("out"));
     let (log, logs_dir, id) = (paths.log.clone(), paths.run_dir.join("logs"), pj.id.clone());
     tokio::spawn(async move {
         let result = match (store, out) {
+            (Some(rs), Some(out)) if builtin == Builtin::PostAccumulators => {
+                super::post_accumulators::post(&rs.store, rs.run_id, &source, &out, cancel).await
+            }
             (Some(rs), Some(out)) => {
                 super::load_exceptions::load(&rs.store, rs.run_id, &source, &out, cancel).await
             }
-            (None, _) => Err("load-exceptions needs the run's store".to_string()),
+            (None, _) => Err(format!("{} needs the run's store", builtin.name())),
             (_, None) => Err("the cycle has no reconcile job for this stream".to_string()),
         };
         write_log(&logs_dir, &log, &id, result)
     })
+}
+
+/// Store rows read per page when exporting accumulators for setup.
+const YTD_PAGE: i64 = 50_000;
+
+/// Exports the store's accumulators for `source`, as a setup of `run_id` starts from them,
+/// to `path` (a `ytd.rs` file); the rows written.
+async fn export_ytd(
+    store: &warden_store::Store,
+    run_id: i64,
+    source: &str,
+    path: &Path,
+) -> Result<u64, String> {
+    use warden_workers::pipeline::ytd::{Ytd, YtdWriter};
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut w = YtdWriter::create(path).map_err(fail)?;
+    let mut after = -1i64;
+    loop {
+        let page = store
+            .accumulator_preload(run_id, source, after, YTD_PAGE)
+            .await
+            .map_err(|e| format!("reading the store's accumulators: {e}"))?;
+        let Some(last) = page.last() else { break };
+        after = last.member;
+        for a in &page {
+            let member = u32::try_from(a.member)
+                .map_err(|_| "the store holds a member id out of range (0 to 4294967295)")?;
+            w.write(&Ytd {
+                member,
+                deductible: a.deductible_cents,
+                oop: a.oop_cents,
+            })
+            .map_err(fail)?;
+        }
+    }
+    w.finish().map_err(fail)
 }
 
 /// Writes a stage's result to the attempt's log; whether it succeeded.
@@ -349,23 +416,39 @@ pub fn start(
 ) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
+    let action = &plan.jobs[job].action;
     if matches!(
-        &plan.jobs[job].action,
-        Action::Builtin(Builtin::LoadExceptions)
+        action,
+        Action::Builtin(Builtin::LoadExceptions | Builtin::PostAccumulators)
     ) {
-        return (start_load(plan, job, paths, store, flag), cancel);
+        return (start_store_job(plan, job, paths, store, flag), cancel);
     }
+    let is_setup = matches!(action, Action::Builtin(Builtin::AdjudicateSetup));
+    let source = source(plan, job);
     let prepared = prepare(plan, job, paths, input);
     let log = paths.log.clone();
     let logs_dir = paths.run_dir.join("logs");
     let work_dir = paths.work_dir.clone();
-    let handle = tokio::task::spawn_blocking(move || {
+    let handle = tokio::spawn(async move {
         let _ = std::fs::create_dir_all(&work_dir);
         let _ = std::fs::create_dir_all(&logs_dir);
-        let (job, result) = match prepared {
-            Ok(st) => (st.job.clone(), run_stage(&st, flag)),
-            Err(m) => (String::new(), Err(m)),
-        };
+        let mut prepared = prepared;
+        // Setup's pre-load from the store, before setup reads the feed.
+        if let (true, Some(rs), Ok(st)) = (is_setup, &store, &mut prepared) {
+            let path = st.layout.setup().join(STORE_YTD);
+            match export_ytd(&rs.store, rs.run_id, &source, &path).await {
+                Ok(_) => st.store_ytd = Some(path),
+                Err(m) => prepared = Err(m),
+            }
+        }
+        let job = prepared.as_ref().map_or(String::new(), |st| st.job.clone());
+        let stage = tokio::task::spawn_blocking(move || match prepared {
+            Ok(st) => run_stage(&st, flag),
+            Err(m) => Err(m),
+        });
+        let result = stage
+            .await
+            .unwrap_or_else(|e| Err(format!("the stage's thread failed: {e}")));
         write_log(&logs_dir, &log, &job, result)
     });
     (handle, cancel)

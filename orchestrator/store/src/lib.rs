@@ -22,9 +22,13 @@
 //! - `ui_audit`: the web UI's sign-ins, sign-outs and refused actions (`ui.rs`).
 //! - `claim_exceptions`: pended claims bulk-loaded after adjudication by the
 //!   `load-exceptions` job (`exceptions.rs`), one transaction per load.
+//! - `member_accumulators`: year-to-date accumulators between cycles, one row per member and
+//!   stream, pre-loaded by setup and posted by the `post-accumulators` job
+//!   (`accumulators.rs`).
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
+mod accumulators;
 mod backend;
 mod error;
 mod exceptions;
@@ -33,6 +37,7 @@ mod types;
 mod ui;
 mod watch;
 
+pub use accumulators::{AccumulatorPost, AccumulatorTotals, StoredAccumulators};
 pub use backend::alerts::{
     AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery, NewAlert,
     Raised,

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 use warden_store::{
-    Claim, DeadlineEventRow, Enqueue, ExceptionCount, ExceptionRow, LoggedEvent, NewRun,
-    ProgressRow, ProjectionRow, Report, Step, Store, StoreError, UiAuditRow,
+    AccumulatorPost, AccumulatorTotals, Claim, DeadlineEventRow, Enqueue, ExceptionCount,
+    ExceptionRow, LoggedEvent, NewRun, ProgressRow, ProjectionRow, Report, Step, Store, StoreError,
+    UiAuditRow,
 };
 
 #[path = "store_suite/alerts_cases.rs"]
@@ -549,6 +550,147 @@ async fn exception_loads_replace_their_source_in_one_transaction(store: Store) {
     );
 }
 
+fn post(member: i64, start: i64, end: i64) -> AccumulatorPost {
+    AccumulatorPost {
+        member,
+        family: member / 10,
+        deductible_start: start,
+        oop_start: start * 2,
+        deductible_end: end,
+        oop_end: end * 2,
+    }
+}
+
+async fn preload_all(store: &Store, run: i64, source: &str) -> Vec<(i64, i64, i64)> {
+    let mut all = Vec::new();
+    let mut after = -1;
+    loop {
+        let page = store
+            .accumulator_preload(run, source, after, 2)
+            .await
+            .expect("preload");
+        let Some(last) = page.last() else { break };
+        after = last.member;
+        all.extend(
+            page.iter()
+                .map(|a| (a.member, a.deductible_cents, a.oop_cents)),
+        );
+    }
+    all
+}
+
+/// Accumulators between cycles: a post creates and updates one row per member; repeating a
+/// post, or a setup, inside the same run reads and writes the same values; the next run
+/// starts from what the last one posted; a post over values another run changed since
+/// changes nothing; sources are kept apart; batches larger than one statement all land.
+async fn accumulator_posts_are_exactly_once_per_run(store: Store) {
+    let first = run_with_queue(&store, &[]).await;
+    let many: Vec<AccumulatorPost> = (1..=7_001).map(|m| post(m, 0, 10)).collect();
+    let posted = store
+        .post_accumulators(
+            first,
+            "A",
+            [Ok(many[..6_000].to_vec()), Ok(many[6_000..].to_vec())],
+            t(1),
+        )
+        .await
+        .expect("post");
+    assert_eq!(posted, 7_001);
+    // The same run posts again (a rerun of its post job) with fewer members: what it posted
+    // before is undone first, so member 3 goes and the rest carry this post's values.
+    let again = store
+        .post_accumulators(first, "A", [Ok(vec![post(1, 0, 25), post(2, 0, 30)])], t(2))
+        .await
+        .expect("repost");
+    assert_eq!(again, 2);
+    let totals = store.accumulator_totals(first, "A").await.expect("totals");
+    assert_eq!(
+        totals,
+        AccumulatorTotals {
+            rows: 2,
+            deductible_cents: 55,
+            oop_cents: 110,
+            posted_by_run: 2
+        }
+    );
+    // A setup of the first run, repeated after its post, starts from before the post: the
+    // rows it created are not there.
+    assert!(preload_all(&store, first, "A").await.is_empty());
+    // The next run starts from what the first posted and moves member 2 on.
+    let second = run_with_queue(&store, &[]).await;
+    assert_eq!(
+        preload_all(&store, second, "A").await,
+        [(1, 25, 50), (2, 30, 60)]
+    );
+    store
+        .post_accumulators(
+            second,
+            "A",
+            [Ok(vec![post(2, 30, 45), post(4, 0, 5)])],
+            t(3),
+        )
+        .await
+        .expect("second post");
+    assert_eq!(
+        preload_all(&store, second, "A").await,
+        [(1, 25, 50), (2, 30, 60)],
+        "a repeated setup of the second run reads what it read the first time"
+    );
+    let third = run_with_queue(&store, &[]).await;
+    assert_eq!(
+        preload_all(&store, third, "A").await,
+        [(1, 25, 50), (2, 45, 90), (4, 5, 10)]
+    );
+    // The first run posting again now (its start values for member 2 are stale) is
+    // refused and changes nothing; so is a post whose batches fail.
+    let stale = store
+        .post_accumulators(first, "A", [Ok(vec![post(2, 0, 30)])], t(4))
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Invalid(ref m)) if m.contains("1 members")),
+        "{stale:?}"
+    );
+    let broken = store
+        .post_accumulators(
+            third,
+            "A",
+            [
+                Ok(vec![post(1, 25, 26)]),
+                Err("accumulators-changed.csv:3: not a number".to_string()),
+            ],
+            t(4),
+        )
+        .await;
+    assert!(
+        matches!(broken, Err(StoreError::Invalid(ref m)) if m.contains(":3:")),
+        "{broken:?}"
+    );
+    assert_eq!(
+        preload_all(&store, third, "A").await,
+        [(1, 25, 50), (2, 45, 90), (4, 5, 10)],
+        "refused posts changed nothing"
+    );
+    // Another source is its own set of rows.
+    store
+        .post_accumulators(third, "B", [Ok(vec![post(2, 0, 7)])], t(5))
+        .await
+        .expect("post B");
+    let fourth = run_with_queue(&store, &[]).await;
+    assert_eq!(preload_all(&store, fourth, "B").await, [(2, 7, 14)]);
+    assert_eq!(
+        preload_all(&store, fourth, "A").await,
+        [(1, 25, 50), (2, 45, 90), (4, 5, 10)]
+    );
+    assert_eq!(
+        store
+            .accumulator_totals(third, "A")
+            .await
+            .expect("totals")
+            .rows,
+        3
+    );
+}
+
 async fn kill_requests_reach_the_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
@@ -864,6 +1006,7 @@ macro_rules! suite {
             case!(expired_leases_are_reported_lost_once);
             case!(a_worker_takes_back_a_claim_whose_answer_was_lost);
             case!(exception_loads_replace_their_source_in_one_transaction);
+            case!(accumulator_posts_are_exactly_once_per_run);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
             case!(operator_commands_wait_in_the_inbox_with_actor_and_reason);

@@ -93,7 +93,7 @@ pub fn adjudicate_serial(
 ) -> Result<Report> {
     clear(work)?;
     let l = Layout::new(work);
-    let manifest = setup::run(input, plans, &Split::Serial, &l, progress)?;
+    let manifest = setup::run(input, plans, &Split::Serial, &l, None, progress)?;
     progress.stage("serial: adjudicating", manifest.accepted);
     let s = spec(
         "serial",
@@ -182,7 +182,7 @@ pub fn adjudicate_partitioned(
         Some(b) => Split::Given(b.clone()),
         None => Split::Balanced(opts.partitions.max(1)),
     };
-    let manifest = setup::run(input, plans, &split, &l, progress)?;
+    let manifest = setup::run(input, plans, &split, &l, None, progress)?;
     let n = manifest.boundaries.len();
     progress.stage(&format!("pass 1: {n} partitions"), manifest.accepted);
     let next = AtomicUsize::new(0);

@@ -8,9 +8,10 @@ use std::path::Path;
 use super::error::{At, Result};
 
 /// The files compared, in the order reported.
-pub const COMPARED: [&str; 4] = [
+pub const COMPARED: [&str; 5] = [
     "adjudicated.csv",
     "accumulators.csv",
+    "accumulators-changed.csv",
     "exceptions.csv",
     "rejects.csv",
 ];

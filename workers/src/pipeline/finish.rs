@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, BufWriter, Lines, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{At, PipelineError, Result};
 use super::layout;
@@ -37,7 +37,7 @@ pub struct Sources {
     pub deferred_list: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Reconciliation {
     pub ok: bool,
     pub claim_rows: u64,
@@ -61,6 +61,22 @@ pub struct Reconciliation {
     pub oop_end_cents: i64,
     /// The first problems found (at most 20).
     pub failures: Vec<String>,
+}
+
+/// The reconciliation a finished run wrote to `out/reconciliation.json`; the error says
+/// what to do when there is none.
+pub fn read_reconciliation(out: &Path) -> Result<Reconciliation> {
+    let path = out.join("reconciliation.json");
+    let bytes = std::fs::read(&path).map_err(|e| {
+        PipelineError::Input(format!(
+            "cannot read {}: {e}; run the reconcile job first",
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| PipelineError::Corrupt {
+        path,
+        message: format!("not a reconciliation: {e}"),
+    })
 }
 
 impl Reconciliation {
@@ -212,7 +228,7 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
     {
         rec.fail("accumulator totals ≠ start + applied".into());
     }
-    for ((mrow, (d0, o0)), a) in members.iter().zip(start).zip(&applied) {
+    for ((mrow, (d0, o0)), a) in members.iter().zip(&start).zip(&applied) {
         let (d, o) = a.get();
         if mrow.deductible_ytd != d0 + d || mrow.oop_ytd != o0 + o {
             rec.fail(format!(
@@ -221,6 +237,7 @@ pub fn run(src: &Sources, out: &Path) -> Result<Reconciliation> {
             ));
         }
     }
+    write_changed(&out.join(layout::ACCUMULATORS_CHANGED), &members, &start)?;
     let rpath = out.join("rejects.csv");
     std::fs::copy(&src.rejects, &rpath).at(&rpath)?;
     if let Some(d) = &src.deferred_list {
@@ -519,6 +536,28 @@ fn match_ids(
         rec.fail(format!("claim {id} was accepted but never adjudicated"));
     }
     Ok(())
+}
+
+/// The members whose accumulators changed, with what they started from: what the
+/// orchestrator posts to the store (`ytd.rs`). Money in cents, as the store keeps it.
+fn write_changed(path: &Path, members: &[MemberRow], start: &[(i64, i64)]) -> Result<()> {
+    use std::fmt::Write as _;
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path).at(path)?);
+    w.write_all(super::ytd::CHANGED_HEADER.as_bytes())
+        .at(path)?;
+    let mut line = String::with_capacity(64);
+    for (m, (d0, o0)) in members.iter().zip(start) {
+        if m.deductible_ytd != *d0 || m.oop_ytd != *o0 {
+            line.clear();
+            let _ = writeln!(
+                line,
+                "{},{},{d0},{o0},{},{}",
+                m.member, m.family, m.deductible_ytd, m.oop_ytd
+            );
+            w.write_all(line.as_bytes()).at(path)?;
+        }
+    }
+    w.flush().at(path)
 }
 
 /// Start accumulators (`members`, as read) + every committed change log →

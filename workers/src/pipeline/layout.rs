@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! WORK/setup/   manifest.json  members.bin  deferred-families.bin  rejects.csv
+//!               ytd-from-store.bin (when the orchestrator exported the store's accumulators)
 //! WORK/pNN/     claims.bin (input)  results.csv  deferred.bin  exceptions.csv
 //!               changes.bin  events.jsonl  checkpoint.json
 //! WORK/merge/   deferred.bin  deferred.csv  refs.csv  members.bin (refreshed)
 //! WORK/pass2/   results.csv  exceptions.csv  changes.bin  events.jsonl  checkpoint.json
-//! OUT/          adjudicated.csv  accumulators.csv  exceptions.csv  rejects.csv
+//! OUT/          adjudicated.csv  accumulators.csv  accumulators-changed.csv  exceptions.csv  rejects.csv
 //!               deferred.csv  reconciliation.json
 //! ```
 
@@ -98,3 +99,7 @@ pub const MANIFEST: &str = "manifest.json";
 pub const DEFERRED_FAMILIES: &str = "deferred-families.bin";
 pub const REJECTS: &str = "rejects.csv";
 pub const REFS: &str = "refs.csv";
+/// The store's accumulators for the stream, exported before setup (`ytd.rs`).
+pub const STORE_YTD: &str = "ytd-from-store.bin";
+/// In OUT: the members whose accumulators changed, start and end (`ytd.rs`).
+pub const ACCUMULATORS_CHANGED: &str = "accumulators-changed.csv";

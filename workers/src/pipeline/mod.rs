@@ -23,6 +23,7 @@ pub mod partition;
 pub mod progress;
 pub mod runner;
 pub mod setup;
+pub mod ytd;
 
 pub use driver::{Options, adjudicate_partitioned, adjudicate_serial};
 pub use error::PipelineError;

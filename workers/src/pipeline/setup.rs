@@ -36,6 +36,10 @@ pub struct Manifest {
     pub partition_claims: Vec<u64>,
     pub group_claims: Vec<u64>,
     pub deferred_families: u64,
+    /// Members started from the store's accumulators rather than the feed's, and store
+    /// rows for members the feed does not list (both 0 without a store export).
+    #[serde(default)]
+    pub ytd: super::ytd::Applied,
 }
 
 pub fn read_manifest(setup_dir: &Path) -> Result<Manifest> {
@@ -260,12 +264,14 @@ pub fn count_groups(claims: &Path, min_groups: usize) -> Result<Vec<u64>> {
     Ok(counts)
 }
 
-/// Runs setup from `input` (claims.csv, members.csv) into `layout`.
+/// Runs setup from `input` (claims.csv, members.csv) into `layout`; `store_ytd`, if
+/// given, is the store's accumulators (a `ytd.rs` file), which replace the feed's.
 pub fn run(
     input: &Path,
     plans: &Plans,
     split: &Split,
     layout: &Layout,
+    store_ytd: Option<&Path>,
     progress: &dyn Progress,
 ) -> Result<Manifest> {
     let dir = layout.setup();
@@ -276,8 +282,12 @@ pub fn run(
     let mut rejects = RejectWriter::create(&rejects_path).at(&rejects_path)?;
 
     progress.stage("setup: members", 0);
-    let (members, member_rows) = read_members(&members_path, plans, &mut rejects)?;
+    let (mut members, member_rows) = read_members(&members_path, plans, &mut rejects)?;
     let rejected_members = rejects.count;
+    let ytd = match store_ytd {
+        Some(path) => super::ytd::apply(path, &mut members)?,
+        None => super::ytd::Applied::default(),
+    };
 
     let (boundaries, serial) = match split {
         Split::Serial => (
@@ -353,6 +363,7 @@ pub fn run(
         plans: plans.ids().map(str::to_string).collect(),
         member_rows,
         rejected_members,
+        ytd,
         ..Manifest::default()
     };
     let mut last: Option<(u64, i64)> = None;

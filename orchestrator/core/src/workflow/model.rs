@@ -132,10 +132,12 @@ pub enum Builtin {
     Reconcile,
     /// Bulk-loads the reconciled exceptions (pended claims) into the store.
     LoadExceptions,
+    /// Posts the members whose year-to-date accumulators a reconciled run changed to the store.
+    PostAccumulators,
 }
 
 impl Builtin {
-    pub const ALL: [(&'static str, Builtin); 7] = [
+    pub const ALL: [(&'static str, Builtin); 8] = [
         ("sleep", Builtin::Sleep),
         ("adjudicate-setup", Builtin::AdjudicateSetup),
         ("adjudicate-partition", Builtin::AdjudicatePartition),
@@ -143,6 +145,7 @@ impl Builtin {
         ("adjudicate-pass2", Builtin::AdjudicatePass2),
         ("reconcile", Builtin::Reconcile),
         ("load-exceptions", Builtin::LoadExceptions),
+        ("post-accumulators", Builtin::PostAccumulators),
     ];
 
     pub fn parse(name: &str) -> Option<Builtin> {
