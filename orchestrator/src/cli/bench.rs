@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Dag(DagArgs),
     /// Adjudicate the nightly volume end to end (issue #5): partitioned, and serial with --serial.
     Adjudicate(super::bench_adjudicate::AdjudicateBenchArgs),
+    /// Post and export year-to-date accumulators through the store at the nightly volume.
+    Accumulators(super::bench_accumulators::AccumulatorsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +46,9 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
     let args = match command {
         BenchCommand::Dag(args) => args,
         BenchCommand::Adjudicate(args) => return super::bench_adjudicate::run(args, out, err),
+        BenchCommand::Accumulators(args) => {
+            return super::bench_accumulators::run(args, out, err);
+        }
     };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())

@@ -10,6 +10,7 @@
 mod adjudicate;
 mod alerts;
 mod bench;
+mod bench_accumulators;
 mod bench_adjudicate;
 mod claims;
 mod cycle_args;

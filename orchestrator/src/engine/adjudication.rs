@@ -352,7 +352,7 @@ const YTD_PAGE: i64 = 50_000;
 
 /// Exports the store's accumulators for `source`, as a setup of `run_id` starts from them,
 /// to `path` (a `ytd.rs` file); the rows written.
-async fn export_ytd(
+pub(crate) async fn export_ytd(
     store: &warden_store::Store,
     run_id: i64,
     source: &str,

@@ -82,6 +82,14 @@ impl Store {
         }
     }
 
+    /// Deletes every row of `source` (a plan year's end, a bench's cleanup); the rows deleted.
+    pub async fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.delete_accumulators(source).await,
+            Store::Postgres(s) => s.delete_accumulators(source).await,
+        }
+    }
+
     /// Rows and totals held for `source`, and how many `run_id` posted.
     pub async fn accumulator_totals(
         &self,
@@ -202,6 +210,19 @@ macro_rules! accumulators_impl {
                 }
                 tx.commit().await?;
                 Ok(posted)
+            }
+
+            pub async fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError> {
+                let _gate = self.write_gate().await;
+                let done = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/accumulators_delete.sql"
+                )))
+                .bind(source)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             pub async fn accumulator_totals(

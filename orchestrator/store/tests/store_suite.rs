@@ -689,6 +689,9 @@ async fn accumulator_posts_are_exactly_once_per_run(store: Store) {
             .rows,
         3
     );
+    assert_eq!(store.delete_accumulators("B").await.expect("delete"), 1);
+    assert!(preload_all(&store, fourth, "B").await.is_empty());
+    assert_eq!(preload_all(&store, fourth, "A").await.len(), 3);
 }
 
 async fn kill_requests_reach_the_worker(store: Store) {
