@@ -158,7 +158,7 @@ where
             .flexible(true)
             .from_reader(&block.bytes[..]);
         let mut rec = csv::ByteRecord::new();
-        let mut rows = Vec::new();
+        let mut rows = Vec::with_capacity(usize::try_from(newlines).unwrap_or(0) + 1);
         // Reading from memory cannot fail; a malformed record is still a record.
         while r.read_byte_record(&mut rec).unwrap_or(false) {
             let line = rec.position().map_or(1, |p| p.line());

@@ -62,11 +62,29 @@ pub enum Split {
     Given(Boundaries),
 }
 
-fn fields(rec: &csv::ByteRecord) -> std::result::Result<Vec<&str>, usize> {
-    rec.iter()
-        .enumerate()
-        .map(|(i, f)| std::str::from_utf8(f).map_err(|_| i))
-        .collect()
+/// Most fields a row of either file has.
+const MAX_FIELDS: usize = 24;
+
+/// A row's fields as text, on the stack (no allocation per row: 62M rows at month-end);
+/// the count, or what is wrong: too many fields, or field `i` not UTF-8.
+fn fields<'a>(
+    rec: &'a csv::ByteRecord,
+    columns: &[&'static str],
+    out: &mut [&'a str; MAX_FIELDS],
+) -> std::result::Result<usize, claims_csv::FieldError> {
+    if rec.len() > MAX_FIELDS {
+        return Err(claims_csv::FieldError {
+            field: "row",
+            reason: format!("{} fields, expected {}", rec.len(), columns.len()),
+        });
+    }
+    for (i, f) in rec.iter().enumerate() {
+        out[i] = std::str::from_utf8(f).map_err(|_| claims_csv::FieldError {
+            field: columns.get(i).copied().unwrap_or("row"),
+            reason: "not UTF-8".into(),
+        })?;
+    }
+    Ok(rec.len())
 }
 
 fn row_text(rec: &csv::ByteRecord) -> String {
@@ -165,17 +183,13 @@ pub fn read_members(
     let mut rows: Vec<(MemberRow, u64)> = Vec::new();
     let mut total = 0u64;
     let parse = |rec: &csv::ByteRecord| -> std::result::Result<MemberRow, Rejected> {
-        match fields(rec) {
-            Err(i) => Err(claims_csv::FieldError {
-                field: members_csv::COLUMNS.get(i).copied().unwrap_or("row"),
-                reason: "not UTF-8".into(),
-            }),
-            Ok(f) => members_csv::parse_row(&f, plans),
-        }
-        .map_err(|e| Rejected {
-            error: e,
-            row: row_text(rec),
-        })
+        let mut f = [""; MAX_FIELDS];
+        fields(rec, &members_csv::COLUMNS, &mut f)
+            .and_then(|n| members_csv::parse_row(&f[..n], plans))
+            .map_err(|e| Rejected {
+                error: e,
+                row: row_text(rec),
+            })
     };
     parallel_csv::for_each(
         path,
@@ -372,27 +386,23 @@ pub fn run(
     // Parsed on the other cores (fields, values, enrolment: what does not depend on
     // order); checked for order, split and written here, in file order.
     let parse = |rec: &csv::ByteRecord| -> std::result::Result<(Claim, usize), Rejected> {
-        let parsed = match fields(rec) {
-            Err(i) => Err(claims_csv::FieldError {
-                field: claims_csv::COLUMNS.get(i).copied().unwrap_or("row"),
-                reason: "not UTF-8".into(),
-            }),
-            Ok(f) => claims_csv::parse_row(&f, plans),
-        }
-        .and_then(|c| match index.get(c.member).map(|i| (i, members[i])) {
-            None => Err(claims_csv::FieldError {
-                field: "member",
-                reason: format!("member {} is not enrolled (not in members.csv)", c.member),
-            }),
-            Some((_, m)) if m.family != c.family => Err(claims_csv::FieldError {
-                field: "family",
-                reason: format!(
-                    "member {} belongs to family {} in members.csv",
-                    c.member, m.family
-                ),
-            }),
-            Some((i, _)) => Ok((c, i)),
-        });
+        let mut f = [""; MAX_FIELDS];
+        let parsed = fields(rec, &claims_csv::COLUMNS, &mut f)
+            .and_then(|n| claims_csv::parse_row(&f[..n], plans))
+            .and_then(|c| match index.get(c.member).map(|i| (i, members[i])) {
+                None => Err(claims_csv::FieldError {
+                    field: "member",
+                    reason: format!("member {} is not enrolled (not in members.csv)", c.member),
+                }),
+                Some((_, m)) if m.family != c.family => Err(claims_csv::FieldError {
+                    field: "family",
+                    reason: format!(
+                        "member {} belongs to family {} in members.csv",
+                        c.member, m.family
+                    ),
+                }),
+                Some((i, _)) => Ok((c, i)),
+            });
         parsed.map_err(|e| Rejected {
             error: e,
             row: row_text(rec),
@@ -585,4 +595,28 @@ pub fn read_deferred_families(path: &Path) -> Result<FxHashMap<u32, u32>> {
 /// The input directory's two files.
 pub fn input_files(input: &Path) -> (PathBuf, PathBuf) {
     (input.join(CLAIMS_FILE), input.join(MEMBERS_FILE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_text_on_the_stack_and_a_long_or_binary_row_says_what_is_wrong() {
+        let mut f = [""; MAX_FIELDS];
+        let rec = csv::ByteRecord::from(vec!["1", "2", "3"]);
+        assert_eq!(fields(&rec, &members_csv::COLUMNS, &mut f).expect("ok"), 3);
+        assert_eq!(&f[..3], ["1", "2", "3"]);
+        let long = csv::ByteRecord::from(vec!["x"; 30]);
+        let e = fields(&long, &claims_csv::COLUMNS, &mut f).expect_err("long");
+        assert_eq!(
+            (e.field, e.reason.as_str()),
+            ("row", "30 fields, expected 17")
+        );
+        let mut bad = csv::ByteRecord::new();
+        bad.push_field(b"7");
+        bad.push_field(b"\xff\xfe");
+        let e = fields(&bad, &members_csv::COLUMNS, &mut f).expect_err("binary");
+        assert_eq!((e.field, e.reason.as_str()), ("family", "not UTF-8"));
+    }
 }
