@@ -2,21 +2,20 @@
 //! auditor can read and diff it; fixed column order and two-decimal amounts so the same
 //! outcome is always the same bytes.
 
-use crate::model::money::{format_money, parse_money};
+use crate::model::money::{format_money, parse_money, push_uint};
 use crate::rules::{Outcome, Reasons, Status};
 
 pub const HEADER: &str = "claim_id,member,family,status,reasons,billed,allowed,deductible,copay,coinsurance,member_share,cob_primary_paid,plan_paid,patient_pays\n";
 
 pub fn write_line(o: &Outcome, out: &mut String) {
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{},{},{},{},",
-        o.claim,
-        o.member,
-        o.family,
-        o.status.word()
-    );
+    push_uint(o.claim, out);
+    out.push(',');
+    push_uint(u64::from(o.member), out);
+    out.push(',');
+    push_uint(u64::from(o.family), out);
+    out.push(',');
+    out.push_str(o.status.word());
+    out.push(',');
     o.reasons.write(out);
     for a in [
         o.billed,
@@ -37,8 +36,13 @@ pub fn write_line(o: &Outcome, out: &mut String) {
 
 /// Parses a line written by [`write_line`] (without its newline).
 pub fn parse_line(line: &str) -> Option<Outcome> {
-    let f: Vec<&str> = line.trim_end().split(',').collect();
-    if f.len() != 14 {
+    // On the stack: finish parses every result line of the run.
+    let mut f = [""; 14];
+    let mut parts = line.trim_end().split(',');
+    for slot in &mut f {
+        *slot = parts.next()?;
+    }
+    if parts.next().is_some() {
         return None;
     }
     let m = |i: usize| parse_money(f[i]).ok();
