@@ -525,3 +525,177 @@ fn the_next_night_starts_from_the_accumulators_the_last_one_posted() {
         );
     }
 }
+
+/// The month-end's shape: one `adjudicate-phase1` job (setup and pass 1) and one
+/// `adjudicate-phase2` job (merge, pass 2, reconciliation) per stream, each stream's claims in
+/// its own input directory.
+const TWO_STREAMS: &str = r#"
+cycle: two-streams
+timezone: America/New_York
+schedule:
+  cron: "0 23 * * *"
+streams:
+  - { id: A, name: Commercial, volume: 8K }
+  - { id: B, name: Medicare, volume: 6K }
+days:
+  - id: night
+    window: { opens: "23:00", closes: "04:00" }
+jobs:
+  - id: ADJUD-PHASE1
+    streams: [A, B]
+    builtin: adjudicate-phase1
+    estimate: 10m
+  - id: ADJUD-PHASE2
+    streams: [A, B]
+    builtin: adjudicate-phase2
+    after: [ADJUD-PHASE1]
+    estimate: 5m
+  - id: ACCUM-POST
+    streams: [A, B]
+    builtin: post-accumulators
+    after: [ADJUD-PHASE2]
+    estimate: 1m
+"#;
+
+#[test]
+fn month_end_phase_jobs_adjudicate_each_stream_and_equal_its_serial_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    // Stream A's exception rate is above the monitor's 5 %; B's is the generator's default.
+    for (stream, members, claims, seed, rate) in [
+        ("A", "2000", "8000", "1", "0.09"),
+        ("B", "1500", "6000", "2", "0.01"),
+    ] {
+        let o = warden(
+            &[
+                "claims",
+                "generate",
+                "--members",
+                members,
+                "--claims",
+                claims,
+                "--seed",
+                seed,
+                "--exception-rate",
+                rate,
+                "--out",
+                &s(&input.join(stream)),
+                "--plans",
+                "workflows/plans",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let workflow = tmp.path().join("two-streams.yaml");
+    std::fs::write(&workflow, TWO_STREAMS).expect("workflow");
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let run = [
+        "run",
+        &s(&workflow),
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "2000",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let o = warden_with(
+        &run,
+        Some(&input),
+        &[
+            ("WARDEN_PARTITIONS", "3"),
+            ("WARDEN_CHECKPOINT_EVERY", "500"),
+            ("WARDEN_MONITOR_EVERY", "500"),
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run_dir = data.join("runs/1");
+    let (totals_a, totals_b, alerts) =
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(async {
+                let store = warden_store::Store::connect(&s(&db)).await.expect("store");
+                (
+                    store.accumulator_totals(1, "A").await.expect("totals"),
+                    store.accumulator_totals(1, "B").await.expect("totals"),
+                    store.run_alerts(1).await.expect("alerts"),
+                )
+            });
+    // Stream A's phase jobs watched their stages' monitors (phase 1: its partitions; phase
+    // 2: pass 2) and alerted once each; B's did not.
+    let warned: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a.template.as_deref() == Some("exception-rate"))
+        .map(|a| a.deadline_id.as_str())
+        .collect();
+    assert_eq!(warned, ["ADJUD-PHASE1.A", "ADJUD-PHASE2.A"], "{alerts:?}");
+    for (stream, claims, totals) in [("A", 8000, totals_a), ("B", 6000, totals_b)] {
+        let log = |job: &str| {
+            std::fs::read_to_string(run_dir.join(format!("logs/{job}.{stream}.1.log")))
+                .expect("log")
+        };
+        let p1 = log("ADJUD-PHASE1");
+        assert!(
+            p1.starts_with(&format!("setup and pass 1: {claims} claim rows")),
+            "{p1}"
+        );
+        assert!(p1.contains("; 3 partitions"), "{p1}");
+        let p2 = log("ADJUD-PHASE2");
+        assert!(p2.contains("reconciled:"), "{p2}");
+        let work = run_dir.join(format!("work/ADJUD-PHASE1.{stream}"));
+        assert!(
+            work.join("p03/checkpoint.json").is_file(),
+            "partitions under phase 1"
+        );
+        let serial = tmp.path().join(format!("serial-{stream}"));
+        let o = warden(
+            &[
+                "adjudicate",
+                "--input",
+                &s(&input.join(stream)),
+                "--out",
+                &s(&serial),
+                "--serial",
+                "--plans",
+                "workflows/plans",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = run_dir.join(format!("work/ADJUD-PHASE2.{stream}/out"));
+        for f in [
+            "adjudicated.csv",
+            "accumulators.csv",
+            "accumulators-changed.csv",
+            "exceptions.csv",
+            "rejects.csv",
+        ] {
+            let a = std::fs::read(serial.join(f)).expect("serial");
+            let b = std::fs::read(out.join(f)).expect("cycle");
+            assert!(a == b, "stream {stream}: {f} differs from its serial run");
+        }
+        let changed = std::fs::read_to_string(out.join("accumulators-changed.csv"))
+            .expect("changed")
+            .lines()
+            .count() as i64
+            - 1;
+        assert!(changed > 0);
+        assert_eq!(totals.rows, changed, "stream {stream}: {totals:?}");
+        assert!(
+            log("ACCUM-POST").starts_with(&format!(
+                "posted the accumulators of {changed} members of {stream}"
+            )),
+            "{}",
+            log("ACCUM-POST")
+        );
+    }
+}

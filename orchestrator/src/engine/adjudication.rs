@@ -23,7 +23,9 @@ use std::sync::atomic::AtomicBool;
 
 use warden_core::plan::Plan;
 use warden_core::workflow::{Action, Builtin};
-use warden_workers::pipeline::driver::{Options, partitioned_sources, pass1_spec, pass2_spec};
+use warden_workers::pipeline::driver::{
+    Options, partitioned_sources, pass1_spec, pass2_spec, run_pass1,
+};
 use warden_workers::pipeline::layout::{Layout, STORE_YTD};
 use warden_workers::pipeline::setup::{self, Split};
 use warden_workers::pipeline::{NoProgress, finish, merge, runner};
@@ -37,6 +39,8 @@ pub const PLANS_ENV: &str = "WARDEN_PLANS";
 pub const CHECKPOINT_ENV: &str = "WARDEN_CHECKPOINT_EVERY";
 /// Claims between looks of the exception-rate monitor (default 100,000).
 pub const MONITOR_ENV: &str = "WARDEN_MONITOR_EVERY";
+/// Partitions an `adjudicate-phase1` job splits its stream into (default 6).
+pub const PARTITIONS_ENV: &str = "WARDEN_PARTITIONS";
 
 /// Where the claims of a run are, if anywhere.
 pub fn input_dir() -> Option<PathBuf> {
@@ -127,7 +131,15 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         partition: pj
             .partition
             .map_or(0, |p| p.index.saturating_sub(1) as usize),
-        layout: layout(plan, job, &paths.run_dir)?,
+        layout: match b {
+            // One job for setup and pass 1: its stages under its own work directory.
+            Builtin::AdjudicatePhase1 => Layout::new(&paths.work_dir),
+            Builtin::AdjudicatePhase2 => Layout::new(
+                &stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase1)
+                    .ok_or("the cycle has no adjudicate-phase1 job for this stream")?,
+            ),
+            _ => layout(plan, job, &paths.run_dir)?,
+        },
         input,
         work_dir: paths.work_dir.clone(),
         progress: paths.progress.clone(),
@@ -147,20 +159,23 @@ struct FileProgress {
 }
 
 impl FileProgress {
-    /// For a runner spec: its input's records less the checkpoint's position.
-    fn for_spec(path: PathBuf, spec: &runner::Spec) -> FileProgress {
-        let records = std::fs::metadata(&spec.input)
-            .map(|m| m.len() / warden_workers::io::binary::CLAIM_SIZE as u64)
-            .unwrap_or(0);
-        let position = warden_workers::pipeline::checkpoint::load(
-            &spec.dir.join(warden_workers::pipeline::layout::CHECKPOINT),
-        )
-        .ok()
-        .flatten()
-        .map_or(0, |c| c.position);
+    /// For runner specs: their inputs' records less their checkpoints' positions.
+    fn for_specs(path: PathBuf, specs: &[runner::Spec]) -> FileProgress {
+        let left = |spec: &runner::Spec| {
+            let records = std::fs::metadata(&spec.input)
+                .map(|m| m.len() / warden_workers::io::binary::CLAIM_SIZE as u64)
+                .unwrap_or(0);
+            let position = warden_workers::pipeline::checkpoint::load(
+                &spec.dir.join(warden_workers::pipeline::layout::CHECKPOINT),
+            )
+            .ok()
+            .flatten()
+            .map_or(0, |c| c.position);
+            records.saturating_sub(position)
+        };
         let progress = FileProgress {
             path,
-            total: records.saturating_sub(position),
+            total: specs.iter().map(left).sum(),
             done: std::sync::atomic::AtomicU64::new(0),
             written: std::sync::Mutex::new(None),
         };
@@ -209,7 +224,14 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             .join("\n")
     })?;
     let l = &st.layout;
-    let n = l.fixed_partitions().unwrap_or(1);
+    // The nightly's stages are fixed by its partition jobs; a phase-1 job splits itself.
+    let n = match st.builtin {
+        Builtin::AdjudicatePhase1 => env_count(PARTITIONS_ENV)
+            .map_or(Options::default().partitions, |k| {
+                usize::try_from(k).unwrap_or(usize::MAX)
+            }),
+        _ => l.fixed_partitions().unwrap_or(1),
+    };
     let mut opts = Options {
         partitions: n,
         ..Options::default()
@@ -246,7 +268,8 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         Builtin::AdjudicatePartition => {
             let mut spec = pass1_spec(l, st.partition, &opts);
             spec.cancel = Some(cancel);
-            let progress = FileProgress::for_spec(st.progress.clone(), &spec);
+            let progress =
+                FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
             let s = runner::run(&spec, &plans, &progress).map_err(e)?;
             progress.finish();
             Ok(format!(
@@ -272,7 +295,8 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         Builtin::AdjudicatePass2 => {
             let mut spec = pass2_spec(l, &opts);
             spec.cancel = Some(cancel);
-            let progress = FileProgress::for_spec(st.progress.clone(), &spec);
+            let progress =
+                FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
             let s = runner::run(&spec, &plans, &progress).map_err(e)?;
             progress.finish();
             Ok(format!(
@@ -282,24 +306,51 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         }
         Builtin::Reconcile => {
             let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
-            let out = st.work_dir.join("out");
-            let r = finish::run(&partitioned_sources(l, &manifest), &out).map_err(e)?;
-            if r.ok {
-                Ok(format!(
-                    "reconciled: {} claims adjudicated once, {} rejected; output in {}",
-                    r.adjudicated,
-                    r.rejected_claims,
-                    out.display()
-                ))
-            } else {
-                // The failures name claims and members: they stay in the output directory,
-                // not in the job log.
-                Err(format!(
-                    "NOT RECONCILED: {} problems, listed in {}",
-                    r.failures.len(),
-                    out.join("reconciliation.json").display()
-                ))
-            }
+            reconcile(l, &manifest, &st.work_dir.join("out"))
+        }
+        Builtin::AdjudicatePhase1 => {
+            // Setup once per run (its manifest, written last, says it finished): a later
+            // attempt resumes the partitions from their checkpoints.
+            let m = match setup::read_manifest(&l.setup()) {
+                Ok(m) => m,
+                Err(_) => {
+                    let ytd = st.store_ytd.as_deref();
+                    setup::run(&st.input, &plans, &Split::Balanced(n), l, ytd, &NoProgress)
+                        .map_err(e)?
+                }
+            };
+            let n = m.boundaries.len();
+            let specs: Vec<runner::Spec> = (0..n).map(|p| pass1_spec(l, p, &opts)).collect();
+            let progress = FileProgress::for_specs(st.progress.clone(), &specs);
+            let done = run_pass1(l, n, &opts, &plans, &progress, Some(cancel)).map_err(e)?;
+            progress.finish();
+            let sum = |f: fn(&runner::Summary) -> u64| done.iter().map(f).sum::<u64>();
+            Ok(format!(
+                "setup and pass 1: {} claim rows, {} accepted, {} rejected; {} members from the store's accumulators; {n} partitions {:?}; {} adjudicated, {} deferred, {} exceptions",
+                m.claim_rows,
+                m.accepted,
+                m.rejected_claims,
+                m.ytd.from_store,
+                m.partition_claims,
+                sum(|s| s.adjudicated),
+                sum(|s| s.deferred),
+                sum(|s| s.exceptions),
+            ))
+        }
+        Builtin::AdjudicatePhase2 => {
+            let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
+            let m = merge::run(l, manifest.boundaries.len()).map_err(e)?;
+            let mut spec = pass2_spec(l, &opts);
+            spec.cancel = Some(cancel);
+            let progress =
+                FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
+            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
+            progress.finish();
+            let text = reconcile(l, &manifest, &st.work_dir.join("out"))?;
+            Ok(format!(
+                "merge: {} deferred claims; pass 2: resumed at claim {}, {} adjudicated, {} exceptions; {text}",
+                m.deferred, s.resumed_from, s.adjudicated, s.exceptions
+            ))
         }
         Builtin::Sleep | Builtin::LoadExceptions | Builtin::PostAccumulators => Err(format!(
             "{} is not a stage of the adjudication engine",
@@ -313,6 +364,26 @@ fn source(plan: &Plan, job: usize) -> String {
     plan.jobs[job]
         .stream
         .map_or_else(|| "-".to_string(), |s| plan.streams[s].id.clone())
+}
+
+/// Reconciles a finished layout into `out`; a failure lists its problems there, not in the
+/// job log (they name claims and members).
+fn reconcile(l: &Layout, manifest: &setup::Manifest, out: &Path) -> Result<String, String> {
+    let r = finish::run(&partitioned_sources(l, manifest), out).map_err(|e| e.to_string())?;
+    if r.ok {
+        Ok(format!(
+            "reconciled: {} claims adjudicated once, {} rejected; output in {}",
+            r.adjudicated,
+            r.rejected_claims,
+            out.display()
+        ))
+    } else {
+        Err(format!(
+            "NOT RECONCILED: {} problems, listed in {}",
+            r.failures.len(),
+            out.join("reconciliation.json").display()
+        ))
+    }
 }
 
 /// Starts `load-exceptions` or `post-accumulators` as a task on the runtime (they wait on
@@ -330,7 +401,9 @@ fn start_store_job(
         Action::Shell(_) => Builtin::Sleep,
     };
     let source = source(plan, job);
-    let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile).map(|d| d.join("out"));
+    let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile)
+        .or_else(|| stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase2))
+        .map(|d| d.join("out"));
     let (log, logs_dir, id) = (paths.log.clone(), paths.run_dir.join("logs"), pj.id.clone());
     tokio::spawn(async move {
         let result = match (store, out) {
@@ -423,7 +496,10 @@ pub fn start(
     ) {
         return (start_store_job(plan, job, paths, store, flag), cancel);
     }
-    let is_setup = matches!(action, Action::Builtin(Builtin::AdjudicateSetup));
+    let is_setup = matches!(
+        action,
+        Action::Builtin(Builtin::AdjudicateSetup | Builtin::AdjudicatePhase1)
+    );
     let source = source(plan, job);
     let prepared = prepare(plan, job, paths, input);
     let log = paths.log.clone();
@@ -465,6 +541,29 @@ pub fn note_simulated(paths: &AttemptPaths) {
     }
 }
 
+/// Where `job`'s stages write their monitor events: its own work directory for a partition
+/// or pass 2, each partition's for a phase-1 job (in partition order), phase 1's `pass2/`
+/// for a phase-2 job.
+fn event_files(plan: &Plan, job: usize, paths: &AttemptPaths) -> Vec<PathBuf> {
+    use warden_workers::pipeline::layout::EVENTS;
+    match &plan.jobs[job].action {
+        Action::Builtin(Builtin::AdjudicatePhase1) => {
+            let l = Layout::new(&paths.work_dir);
+            (0..)
+                .map(|p| l.partition(p))
+                .take_while(|d| d.is_dir())
+                .map(|d| d.join(EVENTS))
+                .collect()
+        }
+        Action::Builtin(Builtin::AdjudicatePhase2) => {
+            stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase1)
+                .map(|d| vec![Layout::new(&d).pass2().join(EVENTS)])
+                .unwrap_or_default()
+        }
+        _ => vec![paths.work_dir.join(EVENTS)],
+    }
+}
+
 /// Raises the exception-rate alert of a partition or pass-2 attempt once: when the stage's
 /// `events.jsonl` (in its work directory, kept with its checkpoints across attempts) holds
 /// an exception-rate warning. Looked at on every heartbeat and when the attempt ends, so a
@@ -481,7 +580,10 @@ impl ExceptionAlerts {
             && matches!(
                 plan.jobs.get(job).map(|j| &j.action),
                 Some(Action::Builtin(
-                    Builtin::AdjudicatePartition | Builtin::AdjudicatePass2
+                    Builtin::AdjudicatePartition
+                        | Builtin::AdjudicatePass2
+                        | Builtin::AdjudicatePhase1
+                        | Builtin::AdjudicatePhase2
                 ))
             )
     }
@@ -499,13 +601,11 @@ impl ExceptionAlerts {
         if self.raised {
             return Ok(());
         }
-        let path = paths
-            .work_dir
-            .join(warden_workers::pipeline::layout::EVENTS);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            return Ok(());
-        };
-        let Some(ev) = warden_workers::pipeline::monitor::first_warning(&text) else {
+        let Some(ev) = event_files(plan, job, paths)
+            .iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .find_map(|text| warden_workers::pipeline::monitor::first_warning(&text))
+        else {
             return Ok(());
         };
         let seen = ExceptionRate {

@@ -126,10 +126,8 @@ impl Running {
                 if *b != Builtin::Sleep {
                     super::adjudication::note_simulated(paths);
                 }
-                let took = match b {
-                    Builtin::Sleep => simulated.get(&job).copied().unwrap_or(pj.duration),
-                    _ => pj.duration,
-                };
+                // A scenario's injected duration applies to any simulated built-in.
+                let took = simulated.get(&job).copied().unwrap_or(pj.duration);
                 let wait = clock.real_duration(took);
                 Ok(Running::Simulated {
                     until: tokio::time::Instant::now() + wait,
@@ -279,7 +277,7 @@ jobs:
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_override_sets_a_sleep_jobs_duration_and_nothing_else() {
+    async fn an_override_sets_a_simulated_jobs_duration_and_nothing_else() {
         if super::super::adjudication::input_dir().is_some() {
             return; // the adjudication built-in would run for real
         }
@@ -294,9 +292,9 @@ jobs:
         assert_eq!(takes(&plan, 0, &overrides).await, TimeDelta::minutes(75));
         // A job without an override takes its estimate.
         assert_eq!(takes(&plan, 1, &overrides).await, TimeDelta::minutes(20));
-        // Overrides are for `builtin: sleep` only: a simulated adjudication stage keeps its
-        // estimate.
-        assert_eq!(takes(&plan, 2, &overrides).await, TimeDelta::minutes(10));
+        // A simulated adjudication stage (no claim input) is simulated the same way: the
+        // month-end's ADJUD-PHASE1 is one, and the February 2025 scenario overrides it.
+        assert_eq!(takes(&plan, 2, &overrides).await, TimeDelta::minutes(99));
         // The plan, which the deadline watcher projects from, is not changed.
         assert_eq!(plan.jobs[0].duration, TimeDelta::minutes(30));
     }

@@ -167,6 +167,46 @@ pub fn partitioned_sources(l: &Layout, manifest: &Manifest) -> Sources {
     }
 }
 
+/// Pass 1 of the `n` partitions of a set-up layout, `opts.threads` at a time, each resuming
+/// from its checkpoint; `cancel` stops them all as a kill would (their checkpoints stand).
+pub fn run_pass1(
+    l: &Layout,
+    n: usize,
+    opts: &Options,
+    plans: &Plans,
+    progress: &dyn Progress,
+    cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<Vec<Summary>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Summary>>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.clamp(1, n.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let p = next.fetch_add(1, Ordering::SeqCst);
+                    if p >= n {
+                        break;
+                    }
+                    let mut spec = pass1_spec(l, p, opts);
+                    spec.cancel.clone_from(&cancel);
+                    let r = runner::run(&spec, plans, progress);
+                    if let Ok(mut v) = results.lock() {
+                        v[p] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    let mut pass1 = Vec::with_capacity(n);
+    for r in results
+        .into_inner()
+        .map_err(|_| PipelineError::Input("a partition thread panicked".into()))?
+    {
+        pass1.push(r.ok_or_else(|| PipelineError::Input("a partition did not run".into()))??);
+    }
+    Ok(pass1)
+}
+
 /// Partitioned two-pass adjudication of `input` into `out`.
 pub fn adjudicate_partitioned(
     input: &Path,
@@ -185,31 +225,7 @@ pub fn adjudicate_partitioned(
     let manifest = setup::run(input, plans, &split, &l, None, progress)?;
     let n = manifest.boundaries.len();
     progress.stage(&format!("pass 1: {n} partitions"), manifest.accepted);
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Summary>>>> = Mutex::new((0..n).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..opts.threads.clamp(1, n.max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let p = next.fetch_add(1, Ordering::SeqCst);
-                    if p >= n {
-                        break;
-                    }
-                    let r = runner::run(&pass1_spec(&l, p, opts), plans, progress);
-                    if let Ok(mut v) = results.lock() {
-                        v[p] = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    let mut pass1 = Vec::with_capacity(n);
-    for r in results
-        .into_inner()
-        .map_err(|_| PipelineError::Input("a partition thread panicked".into()))?
-    {
-        pass1.push(r.ok_or_else(|| PipelineError::Input("a partition did not run".into()))??);
-    }
+    let pass1 = run_pass1(&l, n, opts, plans, progress, None)?;
     progress.stage("deferred merge", 0);
     let merge = merge::run(&l, n)?;
     progress.stage("pass 2: deferred claims", merge.deferred);

@@ -134,10 +134,15 @@ pub enum Builtin {
     LoadExceptions,
     /// Posts the members whose year-to-date accumulators a reconciled run changed to the store.
     PostAccumulators,
+    /// Setup and pass 1 in one job, its partitions on the job's threads (the month-end's
+    /// ADJUD-PHASE1, a job per stream).
+    AdjudicatePhase1,
+    /// Deferred merge, pass 2 and reconciliation in one job (the month-end's ADJUD-PHASE2).
+    AdjudicatePhase2,
 }
 
 impl Builtin {
-    pub const ALL: [(&'static str, Builtin); 8] = [
+    pub const ALL: [(&'static str, Builtin); 10] = [
         ("sleep", Builtin::Sleep),
         ("adjudicate-setup", Builtin::AdjudicateSetup),
         ("adjudicate-partition", Builtin::AdjudicatePartition),
@@ -146,6 +151,8 @@ impl Builtin {
         ("reconcile", Builtin::Reconcile),
         ("load-exceptions", Builtin::LoadExceptions),
         ("post-accumulators", Builtin::PostAccumulators),
+        ("adjudicate-phase1", Builtin::AdjudicatePhase1),
+        ("adjudicate-phase2", Builtin::AdjudicatePhase2),
     ];
 
     pub fn parse(name: &str) -> Option<Builtin> {

@@ -99,7 +99,7 @@ pub struct RawMonthEnd {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
-    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", null]))]
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", null]))]
     pub builtin: Option<Located<String>>,
     pub elasticity: Option<Located<f64>>,
     pub retries: Option<Located<i64>>,
@@ -205,7 +205,7 @@ pub struct RawJob {
     /// Shell command to run.
     pub run: Option<Located<String>>,
     /// Built-in job kind (`sleep`, `adjudicate-partition`, ...).
-    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", null]))]
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", null]))]
     pub builtin: Option<Located<String>>,
     /// Expected run time at the stream's declared volume.
     pub estimate: Option<Located<RawEstimate>>,
