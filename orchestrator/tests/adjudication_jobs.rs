@@ -699,3 +699,119 @@ fn month_end_phase_jobs_adjudicate_each_stream_and_equal_its_serial_run() {
         );
     }
 }
+
+#[test]
+fn a_sigkilled_phase_one_resumes_without_setting_up_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("in");
+    for (stream, members, claims) in [("A", "20000", "120000"), ("B", "500", "2000")] {
+        let o = warden(
+            &[
+                "claims",
+                "generate",
+                "--members",
+                members,
+                "--claims",
+                claims,
+                "--out",
+                &s(&input.join(stream)),
+                "--plans",
+                "workflows/plans",
+            ],
+            None,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let workflow = tmp.path().join("two-streams.yaml");
+    std::fs::write(&workflow, TWO_STREAMS).expect("workflow");
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    let args = [
+        "run",
+        &s(&workflow),
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "2000",
+        "--db",
+        &s(&db),
+        "--data",
+        &s(&data),
+    ];
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .current_dir(root)
+            .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
+            .env("WARDEN_CLAIMS_INPUT", &input)
+            .env("WARDEN_CHECKPOINT_EVERY", "1000")
+            .env_remove("WARDEN_MONITOR_EVERY")
+            .env_remove("WARDEN_PARTITIONS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut child = spawn();
+    let work = data.join("runs/1/work/ADJUD-PHASE1.A");
+    let started = std::time::Instant::now();
+    let mut killed = false;
+    while !killed && started.elapsed() < std::time::Duration::from_secs(120) {
+        for p in 1..=6 {
+            let ck = work.join(format!("p{p:02}/checkpoint.json"));
+            if let Ok(text) = std::fs::read_to_string(&ck) {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
+                    child.kill().expect("SIGKILL");
+                    killed = true;
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    assert!(
+        killed,
+        "a partition of phase 1 checkpointed before it finished"
+    );
+    let manifest = std::fs::metadata(work.join("setup/manifest.json"))
+        .and_then(|m| m.modified())
+        .expect("setup finished before pass 1 began");
+    let status = spawn().wait().expect("second run");
+    assert!(status.success());
+    // The next attempt kept the setup (same manifest) and resumed from the checkpoints.
+    let again = std::fs::metadata(work.join("setup/manifest.json"))
+        .and_then(|m| m.modified())
+        .expect("manifest");
+    assert_eq!(manifest, again, "setup ran again");
+    let logs = data.join("runs/1/logs");
+    let resumed = (2..=3).any(|a| {
+        std::fs::read_to_string(logs.join(format!("ADJUD-PHASE1.A.{a}.log"))).is_ok_and(|t| {
+            t.contains("; resumed: setup done by an earlier attempt, ")
+                && !t.contains("; resumed: setup done by an earlier attempt, 0 claims")
+        })
+    });
+    assert!(resumed, "phase 1 of stream A resumed from its checkpoints");
+    let serial = tmp.path().join("serial");
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(&input.join("A")),
+            "--out",
+            &s(&serial),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    for f in ["adjudicated.csv", "accumulators.csv", "exceptions.csv"] {
+        let a = std::fs::read(serial.join(f)).expect("serial");
+        let b = std::fs::read(data.join("runs/1/work/ADJUD-PHASE2.A/out").join(f)).expect("cycle");
+        assert!(a == b, "{f} differs after the kill and resume");
+    }
+}

@@ -311,9 +311,11 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         Builtin::AdjudicatePhase1 => {
             // Setup once per run (its manifest, written last, says it finished): a later
             // attempt resumes the partitions from their checkpoints.
-            let m = match setup::read_manifest(&l.setup()) {
-                Ok(m) => m,
-                Err(_) => {
+            let earlier = setup::read_manifest(&l.setup()).ok();
+            let reused = earlier.is_some();
+            let m = match earlier {
+                Some(m) => m,
+                None => {
                     let ytd = st.store_ytd.as_deref();
                     setup::run(&st.input, &plans, &Split::Balanced(n), l, ytd, &NoProgress)
                         .map_err(e)?
@@ -325,8 +327,16 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             let done = run_pass1(l, n, &opts, &plans, &progress, Some(cancel)).map_err(e)?;
             progress.finish();
             let sum = |f: fn(&runner::Summary) -> u64| done.iter().map(f).sum::<u64>();
+            let resumed = if reused {
+                format!(
+                    "; resumed: setup done by an earlier attempt, {} claims from checkpoints",
+                    sum(|s| s.resumed_from)
+                )
+            } else {
+                String::new()
+            };
             Ok(format!(
-                "setup and pass 1: {} claim rows, {} accepted, {} rejected; {} members from the store's accumulators; {n} partitions {:?}; {} adjudicated, {} deferred, {} exceptions",
+                "setup and pass 1: {} claim rows, {} accepted, {} rejected; {} members from the store's accumulators; {n} partitions {:?}; {} adjudicated, {} deferred, {} exceptions{resumed}",
                 m.claim_rows,
                 m.accepted,
                 m.rejected_claims,
