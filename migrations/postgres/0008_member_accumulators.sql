@@ -22,4 +22,3 @@ CREATE TABLE member_accumulators (
     prior_run              BIGINT REFERENCES cycle_runs (id),
     PRIMARY KEY (source, member)
 );
-CREATE INDEX member_accumulators_posted ON member_accumulators (source, posted_run);
