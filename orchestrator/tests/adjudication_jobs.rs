@@ -28,14 +28,90 @@ fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// `warden claims generate ARGS --out OUT`, asserted to succeed.
+fn generate(out: &Path, args: &[&str]) {
+    let out = s(out);
+    let mut all = vec![
+        "claims",
+        "generate",
+        "--out",
+        &out,
+        "--plans",
+        "workflows/plans",
+    ];
+    all.extend_from_slice(args);
+    let o = warden(&all, None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `warden adjudicate --serial` of `input` into `out`, asserted to succeed.
+fn serial_run(input: &Path, out: &Path) {
+    let o = warden(
+        &[
+            "adjudicate",
+            "--input",
+            &s(input),
+            "--out",
+            &s(out),
+            "--serial",
+            "--plans",
+            "workflows/plans",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Starts `warden ARGS` on the claims in `input`, checkpointing every 1,000 claims, its
+/// output discarded.
+fn spawn_cycle(args: &[&str], input: &Path) -> std::process::Child {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .current_dir(root)
+        .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
+        .env("WARDEN_CLAIMS_INPUT", input)
+        .env("WARDEN_CHECKPOINT_EVERY", "1000")
+        .env_remove("WARDEN_MONITOR_EVERY")
+        .env_remove("WARDEN_PARTITIONS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
+/// SIGKILLs `child` as soon as one of partitions 1–6 (work directory `dir(p)`) has committed
+/// a checkpoint mid-way, and waits for it; the partition, if one did within two minutes.
+fn kill_at_a_mid_checkpoint(
+    child: &mut std::process::Child,
+    dir: impl Fn(u32) -> std::path::PathBuf,
+) -> Option<u32> {
+    let started = std::time::Instant::now();
+    let mut killed_at = None;
+    while killed_at.is_none() && started.elapsed() < std::time::Duration::from_secs(120) {
+        for p in 1..=6 {
+            if let Ok(text) = std::fs::read_to_string(dir(p).join("checkpoint.json")) {
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
+                    child.kill().expect("SIGKILL");
+                    killed_at = Some(p);
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    killed_at
+}
+
 #[test]
 fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
-    let o = warden(
+    generate(
+        &input,
         &[
-            "claims",
-            "generate",
             "--members",
             "3000",
             "--claims",
@@ -46,14 +122,8 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
             // on-call is alerted (the monitor looks every 500 claims here, not 100,000).
             "--exception-rate",
             "0.09",
-            "--out",
-            &s(&input),
-            "--plans",
-            "workflows/plans",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let data = tmp.path().join("data");
     let db = tmp.path().join("w.db");
     let run = [
@@ -108,20 +178,7 @@ fn nightly_adjudicates_for_real_and_equals_the_serial_run() {
     assert_eq!(claims, counted, "{progress} vs {p3}");
 
     let serial = tmp.path().join("serial");
-    let o = warden(
-        &[
-            "adjudicate",
-            "--input",
-            &s(&input),
-            "--out",
-            &s(&serial),
-            "--serial",
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serial_run(&input, &serial);
     for f in [
         "adjudicated.csv",
         "accumulators.csv",
@@ -247,22 +304,7 @@ fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
 fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
-    let o = warden(
-        &[
-            "claims",
-            "generate",
-            "--members",
-            "20000",
-            "--claims",
-            "120000",
-            "--out",
-            &s(&input),
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    generate(&input, &["--members", "20000", "--claims", "120000"]);
     let data = tmp.path().join("data");
     let db = tmp.path().join("w.db");
     let args = [
@@ -277,42 +319,14 @@ fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
         "--data",
         &s(&data),
     ];
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(args)
-            .current_dir(root)
-            .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
-            .env("WARDEN_CLAIMS_INPUT", &input)
-            .env("WARDEN_CHECKPOINT_EVERY", "1000")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn")
-    };
-    let mut child = spawn();
     // Kill the orchestrator as soon as some partition has committed a checkpoint mid-way.
     let work = data.join("runs/1/work");
-    let started = std::time::Instant::now();
-    let mut killed_at = None;
-    while killed_at.is_none() && started.elapsed() < std::time::Duration::from_secs(120) {
-        for p in 1..=6 {
-            let ck = work.join(format!("CLMADJUD-P{p:02}/checkpoint.json"));
-            if let Ok(text) = std::fs::read_to_string(&ck) {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
-                    child.kill().expect("SIGKILL");
-                    killed_at = Some(p);
-                    break;
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let _ = child.wait();
+    let mut child = spawn_cycle(&args, &input);
+    let killed_at =
+        kill_at_a_mid_checkpoint(&mut child, |p| work.join(format!("CLMADJUD-P{p:02}")));
     let p = killed_at.expect("a partition checkpointed before it finished");
     // Started again, the cycle finishes; the killed partition's next attempt resumed.
-    let status = spawn().wait().expect("second run");
+    let status = spawn_cycle(&args, &input).wait().expect("second run");
     assert!(status.success());
     let logs = data.join("runs/1/logs");
     let resumed = (1..=6).any(|q| {
@@ -328,20 +342,7 @@ fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
         "partition P{p:02} was killed mid-way; some partition's next attempt resumed from a checkpoint"
     );
     let serial = tmp.path().join("serial");
-    let o = warden(
-        &[
-            "adjudicate",
-            "--input",
-            &s(&input),
-            "--out",
-            &s(&serial),
-            "--serial",
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success());
+    serial_run(&input, &serial);
     for f in ["adjudicated.csv", "accumulators.csv", "exceptions.csv"] {
         let a = std::fs::read(serial.join(f)).expect("serial");
         let b = std::fs::read(work.join("CLMRECONCILE/out").join(f)).expect("cycle");
@@ -353,22 +354,7 @@ fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
 fn the_next_night_starts_from_the_accumulators_the_last_one_posted() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
-    let o = warden(
-        &[
-            "claims",
-            "generate",
-            "--members",
-            "2000",
-            "--claims",
-            "8000",
-            "--out",
-            &s(&input),
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    generate(&input, &["--members", "2000", "--claims", "8000"]);
     let data = tmp.path().join("data");
     let db = tmp.path().join("w.db");
     for date in ["2025-03-04", "2025-03-05"] {
@@ -498,20 +484,7 @@ fn the_next_night_starts_from_the_accumulators_the_last_one_posted() {
     }
     std::fs::write(fed.join("members.csv"), text).expect("feed");
     let serial = tmp.path().join("serial");
-    let o = warden(
-        &[
-            "adjudicate",
-            "--input",
-            &s(&fed),
-            "--out",
-            &s(&serial),
-            "--serial",
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serial_run(&fed, &serial);
     for f in [
         "adjudicated.csv",
         "accumulators.csv",
@@ -566,10 +539,9 @@ fn month_end_phase_jobs_adjudicate_each_stream_and_equal_its_serial_run() {
         ("A", "2000", "8000", "1", "0.09"),
         ("B", "1500", "6000", "2", "0.01"),
     ] {
-        let o = warden(
+        generate(
+            &input.join(stream),
             &[
-                "claims",
-                "generate",
                 "--members",
                 members,
                 "--claims",
@@ -578,14 +550,8 @@ fn month_end_phase_jobs_adjudicate_each_stream_and_equal_its_serial_run() {
                 seed,
                 "--exception-rate",
                 rate,
-                "--out",
-                &s(&input.join(stream)),
-                "--plans",
-                "workflows/plans",
             ],
-            None,
         );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let workflow = tmp.path().join("two-streams.yaml");
     std::fs::write(&workflow, TWO_STREAMS).expect("workflow");
@@ -657,20 +623,7 @@ fn month_end_phase_jobs_adjudicate_each_stream_and_equal_its_serial_run() {
             "partitions under phase 1"
         );
         let serial = tmp.path().join(format!("serial-{stream}"));
-        let o = warden(
-            &[
-                "adjudicate",
-                "--input",
-                &s(&input.join(stream)),
-                "--out",
-                &s(&serial),
-                "--serial",
-                "--plans",
-                "workflows/plans",
-            ],
-            None,
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serial_run(&input.join(stream), &serial);
         let out = run_dir.join(format!("work/ADJUD-PHASE2.{stream}/out"));
         for f in [
             "adjudicated.csv",
@@ -705,22 +658,10 @@ fn a_sigkilled_phase_one_resumes_without_setting_up_again() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let input = tmp.path().join("in");
     for (stream, members, claims) in [("A", "20000", "120000"), ("B", "500", "2000")] {
-        let o = warden(
-            &[
-                "claims",
-                "generate",
-                "--members",
-                members,
-                "--claims",
-                claims,
-                "--out",
-                &s(&input.join(stream)),
-                "--plans",
-                "workflows/plans",
-            ],
-            None,
+        generate(
+            &input.join(stream),
+            &["--members", members, "--claims", claims],
         );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let workflow = tmp.path().join("two-streams.yaml");
     std::fs::write(&workflow, TWO_STREAMS).expect("workflow");
@@ -738,48 +679,17 @@ fn a_sigkilled_phase_one_resumes_without_setting_up_again() {
         "--data",
         &s(&data),
     ];
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_warden"))
-            .args(args)
-            .current_dir(root)
-            .env("WARDEN_PLANS", Path::new(root).join("workflows/plans"))
-            .env("WARDEN_CLAIMS_INPUT", &input)
-            .env("WARDEN_CHECKPOINT_EVERY", "1000")
-            .env_remove("WARDEN_MONITOR_EVERY")
-            .env_remove("WARDEN_PARTITIONS")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn")
-    };
-    let mut child = spawn();
     let work = data.join("runs/1/work/ADJUD-PHASE1.A");
-    let started = std::time::Instant::now();
-    let mut killed = false;
-    while !killed && started.elapsed() < std::time::Duration::from_secs(120) {
-        for p in 1..=6 {
-            let ck = work.join(format!("p{p:02}/checkpoint.json"));
-            if let Ok(text) = std::fs::read_to_string(&ck) {
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                if v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0) {
-                    child.kill().expect("SIGKILL");
-                    killed = true;
-                    break;
-                }
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let _ = child.wait();
+    let mut child = spawn_cycle(&args, &input);
+    let killed = kill_at_a_mid_checkpoint(&mut child, |p| work.join(format!("p{p:02}")));
     assert!(
-        killed,
+        killed.is_some(),
         "a partition of phase 1 checkpointed before it finished"
     );
     let manifest = std::fs::metadata(work.join("setup/manifest.json"))
         .and_then(|m| m.modified())
         .expect("setup finished before pass 1 began");
-    let status = spawn().wait().expect("second run");
+    let status = spawn_cycle(&args, &input).wait().expect("second run");
     assert!(status.success());
     // The next attempt kept the setup (same manifest) and resumed from the checkpoints.
     let again = std::fs::metadata(work.join("setup/manifest.json"))
@@ -795,20 +705,7 @@ fn a_sigkilled_phase_one_resumes_without_setting_up_again() {
     });
     assert!(resumed, "phase 1 of stream A resumed from its checkpoints");
     let serial = tmp.path().join("serial");
-    let o = warden(
-        &[
-            "adjudicate",
-            "--input",
-            &s(&input.join("A")),
-            "--out",
-            &s(&serial),
-            "--serial",
-            "--plans",
-            "workflows/plans",
-        ],
-        None,
-    );
-    assert!(o.status.success());
+    serial_run(&input.join("A"), &serial);
     for f in ["adjudicated.csv", "accumulators.csv", "exceptions.csv"] {
         let a = std::fs::read(serial.join(f)).expect("serial");
         let b = std::fs::read(data.join("runs/1/work/ADJUD-PHASE2.A/out").join(f)).expect("cycle");

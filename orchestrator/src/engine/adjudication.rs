@@ -113,6 +113,9 @@ struct Stage {
     progress: PathBuf,
     /// Setup: the store's accumulators, exported (`None`: the run has no store).
     store_ytd: Option<PathBuf>,
+    /// Phase 1: the setup an earlier attempt of this run finished (its manifest is written
+    /// last), which this attempt keeps instead of setting up (and pre-loading) again.
+    earlier_setup: Option<setup::Manifest>,
 }
 
 fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
@@ -125,25 +128,31 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         .map(|s| input.join(&plan.streams[s].id))
         .filter(|d| d.join(setup::CLAIMS_FILE).is_file())
         .unwrap_or_else(|| input.to_path_buf());
+    let layout = match b {
+        // One job for setup and pass 1: its stages under its own work directory.
+        Builtin::AdjudicatePhase1 => Layout::new(&paths.work_dir),
+        Builtin::AdjudicatePhase2 => Layout::new(
+            &stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase1)
+                .ok_or("the cycle has no adjudicate-phase1 job for this stream")?,
+        ),
+        _ => layout(plan, job, &paths.run_dir)?,
+    };
+    let earlier_setup = match b {
+        Builtin::AdjudicatePhase1 => setup::read_manifest(&layout.setup()).ok(),
+        _ => None,
+    };
     Ok(Stage {
         job: pj.id.clone(),
         builtin: *b,
         partition: pj
             .partition
             .map_or(0, |p| p.index.saturating_sub(1) as usize),
-        layout: match b {
-            // One job for setup and pass 1: its stages under its own work directory.
-            Builtin::AdjudicatePhase1 => Layout::new(&paths.work_dir),
-            Builtin::AdjudicatePhase2 => Layout::new(
-                &stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase1)
-                    .ok_or("the cycle has no adjudicate-phase1 job for this stream")?,
-            ),
-            _ => layout(plan, job, &paths.run_dir)?,
-        },
+        layout,
         input,
         work_dir: paths.work_dir.clone(),
         progress: paths.progress.clone(),
         store_ytd: None,
+        earlier_setup,
     })
 }
 
@@ -293,12 +302,7 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             ))
         }
         Builtin::AdjudicatePass2 => {
-            let mut spec = pass2_spec(l, &opts);
-            spec.cancel = Some(cancel);
-            let progress =
-                FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
-            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
-            progress.finish();
+            let s = run_pass2(st, &opts, &plans, cancel).map_err(e)?;
             Ok(format!(
                 "pass 2: resumed at claim {}, {} adjudicated, {} exceptions",
                 s.resumed_from, s.adjudicated, s.exceptions
@@ -309,11 +313,10 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             reconcile(l, &manifest, &st.work_dir.join("out"))
         }
         Builtin::AdjudicatePhase1 => {
-            // Setup once per run (its manifest, written last, says it finished): a later
-            // attempt resumes the partitions from their checkpoints.
-            let earlier = setup::read_manifest(&l.setup()).ok();
-            let reused = earlier.is_some();
-            let m = match earlier {
+            // Setup once per run: a later attempt resumes the partitions from their
+            // checkpoints.
+            let reused = st.earlier_setup.is_some();
+            let m = match st.earlier_setup.clone() {
                 Some(m) => m,
                 None => {
                     let ytd = st.store_ytd.as_deref();
@@ -350,12 +353,7 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
         Builtin::AdjudicatePhase2 => {
             let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
             let m = merge::run(l, manifest.boundaries.len()).map_err(e)?;
-            let mut spec = pass2_spec(l, &opts);
-            spec.cancel = Some(cancel);
-            let progress =
-                FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
-            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
-            progress.finish();
+            let s = run_pass2(st, &opts, &plans, cancel).map_err(e)?;
             let text = reconcile(l, &manifest, &st.work_dir.join("out"))?;
             Ok(format!(
                 "merge: {} deferred claims; pass 2: resumed at claim {}, {} adjudicated, {} exceptions; {text}",
@@ -367,6 +365,21 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             st.builtin.name()
         )),
     }
+}
+
+/// Pass 2 of a stage's layout, reporting progress to the attempt and stopped by `cancel`.
+fn run_pass2(
+    st: &Stage,
+    opts: &Options,
+    plans: &plans::Plans,
+    cancel: Arc<AtomicBool>,
+) -> Result<runner::Summary, warden_workers::pipeline::PipelineError> {
+    let mut spec = pass2_spec(&st.layout, opts);
+    spec.cancel = Some(cancel);
+    let progress = FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
+    let s = runner::run(&spec, plans, &progress)?;
+    progress.finish();
+    Ok(s)
 }
 
 /// The store's name for `job`'s stream (`-` for a cycle without streams).
@@ -404,12 +417,9 @@ fn start_store_job(
     paths: &AttemptPaths,
     store: Option<RunStore>,
     cancel: Arc<AtomicBool>,
+    builtin: Builtin,
 ) -> tokio::task::JoinHandle<bool> {
     let pj = &plan.jobs[job];
-    let builtin = match &pj.action {
-        Action::Builtin(b) => *b,
-        Action::Shell(_) => Builtin::Sleep,
-    };
     let source = source(plan, job);
     let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile)
         .or_else(|| stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase2))
@@ -500,11 +510,8 @@ pub fn start(
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let action = &plan.jobs[job].action;
-    if matches!(
-        action,
-        Action::Builtin(Builtin::LoadExceptions | Builtin::PostAccumulators)
-    ) {
-        return (start_store_job(plan, job, paths, store, flag), cancel);
+    if let Action::Builtin(b @ (Builtin::LoadExceptions | Builtin::PostAccumulators)) = action {
+        return (start_store_job(plan, job, paths, store, flag, *b), cancel);
     }
     let is_setup = matches!(
         action,
@@ -519,8 +526,11 @@ pub fn start(
         let _ = std::fs::create_dir_all(&work_dir);
         let _ = std::fs::create_dir_all(&logs_dir);
         let mut prepared = prepared;
-        // Setup's pre-load from the store, before setup reads the feed.
-        if let (true, Some(rs), Ok(st)) = (is_setup, &store, &mut prepared) {
+        // Setup's pre-load from the store, before setup reads the feed (not for a setup
+        // an earlier attempt finished).
+        if let (true, Some(rs), Ok(st)) = (is_setup, &store, &mut prepared)
+            && st.earlier_setup.is_none()
+        {
             let path = st.layout.setup().join(STORE_YTD);
             match export_ytd(&rs.store, rs.run_id, &source, &path).await {
                 Ok(_) => st.store_ytd = Some(path),

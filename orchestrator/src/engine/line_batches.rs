@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The reconciliation in `out`, if it passed: a store load reads only reconciled output
+/// (`what` says what the job stores, for the error).
+pub fn passed_reconciliation(
+    out: &Path,
+    what: &str,
+) -> Result<warden_workers::pipeline::finish::Reconciliation, String> {
+    let rec =
+        warden_workers::pipeline::finish::read_reconciliation(out).map_err(|e| e.to_string())?;
+    if !rec.ok {
+        return Err(format!(
+            "the reconciliation in {} failed; {what} only from reconciled output",
+            out.display()
+        ));
+    }
+    Ok(rec)
+}
+
 /// Lines read per batch handed to the store.
 const READ_BATCH: usize = 10_000;
 

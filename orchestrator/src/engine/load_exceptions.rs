@@ -16,7 +16,7 @@ use warden_store::{ExceptionRow, Store};
 use warden_workers::io::results;
 use warden_workers::rules::Status;
 
-use super::line_batches::{LineBatches, LineKind};
+use super::line_batches::{LineBatches, LineKind, passed_reconciliation};
 
 /// `exceptions.csv`: result lines of pended claims, as many as the reconciliation pended.
 #[derive(Debug)]
@@ -79,15 +79,7 @@ pub async fn load(
     out: &Path,
     cancel: Arc<AtomicBool>,
 ) -> Result<String, String> {
-    let rec =
-        warden_workers::pipeline::finish::read_reconciliation(out).map_err(|e| e.to_string())?;
-    let expected = rec.pended;
-    if !rec.ok {
-        return Err(format!(
-            "the reconciliation in {} failed; exceptions are loaded only from reconciled output",
-            out.display()
-        ));
-    }
+    let expected = passed_reconciliation(out, "exceptions are loaded")?.pended;
     let path = out.join("exceptions.csv");
     let kind = Exceptions { rows: 0, expected };
     let batches = LineBatches::open(kind, &path, cancel)?;

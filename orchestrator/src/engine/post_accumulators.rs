@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use warden_store::{AccumulatorPost, Store};
-use warden_workers::pipeline::finish::read_reconciliation;
 use warden_workers::pipeline::layout::ACCUMULATORS_CHANGED;
 use warden_workers::pipeline::ytd::CHANGED_HEADER;
 
-use super::line_batches::{LineBatches, LineKind};
+use super::line_batches::{LineBatches, LineKind, passed_reconciliation};
 
 /// `accumulators-changed.csv`: one line per member changed, adding up to what the
 /// reconciliation applied (deductible, out-of-pocket, in cents).
@@ -101,13 +100,7 @@ pub async fn post(
     out: &Path,
     cancel: Arc<AtomicBool>,
 ) -> Result<String, String> {
-    let rec = read_reconciliation(out).map_err(|e| e.to_string())?;
-    if !rec.ok {
-        return Err(format!(
-            "the reconciliation in {} failed; accumulators are posted only from reconciled output",
-            out.display()
-        ));
-    }
+    let rec = passed_reconciliation(out, "accumulators are posted")?;
     let path = out.join(ACCUMULATORS_CHANGED);
     let kind = Changes {
         added: (0, 0),
