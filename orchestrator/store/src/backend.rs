@@ -14,6 +14,7 @@ use sqlx::{Connection, Row};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
 
 use crate::error::StoreError;
+use crate::url::redact_url;
 
 // The alerts outbox: its own file, same pattern (delegation + one body per dialect).
 pub(crate) mod alerts;
@@ -29,12 +30,30 @@ pub enum Store {
     Postgres(PgStore),
 }
 
+/// Whether opening a store may create it. Only the commands that run a cycle (`warden run`,
+/// `warden demo`) create one; every other command reads a store that must already exist, so
+/// a mistyped `--db` is reported instead of silently served or reported empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// A missing SQLite file is created; migrations make the tables.
+    Create,
+    /// The store must exist and hold Warden's tables ([`StoreError::NoStore`] otherwise);
+    /// nothing is created. Pending migrations of an existing store are still applied.
+    MustExist,
+}
+
 impl Store {
-    /// Connects and applies migrations. `postgres://...` is PostgreSQL; anything else is a
-    /// SQLite file (`sqlite://warden.db`, or a plain path), created if missing.
+    /// Opens (creating if missing) and applies migrations: [`Store::open`] with
+    /// [`OpenMode::Create`].
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Self::open(url, OpenMode::Create).await
+    }
+
+    /// Opens a store and applies migrations. `postgres://...` is PostgreSQL; anything else is
+    /// a SQLite file (`sqlite://warden.db`, or a plain path).
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(PgStore::connect(url).await?))
+            Ok(Store::Postgres(PgStore::open(url, mode).await?))
         } else if let Some((scheme, _)) = url.split_once("://")
             && scheme != "sqlite"
         {
@@ -43,7 +62,7 @@ impl Store {
                  sqlite://PATH) or a postgres:// URL"
             )))
         } else {
-            Ok(Store::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Store::Sqlite(SqliteStore::open(url, mode).await?))
         }
     }
 }
@@ -848,25 +867,45 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Self, StoreError> {
         let url = if url.starts_with("sqlite:") {
             url.to_string()
         } else {
             format!("sqlite://{url}")
         };
         let options = SqliteConnectOptions::from_str(&url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
+            .create_if_missing(mode == OpenMode::Create)
             // WAL with synchronous=NORMAL: a committed transaction survives any crash of
             // Warden's processes; only an OS crash or power loss can lose the last commits
             // (docs/benchmarks.md). PostgreSQL is the choice where that matters.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let options = match mode {
+            // WAL is a property of the file, set when it is created: a store that must exist
+            // already has it, and a file that is not a store is not rewritten.
+            OpenMode::Create => options.journal_mode(SqliteJournalMode::Wal),
+            OpenMode::MustExist => {
+                if !options.get_filename().is_file() {
+                    return Err(StoreError::NoStore(redact_url(&url)));
+                }
+                options
+            }
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
+        if mode == OpenMode::MustExist {
+            let tables: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_one(&pool)
+            .await?;
+            if tables == 0 {
+                return Err(StoreError::NoStore(redact_url(&url)));
+            }
+        }
         // SQLite has no advisory lock for migrations: two processes opening a new file at
         // once (a `warden status` while `warden run` starts) can both try the same migration,
         // and the loser fails on a table the winner just made. It tries again, and finds the
@@ -905,11 +944,33 @@ impl PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Warden never creates a PostgreSQL database; [`OpenMode::Create`] makes its tables in
+    /// an existing one, [`OpenMode::MustExist`] needs them there already.
+    pub async fn open(url: &str, mode: OpenMode) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?;
         // One direct connection first: a wrong host, port, database or role is reported as
         // what it is at once, not as a pool that timed out.
-        PgConnection::connect_with(&options).await?.close().await?;
+        let mut first = match PgConnection::connect_with(&options).await {
+            Ok(c) => c,
+            // 3D000: the database does not exist.
+            Err(sqlx::Error::Database(e))
+                if mode == OpenMode::MustExist && e.code().as_deref() == Some("3D000") =>
+            {
+                return Err(StoreError::NoStore(redact_url(url)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if mode == OpenMode::MustExist {
+            // In the connection's search path, where the migrations made the tables.
+            let found: bool =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&mut first)
+                    .await?;
+            if !found {
+                return Err(StoreError::NoStore(redact_url(url)));
+            }
+        }
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

@@ -26,6 +26,10 @@ pub enum StoreError {
         owner: String,
         until: chrono::DateTime<chrono::Utc>,
     },
+    /// Opened with [`crate::OpenMode::MustExist`] where there is no store (the URL is
+    /// redacted).
+    #[error("no store at {0}")]
+    NoStore(String),
     #[error("{0}")]
     Invalid(String),
 }

@@ -35,6 +35,7 @@ mod exceptions;
 mod replay;
 mod types;
 mod ui;
+mod url;
 mod watch;
 
 pub use accumulators::{AccumulatorPost, AccumulatorTotals, StoredAccumulators};
@@ -42,7 +43,7 @@ pub use backend::alerts::{
     AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery, NewAlert,
     Raised,
 };
-pub use backend::{PgStore, SqliteStore, Store};
+pub use backend::{OpenMode, PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use exceptions::{ExceptionCount, ExceptionRow};
 pub use replay::replay;
@@ -51,4 +52,5 @@ pub use types::{
     NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,
 };
 pub use ui::UiAuditRow;
+pub use url::redact_url;
 pub use watch::{DeadlineEventRow, ProgressRow, ProjectionRow};

@@ -39,9 +39,28 @@ async fn sqlite() -> Option<(Store, Option<String>)> {
 }
 
 async fn postgres() -> Option<(Store, Option<String>)> {
-    let base = std::env::var("WARDEN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let schema = unique("warden_test");
+    let schema = empty_schema().await?;
+    let store = Store::connect(&schema_url(&schema))
+        .await
+        .expect("postgres store");
+    Some((store, Some(schema)))
+}
+
+fn test_database_url() -> String {
+    std::env::var("WARDEN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// The test database's URL with `schema` first in the search path.
+fn schema_url(schema: &str) -> String {
+    let base = test_database_url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// A new empty schema, or `None` where PostgreSQL does not answer (outside CI).
+async fn empty_schema() -> Option<String> {
+    let base = test_database_url();
     let admin = match sqlx::PgPool::connect(&base).await {
         Ok(pool) => pool,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
@@ -50,21 +69,19 @@ async fn postgres() -> Option<(Store, Option<String>)> {
         }
         Err(e) => panic!("CI=true but PostgreSQL at {base} does not answer: {e}"),
     };
+    let schema = unique("warden_test");
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&admin)
         .await
         .expect("create schema");
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    let store = Store::connect(&url).await.expect("postgres store");
-    Some((store, Some(schema)))
+    Some(schema)
 }
 
 /// Removes a passing test's schema (a failing one keeps it, to look at).
 async fn drop_schema(schema: &str) {
-    let base = std::env::var("WARDEN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let admin = sqlx::PgPool::connect(&base).await.expect("connect");
+    let admin = sqlx::PgPool::connect(&test_database_url())
+        .await
+        .expect("connect");
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
         .execute(&admin)
         .await
@@ -1027,3 +1044,70 @@ macro_rules! suite {
 
 suite!(sqlite);
 suite!(postgres);
+
+/// Only `warden run` creates a store: opening one that must exist creates nothing where
+/// there is none (no file, an empty file, a schema without Warden's tables) and says so.
+#[tokio::test]
+async fn sqlite_a_store_that_must_exist_is_never_created() {
+    use warden_store::OpenMode;
+    let dir = std::env::temp_dir().join(unique("warden_store_open"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("typo.db");
+    let url = path.to_str().expect("utf-8 path");
+    let e = Store::open(url, OpenMode::MustExist)
+        .await
+        .expect_err("no file, no store");
+    assert!(matches!(e, StoreError::NoStore(_)), "{e}");
+    assert_eq!(e.to_string(), format!("no store at sqlite://{url}"));
+    assert!(!path.exists(), "nothing is created");
+    // An empty file is not a store either, and stays empty.
+    std::fs::write(&path, b"").expect("empty file");
+    let e = Store::open(url, OpenMode::MustExist)
+        .await
+        .expect_err("an empty file is no store");
+    assert!(matches!(e, StoreError::NoStore(_)), "{e}");
+    std::fs::remove_file(&path).expect("remove");
+    // Once `run` made it, it opens.
+    Store::open(url, OpenMode::Create).await.expect("create");
+    let store = Store::open(url, OpenMode::MustExist)
+        .await
+        .expect("an existing store opens");
+    assert!(
+        store
+            .find_run("none", "2025-02")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn postgres_a_store_that_must_exist_is_never_created() {
+    use warden_store::OpenMode;
+    let Some(schema) = empty_schema().await else {
+        return;
+    };
+    let url = schema_url(&schema);
+    let e = Store::open(&url, OpenMode::MustExist)
+        .await
+        .expect_err("a schema without tables is no store");
+    assert!(matches!(e, StoreError::NoStore(_)), "{e}");
+    Store::open(&url, OpenMode::Create).await.expect("create");
+    Store::open(&url, OpenMode::MustExist)
+        .await
+        .expect("an existing store opens");
+    // A database that does not exist is no store, with the password not shown.
+    let base = test_database_url();
+    let (server, _) = base.rsplit_once('/').expect("a database in the URL");
+    let missing = format!(
+        "{}/warden_no_such_db",
+        server.replacen("postgres@", "postgres:hunter2@", 1)
+    );
+    let e = Store::open(&missing, OpenMode::MustExist)
+        .await
+        .expect_err("no such database");
+    assert!(matches!(e, StoreError::NoStore(_)), "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    drop_schema(&schema).await;
+}
