@@ -2,7 +2,9 @@
 //! completion by the `warden` binary): pages agree with the API, the Gantt highlights the
 //! API's critical path, filters filter, metrics carry the margins, every documented route
 //! answers, and security holds: 401/403 on every mutating route without or with the wrong
-//! credentials, CSRF on forms, actions and acknowledgements recorded with their actor.
+//! credentials, CSRF on forms and on the login form, actions and acknowledgements recorded
+//! with their actor, member identities masked for viewers in every free text, `Secure`
+//! cookies when asked, and live-update clients capped with their slots returned.
 
 mod common;
 
@@ -13,10 +15,11 @@ use std::sync::{Arc, OnceLock};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::Value;
-use warden::cli::serve::{RunningUi, catalog_entries, start_ui};
-use warden_store::{NewAlert, Store};
-use warden_ui::Catalog;
+use warden::cli::serve::{RunningUi, UiArgs, catalog_entries, start_ui};
+use warden_core::sched::{Command as JobCommand, Event};
+use warden_store::{LoggedEvent, NewAlert, Step, Store};
 use warden_ui::auth::digest;
+use warden_ui::{Catalog, DEFAULT_MAX_SSE_CLIENTS};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -77,8 +80,21 @@ struct Server {
     client: reqwest::Client,
 }
 
+/// How the tests' servers are started unless a test says otherwise.
+fn ui_args(auth: Option<&Path>) -> UiArgs {
+    UiArgs {
+        auth: auth.map(Path::to_path_buf),
+        secure_cookies: false,
+        max_sse_clients: DEFAULT_MAX_SSE_CLIENTS,
+    }
+}
+
 impl Server {
     async fn start(dir: &Path, auth: Option<&Path>) -> Server {
+        Server::start_with(dir, &ui_args(auth)).await
+    }
+
+    async fn start_with(dir: &Path, ui: &UiArgs) -> Server {
         let db = dir.join("warden.db").display().to_string();
         let store = Store::connect(&db).await.expect("store");
         let catalog = Arc::new(Catalog::new(
@@ -88,7 +104,7 @@ impl Server {
             store.clone(),
             catalog,
             "127.0.0.1:0".parse().expect("addr"),
-            auth,
+            ui,
             Some(dir.join("data")),
         )
         .await
@@ -115,6 +131,73 @@ impl Server {
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         serde_json::from_str(&body).expect("json")
     }
+
+    /// GET with a bearer token: status and body.
+    async fn get_as(&self, token: &str, path: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        let status = r.status();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// The login form as a browser gets it: its pre-session cookie (`name=value`) and the
+    /// form's CSRF field.
+    async fn login_form(&self) -> (String, String) {
+        let r = self
+            .client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login form");
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = set_cookie(&r, "warden_login");
+        let pair = cookie.split(';').next().expect("pair").to_string();
+        let page = r.text().await.expect("page");
+        (pair, csrf_field(&page))
+    }
+
+    /// Signs in through the login form; the response (303 on success).
+    async fn sign_in(&self, token: &str) -> reqwest::Response {
+        let (cookie, csrf) = self.login_form().await;
+        self.client
+            .post(self.url("/login"))
+            .header("cookie", cookie)
+            .form(&[("token", token), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("login")
+    }
+
+    async fn metrics(&self) -> String {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        text
+    }
+}
+
+/// The `Set-Cookie` header that sets cookie `name`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no Set-Cookie for {name}: {:?}", r.headers()))
+        .to_string()
+}
+
+/// The value of a page's hidden `csrf` field.
+fn csrf_field(page: &str) -> String {
+    page.split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,13 +516,16 @@ async fn every_mutating_route_needs_the_right_credentials() {
                 "POST {path} without credentials"
             );
         } else {
-            // A page form without a session is sent to sign in.
+            // A page form without a session is refused like the API (not redirected: a
+            // POST is not moved), as a page that says where to sign in.
             assert_eq!(
                 r.status(),
-                StatusCode::SEE_OTHER,
+                StatusCode::UNAUTHORIZED,
                 "POST {path} without credentials"
             );
-            assert_eq!(r.headers()["location"], "/login");
+            assert!(r.headers().contains_key("www-authenticate"), "POST {path}");
+            let page = r.text().await.expect("page");
+            assert!(page.contains(r#"<a href="/login">Sign in</a>"#), "{page}");
         }
         let r = s
             .client
@@ -485,9 +571,14 @@ async fn every_mutating_route_needs_the_right_credentials() {
         "{}",
         r.text().await.unwrap_or_default()
     );
-    // Reads need a sign-in too.
+    // Reads need a sign-in too: 401 from the API; a page (GET) sends the browser to sign in.
     let (status, _) = s.get("/api/runs").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for page in ["/".to_string(), format!("/runs/{id}"), "/audit".to_string()] {
+        let r = s.client.get(s.url(&page)).send().await.expect("get");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "GET {page}");
+        assert_eq!(r.headers()["location"], "/login", "GET {page}");
+    }
 
     // An operator's action goes into the store with the actor: a failed-job rerun does not
     // fit here, so skip a (succeeded) job is refused with why, and a reasonless skip is 400.
@@ -530,26 +621,11 @@ async fn sessions_and_csrf_guard_the_forms() {
     let dir = fresh_store();
     let auth = auth_file(&dir);
     let s = Server::start(&dir, Some(&auth)).await;
-    let r = s
-        .client
-        .post(s.url("/login"))
-        .form(&[("token", "wrong")])
-        .send()
-        .await
-        .expect("login");
+    let r = s.sign_in("wrong").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = s
-        .client
-        .post(s.url("/login"))
-        .form(&[("token", OPERATOR)])
-        .send()
-        .await
-        .expect("login");
+    let r = s.sign_in(OPERATOR).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
+    let cookie = set_cookie(&r, "warden_session");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
@@ -577,12 +653,7 @@ async fn sessions_and_csrf_guard_the_forms() {
         .text()
         .await
         .expect("page");
-    let csrf = page
-        .split(r#"name="csrf" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF field")
-        .to_string();
+    let csrf = csrf_field(&page);
     assert_eq!(csrf.len(), 64);
     let path = format!("/runs/{id}/jobs/PAY-EFT.E/hold");
     let r = s
@@ -642,6 +713,294 @@ async fn sessions_and_csrf_guard_the_forms() {
     assert!(
         !actions.iter().any(|(_, a)| *a == "hold"),
         "a refused hold is not recorded as done"
+    );
+}
+
+/// A login POST counts only with the pre-session cookie the login form set and the form's
+/// signed field for it: without either, or with another form's field, it is refused (403,
+/// no session, whatever the token) and the refusal audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_form_is_csrf_protected() {
+    let dir = fresh_store();
+    let auth = auth_file(&dir);
+    let s = Server::start(&dir, Some(&auth)).await;
+    let post = |cookie: Option<String>, csrf: Option<String>| {
+        let mut request = s.client.post(s.url("/login"));
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+        let mut form = vec![("token", OPERATOR.to_string())];
+        form.extend(csrf.map(|c| ("csrf", c)));
+        request.form(&form).send()
+    };
+    let (cookie, csrf) = s.login_form().await;
+    let (other_cookie, other_csrf) = s.login_form().await;
+    assert_ne!(cookie, other_cookie, "each browser gets its own nonce");
+    for (what, cookie, csrf) in [
+        ("neither cookie nor field (a cross-site form)", None, None),
+        ("the field without its cookie", None, Some(csrf.clone())),
+        ("the cookie without the field", Some(cookie.clone()), None),
+        (
+            "the cookie with a forged field",
+            Some(cookie.clone()),
+            Some("0".repeat(64)),
+        ),
+        (
+            "the cookie with another form's field",
+            Some(cookie.clone()),
+            Some(other_csrf.clone()),
+        ),
+        (
+            "a cookie of the attacker's choosing with another form's field",
+            Some(format!("warden_login={}", "a".repeat(64))),
+            Some(other_csrf.clone()),
+        ),
+    ] {
+        let r = post(cookie, csrf).await.expect("login");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+        let sets: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        assert!(
+            !sets.iter().any(|c| c.starts_with("warden_session=")),
+            "{what}: no session for a refused sign-in: {sets:?}"
+        );
+        let page = r.text().await.expect("page");
+        assert!(page.contains("did not come from this server"), "{what}");
+        assert_eq!(csrf_field(&page).len(), 64, "{what}: a fresh form to retry");
+    }
+    // The genuine form signs in, and its pre-session cookie is cleared.
+    let r = post(Some(cookie), Some(csrf)).await.expect("login");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&r, "warden_session").len() > 64);
+    assert!(set_cookie(&r, "warden_login").contains("Max-Age=0"));
+    let (_, audit) = s.get_as(OPERATOR, "/api/audit?action=login_refused").await;
+    let refused: Value = serde_json::from_str(&audit).expect("json");
+    assert_eq!(refused.as_array().expect("entries").len(), 6, "{refused}");
+}
+
+/// `--secure-cookies` adds `Secure` to every cookie the UI sets (session, login form,
+/// sign-out); without it, none has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_only_when_asked() {
+    let dir = fresh_store();
+    let auth = auth_file(&dir);
+    for secure in [false, true] {
+        let ui = UiArgs {
+            secure_cookies: secure,
+            ..ui_args(Some(&auth))
+        };
+        let s = Server::start_with(&dir, &ui).await;
+        let r = s.client.get(s.url("/login")).send().await.expect("get");
+        let login = set_cookie(&r, "warden_login");
+        let r = s.sign_in(OPERATOR).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let session = set_cookie(&r, "warden_session");
+        assert!(
+            session.contains("; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"),
+            "{session}"
+        );
+        let pair = session.split(';').next().expect("pair").to_string();
+        let page = s
+            .client
+            .get(s.url("/"))
+            .header("cookie", &pair)
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("page");
+        let r = s
+            .client
+            .post(s.url("/logout"))
+            .header("cookie", &pair)
+            .form(&[("csrf", csrf_field(&page))])
+            .send()
+            .await
+            .expect("logout");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cleared = set_cookie(&r, "warden_session");
+        assert!(cleared.contains("Max-Age=0"), "{cleared}");
+        for cookie in [&login, &session, &cleared] {
+            assert_eq!(
+                cookie.ends_with("; Secure"),
+                secure,
+                "--secure-cookies {secure}: {cookie}"
+            );
+        }
+        let _ = s.ui.stop.send(());
+    }
+}
+
+/// Member and claim numbers in an operator's reason and an acknowledgement note are masked
+/// for a viewer wherever they show (audit log, job, alerts; pages and API), and shown as
+/// written to the roles above viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_see_member_numbers_masked_in_notes_and_reasons() {
+    let dir = fresh_store();
+    let auth = auth_file(&dir);
+    let s = Server::start(&dir, Some(&auth)).await;
+    let (_, runs) = s.get_as(VIEWER, "/api/runs").await;
+    let runs: Value = serde_json::from_str(&runs).expect("json");
+    let id = runs["runs"][0]["id"].as_i64().expect("id");
+    let reason = "member 40012345678 asked; claim 9876543210 re-keyed";
+    let reason_masked = "member ****** asked; claim ****** re-keyed";
+    let note = "paged about claim 9876543210 for member 40012345678";
+    let note_masked = "paged about claim ****** for member ******";
+    // An operator's command with its reason in the run's log, as the orchestrator records
+    // it (a rerun of a succeeded job: in the audit trail, changes nothing).
+    let last = s
+        .store
+        .load_events(id)
+        .await
+        .expect("events")
+        .last()
+        .expect("an event")
+        .at;
+    let step = Step {
+        at: last,
+        events: vec![LoggedEvent {
+            event: Some(Event::Operator {
+                job: 0,
+                command: JobCommand::Rerun,
+            }),
+            actor: "dana".into(),
+            reason: Some(reason.into()),
+        }],
+        ..Step::default()
+    };
+    s.store
+        .commit_step(id, &step, chrono::Utc::now())
+        .await
+        .expect("commit");
+    let alert = s
+        .store
+        .raise_alert(&NewAlert {
+            run_id: id,
+            deadline_id: "cms-filing".into(),
+            level: "warning".into(),
+            idempotency_key: "ui-mask-alert".into(),
+            raised_at: chrono::Utc::now(),
+            view: serde_json::json!({}),
+            template: None,
+            roles: vec!["on-call".into()],
+        })
+        .await
+        .expect("raise")
+        .id;
+    let r = s
+        .client
+        .post(s.url(&format!("/api/runs/{id}/alerts/{alert}/ack")))
+        .bearer_auth(OPERATOR)
+        .json(&serde_json::json!({ "note": note }))
+        .send()
+        .await
+        .expect("ack");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, audit) = s.get_as(OPERATOR, "/api/audit?action=rerun").await;
+    let audit: Value = serde_json::from_str(&audit).expect("json");
+    let job = audit[0]["job"]
+        .as_str()
+        .expect("the rerun's job")
+        .to_string();
+    // Where each text shows: (path, the reason, the note).
+    let places = [
+        ("/api/audit".to_string(), true, true),
+        ("/audit".to_string(), true, true),
+        (format!("/api/runs/{id}/jobs/{job}"), true, false),
+        (format!("/runs/{id}/jobs/{job}"), true, false),
+        (format!("/api/runs/{id}/alerts"), false, true),
+        (format!("/runs/{id}/alerts"), false, true),
+    ];
+    for (token, masked) in [(VIEWER, true), (OPERATOR, false), (COMPLIANCE, false)] {
+        for (path, has_reason, has_note) in &places {
+            let (status, body) = s.get_as(token, path).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            let expected = [
+                (*has_reason, reason, reason_masked),
+                (*has_note, note, note_masked),
+            ];
+            for (shown, raw, hidden) in expected.iter().filter(|e| e.0) {
+                let _ = shown;
+                let want = if masked { hidden } else { raw };
+                assert!(body.contains(want), "{token} GET {path} lacks {want:?}");
+            }
+            assert_eq!(
+                body.contains("40012345678") || body.contains("9876543210"),
+                !masked,
+                "{token} GET {path}: numbers masked only for viewers"
+            );
+        }
+    }
+}
+
+/// Past `--max-sse-clients` live-update clients a new one is answered 503 (with why, and
+/// when to retry); a client that disconnects gives its slot back; `/metrics` counts the
+/// clients, the cap and the refusals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_update_clients_are_capped_and_their_slots_returned() {
+    let dir = fresh_store();
+    let ui = UiArgs {
+        max_sse_clients: 2,
+        ..ui_args(None)
+    };
+    let s = Server::start_with(&dir, &ui).await;
+    let open = || s.client.get(s.url("/api/events")).send();
+    let gauge = |metrics: &str, name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in the metrics"))
+            .parse()
+            .expect("a number")
+    };
+    let first = open().await.expect("sse");
+    let second = open().await.expect("sse");
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(second.status(), StatusCode::OK);
+    let refused = open().await.expect("sse");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    let body: Value = refused.json().await.expect("a JSON error");
+    let error = body["error"].as_str().expect("error");
+    assert!(
+        error.contains("2 live-update clients") && error.contains("--max-sse-clients"),
+        "{error}"
+    );
+    let metrics = s.metrics().await;
+    assert_eq!(gauge(&metrics, "warden_sse_clients"), 2);
+    assert_eq!(gauge(&metrics, "warden_sse_clients_max"), 2);
+    assert_eq!(gauge(&metrics, "warden_sse_clients_rejected_total"), 1);
+    assert!(metrics.contains("# TYPE warden_sse_clients_rejected_total counter"));
+
+    // A client that goes away gives its slot back, and a new client gets it.
+    drop(first);
+    let gone = std::time::Instant::now();
+    while gauge(&s.metrics().await, "warden_sse_clients") != 1 {
+        assert!(
+            gone.elapsed() < std::time::Duration::from_secs(5),
+            "a disconnected client's slot is returned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let third = open().await.expect("sse");
+    assert_eq!(
+        third.status(),
+        StatusCode::OK,
+        "the returned slot is usable"
+    );
+    drop((second, third));
+    while gauge(&s.metrics().await, "warden_sse_clients") != 0 {
+        assert!(gone.elapsed() < std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        gauge(&s.metrics().await, "warden_sse_clients_rejected_total"),
+        1
     );
 }
 

@@ -40,6 +40,9 @@ async fn main() {
         catalog: Arc::new(Catalog::default()),
         auth: None,
         data_dir: None,
+        secure_cookies: false,
+        // Above the default cap (64): this measures 200 clients served at once.
+        max_sse_clients: CLIENTS,
     })
     .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -12,6 +12,7 @@ use crate::actions;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::gantt::GanttFilter;
+use crate::mask::Masking;
 use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
 use crate::views::{self, AuditEntry, RunSummary};
@@ -82,12 +83,7 @@ pub async fn job(
     who.require(Permission::Read)?;
     let s = state.snapshot(&run).await?;
     let j = actions::job_index(&s, &job)?;
-    let view = views::job_view(
-        &s,
-        j,
-        state.data_dir.as_deref(),
-        who.may(Permission::Unmasked),
-    );
+    let view = views::job_view(&s, j, state.data_dir.as_deref(), Masking::for_reader(&who));
     Ok(Json(view).into_response())
 }
 
@@ -108,7 +104,7 @@ pub async fn alerts(
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
     let s = state.snapshot(&run).await?;
-    Ok(Json(views::alerts_view(&s)).into_response())
+    Ok(Json(views::alerts_view(&s, Masking::for_reader(&who))).into_response())
 }
 
 /// What the audit log is filtered by (all optional).
@@ -128,8 +124,13 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Every run's audit trail and the UI's own, filtered, in time order.
-pub async fn audit_log(state: &AppState, f: &AuditFilter) -> Result<Vec<AuditEntry>, ApiError> {
+/// Every run's audit trail and the UI's own, filtered, in time order; free text as
+/// `masking` allows.
+pub async fn audit_log(
+    state: &AppState,
+    f: &AuditFilter,
+    masking: Masking,
+) -> Result<Vec<AuditEntry>, ApiError> {
     let only_run = given(&f.run).map(run_id).transpose()?;
     let mut out = Vec::new();
     let runs = match only_run {
@@ -141,7 +142,7 @@ pub async fn audit_log(state: &AppState, f: &AuditFilter) -> Result<Vec<AuditEnt
         None => state.all_runs().await?.shown,
     };
     for s in &runs {
-        out.extend(views::audit_entries(s));
+        out.extend(views::audit_entries(s, masking));
     }
     for row in state.store.load_ui_audit().await? {
         if only_run.is_some() && row.run_id != only_run {
@@ -154,7 +155,7 @@ pub async fn audit_log(state: &AppState, f: &AuditFilter) -> Result<Vec<AuditEnt
             job: row.job_id,
             actor: row.actor,
             action: row.action,
-            detail: row.detail.unwrap_or_default(),
+            detail: masking.text(row.detail.as_deref().unwrap_or_default()),
             source: "ui".into(),
         });
     }
@@ -173,7 +174,7 @@ pub async fn audit(
     Query(filter): Query<AuditFilter>,
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
-    Ok(Json(audit_log(&state, &filter).await?).into_response())
+    Ok(Json(audit_log(&state, &filter, Masking::for_reader(&who)).await?).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -3,20 +3,20 @@
 //! random secrets kept only as SHA-256 digests (a fast hash is right for high-entropy
 //! tokens; passwords would need a slow one, and Warden has none). Forms carry a CSRF token
 //! bound to the session. With no auth file the server is loopback-only and every visitor is
-//! the local operator (the CLI's own powers), with forms still CSRF-protected.
+//! the local operator (the CLI's own powers), with forms still CSRF-protected. Secrets are
+//! compared in constant time (`secrets::same_secret`).
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::{DateTime, TimeDelta, Utc};
-use rand::Rng;
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::secrets::same_secret;
+pub use crate::secrets::{digest, secret};
+pub use crate::sessions::{SESSION_COOKIE, Sessions};
 use crate::state::AppState;
 
 /// What a user may do. Everyone signed in can read (viewers with member identities masked).
@@ -106,10 +106,10 @@ pub struct User {
     pub roles: Vec<Role>,
 }
 
-/// The users, by token digest.
+/// The users, with their token digests.
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
-    by_digest: HashMap<String, User>,
+    users: Vec<(String, User)>,
 }
 
 impl AuthConfig {
@@ -140,23 +140,23 @@ impl AuthConfig {
                     "{place}: give `role:` (viewer, operator, architect or compliance) or `roles:`"
                 ));
             }
-            if config.by_digest.contains_key(&digest) {
+            if config.users.iter().any(|(d, _)| *d == digest) {
                 return Err(format!("{place}: the same token is given twice"));
             }
-            config.by_digest.insert(
+            config.users.push((
                 digest,
                 User {
                     name: u.name,
                     roles,
                 },
-            );
+            ));
         }
         Ok(config)
     }
 
     /// A config with one user per (token, name, roles): for tests and `warden demo`.
     pub fn from_tokens(users: &[(&str, &str, &[Role])]) -> Self {
-        let by_digest = users
+        let users = users
             .iter()
             .map(|(token, name, roles)| {
                 (
@@ -168,70 +168,20 @@ impl AuthConfig {
                 )
             })
             .collect();
-        Self { by_digest }
+        Self { users }
     }
 
+    /// The user holding `token`. Every user's digest is compared, each in constant time:
+    /// the time taken says nothing about which digest matched, or how nearly.
     pub fn user_for(&self, token: &str) -> Option<&User> {
-        self.by_digest.get(&digest(token.trim()))
-    }
-}
-
-/// SHA-256 of a token, lowercase hex.
-pub fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A fresh random secret (256 bits, hex): tokens, session ids, CSRF tokens.
-pub fn secret() -> String {
-    let bytes: [u8; 32] = rand::thread_rng().r#gen();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[derive(Debug, Clone)]
-struct Session {
-    user: User,
-    csrf: String,
-    expires: DateTime<Utc>,
-}
-
-/// Browser sessions, in memory: a server restart signs everyone out (they sign in again
-/// with their token).
-#[derive(Debug, Default)]
-pub struct Sessions {
-    by_id: Mutex<HashMap<String, Session>>,
-}
-
-pub const SESSION_COOKIE: &str = "warden_session";
-const SESSION_LENGTH: TimeDelta = TimeDelta::hours(12);
-
-impl Sessions {
-    /// Opens a session; returns its id.
-    pub fn open(&self, user: User, now: DateTime<Utc>) -> String {
-        let id = secret();
-        if let Ok(mut map) = self.by_id.lock() {
-            map.retain(|_, s| s.expires > now);
-            map.insert(
-                id.clone(),
-                Session {
-                    user,
-                    csrf: secret(),
-                    expires: now + SESSION_LENGTH,
-                },
-            );
+        let given = digest(token.trim());
+        let mut found = None;
+        for (known, user) in &self.users {
+            if same_secret(&given, known) {
+                found = Some(user);
+            }
         }
-        id
-    }
-
-    fn get(&self, id: &str, now: DateTime<Utc>) -> Option<Session> {
-        let map = self.by_id.lock().ok()?;
-        map.get(id).filter(|s| s.expires > now).cloned()
-    }
-
-    pub fn close(&self, id: &str) -> Option<User> {
-        self.by_id.lock().ok()?.remove(id).map(|s| s.user)
+        found
     }
 }
 
@@ -308,24 +258,12 @@ impl Principal {
     pub fn check_csrf(&self, given: Option<&str>) -> Result<(), ApiError> {
         match self.csrf() {
             None => Ok(()),
-            Some(expected) if given == Some(expected) => Ok(()),
+            Some(expected) if given.is_some_and(|g| same_secret(g, expected)) => Ok(()),
             Some(_) => Err(ApiError::Forbidden(
                 "the form's CSRF token is missing or stale: reload the page and try again".into(),
             )),
         }
     }
-}
-
-fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
 }
 
 impl FromRequestParts<AppState> for Principal {
@@ -361,7 +299,7 @@ impl FromRequestParts<AppState> for Principal {
                 )),
             };
         }
-        if let Some(id) = cookie(parts, SESSION_COOKIE)
+        if let Some(id) = crate::cookies::read(&parts.headers, SESSION_COOKIE)
             && let Some(session) = state.sessions.get(&id, Utc::now())
         {
             return Ok(Principal::User {

@@ -9,7 +9,10 @@
 //!   (`actions.rs`), and documents itself at `/api/openapi.json` (`openapi.rs`).
 //! - Live updates over server-sent events (`sse.rs`): one poll of the store's run
 //!   fingerprints feeds every client. Prometheus metrics at `/metrics` (`metrics.rs`).
-//! - Who may do what (`auth.rs`): bearer tokens and a session cookie, roles, CSRF.
+//! - Who may do what (`auth.rs`): bearer tokens and a session cookie (`sessions.rs`,
+//!   `cookies.rs`), roles, CSRF; the login form (`login.rs`, CSRF-protected too); secrets
+//!   compared in constant time (`secrets.rs`); member identities masked for viewers in every
+//!   free text (`mask.rs`).
 //!
 //! The pages read the store; they never talk to the orchestrator. An action is a command in
 //! the store, applied exactly once by the run's orchestrator, as from the CLI.
@@ -20,13 +23,19 @@ pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod charts;
+mod cookies;
 pub mod error;
 pub mod gantt;
+mod login;
+pub mod mask;
 mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod secrets;
+mod sessions;
 pub mod snapshot;
 mod sse;
+mod sse_clients;
 pub mod state;
 pub mod views;
 
@@ -38,14 +47,15 @@ use axum::routing::{get, post};
 
 pub use auth::{AuthConfig, Role};
 pub use catalog::{Catalog, CatalogEntry};
+pub use sse_clients::DEFAULT_MAX_SSE_CLIENTS;
 pub use state::{AppState, UiOptions};
 
 /// Every route: pages, API, events, metrics, assets.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::overview))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/runs/{run}", get(pages::detail))
         .route("/runs/{run}/jobs/{job}", get(pages::job))
         .route("/runs/{run}/jobs/{job}/{action}", post(pages::job_action))

@@ -1,6 +1,7 @@
 //! Prometheus metrics (text exposition format 0.0.4), computed from the store at scrape
 //! time: deadline margins and P(miss), job states, queue depth, partition throughput and
-//! exception rates. Written by hand: a dozen gauges do not need a metrics registry.
+//! exception rates; and the server's own live-update clients (connected, cap, refused).
+//! Written by hand: a dozen gauges do not need a metrics registry.
 
 use std::fmt::Write;
 
@@ -12,6 +13,7 @@ use warden_core::sched::JobStatus;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::snapshot::RunSnapshot;
+use crate::sse_clients::SseClients;
 use crate::state::AppState;
 use crate::views::{self, state_word};
 
@@ -25,7 +27,8 @@ fn label(v: &str) -> String {
 pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
     let snapshots = state.all_runs().await?.shown;
-    let text = render(&snapshots, state.data_dir.as_deref());
+    let mut text = render(&snapshots, state.data_dir.as_deref());
+    text.push_str(&render_sse_clients(&state.sse_clients));
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -34,6 +37,24 @@ pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Re
         text,
     )
         .into_response())
+}
+
+/// The live-update clients: connected now, the cap, and refused since start.
+pub fn render_sse_clients(clients: &SseClients) -> String {
+    format!(
+        "# HELP warden_sse_clients Live-update (server-sent events) clients connected now.\n\
+         # TYPE warden_sse_clients gauge\n\
+         warden_sse_clients {}\n\
+         # HELP warden_sse_clients_max Most live-update clients served at once (--max-sse-clients).\n\
+         # TYPE warden_sse_clients_max gauge\n\
+         warden_sse_clients_max {}\n\
+         # HELP warden_sse_clients_rejected_total Live-update clients answered 503 at the cap since the server started.\n\
+         # TYPE warden_sse_clients_rejected_total counter\n\
+         warden_sse_clients_rejected_total {}\n",
+        clients.current(),
+        clients.cap(),
+        clients.rejected()
+    )
 }
 
 /// The exposition text for these runs.

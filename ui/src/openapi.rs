@@ -57,7 +57,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/api/events",
-        "Server-sent events: `update` whenever any run changes",
+        "Server-sent events: `update` whenever any run changes; 503 (with Retry-After) past the server's cap on live-update clients (--max-sse-clients)",
         "viewer",
     ),
     ("get", "/api/openapi.json", "This document", "none"),
@@ -122,6 +122,7 @@ pub fn document() -> Value {
         if *path == "/api/events" {
             op["responses"]["200"] =
                 json!({ "description": "An event stream", "content": { "text/event-stream": {} } });
+            op["responses"]["503"] = json!({ "$ref": "#/components/responses/Error" });
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = op;

@@ -1,21 +1,24 @@
 //! The HTML pages: each renders one view model (the same the API returns) into its template,
 //! inside the layout. Forms post back here with a CSRF token and are redirected to the page
 //! they came from, with what happened as a notice.
+//!
+//! Without credentials a page (GET) redirects to `/login`: a browser user just signs in. A
+//! form (POST) is answered 401, like the API: the request was refused, not moved, and a
+//! client that posts must be told so (the page says where to sign in).
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use warden_store::UiAuditRow;
 
 use crate::actions;
 use crate::api::{AuditFilter, audit_log, overview as load_overview, run_id};
-use crate::auth::{Permission, Principal, SESSION_COOKIE, Via};
-use crate::error::ApiError;
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, CHALLENGE};
 use crate::gantt::GanttFilter;
+use crate::mask::Masking;
 use crate::state::AppState;
 use crate::views;
 
@@ -60,7 +63,7 @@ pub struct Notice {
     notice: Option<String>,
 }
 
-fn page<T: Serialize>(
+pub(crate) fn page<T: Serialize>(
     state: &AppState,
     who: &Principal,
     template: &str,
@@ -103,20 +106,20 @@ fn page<T: Serialize>(
     }
 }
 
-/// An error as a page: signing in for 401 when there is a login, else the message.
+/// An error as a page, with its status; a 401 says where to sign in.
 fn error_page(state: &AppState, who: &Principal, e: ApiError) -> Response {
-    if matches!(e, ApiError::Unauthorized(_)) && state.auth.is_some() {
-        return Redirect::to("/login").into_response();
-    }
     #[derive(Serialize)]
     struct ErrorView {
         status: u16,
         message: String,
+        sign_in: bool,
     }
     let status = e.status();
+    let unauthorized = matches!(e, ApiError::Unauthorized(_));
     let view = ErrorView {
         status: status.as_u16(),
         message: e.public_message(),
+        sign_in: unauthorized && state.auth.is_some(),
     };
     let mut response = page(
         state,
@@ -128,10 +131,29 @@ fn error_page(state: &AppState, who: &Principal, e: ApiError) -> Response {
         view,
     );
     *response.status_mut() = status;
+    if unauthorized {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(CHALLENGE),
+        );
+    }
     response
 }
 
+/// A page's (GET's) outcome: without credentials, off to sign in.
 fn or_error(state: &AppState, who: &Principal, r: Result<Response, ApiError>) -> Response {
+    r.unwrap_or_else(|e| match e {
+        ApiError::Unauthorized(_) if state.auth.is_some() => Redirect::to("/login").into_response(),
+        e => error_page(state, who, e),
+    })
+}
+
+/// A form's (POST's) outcome: every error with its status, 401 included.
+pub(crate) fn or_form_error(
+    state: &AppState,
+    who: &Principal,
+    r: Result<Response, ApiError>,
+) -> Response {
     r.unwrap_or_else(|e| error_page(state, who, e))
 }
 
@@ -192,12 +214,7 @@ pub async fn job(
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
         let j = actions::job_index(&s, &job)?;
-        let view = views::job_view(
-            &s,
-            j,
-            state.data_dir.as_deref(),
-            who.may(Permission::Unmasked),
-        );
+        let view = views::job_view(&s, j, state.data_dir.as_deref(), Masking::for_reader(&who));
         Ok(page(
             &state,
             &who,
@@ -244,7 +261,7 @@ pub async fn alerts(
     let r = async {
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
-        let view = views::alerts_view(&s);
+        let view = views::alerts_view(&s, Masking::for_reader(&who));
         Ok(page(
             &state,
             &who,
@@ -272,7 +289,7 @@ pub async fn audit(
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
-        let entries = audit_log(&state, &filter).await?;
+        let entries = audit_log(&state, &filter, Masking::for_reader(&who)).await?;
         Ok(page(
             &state,
             &who,
@@ -290,14 +307,14 @@ pub async fn audit(
 #[derive(Debug, Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
-    csrf: Option<String>,
+    pub(crate) csrf: Option<String>,
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
     note: Option<String>,
 }
 
-fn form(f: Result<Form<ActionForm>, FormRejection>) -> Result<ActionForm, ApiError> {
+pub(crate) fn form(f: Result<Form<ActionForm>, FormRejection>) -> Result<ActionForm, ApiError> {
     f.map(|Form(f)| f)
         .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {}", e.body_text())))
 }
@@ -339,7 +356,7 @@ pub async fn job_action(
             Ok(Redirect::to(&with_notice(&back, &message)).into_response())
         }
         .await;
-    or_error(&state, &who, r)
+    or_form_error(&state, &who, r)
 }
 
 pub async fn acknowledge(
@@ -360,128 +377,5 @@ pub async fn acknowledge(
         Ok(Redirect::to(&with_notice(&format!("/runs/{id}/alerts"), &message)).into_response())
     }
     .await;
-    or_error(&state, &who, r)
-}
-
-#[derive(Debug, Serialize)]
-struct LoginView {
-    error: Option<String>,
-}
-
-pub async fn login_form(State(state): State<AppState>, who: Principal) -> Response {
-    if state.auth.is_none() {
-        return Redirect::to("/").into_response();
-    }
-    page(
-        &state,
-        &who,
-        "login",
-        "Sign in".into(),
-        None,
-        None,
-        LoginView { error: None },
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    token: String,
-}
-
-async fn audit_ui(state: &AppState, actor: &str, action: &str, detail: Option<String>) {
-    let row = UiAuditRow {
-        id: 0,
-        at: Utc::now(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        run_id: None,
-        job_id: None,
-        detail,
-    };
-    if let Err(e) = state.store.record_ui_audit(&row).await {
-        tracing::error!(%e, action, "could not record a UI audit entry");
-    }
-}
-
-pub async fn login(
-    State(state): State<AppState>,
-    who: Principal,
-    f: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
-    let Some(auth) = state.auth.clone() else {
-        return Redirect::to("/").into_response();
-    };
-    let token = f.map(|Form(f)| f.token).unwrap_or_default();
-    match auth.user_for(&token) {
-        Some(user) => {
-            audit_ui(
-                &state,
-                &user.name,
-                "login",
-                Some("signed in with a token".into()),
-            )
-            .await;
-            let id = state.sessions.open(user.clone(), Utc::now());
-            let mut response = Redirect::to("/").into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200"
-            )) {
-                response.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            response
-        }
-        None => {
-            // Never the token itself: only that a sign-in failed.
-            audit_ui(
-                &state,
-                "anonymous",
-                "login_failed",
-                Some("unknown token".into()),
-            )
-            .await;
-            let mut response = page(
-                &state,
-                &who,
-                "login",
-                "Sign in".into(),
-                None,
-                None,
-                LoginView {
-                    error: Some("That token is not known to this server.".into()),
-                },
-            );
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
-            response
-        }
-    }
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    who: Principal,
-    f: Result<Form<ActionForm>, FormRejection>,
-) -> Response {
-    let r = async {
-        let f = form(f)?;
-        who.check_csrf(f.csrf.as_deref())?;
-        if let Principal::User {
-            via: Via::Session { id, .. },
-            user,
-        } = &who
-        {
-            state.sessions.close(id);
-            audit_ui(&state, &user.name, "logout", None).await;
-        }
-        let mut response = Redirect::to("/login").into_response();
-        response.headers_mut().insert(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "warden_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
-            ),
-        );
-        Ok(response)
-    }
-    .await;
-    or_error(&state, &who, r)
+    or_form_error(&state, &who, r)
 }

@@ -11,6 +11,7 @@ use crate::auth::{AuthConfig, Sessions, secret};
 use crate::catalog::Catalog;
 use crate::error::ApiError;
 use crate::snapshot::RunSnapshot;
+use crate::sse_clients::SseClients;
 
 /// How to build the UI's state.
 #[derive(Debug)]
@@ -21,6 +22,11 @@ pub struct UiOptions {
     pub auth: Option<AuthConfig>,
     /// The runs' data directory (`warden run --data`): job logs and checkpoints.
     pub data_dir: Option<PathBuf>,
+    /// Mark cookies `Secure` (`--secure-cookies`): for a server reached over https through
+    /// a TLS-terminating proxy.
+    pub secure_cookies: bool,
+    /// Most live-update clients at once (`--max-sse-clients`; at least 1).
+    pub max_sse_clients: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +37,10 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// The CSRF token of forms when there is no authentication (one per server start).
     pub local_csrf: String,
+    /// The key that signs the login form's CSRF field (one per server start).
+    pub login_key: String,
+    pub secure_cookies: bool,
+    pub sse_clients: Arc<SseClients>,
     pub templates: Arc<Handlebars<'static>>,
     /// Bumped whenever any run's fingerprint changes (`sse::feed`).
     pub changes: watch::Sender<u64>,
@@ -39,12 +49,20 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(options: UiOptions) -> Result<Self, String> {
+        if options.max_sse_clients == 0 {
+            return Err(
+                "--max-sse-clients must be at least 1 (each open page holds one)".to_string(),
+            );
+        }
         Ok(Self {
             store: options.store,
             catalog: options.catalog,
             auth: options.auth.map(Arc::new),
             sessions: Arc::default(),
             local_csrf: secret(),
+            login_key: secret(),
+            secure_cookies: options.secure_cookies,
+            sse_clients: Arc::new(SseClients::new(options.max_sse_clients)),
             templates: Arc::new(crate::assets::templates()?),
             changes: watch::Sender::new(0),
             data_dir: options.data_dir,

@@ -15,6 +15,7 @@ use warden_deadlines::Phase;
 
 use crate::charts;
 use crate::gantt::{self, GanttFilter};
+use crate::mask::Masking;
 use crate::snapshot::RunSnapshot;
 
 /// The operator commands, in the order the pages offer them.
@@ -431,31 +432,6 @@ pub struct JobView {
     pub audit: Vec<AuditEntry>,
 }
 
-/// Member identities in text a viewer sees: digit runs of six or more (member, claim and
-/// subscriber numbers) become `******`.
-pub fn mask_identities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    let flush = |digits: &mut String, out: &mut String| {
-        if digits.len() >= 6 {
-            out.push_str("******");
-        } else {
-            out.push_str(digits);
-        }
-        digits.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-        } else {
-            flush(&mut digits, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut digits, &mut out);
-    out
-}
-
 /// The last `bytes` of a file, from a line start.
 fn tail(path: &Path, bytes: u64) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
@@ -483,7 +459,8 @@ pub fn work_dir(data_dir: &Path, run_id: i64, job_id: &str) -> std::path::PathBu
         .join(job_id)
 }
 
-pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, unmasked: bool) -> JobView {
+/// A job's page. Its free text (log tail, the audit trail's reasons) as `masking` allows.
+pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, masking: Masking) -> JobView {
     let plan = &s.plan;
     let tz = plan.timezone;
     let pj = &plan.jobs[j];
@@ -506,7 +483,7 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, unmasked: bo
         .last()
         .and_then(|a| a.log_path.as_deref())
         .and_then(|p| tail(Path::new(p), 4096))
-        .map(|t| if unmasked { t } else { mask_identities(&t) });
+        .map(|t| masking.text(&t));
     let history: Vec<DurationPoint> = s
         .history
         .iter()
@@ -539,7 +516,7 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, unmasked: bo
             }
         })
         .collect();
-    let audit = audit_entries(s)
+    let audit = audit_entries(s, masking)
         .into_iter()
         .filter(|e| e.job.as_deref() == Some(pj.id.as_str()))
         .collect();
@@ -559,7 +536,7 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, unmasked: bo
         history,
         attempts,
         log_tail,
-        log_masked: !unmasked,
+        log_masked: masking == Masking::Masked,
         checkpoint,
         actions,
         audit,
@@ -739,7 +716,9 @@ pub struct AlertsView {
     pub ladder: Vec<AuditEntry>,
 }
 
-pub fn alerts_view(s: &RunSnapshot) -> AlertsView {
+/// A run's alerts. Their free text (summaries, delivery errors, acknowledgement notes) as
+/// `masking` allows.
+pub fn alerts_view(s: &RunSnapshot, masking: Masking) -> AlertsView {
     let tz = s.plan.timezone;
     let alerts = s
         .alerts
@@ -752,7 +731,7 @@ pub fn alerts_view(s: &RunSnapshot) -> AlertsView {
             key: a.idempotency_key.clone(),
             raised: local(tz, a.raised_at),
             roles: a.roles.clone(),
-            summary: alert_summary(&a.view),
+            summary: masking.text(&alert_summary(&a.view)),
             deliveries: a
                 .deliveries
                 .iter()
@@ -761,7 +740,7 @@ pub fn alerts_view(s: &RunSnapshot) -> AlertsView {
                     channel: d.channel.clone(),
                     status: d.status.clone(),
                     attempts: d.attempts,
-                    last_error: d.last_error.clone(),
+                    last_error: masking.optional(d.last_error.as_deref()),
                     delivered_at: d.delivered_at.map(|t| local(tz, t)),
                 })
                 .collect(),
@@ -771,13 +750,13 @@ pub fn alerts_view(s: &RunSnapshot) -> AlertsView {
                 .iter()
                 .map(|k| AckView {
                     actor: k.actor.clone(),
-                    note: k.note.clone(),
+                    note: masking.optional(k.note.as_deref()),
                     at: local(tz, k.at),
                 })
                 .collect(),
         })
         .collect();
-    let ladder = audit_entries(s)
+    let ladder = audit_entries(s, masking)
         .into_iter()
         .filter(|e| e.source == "ladder")
         .collect();
@@ -822,8 +801,9 @@ pub struct AuditEntry {
     pub source: String,
 }
 
-/// A run's audit trail: operator events, acknowledgements and ladder decisions, in time order.
-pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
+/// A run's audit trail: operator events, acknowledgements and ladder decisions, in time
+/// order. Reasons and notes as `masking` allows.
+pub fn audit_entries(s: &RunSnapshot, masking: Masking) -> Vec<AuditEntry> {
     let tz = s.plan.timezone;
     let mut out = Vec::new();
     for e in &s.events {
@@ -837,7 +817,7 @@ pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
             job: s.plan.jobs.get(job).map(|j| j.id.clone()),
             actor: e.actor.clone(),
             action: command_name(command).to_string(),
-            detail: e.reason.clone().unwrap_or_default(),
+            detail: masking.text(e.reason.as_deref().unwrap_or_default()),
             source: "event".into(),
         });
     }
@@ -857,7 +837,7 @@ pub fn audit_entries(s: &RunSnapshot) -> Vec<AuditEntry> {
                     k.alert_key,
                     k.note
                         .as_deref()
-                        .map(|n| format!(": {n}"))
+                        .map(|n| format!(": {}", masking.text(n)))
                         .unwrap_or_default()
                 ),
                 source: "ack".into(),
@@ -897,15 +877,5 @@ mod tests {
         assert_eq!(signed(TimeDelta::minutes(-125)), "-2h05m");
         assert_eq!(signed(TimeDelta::seconds(29)), "+0m");
         assert_eq!(signed(TimeDelta::minutes(-7)), "-7m");
-    }
-
-    #[test]
-    fn viewers_see_long_digit_runs_masked() {
-        assert_eq!(
-            mask_identities("member 12345678 claim 9876543 at 02:30, 42 rows"),
-            "member ****** claim ****** at 02:30, 42 rows"
-        );
-        assert_eq!(mask_identities("123456"), "******");
-        assert_eq!(mask_identities("12345"), "12345");
     }
 }

@@ -19,8 +19,20 @@
       })
       .finally(function () { busy = false; if (again) { again = false; refresh(); } });
   }
-  var source = new EventSource("/api/events");
-  source.addEventListener("update", refresh);
-  source.onopen = function () { if (status) status.textContent = "Live"; };
-  source.onerror = function () { if (status) status.textContent = "Reconnecting…"; };
+  // A refused connection (503: the server's live-update clients are at their cap) closes
+  // the source for good; try again in a minute, the page meanwhile as loaded.
+  function connect() {
+    var source = new EventSource("/api/events");
+    source.addEventListener("update", refresh);
+    source.onopen = function () { if (status) status.textContent = "Live"; };
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) {
+        if (status) status.textContent = "Live updates unavailable (server busy); retrying in a minute";
+        setTimeout(connect, 60000);
+      } else if (status) {
+        status.textContent = "Reconnecting…";
+      }
+    };
+  }
+  connect();
 })();

@@ -445,7 +445,7 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             store.clone(),
             catalog,
             args.listen,
-            args.ui.auth.as_deref(),
+            &args.ui,
             Some(args.data.clone()),
         )
         .await

@@ -99,7 +99,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                     store.clone(),
                     catalog,
                     listen,
-                    args.ui.auth.as_deref(),
+                    &args.ui,
                     Some(args.data.clone()),
                 )
                 .await

@@ -22,6 +22,13 @@ pub struct UiArgs {
     /// and every visitor is the local operator.
     #[arg(long, value_name = "FILE")]
     pub auth: Option<PathBuf>,
+    /// Mark the UI's cookies `Secure` (sent over https only): give it when users reach the
+    /// UI through a proxy that terminates TLS.
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Most live-update (server-sent events) clients at once; more are answered 503.
+    #[arg(long, value_name = "N", default_value_t = warden_ui::DEFAULT_MAX_SSE_CLIENTS)]
+    pub max_sse_clients: usize,
 }
 
 #[derive(Debug, Args)]
@@ -97,16 +104,18 @@ pub async fn start_ui(
     store: Store,
     catalog: Arc<Catalog>,
     listen: SocketAddr,
-    auth_file: Option<&Path>,
+    ui: &UiArgs,
     data_dir: Option<PathBuf>,
 ) -> Result<RunningUi, String> {
-    let auth = auth_file.map(AuthConfig::load).transpose()?;
+    let auth = ui.auth.as_deref().map(AuthConfig::load).transpose()?;
     warden_ui::check_listen(&listen, auth.as_ref())?;
     let state = AppState::new(UiOptions {
         store,
         catalog,
         auth,
         data_dir,
+        secure_cookies: ui.secure_cookies,
+        max_sse_clients: ui.max_sse_clients,
     })?;
     let no_auth = state.auth.is_none();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -169,7 +178,7 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             store,
             catalog,
             args.listen,
-            args.ui.auth.as_deref(),
+            &args.ui,
             Some(args.data.clone()),
         )
         .await
