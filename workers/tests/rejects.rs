@@ -58,7 +58,13 @@ fn every_bad_row_is_rejected_with_line_field_and_reason() {
     assert_eq!((c.claim_rows, c.accepted, c.rejected_claims), (11, 2, 9));
     assert_eq!(c.claim_rows, c.accepted + c.rejected_claims);
     assert_eq!((c.member_rows, c.rejected_members), (5, 2));
-    let rejects = common::read(&tmp.path().join("o/rejects.csv"));
+    // The row as read: the not-UTF-8 row's bytes are written as they were.
+    let bytes = std::fs::read(tmp.path().join("o/rejects.csv")).expect("rejects");
+    assert!(
+        bytes.windows(5).any(|w| w == b"E\xff9,1"),
+        "the row's own bytes"
+    );
+    let rejects = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = rejects.lines().skip(1).collect();
     let expect = [
         ("members.csv,6,deductible_ytd,", "negative amount"),

@@ -47,26 +47,58 @@ fn err(field: &'static str, reason: impl Into<String>) -> FieldError {
     }
 }
 
-fn id<T: std::str::FromStr>(field: &'static str, s: &str) -> Result<T, FieldError> {
+/// A whole number: ASCII digits only (leading zeros allowed, no sign, no separators), at
+/// most `max`.
+pub fn unsigned(field: &'static str, s: &str, max: u64) -> Result<u64, FieldError> {
     if s.is_empty() {
         return Err(err(field, "missing"));
     }
-    if s.starts_with('-') {
-        return Err(err(field, format!("negative id `{s}`")));
+    if let Some(rest) = s.strip_prefix('-')
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(err(field, format!("negative number `{s}`")));
     }
-    s.parse()
-        .map_err(|_| err(field, format!("`{s}` is not a number")))
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(field, format!("`{s}` is not a number (digits only)")));
+    }
+    // Only digits: parsing fails only by overflow.
+    match s.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(err(field, format!("`{s}` is too large (at most {max})"))),
+    }
 }
 
-fn opt_id(field: &'static str, s: &str) -> Result<Option<u64>, FieldError> {
+fn u32_id(field: &'static str, s: &str) -> Result<u32, FieldError> {
+    unsigned(field, s, u64::from(u32::MAX)).map(|n| n as u32)
+}
+
+fn opt_u64(field: &'static str, s: &str) -> Result<Option<u64>, FieldError> {
     if s.is_empty() {
         Ok(None)
     } else {
-        id(field, s).map(Some)
+        unsigned(field, s, u64::MAX).map(Some)
     }
 }
 
-/// Parses one row (already split into fields).
+/// A PCP group: 1–65535.
+pub fn pcp_group(s: &str) -> Result<u16, FieldError> {
+    match unsigned("pcp_group", s, u64::from(u16::MAX))? {
+        0 => Err(err("pcp_group", "PCP groups are numbered from 1")),
+        g => Ok(g as u16),
+    }
+}
+
+/// A required code (procedure, diagnosis, place of service, other payer).
+fn code(field: &'static str, s: &str) -> Result<Code, FieldError> {
+    if s.is_empty() {
+        return Err(err(field, "missing"));
+    }
+    Code::new(s).map_err(|m| err(field, m))
+}
+
+/// Parses one row (already split into fields). Each field is trimmed of ASCII whitespace;
+/// the fields are checked in column order and the first bad one is the reason.
 pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
     if fields.len() != COLUMNS.len() {
         return Err(err(
@@ -74,14 +106,30 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
             format!("{} fields, expected {}", fields.len(), COLUMNS.len()),
         ));
     }
-    let f = |i: usize| fields[i].trim();
-    let code = |i: usize| Code::new(f(i)).map_err(|m| err(COLUMNS[i], m));
-    let pcp_group: u16 = id("pcp_group", f(3))?;
-    if pcp_group == 0 {
-        return Err(err("pcp_group", "PCP groups are numbered from 1"));
-    }
-    let cob_payer = f(13);
-    let cob = if cob_payer.is_empty() {
+    let f = |i: usize| fields[i].trim_ascii();
+    let id = unsigned("claim_id", f(0), u64::MAX)?;
+    let member = u32_id("member", f(1))?;
+    let family = u32_id("family", f(2))?;
+    let pcp_group = pcp_group(f(3))?;
+    let provider = u32_id("provider", f(4))?;
+    let stream = Stream::from_letter(f(5)).ok_or_else(|| {
+        err(
+            "stream",
+            if f(5).is_empty() {
+                "missing".to_string()
+            } else {
+                format!("`{}` is not a stream (A–E)", f(5))
+            },
+        )
+    })?;
+    let service_date = parse_date(f(6)).map_err(|m| err("service_date", m))?;
+    let received = parse_timestamp(f(7)).map_err(|m| err("received", m))?;
+    let procedure = code("procedure", f(8))?;
+    let diagnosis = code("diagnosis", f(9))?;
+    let place_of_service = code("place_of_service", f(10))?;
+    let billed = parse_money(f(11)).map_err(|m| err("billed", m))?;
+    let prior_auth = opt_u64("prior_auth", f(12))?;
+    let cob = if f(13).is_empty() {
         if !f(14).is_empty() || !f(15).is_empty() {
             return Err(err(
                 "cob_other_payer",
@@ -91,13 +139,13 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
         None
     } else {
         Some(Cob {
-            other_payer: code(13)?,
+            other_payer: code("cob_other_payer", f(13))?,
             primary_paid: if f(14).is_empty() {
                 0
             } else {
                 parse_money(f(14)).map_err(|m| err("cob_primary_paid", m))?
             },
-            partner: opt_id("cob_partner", f(15))?,
+            partner: opt_u64("cob_partner", f(15))?,
         })
     };
     let plan = plans.index_of(f(16)).ok_or_else(|| {
@@ -111,20 +159,19 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
         )
     })?;
     Ok(Claim {
-        id: id("claim_id", f(0))?,
-        member: id("member", f(1))?,
-        family: id("family", f(2))?,
+        id,
+        member,
+        family,
         pcp_group,
-        provider: id("provider", f(4))?,
-        stream: Stream::from_letter(f(5))
-            .ok_or_else(|| err("stream", format!("`{}` is not a stream (A–E)", f(5))))?,
-        service_date: parse_date(f(6)).map_err(|m| err("service_date", m))?,
-        received: parse_timestamp(f(7)).map_err(|m| err("received", m))?,
-        procedure: code(8)?,
-        diagnosis: code(9)?,
-        place_of_service: code(10)?,
-        billed: parse_money(f(11)).map_err(|m| err("billed", m))?,
-        prior_auth: opt_id("prior_auth", f(12))?,
+        provider,
+        stream,
+        service_date,
+        received,
+        procedure,
+        diagnosis,
+        place_of_service,
+        billed,
+        prior_auth,
         cob,
         plan,
     })

@@ -5,7 +5,7 @@ use crate::model::MemberRow;
 use crate::model::money::{format_money, parse_money};
 use crate::plans::Plans;
 
-use super::claims_csv::FieldError;
+use super::claims_csv::{FieldError, unsigned};
 
 pub const COLUMNS: [&str; 5] = ["member", "family", "plan", "deductible_ytd", "oop_ytd"];
 
@@ -24,20 +24,22 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<MemberRow, FieldError
         ));
     }
     let num = |i: usize| -> Result<u32, FieldError> {
-        let s = fields[i].trim();
-        if s.is_empty() {
-            return Err(e(COLUMNS[i], "missing".into()));
-        }
-        s.parse()
-            .map_err(|_| e(COLUMNS[i], format!("`{s}` is not a number")))
+        unsigned(COLUMNS[i], fields[i].trim_ascii(), u64::from(u32::MAX)).map(|n| n as u32)
     };
-    let plan_id = fields[2].trim();
+    let plan_id = fields[2].trim_ascii();
     Ok(MemberRow {
         member: num(0)?,
         family: num(1)?,
-        plan: plans
-            .index_of(plan_id)
-            .ok_or_else(|| e("plan", format!("unknown plan `{plan_id}`")))?,
+        plan: plans.index_of(plan_id).ok_or_else(|| {
+            e(
+                "plan",
+                if plan_id.is_empty() {
+                    "missing".to_string()
+                } else {
+                    format!("unknown plan `{plan_id}`")
+                },
+            )
+        })?,
         deductible_ytd: parse_money(fields[3]).map_err(|m| e("deductible_ytd", m))?,
         oop_ytd: parse_money(fields[4]).map_err(|m| e("oop_ytd", m))?,
     })

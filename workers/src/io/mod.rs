@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod claims_csv;
+pub mod csv_rows;
 pub mod members_csv;
 pub mod parallel_csv;
 pub mod reject;

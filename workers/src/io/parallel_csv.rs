@@ -1,16 +1,25 @@
 //! Reading a large CSV file on several cores, in order.
 //!
 //! Setup's single pass over `claims.csv` (62M rows at month-end) was one core parsing while
-//! the other waited. Here one thread reads the file in blocks cut at record boundaries,
-//! `threads` threads parse the blocks (CSV splitting and the caller's field parsing, the
-//! expensive part), and the caller's thread consumes the parsed rows strictly in file
-//! order, so everything order-dependent (received-order checks, partition writers, the
-//! deferral analysis, reject numbering) stays sequential and unchanged.
+//! the other waited. Here one thread reads the file in blocks cut between rows, `threads`
+//! threads parse the blocks (CSV splitting and the caller's field parsing, the expensive
+//! part), and the caller's thread consumes the parsed rows strictly in file order, so
+//! everything order-dependent (received-order checks, partition writers, the deferral
+//! analysis, reject numbering) stays sequential and unchanged.
 //!
-//! A block ends at a newline outside quotes: the reader keeps the parity of `"` characters
-//! (an escaped `""` counts twice, so parity is right for any RFC 4180 file), so a quoted
-//! field holding a newline is never cut. Line numbers are the file's: each parsed row
-//! carries its line within its block and each block its newline count, and the consumer
+//! **Why the cuts are right.** The cutter and the parsers run the same state machine
+//! ([`csv_rows::Machine`]). Every block starts where the previous one was cut, and a cut is
+//! only made where the machine, run over the block from its start, is between rows just
+//! after a whole line end ([`csv_rows::last_cut`]). So each block starts between rows, a
+//! fresh machine at a block's start is in the state the machine run over the whole file in
+//! order would be in, and the parsers see exactly the rows a one-thread read of the file
+//! sees (`tests/parallel_csv_props.rs` checks it on adversarial quoting with tiny blocks).
+//! An earlier cutter kept only the parity of `"` characters: a stray quote inside an
+//! unquoted field (an ordinary character to the parser) inverted it, and a quoted line end
+//! later in the block became a cut, splitting a claim in two.
+//!
+//! Line numbers are the file's: each parsed row carries the line ends before it within its
+//! block and each block its line-end count (a cut never splits a CRLF), and the consumer
 //! adds them up.
 
 use std::collections::BTreeMap;
@@ -20,74 +29,129 @@ use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
-/// Bytes read per block (the last record boundary before it ends the block).
-const BLOCK: usize = 4 << 20;
+use super::csv_rows::{self, Row};
 
-/// A block of whole records, `seq`-th of the file.
+/// Bytes read per block (the last cut before it ends the block).
+pub const BLOCK: usize = 4 << 20;
+/// The longest row read, in bytes. A longer one stops the read: only a quote that never
+/// closes makes one (it swallows the rest of the file), and holding it would hold the file.
+pub const MAX_ROW: usize = 64 << 10;
+
+/// How to read.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Threads that parse blocks.
+    pub threads: usize,
+    /// Bytes read per block (tests use tiny blocks to put cuts everywhere).
+    pub block: usize,
+    pub max_row: usize,
+}
+
+impl Options {
+    /// `threads` parsers, the production block and row sizes.
+    pub fn with_threads(threads: usize) -> Options {
+        Options {
+            threads,
+            block: BLOCK,
+            max_row: MAX_ROW,
+        }
+    }
+}
+
+/// Why a read stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// The row starting at `line` is longer than `max` bytes.
+    RowTooLong {
+        line: u64,
+        max: usize,
+    },
+}
+
+/// A block of whole rows, `seq`-th of the file.
 struct Block {
     seq: u64,
     bytes: Vec<u8>,
 }
 
-/// A block parsed: its rows (line within the block, the parser's value) and its newlines.
+/// One parsed row: line ends before it in its block, where its bytes are, the value.
+type ParsedRow<T> = (u64, usize, usize, T);
+
+/// A block parsed: its bytes, its rows, its line ends, and whether a row in it was too
+/// long (the line ends before that row).
 struct Parsed<T> {
     seq: u64,
-    rows: Vec<(u64, T)>,
-    newlines: u64,
+    bytes: Vec<u8>,
+    rows: Vec<ParsedRow<T>>,
+    line_ends: u64,
+    too_long: Option<u64>,
 }
 
-/// Reads `path` from byte `start` (just after the header; `start_line` is the line number of
-/// the first record there), parses each record with `parse(record)` on `threads` threads and
-/// hands `(line, value)` to `consume` in file order. Stops at the first error `consume`
-/// returns, or at a read error (`on_io` turns it into the caller's error).
+/// Reads `path` from byte `start` (where a row may start, after the header; `start_line`
+/// is the line number there), parses each row with `parse(row)` on `opts.threads` threads
+/// and hands `(line, row as read, value)` to `consume` in file order. Stops at the first
+/// error `consume` returns, at a read error or at a row longer than `opts.max_row`
+/// (`on_error` turns those into the caller's error).
 pub fn for_each<T, E, P, C>(
     path: &Path,
     start: u64,
     start_line: u64,
-    threads: usize,
+    opts: &Options,
     parse: P,
     mut consume: C,
-    on_io: impl Fn(std::io::Error) -> E,
+    on_error: impl Fn(ReadError) -> E,
 ) -> Result<(), E>
 where
     T: Send,
-    P: Fn(&csv::ByteRecord) -> T + Sync,
-    C: FnMut(u64, T) -> Result<(), E>,
+    P: Fn(&Row<'_>) -> T + Sync,
+    C: FnMut(u64, &[u8], T) -> Result<(), E>,
 {
-    let mut file = File::open(path).map_err(&on_io)?;
-    file.seek(SeekFrom::Start(start)).map_err(&on_io)?;
-    let threads = threads.max(1);
+    let io = |e| on_error(ReadError::Io(e));
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
+    let threads = opts.threads.max(1);
     let (block_tx, block_rx) = sync_channel::<Block>(threads * 2);
     let block_rx = Arc::new(Mutex::new(block_rx));
     let (done_tx, done_rx) = sync_channel::<Parsed<T>>(threads * 2);
+    let (block, max_row) = (opts.block.max(1), opts.max_row.max(1));
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_blocks(file, block_tx));
+        let reader = scope.spawn(move || read_blocks(file, block, max_row, block_tx));
         for _ in 0..threads {
             let (rx, tx, parse) = (block_rx.clone(), done_tx.clone(), &parse);
-            scope.spawn(move || parse_blocks(&rx, &tx, parse));
+            scope.spawn(move || parse_blocks(&rx, &tx, max_row, parse));
         }
         // Only the parsers hold these now: when they stop, the reader's sends fail too.
         drop(block_rx);
         drop(done_tx);
-        let consumed = consume_in_order(&done_rx, start_line, &mut consume);
+        let consumed =
+            consume_in_order(&done_rx, start_line, &mut consume).map_err(|stop| match stop {
+                Ok(line) => on_error(ReadError::RowTooLong { line, max: max_row }),
+                Err(e) => e,
+            });
         // Dropping the receiver stops the parsers and then the reader, if we stopped early.
         drop(done_rx);
         let read = reader
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the CSV reader thread panicked")));
         consumed?;
-        read.map_err(&on_io)
+        read.map_err(|e| on_error(ReadError::Io(e)))
     })
 }
 
-fn read_blocks(mut file: File, tx: SyncSender<Block>) -> std::io::Result<()> {
-    // What follows the last boundary of a block: the start of the next one.
+fn read_blocks(
+    mut file: File,
+    block: usize,
+    max_row: usize,
+    tx: SyncSender<Block>,
+) -> std::io::Result<()> {
+    // What follows the last cut of a block: the start of the next one.
     let mut carry: Vec<u8> = Vec::new();
     let mut seq = 0u64;
     loop {
         let mut buf = std::mem::take(&mut carry);
         let have = buf.len();
-        buf.resize(have + BLOCK, 0);
+        buf.resize(have + block, 0);
         let mut filled = have;
         while filled < buf.len() {
             let n = file.read(&mut buf[filled..])?;
@@ -97,19 +161,22 @@ fn read_blocks(mut file: File, tx: SyncSender<Block>) -> std::io::Result<()> {
             filled += n;
         }
         buf.truncate(filled);
-        let eof = filled < have + BLOCK;
-        if eof {
+        if filled < have + block {
             if !buf.is_empty() {
                 // A send that fails means the consumer stopped: nothing left to do.
                 let _ = tx.send(Block { seq, bytes: buf });
             }
             return Ok(());
         }
-        match last_boundary(&buf) {
-            Some(cut) => {
-                carry = buf.split_off(cut);
+        match csv_rows::last_cut(&buf) {
+            Some(cut) => carry = buf.split_off(cut),
+            // No cut and longer than a row may be: the buffer starts with a row that long.
+            // Its parser says so; nothing after it is read.
+            None if buf.len() > max_row + 1 => {
+                let _ = tx.send(Block { seq, bytes: buf });
+                return Ok(());
             }
-            // One record longer than a block: read on until it ends.
+            // A row longer than a block: read on until it ends.
             None => {
                 carry = buf;
                 continue;
@@ -122,27 +189,13 @@ fn read_blocks(mut file: File, tx: SyncSender<Block>) -> std::io::Result<()> {
     }
 }
 
-/// Just past the last newline of `bytes` that is outside quotes (the block starts at a
-/// record boundary, so outside quotes).
-fn last_boundary(bytes: &[u8]) -> Option<usize> {
-    if !bytes.contains(&b'"') {
-        return bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1);
-    }
-    let mut quoted = false;
-    let mut last = None;
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => last = Some(i + 1),
-            _ => {}
-        }
-    }
-    last
-}
-
-fn parse_blocks<T, P>(rx: &Mutex<Receiver<Block>>, tx: &SyncSender<Parsed<T>>, parse: &P)
-where
-    P: Fn(&csv::ByteRecord) -> T,
+fn parse_blocks<T, P>(
+    rx: &Mutex<Receiver<Block>>,
+    tx: &SyncSender<Parsed<T>>,
+    max_row: usize,
+    parse: &P,
+) where
+    P: Fn(&Row<'_>) -> T,
 {
     loop {
         let block = match rx.lock() {
@@ -152,46 +205,47 @@ where
             },
             Err(_) => return,
         };
-        let newlines = block.bytes.iter().filter(|b| **b == b'\n').count() as u64;
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(&block.bytes[..]);
-        let mut rec = csv::ByteRecord::new();
-        let mut rows = Vec::with_capacity(usize::try_from(newlines).unwrap_or(0) + 1);
-        // Reading from memory cannot fail; a malformed record is still a record.
-        while r.read_byte_record(&mut rec).unwrap_or(false) {
-            let line = rec.position().map_or(1, |p| p.line());
-            rows.push((line, parse(&rec)));
-        }
-        if tx
-            .send(Parsed {
-                seq: block.seq,
-                rows,
-                newlines,
-            })
-            .is_err()
-        {
+        let newlines = block.bytes.iter().filter(|b| **b == b'\n').count();
+        let mut rows = Vec::with_capacity(newlines + 1);
+        let read = csv_rows::read_rows(&block.bytes, max_row, |before, row| {
+            rows.push((before, row.start, row.raw.len(), parse(row)));
+        });
+        let (line_ends, too_long) = match read {
+            Ok(n) => (n, None),
+            Err(t) => (0, Some(t.line_ends_before)),
+        };
+        let parsed = Parsed {
+            seq: block.seq,
+            bytes: block.bytes,
+            rows,
+            line_ends,
+            too_long,
+        };
+        if tx.send(parsed).is_err() {
             return;
         }
     }
 }
 
+/// Hands the rows to `consume` in file order; `Err(Ok(line))` for a row too long.
 fn consume_in_order<T, E>(
     rx: &Receiver<Parsed<T>>,
     start_line: u64,
-    consume: &mut impl FnMut(u64, T) -> Result<(), E>,
-) -> Result<(), E> {
+    consume: &mut impl FnMut(u64, &[u8], T) -> Result<(), E>,
+) -> Result<(), Result<u64, E>> {
     let mut waiting: BTreeMap<u64, Parsed<T>> = BTreeMap::new();
     let mut next = 0u64;
     let mut base = start_line;
     while let Ok(p) = rx.recv() {
         waiting.insert(p.seq, p);
         while let Some(p) = waiting.remove(&next) {
-            for (line, value) in p.rows {
-                consume(base + line - 1, value)?;
+            for (before, at, len, value) in p.rows {
+                consume(base + before, &p.bytes[at..at + len], value).map_err(Err)?;
             }
-            base += p.newlines;
+            if let Some(before) = p.too_long {
+                return Err(Ok(base + before));
+            }
+            base += p.line_ends;
             next += 1;
         }
     }
@@ -202,7 +256,7 @@ fn consume_in_order<T, E>(
 mod tests {
     use super::*;
 
-    fn lines_of(text: &str, threads: usize) -> Vec<(u64, String)> {
+    fn lines_of(text: &str, opts: &Options) -> Vec<(u64, String)> {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("f.csv");
         std::fs::write(&path, text).expect("write");
@@ -212,13 +266,13 @@ mod tests {
             &path,
             header,
             2,
-            threads,
-            |r: &csv::ByteRecord| String::from_utf8_lossy(&r[0]).into_owned(),
-            |line, v| {
+            opts,
+            |r: &Row<'_>| String::from_utf8_lossy(r.get(0).unwrap_or_default()).into_owned(),
+            |line, _, v| {
                 seen.push((line, v));
                 Ok::<(), String>(())
             },
-            |e| e.to_string(),
+            |e| format!("{e:?}"),
         )
         .expect("reads");
         seen
@@ -232,7 +286,7 @@ mod tests {
             text.push_str(&format!("{i},some padding to make blocks\n"));
         }
         assert!(text.len() > 3 * BLOCK, "several blocks");
-        let seen = lines_of(&text, 3);
+        let seen = lines_of(&text, &Options::with_threads(3));
         assert_eq!(seen.len(), n);
         for (i, (line, v)) in seen.iter().enumerate() {
             assert_eq!(*v, i.to_string());
@@ -259,7 +313,58 @@ mod tests {
         // No newline at the end: the last record still comes.
         text.push_str("last,row");
         expected.push((line, "last".to_string()));
-        assert_eq!(lines_of(&text, 2), expected);
+        assert_eq!(lines_of(&text, &Options::with_threads(2)), expected);
+    }
+
+    /// Issue #11's file: a stray quote in an unquoted field, then, a block later, a quoted
+    /// field holding a line end where a block ends. The old parity cutter split that row.
+    #[test]
+    fn a_stray_quote_does_not_make_a_quoted_line_end_a_cut() {
+        let mut text = String::from("id,x\n");
+        text.push_str("1,stray\"quote\n");
+        let mut expected = vec![(2, "1".to_string())];
+        for i in 2..200u64 {
+            text.push_str(&format!("{i},\"a\nb\"\n"));
+            expected.push((2 * i - 1, i.to_string()));
+        }
+        for block in 1..40 {
+            let opts = Options {
+                threads: 2,
+                block,
+                max_row: MAX_ROW,
+            };
+            assert_eq!(lines_of(&text, &opts), expected, "block {block}");
+        }
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_stops_the_read_at_its_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("f.csv");
+        let mut text = String::from("1,a\n2,\"b\n");
+        text.push_str(&"3,c\n".repeat(100));
+        std::fs::write(&path, &text).expect("write");
+        for block in [3, 64, 1 << 20] {
+            let mut seen = Vec::new();
+            let r = for_each(
+                &path,
+                0,
+                1,
+                &Options {
+                    threads: 2,
+                    block,
+                    max_row: 100,
+                },
+                |r: &Row<'_>| r.len(),
+                |line, _, _| {
+                    seen.push(line);
+                    Ok(())
+                },
+                |e| format!("{e:?}"),
+            );
+            assert_eq!(r, Err("RowTooLong { line: 2, max: 100 }".to_string()));
+            assert_eq!(seen, [1]);
+        }
     }
 
     #[test]
@@ -272,9 +377,9 @@ mod tests {
             &path,
             0,
             1,
-            2,
-            |r: &csv::ByteRecord| r.len(),
-            |line, _| if line == 150_000 { Err(line) } else { Ok(()) },
+            &Options::with_threads(2),
+            |r: &Row<'_>| r.len(),
+            |line, _, _| if line == 150_000 { Err(line) } else { Ok(()) },
             |_| 0,
         );
         assert_eq!(r, Err(150_000));

@@ -14,30 +14,39 @@ pub struct Reject {
     pub line: u64,
     pub field: String,
     pub reason: String,
-    pub row: String,
+    /// The row's bytes as read: from its first byte to its line end, quotes and all (so
+    /// not always UTF-8).
+    pub row: Vec<u8>,
 }
 
 pub const HEADER: &str = "file,line,field,reason,row\n";
 
-fn quote(s: &str, out: &mut String) {
-    out.push('"');
-    out.push_str(&s.replace('"', "\"\""));
-    out.push('"');
+/// `bytes` as one quoted CSV field (`"` doubled).
+fn quote(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for b in bytes {
+        if *b == b'"' {
+            out.push(b'"');
+        }
+        out.push(*b);
+    }
+    out.push(b'"');
 }
 
 impl Reject {
-    pub fn line_text(&self) -> String {
-        let mut s = String::new();
-        s.push_str(&self.file);
-        s.push(',');
-        s.push_str(&self.line.to_string());
-        s.push(',');
-        s.push_str(&self.field);
-        s.push(',');
-        quote(&self.reason, &mut s);
-        s.push(',');
+    /// The reject's line in `rejects.csv`: the reason and the row are quoted fields.
+    pub fn line_bytes(&self) -> Vec<u8> {
+        let mut s = Vec::with_capacity(self.row.len() + self.reason.len() + 40);
+        s.extend_from_slice(self.file.as_bytes());
+        s.push(b',');
+        s.extend_from_slice(self.line.to_string().as_bytes());
+        s.push(b',');
+        s.extend_from_slice(self.field.as_bytes());
+        s.push(b',');
+        quote(self.reason.as_bytes(), &mut s);
+        s.push(b',');
         quote(&self.row, &mut s);
-        s.push('\n');
+        s.push(b'\n');
         s
     }
 }
@@ -57,10 +66,30 @@ impl RejectWriter {
     }
     pub fn write(&mut self, r: &Reject) -> std::io::Result<()> {
         self.count += 1;
-        self.w.write_all(r.line_text().as_bytes())
+        self.w.write_all(&r.line_bytes())
     }
     pub fn finish(mut self) -> std::io::Result<u64> {
         self.w.flush()?;
         Ok(self.count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_is_written_as_read_quotes_and_all() {
+        let r = Reject {
+            file: "claims.csv".into(),
+            line: 7,
+            field: "billed".into(),
+            reason: "`1,000.00` has a comma".into(),
+            row: b"1,\"1,000.00\",x\xff".to_vec(),
+        };
+        assert_eq!(
+            r.line_bytes(),
+            b"claims.csv,7,billed,\"`1,000.00` has a comma\",\"1,\"\"1,000.00\"\",x\xff\"\n"
+        );
     }
 }

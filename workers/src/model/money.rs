@@ -4,36 +4,58 @@
 /// An amount in cents.
 pub type Cents = i64;
 
-/// Parses `123`, `123.4` or `123.45` (dollars, at most two decimals) into cents.
-/// Negative amounts are refused: claims and plans never carry them.
+/// The largest amount accepted, in whole dollars: with amounts below 10^9 dollars (10^11
+/// cents), totals over 92 million claims still fit an `i64`.
+pub const MAX_DOLLARS: i64 = 999_999_999;
+
+/// Parses an amount in dollars into cents: ASCII digits, then optionally `.` and one or two
+/// digits (`123`, `123.4`, `123.45`, `007.50`), surrounded by ASCII whitespace at most; at
+/// most [`MAX_DOLLARS`].99. Refused, each with its reason: empty, negative, `.5`, `5.`, a
+/// thousands separator, more than two decimals, too large. Claims and plans never carry
+/// negative amounts.
 pub fn parse_money(text: &str) -> Result<Cents, String> {
-    let t = text.trim();
+    let t = text.trim_ascii();
     if t.is_empty() {
         return Err("empty amount".into());
     }
     if t.starts_with('-') {
         return Err(format!("negative amount `{t}`"));
     }
+    if t.contains(',') {
+        return Err(format!(
+            "`{t}` has a comma; write amounts without thousands separators (1000.00)"
+        ));
+    }
     let (whole, frac) = match t.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (t, ""),
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
     };
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 12 {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || frac.is_some_and(|f| !digits(f)) {
         return Err(format!(
             "`{t}` is not an amount (dollars and cents, e.g. 125.40)"
         ));
     }
-    if frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    let frac = frac.unwrap_or("");
+    if frac.len() > 2 {
         return Err(format!("`{t}` has more than two decimals"));
     }
-    let mut cents: i64 = whole.parse::<i64>().map_err(|e| e.to_string())? * 100;
-    if !frac.is_empty() {
-        let f: i64 = frac
-            .parse()
-            .map_err(|e: std::num::ParseIntError| e.to_string())?;
-        cents += if frac.len() == 1 { f * 10 } else { f };
-    }
-    Ok(cents)
+    let significant = whole.trim_start_matches('0');
+    let dollars = if significant.len() > 9 {
+        None
+    } else {
+        significant.parse::<i64>().ok().or(Some(0))
+    };
+    let Some(dollars) = dollars.filter(|d| *d <= MAX_DOLLARS) else {
+        return Err(format!("`{t}` is too large (at most {MAX_DOLLARS}.99)"));
+    };
+    let cents = match frac.as_bytes() {
+        [] => 0,
+        [d] => i64::from(d - b'0') * 10,
+        [d, e] => i64::from(d - b'0') * 10 + i64::from(e - b'0'),
+        _ => 0,
+    };
+    Ok(dollars * 100 + cents)
 }
 
 /// `12345` → `123.45`; always two decimals, so output is byte-stable.
@@ -100,9 +122,28 @@ mod tests {
             push_uint(n, &mut s);
             assert_eq!(s, n.to_string());
         }
-        for bad in ["-1.00", "1.234", "", "1,00", "abc", ".5"] {
+        for bad in [
+            "-1.00", "1.234", "", "1,00", "abc", ".5", "5.", "1.2.3", "+1", "1e3",
+        ] {
             assert!(parse_money(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_money(" 007.5\t"), Ok(750));
+        assert_eq!(parse_money("999999999.99"), Ok(99_999_999_999));
+        for big in [
+            "1000000000",
+            "1000000000000000.00",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(
+                parse_money(big),
+                Err(format!("`{big}` is too large (at most 999999999.99)"))
+            );
+        }
+        assert!(
+            parse_money("1,000.00")
+                .expect_err("comma")
+                .contains("has a comma")
+        );
     }
 
     #[test]

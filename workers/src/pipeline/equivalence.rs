@@ -43,8 +43,10 @@ impl std::fmt::Display for Difference {
 pub fn compare(serial: &Path, partitioned: &Path) -> Result<Option<Difference>> {
     for name in COMPARED {
         let (a, b) = (serial.join(name), partitioned.join(name));
-        let mut la = BufReader::new(File::open(&a).at(&a)?).lines();
-        let mut lb = BufReader::new(File::open(&b).at(&b)?).lines();
+        // Lines as bytes: a reject's row is the row as read, not always UTF-8.
+        let mut la = BufReader::new(File::open(&a).at(&a)?).split(b'\n');
+        let mut lb = BufReader::new(File::open(&b).at(&b)?).split(b'\n');
+        let text = |l: Option<Vec<u8>>| l.map(|l| String::from_utf8_lossy(&l).into_owned());
         let mut n = 0;
         loop {
             n += 1;
@@ -57,8 +59,8 @@ pub fn compare(serial: &Path, partitioned: &Path) -> Result<Option<Difference>> 
                 return Ok(Some(Difference {
                     file: name.into(),
                     line: n,
-                    serial: x,
-                    partitioned: y,
+                    serial: text(x),
+                    partitioned: text(y),
                 }));
             }
         }

@@ -13,8 +13,10 @@ use super::layout::{self, Layout};
 use super::partition::{self, Boundaries, Range};
 use super::progress::Progress;
 use crate::io::binary::{self, CLAIM_SIZE, ClaimWriter, RecordReader};
+use crate::io::csv_rows::{self, Row};
+use crate::io::parallel_csv::{self, ReadError};
 use crate::io::reject::{Reject, RejectWriter};
-use crate::io::{claims_csv, members_csv, parallel_csv};
+use crate::io::{claims_csv, members_csv};
 use crate::model::{Claim, MemberRow};
 use crate::plans::Plans;
 use crate::rules::hash::FxHashMap;
@@ -68,7 +70,7 @@ const MAX_FIELDS: usize = 24;
 /// A row's fields as text, on the stack (no allocation per row: 62M rows at month-end);
 /// the count, or what is wrong: too many fields, or field `i` not UTF-8.
 fn fields<'a>(
-    rec: &'a csv::ByteRecord,
+    rec: &'a Row<'_>,
     columns: &[&'static str],
     out: &mut [&'a str; MAX_FIELDS],
 ) -> std::result::Result<usize, claims_csv::FieldError> {
@@ -87,36 +89,24 @@ fn fields<'a>(
     Ok(rec.len())
 }
 
-fn row_text(rec: &csv::ByteRecord) -> String {
-    let v: Vec<String> = rec
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    v.join(",")
+/// The read options: one parsing thread per core, production block and row sizes.
+fn read_options() -> parallel_csv::Options {
+    parallel_csv::Options::with_threads(parse_threads())
 }
 
-fn reader(path: &Path, columns: &[&str]) -> Result<csv::Reader<File>> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_path(path)
-        .at(path)?;
-    let header: Vec<String> = r
-        .byte_headers()
-        .at(path)?
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
-        .collect();
-    if header != columns {
-        return Err(PipelineError::Input(format!(
-            "{}:1: the header is `{}`; it must be `{}`",
-            path.display(),
-            header.join(","),
-            columns.join(",")
-        )));
+/// A read that stopped, as the pipeline's error (a row too long is a file-level problem).
+fn read_error(path: &Path, e: ReadError) -> PipelineError {
+    match e {
+        ReadError::Io(source) => PipelineError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        ReadError::RowTooLong { line, max } => PipelineError::Input(format!(
+            "{}:{line}: a row longer than {max} bytes starts here (a quote that is never \
+             closed?); nothing after it can be read",
+            path.display()
+        )),
     }
-    Ok(r)
 }
 
 /// Where the `wanted` claims of partition file `path` (partition `p`) are.
@@ -143,34 +133,70 @@ fn locate(
     Ok(())
 }
 
-/// A row that cannot be accepted, with its text for the reject file.
-struct Rejected {
-    error: claims_csv::FieldError,
-    row: String,
-}
-
-/// A parsed claim out of received order: its row as Warden read it (the original bytes
-/// are with the thread that parsed it).
-fn out_of_order(c: &Claim, plans: &Plans, field: &'static str, reason: String) -> Rejected {
-    let mut row = String::new();
-    claims_csv::write_row(c, plans, &mut row);
-    Rejected {
-        error: claims_csv::FieldError { field, reason },
-        row: row.trim_end().to_string(),
-    }
-}
+/// Why a row cannot be accepted (its bytes as read come with it from the reader).
+type Rejected = claims_csv::FieldError;
 
 /// Threads that parse CSV blocks while this one consumes them: one per core.
 fn parse_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Where the records of a CSV file start, after its header is checked: (byte, line).
+/// Where the rows of a CSV file start, after its header is checked: (byte, line). The
+/// header is the file's first row, after a UTF-8 byte order mark (skipped) and empty lines;
+/// its fields are compared trimmed of ASCII whitespace.
 fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
-    // `reader` has read the header: its position is the first record's.
-    let r = reader(path, columns)?;
-    let p = r.position();
-    Ok((p.byte(), p.line()))
+    use std::io::Read;
+    let max = parallel_csv::MAX_ROW;
+    let mut head = Vec::new();
+    File::open(path)
+        .at(path)?
+        .take(2 * max as u64)
+        .read_to_end(&mut head)
+        .at(path)?;
+    let bom = if head.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let text = &head[bom..];
+    let Some(end) = header_end(text) else {
+        return Err(PipelineError::Input(format!(
+            "{}:1: no header row in the first {} bytes; it must be `{}`",
+            path.display(),
+            2 * max,
+            columns.join(",")
+        )));
+    };
+    let mut header: Option<(u64, Vec<String>)> = None;
+    let _ = csv_rows::read_rows(&text[..end], max, |before, row| {
+        let f = row
+            .iter()
+            .map(|h| String::from_utf8_lossy(h.trim_ascii()).into_owned());
+        header.get_or_insert_with(|| (before + 1, f.collect()));
+    });
+    let (line, header) = header.unwrap_or((1, Vec::new()));
+    if header != columns {
+        return Err(PipelineError::Input(format!(
+            "{}:{line}: the header is `{}`; it must be `{}`",
+            path.display(),
+            header.join(","),
+            columns.join(",")
+        )));
+    }
+    Ok(((bom + end) as u64, 1 + csv_rows::line_ends(&text[..end])))
+}
+
+/// Just past the first row's line end in `text` (a CRLF whole), or `text`'s length if the
+/// first row has no line end but fills less than the buffer; `None` for no row.
+fn header_end(text: &[u8]) -> Option<usize> {
+    let mut m = csv_rows::Machine::default();
+    for (i, b) in text.iter().enumerate() {
+        if m.step(*b) == csv_rows::Event::RowEnd {
+            return Some(i + 1 + usize::from(*b == b'\r' && text.get(i + 1) == Some(&b'\n')));
+        }
+    }
+    let short = text.len() < 2 * parallel_csv::MAX_ROW;
+    (m.in_row() && short).then_some(text.len())
 }
 
 /// Reads `members.csv`: rows sorted by member id; bad or repeated rows rejected.
@@ -182,67 +208,90 @@ pub fn read_members(
     let body = body_start(path, &members_csv::COLUMNS)?;
     let mut rows: Vec<(MemberRow, u64)> = Vec::new();
     let mut total = 0u64;
-    let parse = |rec: &csv::ByteRecord| -> std::result::Result<MemberRow, Rejected> {
+    let parse = |rec: &Row<'_>| -> std::result::Result<MemberRow, Rejected> {
         let mut f = [""; MAX_FIELDS];
         fields(rec, &members_csv::COLUMNS, &mut f)
             .and_then(|n| members_csv::parse_row(&f[..n], plans))
-            .map_err(|e| Rejected {
-                error: e,
-                row: row_text(rec),
-            })
     };
     parallel_csv::for_each(
         path,
         body.0,
         body.1,
-        parse_threads(),
+        &read_options(),
         parse,
-        |line, parsed| {
+        |line, raw, parsed| {
             total += 1;
             match parsed {
                 Ok(m) => rows.push((m, line)),
-                Err(r) => rejects
+                Err(e) => rejects
                     .write(&Reject {
                         file: MEMBERS_FILE.into(),
                         line,
-                        field: r.error.field.into(),
-                        reason: r.error.reason,
-                        row: r.row,
+                        field: e.field.into(),
+                        reason: e.reason,
+                        row: raw.to_vec(),
                     })
                     .at(path)?,
             }
             Ok(())
         },
-        |e| PipelineError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        },
+        |e| read_error(path, e),
     )?;
     // Sorted in place by (member, line): a repeated member keeps its first row. No second
     // copy of the table (12M members at month-end).
     rows.sort_unstable_by_key(|(m, line)| (m.member, *line));
     let mut out: Vec<MemberRow> = Vec::with_capacity(rows.len());
+    let mut repeated: Vec<(u64, u32)> = Vec::new();
     for (m, line) in rows {
         if out.last().is_some_and(|x| x.member == m.member) {
-            let mut t = String::new();
-            members_csv::write_row(&m, plans, &mut t);
+            repeated.push((line, m.member));
+        } else {
+            out.push(m);
+        }
+    }
+    if !repeated.is_empty() {
+        // Rare: the rows as read are not kept (12M of them), so read again for these.
+        let lines: std::collections::BTreeSet<u64> = repeated.iter().map(|r| r.0).collect();
+        let raw = raw_rows(path, body, &lines)?;
+        for (line, member) in repeated {
             rejects
                 .write(&Reject {
                     file: MEMBERS_FILE.into(),
                     line,
                     field: "member".into(),
                     reason: format!(
-                        "member {} is listed more than once; the first row is used",
-                        m.member
+                        "member {member} is listed more than once; the first row is used"
                     ),
-                    row: t.trim_end().to_string(),
+                    row: raw.get(&line).cloned().unwrap_or_default(),
                 })
                 .at(path)?;
-        } else {
-            out.push(m);
         }
     }
     Ok((out, total))
+}
+
+/// The bytes as read of the rows of `path` starting on `lines`.
+fn raw_rows(
+    path: &Path,
+    body: (u64, u64),
+    lines: &std::collections::BTreeSet<u64>,
+) -> Result<FxHashMap<u64, Vec<u8>>> {
+    let mut found = FxHashMap::default();
+    parallel_csv::for_each(
+        path,
+        body.0,
+        body.1,
+        &read_options(),
+        |_: &Row<'_>| (),
+        |line, raw, ()| {
+            if lines.contains(&line) {
+                found.insert(line, raw.to_vec());
+            }
+            Ok(())
+        },
+        |e| read_error(path, e),
+    )?;
+    Ok(found)
 }
 
 /// Claims per PCP group (index = group − 1), reading only the group column.
@@ -253,14 +302,13 @@ pub fn count_groups(claims: &Path, min_groups: usize) -> Result<Vec<u64>> {
         claims,
         body.0,
         body.1,
-        parse_threads(),
-        |rec: &csv::ByteRecord| {
+        &read_options(),
+        |rec: &Row<'_>| {
             rec.get(3)
                 .and_then(|f| std::str::from_utf8(f).ok())
-                .and_then(|s| s.trim().parse::<u16>().ok())
-                .filter(|g| *g > 0)
+                .and_then(|s| claims_csv::pcp_group(s).ok())
         },
-        |_, g| {
+        |_, _, g| {
             if let Some(g) = g {
                 let i = usize::from(g) - 1;
                 if i >= counts.len() {
@@ -270,10 +318,7 @@ pub fn count_groups(claims: &Path, min_groups: usize) -> Result<Vec<u64>> {
             }
             Ok(())
         },
-        |e| PipelineError::Io {
-            path: claims.to_path_buf(),
-            source: e,
-        },
+        |e| read_error(claims, e),
     )?;
     Ok(counts)
 }
@@ -336,8 +381,7 @@ fn sample_counts(
                 .split(|b| *b == b',')
                 .nth(3)
                 .and_then(|g| std::str::from_utf8(g).ok())
-                .and_then(|g| g.trim().parse::<u16>().ok())
-                .filter(|g| *g > 0);
+                .and_then(|g| claims_csv::pcp_group(g).ok());
             if let Some(g) = group {
                 let i = usize::from(g) - 1;
                 if i >= counts.len() {
@@ -460,9 +504,9 @@ pub fn run(
     let mut since = 0u64;
     // Parsed on the other cores (fields, values, enrolment: what does not depend on
     // order); checked for order, split and written here, in file order.
-    let parse = |rec: &csv::ByteRecord| -> std::result::Result<(Claim, usize), Rejected> {
+    let parse = |rec: &Row<'_>| -> std::result::Result<(Claim, usize), Rejected> {
         let mut f = [""; MAX_FIELDS];
-        let parsed = fields(rec, &claims_csv::COLUMNS, &mut f)
+        fields(rec, &claims_csv::COLUMNS, &mut f)
             .and_then(|n| claims_csv::parse_row(&f[..n], plans))
             .and_then(|c| match index.get(c.member).map(|i| (i, members[i])) {
                 None => Err(claims_csv::FieldError {
@@ -477,13 +521,10 @@ pub fn run(
                     ),
                 }),
                 Some((i, _)) => Ok((c, i)),
-            });
-        parsed.map_err(|e| Rejected {
-            error: e,
-            row: row_text(rec),
-        })
+            })
     };
     let mut consume = |line: u64,
+                       raw: &[u8],
                        parsed: std::result::Result<(Claim, usize), Rejected>|
      -> Result<()> {
         manifest.claim_rows += 1;
@@ -492,9 +533,10 @@ pub fn run(
             progress.advance(since);
             since = 0;
         }
+        let order = |field, reason| claims_csv::FieldError { field, reason };
         let ordered = parsed.and_then(|(c, i)| match last {
-            Some((id, _)) if c.id <= id => Err(out_of_order(&c, plans, "claim_id", format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id))),
-            Some((_, t)) if c.received < t => Err(out_of_order(&c, plans, "received", "received before the previous claim; the file must be in received order (sort it first)".into())),
+            Some((id, _)) if c.id <= id => Err(order("claim_id", format!("claim id {} is not above the previous claim's {id}; claims are numbered in received order", c.id))),
+            Some((_, t)) if c.received < t => Err(order("received", "received before the previous claim; the file must be in received order (sort it first)".into())),
             _ => Ok((c, i)),
         });
         match ordered {
@@ -513,13 +555,13 @@ pub fn run(
                 manifest.accepted += 1;
                 manifest.accepted_billed_cents += c.billed;
             }
-            Err(r) => rejects
+            Err(e) => rejects
                 .write(&Reject {
                     file: CLAIMS_FILE.into(),
                     line,
-                    field: r.error.field.into(),
-                    reason: r.error.reason,
-                    row: r.row,
+                    field: e.field.into(),
+                    reason: e.reason,
+                    row: raw.to_vec(),
                 })
                 .at(&rejects_path)?,
         }
@@ -529,13 +571,10 @@ pub fn run(
         &claims_path,
         body.0,
         body.1,
-        parse_threads(),
+        &read_options(),
         parse,
         &mut consume,
-        |e| PipelineError::Io {
-            path: claims_path.clone(),
-            source: e,
-        },
+        |e| read_error(&claims_path, e),
     )?;
     progress.advance(since);
     manifest.rejected_claims = rejects.count - rejected_members;
@@ -678,21 +717,27 @@ mod tests {
 
     #[test]
     fn fields_are_text_on_the_stack_and_a_long_or_binary_row_says_what_is_wrong() {
-        let mut f = [""; MAX_FIELDS];
-        let rec = csv::ByteRecord::from(vec!["1", "2", "3"]);
-        assert_eq!(fields(&rec, &members_csv::COLUMNS, &mut f).expect("ok"), 3);
-        assert_eq!(&f[..3], ["1", "2", "3"]);
-        let long = csv::ByteRecord::from(vec!["x"; 30]);
-        let e = fields(&long, &claims_csv::COLUMNS, &mut f).expect_err("long");
-        assert_eq!(
-            (e.field, e.reason.as_str()),
-            ("row", "30 fields, expected 17")
-        );
-        let mut bad = csv::ByteRecord::new();
-        bad.push_field(b"7");
-        bad.push_field(b"\xff\xfe");
-        let e = fields(&bad, &members_csv::COLUMNS, &mut f).expect_err("binary");
-        assert_eq!((e.field, e.reason.as_str()), ("family", "not UTF-8"));
+        let row = |bytes: &[u8], check: &mut dyn FnMut(&Row<'_>)| {
+            let _ = csv_rows::read_rows(bytes, 1 << 10, |_, r| check(r));
+        };
+        row(b"1,2,3", &mut |r| {
+            let mut f = [""; MAX_FIELDS];
+            assert_eq!(fields(r, &members_csv::COLUMNS, &mut f).expect("ok"), 3);
+            assert_eq!(&f[..3], ["1", "2", "3"]);
+        });
+        row("x,".repeat(29).as_bytes(), &mut |r| {
+            let mut f = [""; MAX_FIELDS];
+            let e = fields(r, &claims_csv::COLUMNS, &mut f).expect_err("long");
+            assert_eq!(
+                (e.field, e.reason.as_str()),
+                ("row", "30 fields, expected 17")
+            );
+        });
+        row(b"7,\xff\xfe", &mut |r| {
+            let mut f = [""; MAX_FIELDS];
+            let e = fields(r, &members_csv::COLUMNS, &mut f).expect_err("binary");
+            assert_eq!((e.field, e.reason.as_str()), ("family", "not UTF-8"));
+        });
     }
 
     #[test]
