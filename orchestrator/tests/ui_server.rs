@@ -173,6 +173,31 @@ impl Server {
             .expect("login")
     }
 
+    /// Raises an alert on run `run` (as the watcher would); its id.
+    async fn raise_alert(
+        &self,
+        run: i64,
+        deadline: &str,
+        level: &str,
+        key: &str,
+        view: Value,
+    ) -> i64 {
+        self.store
+            .raise_alert(&NewAlert {
+                run_id: run,
+                deadline_id: deadline.into(),
+                level: level.into(),
+                idempotency_key: key.into(),
+                raised_at: chrono::Utc::now(),
+                view,
+                template: None,
+                roles: vec!["on-call".into()],
+            })
+            .await
+            .expect("raise")
+            .id
+    }
+
     async fn metrics(&self) -> String {
         let (status, text) = self.get("/metrics").await;
         assert_eq!(status, StatusCode::OK, "{text}");
@@ -350,20 +375,14 @@ async fn every_documented_route_answers_and_errors_are_json() {
     let runs = s.json("/api/runs").await;
     let id = runs["runs"][0]["id"].as_i64().expect("id");
     let alert = s
-        .store
-        .raise_alert(&NewAlert {
-            run_id: id,
-            deadline_id: "cms-filing".into(),
-            level: "warning".into(),
-            idempotency_key: "ui-test-alert".into(),
-            raised_at: chrono::Utc::now(),
-            view: serde_json::json!({ "trigger": "margin below 12h", "margin": "+11h" }),
-            template: None,
-            roles: vec!["on-call".into()],
-        })
-        .await
-        .expect("raise")
-        .id;
+        .raise_alert(
+            id,
+            "cms-filing",
+            "warning",
+            "ui-test-alert",
+            serde_json::json!({ "trigger": "margin below 12h", "margin": "+11h" }),
+        )
+        .await;
     for (path, item) in paths {
         let concrete = path
             .replace("{run}", &id.to_string())
@@ -483,20 +502,14 @@ async fn every_mutating_route_needs_the_right_credentials() {
         .expect("json");
     let id = runs["runs"][0]["id"].as_i64().expect("id");
     let alert = s
-        .store
-        .raise_alert(&NewAlert {
-            run_id: id,
-            deadline_id: "day1-window".into(),
-            level: "escalated".into(),
-            idempotency_key: "ui-auth-alert".into(),
-            raised_at: chrono::Utc::now(),
-            view: serde_json::json!({}),
-            template: None,
-            roles: vec!["on-call".into()],
-        })
-        .await
-        .expect("raise")
-        .id;
+        .raise_alert(
+            id,
+            "day1-window",
+            "escalated",
+            "ui-auth-alert",
+            serde_json::json!({}),
+        )
+        .await;
     let mut mutating: Vec<(String, &str)> = Vec::new();
     for action in ["hold", "release", "rerun", "skip", "kill", "force-complete"] {
         mutating.push((
@@ -878,20 +891,14 @@ async fn viewers_see_member_numbers_masked_in_notes_and_reasons() {
         .await
         .expect("commit");
     let alert = s
-        .store
-        .raise_alert(&NewAlert {
-            run_id: id,
-            deadline_id: "cms-filing".into(),
-            level: "warning".into(),
-            idempotency_key: "ui-mask-alert".into(),
-            raised_at: chrono::Utc::now(),
-            view: serde_json::json!({}),
-            template: None,
-            roles: vec!["on-call".into()],
-        })
-        .await
-        .expect("raise")
-        .id;
+        .raise_alert(
+            id,
+            "cms-filing",
+            "warning",
+            "ui-mask-alert",
+            serde_json::json!({}),
+        )
+        .await;
     let r = s
         .client
         .post(s.url(&format!("/api/runs/{id}/alerts/{alert}/ack")))

@@ -125,38 +125,28 @@ pub async fn login(
         return Redirect::to("/").into_response();
     };
     let f = f.map(|Form(f)| f).unwrap_or_default();
+    // A refusal is audited (never with the token) and shows a fresh form with why.
+    let refuse = async |status: StatusCode, action: &str, detail: &str, why: &str| {
+        audit_ui(&state, "anonymous", action, Some(detail.into())).await;
+        login_page(&state, &who, &headers, status, Some(why.into()))
+    };
     if !login_form_is_genuine(&state, &headers, f.csrf.as_deref()) {
-        audit_ui(
-            &state,
-            "anonymous",
+        return refuse(
+            StatusCode::FORBIDDEN,
             "login_refused",
-            Some("the login form's CSRF token was missing or wrong".into()),
+            "the login form's CSRF token was missing or wrong",
+            "This sign-in did not come from this server's login form (or the form is too old): sign in again here.",
         )
         .await;
-        return login_page(
-            &state,
-            &who,
-            &headers,
-            StatusCode::FORBIDDEN,
-            Some("This sign-in did not come from this server's login form (or the form is too old): sign in again here.".into()),
-        );
     }
     let Some(user) = auth.user_for(&f.token) else {
-        // Never the token itself: only that a sign-in failed.
-        audit_ui(
-            &state,
-            "anonymous",
+        return refuse(
+            StatusCode::UNAUTHORIZED,
             "login_failed",
-            Some("unknown token".into()),
+            "unknown token",
+            "That token is not known to this server.",
         )
         .await;
-        return login_page(
-            &state,
-            &who,
-            &headers,
-            StatusCode::UNAUTHORIZED,
-            Some("That token is not known to this server.".into()),
-        );
     };
     audit_ui(
         &state,
