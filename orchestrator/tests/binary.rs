@@ -3,11 +3,36 @@
 use std::process::Command;
 
 fn warden(args: &[&str]) -> std::process::Output {
+    warden_in(concat!(env!("CARGO_MANIFEST_DIR"), "/.."), args)
+}
+
+/// `warden ARGS` run from `dir`, with none of Warden's variables from the caller's
+/// environment (a `WARDEN_DB` would change every default).
+fn warden_in(dir: impl AsRef<std::path::Path>, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(dir)
+        .env_remove("WARDEN_DB")
+        .env_remove("WARDEN_CLAIMS_INPUT")
+        .env_remove("WARDEN_PLANS")
         .output()
         .expect("warden runs")
+}
+
+/// A fresh temporary directory for one test.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]
@@ -155,10 +180,11 @@ fn an_unusable_environment_is_one_line_and_exit_code_3() {
         "{text}"
     );
 
-    // A status of a run that does not exist says how to start one.
+    // The refused run made no store, and `status` makes none either: it says what only
+    // `warden run` does.
     let output = warden(&[&["status"][..], &cycle, &["--db", db]].concat());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(one_line(&output).contains("start one with `warden run`"));
+    assert_eq!(output.status.code(), Some(3));
+    assert!(one_line(&output).contains("(only `warden run` creates one)"));
 }
 
 #[test]
@@ -253,4 +279,267 @@ jobs:
     let text = String::from_utf8_lossy(&second.stderr);
     assert!(text.contains("cycle run 1 is being run by"), "{text}");
     assert!(first.wait().expect("first run ends").success());
+}
+
+/// Numbers out of range are refused by the parser: exit 2, naming the flag and its range,
+/// before any work (`--partitions 100000` once grew to 16 GB, `--partitions 4000` was
+/// refused only after 18 s, `--samples 1000000000` ran for hours).
+#[test]
+fn numbers_out_of_range_are_refused_before_any_work() {
+    let dir = fresh_dir("limits");
+    let out = dir.join("out");
+    let out = out.to_str().expect("utf-8");
+    for (args, flag, range) in [
+        (
+            &["adjudicate", "--partitions", "100000", "--out", out][..],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            &["adjudicate", "--partitions", "4000", "--out", out],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            &[
+                "whatif",
+                "workflows/month-end.yaml",
+                "--date",
+                "2025-02",
+                "--samples",
+                "1000000000",
+            ],
+            "--samples",
+            "1..=100000",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let output = warden(args);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let err = stderr(&output);
+        assert!(err.contains(&format!("'{flag} ")), "{args:?}: {err}");
+        assert!(err.contains(range), "{args:?}: {err}");
+    }
+    assert!(!dir.join("out").exists(), "nothing was written");
+}
+
+/// Only `warden run` creates a store: every other command given a mistyped `--db` says so
+/// (exit 3) and leaves no file behind.
+#[test]
+fn commands_that_read_a_store_never_create_one() {
+    let dir = fresh_dir("typo");
+    let typo = dir.join("typo.db");
+    let db = typo.to_str().expect("utf-8");
+    let cycle = ["workflows/nightly.yaml", "--date", "2025-03-04", "--db", db];
+    let expected = format!("error: no store at {db} (only `warden run` creates one); check --db\n");
+    for args in [
+        [&["status"][..], &cycle].concat(),
+        [&["alerts"][..], &cycle].concat(),
+        [&["hold"][..], &cycle, &["--job", "CLMSETUP"]].concat(),
+        vec!["ack", "1", "--as", "dana", "--db", db],
+        vec![
+            "whatif",
+            "workflows/nightly.yaml",
+            "--date",
+            "2025-03-04",
+            "--state-of",
+            "1",
+            "--db",
+            db,
+        ],
+        vec!["serve", "--db", db, "--listen", "127.0.0.1:0"],
+    ] {
+        let output = warden(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), expected, "{args:?}");
+        assert!(!typo.exists(), "{args:?} created {db}");
+    }
+}
+
+/// `--listen` on a non-loopback address without `--auth` is a usage error, refused before
+/// anything happens: exit 2 from `run` as from `serve`, and no store or data directory made.
+#[test]
+fn serving_without_auth_beyond_loopback_is_refused_before_any_side_effect() {
+    let dir = fresh_dir("listen");
+    let (db, data) = (dir.join("new.db"), dir.join("data"));
+    let run = warden(&[
+        "run",
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--speed",
+        "3600",
+        "--listen",
+        "0.0.0.0:0",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--data",
+        data.to_str().expect("utf-8"),
+    ]);
+    let serve = warden(&[
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--db",
+        db.to_str().expect("utf-8"),
+    ]);
+    for output in [run, serve] {
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("refusing to serve 0.0.0.0:0 without authentication"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert!(!db.exists(), "no store was created");
+    assert!(!data.exists(), "no data directory was created");
+}
+
+/// A store URL's password is never printed, whatever the command and however it fails.
+#[test]
+fn a_store_password_is_never_printed() {
+    let url = "postgres://warden:hunter2@127.0.0.1:1/warden";
+    let cycle = [
+        "workflows/nightly.yaml",
+        "--date",
+        "2025-03-04",
+        "--db",
+        url,
+    ];
+    for args in [
+        [&["run"][..], &cycle, &["--speed", "3600"]].concat(),
+        [&["status"][..], &cycle].concat(),
+        [&["alerts"][..], &cycle].concat(),
+        vec!["serve", "--db", url, "--listen", "127.0.0.1:0"],
+    ] {
+        let output = warden(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let text = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(!text.contains("hunter2"), "{args:?}: {text}");
+        assert!(
+            text.contains("postgres://warden:***@127.0.0.1:1/warden"),
+            "{args:?}: {text}"
+        );
+    }
+}
+
+/// A second `warden run` of a finished cycle says there was nothing to run; `status --job`
+/// shows the log of a built-in job (which records no log path of its own) from `--data`.
+#[test]
+fn a_finished_run_says_so_and_status_shows_a_built_in_jobs_log() {
+    let dir = fresh_dir("finished");
+    let (db, data) = (dir.join("w.db"), dir.join("data"));
+    let (db, data) = (db.to_str().expect("utf-8"), data.to_str().expect("utf-8"));
+    let cycle = ["workflows/nightly.yaml", "--date", "2025-03-04", "--db", db];
+    let run = [&["run"][..], &cycle, &["--data", data, "--speed", "36000"]].concat();
+    let first = warden(&run);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("complete, 16 jobs"),
+        "{}",
+        stdout(&first)
+    );
+    let again = warden(&run);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let text = stdout(&again);
+    assert!(
+        text.starts_with("run 1: nightly for 2025-03-04 was already complete at 2025-03-0"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("; no job to run"), "{text}");
+
+    let status = warden(
+        &[
+            &["status"][..],
+            &cycle,
+            &["--data", data, "--job", "CLMSETUP"],
+        ]
+        .concat(),
+    );
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let text = stdout(&status);
+    assert!(
+        text.contains(&format!("log {data}/runs/1/logs/CLMSETUP.1.log:")),
+        "{text}"
+    );
+    assert!(
+        text.contains("| simulated: WARDEN_CLAIMS_INPUT is not set"),
+        "{text}"
+    );
+    // From another data directory: the path it looked at, and that nothing is there.
+    let elsewhere = dir.join("elsewhere");
+    let status = warden(
+        &[
+            &["status"][..],
+            &cycle,
+            &[
+                "--data",
+                elsewhere.to_str().expect("utf-8"),
+                "--job",
+                "CLMSETUP",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(
+        stdout(&status).contains("(none there: check --data"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+/// `bench adjudicate` and `claims generate` work from a directory without `workflows/plans`:
+/// they fall back on the built-in copies of the shipped plans.
+#[test]
+fn adjudication_commands_work_from_any_directory() {
+    let dir = fresh_dir("anywhere");
+    let output = warden_in(
+        &dir,
+        &[
+            "bench",
+            "adjudicate",
+            "--members",
+            "300",
+            "--claims",
+            "1000",
+            "--dir",
+            "bench",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("reconciled"),
+        "{}",
+        stdout(&output)
+    );
+    let output = warden_in(
+        &dir,
+        &[
+            "claims",
+            "generate",
+            "--members",
+            "100",
+            "--claims",
+            "200",
+            "--out",
+            "claims",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(dir.join("claims/claims.csv").is_file());
 }

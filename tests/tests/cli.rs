@@ -243,3 +243,193 @@ fn shipped_schema_matches_the_types() {
         "workflows/workflow.schema.json is stale: regenerate with `warden schema > workflows/workflow.schema.json`"
     );
 }
+
+/// Every argument of every command says what it is for in `--help`.
+#[test]
+fn every_argument_of_every_command_has_help() {
+    let mut missing = Vec::new();
+    let mut commands = vec![("warden".to_string(), warden::cli::command())];
+    while let Some((path, command)) = commands.pop() {
+        for arg in command.get_arguments() {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if help.trim().is_empty() && !arg.is_hide_set() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            commands.push((format!("{path} {}", sub.get_name()), sub.clone()));
+        }
+    }
+    missing.sort();
+    assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+}
+
+/// Every numeric flag of every command has a range, checked while parsing: out of it the
+/// command exits 2 naming the flag and the range, before any work.
+#[test]
+fn every_numeric_flag_is_checked_before_any_work() {
+    let nightly = workflow("nightly.yaml");
+    let month_end = workflow("month-end.yaml");
+    let run = ["run", nightly.as_str(), "--date", "2025-03-04"];
+    let whatif = ["whatif", month_end.as_str(), "--date", "2025-02"];
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            [&run[..], &["--speed", "0"]].concat(),
+            "--speed",
+            "above 0 and at most 1000000",
+        ),
+        (
+            [&run[..], &["--speed", "1e9"]].concat(),
+            "--speed",
+            "above 0 and at most 1000000",
+        ),
+        (
+            [&run[..], &["--speed", "NaN"]].concat(),
+            "--speed",
+            "above 0",
+        ),
+        (
+            [&run[..], &["--workers", "0"]].concat(),
+            "--workers",
+            "1..=1024",
+        ),
+        (
+            [&run[..], &["--workers", "100000"]].concat(),
+            "--workers",
+            "1..=1024",
+        ),
+        (vec!["demo", "--speed=-5"], "--speed", "above 0"),
+        (
+            [&whatif[..], &["--samples", "0"]].concat(),
+            "--samples",
+            "1..=100000",
+        ),
+        (
+            [&whatif[..], &["--samples", "1000000000"]].concat(),
+            "--samples",
+            "1..=100000",
+        ),
+        (
+            [&whatif[..], &["--state-of", "0"]].concat(),
+            "--state-of",
+            "1..",
+        ),
+        ([&whatif[..], &["--seed=-1"]].concat(), "--seed", "-1"),
+        (
+            vec!["adjudicate", "--partitions", "100000"],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            vec!["adjudicate", "--partitions", "0"],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            vec!["adjudicate", "--checkpoint-every", "0"],
+            "--checkpoint-every",
+            "1..",
+        ),
+        (vec!["adjudicate", "--threads", "0"], "--threads", "1..=256"),
+        (
+            vec!["claims", "generate", "--members", "0"],
+            "--members",
+            "1..=50000000",
+        ),
+        (
+            vec!["claims", "generate", "--members", "1000000000000"],
+            "--members",
+            "1..=50000000",
+        ),
+        (
+            vec!["claims", "generate", "--claims", "300000000"],
+            "--claims",
+            "0..=200000000",
+        ),
+        (
+            vec!["claims", "generate", "--pcp-groups", "0"],
+            "--pcp-groups",
+            "1..=999",
+        ),
+        (
+            vec!["claims", "generate", "--pcp-groups", "70000"],
+            "--pcp-groups",
+            "1..=999",
+        ),
+        (
+            vec!["claims", "generate", "--exception-rate", "1.5"],
+            "--exception-rate",
+            "0..=1",
+        ),
+        (
+            vec!["claims", "generate", "--bad-rows=-0.1"],
+            "--bad-rows",
+            "0..=1",
+        ),
+        (
+            vec!["partitions", "plan", "--partitions", "100000"],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            vec!["partitions", "plan", "--pcp-groups", "0"],
+            "--pcp-groups",
+            "1..=999",
+        ),
+        (
+            vec![
+                "partitions",
+                "rebalance",
+                "--current",
+                "p.json",
+                "--threshold",
+                "0.5",
+            ],
+            "--threshold",
+            "1..=100",
+        ),
+        (
+            vec!["bench", "dag", "d.json", "--parallelism", "0"],
+            "--parallelism",
+            "1..=1024",
+        ),
+        (
+            vec!["bench", "dag", "d.json", "--repeat", "0"],
+            "--repeat",
+            "1..=100",
+        ),
+        (
+            vec!["bench", "adjudicate", "--partitions", "4000"],
+            "--partitions",
+            "1..=64",
+        ),
+        (
+            vec!["bench", "adjudicate", "--members", "0"],
+            "--members",
+            "1..=50000000",
+        ),
+        (
+            vec!["bench", "adjudicate", "--threads", "0"],
+            "--threads",
+            "1..=256",
+        ),
+        (
+            vec!["bench", "accumulators", "--members", "0"],
+            "--members",
+            "1..=50000000",
+        ),
+    ];
+    for (args, flag, range) in cases {
+        let started = std::time::Instant::now();
+        let (code, out, err) = warden(&args);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(out.is_empty(), "{args:?} did work: {out}");
+        assert!(err.contains(&format!("'{flag} ")), "{args:?}: {err}");
+        assert!(err.contains(range), "{args:?}: {err}");
+    }
+}

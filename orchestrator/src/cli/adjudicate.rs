@@ -25,21 +25,24 @@ pub struct AdjudicateArgs {
     /// Work files (partition files, checkpoints); OUT/work by default.
     #[arg(long)]
     pub work: Option<PathBuf>,
-    /// Benefit plans (YAML).
-    #[arg(long, default_value = "workflows/plans")]
-    pub plans: PathBuf,
+    /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is
+    /// there, else the built-in copies of the shipped plans.
+    #[arg(long, value_name = "DIR")]
+    pub plans: Option<PathBuf>,
     /// One serial pass in received order, the audit baseline.
     #[arg(long, conflicts_with_all = ["partitions", "boundaries"])]
     pub serial: bool,
-    #[arg(long, default_value_t = 6)]
+    /// Partitions (balanced ranges of PCP groups), 1 to 64.
+    #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
     /// Partition boundaries from `warden partitions plan --out` instead of balanced ones.
     #[arg(long)]
     pub boundaries: Option<PathBuf>,
-    #[arg(long, default_value_t = 50_000)]
+    /// Claims between checkpoints (a rerun resumes from the last one); at least 1.
+    #[arg(long, default_value_t = 50_000, value_parser = super::limits::amount(1, u64::MAX))]
     pub checkpoint_every: u64,
-    /// Partitions adjudicated at once (default: the cores).
-    #[arg(long)]
+    /// Partitions adjudicated at once (default: the cores), 1 to 256.
+    #[arg(long, value_parser = super::limits::count(super::limits::MAX_THREADS))]
     pub threads: Option<usize>,
     /// Also run serially and compare the outputs byte for byte (exit 1 if they differ).
     #[arg(long, conflicts_with = "serial")]
@@ -157,7 +160,7 @@ pub(super) fn summary(r: &Report, seconds: f64, out: &mut dyn Write) -> std::io:
 }
 
 pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let plans = match load_plans(&args.plans, err)? {
+    let plans = match load_plans(args.plans.as_deref(), err)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -167,13 +170,6 @@ pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Writ
             "error: {}: needs claims.csv and members.csv (write them with `warden claims generate --out {}`)",
             args.input.display(),
             args.input.display()
-        )?;
-        return Ok(EXIT_USAGE);
-    }
-    if args.partitions == 0 || args.checkpoint_every == 0 {
-        writeln!(
-            err,
-            "error: --partitions and --checkpoint-every must be at least 1"
         )?;
         return Ok(EXIT_USAGE);
     }
@@ -191,7 +187,7 @@ pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Writ
         ..Options::default()
     };
     if let Some(t) = args.threads {
-        opts.threads = t.max(1);
+        opts.threads = t;
     }
     let work = args.work.clone().unwrap_or_else(|| args.out.join("work"));
     let bars = Bars::new();

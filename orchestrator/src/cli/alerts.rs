@@ -6,10 +6,10 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 use serde_json::json;
-use warden_store::{AlertRecord, Store};
+use warden_store::{AlertRecord, redact_url};
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AlertsFormat {
@@ -21,8 +21,10 @@ pub enum AlertsFormat {
 pub struct AlertsArgs {
     #[command(flatten)]
     pub cycle: CycleArgs,
+    /// The store: a SQLite file, or a postgres:// URL (as given to `warden run`).
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
+    /// `table` for people, `json` for scripts (every field, dead letters included).
     #[arg(long, value_enum, default_value = "table")]
     pub format: AlertsFormat,
 }
@@ -37,6 +39,7 @@ pub struct AckArgs {
     /// What they say (kept with the acknowledgement).
     #[arg(long)]
     pub note: Option<String>,
+    /// The store: a SQLite file, or a postgres:// URL (as given to `warden run`).
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
 }
@@ -51,7 +54,7 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
         .enable_all()
         .build()?;
     let found = runtime.block_on(async {
-        let store = Store::connect(&args.db).await?;
+        let store = open_existing_store(&args.db).await?;
         let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
             return Ok(None);
         };
@@ -64,12 +67,14 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
             writeln!(
                 err,
                 "no run of `{}` for {} in {}; start one with `warden run`",
-                plan.cycle, plan.date, args.db
+                plan.cycle,
+                plan.date,
+                redact_url(&args.db)
             )?;
             return Ok(EXIT_USAGE);
         }
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.db)?;
+            writeln!(err, "error: {}", store_error(&args.db, &e))?;
             return Ok(EXIT_UNAVAILABLE);
         }
     };
@@ -103,33 +108,42 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
                 run.business_date,
                 super::count(alerts.len(), "alert")
             )?;
-            for a in &alerts {
+            write_table(&alerts, &when, out)?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// The alerts as a table: each alert's line, then its deliveries and acknowledgements,
+/// every column as wide as its widest cell over all alerts so that they line up.
+fn write_table(
+    alerts: &[AlertRecord],
+    when: &dyn Fn(chrono::DateTime<chrono::Utc>) -> String,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let heads: Vec<[String; 6]> = alerts
+        .iter()
+        .map(|a| {
+            [
+                format!("alert {}", a.id),
+                a.deadline_id.clone(),
+                a.level.clone(),
+                format!("raised {}", when(a.raised_at)),
                 // A deadline's alert has a margin; an exception-rate warning has none.
-                let margin = a.view["margin_text"]
+                a.view["margin_text"]
                     .as_str()
-                    .map(|m| format!("  margin {m}"))
-                    .unwrap_or_default();
-                let trigger = a.view["trigger"].as_str().unwrap_or("?");
-                writeln!(
-                    out,
-                    "\nalert {}  {}  {}  raised {}{}  ({})",
-                    a.id,
-                    a.deadline_id,
-                    a.level,
-                    when(a.raised_at),
-                    margin,
-                    trigger
-                )?;
-                writeln!(
-                    out,
-                    "  template {}  roles {}",
-                    a.template.as_deref().unwrap_or("(default)"),
-                    a.roles.join(", ")
-                )?;
-                if a.deliveries.is_empty() {
-                    writeln!(out, "  deliveries: not yet fanned out")?;
-                }
-                for d in &a.deliveries {
+                    .map(|m| format!("margin {m}"))
+                    .unwrap_or_default(),
+                format!("({})", a.view["trigger"].as_str().unwrap_or("?")),
+            ]
+        })
+        .collect();
+    let deliveries: Vec<Vec<[String; 4]>> = alerts
+        .iter()
+        .map(|a| {
+            a.deliveries
+                .iter()
+                .map(|d| {
                     let state = match d.status.as_str() {
                         "delivered" => {
                             format!("delivered {}", d.delivered_at.map(when).unwrap_or_default())
@@ -140,35 +154,81 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
                         "dead" => "DEAD LETTER".to_string(),
                         other => other.to_string(),
                     };
-                    writeln!(
-                        out,
-                        "  -> {:<12} {:<10} {}  ({}){}",
-                        d.role,
-                        d.channel,
+                    [
+                        format!("-> {}", d.role),
+                        d.channel.clone(),
                         state,
-                        super::count(usize::try_from(d.attempts).unwrap_or(0), "attempt"),
-                        d.last_error
-                            .as_deref()
-                            .map(|e| format!("  last error: {e}"))
-                            .unwrap_or_default()
-                    )?;
-                }
-                for k in &a.acks {
-                    writeln!(
-                        out,
-                        "  acknowledged by {} at {}{}",
-                        k.actor,
-                        when(k.at),
-                        k.note
-                            .as_deref()
-                            .map(|n| format!(": {n}"))
-                            .unwrap_or_default()
-                    )?;
-                }
-            }
+                        format!(
+                            "({})",
+                            super::count(usize::try_from(d.attempts).unwrap_or(0), "attempt")
+                        ),
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    let head_widths = widths(heads.iter());
+    let delivery_widths = widths(deliveries.iter().flatten());
+    for ((a, head), rows) in alerts.iter().zip(&heads).zip(&deliveries) {
+        writeln!(out, "\n{}", aligned(head, &head_widths).trim_end())?;
+        writeln!(
+            out,
+            "  template {}  roles {}",
+            a.template.as_deref().unwrap_or("(default)"),
+            a.roles.join(", ")
+        )?;
+        if rows.is_empty() {
+            writeln!(out, "  deliveries: not yet fanned out")?;
+        }
+        for (row, d) in rows.iter().zip(&a.deliveries) {
+            let error = d
+                .last_error
+                .as_deref()
+                .map(|e| format!("  last error: {e}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {}{error}",
+                aligned(row, &delivery_widths).trim_end()
+            )?;
+        }
+        for k in &a.acks {
+            writeln!(
+                out,
+                "  acknowledged by {} at {}{}",
+                k.actor,
+                when(k.at),
+                k.note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            )?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
+}
+
+/// The widest cell of each column (in characters: ids and levels may be any text).
+fn widths<'a, const N: usize>(rows: impl Iterator<Item = &'a [String; N]>) -> [usize; N] {
+    let mut w = [0; N];
+    for row in rows {
+        for (w, cell) in w.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    w
+}
+
+/// The cells padded to their columns' widths, two spaces apart (a column empty in every
+/// row takes no room).
+fn aligned<const N: usize>(row: &[String; N], widths: &[usize; N]) -> String {
+    let cells: Vec<String> = row
+        .iter()
+        .zip(widths)
+        .filter(|(_, w)| **w > 0)
+        .map(|(cell, &w)| format!("{cell:<w$}"))
+        .collect();
+    cells.join("  ")
 }
 
 fn alert_json(a: &AlertRecord) -> serde_json::Value {
@@ -200,7 +260,7 @@ fn alert_json(a: &AlertRecord) -> serde_json::Value {
 }
 
 pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let Ok(alert) = args.alert.trim().parse::<i64>() else {
+    let Some(alert) = args.alert.trim().parse::<i64>().ok().filter(|id| *id > 0) else {
         writeln!(
             err,
             "error: `{}` is not an alert id; `warden alerts FILE --date D` lists them",
@@ -216,7 +276,7 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
-        let store = Store::connect(&args.db).await?;
+        let store = open_existing_store(&args.db).await?;
         store
             .acknowledge(
                 alert,
@@ -239,12 +299,12 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             writeln!(
                 err,
                 "error: there is no alert {alert} in {}; `warden alerts FILE --date D` lists them",
-                args.db
+                redact_url(&args.db)
             )?;
             Ok(EXIT_USAGE)
         }
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.db)?;
+            writeln!(err, "error: {}", store_error(&args.db, &e))?;
             Ok(EXIT_UNAVAILABLE)
         }
     }

@@ -34,11 +34,11 @@ pub struct DagArgs {
     /// The store to use (a fresh SQLite file in a temporary directory by default).
     #[arg(long)]
     pub db: Option<String>,
-    /// Jobs running at once, for Warden and for the baseline.
-    #[arg(long, default_value_t = 2)]
+    /// Jobs running at once, for Warden and for the baseline; 1 to 1024.
+    #[arg(long, default_value_t = 2, value_parser = super::limits::count(super::limits::MAX_WORKERS))]
     pub parallelism: usize,
-    /// Repetitions (each on a fresh store); the median is reported.
-    #[arg(long, default_value_t = 3)]
+    /// Repetitions (each on a fresh store); the median is reported. 1 to 100.
+    #[arg(long, default_value_t = 3, value_parser = super::limits::count(super::limits::MAX_REPEAT))]
     pub repeat: usize,
 }
 
@@ -86,7 +86,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    for i in 0..args.repeat.max(1) {
+    for i in 0..args.repeat {
         baseline.push(dag.run_baseline(args.parallelism)?.as_secs_f64());
         let dir = std::env::temp_dir().join(format!("warden-bench-{}-{i}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -156,7 +156,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         w - b,
         (w - b) * 1000.0 / jobs as f64,
         w / b,
-        args.repeat.max(1)
+        args.repeat
     )?;
     Ok(EXIT_OK)
 }

@@ -13,8 +13,9 @@ use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE};
 
 #[derive(Debug, Args)]
 pub struct AccumulatorsBenchArgs {
-    /// Members whose accumulators the night changed (the nightly bench changes 1,085,963).
-    #[arg(long, default_value_t = 1_085_963)]
+    /// Members whose accumulators the night changed (the nightly bench changes 1,085,963);
+    /// 1 to 50,000,000.
+    #[arg(long, default_value_t = 1_085_963, value_parser = super::limits::signed(1, super::limits::MAX_MEMBERS as i64))]
     pub members: i64,
     /// The store (a fresh SQLite file in a temporary directory by default).
     #[arg(long)]

@@ -40,14 +40,19 @@ use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
 
 #[derive(Debug, Args)]
 pub struct AdjudicateBenchArgs {
-    #[arg(long, default_value_t = 4_200_000)]
+    /// Members of the generated input (case study 004's 4.2M), 1 to 50,000,000.
+    #[arg(long, default_value_t = 4_200_000, value_parser = super::limits::amount(1, super::limits::MAX_MEMBERS))]
     pub members: u64,
-    #[arg(long, default_value_t = 1_800_000)]
+    /// Claims of the generated input (case study 004's 1.8M), 0 to 200,000,000.
+    #[arg(long, default_value_t = 1_800_000, value_parser = super::limits::amount(0, super::limits::MAX_CLAIMS))]
     pub claims: u64,
-    #[arg(long, default_value_t = 6)]
+    /// Partitions, 1 to 64.
+    #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
-    #[arg(long, default_value_t = 50_000)]
+    /// Claims between checkpoints; at least 1.
+    #[arg(long, default_value_t = 50_000, value_parser = super::limits::amount(1, u64::MAX))]
     pub checkpoint_every: u64,
+    /// Seed of the generated input.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Also time the serial run and report the speed-up.
@@ -56,10 +61,12 @@ pub struct AdjudicateBenchArgs {
     /// Where the input and the outputs go (kept; reused when the parameters match).
     #[arg(long, default_value = "target/bench-adjudicate")]
     pub dir: PathBuf,
-    #[arg(long, default_value = "workflows/plans")]
-    pub plans: PathBuf,
-    /// Partitions adjudicated at once (default: the cores).
-    #[arg(long)]
+    /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is
+    /// there, else the built-in copies of the shipped plans.
+    #[arg(long, value_name = "DIR")]
+    pub plans: Option<PathBuf>,
+    /// Partitions adjudicated at once (default: the cores), 1 to 256.
+    #[arg(long, value_parser = super::limits::count(super::limits::MAX_THREADS))]
     pub threads: Option<usize>,
 }
 
@@ -68,7 +75,7 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
-    let plans = match load_plans(&args.plans, err)? {
+    let plans = match load_plans(args.plans.as_deref(), err)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -117,7 +124,7 @@ pub(super) fn run(
         ..Options::default()
     };
     if let Some(t) = args.threads {
-        opts.threads = t.max(1);
+        opts.threads = t;
     }
     let stages = Stages::default();
     let started = Instant::now();

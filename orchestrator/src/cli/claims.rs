@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use warden_workers::generate::{self, Config};
 
 use super::progress::Bars;
-use super::{CliResult, EXIT_OK, EXIT_USAGE, load_plans};
+use super::{CliResult, EXIT_OK, load_plans};
 
 #[derive(Debug, Subcommand)]
 pub enum ClaimsCommand {
@@ -18,40 +18,36 @@ pub enum ClaimsCommand {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    #[arg(long, default_value_t = 10_000)]
+    /// Members enrolled (in families), 1 to 50,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = super::limits::amount(1, super::limits::MAX_MEMBERS))]
     pub members: u64,
-    #[arg(long, default_value_t = 20_000)]
+    /// Claims received, 0 to 200,000,000.
+    #[arg(long, default_value_t = 20_000, value_parser = super::limits::amount(0, super::limits::MAX_CLAIMS))]
     pub claims: u64,
-    #[arg(long, default_value_t = 48)]
+    /// PCP groups members are spread over (what partitions split), 1 to 999.
+    #[arg(long, default_value_t = 48, value_parser = super::limits::pcp_groups::<u16>())]
     pub pcp_groups: u16,
+    /// Seed of the generator: the same flags and seed always write the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Share of claims with a non-standard code, 0–1 (pended as exceptions).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, value_parser = super::limits::share)]
     pub exception_rate: f64,
     /// Share of rows written malformed, 0–1 (to exercise the reject file).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = super::limits::share)]
     pub bad_rows: f64,
     /// Directory to write into (created).
     #[arg(long, default_value = "claims")]
     pub out: PathBuf,
-    /// Benefit plans (YAML).
-    #[arg(long, default_value = "workflows/plans")]
-    pub plans: PathBuf,
+    /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is
+    /// there, else the built-in copies of the shipped plans.
+    #[arg(long, value_name = "DIR")]
+    pub plans: Option<PathBuf>,
 }
 
 pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let ClaimsCommand::Generate(args) = command;
-    for (name, v) in [
-        ("--exception-rate", args.exception_rate),
-        ("--bad-rows", args.bad_rows),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            writeln!(err, "error: {name} is a share between 0 and 1, not {v}")?;
-            return Ok(EXIT_USAGE);
-        }
-    }
-    let plans = match load_plans(&args.plans, err)? {
+    let plans = match load_plans(args.plans.as_deref(), err)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

@@ -15,6 +15,7 @@ mod bench_adjudicate;
 mod claims;
 mod cycle_args;
 mod demo;
+mod limits;
 mod operate;
 mod partitions;
 mod plan;
@@ -103,6 +104,11 @@ enum Command {
     Bench(bench::BenchCommand),
 }
 
+/// The whole command tree, as clap sees it (a test checks every flag has help).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
 /// Runs the command line `args` (program name first), writing to `out` and `err`, and
 /// returns the exit code.
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
@@ -162,13 +168,54 @@ fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
-/// Loads the benefit plans; every bad plan file is printed (file:line:column) and the
-/// exit code returned instead.
+/// Where the benefit plans are by default: the repository's `workflows/plans`, when the
+/// command runs where it is.
+const PLANS_DIR: &str = "workflows/plans";
+
+/// The plans shipped in `workflows/plans/`, compiled in: what a command uses when it is given
+/// no `--plans` and runs where there is no `workflows/plans` (a fresh machine, another
+/// directory), so that it works from anywhere and with the plans the docs describe.
+const SHIPPED_PLANS: [(&str, &str); 3] = [
+    (
+        "bronze-hdhp.yaml",
+        include_str!("../../../workflows/plans/bronze-hdhp.yaml"),
+    ),
+    (
+        "gold-ppo.yaml",
+        include_str!("../../../workflows/plans/gold-ppo.yaml"),
+    ),
+    (
+        "silver-hmo.yaml",
+        include_str!("../../../workflows/plans/silver-hmo.yaml"),
+    ),
+];
+
+/// Loads the benefit plans from `dir`, or without one from `workflows/plans` if it is there,
+/// else the built-in copies of the shipped plans. Every bad plan file is printed
+/// (file:line:column) and the exit code returned instead.
 fn load_plans(
-    dir: &std::path::Path,
+    dir: Option<&std::path::Path>,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<warden_workers::plans::Plans, i32>> {
-    match warden_workers::plans::load_dir(dir) {
+    use warden_workers::plans::{Plans, load_dir, parse_plan};
+    let default = std::path::Path::new(PLANS_DIR);
+    let (loaded, origin) = match dir {
+        Some(dir) => (load_dir(dir), dir.display().to_string()),
+        None if default.is_dir() => (load_dir(default), PLANS_DIR.to_string()),
+        None => {
+            let parsed: Result<Vec<_>, _> = SHIPPED_PLANS
+                .iter()
+                .map(|(name, text)| {
+                    parse_plan(std::path::Path::new(&format!("shipped:{name}")), text)
+                })
+                .collect();
+            (
+                parsed.map(Plans::new).map_err(|e| vec![e]),
+                "the built-in plans".to_string(),
+            )
+        }
+    };
+    match loaded {
         Ok(p) => Ok(Ok(p)),
         Err(errors) => {
             for e in &errors {
@@ -176,8 +223,7 @@ fn load_plans(
             }
             writeln!(
                 err,
-                "the benefit plans in {} are invalid: {}",
-                dir.display(),
+                "the benefit plans in {origin} are invalid: {}",
                 count(errors.len(), "error")
             )?;
             Ok(Err(EXIT_INVALID))
@@ -187,3 +233,40 @@ fn load_plans(
 
 /// An I/O error writing output is a usage-level failure (e.g. a closed pipe).
 type CliResult = Result<i32, std::io::Error>;
+
+/// Opens the store of a command that reads or adds to runs (`status`, the operator commands,
+/// `alerts`, `ack`, `whatif --state-of`, `serve`): it must exist. Only `warden run` (and
+/// `warden demo`) create one, so a mistyped `--db` is an error, not an empty store.
+async fn open_existing_store(db: &str) -> Result<warden_store::Store, warden_store::StoreError> {
+    warden_store::Store::open(db, warden_store::OpenMode::MustExist).await
+}
+
+/// A store error as one line naming the store (its password never shown).
+fn store_error(db: &str, e: &warden_store::StoreError) -> String {
+    let db = warden_store::redact_url(db);
+    match e {
+        warden_store::StoreError::NoStore(_) => {
+            format!("no store at {db} (only `warden run` creates one); check --db")
+        }
+        e => format!("{db}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The built-in plans are every shipped plan file: a plan added to `workflows/plans`
+    /// must be added to [`super::SHIPPED_PLANS`] too.
+    #[test]
+    fn the_built_in_plans_are_the_shipped_ones() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows/plans");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("workflows/plans")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+            .collect();
+        files.sort();
+        let built_in: Vec<&str> = super::SHIPPED_PLANS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(files, built_in);
+    }
+}

@@ -6,10 +6,10 @@ use std::io::Write;
 
 use clap::Args;
 use warden_core::sched::{Command, command_fits, command_name};
-use warden_store::Store;
+use warden_store::redact_url;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
 use crate::engine::driver::replay;
 
 #[derive(Debug, Args)]
@@ -25,6 +25,7 @@ pub struct OperateArgs {
     /// Who (defaults to $USER).
     #[arg(long, env = "USER", default_value = "operator")]
     pub actor: String,
+    /// The store: a SQLite file, or a postgres:// URL (as given to `warden run`).
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
 }
@@ -68,7 +69,7 @@ pub(super) fn run(
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
-        let store = Store::connect(&args.db).await?;
+        let store = open_existing_store(&args.db).await?;
         let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
             return Ok(None);
         };
@@ -112,12 +113,14 @@ pub(super) fn run(
             writeln!(
                 err,
                 "no run of `{}` for {} in {}",
-                plan.cycle, plan.date, args.db
+                plan.cycle,
+                plan.date,
+                redact_url(&args.db)
             )?;
             Ok(EXIT_USAGE)
         }
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.db)?;
+            writeln!(err, "error: {}", store_error(&args.db, &e))?;
             Ok(EXIT_UNAVAILABLE)
         }
     }

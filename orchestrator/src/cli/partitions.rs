@@ -23,9 +23,11 @@ pub struct PlanArgs {
     /// Directory with claims.csv.
     #[arg(long, default_value = "claims")]
     pub input: PathBuf,
-    #[arg(long, default_value_t = 6)]
+    /// Partitions, 1 to 64.
+    #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
-    #[arg(long, default_value_t = 48)]
+    /// PCP groups to split (at least the claims' highest group is counted), 1 to 999.
+    #[arg(long, default_value_t = 48, value_parser = super::limits::pcp_groups::<usize>())]
     pub pcp_groups: usize,
     /// Write the boundaries here (JSON, for `warden adjudicate --boundaries`).
     #[arg(long)]
@@ -34,15 +36,17 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct RebalanceArgs {
+    /// Directory with claims.csv.
     #[arg(long, default_value = "claims")]
     pub input: PathBuf,
     /// The boundaries in use (JSON).
     #[arg(long)]
     pub current: PathBuf,
-    #[arg(long, default_value_t = 48)]
+    /// PCP groups to split (at least the claims' highest group is counted), 1 to 999.
+    #[arg(long, default_value_t = 48, value_parser = super::limits::pcp_groups::<usize>())]
     pub pcp_groups: usize,
-    /// Largest over smallest partition above which new boundaries are proposed.
-    #[arg(long, default_value_t = 1.15)]
+    /// Largest over smallest partition above which new boundaries are proposed, 1 to 100.
+    #[arg(long, default_value_t = 1.15, value_parser = super::limits::threshold)]
     pub threshold: f64,
     /// Write the proposed boundaries here (JSON), if any.
     #[arg(long)]
@@ -97,10 +101,6 @@ pub(super) fn run(
     }
     match command {
         PartitionsCommand::Plan(a) => {
-            if a.partitions == 0 {
-                writeln!(err, "error: --partitions must be at least 1")?;
-                return Ok(EXIT_USAGE);
-            }
             let counts = match count_groups(&claims, a.pcp_groups) {
                 Ok(c) => c,
                 Err(e) => return error_code(&e, err),

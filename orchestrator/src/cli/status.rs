@@ -5,20 +5,28 @@
 use std::io::Write;
 
 use clap::Args;
+use std::path::{Path, PathBuf};
+
 use warden_core::sched::{JobStatus, Machine};
-use warden_store::Store;
+use warden_store::redact_url;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
 use crate::engine::driver::replay;
+use crate::engine::exec::AttemptPaths;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub cycle: CycleArgs,
+    /// The store: a SQLite file, or a postgres:// URL (as given to `warden run`).
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
-    /// Show one job in detail: every attempt and every recorded event about it.
+    /// The run's data directory (as given to `warden run`): where `--job` finds the logs.
+    #[arg(long, default_value = "warden-data")]
+    pub data: PathBuf,
+    /// Show one job in detail: every attempt (with the end of its log) and every recorded
+    /// event about it.
     #[arg(long)]
     pub job: Option<String>,
 }
@@ -52,7 +60,7 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         .enable_all()
         .build()?;
     let found = runtime.block_on(async {
-        let store = Store::connect(&args.db).await?;
+        let store = open_existing_store(&args.db).await?;
         let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
             return Ok(None);
         };
@@ -67,12 +75,14 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
             writeln!(
                 err,
                 "no run of `{}` for {} in {}; start one with `warden run`",
-                plan.cycle, plan.date, args.db
+                plan.cycle,
+                plan.date,
+                redact_url(&args.db)
             )?;
             return Ok(EXIT_USAGE);
         }
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.db)?;
+            writeln!(err, "error: {}", store_error(&args.db, &e))?;
             return Ok(EXIT_UNAVAILABLE);
         }
     };
@@ -82,7 +92,9 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         t.with_timezone(&tz).format("%m-%d %H:%M:%S").to_string()
     };
     if let Some(j) = job {
-        return job_detail(&plan, j, &machine, &events, &attempts, out);
+        let logs =
+            |job_id: &str, attempt: i64| AttemptPaths::new(&args.data, run.id, job_id, attempt).log;
+        return job_detail(&plan, j, &machine, &events, &attempts, &logs, out);
     }
     writeln!(
         out,
@@ -160,13 +172,15 @@ fn write_deadlines(
     Ok(EXIT_OK)
 }
 
-/// One job: its state, every attempt as it ran, and the events that concern it.
+/// One job: its state, every attempt as it ran (with the end of its log), and the events
+/// that concern it. `log_of(job, attempt)` is where an attempt's log is under `--data`.
 fn job_detail(
     plan: &warden_core::plan::Plan,
     j: usize,
     machine: &Machine,
     events: &[warden_store::StoredEvent],
     attempts: &[warden_store::AttemptRecord],
+    log_of: &dyn Fn(&str, i64) -> PathBuf,
     out: &mut dyn Write,
 ) -> CliResult {
     let tz = plan.timezone;
@@ -207,9 +221,13 @@ fn job_detail(
                 .map(|g| format!(", process group {g}"))
                 .unwrap_or_default(),
         )?;
-        if let Some(log) = &a.log_path {
-            writeln!(out, "     log {log}")?;
-        }
+        // A shell job records its log's path; a built-in runs inside its worker and
+        // records none, but may write the same file (what it simulated, what it did).
+        let log = a
+            .log_path
+            .as_ref()
+            .map_or_else(|| log_of(&plan.jobs[j].id, a.attempt), PathBuf::from);
+        write_log(&log, out)?;
     }
     writeln!(out, "Audit")?;
     for e in events.iter().filter(|e| e.job_idx == Some(j as i64)) {
@@ -232,6 +250,41 @@ fn job_detail(
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// Lines of an attempt's log shown by `status --job`; the whole file is named above them.
+const LOG_LINES: usize = 20;
+
+/// An attempt's log: its path and its last [`LOG_LINES`] lines, or that there is none.
+fn write_log(path: &Path, out: &mut dyn Write) -> std::io::Result<()> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => {
+            writeln!(
+                out,
+                "     log {} (none there: check --data, or the job wrote nothing)",
+                path.display()
+            )?;
+            return Ok(());
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let shown = &lines[lines.len().saturating_sub(LOG_LINES)..];
+    if shown.len() < lines.len() {
+        writeln!(
+            out,
+            "     log {} (its last {} of {} lines):",
+            path.display(),
+            shown.len(),
+            lines.len()
+        )?;
+    } else {
+        writeln!(out, "     log {}:", path.display())?;
+    }
+    for line in shown {
+        writeln!(out, "       | {line}")?;
+    }
+    Ok(())
 }
 
 /// A job's state in words, its attempt, and since when.

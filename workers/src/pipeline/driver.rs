@@ -216,6 +216,15 @@ pub fn adjudicate_partitioned(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<Report> {
+    // Before any work: balancing costs memory in partitions × groups, and more than the
+    // limit would only be refused after it.
+    if opts.boundaries.is_none() && opts.partitions > super::defer::MAX_PARTITIONS {
+        return Err(PipelineError::Input(format!(
+            "{} partitions; at most {} are supported",
+            opts.partitions,
+            super::defer::MAX_PARTITIONS
+        )));
+    }
     clear(work)?;
     let l = Layout::new(work);
     let split = match &opts.boundaries {
@@ -239,4 +248,33 @@ pub fn adjudicate_partitioned(
         pass2: Some(pass2),
         reconciliation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_partitions_are_refused_before_any_work() {
+        let dir = std::env::temp_dir().join(format!("warden-driver-limit-{}", std::process::id()));
+        let opts = Options {
+            partitions: 100_000,
+            ..Options::default()
+        };
+        // No input at all: the limit is checked before anything is read or written.
+        let e = adjudicate_partitioned(
+            &dir.join("input"),
+            &Plans::default(),
+            &dir.join("work"),
+            &dir.join("out"),
+            &opts,
+            &super::super::progress::NoProgress,
+        )
+        .expect_err("refused");
+        assert!(
+            e.to_string().contains("100000 partitions; at most 64"),
+            "{e}"
+        );
+        assert!(!dir.exists(), "nothing written");
+    }
 }

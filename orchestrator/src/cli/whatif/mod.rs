@@ -21,10 +21,13 @@ use warden_core::plan::{DateSpec, Plan, PlanOptions, VolumeChange};
 use warden_core::sched::{Machine, Timeline, simulate_until};
 use warden_core::workflow::{Mode, Workflow, values};
 use warden_deadlines::{Estimates, HistorySample, LiveRun, Progress, breach_risk, project};
-use warden_store::Store;
+use warden_store::redact_url;
 
 use super::cycle_args::{ModeArg, parse_volume};
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::{
+    CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store,
+    store_error,
+};
 use crate::engine::driver::replay;
 use crate::load::load_workflow;
 use report::{Look, write_json, write_table};
@@ -53,19 +56,22 @@ pub struct WhatifArgs {
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
     /// Start from this stored run's live state (its id, as `warden status` shows it).
-    #[arg(long = "state-of", value_name = "RUN")]
+    #[arg(long = "state-of", value_name = "RUN", value_parser = super::limits::signed(1, i64::MAX))]
     pub state_of: Option<i64>,
-    /// The store holding `--state-of`'s run.
+    /// The store holding `--state-of`'s run: a SQLite file, or a postgres:// URL.
     #[arg(long, default_value = "warden.db", env = "WARDEN_DB")]
     pub db: String,
     /// A scenario file (e.g. workflows/scenarios/february-2025.yaml).
     #[arg(long)]
     pub scenario: Option<String>,
-    /// Monte Carlo samples for P(miss).
-    #[arg(long, default_value_t = warden_deadlines::DEFAULT_SAMPLES)]
+    /// Monte Carlo samples for P(miss), 1 to 100,000 (each is a projection of the whole
+    /// cycle; 100,000 takes minutes).
+    #[arg(long, default_value_t = warden_deadlines::DEFAULT_SAMPLES, value_parser = super::limits::count(super::limits::MAX_SAMPLES))]
     pub samples: usize,
+    /// Seed of the Monte Carlo draws: the same seed gives the same P(miss).
     #[arg(long, default_value_t = 2025)]
     pub seed: u64,
+    /// `table` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
@@ -127,7 +133,7 @@ pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRe
             return Ok(EXIT_USAGE);
         }
         Err(Failure::Store(message)) => {
-            writeln!(err, "error: {}: {message}", args.db)?;
+            writeln!(err, "error: {message}")?;
             return Ok(EXIT_UNAVAILABLE);
         }
     };
@@ -341,15 +347,13 @@ fn live_state(
         .build()
         .map_err(|e| Failure::Store(e.to_string()))?;
     runtime.block_on(async {
-        let store = Store::connect(&args.db)
-            .await
-            .map_err(|e| Failure::Store(e.to_string()))?;
-        let store_err = |e: warden_store::StoreError| Failure::Store(e.to_string());
+        let store_err = |e: warden_store::StoreError| Failure::Store(store_error(&args.db, &e));
+        let store = open_existing_store(&args.db).await.map_err(store_err)?;
         let events = store.load_events(run_id).await.map_err(store_err)?;
         let Some(last) = events.last() else {
             return Err(Failure::Usage(format!(
                 "run {run_id} has no events in {} (is it the right store and run?)",
-                args.db
+                redact_url(&args.db)
             )));
         };
         let now = last.at;
