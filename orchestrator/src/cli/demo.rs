@@ -36,8 +36,8 @@ pub struct DemoArgs {
     #[arg(long, default_value = "warden-demo-data")]
     pub data: PathBuf,
     /// Clock speed: this many times real time (1200: an hour passes in 3 s; the cycle
-    /// takes about 1.5 minutes).
-    #[arg(long, default_value_t = 1200.0)]
+    /// takes about 1.5 minutes). Above 0, at most 1,000,000.
+    #[arg(long, default_value_t = 1200.0, value_parser = super::limits::speed)]
     pub speed: f64,
     /// Where the web UI listens (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -227,7 +227,7 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
     writeln!(
         out,
         "  real: the orchestrator, the store ({}), crash-safe resume, deadline projection, P(miss), escalation ladders, the alerts outbox ({}), the web UI",
-        args.db,
+        warden_store::redact_url(&args.db),
         args.data.join("alerts.log").display()
     )?;
     writeln!(
@@ -315,7 +315,7 @@ fn check_fresh(args: &DemoArgs) -> Result<(), String> {
     if args.db.contains("://") {
         return Err(format!(
             "--fresh deletes the demo's SQLite file; {} is not one (drop that database yourself)",
-            args.db
+            warden_store::redact_url(&args.db)
         ));
     }
     let db = Path::new(&args.db);
@@ -364,8 +364,8 @@ fn remove_demo_files(args: &DemoArgs) -> std::io::Result<()> {
 }
 
 pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    if !(args.speed.is_finite() && args.speed > 0.0) {
-        writeln!(err, "error: --speed must be a positive number")?;
+    if let Err(message) = super::serve::check_ui(&args.listen, args.ui.auth.as_deref()) {
+        writeln!(err, "error: {message}")?;
         return Ok(EXIT_USAGE);
     }
     let injected = match prepare(args) {
@@ -416,7 +416,11 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         let store = match Store::connect(&args.db).await {
             Ok(s) => s,
             Err(e) => {
-                writeln!(err, "error: cannot open the store {}: {e}", args.db)?;
+                writeln!(
+                    err,
+                    "error: cannot open the store {}: {e}",
+                    warden_store::redact_url(&args.db)
+                )?;
                 return Ok(EXIT_UNAVAILABLE);
             }
         };
@@ -426,7 +430,9 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             writeln!(
                 err,
                 "error: {} already holds a finished demo run (run {}); pass --fresh to start over, or `warden serve --db {}` to look at it",
-                args.db, run.id, args.db
+                warden_store::redact_url(&args.db),
+                run.id,
+                warden_store::redact_url(&args.db)
             )?;
             return Ok(EXIT_USAGE);
         }

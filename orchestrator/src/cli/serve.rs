@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use clap::Args;
 use sha2::{Digest, Sha256};
-use warden_store::Store;
+use warden_store::{Store, redact_url};
 use warden_ui::{AppState, AuthConfig, Catalog, CatalogEntry, UiOptions};
 
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
 use crate::load::load_workflow;
 
 /// Where and how to serve the UI (shared by `serve`, `run --listen` and `demo`).
@@ -99,6 +99,14 @@ pub struct RunningUi {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Checks where the UI is to listen before anything else happens (no store opened, no
+/// file written): a non-loopback address needs an auth file, and the auth file must load.
+/// `serve`, `run --listen` and `demo` all refuse the same misuse the same way (exit 2).
+pub fn check_ui(listen: &SocketAddr, auth_file: Option<&Path>) -> Result<(), String> {
+    let auth = auth_file.map(AuthConfig::load).transpose()?;
+    warden_ui::check_listen(listen, auth.as_ref())
+}
+
 /// Binds and starts serving. Refuses a non-loopback address without an auth file.
 pub async fn start_ui(
     store: Store,
@@ -162,14 +170,18 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             return Ok(EXIT_USAGE);
         }
     };
+    if let Err(message) = check_ui(&args.listen, args.ui.auth.as_deref()) {
+        writeln!(err, "error: {message}")?;
+        return Ok(EXIT_USAGE);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let store = match Store::connect(&args.db).await {
+        let store = match open_existing_store(&args.db).await {
             Ok(s) => s,
             Err(e) => {
-                writeln!(err, "error: cannot open the store {}: {e}", args.db)?;
+                writeln!(err, "error: {}", store_error(&args.db, &e))?;
                 return Ok(EXIT_UNAVAILABLE);
             }
         };
@@ -194,7 +206,7 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             out,
             "serving {} workflow file(s) over {}; Ctrl-C stops",
             files.len(),
-            args.db
+            redact_url(&args.db)
         )?;
         out.flush()?;
         tokio::select! {
