@@ -26,12 +26,13 @@ pub struct RunArgs {
     pub data: PathBuf,
     /// Run an accelerated clock, this many times real time, starting at the cycle's first
     /// window (600: a minute passes in 0.1 s). Without it the real clock is used and jobs wait
-    /// for their windows.
-    #[arg(long)]
+    /// for their windows. Above 0, at most 1,000,000.
+    #[arg(long, value_parser = super::limits::speed)]
     pub speed: Option<f64>,
     /// In-process workers: how many jobs may run at once in this process. Limits that
     /// matter to the cycle belong in `resources`, so keep this above the widest fan-out.
-    #[arg(long, default_value_t = 16)]
+    /// 1 to 1024.
+    #[arg(long, default_value_t = 16, value_parser = super::limits::count(super::limits::MAX_WORKERS))]
     pub workers: usize,
     /// The alert channel file (channels per role; docs/alerts.md). Without it every role's
     /// alerts are appended to DATA/alerts.log.
@@ -54,6 +55,13 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
+    // Usage first: a refused --listen creates no store and writes nothing (exit 2, as `serve`).
+    if let Some(listen) = &args.listen
+        && let Err(message) = super::serve::check_ui(listen, args.ui.auth.as_deref())
+    {
+        writeln!(err, "error: {message}")?;
+        return Ok(EXIT_USAGE);
+    }
     let new = loaded.new_run(&args.cycle);
     let outbox = match alert_outbox(
         args.channels.as_deref(),
@@ -79,9 +87,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         let store = Store::connect(&args.db).await.map_err(|e| {
             RunError::Store(warden_store::StoreError::Invalid(format!(
                 "cannot open the store {}: {e}",
-                args.db
+                warden_store::redact_url(&args.db)
             )))
         })?;
+        // A run that had finished is resumed all the same (alerts still pending are
+        // delivered), but the operator is told that nothing ran.
+        let finished = finished_at(&store, &new).await?;
         let clock: Arc<dyn Clock> = match args.speed {
             Some(speed) => {
                 let resumed = resume_time(&store, &new).await?;
@@ -121,10 +132,20 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             let _ = ui.stop.send(());
             let _ = ui.task.await;
         }
-        end
+        end.map(|end| (end, finished))
     });
     match result {
-        Ok(RunEnd::Complete { run_id }) => {
+        Ok((RunEnd::Complete { run_id }, Some(at))) => {
+            writeln!(
+                out,
+                "run {run_id}: {} for {} was already complete at {}; no job to run",
+                plan.cycle,
+                plan.date,
+                at.with_timezone(&plan.timezone).format("%Y-%m-%d %H:%M %Z")
+            )?;
+            Ok(EXIT_OK)
+        }
+        Ok((RunEnd::Complete { run_id }, None)) => {
             writeln!(
                 out,
                 "run {run_id}: {} for {} complete, {}",
@@ -134,7 +155,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             )?;
             Ok(EXIT_OK)
         }
-        Ok(RunEnd::Stuck { run_id, failed }) => {
+        Ok((RunEnd::Stuck { run_id, failed }, _)) => {
             writeln!(
                 out,
                 "run {run_id}: {} for {} is stuck: these jobs failed for good:",
@@ -153,6 +174,19 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             writeln!(err, "error: {e}")?;
             Ok(EXIT_UNAVAILABLE)
         }
+    }
+}
+
+/// When the run had finished, if it had before this command: its log's last event.
+async fn finished_at(
+    store: &Store,
+    new: &warden_store::NewRun,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, warden_store::StoreError> {
+    match store.find_run(&new.cycle, &new.business_date).await? {
+        Some(run) if run.status == "complete" => {
+            Ok(store.load_events(run.id).await?.last().map(|e| e.at))
+        }
+        _ => Ok(None),
     }
 }
 
