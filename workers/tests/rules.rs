@@ -216,3 +216,26 @@ fn bad_codes_pend_with_every_reason() {
     let o = w.run(&claim(2, 1, "9921X", 9_000));
     assert_eq!(codes(&o), ["E-PROC-INVALID"]);
 }
+
+/// Issue #11: U071 (COVID-19, ICD-10-CM from 2020-04-01) and places of service 27 (from
+/// 2023-10-01) and 66 (from 2024-08-01) are standard for 2025 service dates; the code sets
+/// are those of the service date, so the same codes on a 2019 claim pend.
+#[test]
+fn codes_are_checked_against_the_code_sets_of_the_service_date() {
+    let date = |s: &str| warden_workers::model::time::parse_date(s).expect("date");
+    let mut w = World::new((0, 0), (0, 0), &[]);
+    for (id, pos) in [(1, "27"), (2, "66")] {
+        let mut c = claim(id, 1, "99213", 9_000 + id as i64);
+        c.service_date = date("2025-03-01");
+        c.diagnosis = Code::new("U071").expect("code");
+        c.place_of_service = Code::new(pos).expect("code");
+        assert_eq!(w.run(&c).status, Status::Paid, "POS {pos}");
+    }
+    let mut old = claim(3, 1, "99213", 9_100);
+    old.service_date = date("2019-06-01");
+    old.diagnosis = Code::new("U071").expect("code");
+    old.place_of_service = Code::new("66").expect("code");
+    let o = w.run(&old);
+    assert_eq!(o.status, Status::Pended);
+    assert_eq!(codes(&o), ["E-DIAG-INVALID", "E-POS-NONSTD"]);
+}

@@ -65,12 +65,13 @@ fn decide(
     } else if fee.is_none() {
         reasons.add(Reason::ProcedureNonStandard);
     }
-    match diagnosis_check(claim.diagnosis.bytes()) {
+    let date = crate::model::time::civil_from_days(i64::from(claim.service_date));
+    match diagnosis_check(claim.diagnosis.bytes(), date) {
         CodeCheck::Standard => {}
         CodeCheck::NonStandard => reasons.add(Reason::DiagnosisNonStandard),
         CodeCheck::Invalid => reasons.add(Reason::DiagnosisInvalid),
     }
-    if !is_standard_place_of_service(claim.place_of_service.bytes()) {
+    if !is_standard_place_of_service(claim.place_of_service.bytes(), date) {
         reasons.add(Reason::PlaceOfServiceNonStandard);
     }
     let Some(fee) = fee.filter(|_| reasons.is_empty()) else {

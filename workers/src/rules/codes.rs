@@ -1,7 +1,11 @@
 //! Code validation: the shapes of CPT/HCPCS procedure codes, ICD-10-CM diagnosis codes and
-//! CMS place-of-service codes. A code of the wrong shape is invalid; a code of a legal shape
-//! written a non-standard way (a dotted ICD-10 code, lower case, an unassigned
-//! place-of-service code) is non-standard. Both pend the claim for review.
+//! CMS place-of-service codes, against the code-set versions of the claim's service date
+//! (`code_sets.rs`). A diagnosis is non-standard when it is a dotted or lower-case spelling
+//! of a valid code, invalid otherwise; a procedure of the wrong shape is invalid; a place of
+//! service not in the set on the service date is non-standard, whatever its shape. All pend
+//! the claim for review.
+
+use super::code_sets::{ICD10CM_U_CODES, PLACES_OF_SERVICE, Ymd, valid_on};
 
 /// CPT (`99213`, Category II/III `0001F`/`0042T`) or HCPCS level II (`J3490`).
 pub fn procedure_well_formed(code: &[u8]) -> bool {
@@ -23,16 +27,18 @@ pub enum CodeCheck {
     Invalid,
 }
 
-/// ICD-10-CM as transmitted (no dot): a letter, a digit, then 1–5 letters or digits.
-pub fn diagnosis_check(code: &[u8]) -> CodeCheck {
+/// ICD-10-CM as transmitted (no dot): an upper-case letter, a digit, then 1–5 upper-case
+/// letters or digits; with the letter `U`, only the codes of the `U` table valid on the
+/// service date `date`.
+pub fn diagnosis_check(code: &[u8], date: Ymd) -> CodeCheck {
     let canonical = |c: &[u8]| {
         (3..=7).contains(&c.len())
             && c[0].is_ascii_uppercase()
-            && c[0] != b'U'
             && c[1].is_ascii_digit()
             && c[2..]
                 .iter()
                 .all(|x| x.is_ascii_digit() || x.is_ascii_uppercase())
+            && (c[0] != b'U' || valid_on(ICD10CM_U_CODES, c, date))
     };
     if canonical(code) {
         return CodeCheck::Standard;
@@ -50,19 +56,9 @@ pub fn diagnosis_check(code: &[u8]) -> CodeCheck {
     }
 }
 
-/// The CMS place-of-service code set in use (two digits).
-pub fn is_standard_place_of_service(code: &[u8]) -> bool {
-    const STANDARD: &[u8] = &[
-        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
-        26, 31, 32, 33, 34, 41, 42, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 65, 71, 72,
-        81, 99,
-    ];
-    match code {
-        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
-            STANDARD.contains(&((a - b'0') * 10 + (b - b'0')))
-        }
-        _ => false,
-    }
+/// A code of the CMS place-of-service set on the service date `date`.
+pub fn is_standard_place_of_service(code: &[u8], date: Ymd) -> bool {
+    valid_on(PLACES_OF_SERVICE, code, date)
 }
 
 #[cfg(test)]
@@ -77,12 +73,27 @@ mod tests {
         for bad in ["9921", "992134", "W1234", "ab123"] {
             assert!(!procedure_well_formed(bad.as_bytes()), "{bad}");
         }
-        assert_eq!(diagnosis_check(b"E119"), CodeCheck::Standard);
-        assert_eq!(diagnosis_check(b"E11.9"), CodeCheck::NonStandard);
-        assert_eq!(diagnosis_check(b"e119"), CodeCheck::NonStandard);
-        assert_eq!(diagnosis_check(b"1234"), CodeCheck::Invalid);
-        assert!(is_standard_place_of_service(b"11"));
-        assert!(!is_standard_place_of_service(b"35"));
-        assert!(!is_standard_place_of_service(b"1"));
+        let d2025 = (2025, 3, 1);
+        assert_eq!(diagnosis_check(b"E119", d2025), CodeCheck::Standard);
+        assert_eq!(diagnosis_check(b"E11.9", d2025), CodeCheck::NonStandard);
+        assert_eq!(diagnosis_check(b"e119", d2025), CodeCheck::NonStandard);
+        assert_eq!(diagnosis_check(b"1234", d2025), CodeCheck::Invalid);
+        assert!(is_standard_place_of_service(b"11", d2025));
+        assert!(!is_standard_place_of_service(b"35", d2025));
+        assert!(!is_standard_place_of_service(b"1", d2025));
+    }
+
+    /// Issue #11: U071 (COVID-19) is ICD-10-CM from 2020-04-01; POS 27 and 66 are CMS codes
+    /// for 2025 service dates.
+    #[test]
+    fn current_codes_are_standard_on_current_service_dates() {
+        let d2025 = (2025, 3, 1);
+        assert_eq!(diagnosis_check(b"U071", d2025), CodeCheck::Standard);
+        assert_eq!(diagnosis_check(b"U07.1", d2025), CodeCheck::NonStandard);
+        assert_eq!(diagnosis_check(b"U071", (2019, 12, 1)), CodeCheck::Invalid);
+        assert_eq!(diagnosis_check(b"U999", d2025), CodeCheck::Invalid);
+        assert!(is_standard_place_of_service(b"27", d2025));
+        assert!(is_standard_place_of_service(b"66", d2025));
+        assert!(!is_standard_place_of_service(b"66", (2024, 7, 31)));
     }
 }

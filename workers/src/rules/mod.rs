@@ -2,6 +2,7 @@
 //! out. `docs/adjudication.md` states them; `adjudicate.rs` is that text as code.
 
 mod adjudicate;
+pub mod code_sets;
 mod codes;
 pub mod hash;
 mod outcome;
