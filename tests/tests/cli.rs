@@ -414,6 +414,11 @@ fn every_numeric_flag_is_checked_before_any_work() {
             "1..=256",
         ),
         (
+            vec!["serve", "--max-sse-clients", "0"],
+            "--max-sse-clients",
+            "1..=10000",
+        ),
+        (
             vec!["bench", "accumulators", "--members", "0"],
             "--members",
             "1..=50000000",

@@ -22,6 +22,8 @@ pub const MAX_MEMBERS: u64 = 50_000_000;
 pub const MAX_CLAIMS: u64 = 200_000_000;
 /// PCP groups (the case study has 48; balancing is quadratic in them).
 pub const MAX_PCP_GROUPS: i64 = 999;
+/// Live-update clients of the web UI at once (each open page holds one).
+pub const MAX_SSE_CLIENTS: u64 = 10_000;
 /// Repetitions of `bench dag`.
 pub const MAX_REPEAT: u64 = 100;
 /// Imbalance threshold of `partitions rebalance` (largest over smallest partition).

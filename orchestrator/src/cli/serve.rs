@@ -27,7 +27,8 @@ pub struct UiArgs {
     #[arg(long)]
     pub secure_cookies: bool,
     /// Most live-update (server-sent events) clients at once; more are answered 503.
-    #[arg(long, value_name = "N", default_value_t = warden_ui::DEFAULT_MAX_SSE_CLIENTS)]
+    /// 1 to 10,000.
+    #[arg(long, value_name = "N", default_value_t = warden_ui::DEFAULT_MAX_SSE_CLIENTS, value_parser = super::limits::count(super::limits::MAX_SSE_CLIENTS))]
     pub max_sse_clients: usize,
 }
 
