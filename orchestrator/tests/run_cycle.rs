@@ -252,7 +252,7 @@ async fn a_timeout_kills_the_whole_process_group() {
     let dir = temp_dir("timeout");
     let pids = dir.join("pids");
     let jobs = format!(
-        r#"  - {{ id: HANGS, run: 'if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait; fi', estimate: 1m, timeout: 5m, retries: 1, retry_backoff: 1m }}"#,
+        r#"  - {{ id: HANGS, run: 'if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60 & echo $! >> {pids}; echo $$ >> {pids}; wait; fi', estimate: 1s, timeout: 2s, retries: 1, retry_backoff: 1m }}"#,
         pids = pids.display()
     );
     let p = plan(&jobs);
@@ -287,6 +287,49 @@ async fn a_timeout_kills_the_whole_process_group() {
     }
     let attempts = store.load_attempts(run_id).await.expect("attempts");
     assert_eq!(attempts[0].outcome.as_deref(), Some("timed_out"));
+    // Its log says on which clock the timeout was counted.
+    let log = std::fs::read_to_string(
+        dir.join("data")
+            .join(format!("runs/{run_id}/logs/HANGS.1.log")),
+    )
+    .expect("log");
+    assert!(
+        log.contains("warden: attempt 1: killed at its timeout of 2s, counted in real time because the job does real work"),
+        "{log}"
+    );
+}
+
+/// On an accelerated clock real work is timed in real time and simulated work on the run's
+/// clock: a shell job that really runs 1 s (an hour of this clock) is within its 5-minute
+/// timeout, a simulated job whose 10 hours pass its 5-minute timeout is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_work_is_timed_in_real_time_on_an_accelerated_clock() {
+    let dir = temp_dir("real-timeout");
+    let p = plan(
+        "  - { id: REAL, run: 'sleep 1', estimate: 1m, timeout: 5m }\n  - { id: SIMULATED, after: [REAL], builtin: sleep, estimate: 10h, timeout: 5m }",
+    );
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let end = run(&store, &p, &dir.join("data")).await;
+    let RunEnd::Stuck { run_id, failed } = end else {
+        panic!("not stuck: {end:?}")
+    };
+    assert_eq!(failed, ["SIMULATED"]);
+    let f = finishes(&p, &store.load_events(run_id).await.expect("events"));
+    assert_eq!(f["REAL"], [(1, Outcome::Succeeded)]);
+    assert_eq!(f["SIMULATED"], [(1, Outcome::TimedOut)]);
+    let log = std::fs::read_to_string(
+        dir.join("data")
+            .join(format!("runs/{run_id}/logs/SIMULATED.1.log")),
+    )
+    .expect("log");
+    assert!(
+        log.contains(
+            "killed at its timeout of 5m, counted on the run's clock because the job is simulated"
+        ),
+        "{log}"
+    );
 }
 
 /// Never two holders of an exclusive resource, never more holders of a counted one than

@@ -82,6 +82,18 @@ pub fn run_dir(data_dir: &Path, run_id: i64) -> PathBuf {
 /// the deadline watcher still projects from the estimates, as it would on a real night.
 pub type SimulatedDurations = std::collections::HashMap<usize, chrono::TimeDelta>;
 
+/// Whether a job's attempts do real work (a shell command, or an adjudication built-in
+/// given claim input by `WARDEN_CLAIMS_INPUT`) rather than take their estimate on the run's
+/// clock. Real work takes the real time it takes, whatever the clock's speed, so its
+/// timeout is counted in real time too (`engine::timing`).
+pub fn does_real_work(action: &Action) -> bool {
+    match action {
+        Action::Shell(_) => true,
+        Action::Builtin(Builtin::Sleep) => false,
+        Action::Builtin(_) => super::adjudication::input_dir().is_some(),
+    }
+}
+
 /// An attempt in progress.
 #[derive(Debug)]
 pub enum Running {
@@ -113,9 +125,7 @@ impl Running {
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
-            Action::Builtin(b)
-                if *b != Builtin::Sleep && super::adjudication::input_dir().is_some() =>
-            {
+            action @ Action::Builtin(_) if does_real_work(action) => {
                 let input = super::adjudication::input_dir().unwrap_or_default();
                 let (handle, cancel) = super::adjudication::start(plan, job, paths, &input, store);
                 Ok(Running::Adjudication { handle, cancel })

@@ -11,5 +11,6 @@ pub mod line_batches;
 pub mod load_exceptions;
 pub mod post_accumulators;
 pub mod run;
+pub mod timing;
 pub mod watch;
 pub mod worker;

@@ -95,6 +95,11 @@ pub async fn run_cycle(
     options: &RunOptions,
 ) -> Result<RunEnd, RunError> {
     let data_dir = usable_data_dir(&options.data_dir)?;
+    // Real work is timed in real time, simulated work on the run's clock (engine::timing).
+    let plan = match super::timing::real_work_timeouts(&plan, clock.as_ref()) {
+        Some(timed) => Arc::new(timed),
+        None => plan,
+    };
     let mut driver = Driver::open(store.clone(), plan.clone(), new, clock.clone()).await?;
     let run_id = driver.run().id;
     let killed = kill_orphans(&run_dir(&data_dir, run_id));

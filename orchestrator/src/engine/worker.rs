@@ -240,6 +240,7 @@ async fn run_to_end(
     plan: &Plan,
     job: usize,
 ) -> Result<Outcome, StoreError> {
+    let started = tokio::time::Instant::now();
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
     let mut reported: Option<(i64, i64)> = None;
@@ -264,7 +265,10 @@ async fn run_to_end(
                     Ok(Some(why)) => {
                         running.kill();
                         return Ok(match why {
-                            KillReason::Timeout => Outcome::TimedOut,
+                            KillReason::Timeout => {
+                                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim);
+                                Outcome::TimedOut
+                            }
                             KillReason::Operator => Outcome::Failed { exit_code: None },
                         });
                     }
@@ -277,6 +281,39 @@ async fn run_to_end(
                 }
             }
         }
+    }
+}
+
+/// Says in the attempt's log (and the run's log) that it was killed at its timeout, and on
+/// which clock the timeout was counted (engine::timing): on an accelerated clock a bare
+/// "timed_out" does not explain itself.
+fn note_timeout(
+    plan: &Plan,
+    job: usize,
+    clock: &dyn Clock,
+    ran: Duration,
+    paths: &AttemptPaths,
+    claim: &Claim,
+) {
+    let pj = &plan.jobs[job];
+    let real_work = super::exec::does_real_work(&pj.action);
+    // The plan the machine runs holds real work's timeout on the run's clock: say it as the
+    // workflow wrote it.
+    let limit = match pj.timeout {
+        Some(t) if real_work => TimeDelta::from_std(clock.real_duration(t)).unwrap_or(t),
+        Some(t) => t,
+        None => TimeDelta::zero(),
+    };
+    let note = super::timing::timeout_note(limit, real_work, ran, clock);
+    tracing::warn!(job = %claim.job_id, attempt = claim.attempt, "{note}");
+    let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+    if let Ok(mut log) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&paths.log)
+    {
+        use std::io::Write;
+        let _ = writeln!(log, "warden: attempt {}: {note}", claim.attempt);
     }
 }
 

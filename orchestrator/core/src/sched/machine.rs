@@ -272,6 +272,13 @@ impl Machine {
                 if self.jobs[job].live_attempt() != Some(attempt) {
                     return;
                 }
+                // An attempt that ended needs no wake-up at its timeout: a stale one would
+                // keep a run that has nothing left to do waiting until then.
+                if let (JobStatus::Running { since, .. }, Some(timeout)) =
+                    (self.jobs[job], plan.jobs[job].timeout)
+                {
+                    self.timeouts.remove(&(since + timeout, job, attempt));
+                }
                 self.pool.release(&plan.jobs[job].uses, now, job);
                 match outcome {
                     Outcome::Succeeded => {

@@ -352,3 +352,30 @@ fn simulate_until_stops_with_jobs_done_running_and_queued() {
         m.status(idx("C"))
     );
 }
+
+/// An attempt that ended leaves no wake-up at its timeout: a run with nothing left to do
+/// must not wait for a timeout that can no longer fire (an accelerated clock's real-time
+/// timeouts are hours of the run's clock).
+#[test]
+fn a_finished_attempt_leaves_no_wake_up_at_its_timeout() {
+    let p = plan("  - { id: A, estimate: 10m, timeout: 5h }\n  - { id: B, estimate: 10m }");
+    let mut m = Machine::new(&p);
+    m.apply(&p, at(&p, 0), []);
+    let actions = m.apply(
+        &p,
+        at(&p, 1),
+        [
+            Event::Started { job: 0, attempt: 1 },
+            Event::Started { job: 1, attempt: 1 },
+        ],
+    );
+    assert!(
+        actions.contains(&Action::WakeAt(at(&p, 301))),
+        "A's timeout is a wake-up while it runs: {actions:?}"
+    );
+    let actions = m.apply(&p, at(&p, 11), [finished(0, 1, Outcome::Succeeded)]);
+    assert!(
+        !actions.iter().any(|a| matches!(a, Action::WakeAt(_))),
+        "A ended: nothing is due any more: {actions:?}"
+    );
+}
