@@ -1,11 +1,12 @@
 //! Command-line interface. Exit codes: 0 success; 1 the input is invalid (every error
 //! printed), or a run stopped because jobs failed for good; 2 the command was used wrongly
-//! (bad flag, unreadable file, a date the cycle does not run on, an unknown job, an operator
-//! command that does not fit the job's state); `warden adjudicate` exits 1 when benefit
+//! (bad flag, a number outside its range (`limits.rs`, checked while parsing), unreadable
+//! file, a date the cycle does not run on, an unknown job, an operator command that does not
+//! fit the job's state); `warden adjudicate` exits 1 when benefit
 //! plans or an input header are invalid, when the run does not reconcile, or when
 //! `--verify-equivalence` finds a difference; 3 the environment is not usable (the
-//! database cannot be reached or opened, the data directory cannot be written, another
-//! orchestrator holds the run).
+//! database cannot be reached or opened, or is missing: only `run` and `demo` create one;
+//! the data directory cannot be written, another orchestrator holds the run).
 
 mod adjudicate;
 mod alerts;
