@@ -2,7 +2,9 @@
 //! `chromium-driver`, installed by `.ci/run`), driven over WebDriver with fantoccini:
 //! `warden demo` running; the overview shows the margins and states the API gives and
 //! updates itself live; the cycle detail highlights the critical-path jobs; an alert is
-//! acknowledged through the form and the acknowledgement is in the audit log.
+//! acknowledged through the form and the acknowledgement is in the audit log. And with an
+//! auth file (`warden serve --auth`): a person is sent to sign in, a login form without its
+//! pre-session cookie is refused, the login form signs in, and signing out signs out.
 //!
 //! Screenshots of every page go to `target/screenshots/`, and to `docs/screenshots/` with
 //! `WARDEN_UPDATE_SCREENSHOTS=1`. Without chromedriver the test says so and passes, except
@@ -43,25 +45,34 @@ fn free_port() -> u16 {
 
 /// Starts `warden demo`; returns it, the UI's URL and the rest of its output as it comes.
 fn start_demo(dir: &Path) -> (Killed, String, std::sync::mpsc::Receiver<String>) {
+    let mut args: Vec<std::ffi::OsString> = [
+        "demo",
+        "--fresh",
+        "--speed",
+        "4000",
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .map(Into::into)
+    .into();
+    args.extend(["--db".into(), dir.join("demo.db").into()]);
+    args.extend(["--data".into(), dir.join("data").into()]);
+    start_warden(&args)
+}
+
+/// Starts `warden ARGS` in the repository root; returns it, the UI's URL (its `UI:` line)
+/// and the rest of its output as it comes.
+fn start_warden(
+    args: &[std::ffi::OsString],
+) -> (Killed, String, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .current_dir(root())
-        .args([
-            "demo",
-            "--fresh",
-            "--speed",
-            "4000",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--db")
-        .arg(dir.join("demo.db"))
-        .arg("--data")
-        .arg(dir.join("data"))
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("warden demo");
+        .expect("warden");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -74,7 +85,7 @@ fn start_demo(dir: &Path) -> (Killed, String, std::sync::mpsc::Receiver<String>)
     loop {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("the demo prints its URL");
+            .expect("warden prints the UI's URL");
         if let Some(rest) = line.strip_prefix("UI: ") {
             let url = rest.split_whitespace().next().expect("url").to_string();
             return (child, url.trim_end_matches('/').to_string(), rx);
@@ -179,16 +190,24 @@ async fn acknowledge_first(client: &Client, page: &str) -> (String, String) {
     panic!("could not acknowledge through the form: {last:?}");
 }
 
+/// Whether a browser can be driven here; without one a test is skipped, except in CI.
+fn browser_installed() -> bool {
+    if Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must run the browser test: install chromium and chromium-driver"
+    );
+    eprintln!(
+        "skipped: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"
+    );
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
-    if !Path::new(CHROMEDRIVER).exists() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must run the browser test: install chromium and chromium-driver"
-        );
-        eprintln!(
-            "skipped: {CHROMEDRIVER} is not installed (apt-get install chromium chromium-driver)"
-        );
+    if !browser_installed() {
         return;
     }
     let dir = common::temp_dir("ui-browser");
@@ -349,5 +368,113 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         "{row}"
     );
     screenshot(&client, "audit").await;
+    client.close().await.expect("close");
+}
+
+/// The element `what` finds, once the page shows it (10 s at most).
+async fn shown(client: &Client, what: Locator<'_>) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(what)
+        .await
+        .unwrap_or_else(|e| panic!("{what:?} is not shown: {e}"))
+}
+
+/// Types the token into the login form and submits it.
+async fn sign_in(client: &Client, token: &str) {
+    let form = shown(client, Locator::Css("form.login")).await;
+    form.find(Locator::Css("input[name='token']"))
+        .await
+        .expect("token field")
+        .send_keys(token)
+        .await
+        .expect("type");
+    form.find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+}
+
+async fn path(client: &Client) -> String {
+    client.current_url().await.expect("url").path().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_through_the_login_form_and_out_again() {
+    if !browser_installed() {
+        return;
+    }
+    let dir = common::temp_dir("ui-login");
+    let db = dir.join("warden.db");
+    warden_store::Store::connect(&db.display().to_string())
+        .await
+        .expect("a store to serve");
+    let token = "tok-browser-dana";
+    let auth = dir.join("auth.yaml");
+    std::fs::write(
+        &auth,
+        format!(
+            "users:\n  - {{ name: dana, role: operator, token_sha256: {} }}\n",
+            warden_ui::auth::digest(token)
+        ),
+    )
+    .expect("auth file");
+    let mut args: Vec<std::ffi::OsString> =
+        ["serve", "--listen", "127.0.0.1:0"].map(Into::into).into();
+    args.extend(["--db".into(), db.into()]);
+    args.extend(["--data".into(), dir.join("data").into()]);
+    args.extend(["--auth".into(), auth.into()]);
+    let (_serve, url, _lines) = start_warden(&args);
+    let (_driver, client) = browser().await;
+
+    // A page without a session sends the browser to sign in.
+    client.goto(&format!("{url}/")).await.expect("overview");
+    assert_eq!(path(&client).await, "/login");
+    screenshot(&client, "login").await;
+
+    // A login form whose pre-session cookie is gone (as a form posted from another site
+    // would be) is refused, and a fresh form offered.
+    client
+        .delete_cookie("warden_login")
+        .await
+        .expect("delete the pre-session cookie");
+    sign_in(&client, token).await;
+    let refusal = shown(&client, Locator::Css("p.warning"))
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        refusal.contains("did not come from this server"),
+        "{refusal}"
+    );
+
+    // The fresh form signs in.
+    sign_in(&client, token).await;
+    let who = shown(
+        &client,
+        Locator::XPath("//span[@class='who'][contains(., 'dana')]"),
+    )
+    .await
+    .text()
+    .await
+    .expect("text");
+    assert!(who.contains("operator"), "{who}");
+    assert_eq!(path(&client).await, "/");
+
+    // Signing out signs out: back at the login form, and pages send there again.
+    client
+        .find(Locator::Css("span.who form button"))
+        .await
+        .expect("sign-out button")
+        .click()
+        .await
+        .expect("sign out");
+    shown(&client, Locator::Css("form.login")).await;
+    client.goto(&format!("{url}/")).await.expect("overview");
+    assert_eq!(path(&client).await, "/login");
     client.close().await.expect("close");
 }
