@@ -99,3 +99,23 @@ fn many_errors_are_reported_in_one_run() {
         "expected every error at once, got {errors}:\n{rendered}"
     );
 }
+
+#[test]
+fn files_a_workflow_must_not_read_are_never_quoted() {
+    for name in [
+        "080-calendar-absolute-path",
+        "081-calendar-escapes-directory",
+        "082-calendar-symlink-escapes",
+        "083-calendar-not-a-calendar",
+    ] {
+        let path = repo_root().join(format!("workflows/invalid/{name}.yaml"));
+        let (rendered, errors, _) = diagnose(&path);
+        assert_eq!(errors, 1, "{name}: {rendered}");
+        for leaked in ["root:x:0", "daemon:", "# Warden"] {
+            assert!(
+                !rendered.contains(leaked),
+                "{name} shows `{leaked}`:\n{rendered}"
+            );
+        }
+    }
+}

@@ -31,6 +31,14 @@ impl Calendar {
         super::parse::parse(file, text)
     }
 
+    /// Whether `text` looks like a calendar file at all: a top-level `name:`, `holidays:`,
+    /// `business_days:` or `description:` key, or a flow map. Only such a file may have its
+    /// lines quoted in messages; anything else (a password file a workflow names by mistake or
+    /// on purpose) is refused without showing a byte of it.
+    pub fn is_recognisable(text: &str) -> bool {
+        super::parse::looks_like_calendar(text)
+    }
+
     /// Monday to Friday, no holidays: the calendar of a workflow that names none.
     pub fn weekdays_only(name: &str) -> Calendar {
         Calendar {

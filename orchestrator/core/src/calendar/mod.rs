@@ -8,12 +8,14 @@
 
 mod business;
 mod cron_nights;
+mod gaps;
 mod local_time;
 mod month_end;
 mod parse;
 
 pub use business::Calendar;
 pub use cron_nights::{NEAREST_SEARCH_DAYS, cron_fires_on, nearest_cron_nights};
+pub use gaps::{GAP_SEARCH_YEARS, first_gap, moved_by_gap};
 pub use local_time::{Window, local_instant, night_window};
 pub use month_end::{MonthEndRule, NightSpacing, NonBusinessStart};
 

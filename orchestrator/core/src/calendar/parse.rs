@@ -75,6 +75,26 @@ pub(super) fn parse(file: FileId, text: &str) -> Result<Calendar, Vec<Diagnostic
     }
 }
 
+/// See [`Calendar::is_recognisable`].
+pub(super) fn looks_like_calendar(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    if lines
+        .clone()
+        .next()
+        .is_some_and(|l| l.trim_start().starts_with('{'))
+    {
+        return true;
+    }
+    lines.any(|line| {
+        TOP_KEYS.iter().any(|key| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with(':'))
+        })
+    })
+}
+
 /// serde-saphyr's defaults, but nesting capped far below its default of 64: a calendar nests
 /// three deep, and the loose tree recurses once per level, so a hostile file must not be able
 /// to exhaust the stack.

@@ -120,6 +120,55 @@ pub fn did_you_mean<'a>(
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// "did you mean" for a name that refers to an id. A name with characters no id can have
+/// (`CLMGLPÖST`) is only matched by its ASCII spelling (`CLMGLPOST`): a fuzzy match of the
+/// name as written would suggest a stranger that merely shares a prefix.
+pub fn did_you_mean_id<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    if name.is_ascii() {
+        return did_you_mean(name, candidates);
+    }
+    let folded = ascii_fold(name);
+    candidates
+        .into_iter()
+        .find(|c| *c == folded)
+        .map(|c| format!("did you mean `{c}`? (ids are ASCII)"))
+}
+
+/// `CLMGLPÖST` → `CLMGLPOST`: Latin letters with accents as their plain letter; other
+/// characters that are not ASCII are dropped.
+pub fn ascii_fold(text: &str) -> String {
+    const FOLDS: [(&str, char); 14] = [
+        ("ÀÁÂÃÄÅĀĂĄ", 'A'),
+        ("àáâãäåāăą", 'a'),
+        ("ÇĆĈĊČ", 'C'),
+        ("çćĉċč", 'c'),
+        ("ÈÉÊËĒĔĖĘĚ", 'E'),
+        ("èéêëēĕėęě", 'e'),
+        ("ÌÍÎÏĨĪĬĮİ", 'I'),
+        ("ìíîïĩīĭįı", 'i'),
+        ("ÑŃŅŇ", 'N'),
+        ("ñńņň", 'n'),
+        ("ÒÓÔÕÖØŌŎŐ", 'O'),
+        ("òóôõöøōŏő", 'o'),
+        ("ÙÚÛÜŨŪŬŮŰŲ", 'U'),
+        ("ùúûüũūŭůűų", 'u'),
+    ];
+    text.chars()
+        .filter_map(|c| {
+            if c.is_ascii() {
+                return Some(c);
+            }
+            FOLDS
+                .iter()
+                .find(|(from, _)| from.contains(c))
+                .map(|(_, to)| *to)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +179,20 @@ mod tests {
         assert_eq!(closest("estimat", keys), Some("estimate"));
         assert_eq!(closest("Streams", keys), Some("streams"));
         assert_eq!(closest("zzz", keys), None);
+    }
+
+    #[test]
+    fn names_that_are_not_ascii_are_matched_by_their_ascii_spelling_only() {
+        let ids = ["CLMACCUMPOST", "CLMGLPOST"];
+        assert_eq!(ascii_fold("CLMGLPÖST"), "CLMGLPOST");
+        assert_eq!(
+            did_you_mean_id("CLMGLPÖST", ids).as_deref(),
+            Some("did you mean `CLMGLPOST`? (ids are ASCII)")
+        );
+        assert_eq!(did_you_mean_id("CLMGLPÖST", ["CLMACCUMPOST"]), None);
+        assert_eq!(
+            did_you_mean_id("CLMGLPOS", ids).as_deref(),
+            Some("did you mean `CLMGLPOST`?")
+        );
     }
 }

@@ -148,6 +148,7 @@ impl Workflow {
                 years.end()
             ));
         }
+        let warnings = self.gap_warnings(&nights);
         Ok(Plan {
             cycle: self.id.clone(),
             timezone: self.timezone,
@@ -162,7 +163,35 @@ impl Workflow {
             deadlines,
             graph,
             notes,
+            warnings,
         })
+    }
+
+    /// One warning per window end that a daylight-saving gap moves on these nights.
+    fn gap_warnings(&self, nights: &[Night]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (night, day) in nights.iter().zip(&self.days) {
+            let closes_on = if day.closes > day.opens {
+                night.date
+            } else {
+                night.date + TimeDelta::days(1)
+            };
+            for (what, date, time) in [
+                ("opens", night.date, day.opens),
+                ("closes", closes_on, day.closes),
+            ] {
+                if let Some(moved) = calendar::moved_by_gap(self.timezone, date, time) {
+                    warnings.push(format!(
+                        "day `{}`'s window {what} at {} on {date}, a time that does not exist in {} (clocks spring forward); it {what} at {} instead",
+                        day.id,
+                        time.format("%H:%M"),
+                        self.timezone.name(),
+                        moved.format("%H:%M")
+                    ));
+                }
+            }
+        }
+        warnings
     }
 
     /// The date each day's night begins.

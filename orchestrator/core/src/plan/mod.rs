@@ -123,6 +123,9 @@ pub struct Plan {
     pub graph: DiGraph<JobIdx, ()>,
     /// Things worth saying about this date (e.g. it is outside the calendar's holiday years).
     pub notes: Vec<String>,
+    /// Things that may not be what the architect meant on this date (a window moved by a
+    /// daylight-saving gap).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {

@@ -4,9 +4,12 @@
 pub mod compile;
 pub mod located;
 pub mod model;
+pub mod numbers;
 pub mod raw;
 pub mod synthetic;
 pub mod values;
 
-pub use compile::{Compilation, FsLoader, Loader, NoFiles, compile, compile_bytes, compile_str};
+pub use compile::{
+    Compilation, FsLoader, LoadError, Loader, NoFiles, compile, compile_bytes, compile_str,
+};
 pub use model::*;

@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::located::Located;
+use super::numbers::{Number, Whole};
 
 /// A scalar written as a number or a string (`22M`, `1800000`, `95m`). Durations and volumes
 /// accept both so the compiler can say "`95` has no unit" instead of a type error.
@@ -85,12 +86,12 @@ pub struct RawSchedule {
 #[serde(deny_unknown_fields)]
 pub struct RawMonthEnd {
     /// Day of the month the first night begins (clamped to the month's last day).
-    pub start_day: Located<i64>,
+    pub start_day: Located<Whole>,
     /// `previous` (default), `next` or `keep`: what to do when the start day is not a business day.
     #[schemars(extend("enum" = ["previous", "next", "keep", null]))]
     pub when_not_business_day: Option<Located<String>>,
     /// How many nights the cycle spans.
-    pub nights: Located<i64>,
+    pub nights: Located<Whole>,
     /// `calendar` (default: consecutive calendar nights) or `business` (consecutive business days).
     #[schemars(extend("enum" = ["calendar", "business", null]))]
     pub spacing: Option<Located<String>>,
@@ -101,14 +102,14 @@ pub struct RawMonthEnd {
 pub struct RawDefaults {
     #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", null]))]
     pub builtin: Option<Located<String>>,
-    pub elasticity: Option<Located<f64>>,
-    pub retries: Option<Located<i64>>,
+    pub elasticity: Option<Located<Number>>,
+    pub retries: Option<Located<Whole>>,
     pub retry_backoff: Option<Located<Scalar>>,
     pub timeout: Option<Located<Scalar>>,
     /// `rerun` (default) or `fail`: what a lost attempt (its worker vanished) does to a job.
     #[schemars(extend("enum" = ["rerun", "fail", null]))]
     pub on_lost: Option<Located<String>>,
-    pub priority: Option<Located<i64>>,
+    pub priority: Option<Located<Whole>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -129,7 +130,7 @@ pub struct RawStream {
 pub struct RawResource {
     pub id: Located<String>,
     /// How many holders at once; absent means exclusive (1).
-    pub capacity: Option<Located<i64>>,
+    pub capacity: Option<Located<Whole>>,
     pub description: Option<String>,
 }
 
@@ -198,7 +199,7 @@ pub struct RawJob {
     /// Bind a single job to one stream (its volume and not-before apply).
     pub stream: Option<Located<String>>,
     /// Fan out into this many partitions.
-    pub partitions: Option<Located<i64>>,
+    pub partitions: Option<Located<Whole>>,
     /// Jobs this one waits for.
     #[serde(default)]
     pub after: Vec<Located<String>>,
@@ -210,11 +211,11 @@ pub struct RawJob {
     /// Expected run time at the stream's declared volume.
     pub estimate: Option<Located<RawEstimate>>,
     /// How run time scales with volume: duration × (volume / declared volume) ^ elasticity.
-    pub elasticity: Option<Located<f64>>,
+    pub elasticity: Option<Located<Number>>,
     /// Resources held while running.
     #[serde(default)]
     pub uses: Vec<Located<RawUse>>,
-    pub retries: Option<Located<i64>>,
+    pub retries: Option<Located<Whole>>,
     pub retry_backoff: Option<Located<Scalar>>,
     pub timeout: Option<Located<Scalar>>,
     /// When an attempt's worker vanished (the orchestrator died or its lease ran out):
@@ -225,7 +226,7 @@ pub struct RawJob {
     /// Local time of the job's night before which it must not start.
     pub not_before: Option<Located<String>>,
     /// Higher runs first when several jobs are ready.
-    pub priority: Option<Located<i64>>,
+    pub priority: Option<Located<Whole>>,
     pub description: Option<String>,
 }
 
@@ -261,7 +262,7 @@ pub struct RawEscalationStep {
     /// Fire when the margin falls below a duration (`4h`) or a share of the planned margin (`25%`).
     pub margin_below: Option<Located<Scalar>>,
     /// Fire when the probability of a miss exceeds this (0–1).
-    pub p_miss_above: Option<Located<f64>>,
+    pub p_miss_above: Option<Located<Number>>,
     /// Fire when the projected finish is after the deadline.
     pub projected_miss: Option<Located<bool>>,
     /// Roles to notify.

@@ -56,3 +56,36 @@ pub fn synthetic(jobs: usize) -> String {
     }
     y
 }
+
+/// A workflow of exactly `jobs` jobs written out one entry each, the way a generated export
+/// of a large estate looks (about 230 bytes a job: 100,000 jobs are about 23 MB), over three
+/// nights: chains of ten jobs, each chain's head waiting for the previous chain's tail.
+pub fn flat(jobs: usize) -> String {
+    let mut y = String::with_capacity(jobs * 240 + 1024);
+    y.push_str(
+        "cycle: flat\ntimezone: America/New_York\nschedule: { month_end: { start_day: 28, nights: 3 } }\n\
+         defaults: { builtin: sleep }\ndays:\n",
+    );
+    for d in 1..=3 {
+        let start = if d == 1 { "window" } else { "when_ready" };
+        y.push_str(&format!(
+            "  - {{ id: d{d}, window: {{ opens: \"20:00\", closes: \"06:00\" }}, start: {start} }}\n"
+        ));
+    }
+    y.push_str("jobs:\n");
+    let per_day = jobs.div_ceil(3).max(1);
+    for j in 0..jobs {
+        let day = j / per_day + 1;
+        y.push_str(&format!("  - id: JOB-{j:06}\n    day: d{day}\n"));
+        if j % 10 != 0 && j / per_day == (j - 1) / per_day {
+            y.push_str(&format!("    after: [JOB-{:06}]\n", j - 1));
+        }
+        y.push_str(&format!(
+            "    estimate: {}m\n    description: Generated job {j} of the estate's export, \
+             claim batch {} for the partner extract, the ledger feed and downstream reconciliation\n",
+            1 + j % 9,
+            j / 10
+        ));
+    }
+    y
+}

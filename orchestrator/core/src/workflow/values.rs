@@ -94,6 +94,10 @@ pub fn time_zone(text: &str) -> Result<Tz, (String, Option<String>)> {
     })
 }
 
+/// Longest id (in characters) of anything a workflow declares: ids name jobs in plans,
+/// logs, alerts and the UI, and concrete ids add a stream and partition to it.
+pub const MAX_ID_CHARS: usize = 64;
+
 /// Whether an id is usable: starts with a letter or digit, then letters, digits, `_` or `-`.
 /// (`.` is reserved for stream instances, `*` for "every instance".)
 pub fn is_valid_id(id: &str) -> bool {

@@ -1,63 +1,22 @@
 //! The compiler's working context: where diagnostics go and how other files are read.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
 use crate::workflow::located::Located;
 
-/// Reads files a workflow references. The compiler itself does no I/O.
-pub trait Loader {
-    /// Reads `path`, written in `from` (the referencing file's path). Returns the path to show
-    /// in messages and the text, or a message saying why it could not be read.
-    fn load(&self, from: &str, path: &str) -> Result<(String, String), String>;
-}
-
-/// A loader for text compiled on its own: every reference fails.
-#[derive(Debug)]
-pub struct NoFiles;
-
-impl Loader for NoFiles {
-    fn load(&self, _from: &str, path: &str) -> Result<(String, String), String> {
-        Err(format!(
-            "`{path}` cannot be read here (no files are available)"
-        ))
-    }
-}
-
-/// Reads referenced files from the file system, relative to the referencing file (and to
-/// `root`, when set, so that paths shown in messages can stay relative to a project root).
-#[derive(Debug, Default)]
-pub struct FsLoader {
-    pub root: Option<PathBuf>,
-}
-
-impl FsLoader {
-    pub fn rooted(root: impl Into<PathBuf>) -> Self {
-        Self {
-            root: Some(root.into()),
-        }
-    }
-}
-
-impl Loader for FsLoader {
-    fn load(&self, from: &str, path: &str) -> Result<(String, String), String> {
-        let base = Path::new(from).parent().unwrap_or(Path::new(""));
-        let shown: PathBuf = base.join(path);
-        let full = match &self.root {
-            Some(root) => root.join(&shown),
-            None => shown.clone(),
-        };
-        let shown = shown.to_string_lossy().into_owned();
-        std::fs::read_to_string(&full)
-            .map(|text| (shown.clone(), text))
-            .map_err(|e| format!("cannot read `{shown}`: {e}"))
-    }
-}
+use super::loader::Loader;
 
 pub(super) struct Ctx<'a> {
     pub file: FileId,
     pub sources: &'a mut SourceMap,
     pub loader: &'a dyn Loader,
+    /// The cycle's zone, once the header has resolved it (for daylight-saving warnings).
+    pub timezone: Option<chrono_tz::Tz>,
+    /// Times of day already searched for a daylight-saving gap: where each is first moved.
+    pub gaps: HashMap<NaiveTime, Option<(NaiveDate, NaiveDateTime)>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -67,6 +26,8 @@ impl<'a> Ctx<'a> {
             file,
             sources,
             loader,
+            timezone: None,
+            gaps: HashMap::new(),
             diagnostics: Vec::new(),
         }
     }

@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use super::ctx::Ctx;
 use super::header::{Header, Unique, check_id};
 use super::jobs::CompiledJobs;
-use crate::diagnostics::{Diagnostic, did_you_mean};
+use crate::diagnostics::{Diagnostic, did_you_mean, did_you_mean_id};
 use crate::workflow::located::Located;
 use crate::workflow::model::{
     Deadline, DeadlineKind, EscalationStep, JobIdx, Milestone, TimeAnchor, TimeExpr, Trigger,
@@ -130,7 +130,7 @@ fn resolve_covers(
                         owner.value, name.value
                     ),
                     "unknown name",
-                    did_you_mean(&name.value, candidates),
+                    did_you_mean_id(&name.value, candidates),
                 );
                 ok = false;
             }
@@ -327,13 +327,13 @@ fn escalation(
         let trigger = if let Some(m) = &s.margin_below {
             margin_trigger(cx, m)
         } else if let Some(p) = &s.p_miss_above {
-            if p.value > 0.0 && p.value < 1.0 {
-                Some(Trigger::MissProbabilityAbove(p.value))
+            if p.value.0 > 0.0 && p.value.0 < 1.0 {
+                Some(Trigger::MissProbabilityAbove(p.value.0))
             } else {
                 let pspan = cx.span(p);
                 cx.error(
                     pspan,
-                    format!("probability {} is out of range", p.value),
+                    format!("probability {} is out of range", p.value.0),
                     "expected between 0 and 1",
                 );
                 None

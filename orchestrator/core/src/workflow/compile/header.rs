@@ -8,13 +8,14 @@ use chrono::TimeDelta;
 use chrono_tz::Tz;
 
 use super::ctx::Ctx;
-use crate::calendar::{Calendar, MonthEndRule, NightSpacing, NonBusinessStart};
+use crate::calendar::{self, Calendar, MonthEndRule, NightSpacing, NonBusinessStart};
 use crate::diagnostics::{Diagnostic, Span, did_you_mean};
 use crate::workflow::located::Located;
 use crate::workflow::model::{
     Builtin, Day, DayStart, Deadline, Job, Milestone, Mode, OnLost, Resource, Role, Schedule,
     Stream, Workflow,
 };
+use crate::workflow::numbers::{Number, Whole};
 use crate::workflow::raw::RawWorkflow;
 use crate::workflow::values;
 
@@ -102,6 +103,7 @@ pub(super) fn compile_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Header {
             None
         }
     };
+    cx.timezone = timezone;
     let calendar = compile_calendar(cx, raw);
     let mode = match &raw.mode {
         None => Mode::Pipelined,
@@ -140,17 +142,37 @@ pub(super) fn compile_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Header {
     }
 }
 
-/// Reports a malformed id; returns whether it is usable.
+/// Reports a malformed or over-long id; returns whether it is usable.
 pub(super) fn check_id(cx: &mut Ctx<'_>, id: &Located<String>, what: &str) -> bool {
+    let span = cx.span(id);
+    let length = id.value.chars().count();
+    if length > values::MAX_ID_CHARS {
+        let shown: String = id.value.chars().take(24).collect();
+        cx.push(
+            Diagnostic::error(format!(
+                "the {what} id `{shown}…` is {length} characters long; ids are at most {}",
+                values::MAX_ID_CHARS
+            ))
+            .at(span.narrow(0, 0))
+            .label("too long")
+            .help("ids name jobs in plans, logs and alerts; shorten it and put the rest in `name:` or `description:`"),
+        );
+        return false;
+    }
     if values::is_valid_id(&id.value) {
         return true;
     }
-    let span = cx.span(id);
+    let folded = crate::diagnostics::ascii_fold(&id.value);
+    let help = if !id.value.is_ascii() && values::is_valid_id(&folded) {
+        format!("ids are ASCII letters, digits, `_` and `-`: write `{folded}`")
+    } else {
+        "start with a letter or digit; `.` and `*` are reserved for stream instances".to_string()
+    };
     cx.push(
         Diagnostic::error(format!("`{}` is not a valid {what} id", id.value))
             .at(span)
             .label("ids are letters, digits, `_` and `-`")
-            .help("start with a letter or digit; `.` and `*` are reserved for stream instances"),
+            .help(help),
     );
     false
 }
@@ -194,12 +216,21 @@ fn compile_calendar(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Option<Calendar> {
     let span = cx.span(reference);
     let from = cx.sources.path(cx.file).to_string();
     match cx.loader.load(&from, &reference.value) {
-        Err(message) => {
+        Err(e) => {
             cx.push(
                 Diagnostic::error(format!("cannot load calendar `{}`", reference.value))
                     .at(span)
-                    .label(message)
-                    .help("calendar paths are relative to the workflow file, e.g. `calendars/us-federal.yaml`"),
+                    .label(e.message)
+                    .help(e.help),
+            );
+            None
+        }
+        Ok((path, text)) if !Calendar::is_recognisable(&text) => {
+            cx.push(
+                Diagnostic::error(format!("`{path}` is not a calendar file"))
+                    .at(span)
+                    .label("not a calendar")
+                    .help("a calendar file is YAML with `name:` and `holidays:` (docs/calendars.md); its content is not shown"),
             );
             None
         }
@@ -286,32 +317,35 @@ fn compile_month_end(
 ) -> Option<Schedule> {
     let m = &month_end.value;
     let mut ok = true;
-    if !(1..=31).contains(&m.start_day.value) {
+    if !(1..=31).contains(&m.start_day.value.0) {
         let span = cx.span(&m.start_day);
         cx.error(
             span,
-            format!("start_day {} is not a day of the month", m.start_day.value),
+            format!(
+                "start_day {} is not a day of the month",
+                m.start_day.value.0
+            ),
             "expected 1 to 31",
         );
         ok = false;
     }
-    if !(1..=31).contains(&m.nights.value) {
+    if !(1..=31).contains(&m.nights.value.0) {
         let span = cx.span(&m.nights);
         cx.error(
             span,
             format!(
                 "a month-end cycle of {} nights is not possible",
-                m.nights.value
+                m.nights.value.0
             ),
             "expected 1 to 31",
         );
         ok = false;
-    } else if usize::try_from(m.nights.value).ok() != Some(day_count) && day_count > 0 {
+    } else if usize::try_from(m.nights.value.0).ok() != Some(day_count) && day_count > 0 {
         let span = cx.span(&m.nights);
         cx.push(
             Diagnostic::error(format!(
                 "the schedule has {} but the cycle defines {}",
-                values::count(m.nights.value, "night"),
+                values::count(m.nights.value.0, "night"),
                 values::count(day_count, "day")
             ))
             .at(span)
@@ -357,9 +391,9 @@ fn compile_month_end(
     };
     ok.then(|| {
         Schedule::MonthEnd(MonthEndRule {
-            start_day: u32::try_from(m.start_day.value).unwrap_or(28),
+            start_day: u32::try_from(m.start_day.value.0).unwrap_or(28),
             when_not_business_day: adjust,
-            nights: u32::try_from(m.nights.value).unwrap_or(1),
+            nights: u32::try_from(m.nights.value.0).unwrap_or(1),
             spacing,
         })
     })
@@ -422,13 +456,43 @@ fn compile_days(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> (Vec<Day>, Vec<String>) 
 
 pub(super) fn time_field(cx: &mut Ctx<'_>, value: &Located<String>) -> Option<chrono::NaiveTime> {
     match values::time_of_day(&value.value) {
-        Ok(t) => Some(t),
+        Ok(t) => {
+            warn_gap(cx, value, t);
+            Some(t)
+        }
         Err(message) => {
             let span = cx.span(value);
             cx.error(span, message, "not HH:MM");
             None
         }
     }
+}
+
+/// A warning when a time of day falls in the zone's spring-forward gap on some night: that
+/// night it is moved forward by the gap (docs/calendars.md), which should not be silent.
+fn warn_gap(cx: &mut Ctx<'_>, value: &Located<String>, time: chrono::NaiveTime) {
+    let Some(tz) = cx.timezone else {
+        return;
+    };
+    let gap = *cx
+        .gaps
+        .entry(time)
+        .or_insert_with(|| calendar::first_gap(tz, time));
+    let Some((date, moved)) = gap else {
+        return;
+    };
+    let span = cx.span(value);
+    cx.push(
+        Diagnostic::warning(format!(
+            "`{}` does not exist in {} on the night clocks spring forward (first {date}); that night it becomes {}",
+            value.value,
+            tz.name(),
+            moved.format("%H:%M")
+        ))
+        .at(span)
+        .label("in a daylight-saving gap")
+        .help("on that night the time moves forward by the gap (docs/calendars.md); choose a time outside the gap to keep it fixed"),
+    );
 }
 
 fn compile_streams(
@@ -493,12 +557,12 @@ fn compile_resources(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> (Vec<Resource>, Vec
         let valid = check_id(cx, &r.id, "resource") & unique.insert(cx, &r.id);
         let capacity = match &r.capacity {
             None => Some(1),
-            Some(c) if (1..=100_000).contains(&c.value) => u32::try_from(c.value).ok(),
+            Some(c) if (1..=100_000).contains(&c.value.0) => u32::try_from(c.value.0).ok(),
             Some(c) => {
                 let span = cx.span(c);
                 cx.error(
                     span,
-                    format!("resource `{}` has capacity {}", r.id.value, c.value),
+                    format!("resource `{}` has capacity {}", r.id.value, c.value.0),
                     "a capacity is at least 1",
                 );
                 None
@@ -538,7 +602,7 @@ fn compile_defaults(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Defaults {
         retry_backoff: d.retry_backoff.as_ref().and_then(|b| duration_field(cx, b)),
         timeout: d.timeout.as_ref().and_then(|t| timeout(cx, t)),
         on_lost: d.on_lost.as_ref().and_then(|v| on_lost(cx, v)),
-        priority: d.priority.as_ref().map(|p| p.value),
+        priority: d.priority.as_ref().map(|p| p.value.0),
     }
 }
 
@@ -560,14 +624,14 @@ pub(super) fn builtin(cx: &mut Ctx<'_>, value: &Located<String>) -> Option<Built
     })
 }
 
-pub(super) fn elasticity(cx: &mut Ctx<'_>, value: &Located<f64>) -> Option<f64> {
-    if value.value.is_finite() && (0.0..=4.0).contains(&value.value) {
-        return Some(value.value);
+pub(super) fn elasticity(cx: &mut Ctx<'_>, value: &Located<Number>) -> Option<f64> {
+    if value.value.0.is_finite() && (0.0..=4.0).contains(&value.value.0) {
+        return Some(value.value.0);
     }
     let span = cx.span(value);
     cx.error_help(
         span,
-        format!("elasticity {} is out of range", value.value),
+        format!("elasticity {} is out of range", value.value.0),
         "expected 0 to 4",
         Some(
             "0 means the run time does not depend on volume, 1 that it grows in proportion".into(),
@@ -576,14 +640,14 @@ pub(super) fn elasticity(cx: &mut Ctx<'_>, value: &Located<f64>) -> Option<f64> 
     None
 }
 
-pub(super) fn retries(cx: &mut Ctx<'_>, value: &Located<i64>) -> Option<u32> {
-    if (0..=100).contains(&value.value) {
-        return u32::try_from(value.value).ok();
+pub(super) fn retries(cx: &mut Ctx<'_>, value: &Located<Whole>) -> Option<u32> {
+    if (0..=100).contains(&value.value.0) {
+        return u32::try_from(value.value.0).ok();
     }
     let span = cx.span(value);
     cx.error(
         span,
-        format!("{} retries is out of range", value.value),
+        format!("{} retries is out of range", value.value.0),
         "expected 0 to 100",
     );
     None

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::ctx::Ctx;
 use super::header::{self, Header, Unique, check_id};
 use super::refs::{RefError, RefIndex, Template};
-use crate::diagnostics::{Diagnostic, Span, did_you_mean};
+use crate::diagnostics::{Diagnostic, Span, did_you_mean, did_you_mean_id};
 use crate::workflow::located::Located;
 use crate::workflow::model::{Action, Builtin, Job, JobIdx, Partition, ResourceUse};
 use crate::workflow::raw::{RawEstimate, RawJob, RawStreams, RawUse, RawWorkflow};
@@ -48,8 +48,12 @@ pub(super) fn compile_jobs(cx: &mut Ctx<'_>, raw: &RawWorkflow, header: &Header)
     // Pass 1: expand every template; remember which raw job each template came from.
     let mut expanded: Vec<(usize, &RawJob)> = Vec::new();
     for raw_job in &raw.jobs {
-        let fresh = check_id(cx, &raw_job.id, "job") & unique.insert(cx, &raw_job.id);
-        if !fresh {
+        let valid = check_id(cx, &raw_job.id, "job");
+        if !valid {
+            // Already reported: references to it are not reported again.
+            out.broken.insert(raw_job.id.value.clone());
+        }
+        if !(valid & unique.insert(cx, &raw_job.id)) {
             continue;
         }
         match expand(cx, raw_job, header, &mut out) {
@@ -81,7 +85,7 @@ fn unknown_job(cx: &mut Ctx<'_>, name: &Located<String>, job: &str, out: &Compil
             name.value
         ),
         "unknown job",
-        did_you_mean(bare, out.index.names()),
+        did_you_mean_id(bare, out.index.names()),
     );
 }
 
@@ -115,12 +119,14 @@ fn expand(
     let (streams, per_stream) = job_streams(cx, raw, header);
     let partitions = match &raw.partitions {
         None => Some(None),
-        Some(p) if (1..=MAX_PARTITIONS).contains(&p.value) => u32::try_from(p.value).ok().map(Some),
+        Some(p) if (1..=MAX_PARTITIONS).contains(&p.value.0) => {
+            u32::try_from(p.value.0).ok().map(Some)
+        }
         Some(p) => {
             let span = cx.span(p);
             cx.error(
                 span,
-                format!("job `{id}` fans out into {} partitions", p.value),
+                format!("job `{id}` fans out into {} partitions", p.value.0),
                 format!("expected 1 to {MAX_PARTITIONS}"),
             );
             None
@@ -162,7 +168,7 @@ fn expand(
     let priority = raw
         .priority
         .as_ref()
-        .map(|p| p.value)
+        .map(|p| p.value.0)
         .or(d.priority)
         .unwrap_or(0);
 

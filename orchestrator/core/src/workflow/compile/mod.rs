@@ -12,14 +12,17 @@ mod cycles;
 mod deadlines;
 mod header;
 mod jobs;
+mod limits;
+mod loader;
 mod mismatch;
 mod parse;
 pub(crate) use parse::yaml_error;
 mod refs;
+mod syntax;
 
 use std::collections::HashSet;
 
-pub use ctx::{FsLoader, Loader, NoFiles};
+pub use loader::{FsLoader, LoadError, Loader, MAX_REFERENCED_BYTES, NoFiles};
 
 use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
 use crate::workflow::model::Workflow;
@@ -147,7 +150,7 @@ fn not_utf8(file: FileId, bytes: &[u8], valid: usize) -> Diagnostic {
 pub fn compile_str(path: &str, text: &str) -> (SourceMap, Compilation) {
     let mut sources = SourceMap::new();
     let file = sources.add(path, text);
-    let compilation = compile(&mut sources, file, &ctx::NoFiles);
+    let compilation = compile(&mut sources, file, &NoFiles);
     (sources, compilation)
 }
 

@@ -2,12 +2,9 @@
 
 use serde_saphyr::Error as YamlError;
 
-use super::mismatch;
+use super::{limits, mismatch, syntax};
 use crate::diagnostics::{Diagnostic, FileId, Span, did_you_mean};
 use crate::workflow::raw::RawWorkflow;
-
-/// Largest workflow file accepted; far above any real cycle (a 10,000-job file is ~1 MB).
-const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// What the smallest useful workflow looks like, for an empty file.
 const MINIMAL_WORKFLOW: &str = "a workflow needs at least `cycle`, `timezone`, `schedule`, `days` and `jobs`, e.g. \
@@ -27,14 +24,8 @@ pub(crate) fn start_of(file: FileId) -> Span {
 }
 
 pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Box<Diagnostic>> {
-    if text.len() > MAX_BYTES {
-        return Err(Box::new(
-            Diagnostic::error(format!(
-                "the file is {} bytes; workflow files are limited to {MAX_BYTES}",
-                text.len()
-            ))
-            .at(start_of(file)),
-        ));
+    if let Some(too_large) = limits::check_size(file, text) {
+        return Err(Box::new(too_large));
     }
     let has_content = text
         .lines()
@@ -52,7 +43,12 @@ pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Bo
                 .help(MINIMAL_WORKFLOW),
         ));
     }
-    serde_saphyr::from_str::<RawWorkflow>(text).map_err(|e| Box::new(yaml_error(file, text, &e)))
+    serde_saphyr::from_str_with_options::<RawWorkflow>(text, limits::options()).map_err(|e| {
+        Box::new(
+            limits::describe(file, e.without_snippet())
+                .unwrap_or_else(|| yaml_error(file, text, &e)),
+        )
+    })
 }
 
 /// Turns a serde-saphyr error in `text` into a located diagnostic.
@@ -63,13 +59,28 @@ pub(crate) fn yaml_error(file: FileId, text: &str, error: &YamlError) -> Diagnos
         .unwrap_or_default();
     let error = error.without_snippet();
     let message = first_line(&error.to_string());
+    let value_span = match error {
+        YamlError::SerdeInvalidType { expected, .. }
+        | YamlError::SerdeInvalidValue { expected, .. }
+            if expected.ends_with("written without quotes") =>
+        {
+            past_key(text, span)
+        }
+        _ => span,
+    };
     if let Some((message, help)) =
-        mismatch::describe(error, &message, text, byte_offset(text, &span))
+        mismatch::describe(error, &message, text, byte_offset(text, &value_span))
     {
+        let span = value_span;
         return Diagnostic::error(message)
             .at(span)
             .label("not what this key takes")
             .help(help);
+    }
+    if let Some(d) =
+        byte_offset(text, &span).and_then(|offset| syntax::describe(file, text, &message, offset))
+    {
+        return d;
     }
     if let Some((field, expected)) = unknown_field(&message) {
         let help = did_you_mean(&field, expected.iter().map(String::as_str))
@@ -94,6 +105,34 @@ pub(crate) fn yaml_error(file: FileId, text: &str, error: &YamlError) -> Diagnos
             ));
     }
     Diagnostic::error(message).at(span).label("here")
+}
+
+/// A type error raised for a whole `key: value` entry (the numbers in
+/// [`crate::workflow::numbers`]) is located at the key; the value is what is wrong.
+fn past_key(text: &str, span: Span) -> Span {
+    let Some(offset) = byte_offset(text, &span) else {
+        return span;
+    };
+    let rest = text.get(offset..).unwrap_or_default();
+    let key_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(0);
+    let after_key = &rest[key_len..];
+    if key_len == 0 || !after_key.starts_with(':') {
+        return span;
+    }
+    let spaces = after_key[1..].len() - after_key[1..].trim_start_matches([' ', '\t']).len();
+    let skip = key_len + 1 + spaces;
+    let value = &rest[skip..];
+    let len = value
+        .find([',', '}', ']', '\n', '#'])
+        .unwrap_or(value.len());
+    Span {
+        offset: Some(offset + skip),
+        column: span.column.saturating_add(u32::try_from(skip).unwrap_or(0)),
+        len: value[..len].trim_end().len(),
+        ..span
+    }
 }
 
 /// The byte offset of `span` in `text`: its own, or from its line and column.

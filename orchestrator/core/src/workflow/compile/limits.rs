@@ -1,0 +1,126 @@
+//! How big a workflow file may be, and what to say when one is bigger.
+//!
+//! The limits exist so that a hostile or runaway file cannot exhaust memory or the stack;
+//! they are set well above what a real cycle needs (100,000 jobs written one entry each is
+//! about 23 MB and 1.3 million YAML nodes). The YAML reader's own budget is raised to match,
+//! and its breaches are told in the architect's terms: which limit, its value, the file, and
+//! how to split the file. docs/workflow-language.md ("Limits") lists them.
+
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{Budget, Error as YamlError, Options};
+
+use super::parse::start_of;
+use crate::diagnostics::{Diagnostic, FileId};
+
+/// Largest workflow file, in bytes.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Most YAML nodes (every key, value, list and map): about 13 per job written out in full.
+pub const MAX_NODES: usize = 8_000_000;
+/// Most YAML parser events (nodes plus the ends of lists and maps).
+pub const MAX_EVENTS: usize = 16_000_000;
+/// Deepest nesting of lists and maps (a workflow needs about 6).
+pub const MAX_DEPTH: usize = 64;
+
+/// What to do about a file over a limit.
+const SPLIT_HELP: &str = "split the cycle into several workflow files (one per day, or per \
+    group of streams), or let one entry stand for many jobs with `streams:` and \
+    `partitions:`; docs/workflow-language.md lists the limits";
+
+/// The YAML reader's options: its default budget, raised to the limits above.
+pub(super) fn options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = MAX_EVENTS;
+    budget.max_depth = MAX_DEPTH;
+    budget.max_total_scalar_bytes = MAX_BYTES;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+/// The file's size against [`MAX_BYTES`], checked before reading any YAML.
+pub(super) fn check_size(file: FileId, text: &str) -> Option<Diagnostic> {
+    (text.len() > MAX_BYTES).then(|| {
+        over_limit(
+            file,
+            format!(
+                "the file is {} ({} bytes); workflow files are limited to {}",
+                megabytes(text.len()),
+                text.len(),
+                megabytes(MAX_BYTES)
+            ),
+        )
+    })
+}
+
+/// A breach of the YAML reader's budget in the architect's words, or `None` for any other
+/// error.
+pub(super) fn describe(file: FileId, error: &YamlError) -> Option<Diagnostic> {
+    let YamlError::Budget { breach, .. } = error else {
+        return None;
+    };
+    let message = match breach {
+        BudgetBreach::Nodes { .. } => format!(
+            "the file has more than {} YAML nodes (keys, values, lists and maps); a job written \
+             out takes about 13, so this is about {} jobs",
+            thousands(MAX_NODES),
+            thousands(MAX_NODES / 13)
+        ),
+        BudgetBreach::Events { .. } => format!(
+            "the file has more than {} YAML events (nodes and the ends of lists and maps)",
+            thousands(MAX_EVENTS)
+        ),
+        BudgetBreach::Depth { .. } => {
+            format!("the file nests lists and maps more than {MAX_DEPTH} levels deep")
+        }
+        BudgetBreach::ScalarBytes { .. } => format!(
+            "the file's values add up to more than {}",
+            megabytes(MAX_BYTES)
+        ),
+        other => format!("the file is beyond what Warden reads ({other:?})"),
+    };
+    Some(over_limit(file, message))
+}
+
+fn over_limit(file: FileId, message: String) -> Diagnostic {
+    Diagnostic::error(message)
+        .at(start_of(file))
+        .label("this file is over a limit")
+        .help(SPLIT_HELP)
+}
+
+/// `64 MiB`, `23.1 MiB`.
+fn megabytes(bytes: usize) -> String {
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    if mib.fract() == 0.0 {
+        format!("{mib:.0} MiB")
+    } else {
+        format!("{mib:.1} MiB")
+    }
+}
+
+/// `8,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_readable() {
+        assert_eq!(thousands(8_000_000), "8,000,000");
+        assert_eq!(thousands(615), "615");
+        assert_eq!(megabytes(MAX_BYTES), "64 MiB");
+        assert_eq!(megabytes(23 * 1024 * 1024 + 100 * 1024), "23.1 MiB");
+    }
+}

@@ -1,0 +1,60 @@
+//! Workflow files at the size of a large estate compile, and files over the limits are
+//! refused in the architect's terms (which limit, its value, the file, how to split it).
+//! Timed with `cargo test --release -p warden-core --test large_workflow -- --nocapture`.
+
+use std::time::Instant;
+
+use warden_core::diagnostics::render_text;
+use warden_core::workflow::compile_str;
+use warden_core::workflow::synthetic::flat;
+
+#[test]
+fn a_100_000_job_file_written_out_compiles() {
+    let text = flat(100_000);
+    assert!(text.len() > 20_000_000, "{} bytes", text.len());
+    let started = Instant::now();
+    let (sources, c) = compile_str("estate.yaml", &text);
+    let elapsed = started.elapsed();
+    let Some(w) = &c.workflow else {
+        panic!("{}", render_text(&sources, &c.diagnostics));
+    };
+    assert_eq!(w.jobs.len(), 100_000);
+    println!(
+        "compiled {} jobs ({:.1} MB) in {:.2} s",
+        w.jobs.len(),
+        text.len() as f64 / 1e6,
+        elapsed.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_file_over_the_node_limit_says_which_limit_and_how_to_split() {
+    // One job waiting for 8.5 million names: small in bytes (17 MB), over the node limit.
+    let after = "a,".repeat(8_500_000);
+    let text = format!(
+        "{}  - {{ id: LAST, day: d3, after: [{after}] }}\n",
+        flat(10)
+    );
+    let (sources, c) = compile_str("huge.yaml", &text);
+    let rendered = render_text(&sources, &c.diagnostics);
+    let [d] = c.diagnostics.as_slice() else {
+        panic!("one diagnostic: {rendered}");
+    };
+    assert!(
+        d.message.contains("more than 8,000,000 YAML nodes"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("huge.yaml:1:1"), "{rendered}");
+    assert!(rendered.contains("split the cycle"), "{rendered}");
+    assert!(!rendered.contains("budget breached"), "{rendered}");
+}
+
+#[test]
+fn a_file_over_the_byte_limit_says_its_size() {
+    let text = format!("{}\n# {}\n", flat(10), "x".repeat(65 * 1024 * 1024));
+    let (sources, c) = compile_str("big.yaml", &text);
+    let rendered = render_text(&sources, &c.diagnostics);
+    assert!(rendered.contains("limited to 64 MiB"), "{rendered}");
+    assert!(rendered.contains("big.yaml:1:1"), "{rendered}");
+    assert!(rendered.contains("split the cycle"), "{rendered}");
+}
