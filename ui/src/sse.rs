@@ -3,7 +3,9 @@
 //! connected page listens on that channel, so 200 clients cost one query, not 200. A page
 //! reloads its own content when told (`static/live.js`). Clients are capped
 //! (`sse_clients.rs`): each holds its slot in its stream, so a client that goes away gives
-//! it back.
+//! it back. A client that closes its connection is noticed at once; one that vanishes
+//! without closing it (a dropped network) could hold its slot until TCP gives up, so every
+//! stream ends after `LIFETIME` and the browser reconnects by itself.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -12,12 +14,16 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
+use tokio::sync::watch;
 
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
+use crate::sse_clients::SseSlot;
 use crate::state::AppState;
 
 const POLL: Duration = Duration::from_millis(500);
+/// How long one event stream lasts before the browser reconnects (at once, by itself).
+const LIFETIME: Duration = Duration::from_secs(600);
 
 /// Polls the store until the server stops.
 pub async fn feed(state: AppState) {
@@ -53,14 +59,54 @@ pub async fn events(
     })?;
     let mut rx = state.changes.subscribe();
     rx.mark_unchanged();
-    // The slot lives in the stream's state: dropped with the stream, when the client goes.
-    let updates = stream::unfold((rx, slot), |(mut rx, slot)| async move {
-        rx.changed().await.ok()?;
+    Ok(Sse::new(updates(rx, slot, LIFETIME))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// A client's `update` events, for `lifetime` at most. The slot lives in the stream's
+/// state: it is dropped with the stream, when the client goes or the lifetime ends.
+fn updates(
+    rx: watch::Receiver<u64>,
+    slot: SseSlot,
+    lifetime: Duration,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let end = tokio::time::Instant::now() + lifetime;
+    stream::unfold((rx, slot), move |(mut rx, slot)| async move {
+        tokio::time::timeout_at(end, rx.changed())
+            .await
+            .ok()?
+            .ok()?;
         let n = *rx.borrow_and_update();
         Some((
             Ok(Event::default().event("update").data(n.to_string())),
             (rx, slot),
         ))
-    });
-    Ok(Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::sse_clients::SseClients;
+
+    #[tokio::test]
+    async fn a_stream_ends_after_its_lifetime_and_returns_its_slot() {
+        let clients = Arc::new(SseClients::new(1));
+        let changes = watch::Sender::new(0u64);
+        let slot = clients.join().expect("a slot");
+        let mut stream = Box::pin(updates(
+            changes.subscribe(),
+            slot,
+            Duration::from_millis(200),
+        ));
+        changes.send_modify(|n| *n += 1);
+        assert!(stream.next().await.is_some(), "an update while it lasts");
+        assert_eq!(clients.current(), 1);
+        assert!(stream.next().await.is_none(), "ended after its lifetime");
+        assert_eq!(clients.current(), 0, "its slot returned when it ended");
+    }
 }
