@@ -1,7 +1,7 @@
-//! The one CSV state machine: where a row (record) begins and ends, what its fields are,
-//! and on which line it starts. The block cutter of `parallel_csv` and the threads that
-//! parse its blocks both run [`Machine::step`], so a cut can only fall where the parser
-//! would also see a row end.
+//! The one CSV scanner: where a row begins and ends, what its fields are, and on which line
+//! it starts. The block cutter of `parallel_csv` ([`last_cut`]) and the threads that parse
+//! its blocks ([`read_rows`]) both run [`scan`], the same code over the same bytes, so a cut
+//! can only fall where the parser also sees a row end.
 //!
 //! The dialect is RFC 4180 as the `csv` crate reads it with its defaults (a property test
 //! checks that the rows are the crate's): fields are separated by `,`; a field that starts
@@ -12,80 +12,25 @@
 //!
 //! Line ends are LF, CRLF and a lone CR (Unix, Windows and classic Mac files), each one line
 //! end; line numbers count them all, inside quotes too, as an editor shows the file.
+//!
+//! The scanner works a field at a time (find the next `,`/line end, or the next `"` inside
+//! quotes, and hand over the slice), not a byte at a time: setup reads 8 GB at month-end.
 
-/// Where the machine is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Before a row (at the file's start or after a line end); line ends here are empty
-    /// lines.
-    StartRow,
-    StartField,
-    InField,
-    InQuotes,
-    /// A `"` inside quotes: a second `"` makes it one literal quote, anything else closes.
-    QuoteInQuotes,
+/// What [`scan`] reports, in file order.
+trait Sink {
+    /// Bytes of the current field's value.
+    fn data(&mut self, bytes: &[u8]);
+    /// The current field ends.
+    fn field_end(&mut self);
+    /// A row from `start` to `end` (its line end excluded) ends; `lines` line ends precede
+    /// it.
+    fn row_end(&mut self, start: usize, end: usize, lines: u64);
+    /// `at` is between rows, just after a whole line end: where a block may be cut.
+    fn between(&mut self, at: usize);
 }
 
-/// What one byte was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// Part of a field's value.
-    Data,
-    /// An opening or closing quote (not part of the value).
-    Quote,
-    /// The comma ending a field.
-    FieldEnd,
-    /// The line end ending a row.
-    RowEnd,
-    /// A line end outside any row (an empty line, or the LF of a CRLF).
-    Blank,
-}
-
-/// The CSV state machine, one byte at a time.
-#[derive(Debug, Clone, Copy)]
-pub struct Machine {
-    state: State,
-}
-
-impl Default for Machine {
-    fn default() -> Self {
-        Machine {
-            state: State::StartRow,
-        }
-    }
-}
-
-impl Machine {
-    /// True between rows: the only state a block may start in.
-    pub fn between_rows(&self) -> bool {
-        self.state == State::StartRow
-    }
-
-    /// True inside a row (its first byte is read, its line end is not).
-    pub fn in_row(&self) -> bool {
-        !self.between_rows()
-    }
-
-    pub fn step(&mut self, b: u8) -> Event {
-        use State::*;
-        let eol = b == b'\n' || b == b'\r';
-        let (next, event) = match self.state {
-            StartRow if eol => (StartRow, Event::Blank),
-            StartRow | StartField if b == b'"' => (InQuotes, Event::Quote),
-            StartRow | StartField | InField | QuoteInQuotes if b == b',' => {
-                (StartField, Event::FieldEnd)
-            }
-            StartField | InField | QuoteInQuotes if eol => (StartRow, Event::RowEnd),
-            StartRow | StartField | InField => (InField, Event::Data),
-            InQuotes if b == b'"' => (QuoteInQuotes, Event::Quote),
-            InQuotes => (InQuotes, Event::Data),
-            // `""` inside quotes: the second quote is data.
-            QuoteInQuotes if b == b'"' => (InQuotes, Event::Data),
-            QuoteInQuotes => (InField, Event::Data),
-        };
-        self.state = next;
-        event
-    }
+fn is_eol(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
 }
 
 /// Line ends in `bytes`: each LF, and each CR not followed by an LF. A CR that is the last
@@ -98,6 +43,79 @@ pub fn line_ends(bytes: &[u8]) -> u64 {
     n
 }
 
+/// Scans `bytes`, which starts between rows; its end ends the last row. Returns the line
+/// ends of `bytes`, or the first row longer than `max_row` bytes (rows before it were
+/// reported).
+fn scan<S: Sink>(bytes: &[u8], max_row: usize, sink: &mut S) -> Result<u64, TooLong> {
+    let n = bytes.len();
+    let (mut i, mut lines) = (0usize, 0u64);
+    loop {
+        // Between rows: line ends here are empty lines (or the one that ended the row).
+        while i < n && is_eol(bytes[i]) {
+            let crlf = bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n');
+            let lf = bytes[i] == b'\n' || crlf;
+            i += 1 + usize::from(crlf);
+            lines += 1;
+            // A CR as the last byte is not whole: its LF may be the next block's first byte.
+            if lf || i < n {
+                sink.between(i);
+            }
+        }
+        if i >= n {
+            return Ok(lines);
+        }
+        let (start, row_lines) = (i, lines);
+        // The fields of one row.
+        let end = loop {
+            if bytes[i] == b'"' {
+                i += 1;
+                // Inside quotes, up to the closing quote (`""` is a quote and goes on).
+                loop {
+                    let rest = &bytes[i..];
+                    let q = rest.iter().position(|b| *b == b'"').unwrap_or(rest.len());
+                    sink.data(&rest[..q]);
+                    lines += line_ends(&rest[..q]);
+                    i += q;
+                    if i >= n {
+                        break;
+                    }
+                    i += 1;
+                    if bytes.get(i) == Some(&b'"') {
+                        sink.data(b"\"");
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            // Unquoted text (or text after a closing quote): a `"` here is a character.
+            let rest = &bytes[i..];
+            let stop = rest
+                .iter()
+                .position(|b| *b == b',' || is_eol(*b))
+                .unwrap_or(rest.len());
+            sink.data(&rest[..stop]);
+            i += stop;
+            sink.field_end();
+            if i < n && bytes[i] == b',' {
+                i += 1;
+                if i < n {
+                    continue;
+                }
+                // A comma as the file's last byte: one more, empty, field.
+                sink.field_end();
+            }
+            break i;
+        };
+        if end - start > max_row {
+            return Err(TooLong {
+                line_ends_before: row_lines,
+            });
+        }
+        sink.row_end(start, end, row_lines);
+    }
+}
+
 /// The longest prefix of `bytes` (which starts between rows) that ends between rows, just
 /// after a whole line end: where a block may be cut. `None` if there is no such place.
 ///
@@ -106,23 +124,52 @@ pub fn line_ends(bytes: &[u8]) -> u64 {
 pub fn last_cut(bytes: &[u8]) -> Option<usize> {
     let whole = |i: usize| bytes[i] == b'\n' || bytes.get(i + 1).is_some_and(|n| *n != b'\n');
     if !bytes.contains(&b'"') {
-        // Without a quote the machine never leaves StartRow/StartField/InField, and every
-        // line end returns it to StartRow: every line end is a cut.
+        // Without a quote no field is quoted, so every line end ends a row or an empty
+        // line: the last whole one is the cut [`scan`] would find, found from the end.
         return bytes
             .iter()
             .enumerate()
             .rev()
-            .find(|(i, b)| (**b == b'\n' || **b == b'\r') && whole(*i))
+            .find(|(i, b)| is_eol(**b) && whole(*i))
             .map(|(i, _)| i + 1);
     }
-    let mut m = Machine::default();
-    let mut last = None;
-    for (i, b) in bytes.iter().enumerate() {
-        if matches!(m.step(*b), Event::RowEnd | Event::Blank) && whole(i) {
-            last = Some(i + 1);
+    struct Cut(Option<usize>);
+    impl Sink for Cut {
+        fn data(&mut self, _: &[u8]) {}
+        fn field_end(&mut self) {}
+        fn row_end(&mut self, _: usize, _: usize, _: u64) {}
+        fn between(&mut self, at: usize) {
+            self.0 = Some(at);
         }
     }
-    last
+    let mut cut = Cut(None);
+    let _ = scan(bytes, usize::MAX, &mut cut);
+    cut.0
+}
+
+/// Just past the first row's line end in `text` (a CRLF whole), or `text`'s length if the
+/// first row ends with `text`; `None` for no row.
+pub fn first_row_end(text: &[u8]) -> Option<usize> {
+    #[derive(Default)]
+    struct First {
+        row: bool,
+        end: Option<usize>,
+    }
+    impl Sink for First {
+        fn data(&mut self, _: &[u8]) {}
+        fn field_end(&mut self) {}
+        fn row_end(&mut self, _: usize, _: usize, _: u64) {
+            self.row = true;
+        }
+        fn between(&mut self, at: usize) {
+            if self.row {
+                self.end.get_or_insert(at);
+            }
+        }
+    }
+    let mut first = First::default();
+    let _ = scan(text, usize::MAX, &mut first);
+    first.end.or(first.row.then_some(text.len()))
 }
 
 /// One row: its fields' values and its bytes as read.
@@ -170,59 +217,45 @@ pub struct TooLong {
 /// where `line_ends_before` counts the line ends of `bytes` before the row's first byte.
 /// Returns the line ends of all of `bytes`, or the first row longer than `max_row` bytes
 /// (rows before it were handed over).
-pub fn read_rows(
+pub fn read_rows<F: FnMut(u64, &Row<'_>)>(
     bytes: &[u8],
     max_row: usize,
-    mut each: impl FnMut(u64, &Row<'_>),
+    each: F,
 ) -> Result<u64, TooLong> {
-    let mut m = Machine::default();
-    let mut lines = 0u64;
-    // Line ends before the current row's first byte, and that byte's index.
-    let (mut row_lines, mut start) = (0u64, 0usize);
-    let mut values = Vec::with_capacity(256);
-    let mut ends = Vec::with_capacity(32);
-    let finish = |start: usize, end: usize, values: &mut Vec<u8>, ends: &mut Vec<usize>| {
-        ends.push(values.len());
-        Row {
-            raw: &bytes[start..end],
-            start,
-            values: std::mem::take(values),
-            ends: std::mem::take(ends),
+    struct Rows<'a, F> {
+        bytes: &'a [u8],
+        values: Vec<u8>,
+        ends: Vec<usize>,
+        each: F,
+    }
+    impl<F: FnMut(u64, &Row<'_>)> Sink for Rows<'_, F> {
+        fn data(&mut self, bytes: &[u8]) {
+            self.values.extend_from_slice(bytes);
         }
+        fn field_end(&mut self) {
+            self.ends.push(self.values.len());
+        }
+        fn row_end(&mut self, start: usize, end: usize, lines: u64) {
+            let row = Row {
+                raw: &self.bytes[start..end],
+                start,
+                values: std::mem::take(&mut self.values),
+                ends: std::mem::take(&mut self.ends),
+            };
+            (self.each)(lines, &row);
+            (self.values, self.ends) = (row.values, row.ends);
+            self.values.clear();
+            self.ends.clear();
+        }
+        fn between(&mut self, _: usize) {}
+    }
+    let mut rows = Rows {
+        bytes,
+        values: Vec::with_capacity(256),
+        ends: Vec::with_capacity(32),
+        each,
     };
-    for (i, &b) in bytes.iter().enumerate() {
-        let began = m.between_rows();
-        let event = m.step(b);
-        if began && event != Event::Blank {
-            row_lines = lines;
-            start = i;
-        }
-        if m.in_row() && i - start >= max_row {
-            return Err(TooLong {
-                line_ends_before: row_lines,
-            });
-        }
-        match event {
-            Event::Data => values.push(b),
-            Event::Quote => {}
-            Event::FieldEnd => ends.push(values.len()),
-            Event::RowEnd => {
-                let row = finish(start, i, &mut values, &mut ends);
-                each(row_lines, &row);
-                values = row.values;
-                ends = row.ends;
-                values.clear();
-                ends.clear();
-            }
-            Event::Blank => {}
-        }
-        lines += u64::from(b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')));
-    }
-    if m.in_row() {
-        let row = finish(start, bytes.len(), &mut values, &mut ends);
-        each(row_lines, &row);
-    }
-    Ok(lines)
+    scan(bytes, max_row, &mut rows)
 }
 
 #[cfg(test)]

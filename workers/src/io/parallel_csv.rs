@@ -7,13 +7,13 @@
 //! everything order-dependent (received-order checks, partition writers, the deferral
 //! analysis, reject numbering) stays sequential and unchanged.
 //!
-//! **Why the cuts are right.** The cutter and the parsers run the same state machine
-//! ([`csv_rows::Machine`]). Every block starts where the previous one was cut, and a cut is
-//! only made where the machine, run over the block from its start, is between rows just
-//! after a whole line end ([`csv_rows::last_cut`]). So each block starts between rows, a
-//! fresh machine at a block's start is in the state the machine run over the whole file in
-//! order would be in, and the parsers see exactly the rows a one-thread read of the file
-//! sees (`tests/parallel_csv_props.rs` checks it on adversarial quoting with tiny blocks).
+//! **Why the cuts are right.** The cutter and the parsers run the same scanner
+//! (`csv_rows::scan`, through [`csv_rows::last_cut`] and [`csv_rows::read_rows`]). Every
+//! block starts where the previous one was cut, and a cut is only made where the scanner,
+//! run over the block from its start, is between rows just after a whole line end. So each
+//! block starts between rows, scanning a block from its start is scanning the file in order
+//! from there, and the parsers see exactly the rows a one-thread read of the file sees
+//! (`tests/parallel_csv_props.rs` checks it on adversarial quoting with tiny blocks).
 //! An earlier cutter kept only the parity of `"` characters: a stray quote inside an
 //! unquoted field (an ordinary character to the parser) inverted it, and a quoted line end
 //! later in the block became a cut, splitting a claim in two.

@@ -186,17 +186,11 @@ fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
     Ok(((bom + end) as u64, 1 + csv_rows::line_ends(&text[..end])))
 }
 
-/// Just past the first row's line end in `text` (a CRLF whole), or `text`'s length if the
-/// first row has no line end but fills less than the buffer; `None` for no row.
+/// Just past the header's line end in `text`; `None` for no header in the buffer.
 fn header_end(text: &[u8]) -> Option<usize> {
-    let mut m = csv_rows::Machine::default();
-    for (i, b) in text.iter().enumerate() {
-        if m.step(*b) == csv_rows::Event::RowEnd {
-            return Some(i + 1 + usize::from(*b == b'\r' && text.get(i + 1) == Some(&b'\n')));
-        }
-    }
-    let short = text.len() < 2 * parallel_csv::MAX_ROW;
-    (m.in_row() && short).then_some(text.len())
+    let end = csv_rows::first_row_end(text)?;
+    // A header that runs to the end of a full buffer may go on past it.
+    (end < text.len() || text.len() < 2 * parallel_csv::MAX_ROW).then_some(end)
 }
 
 /// Reads `members.csv`: rows sorted by member id; bad or repeated rows rejected.
