@@ -481,6 +481,20 @@ fn a_finished_run_says_so_and_status_shows_a_built_in_jobs_log() {
         text.contains("| simulated: WARDEN_CLAIMS_INPUT is not set"),
         "{text}"
     );
+    // A simulated `sleep` job writes no log, and status says so.
+    let status = warden(
+        &[
+            &["status"][..],
+            &cycle,
+            &["--data", data, "--job", "CLMPROVPAY"],
+        ]
+        .concat(),
+    );
+    assert!(
+        stdout(&status).contains("CLMPROVPAY.1.log (none: the job wrote no output)"),
+        "{}",
+        stdout(&status)
+    );
     // From another data directory: the path it looked at, and that nothing is there.
     let elsewhere = dir.join("elsewhere");
     let status = warden(
@@ -497,7 +511,7 @@ fn a_finished_run_says_so_and_status_shows_a_built_in_jobs_log() {
         .concat(),
     );
     assert!(
-        stdout(&status).contains("(none there: check --data"),
+        stdout(&status).contains("(not found: is --data the run's data directory?)"),
         "{}",
         stdout(&status)
     );

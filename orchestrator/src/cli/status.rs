@@ -260,11 +260,15 @@ fn write_log(path: &Path, out: &mut dyn Write) -> std::io::Result<()> {
     let text = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(_) => {
-            writeln!(
-                out,
-                "     log {} (none there: check --data, or the job wrote nothing)",
-                path.display()
-            )?;
+            // DATA/runs/RUN/logs/JOB.N.log: if the run's directory is there, the job wrote
+            // no log (a simulated `sleep`); if not, --data is not the run's.
+            let run_dir = path.parent().and_then(Path::parent);
+            let why = if run_dir.is_some_and(Path::is_dir) {
+                "none: the job wrote no output"
+            } else {
+                "not found: is --data the run's data directory?"
+            };
+            writeln!(out, "     log {} ({why})", path.display())?;
             return Ok(());
         }
     };
