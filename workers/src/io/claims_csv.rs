@@ -89,6 +89,19 @@ pub fn pcp_group(s: &str) -> Result<u16, FieldError> {
     }
 }
 
+/// `field` is bad: `missing` if `s` is empty, else `why(s)`.
+pub fn unless_missing(
+    field: &'static str,
+    s: &str,
+    why: impl FnOnce(&str) -> String,
+) -> FieldError {
+    if s.is_empty() {
+        err(field, "missing")
+    } else {
+        err(field, why(s))
+    }
+}
+
 /// A required code (procedure, diagnosis, place of service, other payer).
 fn code(field: &'static str, s: &str) -> Result<Code, FieldError> {
     if s.is_empty() {
@@ -113,14 +126,7 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
     let pcp_group = pcp_group(f(3))?;
     let provider = u32_id("provider", f(4))?;
     let stream = Stream::from_letter(f(5)).ok_or_else(|| {
-        err(
-            "stream",
-            if f(5).is_empty() {
-                "missing".to_string()
-            } else {
-                format!("`{}` is not a stream (A–E)", f(5))
-            },
-        )
+        unless_missing("stream", f(5), |s| format!("`{s}` is not a stream (A–E)"))
     })?;
     let service_date = parse_date(f(6)).map_err(|m| err("service_date", m))?;
     let received = parse_timestamp(f(7)).map_err(|m| err("received", m))?;
@@ -148,16 +154,9 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<Claim, FieldError> {
             partner: opt_u64("cob_partner", f(15))?,
         })
     };
-    let plan = plans.index_of(f(16)).ok_or_else(|| {
-        err(
-            "plan",
-            if f(16).is_empty() {
-                "missing".to_string()
-            } else {
-                format!("unknown plan `{}`", f(16))
-            },
-        )
-    })?;
+    let plan = plans
+        .index_of(f(16))
+        .ok_or_else(|| unless_missing("plan", f(16), |s| format!("unknown plan `{s}`")))?;
     Ok(Claim {
         id,
         member,

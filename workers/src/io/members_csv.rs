@@ -5,7 +5,7 @@ use crate::model::MemberRow;
 use crate::model::money::{format_money, parse_money};
 use crate::plans::Plans;
 
-use super::claims_csv::{FieldError, unsigned};
+use super::claims_csv::{FieldError, unless_missing, unsigned};
 
 pub const COLUMNS: [&str; 5] = ["member", "family", "plan", "deductible_ytd", "oop_ytd"];
 
@@ -30,16 +30,9 @@ pub fn parse_row(fields: &[&str], plans: &Plans) -> Result<MemberRow, FieldError
     Ok(MemberRow {
         member: num(0)?,
         family: num(1)?,
-        plan: plans.index_of(plan_id).ok_or_else(|| {
-            e(
-                "plan",
-                if plan_id.is_empty() {
-                    "missing".to_string()
-                } else {
-                    format!("unknown plan `{plan_id}`")
-                },
-            )
-        })?,
+        plan: plans
+            .index_of(plan_id)
+            .ok_or_else(|| unless_missing("plan", plan_id, |s| format!("unknown plan `{s}`")))?,
         deductible_ytd: parse_money(fields[3]).map_err(|m| e("deductible_ytd", m))?,
         oop_ytd: parse_money(fields[4]).map_err(|m| e("oop_ytd", m))?,
     })

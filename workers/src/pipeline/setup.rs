@@ -338,6 +338,12 @@ pub fn sample_groups(claims: &Path, min_groups: usize) -> Result<Option<Vec<u64>
     sample_counts(claims, len, min_groups, SAMPLE_WINDOWS, SAMPLE_WINDOW).map(Some)
 }
 
+/// A line end byte: LF, or CR (of a CRLF or alone; the empty piece between CR and LF has no
+/// group and counts nothing).
+fn is_eol(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
 /// Group counts over `windows` windows of `window` bytes spread evenly over the file.
 fn sample_counts(
     claims: &Path,
@@ -362,15 +368,15 @@ fn sample_counts(
             filled += n;
         }
         let window = &buf[..filled];
-        // Whole lines only: from after the first newline to the last (the header, in the
+        // Whole lines only: from after the first line end to the last (the header, in the
         // first window, is skipped the same way).
         let (Some(first), Some(last)) = (
-            window.iter().position(|b| *b == b'\n'),
-            window.iter().rposition(|b| *b == b'\n'),
+            window.iter().position(|b| is_eol(*b)),
+            window.iter().rposition(|b| is_eol(*b)),
         ) else {
             continue;
         };
-        for line in window[first + 1..last].split(|b| *b == b'\n') {
+        for line in window[first + 1..last].split(|b| is_eol(*b)) {
             let group = line
                 .split(|b| *b == b',')
                 .nth(3)
@@ -771,5 +777,12 @@ mod tests {
         assert_eq!(partition::plan(&sampled, 2), partition::plan(&exact, 2));
         // A file at or below the threshold is counted whole.
         assert_eq!(sample_groups(&path, 2).expect("small"), None);
+        // Lone-CR line ends (same length, same windows) sample the same, and count the same.
+        std::fs::write(&path, text.replace('\n', "\r")).expect("write");
+        assert_eq!(
+            sample_counts(&path, len, 2, 128, 4096).expect("cr"),
+            sampled
+        );
+        assert_eq!(count_groups(&path, 2).expect("cr"), exact);
     }
 }
