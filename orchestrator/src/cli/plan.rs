@@ -7,11 +7,11 @@ use clap::{Args, ValueEnum};
 
 use super::cycle_args::CycleArgs;
 use warden_core::diagnostics::render_text;
-use warden_core::plan::PlanOptions;
-use warden_core::workflow::Mode;
-use warden_deadlines::analyse;
+use warden_core::plan::{PlanOptions, mode_origin};
+use warden_core::workflow::{Mode, values::format_duration};
+use warden_deadlines::{Analysis, analyse};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE, plan_json, plan_table};
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE, count, plan_json, plan_table};
 use crate::load::load_workflow;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -33,6 +33,11 @@ pub struct PlanArgs {
     pub summary: bool,
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
+    /// Exit 1 when a deadline is planned to be missed (in either mode with
+    /// --compare-modes), with one line per missed deadline on stderr: a CI gate for
+    /// workflow changes.
+    #[arg(long)]
+    pub check: bool,
 }
 
 pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -90,8 +95,8 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             PlanFormat::Table => plan_table::write_comparison(out, workflow, &pipelined, &serial)?,
             PlanFormat::Json => {
                 let json = serde_json::json!({
-                    "pipelined": plan_json::plan_json(workflow, &pipelined),
-                    "serial": plan_json::plan_json(workflow, &serial),
+                    "pipelined": plan_json::plan_json(workflow, &pipelined, "--compare-modes"),
+                    "serial": plan_json::plan_json(workflow, &serial, "--compare-modes"),
                 });
                 writeln!(
                     out,
@@ -100,7 +105,11 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
                 )?;
             }
         }
-        return Ok(EXIT_OK);
+        let missed = [("pipelined", &pipelined), ("serial", &serial)]
+            .iter()
+            .map(|(mode, a)| report_missed(err, a, Some(mode), args.check))
+            .sum::<Result<usize, _>>()?;
+        return verdict(err, missed, args.check);
     }
     let analysis = match analyse(
         workflow,
@@ -113,10 +122,17 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             return Ok(EXIT_USAGE);
         }
     };
+    let overridden = args.cycle.mode.map(Mode::from);
+    let origin = mode_origin(workflow, overridden);
+    for warning in &analysis.plan.warnings {
+        writeln!(err, "warning: {warning}")?;
+    }
     match args.format {
-        PlanFormat::Table => plan_table::write_plan(out, workflow, &analysis, !args.summary)?,
+        PlanFormat::Table => {
+            plan_table::write_plan(out, workflow, &analysis, !args.summary, &origin)?
+        }
         PlanFormat::Json => {
-            let json = plan_json::plan_json(workflow, &analysis);
+            let json = plan_json::plan_json(workflow, &analysis, &origin);
             writeln!(
                 out,
                 "{}",
@@ -124,5 +140,56 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             )?;
         }
     }
+    let missed = report_missed(err, &analysis, None, args.check)?;
+    verdict(err, missed, args.check)
+}
+
+/// With `--check`, one line per deadline `a` misses (`missed: ...`); returns how many it
+/// misses either way.
+fn report_missed(
+    err: &mut dyn Write,
+    a: &Analysis,
+    mode: Option<&str>,
+    check: bool,
+) -> std::io::Result<usize> {
+    let tz = a.plan.timezone;
+    let mut missed = 0;
+    for m in a.margins.iter().filter(|m| m.is_missed()) {
+        missed += 1;
+        if !check {
+            continue;
+        }
+        let d = &a.plan.deadlines[m.deadline];
+        let kind = serde_json::to_value(d.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        writeln!(
+            err,
+            "missed{}: {} `{}` ({kind}) due {}, planned finish {}, {} late",
+            mode.map(|m| format!(" ({m})")).unwrap_or_default(),
+            d.name.as_deref().unwrap_or("deadline"),
+            d.id,
+            plan_table::when(m.at, tz),
+            plan_table::when(m.finish, tz),
+            format_duration(-m.margin),
+        )?;
+    }
+    Ok(missed)
+}
+
+/// Exit 1 under `--check` when a deadline is missed; otherwise 0, with a hint.
+fn verdict(err: &mut dyn Write, missed: usize, check: bool) -> CliResult {
+    if missed == 0 {
+        return Ok(EXIT_OK);
+    }
+    if check {
+        return Ok(EXIT_INVALID);
+    }
+    writeln!(
+        err,
+        "note: the plan misses {}; `warden plan --check` exits 1 when a deadline is missed",
+        count(missed, "deadline")
+    )?;
     Ok(EXIT_OK)
 }

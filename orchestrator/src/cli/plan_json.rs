@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
+use warden_core::plan::start_reason;
 use warden_core::workflow::Workflow;
 
 use warden_deadlines::Analysis;
@@ -16,7 +17,7 @@ pub(super) fn local(t: DateTime<Utc>, tz: Tz) -> String {
 }
 
 /// The JSON document: `nights[]`, `jobs[]`, `critical_path`, `deadlines[]` and more.
-pub fn plan_json(workflow: &Workflow, a: &Analysis) -> Value {
+pub fn plan_json(workflow: &Workflow, a: &Analysis, mode_origin: &str) -> Value {
     let plan = &a.plan;
     let tz = plan.timezone;
     let critical: std::collections::HashSet<usize> = a
@@ -35,6 +36,7 @@ pub fn plan_json(workflow: &Workflow, a: &Analysis) -> Value {
                 "opens": local(n.opens, tz),
                 "closes": local(n.closes, tz),
                 "window_hours": minutes(n.closes - n.opens) / 60.0,
+                "when_ready": n.when_ready,
             })
         })
         .collect();
@@ -57,6 +59,7 @@ pub fn plan_json(workflow: &Workflow, a: &Analysis) -> Value {
                 "slack_minutes": a.slack[j].map(minutes),
                 "critical": critical.contains(&j),
                 "held_by": s.binding,
+                "starts_because": start_reason(plan, j, s),
             })
         })
         .collect();
@@ -95,6 +98,7 @@ pub fn plan_json(workflow: &Workflow, a: &Analysis) -> Value {
         "description": workflow.description,
         "date": plan.date,
         "mode": plan.mode,
+        "mode_origin": mode_origin,
         "timezone": tz.name(),
         "start": local(plan.start, tz),
         "finish": local(a.schedule.finish, tz),
@@ -106,5 +110,6 @@ pub fn plan_json(workflow: &Workflow, a: &Analysis) -> Value {
         "critical_path": critical_path,
         "deadlines": deadlines,
         "notes": plan.notes,
+        "warnings": plan.warnings,
     })
 }

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use warden_core::plan::start_reason;
 use warden_core::workflow::{Workflow, values::format_duration};
 use warden_deadlines::{Chain, ChainLink};
 
@@ -27,13 +28,14 @@ pub(super) fn write_plan(
     workflow: &Workflow,
     a: &Analysis,
     with_jobs: bool,
+    mode_origin: &str,
 ) -> io::Result<()> {
     let plan = &a.plan;
     let tz = plan.timezone;
     let per_day = workflow.jobs_per_day();
     writeln!(
         out,
-        "Cycle {} for {} · {} · {} mode · {}",
+        "Cycle {} for {} · {} · {} mode ({mode_origin}) · {}",
         plan.cycle,
         plan.date,
         tz.name(),
@@ -43,18 +45,26 @@ pub(super) fn write_plan(
     for note in &plan.notes {
         writeln!(out, "note: {note}")?;
     }
+    for warning in &plan.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
     writeln!(out, "\nNights")?;
     for (n, jobs) in plan.nights.iter().zip(&per_day) {
         writeln!(
             out,
-            "  {:<6} {}  {} → {}  ({})  {}  {}",
+            "  {:<6} {}  {} → {}  ({})  {}  {}{}",
             n.day_id,
             n.date.format("%a %Y-%m-%d"),
             when(n.opens, tz),
             when(n.closes, tz),
             format_duration(n.closes - n.opens),
             count(*jobs, "job"),
-            n.name.as_deref().unwrap_or("")
+            n.name.as_deref().unwrap_or(""),
+            if n.when_ready {
+                "  [when_ready: jobs start as their dependencies allow, even before the window]"
+            } else {
+                ""
+            }
         )?;
     }
     if with_jobs {
@@ -68,7 +78,7 @@ pub(super) fn write_plan(
             .max(3);
         writeln!(
             out,
-            "  {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}",
+            "  {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}  STARTS BECAUSE",
             "JOB", "DAY", "START", "FINISH", "DURATION", "SLACK"
         )?;
         let critical: std::collections::HashSet<usize> = a
@@ -83,7 +93,7 @@ pub(super) fn write_plan(
             let s = &a.schedule.jobs[j];
             writeln!(
                 out,
-                "{} {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}",
+                "{} {:<width$}  {:<6} {:<20} {:<20} {:>8} {:>9}  {}",
                 if critical.contains(&j) { "*" } else { " " },
                 job.id,
                 plan.nights[job.day].day_id,
@@ -91,6 +101,7 @@ pub(super) fn write_plan(
                 when(s.finish, tz),
                 format_duration(job.duration),
                 a.slack[j].map(signed).unwrap_or_else(|| "-".into()),
+                start_reason(plan, j, s),
             )?;
         }
         writeln!(

@@ -76,6 +76,7 @@ impl Workflow {
                     date: dates[i],
                     opens: window.opens,
                     closes: window.closes,
+                    when_ready: day.start == DayStart::WhenReady,
                 }
             })
             .collect();

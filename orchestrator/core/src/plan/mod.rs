@@ -5,9 +5,11 @@
 //! This is what the scheduling core, the deadline projection and the orchestrator consume.
 
 mod date;
+mod explain;
 mod instantiate;
 
 pub use date::DateSpec;
+pub use explain::{mode_origin, start_reason};
 pub use instantiate::{PlanError, PlanOptions, VolumeChange};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -44,6 +46,8 @@ pub struct Night {
     pub date: NaiveDate,
     pub opens: DateTime<Utc>,
     pub closes: DateTime<Utc>,
+    /// The day has `start: when_ready`: its jobs may start before the window opens.
+    pub when_ready: bool,
 }
 
 impl Night {

@@ -21,6 +21,8 @@ pub struct Workflow {
     pub calendar: Calendar,
     pub schedule: Schedule,
     pub mode: Mode,
+    /// Whether the file sets `mode:` (otherwise `mode` is the default, pipelined).
+    pub mode_declared: bool,
     pub streams: Vec<Stream>,
     pub resources: Vec<Resource>,
     pub roles: Vec<Role>,
