@@ -176,3 +176,20 @@ fn a_quote_that_never_closes_stops_setup_with_its_line() {
         "{text}"
     );
 }
+
+#[test]
+fn an_empty_file_or_a_wrong_header_stops_setup_with_file_and_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let e = run(&tmp.path().join("a"), MEMBERS.as_bytes(), b"\r\n\n").expect_err("empty");
+    let text = e.to_string();
+    assert!(
+        text.contains("claims.csv:1: the file is empty; the header must be `claim_id,"),
+        "{text}"
+    );
+    let e = run(&tmp.path().join("b"), b"\n\nmember,family,plan\n", b"").expect_err("header");
+    let text = e.to_string();
+    assert!(
+        text.contains("members.csv:3: the header is `member,family,plan`; it must be `member,family,plan,deductible_ytd,oop_ytd`"),
+        "{text}"
+    );
+}

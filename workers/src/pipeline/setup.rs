@@ -160,10 +160,14 @@ fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
     };
     let text = &head[bom..];
     let Some(end) = header_end(text) else {
+        let what = if text.iter().all(|b| *b == b'\n' || *b == b'\r') {
+            "the file is empty".to_string()
+        } else {
+            format!("no header row in the first {} bytes", 2 * max)
+        };
         return Err(PipelineError::Input(format!(
-            "{}:1: no header row in the first {} bytes; it must be `{}`",
+            "{}:1: {what}; the header must be `{}`",
             path.display(),
-            2 * max,
             columns.join(",")
         )));
     };
