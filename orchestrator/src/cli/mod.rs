@@ -58,8 +58,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check workflow files and print every error and warning.
+    #[command(mut_arg("format", |a| with_help(a, "`text` for people, `json` for tools (every file, every diagnostic with its place)")))]
     Validate(ValidateArgs),
     /// Show a cycle's nights, planned job times, critical path and deadline margins for a date.
+    #[command(mut_arg("format", |a| with_help(a, "`table` for people, `json` for tools (the plan, critical path and margins)")))]
     Plan(PlanArgs),
     /// Print the JSON Schema of the workflow format (for editors).
     Schema,
@@ -103,6 +105,16 @@ enum Command {
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+/// `arg` with `help` if its own doc comment gives none, so that `--help` documents every
+/// flag (a doc comment where the flag is declared wins).
+fn with_help(arg: clap::Arg, help: &'static str) -> clap::Arg {
+    if arg.get_help().is_some() {
+        arg
+    } else {
+        arg.help(help)
+    }
 }
 
 /// The whole command tree, as clap sees it (a test checks every flag has help).
