@@ -1,6 +1,6 @@
 //! The one CSV scanner: where a row begins and ends, what its fields are, and on which line
 //! it starts. The block cutter of `parallel_csv` ([`last_cut`]) and the threads that parse
-//! its blocks ([`read_rows`]) both run [`scan`], the same code over the same bytes, so a cut
+//! its blocks ([`read_rows`]) both run `scan`, the same code over the same bytes, so a cut
 //! can only fall where the parser also sees a row end.
 //!
 //! The dialect is RFC 4180 as the `csv` crate reads it with its defaults (a property test
