@@ -324,3 +324,70 @@ fn month_end_payment_file_jobs_fail_rather_than_rerun_when_lost() {
         assert_eq!(job.on_lost, expected, "{}", job.id);
     }
 }
+
+#[test]
+fn plan_says_where_its_mode_comes_from_and_check_gates_missed_deadlines() {
+    let serial = warden_tests::workflow("nightly-serial.yaml");
+    let (code, out, err) = warden_tests::warden(&["plan", &serial, "--date", "2025-03-04"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("pipelined mode (the default: the file sets no `mode`; one day, so serial and pipelined plan alike)"),
+        "{out}"
+    );
+    assert!(err.contains("`warden plan --check` exits 1"), "{err}");
+
+    let (code, _, err) =
+        warden_tests::warden(&["plan", &serial, "--date", "2025-03-04", "--check"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        err.trim(),
+        "missed: Online startup (window close) `online-startup` (window) due Wed 03-05 04:00 EST, \
+         planned finish Wed 03-05 04:45 EST, 45m late"
+    );
+    let (code, _, err) = warden_tests::warden(&[
+        "plan",
+        &serial,
+        "--date",
+        "2025-03-04",
+        "--compare-modes",
+        "--check",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("missed (pipelined): ") && err.contains("missed (serial): "),
+        "{err}"
+    );
+
+    let month_end = warden_tests::workflow("month-end.yaml");
+    let (code, out, err) =
+        warden_tests::warden(&["plan", &month_end, "--date", "2025-02", "--check"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pipelined mode (set in the file)"), "{out}");
+    let pay_extract = out
+        .lines()
+        .find(|l| l.contains("PAY-EXTRACT.D "))
+        .expect("Day 2's PAY-EXTRACT.D is planned");
+    assert!(
+        pay_extract.contains("after REPRICE-01.D; before its window (d2 starts when_ready)"),
+        "{pay_extract}"
+    );
+}
+
+#[test]
+fn a_window_in_a_daylight_saving_gap_is_a_warning_in_validate_and_plan() {
+    let file = warden_tests::workflow("invalid/084-warnings-only-dst-gap.yaml");
+    let (code, out, err) = warden_tests::warden(&["validate", &file]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("does not exist in America/New_York"), "{out}");
+    let (code, out, err) = warden_tests::warden(&["plan", &file, "--date", "2025-03-09"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "day `night`'s window opens at 02:30 on 2025-03-09, a time that does not exist in \
+             America/New_York (clocks spring forward); it opens at 03:30 instead"
+        ),
+        "{err}"
+    );
+    let (_, _, err) = warden_tests::warden(&["plan", &file, "--date", "2025-03-10"]);
+    assert!(!err.contains("does not exist"), "{err}");
+}
