@@ -3,10 +3,9 @@
 //! outcome, exit code, log) and its audit trail (who did what to it, and why).
 
 use std::io::Write;
-
-use clap::Args;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use warden_core::sched::{JobStatus, Machine};
 use warden_store::redact_url;
 
