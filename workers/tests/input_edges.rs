@@ -193,3 +193,44 @@ fn an_empty_file_or_a_wrong_header_stops_setup_with_file_and_line() {
         "{text}"
     );
 }
+
+/// Issue #11's file end to end: 80,000 generated claims, a stray quote inside an unquoted
+/// field of the second row, and a quoted line end in every row (so one sits at the first
+/// 4 MiB block's end). Setup counted 80,001 rows and rejected two halves of a claim.
+#[test]
+fn a_stray_quote_and_quoted_line_ends_across_a_block_boundary_count_every_claim_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("gen");
+    let stats = common::generate_into(
+        &input,
+        &warden_workers::generate::Config {
+            members: 20_000,
+            claims: 80_000,
+            ..Default::default()
+        },
+        &common::plans(),
+    );
+    let text = common::read(&input.join("claims.csv"));
+    let mut claims = String::with_capacity(text.len() * 2);
+    for (i, line) in text.lines().enumerate() {
+        let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
+        if i == 2 {
+            f[4].insert(1, '"'); // provider `1"001`: an ordinary character, a bad number
+        }
+        if i > 0 {
+            f[8] = format!("\"{}\n\"", f[8]); // procedure `"99213<LF>"`: trimmed, valid
+        }
+        claims.push_str(&f.join(","));
+        claims.push('\n');
+    }
+    assert!(claims.len() > 4 << 20, "more than one block");
+    let members = std::fs::read(input.join("members.csv")).expect("members");
+    let (r, rejects) = run(&tmp.path().join("run"), &members, claims.as_bytes()).expect("run");
+    let c = &r.reconciliation;
+    assert!(c.ok, "{:?}", c.failures);
+    assert_eq!(c.claim_rows, stats.claims);
+    assert_eq!((c.accepted, c.rejected_claims), (stats.claims - 1, 1));
+    let lines = reject_lines(&rejects);
+    // Header line 1, the first claim on lines 2-3, the second from line 4.
+    assert!(lines[0].starts_with("claims.csv,4,provider,"), "{lines:?}");
+}
