@@ -36,6 +36,8 @@ fn schema_flags_unknown_keys_and_values() {
         "invalid/016-unknown-mode.yaml",
         "invalid/052-deadline-unknown-kind.yaml",
         "invalid/005-missing-timezone.yaml",
+        "invalid/077-id-too-long.yaml",
+        "invalid/078-priority-quoted.yaml",
     ] {
         let doc = read_yaml_as_json(name);
         assert!(!v.is_valid(&doc), "{name} should fail the schema");

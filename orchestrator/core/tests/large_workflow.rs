@@ -5,6 +5,8 @@
 use std::time::Instant;
 
 use warden_core::diagnostics::render_text;
+use warden_core::plan::{DateSpec, PlanOptions};
+use warden_core::sched::simulate;
 use warden_core::workflow::compile_str;
 use warden_core::workflow::synthetic::flat;
 
@@ -19,15 +21,26 @@ fn a_100_000_job_file_written_out_compiles() {
         panic!("{}", render_text(&sources, &c.diagnostics));
     };
     assert_eq!(w.jobs.len(), 100_000);
+    let started = Instant::now();
+    let date: DateSpec = "2025-02".parse().expect("date");
+    let plan = w.instantiate(date, &PlanOptions::default()).expect("plans");
+    let schedule = simulate(&plan);
+    let planned = started.elapsed();
+    assert_eq!(schedule.jobs.len(), 100_000);
     println!(
-        "compiled {} jobs ({:.1} MB) in {:.2} s",
+        "compiled {} jobs ({:.1} MB) in {:.2} s; instantiated and simulated in {:.2} s",
         w.jobs.len(),
         text.len() as f64 / 1e6,
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        planned.as_secs_f64()
     );
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "reads 8.5 million YAML nodes: a minute in debug; run with --release"
+)]
 fn a_file_over_the_node_limit_says_which_limit_and_how_to_split() {
     // One job waiting for 8.5 million names: small in bytes (17 MB), over the node limit.
     let after = "a,".repeat(8_500_000);

@@ -41,6 +41,7 @@ impl Scalar {
 #[serde(deny_unknown_fields)]
 pub struct RawWorkflow {
     /// The cycle's id, e.g. `month-end`.
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub cycle: Located<String>,
     pub description: Option<String>,
     /// IANA time zone every time of day in this file is read in, e.g. `America/New_York`.
@@ -115,6 +116,7 @@ pub struct RawDefaults {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStream {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
     /// Claims this stream carries in a normal cycle: `22M`, `500K`, `1800000`.
@@ -128,6 +130,7 @@ pub struct RawStream {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResource {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     /// How many holders at once; absent means exclusive (1).
     pub capacity: Option<Located<Whole>>,
@@ -137,6 +140,7 @@ pub struct RawResource {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRole {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
 }
@@ -144,6 +148,7 @@ pub struct RawRole {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDay {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
     pub window: Located<RawWindow>,
@@ -190,6 +195,7 @@ pub enum RawEstimate {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawJob {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
     /// The day (night) this job belongs to; may be omitted when the cycle has one day.
@@ -233,6 +239,7 @@ pub struct RawJob {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMilestone {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
     /// Jobs (or days, or other milestones) whose completion makes the milestone.
@@ -242,6 +249,7 @@ pub struct RawMilestone {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeadline {
+    #[schemars(length(max = 64), regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"))]
     pub id: Located<String>,
     pub name: Option<String>,
     /// When, relative to the cycle's nights: `d3 23:59`, `d1 +1d 06:00`, `d1 window-closes`.

@@ -117,6 +117,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_budget_breach_names_the_limit_the_file_and_the_way_out() {
+        // The real limit takes millions of nodes to reach; a small budget breaches the same way.
+        let mut options = options();
+        if let Some(budget) = options.budget.as_mut() {
+            budget.max_nodes = 50;
+        }
+        let text = crate::workflow::synthetic::flat(20);
+        let error = serde_saphyr::from_str_with_options::<crate::workflow::raw::RawWorkflow>(
+            &text, options,
+        )
+        .expect_err("over the small budget");
+        let d = describe(FileId(0), error.without_snippet()).expect("a budget breach");
+        assert_eq!(
+            d.message,
+            "the file has more than 8,000,000 YAML nodes (keys, values, lists and maps); a job \
+             written out takes about 13, so this is about 615,384 jobs"
+        );
+        assert_eq!(d.span.map(|s| (s.line, s.column)), Some((1, 1)));
+        assert!(d.help.is_some_and(|h| h.starts_with("split the cycle")));
+    }
+
+    #[test]
     fn figures_are_readable() {
         assert_eq!(thousands(8_000_000), "8,000,000");
         assert_eq!(thousands(615), "615");
