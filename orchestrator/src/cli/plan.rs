@@ -160,10 +160,7 @@ fn report_missed(
             continue;
         }
         let d = &a.plan.deadlines[m.deadline];
-        let kind = serde_json::to_value(d.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let kind = d.kind.as_str();
         writeln!(
             err,
             "missed{}: {} `{}` ({kind}) due {}, planned finish {}, {} late",

@@ -172,10 +172,7 @@ fn write_deadlines(out: &mut dyn Write, a: &Analysis) -> io::Result<()> {
     )?;
     for m in &a.margins {
         let d = &plan.deadlines[m.deadline];
-        let kind = serde_json::to_value(d.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let kind = d.kind.as_str();
         writeln!(
             out,
             "  {:<width$} {:<10} {:<20} {:<20} {:>10}{}",

@@ -264,6 +264,15 @@ impl DeadlineKind {
             _ => None,
         }
     }
+
+    /// The kind as written in a workflow file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineKind::Regulatory => "regulatory",
+            DeadlineKind::Window => "window",
+            DeadlineKind::Business => "business",
+        }
+    }
 }
 
 /// A time relative to the cycle's nights, resolved to an instant per plan.

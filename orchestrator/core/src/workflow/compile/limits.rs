@@ -11,6 +11,7 @@ use serde_saphyr::{Budget, Error as YamlError, Options};
 
 use super::parse::start_of;
 use crate::diagnostics::{Diagnostic, FileId};
+use crate::workflow::values::thousands;
 
 /// Largest workflow file, in bytes.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -63,12 +64,12 @@ pub(super) fn describe(file: FileId, error: &YamlError) -> Option<Diagnostic> {
         BudgetBreach::Nodes { .. } => format!(
             "the file has more than {} YAML nodes (keys, values, lists and maps); a job written \
              out takes about 13, so this is about {} jobs",
-            thousands(MAX_NODES),
-            thousands(MAX_NODES / 13)
+            thousands(MAX_NODES as u64),
+            thousands(MAX_NODES as u64 / 13)
         ),
         BudgetBreach::Events { .. } => format!(
             "the file has more than {} YAML events (nodes and the ends of lists and maps)",
-            thousands(MAX_EVENTS)
+            thousands(MAX_EVENTS as u64)
         ),
         BudgetBreach::Depth { .. } => {
             format!("the file nests lists and maps more than {MAX_DEPTH} levels deep")
@@ -97,19 +98,6 @@ fn megabytes(bytes: usize) -> String {
     } else {
         format!("{mib:.1} MiB")
     }
-}
-
-/// `8,000,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
