@@ -1,5 +1,6 @@
 //! Command-line interface. Exit codes: 0 success; 1 the input is invalid (every error
-//! printed), or a run stopped because jobs failed for good; 2 the command was used wrongly
+//! printed), or a run stopped because jobs failed for good, or `plan --check` found a
+//! deadline planned to be missed; 2 the command was used wrongly
 //! (bad flag, a number outside its range (`limits.rs`, checked while parsing), unreadable
 //! file, a date the cycle does not run on, an unknown job, an operator command that does not
 //! fit the job's state); `warden adjudicate` exits 1 when benefit
