@@ -18,7 +18,7 @@ pub(super) fn describe(
     message: &str,
     offset: usize,
 ) -> Option<Diagnostic> {
-    if message.contains("quoted scalar") {
+    if message.contains("quoted scalar") || message.starts_with("unclosed quote") {
         return unclosed_quote(file, text, offset);
     }
     if message.starts_with("tabs disallowed") {
@@ -28,7 +28,12 @@ pub(super) fn describe(
 }
 
 fn unclosed_quote(file: FileId, text: &str, offset: usize) -> Option<Diagnostic> {
-    let (at, quote) = open_quote(text, offset)?;
+    // The reader points at the quote itself when the file ends inside the value, else at
+    // where it stopped, after the quote.
+    let (at, quote) = match text.get(offset..).and_then(|t| t.chars().next()) {
+        Some(q @ ('"' | '\'')) if open_quote(text, offset).is_none() => (offset, q),
+        _ => open_quote(text, offset)?,
+    };
     let span = span_at(file, text, at, 1);
     let stopped = line_of(text, offset);
     Some(
@@ -38,8 +43,8 @@ fn unclosed_quote(file: FileId, text: &str, offset: usize) -> Option<Diagnostic>
         .at(span)
         .label("this quote is not closed")
         .help(format!(
-            "end the value with {quote} on the same line (e.g. `cycle: {quote}nightly{quote}`), or \
-                 remove the opening {quote}; the YAML reader only stopped at line {stopped}"
+            "end the value with a matching {quote} on the same line, or remove the opening {quote}; \
+             the YAML reader only noticed at line {stopped}, where it stopped"
         )),
     )
 }
@@ -152,6 +157,15 @@ mod tests {
         assert_eq!(open_quote(closed, closed.len()), None);
         let single = "a: [x, 'y\nb: 1\n";
         assert_eq!(open_quote(single, single.len()), Some((7, '\'')));
+    }
+
+    #[test]
+    fn a_quote_left_open_at_the_end_of_the_file_is_pointed_at() {
+        let text = "jobs:\n  - { id: A, estimate: \"5m }\n";
+        let d = describe(FileId(0), text, "unclosed quote", 29).expect("explained");
+        let span = d.span.expect("located");
+        assert_eq!((span.line, span.column), (2, 24));
+        assert!(d.help.is_some_and(|h| h.contains("matching \"")));
     }
 
     #[test]
