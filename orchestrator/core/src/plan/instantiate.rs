@@ -419,3 +419,38 @@ fn add_day_barriers(jobs: &mut [PlanJob], days: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::{DateSpec, PlanOptions};
+    use crate::workflow::compile_str;
+
+    const EARLY: &str = r#"
+cycle: early
+timezone: America/New_York
+schedule: { cron: "0 1 * * *", business_days_only: false }
+days: [{ id: night, window: { opens: "02:30", closes: "05:00" } }]
+jobs: [{ id: A, builtin: sleep, estimate: 5m }]
+"#;
+
+    fn warnings(date: &str) -> Vec<String> {
+        let (_, c) = compile_str("early.yaml", EARLY);
+        let w = c.workflow.expect("compiles with a warning");
+        let date: DateSpec = date.parse().expect("date");
+        w.instantiate(date, &PlanOptions::default())
+            .expect("plans")
+            .warnings
+    }
+
+    #[test]
+    fn a_window_moved_by_a_daylight_saving_gap_is_a_plan_warning() {
+        assert_eq!(
+            warnings("2025-03-09"),
+            [
+                "day `night`'s window opens at 02:30 on 2025-03-09, a time that does not exist in \
+                 America/New_York (clocks spring forward); it opens at 03:30 instead"
+            ]
+        );
+        assert!(warnings("2025-03-10").is_empty());
+    }
+}
