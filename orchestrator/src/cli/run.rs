@@ -13,6 +13,7 @@ use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, coun
 use crate::alerts::{Outbox, load_channels, load_templates};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
 use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle, usable_data_dir};
+use crate::engine::timing;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -46,6 +47,11 @@ pub struct RunArgs {
     /// picks a free one). The URL is printed.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Run on the real clock although some of the cycle's deadlines are already past: a late
+    /// cycle run for real. Its past deadlines are recorded as breached and escalate at once.
+    /// Without it such a run is refused (rehearse it with `--speed` instead).
+    #[arg(long)]
+    pub late: bool,
     #[command(flatten)]
     pub ui: super::serve::UiArgs,
 }
@@ -81,6 +87,30 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // A new run on the real clock whose deadlines are past would breach and escalate them at
+    // once: refused unless `--late` says it is meant (engine::timing). A run that already
+    // exists resumes as it was started.
+    if args.speed.is_none() && !args.late {
+        let past = timing::past_deadlines(&plan, SystemClock.now());
+        if !past.is_empty() && !runtime.block_on(run_exists(&args.db, &new)) {
+            writeln!(err, "{}", timing::past_deadlines_refusal(&plan, &past))?;
+            return Ok(EXIT_USAGE);
+        }
+    }
+    if let Some(speed) = args.speed {
+        let real = timing::real_work_jobs(&plan);
+        if real > 0 {
+            writeln!(
+                err,
+                "note: {} real work (shell commands, or adjudication with claim input): on this {speed}x clock the run's clock shows {speed} times its real duration, and its timeouts count real time",
+                if real == 1 {
+                    "1 job does".to_string()
+                } else {
+                    format!("{real} jobs do")
+                },
+            )?;
+        }
+    }
     let result = runtime.block_on(async {
         // Before the store: a run that cannot write its jobs' directories does not start.
         usable_data_dir(&args.data)?;
@@ -226,4 +256,16 @@ pub(super) fn alert_outbox(
         return Err(lines.join("\n"));
     }
     Outbox::new(channels, templates, None).map_err(|e| format!("error: {e}"))
+}
+
+/// Whether the store already holds this run. A store that is not there is not created (nor
+/// migrated): the run may yet be refused.
+async fn run_exists(db: &str, new: &warden_store::NewRun) -> bool {
+    match Store::open(db, warden_store::OpenMode::MustExist).await {
+        Ok(store) => matches!(
+            store.find_run(&new.cycle, &new.business_date).await,
+            Ok(Some(_))
+        ),
+        Err(_) => false,
+    }
 }
