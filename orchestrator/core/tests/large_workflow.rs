@@ -67,7 +67,34 @@ fn a_file_over_the_byte_limit_says_its_size() {
     let text = format!("{}\n# {}\n", flat(10), "x".repeat(65 * 1024 * 1024));
     let (sources, c) = compile_str("big.yaml", &text);
     let rendered = render_text(&sources, &c.diagnostics);
+    assert!(rendered.contains("`big.yaml` is 65.0 MiB"), "{rendered}");
     assert!(rendered.contains("limited to 64 MiB"), "{rendered}");
     assert!(rendered.contains("big.yaml:1:1"), "{rendered}");
     assert!(rendered.contains("split the cycle"), "{rendered}");
+}
+
+#[test]
+fn templates_that_expand_past_a_million_jobs_are_refused_before_expanding() {
+    // 4,000 streams × 256 partitions = 1,024,000 instances from a 100 KB file.
+    let mut text = String::from(
+        "cycle: x\ntimezone: UTC\nschedule: { cron: \"0 1 * * *\" }\n\
+         days: [{ id: n, window: { opens: \"01:00\", closes: \"05:00\" } }]\nstreams:\n",
+    );
+    for s in 0..4_000 {
+        text.push_str(&format!("  - {{ id: S{s}, volume: 1K }}\n"));
+    }
+    text.push_str(
+        "jobs:\n  - { id: FAN, streams: all, partitions: 256, builtin: sleep, estimate: 1m }\n",
+    );
+    let started = Instant::now();
+    let (sources, c) = compile_str("fan.yaml", &text);
+    let rendered = render_text(&sources, &c.diagnostics);
+    assert!(
+        rendered.contains(
+            "with job `FAN` the workflow expands to 1,024,000 jobs; a workflow is limited to 1,000,000"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("split the cycle"), "{rendered}");
+    assert!(started.elapsed().as_secs() < 30, "refused before expanding");
 }

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 
 use super::ctx::Ctx;
 use super::header::{self, Header, Unique, check_id};
+use super::limits;
 use super::refs::{RefError, RefIndex, Template};
 use crate::diagnostics::{Diagnostic, Span, did_you_mean, did_you_mean_id};
 use crate::workflow::located::Located;
@@ -132,6 +133,13 @@ fn expand(
             None
         }
     };
+    if let (Some(streams), Some(partitions)) = (&streams, partitions) {
+        let instances = streams.len().max(1) * partitions.unwrap_or(1) as usize;
+        if out.jobs.len() + instances > limits::MAX_JOBS {
+            limits::too_many_jobs(cx, raw, out.jobs.len() + instances);
+            return None;
+        }
+    }
     let action = job_action(cx, raw, header);
     let estimates = match partitions {
         Some(partitions) => {

@@ -9,8 +9,10 @@
 use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{Budget, Error as YamlError, Options};
 
+use super::ctx::Ctx;
 use super::parse::start_of;
 use crate::diagnostics::{Diagnostic, FileId};
+use crate::workflow::raw::RawJob;
 use crate::workflow::values::thousands;
 
 /// Largest workflow file, in bytes.
@@ -21,6 +23,9 @@ pub const MAX_NODES: usize = 8_000_000;
 pub const MAX_EVENTS: usize = 16_000_000;
 /// Deepest nesting of lists and maps (a workflow needs about 6).
 pub const MAX_DEPTH: usize = 64;
+/// Most concrete jobs a workflow expands into: templates multiply (streams × partitions),
+/// so a small file could otherwise ask for hundreds of millions.
+pub const MAX_JOBS: usize = 1_000_000;
 
 /// What to do about a file over a limit.
 const SPLIT_HELP: &str = "split the cycle into several workflow files (one per day, or per \
@@ -40,12 +45,12 @@ pub(super) fn options() -> Options {
 }
 
 /// The file's size against [`MAX_BYTES`], checked before reading any YAML.
-pub(super) fn check_size(file: FileId, text: &str) -> Option<Diagnostic> {
+pub(super) fn check_size(file: FileId, path: &str, text: &str) -> Option<Diagnostic> {
     (text.len() > MAX_BYTES).then(|| {
         over_limit(
             file,
             format!(
-                "the file is {} ({} bytes); workflow files are limited to {}",
+                "`{path}` is {} ({} bytes); workflow files are limited to {}",
                 megabytes(text.len()),
                 text.len(),
                 megabytes(MAX_BYTES)
@@ -56,31 +61,47 @@ pub(super) fn check_size(file: FileId, text: &str) -> Option<Diagnostic> {
 
 /// A breach of the YAML reader's budget in the architect's words, or `None` for any other
 /// error.
-pub(super) fn describe(file: FileId, error: &YamlError) -> Option<Diagnostic> {
+pub(super) fn describe(file: FileId, path: &str, error: &YamlError) -> Option<Diagnostic> {
     let YamlError::Budget { breach, .. } = error else {
         return None;
     };
     let message = match breach {
         BudgetBreach::Nodes { .. } => format!(
-            "the file has more than {} YAML nodes (keys, values, lists and maps); a job written \
+            "`{path}` has more than {} YAML nodes (keys, values, lists and maps); a job written \
              out takes about 13, so this is about {} jobs",
             thousands(MAX_NODES as u64),
             thousands(MAX_NODES as u64 / 13)
         ),
         BudgetBreach::Events { .. } => format!(
-            "the file has more than {} YAML events (nodes and the ends of lists and maps)",
+            "`{path}` has more than {} YAML events (nodes and the ends of lists and maps)",
             thousands(MAX_EVENTS as u64)
         ),
         BudgetBreach::Depth { .. } => {
-            format!("the file nests lists and maps more than {MAX_DEPTH} levels deep")
+            format!("`{path}` nests lists and maps more than {MAX_DEPTH} levels deep")
         }
         BudgetBreach::ScalarBytes { .. } => format!(
-            "the file's values add up to more than {}",
+            "`{path}`'s values add up to more than {}",
             megabytes(MAX_BYTES)
         ),
-        other => format!("the file is beyond what Warden reads ({other:?})"),
+        other => format!("`{path}` is beyond what Warden reads ({other:?})"),
     };
     Some(over_limit(file, message))
+}
+
+/// The job whose expansion takes the workflow over [`MAX_JOBS`] (`total` with it).
+pub(super) fn too_many_jobs(cx: &mut Ctx<'_>, raw: &RawJob, total: usize) {
+    let span = cx.span(&raw.id);
+    cx.push(
+        Diagnostic::error(format!(
+            "with job `{}` the workflow expands to {} jobs; a workflow is limited to {}",
+            raw.id.value,
+            thousands(total as u64),
+            thousands(MAX_JOBS as u64)
+        ))
+        .at(span)
+        .label("expands past the limit")
+        .help(SPLIT_HELP),
+    );
 }
 
 fn over_limit(file: FileId, message: String) -> Diagnostic {
@@ -116,10 +137,10 @@ mod tests {
             &text, options,
         )
         .expect_err("over the small budget");
-        let d = describe(FileId(0), error.without_snippet()).expect("a budget breach");
+        let d = describe(FileId(0), "w.yaml", error.without_snippet()).expect("a budget breach");
         assert_eq!(
             d.message,
-            "the file has more than 8,000,000 YAML nodes (keys, values, lists and maps); a job \
+            "`w.yaml` has more than 8,000,000 YAML nodes (keys, values, lists and maps); a job \
              written out takes about 13, so this is about 615,384 jobs"
         );
         assert_eq!(d.span.map(|s| (s.line, s.column)), Some((1, 1)));

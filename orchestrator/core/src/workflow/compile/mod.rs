@@ -56,7 +56,8 @@ impl Compilation {
 /// calendar) are read through `loader` and added to `sources`.
 pub fn compile(sources: &mut SourceMap, file: FileId, loader: &dyn Loader) -> Compilation {
     let text = sources.text(file).to_string();
-    let raw = match parse::parse_workflow(file, &text) {
+    let path = sources.path(file).to_string();
+    let raw = match parse::parse_workflow(file, &path, &text) {
         Ok(raw) => raw,
         Err(diagnostic) => {
             return Compilation {

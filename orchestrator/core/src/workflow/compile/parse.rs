@@ -23,8 +23,12 @@ pub(crate) fn start_of(file: FileId) -> Span {
     }
 }
 
-pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Box<Diagnostic>> {
-    if let Some(too_large) = limits::check_size(file, text) {
+pub(super) fn parse_workflow(
+    file: FileId,
+    path: &str,
+    text: &str,
+) -> Result<RawWorkflow, Box<Diagnostic>> {
+    if let Some(too_large) = limits::check_size(file, path, text) {
         return Err(Box::new(too_large));
     }
     let has_content = text
@@ -45,7 +49,7 @@ pub(super) fn parse_workflow(file: FileId, text: &str) -> Result<RawWorkflow, Bo
     }
     serde_saphyr::from_str_with_options::<RawWorkflow>(text, limits::options()).map_err(|e| {
         Box::new(
-            limits::describe(file, e.without_snippet())
+            limits::describe(file, path, e.without_snippet())
                 .unwrap_or_else(|| yaml_error(file, text, &e)),
         )
     })
