@@ -15,7 +15,7 @@ mod parse;
 
 pub use business::Calendar;
 pub use cron_nights::{NEAREST_SEARCH_DAYS, cron_fires_on, nearest_cron_nights};
-pub use gaps::{GAP_SEARCH_YEARS, first_gap, moved_by_gap};
+pub use gaps::{GAP_SEARCH_YEARS, first_gap, first_gap_near, moved_by_gap, offset_changes};
 pub use local_time::{Window, local_instant, night_window};
 pub use month_end::{MonthEndRule, NightSpacing, NonBusinessStart};
 

@@ -17,6 +17,8 @@ pub(super) struct Ctx<'a> {
     pub timezone: Option<chrono_tz::Tz>,
     /// Times of day already searched for a daylight-saving gap: where each is first moved.
     pub gaps: HashMap<NaiveTime, Option<(NaiveDate, NaiveDateTime)>>,
+    /// The zone's changes of UTC offset, found once (see [`crate::calendar::offset_changes`]).
+    pub offset_changes: Option<Vec<NaiveDate>>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -28,6 +30,7 @@ impl<'a> Ctx<'a> {
             loader,
             timezone: None,
             gaps: HashMap::new(),
+            offset_changes: None,
             diagnostics: Vec::new(),
         }
     }

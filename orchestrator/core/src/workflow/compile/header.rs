@@ -477,10 +477,17 @@ fn warn_gap(cx: &mut Ctx<'_>, value: &Located<String>, time: chrono::NaiveTime) 
     let Some(tz) = cx.timezone else {
         return;
     };
-    let gap = *cx
-        .gaps
-        .entry(time)
-        .or_insert_with(|| calendar::first_gap(tz, time));
+    let gap = match cx.gaps.get(&time) {
+        Some(gap) => *gap,
+        None => {
+            let changes = cx
+                .offset_changes
+                .get_or_insert_with(|| calendar::offset_changes(tz));
+            let gap = calendar::first_gap_near(tz, time, changes);
+            cx.gaps.insert(time, gap);
+            gap
+        }
+    };
     let Some((date, moved)) = gap else {
         return;
     };
