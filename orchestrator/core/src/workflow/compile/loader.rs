@@ -100,10 +100,33 @@ impl Loader for FsLoader {
             base.join(written)
         };
         let shown_text = shown.to_string_lossy().into_owned();
-        let full = self.on_disk(&shown);
-        let target = full
-            .canonicalize()
-            .map_err(|e| LoadError::new(format!("cannot read `{shown_text}`: {e}"), "calendar paths are relative to the workflow file, e.g. `calendars/us-federal.yaml`"))?;
+        let absolute_refused = LoadError::new(
+            format!("`{path}` is an absolute path; it must be relative to the workflow file"),
+            CONFINED_HELP,
+        );
+        let escape_refused = LoadError::new(
+            format!("`{path}` leads outside the workflow file's directory"),
+            CONFINED_HELP,
+        );
+        // Refused before the file system is asked anything, so that a workflow cannot even
+        // learn whether a file outside exists.
+        if absolute && self.allowed_roots.is_empty() {
+            return Err(absolute_refused);
+        }
+        let climbs_out = climbs_out(written);
+        if climbs_out && self.allowed_roots.is_empty() {
+            return Err(escape_refused);
+        }
+        let target = self.on_disk(&shown).canonicalize().map_err(|e| {
+            if absolute || climbs_out {
+                escape_refused.clone()
+            } else {
+                LoadError::new(
+                    format!("cannot read `{shown_text}`: {e}"),
+                    "calendar paths are relative to the workflow file, e.g. `calendars/us-federal.yaml`",
+                )
+            }
+        })?;
         let directory = self.on_disk(if base.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -112,16 +135,10 @@ impl Loader for FsLoader {
         let inside = |root: &Path| root.canonicalize().is_ok_and(|r| target.starts_with(r));
         let in_allowed_root = self.allowed_roots.iter().any(|r| inside(r));
         if absolute && !in_allowed_root {
-            return Err(LoadError::new(
-                format!("`{path}` is an absolute path; it must be relative to the workflow file"),
-                CONFINED_HELP,
-            ));
+            return Err(absolute_refused);
         }
         if !in_allowed_root && !inside(&directory) {
-            return Err(LoadError::new(
-                format!("`{path}` leads outside the workflow file's directory"),
-                CONFINED_HELP,
-            ));
+            return Err(escape_refused);
         }
         read_small_file(&target)
             .map(|text| (shown_text.clone(), text))
@@ -132,6 +149,23 @@ impl Loader for FsLoader {
                 )
             })
     }
+}
+
+/// Whether a relative path climbs above its starting directory (`../x`, `a/../../x`),
+/// read as written, before any link is resolved.
+fn climbs_out(path: &Path) -> bool {
+    let mut depth: i64 = 0;
+    for component in path.components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
 }
 
 /// Reads a regular file of at most [`MAX_REFERENCED_BYTES`] as UTF-8 text.
@@ -224,6 +258,17 @@ mod tests {
         assert!(text.starts_with("root:"));
         let absolute = root.join("secret.txt");
         assert!(load(&loader, &root, &absolute.to_string_lossy()).is_ok());
+    }
+
+    #[test]
+    fn whether_a_file_outside_exists_is_not_told() {
+        let root = tree("oracle");
+        for path in ["/no/such/file", "../no-such-file", "../../../../no/such"] {
+            let e = load(&FsLoader::default(), &root, path).unwrap_err();
+            assert!(!e.message.contains("No such file"), "{path}: {e:?}");
+        }
+        let e = load(&FsLoader::default(), &root, "calendars/missing.yaml").unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e:?}");
     }
 
     #[test]
