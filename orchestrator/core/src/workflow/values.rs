@@ -98,6 +98,16 @@ pub fn time_zone(text: &str) -> Result<Tz, (String, Option<String>)> {
 /// logs, alerts and the UI, and concrete ids add a stream and partition to it.
 pub const MAX_ID_CHARS: usize = 64;
 
+/// A name as messages show it: whole, or its first 24 characters and `…` when it is longer
+/// than any id can be (a 10,000-character name is not worth repeating).
+pub fn shown_id(name: &str) -> String {
+    if name.chars().count() <= MAX_ID_CHARS {
+        return name.to_string();
+    }
+    let head: String = name.chars().take(24).collect();
+    format!("{head}…")
+}
+
 /// Whether an id is usable: starts with a letter or digit, then letters, digits, `_` or `-`.
 /// (`.` is reserved for stream instances, `*` for "every instance".)
 pub fn is_valid_id(id: &str) -> bool {

@@ -127,7 +127,8 @@ fn resolve_covers(
                     span,
                     format!(
                         "`{}` covers `{}`, which is not a job, day or milestone",
-                        owner.value, name.value
+                        owner.value,
+                        crate::workflow::values::shown_id(&name.value)
                     ),
                     "unknown name",
                     did_you_mean_id(&name.value, candidates),

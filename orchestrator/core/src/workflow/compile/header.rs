@@ -150,10 +150,10 @@ pub(super) fn check_id(cx: &mut Ctx<'_>, id: &Located<String>, what: &str) -> bo
     let span = cx.span(id);
     let length = id.value.chars().count();
     if length > values::MAX_ID_CHARS {
-        let shown: String = id.value.chars().take(24).collect();
         cx.push(
             Diagnostic::error(format!(
-                "the {what} id `{shown}…` is {length} characters long; ids are at most {}",
+                "the {what} id `{}` is {length} characters long; ids are at most {}",
+                values::shown_id(&id.value),
                 values::MAX_ID_CHARS
             ))
             .at(span.narrow(0, 0))

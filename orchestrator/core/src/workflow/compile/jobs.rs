@@ -83,7 +83,7 @@ fn unknown_job(cx: &mut Ctx<'_>, name: &Located<String>, job: &str, out: &Compil
         span,
         format!(
             "job `{job}` runs after `{}`, which is not defined",
-            name.value
+            values::shown_id(&name.value)
         ),
         "unknown job",
         did_you_mean_id(bare, out.index.names()),
