@@ -91,6 +91,10 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             }
             return Ok(EXIT_USAGE);
         };
+        // Both modes share the nights, so the dated warnings are the same.
+        for warning in &pipelined.plan.warnings {
+            writeln!(err, "warning: {warning}")?;
+        }
         match args.format {
             PlanFormat::Table => plan_table::write_comparison(out, workflow, &pipelined, &serial)?,
             PlanFormat::Json => {
