@@ -330,6 +330,20 @@ async fn real_work_is_timed_in_real_time_on_an_accelerated_clock() {
         ),
         "{log}"
     );
+    // Killed at its timeout, not at the next heartbeat (a third of a lease: 20 minutes of
+    // this clock).
+    let ran = log
+        .split("it ran ")
+        .nth(1)
+        .and_then(|rest| rest.split(" on the run's clock").next())
+        .unwrap_or_default();
+    let minutes: i64 = ran
+        .split_once('m')
+        .and_then(|(m, _)| m.parse().ok())
+        .unwrap_or(i64::MAX);
+    // 5 minutes are 83 ms of real time here; a loaded machine may wake the worker a few
+    // tens of milliseconds late, a heartbeat would be 333 ms.
+    assert!((4..15).contains(&minutes), "ran {ran:?}: {log}");
 }
 
 /// Never two holders of an exclusive resource, never more holders of a counted one than

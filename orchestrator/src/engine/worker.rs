@@ -241,12 +241,23 @@ async fn run_to_end(
     job: usize,
 ) -> Result<Outcome, StoreError> {
     let started = tokio::time::Instant::now();
+    // The worker enforces the timeout itself, to the moment: the driver's kill request only
+    // reaches it with a heartbeat (a third of a lease), which on an accelerated clock is many
+    // minutes of the run's time. The driver's kill stays as the backstop.
+    let timeout = plan.jobs[job]
+        .timeout
+        .map(|t| started + clock.real_duration(t));
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
     let mut reported: Option<(i64, i64)> = None;
     loop {
         tokio::select! {
             outcome = running.wait() => return Ok(outcome),
+            _ = sleep_until_or_never(timeout) => {
+                running.kill();
+                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim);
+                return Ok(Outcome::TimedOut);
+            }
             _ = beat.tick() => {
                 match store.heartbeat(claim, name, clock.now(), config.lease).await {
                     Ok(None) => {
@@ -281,6 +292,14 @@ async fn run_to_end(
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is no such time.
+async fn sleep_until_or_never(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
