@@ -31,6 +31,34 @@ pub struct Workflow {
     pub jobs: Vec<Job>,
     pub milestones: Vec<Milestone>,
     pub deadlines: Vec<Deadline>,
+    /// When new volume needs a batch impact test, and when its result needs a review.
+    pub impact: ImpactRules,
+}
+
+/// The batch impact test's thresholds (the workflow's `impact:` block), as fractions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ImpactRules {
+    /// New volume above this share of a stream's volume needs a test before it goes live.
+    pub trigger: f64,
+    /// The share of the new claims the test samples.
+    pub sample: f64,
+    /// A margin that shrinks by more than this share needs an architecture review.
+    pub review_margin: f64,
+    /// A probability of missing a deadline above this needs an architecture review.
+    pub p_miss_review: f64,
+}
+
+impl Default for ImpactRules {
+    /// Case study 002's rule: new data above 5 % of volume is sampled (10 %), run, measured
+    /// and projected; an impact above 10 % of the margin goes to an architecture review.
+    fn default() -> Self {
+        Self {
+            trigger: 0.05,
+            sample: 0.10,
+            review_margin: 0.10,
+            p_miss_review: 0.10,
+        }
+    }
 }
 
 /// When a cycle runs.

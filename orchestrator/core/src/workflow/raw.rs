@@ -71,6 +71,27 @@ pub struct RawWorkflow {
     pub milestones: Vec<RawMilestone>,
     #[serde(default)]
     pub deadlines: Vec<RawDeadline>,
+    /// The batch impact test that new claim volume needs before it goes live (docs/impact.md).
+    #[serde(default)]
+    pub impact: RawImpact,
+}
+
+/// Thresholds of the batch impact test, each a percentage such as `5%`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawImpact {
+    /// New volume above this share of a stream's volume needs an impact test before it goes
+    /// live. Default `5%`.
+    pub trigger: Option<Located<Scalar>>,
+    /// The share of the new claims the test samples and runs through the real engine.
+    /// Default `10%`.
+    pub sample: Option<Located<Scalar>>,
+    /// A deadline margin that shrinks by more than this share needs an architecture review.
+    /// Default `10%`.
+    pub review_margin: Option<Located<Scalar>>,
+    /// A probability of missing a deadline (0 to 1, as `p_miss_above`) above this after the
+    /// new volume needs an architecture review. Default `0.1`.
+    pub p_miss_review: Option<Located<Number>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -75,6 +75,22 @@ pub fn volume(value: &Scalar) -> Result<u64, String> {
     Ok(number.round() as u64)
 }
 
+/// A percentage written with its sign, `5%` or `0.5%`, as a fraction (0.05). A bare number
+/// is refused: `5` and `0.05` would each be read as the other by someone.
+pub fn percent(value: &Scalar) -> Result<f64, String> {
+    let hint = "write a percentage such as `5%`";
+    let Scalar::Text(text) = value else {
+        return Err(format!("`{}` is a bare number; {hint}", value.as_text()));
+    };
+    let number = text
+        .trim()
+        .strip_suffix('%')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("`{text}` is not a percentage; {hint}"))?;
+    Ok(number / 100.0)
+}
+
 /// A local time of day, `HH:MM` (24-hour).
 pub fn time_of_day(text: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(text.trim(), "%H:%M")

@@ -47,6 +47,7 @@ pub(super) struct Header {
     pub resources: Vec<Resource>,
     pub roles: Vec<Role>,
     pub defaults: Defaults,
+    pub impact: crate::workflow::model::ImpactRules,
     /// Ids declared but broken: references to them are not reported again.
     pub broken_days: Vec<String>,
     pub broken_streams: Vec<String>,
@@ -91,6 +92,7 @@ impl Header {
             jobs,
             milestones,
             deadlines,
+            impact: self.impact,
         })
     }
 }
@@ -126,6 +128,7 @@ pub(super) fn compile_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Header {
     let (resources, broken_resources) = compile_resources(cx, raw);
     let roles = compile_roles(cx, raw);
     let defaults = compile_defaults(cx, raw);
+    let impact = super::impact::compile_impact(cx, raw);
     Header {
         id: raw.cycle.value.clone(),
         description: raw.description.clone(),
@@ -139,6 +142,7 @@ pub(super) fn compile_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Header {
         resources,
         roles,
         defaults,
+        impact,
         broken_days,
         broken_streams,
         broken_resources,

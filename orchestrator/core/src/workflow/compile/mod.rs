@@ -11,6 +11,7 @@ mod ctx;
 mod cycles;
 mod deadlines;
 mod header;
+mod impact;
 mod jobs;
 mod limits;
 mod loader;
