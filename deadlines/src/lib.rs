@@ -1,8 +1,8 @@
 //! Deadlines as first-class constraints, all pure: which chain of jobs binds each finish
 //! (the critical path), how much slack every job has, the margin to every deadline, the
 //! projection of a live run's rest ([`project`]), its breach probability ([`breach_risk`]),
-//! estimates learned from history ([`Estimates`]) and the escalation ladder
-//! ([`escalation`]).
+//! estimates learned from history ([`Estimates`]), the escalation ladder ([`escalation`])
+//! and the batch impact test's verdict ([`verdict`]).
 //!
 //! `warden plan` feeds these schedules simulated from estimates; the orchestrator feeds them
 //! projections from live state; `warden whatif` feeds them edited states.
@@ -18,6 +18,7 @@ mod margin;
 mod montecarlo;
 mod projection;
 mod slack;
+pub mod verdict;
 
 pub use analysis::{Analysis, analyse};
 pub use critical_path::{Chain, ChainLink, critical_chain};
