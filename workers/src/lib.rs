@@ -7,6 +7,7 @@
 //! run in the serial audit and in every partition.
 
 pub mod generate;
+pub mod impact;
 pub mod io;
 pub mod model;
 pub mod pipeline;

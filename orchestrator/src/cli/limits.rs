@@ -80,6 +80,12 @@ pub fn share(text: &str) -> Result<f64, String> {
     real(text, 0.0, 1.0, false)
 }
 
+/// A sampled share such as `impact measure --sample`: above 0 (a sample of nothing measures
+/// nothing) and at most 1.
+pub fn fraction(text: &str) -> Result<f64, String> {
+    real(text, 0.0, 1.0, true)
+}
+
 /// `--threshold`: a ratio of largest to smallest partition, 1 to [`MAX_THRESHOLD`].
 pub fn threshold(text: &str) -> Result<f64, String> {
     real(text, 1.0, MAX_THRESHOLD, false)
@@ -103,6 +109,9 @@ mod tests {
         assert_eq!(share("0"), Ok(0.0));
         assert_eq!(share("1.5"), Err("1.5 is not in 0..=1".to_string()));
         assert_eq!(threshold("1.15"), Ok(1.15));
+        assert_eq!(fraction("0.1"), Ok(0.1));
+        assert_eq!(fraction("1"), Ok(1.0));
+        assert!(fraction("0").is_err());
         assert!(threshold("0.9").is_err());
         assert_eq!(speed("fast"), Err("`fast` is not a number".to_string()));
     }

@@ -17,6 +17,7 @@ mod bench_adjudicate;
 mod claims;
 mod cycle_args;
 mod demo;
+mod impact;
 mod limits;
 mod operate;
 mod partitions;
@@ -106,6 +107,9 @@ enum Command {
     /// Measure Warden (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Batch impact test of new claim volume (docs/impact.md).
+    #[command(subcommand)]
+    Impact(impact::ImpactCommand),
 }
 
 /// `arg` with `help` if its own doc comment gives none, so that `--help` documents every
@@ -165,6 +169,7 @@ where
         Command::Serve(args) => serve::run(&args, out, err),
         Command::Token(args) => serve::token(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
+        Command::Impact(command) => impact::run(&command, out, err),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,178 @@
+//! `warden impact`: the batch impact test for new claim volume (issue #12,
+//! `docs/impact.md`). `measure` is its first part: sample the baseline and the new claims,
+//! run the real engine on both, print what was measured. Later parts add `run`, `show` and
+//! `approve` here.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use clap::{Args, Subcommand};
+use warden_workers::impact::{self, ImpactError, ImpactMeasurement};
+
+use super::progress::Bars;
+use super::validate::Format;
+use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, load_plans};
+
+#[derive(Debug, Subcommand)]
+pub enum ImpactCommand {
+    /// Sample the baseline and the new claims, run the real two-pass engine on both and
+    /// measure each stage, the exception rates, the deferral share and the elasticity.
+    Measure(MeasureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// The baseline claims: a directory with claims.csv and members.csv.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: PathBuf,
+    /// The new volume's claims (an acquisition's, a new partner's), in the same format.
+    #[arg(long, value_name = "DIR")]
+    pub new: PathBuf,
+    /// Share of each population sampled (whole families, stratified), above 0 and at most 1.
+    #[arg(long, default_value_t = 0.1, value_parser = super::limits::fraction)]
+    pub sample: f64,
+    /// Seed of the sample: the same seed picks the same families.
+    #[arg(long, default_value_t = 1, value_parser = super::limits::amount(0, u64::MAX))]
+    pub seed: u64,
+    /// Partitions of the engine's runs (and of the strata), 1 to 64.
+    #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
+    pub partitions: usize,
+    /// Partitions adjudicated at once (default: the cores), 1 to 256.
+    #[arg(long, value_parser = super::limits::count(super::limits::MAX_THREADS))]
+    pub threads: Option<usize>,
+    /// Keep the samples and the runs' work and output here (default: a temporary
+    /// directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub work: Option<PathBuf>,
+    /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is
+    /// there, else the built-in copies of the shipped plans.
+    #[arg(long, value_name = "DIR")]
+    pub plans: Option<PathBuf>,
+    /// `text` for people, `json` for tools (every figure with its source).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// A fresh temporary directory's path: this process's id and a count, so that two
+/// measurements at once (tests run the CLI in one process) never share one.
+fn temporary_dir() -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("warden-impact-{}-{n}", std::process::id()))
+}
+
+pub(super) fn run(command: &ImpactCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let ImpactCommand::Measure(args) = command;
+    measure(args, out, err)
+}
+
+fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let plans = match load_plans(args.plans.as_deref(), err)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let temporary = args.work.is_none();
+    let work = args.work.clone().unwrap_or_else(temporary_dir);
+    let opts = impact::Options {
+        fraction: args.sample,
+        seed: args.seed,
+        partitions: args.partitions,
+        threads: args.threads,
+        work: work.clone(),
+    };
+    let bars = Bars::new();
+    let result = impact::measure(&args.baseline, &args.new, &plans, &opts, &bars);
+    bars.finish();
+    if temporary {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let m = match result {
+        Ok(m) => m,
+        // The engine's own errors keep `warden adjudicate`'s exit codes.
+        Err(ImpactError::Pipeline(p)) => return super::adjudicate::error_code(&p, err),
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(match e {
+                ImpactError::Input(_) | ImpactError::Pipeline(_) => EXIT_USAGE,
+                ImpactError::Io(_) => EXIT_UNAVAILABLE,
+                ImpactError::NotReconciled(_) => EXIT_INVALID,
+            });
+        }
+    };
+    match args.format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&m).map_err(std::io::Error::other)?
+        )?,
+        Format::Text => text(&m, out)?,
+    }
+    Ok(EXIT_OK)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+fn text(m: &ImpactMeasurement, out: &mut dyn Write) -> std::io::Result<()> {
+    for (name, p) in [("baseline", &m.baseline), ("new", &m.new)] {
+        writeln!(
+            out,
+            "{name}: {} claims, sampled {} ({}) in {} families ({} for COB primaries), {} not sampled; {} strata",
+            p.population_claims,
+            p.sampled_claims,
+            pct(p.sampled_claims as f64 / p.population_claims.max(1) as f64),
+            p.sampled_families,
+            p.cob_families,
+            p.not_sampled_claims,
+            p.strata.len()
+        )?;
+    }
+    for (name, r) in [
+        ("run (a) baseline sample", &m.run_a),
+        ("run (b) + new sample", &m.run_b),
+    ] {
+        writeln!(
+            out,
+            "{name}: {} accepted, {} pended, {} deferred, {:.3} s, reconciled",
+            r.accepted, r.pended, r.deferred, r.seconds
+        )?;
+    }
+    writeln!(
+        out,
+        "stage        (a) s   (b) s   (a) claims/s  (b) claims/s  full volume s"
+    )?;
+    for s in &m.stages {
+        writeln!(
+            out,
+            "{:<10} {:>7.3} {:>7.3} {:>13.0} {:>13.0} {:>14.3}",
+            s.stage, s.seconds_a, s.seconds_b, s.rate_a, s.rate_b, s.projected_full_seconds
+        )?;
+    }
+    writeln!(
+        out,
+        "exception rate: baseline {}, new claims {}",
+        pct(m.baseline_exception_rate.value),
+        pct(m.new_exception_rate.value)
+    )?;
+    writeln!(
+        out,
+        "deferral share: baseline {}, with the new claims {}",
+        pct(m.deferral_share_baseline.value),
+        pct(m.deferral_share_with_new.value)
+    )?;
+    writeln!(
+        out,
+        "elasticity (time vs volume): {:.3}",
+        m.elasticity.value
+    )?;
+    writeln!(
+        out,
+        "full volume: {} claims {:.3} s → {} claims {:.3} s",
+        m.full_baseline_claims,
+        m.full_baseline_seconds.value,
+        m.full_target_claims,
+        m.full_target_seconds.value
+    )
+}

@@ -1,0 +1,240 @@
+//! `warden impact measure` as a reviewer uses it (issue #12): a baseline at 2–3% exceptions
+//! and new volume at 9%, sampled and run through the real engine; and bad input refused.
+
+use std::path::Path;
+
+use serde_json::Value;
+use warden_tests::warden;
+
+fn plans() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflows/plans")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn generate(dir: &Path, members: &str, claims: &str, seed: &str, rate: &str) {
+    let (code, out, err) = warden(&[
+        "claims",
+        "generate",
+        "--members",
+        members,
+        "--claims",
+        claims,
+        "--seed",
+        seed,
+        "--exception-rate",
+        rate,
+        "--out",
+        &s(dir),
+        "--plans",
+        &plans(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+fn f(v: &Value, path: &[&str]) -> f64 {
+    let mut x = v;
+    for k in path {
+        x = &x[*k];
+    }
+    x.as_f64().unwrap_or_else(|| panic!("{path:?} in {v}"))
+}
+
+#[test]
+fn measures_the_new_volumes_exception_rate_stages_and_elasticity() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (base, new) = (tmp.path().join("base"), tmp.path().join("new"));
+    generate(&base, "10000", "20000", "1", "0.025");
+    generate(&new, "2500", "5000", "2", "0.09");
+    let work = tmp.path().join("work");
+    let args = [
+        "impact",
+        "measure",
+        "--baseline",
+        &s(&base),
+        "--new",
+        &s(&new),
+        "--sample",
+        "0.2",
+        "--seed",
+        "3",
+        "--partitions",
+        "4",
+        "--work",
+        &s(&work),
+        "--plans",
+        &plans(),
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = warden(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let m: Value = serde_json::from_str(&out).expect("json");
+
+    // Counts reconcile: sampled + not sampled = the input; each run adjudicates its sample.
+    for (p, total) in [("baseline", 20_000.0), ("new", 5_000.0)] {
+        assert_eq!(f(&m, &[p, "population_claims"]), total);
+        let sampled = f(&m, &[p, "sampled_claims"]);
+        assert_eq!(sampled + f(&m, &[p, "not_sampled_claims"]), total);
+        assert!((sampled / total - 0.2).abs() < 0.02, "{p}: {sampled}");
+    }
+    assert_eq!(
+        f(&m, &["run_a", "accepted"]),
+        f(&m, &["baseline", "sampled_claims"])
+    );
+    assert_eq!(
+        f(&m, &["run_b", "accepted"]),
+        f(&m, &["baseline", "sampled_claims"]) + f(&m, &["new", "sampled_claims"])
+    );
+    assert_eq!(f(&m, &["run_a", "rejected"]), 0.0);
+
+    // The exception rates are the populations' (a few points of sampling error).
+    let base_rate = f(&m, &["baseline_exception_rate", "value"]);
+    let new_rate = f(&m, &["new_exception_rate", "value"]);
+    assert!((0.015..0.045).contains(&base_rate), "baseline {base_rate}");
+    assert!((0.065..0.115).contains(&new_rate), "new {new_rate}");
+
+    // Every stage, in both runs, with a rate and a projection; every figure has a source.
+    let stages: Vec<&str> = m["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|x| x["stage"].as_str().expect("name"))
+        .collect();
+    assert_eq!(stages, ["setup", "pass 1", "merge", "pass 2", "reconcile"]);
+    for x in m["stages"].as_array().expect("stages") {
+        for k in [
+            "seconds_a",
+            "seconds_b",
+            "rate_a",
+            "rate_b",
+            "projected_full_seconds",
+        ] {
+            assert!(x[k].as_f64().is_some_and(|v| v > 0.0), "{k} in {x}");
+        }
+    }
+    for k in [
+        "baseline_exception_rate",
+        "new_exception_rate",
+        "deferral_share_baseline",
+        "deferral_share_with_new",
+        "elasticity",
+        "full_baseline_seconds",
+        "full_target_seconds",
+    ] {
+        assert!(m[k]["value"].as_f64().is_some_and(f64::is_finite), "{k}");
+        assert!(
+            m[k]["source"].as_str().is_some_and(|s| !s.is_empty()),
+            "{k}"
+        );
+    }
+    assert!(f(&m, &["deferral_share_baseline", "value"]) > 0.0);
+    assert_eq!(f(&m, &["full_target_claims"]), 25_000.0);
+    assert!(
+        work.join("combined-sample/claims.csv").is_file(),
+        "--work kept"
+    );
+
+    // The same seed samples the same claims.
+    let (code, again, err) = warden(&args);
+    assert_eq!(code, 0, "{err}");
+    let again: Value = serde_json::from_str(&again).expect("json");
+    assert_eq!(again["new"], m["new"]);
+    assert_eq!(again["run_b"]["pended"], m["run_b"]["pended"]);
+
+    // Text for people.
+    let text_args: Vec<&str> = args[..args.len() - 2].to_vec();
+    let (code, text, err) = warden(&text_args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("exception rate: baseline") && text.contains("elasticity"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_its_place_and_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let good = tmp.path().join("good");
+    generate(&good, "200", "400", "1", "0.02");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("dir");
+    std::fs::copy(good.join("members.csv"), empty.join("members.csv")).expect("copy");
+    std::fs::write(empty.join("claims.csv"), "").expect("write");
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).expect("dir");
+    std::fs::copy(good.join("members.csv"), bad.join("members.csv")).expect("copy");
+    let claims = std::fs::read_to_string(good.join("claims.csv")).expect("read");
+    let broken: Vec<String> = claims
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 3 {
+                l.replacen(',', ",x", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(bad.join("claims.csv"), broken.join("\n")).expect("write");
+    let missing = tmp.path().join("missing");
+    let p = plans();
+    let measure = |baseline: &Path, new: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "impact".to_string(),
+            "measure".into(),
+            "--baseline".into(),
+            s(baseline),
+            "--new".into(),
+            s(new),
+            "--plans".into(),
+            p.clone(),
+        ];
+        args.extend(extra.iter().map(|x| x.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        warden(&refs)
+    };
+    for (baseline, new, extra, says) in [
+        (
+            &good,
+            &missing,
+            &[][..],
+            "missing: no such directory".to_string(),
+        ),
+        (
+            &empty,
+            &good,
+            &[],
+            format!("{}:1: the file is empty", s(&empty.join("claims.csv"))),
+        ),
+        (
+            &good,
+            &bad,
+            &[],
+            format!("{}:4: member: `x", s(&bad.join("claims.csv"))),
+        ),
+        (&good, &good, &["--sample", "0"], "--sample".to_string()),
+        (
+            &good,
+            &good,
+            &["--sample", "1.5"],
+            "1.5 is not above 0 and at most 1".to_string(),
+        ),
+        (
+            &good,
+            &good,
+            &["--partitions", "0"],
+            "--partitions".to_string(),
+        ),
+    ] {
+        let (code, out, err) = measure(baseline, new, extra);
+        assert_eq!(code, 2, "{extra:?}: {out}{err}");
+        assert!(err.contains(&says), "{extra:?}: wanted `{says}` in {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -1,0 +1,366 @@
+//! The measurement: the real two-pass engine (`pipeline::adjudicate_partitioned`, what
+//! `warden adjudicate` runs) on (a) a sample of the baseline and (b) the same baseline
+//! sample plus a sample of the new claims; each stage's wall time and rate, the exception
+//! rates, the deferral share, and the elasticity of adjudication time against volume
+//! measured between the two runs, scaled to the full volumes. Every figure says where it
+//! comes from.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Claim, MemberRow};
+use crate::pipeline::driver::Report;
+use crate::pipeline::{self, Options as PipelineOptions, Progress, partition};
+use crate::plans::Plans;
+
+use super::ImpactError;
+use super::claims_dir::{self, ClaimsDir};
+use super::combine::{Part, combine};
+use super::sample::{Sample, StratumCount, sample};
+use super::timing::{STAGES, StageClock};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Share of each population sampled, above 0 and at most 1.
+    pub fraction: f64,
+    pub seed: u64,
+    /// Partitions of both runs (and of the strata).
+    pub partitions: usize,
+    /// Partitions adjudicated at once; `None`: the cores.
+    pub threads: Option<usize>,
+    /// Where the sampled claims directories and the runs' work and output go.
+    pub work: PathBuf,
+}
+
+/// A number and where it comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub value: f64,
+    pub source: String,
+}
+
+fn figure(value: f64, source: impl Into<String>) -> Figure {
+    Figure {
+        value,
+        source: source.into(),
+    }
+}
+
+/// One population and its sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PopulationSample {
+    pub dir: String,
+    pub population_claims: u64,
+    pub population_members: u64,
+    pub sampled_claims: u64,
+    pub not_sampled_claims: u64,
+    pub sampled_members: u64,
+    pub sampled_families: u64,
+    /// Families sampled only because a sampled claim's COB primary is theirs.
+    pub cob_families: u64,
+    pub strata: Vec<StratumCount>,
+}
+
+/// What one engine run did (its reconciliation and pass-1 summaries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFigures {
+    pub claim_rows: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub adjudicated: u64,
+    pub pended: u64,
+    pub deferred: u64,
+    pub seconds: f64,
+    pub reconciled: bool,
+}
+
+/// One stage in both runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageFigures {
+    pub stage: String,
+    /// Seconds in run (a) and (b).
+    pub seconds_a: f64,
+    pub seconds_b: f64,
+    /// Accepted claims per second of this stage in run (a) and (b).
+    pub rate_a: f64,
+    pub rate_b: f64,
+    /// Run (b)'s seconds scaled to the full target volume with the measured elasticity.
+    pub projected_full_seconds: f64,
+}
+
+/// The batch impact measurement (issue #12, "measure, don't assume").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImpactMeasurement {
+    pub fraction: f64,
+    pub seed: u64,
+    pub partitions: usize,
+    pub baseline: PopulationSample,
+    pub new: PopulationSample,
+    /// Run (a): the baseline sample.
+    pub run_a: RunFigures,
+    /// Run (b): the baseline sample plus the new sample.
+    pub run_b: RunFigures,
+    pub stages: Vec<StageFigures>,
+    pub baseline_exception_rate: Figure,
+    pub new_exception_rate: Figure,
+    pub deferral_share_baseline: Figure,
+    pub deferral_share_with_new: Figure,
+    pub elasticity: Figure,
+    /// The full volumes: the baseline's claims, and the baseline's plus the new claims.
+    pub full_baseline_claims: u64,
+    pub full_target_claims: u64,
+    pub full_baseline_seconds: Figure,
+    pub full_target_seconds: Figure,
+}
+
+/// `log(t_b / t_a) / log(n_b / n_a)`; `None` without a volume change or a time.
+pub fn elasticity(n_a: f64, t_a: f64, n_b: f64, t_b: f64) -> Option<f64> {
+    let e = (t_b / t_a).ln() / (n_b / n_a).ln();
+    (n_a > 0.0 && t_a > 0.0 && t_b > 0.0 && n_b != n_a && e.is_finite()).then_some(e)
+}
+
+/// `seconds` measured at `n` claims, at `full` claims: `seconds × (full / n)^elasticity`.
+pub fn scale(seconds: f64, n: f64, full: f64, elasticity: f64) -> f64 {
+    seconds * (full / n.max(1.0)).powf(elasticity)
+}
+
+/// The claims and member rows of the sampled families.
+fn sampled_rows(dir: &ClaimsDir, s: &Sample) -> (Vec<Claim>, Vec<MemberRow>) {
+    let claims = dir
+        .claims
+        .iter()
+        .zip(&s.selected)
+        .filter(|(_, keep)| **keep)
+        .map(|(c, _)| *c)
+        .collect();
+    let members = dir
+        .members
+        .iter()
+        .filter(|m| s.families.contains(&m.family))
+        .copied()
+        .collect();
+    (claims, members)
+}
+
+fn population(path: &Path, dir: &ClaimsDir, s: &Sample, members: usize) -> PopulationSample {
+    PopulationSample {
+        dir: path.display().to_string(),
+        population_claims: dir.claims.len() as u64,
+        population_members: dir.members.len() as u64,
+        sampled_claims: s.sampled_claims(),
+        not_sampled_claims: s.not_sampled_claims(),
+        sampled_members: members as u64,
+        sampled_families: s.families.len() as u64,
+        cob_families: s.cob_families,
+        strata: s.strata.clone(),
+    }
+}
+
+/// Runs the real engine on the claims directory `input`; its stage times and figures.
+fn run_engine(
+    input: &Path,
+    name: &str,
+    plans: &Plans,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<(RunFigures, [f64; 5]), ImpactError> {
+    let mut popts = PipelineOptions {
+        partitions: opts.partitions,
+        ..PipelineOptions::default()
+    };
+    if let Some(t) = opts.threads {
+        popts.threads = t;
+    }
+    let clock = StageClock::new(progress);
+    let base = opts.work.join(name);
+    let started = Instant::now();
+    let report: Report = pipeline::adjudicate_partitioned(
+        input,
+        plans,
+        &base.join("work"),
+        &base.join("out"),
+        &popts,
+        &clock,
+    )?;
+    let end = Instant::now();
+    let seconds = clock.seconds(end);
+    let mut stages = [0.0; 5];
+    for (i, s) in seconds.iter().enumerate() {
+        stages[i] = s.ok_or_else(|| {
+            ImpactError::Input(format!(
+                "run {name}: the engine never reported its {} stage",
+                STAGES[i]
+            ))
+        })?;
+    }
+    let r = &report.reconciliation;
+    if !r.ok {
+        return Err(ImpactError::NotReconciled(format!(
+            "run {name} did not reconcile: {}",
+            r.failures.join("; ")
+        )));
+    }
+    Ok((
+        RunFigures {
+            claim_rows: r.claim_rows,
+            accepted: r.accepted,
+            rejected: r.rejected_claims,
+            adjudicated: r.adjudicated,
+            pended: r.pended,
+            deferred: report.pass1.iter().map(|s| s.deferred).sum(),
+            seconds: end.duration_since(started).as_secs_f64(),
+            reconciled: r.ok,
+        },
+        stages,
+    ))
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    part as f64 / whole.max(1) as f64
+}
+
+/// Samples `baseline` and `new` (claims directories), runs the engine on both samples and
+/// measures.
+pub fn measure(
+    baseline_dir: &Path,
+    new_dir: &Path,
+    plans: &Plans,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<ImpactMeasurement, ImpactError> {
+    if !(opts.fraction > 0.0 && opts.fraction <= 1.0) {
+        return Err(ImpactError::Input(format!(
+            "--sample {}: the share sampled must be above 0 and at most 1",
+            opts.fraction
+        )));
+    }
+    progress.stage("impact: reading the baseline", 0);
+    let baseline = claims_dir::read(baseline_dir, plans)?;
+    progress.stage("impact: reading the new claims", 0);
+    let new = claims_dir::read(new_dir, plans)?;
+
+    // The strata's partitions: the engine's balanced split of the target volume's groups.
+    let mut counts: Vec<u64> = Vec::new();
+    for c in baseline.claims.iter().chain(&new.claims) {
+        let g = usize::from(c.pcp_group);
+        if counts.len() < g {
+            counts.resize(g, 0);
+        }
+        counts[g - 1] += 1;
+    }
+    let boundaries = partition::plan(&counts, opts.partitions);
+
+    progress.stage("impact: sampling", 0);
+    let s_base = sample(&baseline.claims, &boundaries, opts.fraction, opts.seed);
+    let s_new = sample(&new.claims, &boundaries, opts.fraction, opts.seed);
+    let (base_claims, base_members) = sampled_rows(&baseline, &s_base);
+    let (new_claims, new_members) = sampled_rows(&new, &s_new);
+    if new_claims.is_empty() {
+        return Err(ImpactError::Input(format!(
+            "--sample {}: the sample of {} holds no claim; sample a larger share",
+            opts.fraction,
+            new_dir.display()
+        )));
+    }
+    let combined = combine(
+        Part {
+            claims: &base_claims,
+            members: &base_members,
+        },
+        Part {
+            claims: &new_claims,
+            members: &new_members,
+        },
+    )
+    .map_err(|m| ImpactError::Input(format!("{}: {m}", new_dir.display())))?;
+    let dir_a = opts.work.join("baseline-sample");
+    let dir_b = opts.work.join("combined-sample");
+    claims_dir::write(&dir_a, &base_claims, &base_members, plans)?;
+    claims_dir::write(&dir_b, &combined.claims, &combined.members, plans)?;
+
+    let (run_a, t_a) = run_engine(&dir_a, "run-a", plans, opts, progress)?;
+    let (run_b, t_b) = run_engine(&dir_b, "run-b", plans, opts, progress)?;
+
+    let (n_a, n_b) = (run_a.accepted as f64, run_b.accepted as f64);
+    let e = elasticity(n_a, run_a.seconds, n_b, run_b.seconds).ok_or_else(|| {
+        ImpactError::Input("the two runs' volumes or times give no elasticity".to_string())
+    })?;
+    let full_a = baseline.claims.len() as u64;
+    let full_b = full_a + new.claims.len() as u64;
+    let stages = STAGES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| StageFigures {
+            stage: (*name).to_string(),
+            seconds_a: t_a[i],
+            seconds_b: t_b[i],
+            rate_a: n_a / t_a[i].max(1e-9),
+            rate_b: n_b / t_b[i].max(1e-9),
+            projected_full_seconds: scale(t_b[i], n_b, full_b as f64, e),
+        })
+        .collect();
+    let new_adjudicated = run_b.adjudicated.saturating_sub(run_a.adjudicated);
+    let new_pended = run_b.pended.saturating_sub(run_a.pended);
+    Ok(ImpactMeasurement {
+        fraction: opts.fraction,
+        seed: opts.seed,
+        partitions: opts.partitions,
+        baseline: population(baseline_dir, &baseline, &s_base, base_members.len()),
+        new: population(new_dir, &new, &s_new, new_members.len()),
+        baseline_exception_rate: figure(
+            share(run_a.pended, run_a.adjudicated),
+            "run (a): pended / adjudicated (reconciliation)",
+        ),
+        new_exception_rate: figure(
+            share(new_pended, new_adjudicated),
+            "run (b) − run (a): pended / adjudicated of the new claims (the baseline's claims adjudicate alike in both runs: their families are disjoint from the new ones)",
+        ),
+        deferral_share_baseline: figure(
+            share(run_a.deferred, run_a.accepted),
+            "run (a): claims deferred by pass 1 / accepted",
+        ),
+        deferral_share_with_new: figure(
+            share(run_b.deferred, run_b.accepted),
+            "run (b): claims deferred by pass 1 / accepted",
+        ),
+        elasticity: figure(
+            e,
+            "log(t_b / t_a) / log(n_b / n_a): wall time of runs (a) and (b) (setup to reconcile) against their accepted claims",
+        ),
+        full_baseline_seconds: figure(
+            scale(run_a.seconds, n_a, full_a as f64, e),
+            "run (a)'s seconds × (full baseline claims / run (a)'s claims)^elasticity",
+        ),
+        full_target_seconds: figure(
+            scale(run_b.seconds, n_b, full_b as f64, e),
+            "run (b)'s seconds × (full baseline + new claims / run (b)'s claims)^elasticity",
+        ),
+        full_baseline_claims: full_a,
+        full_target_claims: full_b,
+        run_a,
+        run_b,
+        stages,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elasticity_is_the_log_ratio_and_scales_back() {
+        let e = elasticity(1000.0, 2.0, 2000.0, 4.0).expect("e");
+        assert!((e - 1.0).abs() < 1e-12);
+        let e = elasticity(1000.0, 2.0, 4000.0, 4.0).expect("e");
+        assert!((e - 0.5).abs() < 1e-12);
+        assert!((scale(4.0, 4000.0, 16_000.0, e) - 8.0).abs() < 1e-9);
+        assert_eq!(
+            elasticity(1000.0, 2.0, 1000.0, 3.0),
+            None,
+            "no volume change"
+        );
+        assert_eq!(elasticity(1000.0, 0.0, 2000.0, 3.0), None, "no time");
+    }
+}
