@@ -135,6 +135,7 @@ fn measures_the_new_volumes_exception_rate_stages_and_elasticity() {
     }
     assert!(f(&m, &["deferral_share_baseline", "value"]) > 0.0);
     assert_eq!(f(&m, &["full_target_claims"]), 25_000.0);
+    assert_eq!(f(&m, &["repeat"]), 1.0);
     assert!(
         work.join("combined-sample/claims.csv").is_file(),
         "--work kept"

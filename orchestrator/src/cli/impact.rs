@@ -38,6 +38,10 @@ pub struct MeasureArgs {
     /// Partitions of the engine's runs (and of the strata), 1 to 64.
     #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
+    /// Runs of each sample, 1 to 100; every time reported is the median (the elasticity
+    /// between two volumes 24% apart moves a lot with a few percent of timing noise).
+    #[arg(long, default_value_t = 1, value_parser = super::limits::count(super::limits::MAX_REPEAT))]
+    pub repeat: usize,
     /// Partitions adjudicated at once (default: the cores), 1 to 256.
     #[arg(long, value_parser = super::limits::count(super::limits::MAX_THREADS))]
     pub threads: Option<usize>,
@@ -79,6 +83,7 @@ fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliR
         seed: args.seed,
         partitions: args.partitions,
         threads: args.threads,
+        repeat: args.repeat,
         work: work.clone(),
     };
     let bars = Bars::new();
@@ -135,8 +140,8 @@ fn text(m: &ImpactMeasurement, out: &mut dyn Write) -> std::io::Result<()> {
     ] {
         writeln!(
             out,
-            "{name}: {} accepted, {} pended, {} deferred, {:.3} s, reconciled",
-            r.accepted, r.pended, r.deferred, r.seconds
+            "{name}: {} accepted, {} pended, {} deferred, {:.3} s (median of {}), reconciled",
+            r.accepted, r.pended, r.deferred, r.seconds, m.repeat
         )?;
     }
     writeln!(

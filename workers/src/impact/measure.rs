@@ -30,6 +30,8 @@ pub struct Options {
     pub partitions: usize,
     /// Partitions adjudicated at once; `None`: the cores.
     pub threads: Option<usize>,
+    /// Runs of each sample, (a) and (b) alternating; the times are the medians (at least 1).
+    pub repeat: usize,
     /// Where the sampled claims directories and the runs' work and output go.
     pub work: PathBuf,
 }
@@ -96,6 +98,8 @@ pub struct ImpactMeasurement {
     pub fraction: f64,
     pub seed: u64,
     pub partitions: usize,
+    /// Runs of each sample; every time is the median of these.
+    pub repeat: usize,
     pub baseline: PopulationSample,
     pub new: PopulationSample,
     /// Run (a): the baseline sample.
@@ -217,6 +221,34 @@ fn run_engine(
     ))
 }
 
+/// The median of `xs` (the upper middle one of an even count); 0 for none.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Repeated runs of one sample as one: its counts (the same every time: the engine is
+/// deterministic) with the median wall time and median stage times.
+fn medians(runs: Vec<(RunFigures, [f64; 5])>) -> (RunFigures, [f64; 5]) {
+    let mut stages = [0.0; 5];
+    for (i, s) in stages.iter_mut().enumerate() {
+        *s = median(runs.iter().map(|r| r.1[i]).collect());
+    }
+    let seconds = median(runs.iter().map(|r| r.0.seconds).collect());
+    let mut figures = runs.into_iter().next().map(|r| r.0).unwrap_or(RunFigures {
+        claim_rows: 0,
+        accepted: 0,
+        rejected: 0,
+        adjudicated: 0,
+        pended: 0,
+        deferred: 0,
+        seconds: 0.0,
+        reconciled: false,
+    });
+    figures.seconds = seconds;
+    (figures, stages)
+}
+
 fn share(part: u64, whole: u64) -> f64 {
     part as f64 / whole.max(1) as f64
 }
@@ -280,8 +312,14 @@ pub fn measure(
     claims_dir::write(&dir_a, &base_claims, &base_members, plans)?;
     claims_dir::write(&dir_b, &combined.claims, &combined.members, plans)?;
 
-    let (run_a, t_a) = run_engine(&dir_a, "run-a", plans, opts, progress)?;
-    let (run_b, t_b) = run_engine(&dir_b, "run-b", plans, opts, progress)?;
+    // Alternating, so that a machine busy for a while slows both runs alike.
+    let (mut runs_a, mut runs_b) = (Vec::new(), Vec::new());
+    for _ in 0..opts.repeat.max(1) {
+        runs_a.push(run_engine(&dir_a, "run-a", plans, opts, progress)?);
+        runs_b.push(run_engine(&dir_b, "run-b", plans, opts, progress)?);
+    }
+    let (run_a, t_a) = medians(runs_a);
+    let (run_b, t_b) = medians(runs_b);
 
     let (n_a, n_b) = (run_a.accepted as f64, run_b.accepted as f64);
     let e = elasticity(n_a, run_a.seconds, n_b, run_b.seconds).ok_or_else(|| {
@@ -307,6 +345,7 @@ pub fn measure(
         fraction: opts.fraction,
         seed: opts.seed,
         partitions: opts.partitions,
+        repeat: opts.repeat.max(1),
         baseline: population(baseline_dir, &baseline, &s_base, base_members.len()),
         new: population(new_dir, &new, &s_new, new_members.len()),
         baseline_exception_rate: figure(
@@ -362,5 +401,8 @@ mod tests {
             "no volume change"
         );
         assert_eq!(elasticity(1000.0, 0.0, 2000.0, 3.0), None, "no time");
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![5.0]), 5.0);
+        assert_eq!(median(Vec::new()), 0.0);
     }
 }
