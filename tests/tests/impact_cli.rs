@@ -91,7 +91,12 @@ fn measures_the_new_volumes_exception_rate_stages_and_elasticity() {
         f(&m, &["run_b", "accepted"]),
         f(&m, &["baseline", "sampled_claims"]) + f(&m, &["new", "sampled_claims"])
     );
-    assert_eq!(f(&m, &["run_a", "rejected"]), 0.0);
+    assert_eq!(
+        f(&m, &["run_a", "rejected"]),
+        0.0,
+        "the sample is a valid claims directory"
+    );
+    assert_eq!(f(&m, &["run_b", "rejected"]), 0.0, "so is the combined one");
 
     // The exception rates are the populations' (a few points of sampling error).
     let base_rate = f(&m, &["baseline_exception_rate", "value"]);
