@@ -26,6 +26,24 @@ deadlines:
     file
 }
 
+/// The workflow, store and data directory of a test, as arguments.
+struct Paths {
+    file: String,
+    db: String,
+    data: String,
+}
+
+impl Paths {
+    fn new(dir: &Path) -> Self {
+        let text = |p: PathBuf| p.to_str().expect("utf-8").to_string();
+        Paths {
+            file: text(late_cycle(dir)),
+            db: text(dir.join("w.db")),
+            data: text(dir.join("data")),
+        }
+    }
+}
+
 fn run_args<'a>(file: &'a str, db: &'a str, data: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "run",
@@ -44,14 +62,8 @@ fn run_args<'a>(file: &'a str, db: &'a str, data: &'a str, extra: &[&'a str]) ->
 #[test]
 fn a_real_clock_run_past_its_deadlines_is_refused_before_any_side_effect() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = late_cycle(dir.path());
-    let db = dir.path().join("w.db");
-    let data = dir.path().join("data");
-    let (file, db_s, data_s) = (
-        file.to_str().expect("utf-8"),
-        db.to_str().expect("utf-8"),
-        data.to_str().expect("utf-8"),
-    );
+    let Paths { file, db, data } = Paths::new(dir.path());
+    let (file, db_s, data_s) = (file.as_str(), db.as_str(), data.as_str());
     let (code, out, err) = warden(&run_args(file, db_s, data_s, &[]));
     assert_eq!(code, 2, "{out}{err}");
     assert!(
@@ -63,21 +75,18 @@ fn a_real_clock_run_past_its_deadlines_is_refused_before_any_side_effect() {
         err.contains("--speed 3600") && err.contains("--late"),
         "{err}"
     );
-    assert!(!db.exists(), "the refused run created a store");
-    assert!(!data.exists(), "the refused run created its data directory");
+    assert!(!Path::new(db_s).exists(), "the refused run created a store");
+    assert!(
+        !Path::new(data_s).exists(),
+        "the refused run created its data directory"
+    );
 }
 
 #[test]
 fn late_runs_a_late_cycle_for_real_and_its_resume_needs_no_flag() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = late_cycle(dir.path());
-    let db = dir.path().join("w.db");
-    let data = dir.path().join("data");
-    let (file, db_s, data_s) = (
-        file.to_str().expect("utf-8"),
-        db.to_str().expect("utf-8"),
-        data.to_str().expect("utf-8"),
-    );
+    let Paths { file, db, data } = Paths::new(dir.path());
+    let (file, db_s, data_s) = (file.as_str(), db.as_str(), data.as_str());
     let (code, out, err) = warden(&run_args(file, db_s, data_s, &["--late"]));
     assert_eq!(code, 0, "{out}{err}");
     // The run exists now: running the same command again resumes it, flag or not.
@@ -94,14 +103,8 @@ fn late_runs_a_late_cycle_for_real_and_its_resume_needs_no_flag() {
 #[test]
 fn an_accelerated_run_says_which_jobs_do_real_work() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = late_cycle(dir.path());
-    let db = dir.path().join("w.db");
-    let data = dir.path().join("data");
-    let (file, db_s, data_s) = (
-        file.to_str().expect("utf-8"),
-        db.to_str().expect("utf-8"),
-        data.to_str().expect("utf-8"),
-    );
+    let Paths { file, db, data } = Paths::new(dir.path());
+    let (file, db_s, data_s) = (file.as_str(), db.as_str(), data.as_str());
     let (code, out, err) = warden(&run_args(file, db_s, data_s, &["--speed", "3600"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(

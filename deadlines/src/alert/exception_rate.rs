@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use warden_core::plan::Plan;
+use warden_core::workflow::values::thousands;
 
 use super::view::{AlertLevel, LocalTime, RoleView, format_probability};
 
@@ -112,19 +113,6 @@ fn on_call_roles(plan: &Plan) -> Vec<RoleView> {
     }
 }
 
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,8 +179,6 @@ mod tests {
         let v = ExceptionRateView::new(&p, 1, "P01", &seen(), Utc::now());
         let ids: Vec<&str> = v.roles.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["ops", "compliance"]);
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(62_000_000), "62,000,000");
     }
 }
