@@ -14,6 +14,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use warden_core::workflow::ImpactRules;
+
+use crate::alert::format_probability;
 use warden_core::workflow::values::format_duration;
 
 /// The exception rate above which adjudication's monitor warns (docs/adjudication.md); new
@@ -104,8 +106,8 @@ pub fn judge(
     {
         reasons.push(format!(
             "review: the new claims' exception rate is {}, above the monitor's {}",
-            percent(rate),
-            percent(EXCEPTION_RATE_REVIEW)
+            format_probability(rate),
+            format_probability(EXCEPTION_RATE_REVIEW)
         ));
         overall = overall.max(Verdict::Review);
     }
@@ -158,10 +160,10 @@ fn judge_one(d: &DeadlineImpact, rules: &ImpactRules) -> DeadlineVerdict {
                     Verdict::Review,
                     format!(
                         "the margin shrinks by {} ({} to {}), more than the review line of {}",
-                        percent(share),
+                        format_probability(share),
                         format_duration(before),
                         format_duration(after),
-                        percent(rules.review_margin)
+                        format_probability(rules.review_margin)
                     ),
                 );
             }
@@ -180,15 +182,6 @@ fn judge_one(d: &DeadlineImpact, rules: &ImpactRules) -> DeadlineVerdict {
         id: d.id.clone(),
         verdict,
         reasons,
-    }
-}
-
-fn percent(fraction: f64) -> String {
-    let p = fraction * 100.0;
-    if (p - p.round()).abs() < 0.05 {
-        format!("{}%", p.round())
-    } else {
-        format!("{p:.1}%")
     }
 }
 
