@@ -1,8 +1,8 @@
 //! Deadlines as first-class constraints, all pure: which chain of jobs binds each finish
 //! (the critical path), how much slack every job has, the margin to every deadline, the
 //! projection of a live run's rest ([`project`]), its breach probability ([`breach_risk`]),
-//! estimates learned from history ([`Estimates`]), the escalation ladder ([`escalation`])
-//! and the batch impact test's verdict ([`verdict`]).
+//! estimates learned from history ([`Estimates`]), the escalation ladder ([`escalation`]),
+//! the batch impact test's re-projection ([`reproject`]) and verdict ([`verdict`]).
 //!
 //! `warden plan` feeds these schedules simulated from estimates; the orchestrator feeds them
 //! projections from live state; `warden whatif` feeds them edited states.
@@ -17,6 +17,7 @@ mod estimates;
 mod margin;
 mod montecarlo;
 mod projection;
+pub mod reproject;
 mod slack;
 pub mod verdict;
 

@@ -12,7 +12,7 @@
 //! Pure: the projections come from the same core and Monte Carlo that `warden run` uses.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use warden_core::workflow::ImpactRules;
 
 use crate::alert::format_probability;
@@ -23,7 +23,7 @@ use warden_core::workflow::values::format_duration;
 pub const EXCEPTION_RATE_REVIEW: f64 = 0.05;
 
 /// Worst last: `Pass < Review < Fail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -42,7 +42,7 @@ impl Verdict {
 }
 
 /// One projection of a deadline's finish.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub p50_finish: DateTime<Utc>,
     pub p90_finish: DateTime<Utc>,
@@ -51,7 +51,7 @@ pub struct Reading {
 }
 
 /// A deadline before and after the new volume.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadlineImpact {
     pub id: String,
     pub regulatory: bool,
@@ -72,7 +72,7 @@ impl DeadlineImpact {
 }
 
 /// One deadline's verdict and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadlineVerdict {
     pub id: String,
     pub verdict: Verdict,
@@ -80,7 +80,7 @@ pub struct DeadlineVerdict {
 }
 
 /// The whole test's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judgement {
     pub overall: Verdict,
     pub deadlines: Vec<DeadlineVerdict>,
