@@ -14,6 +14,7 @@ mod analysis;
 mod critical_path;
 pub mod escalation;
 mod estimates;
+pub mod impact_report;
 mod margin;
 mod montecarlo;
 mod projection;

@@ -14,8 +14,11 @@
 mod exception_rate;
 mod render;
 mod view;
+mod volume_gate;
 
 pub use exception_rate::{EXCEPTION_RATE_TEMPLATE, ExceptionRate, ExceptionRateView, ON_CALL_ROLE};
+
+pub use volume_gate::{COMPLIANCE_ROLE, GateEvent, VOLUME_GATE_TEMPLATE, VolumeGateView};
 
 pub use render::{
     DEFAULT_TEMPLATE, LadderTemplateProblem, RenderedAlert, TemplateError, Templates,

@@ -24,10 +24,14 @@ pub const DEFAULT_TEMPLATE: &str = "oncall-page";
 
 /// The templates shipped in `workflows/templates/`, compiled into the binary as the
 /// fallback when no template directory is found.
-const SHIPPED: [(&str, &str); 4] = [
+const SHIPPED: [(&str, &str); 5] = [
     (
         "exception-rate",
         include_str!("../../../workflows/templates/exception-rate.hbs"),
+    ),
+    (
+        "volume-gate",
+        include_str!("../../../workflows/templates/volume-gate.hbs"),
     ),
     (
         "oncall-page",

@@ -158,6 +158,11 @@ fn mitigations_are_reprojected_and_say_whether_they_restore_the_margin() {
         "splitting pass 1 shortens the chain"
     );
     let failure = by("checkpoint every 50 claims, one pass-1 failure");
+    assert!(
+        r.mitigations
+            .iter()
+            .any(|m| m.name == "checkpoint every 5 claims, one pass-1 failure")
+    );
     let f = failure.after.as_ref().expect("projected");
     assert!(f.deadlines[0].reading.p50_finish > r.after.deadlines[0].reading.p50_finish);
     for m in &r.mitigations {

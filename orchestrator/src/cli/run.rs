@@ -52,11 +52,30 @@ pub struct RunArgs {
     /// Without it such a run is refused (rehearse it with `--speed` instead).
     #[arg(long)]
     pub late: bool,
+    /// Start the run although a stream carries more than its approved volume plus the
+    /// workflow's impact trigger and no batch impact test cleared it. The reason is kept in
+    /// the store's audit of overrides and sent to on-call and compliance.
+    #[arg(long = "override-impact-gate", value_name = "REASON")]
+    pub override_gate: Option<String>,
+    /// Who overrides (default: $USER).
+    #[arg(long = "as", value_name = "NAME", requires = "override_gate")]
+    pub actor: Option<String>,
     #[command(flatten)]
     pub ui: super::serve::UiArgs,
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    if args
+        .override_gate
+        .as_ref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        writeln!(
+            err,
+            "error: --override-impact-gate needs a reason (it goes to the audit log and to compliance)"
+        )?;
+        return Ok(EXIT_USAGE);
+    }
     let loaded = match args.cycle.load(err) {
         Ok(l) => l,
         Err(code) => return Ok(code),
@@ -109,6 +128,21 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                     format!("{real} jobs do")
                 },
             )?;
+        }
+    }
+    match runtime.block_on(impact_gate(args, &plan, &new)) {
+        Ok(super::impact::GateVerdict::Go(note)) => {
+            if let Some(note) = note {
+                writeln!(out, "{note}")?;
+            }
+        }
+        Ok(super::impact::GateVerdict::Refused(message)) => {
+            writeln!(err, "{message}")?;
+            return Ok(EXIT_USAGE);
+        }
+        Err(e) => {
+            writeln!(err, "error: {}", super::store_error(&args.db, &e))?;
+            return Ok(EXIT_UNAVAILABLE);
         }
     }
     let result = runtime.block_on(async {
@@ -205,6 +239,38 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             Ok(EXIT_UNAVAILABLE)
         }
     }
+}
+
+/// The batch impact gate for a new run (`cli/impact/gate.rs`).
+async fn impact_gate(
+    args: &RunArgs,
+    plan: &warden_core::plan::Plan,
+    new: &warden_store::NewRun,
+) -> Result<super::impact::GateVerdict, warden_store::StoreError> {
+    if super::impact::gate::over_limit(plan).is_empty() {
+        return Ok(super::impact::GateVerdict::Go(None));
+    }
+    let store = Store::connect(&args.db).await?;
+    let overriding = args
+        .override_gate
+        .as_ref()
+        .map(|reason| super::impact::Override {
+            actor: args
+                .actor
+                .clone()
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".to_string()),
+            reason: reason.clone(),
+        });
+    super::impact::enforce(
+        &store,
+        plan,
+        &args.cycle.file,
+        new,
+        overriding.as_ref(),
+        SystemClock.now(),
+    )
+    .await
 }
 
 /// When the run had finished, if it had before this command: its log's last event.

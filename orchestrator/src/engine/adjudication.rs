@@ -506,6 +506,7 @@ pub fn start(
     paths: &AttemptPaths,
     input: &Path,
     store: Option<RunStore>,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
@@ -522,10 +523,20 @@ pub fn start(
     let log = paths.log.clone();
     let logs_dir = paths.run_dir.join("logs");
     let work_dir = paths.work_dir.clone();
+    // The volume check needs the plan after this returns.
+    let checked = is_setup.then(|| std::sync::Arc::new(plan.clone()));
     let handle = tokio::spawn(async move {
         let _ = std::fs::create_dir_all(&work_dir);
         let _ = std::fs::create_dir_all(&logs_dir);
         let mut prepared = prepared;
+        // Setup counts its claims against the approved volume first (engine::volume_check);
+        // a setup an earlier attempt finished was counted then.
+        if let (Some(plan), Ok(st)) = (&checked, &prepared)
+            && st.earlier_setup.is_none()
+            && let Some(stop) = volume_stop(plan, job, &st.input, store.as_ref(), now).await
+        {
+            prepared = Err(stop);
+        }
         // Setup's pre-load from the store, before setup reads the feed (not for a setup
         // an earlier attempt finished).
         if let (true, Some(rs), Ok(st)) = (is_setup, &store, &mut prepared)
@@ -548,6 +559,31 @@ pub fn start(
         write_log(&logs_dir, &log, &job, result)
     });
     (handle, cancel)
+}
+
+/// Counts setup's claims; the message that stops it when they are above the approved
+/// volume (after alerting on-call and compliance), or `None`. A file that cannot be read is
+/// left to setup, which says where.
+async fn volume_stop(
+    plan: &std::sync::Arc<Plan>,
+    job: usize,
+    input: &Path,
+    store: Option<&RunStore>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    use super::volume_check;
+    let dir = input.to_path_buf();
+    let claims = tokio::task::spawn_blocking(move || volume_check::count_claims(&dir))
+        .await
+        .ok()?
+        .ok()?;
+    let too_many = volume_check::check(plan, job, claims)?;
+    if let Some(rs) = store
+        && let Err(e) = volume_check::alert(rs, plan, job, &too_many, now).await
+    {
+        tracing::error!(error = %e, "the volume alert could not be raised");
+    }
+    Some(too_many.message(&plan.jobs[job].id, plan.impact.trigger))
 }
 
 /// Notes in the attempt's log that a built-in ran simulated, and why.

@@ -127,7 +127,8 @@ impl Running {
         match &pj.action {
             action @ Action::Builtin(_) if does_real_work(action) => {
                 let input = super::adjudication::input_dir().unwrap_or_default();
-                let (handle, cancel) = super::adjudication::start(plan, job, paths, &input, store);
+                let (handle, cancel) =
+                    super::adjudication::start(plan, job, paths, &input, store, clock.now());
                 Ok(Running::Adjudication { handle, cancel })
             }
             Action::Builtin(b) => {

@@ -12,5 +12,6 @@ pub mod load_exceptions;
 pub mod post_accumulators;
 pub mod run;
 pub mod timing;
+pub mod volume_check;
 pub mod watch;
 pub mod worker;

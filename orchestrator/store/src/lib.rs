@@ -25,6 +25,10 @@
 //! - `member_accumulators`: year-to-date accumulators between cycles, one row per member and
 //!   stream, pre-loaded by setup and posted by the `post-accumulators` job
 //!   (`accumulators.rs`).
+//! - `impact_tests`, `impact_approvals`, `impact_overrides`: batch impact tests of new volume
+//!   (verdict, input digests, tested volume per stream, the report), the architect's approval
+//!   of a `review` verdict (one per test), and operators' overrides of the go-live gate, each
+//!   with a reason (`impact.rs`).
 //!
 //! The same test suite runs against both backends (`tests/store_suite.rs`).
 
@@ -32,6 +36,7 @@ mod accumulators;
 mod backend;
 mod error;
 mod exceptions;
+mod impact;
 mod replay;
 mod types;
 mod ui;
@@ -46,6 +51,10 @@ pub use backend::alerts::{
 pub use backend::{OpenMode, PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use exceptions::{ExceptionCount, ExceptionRow};
+pub use impact::{
+    ApproveOutcome, ImpactApproval, ImpactOverrideRecord, ImpactTestRecord, NewImpactOverride,
+    NewImpactTest,
+};
 pub use replay::replay;
 pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,

@@ -17,6 +17,9 @@ use warden_store::{
 #[path = "store_suite/alerts_cases.rs"]
 mod alerts_cases;
 use alerts_cases::*;
+#[path = "store_suite/impact_cases.rs"]
+mod impact_cases;
+use impact_cases::*;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -1038,6 +1041,11 @@ macro_rules! suite {
             case!(acknowledgements_are_kept_with_who_when_and_why);
             case!(runs_are_listed_newest_first_and_the_ui_audit_is_kept);
             case!(a_long_margin_history_is_read_thinned_with_its_ends);
+            case!(impact_tests_read_back_as_written_newest_first);
+            case!(a_review_test_is_approved_once);
+            case!(only_an_existing_review_test_can_be_approved);
+            case!(racing_approvers_leave_one_approval);
+            case!(overrides_are_kept_with_their_reason);
         }
     };
 }

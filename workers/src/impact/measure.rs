@@ -2,7 +2,8 @@
 //! `warden adjudicate` runs) on (a) a sample of the baseline and (b) the same baseline
 //! sample plus a sample of the new claims; each stage's wall time and rate, the exception
 //! rates, the deferral share, and the elasticity of adjudication time against volume
-//! measured between the two runs, scaled to the full volumes. Every figure says where it
+//! measured between (a) and (c), a quarter of the baseline sample, scaled to the full
+//! volumes. Every figure says where it
 //! comes from.
 
 use std::path::{Path, PathBuf};
@@ -88,6 +89,8 @@ pub struct StageFigures {
     /// Accepted claims per second of this stage in run (a) and (b).
     pub rate_a: f64,
     pub rate_b: f64,
+    /// Run (a)'s seconds scaled to the full baseline volume with the measured elasticity.
+    pub projected_baseline_seconds: f64,
     /// Run (b)'s seconds scaled to the full target volume with the measured elasticity.
     pub projected_full_seconds: f64,
 }
@@ -106,6 +109,8 @@ pub struct ImpactMeasurement {
     pub run_a: RunFigures,
     /// Run (b): the baseline sample plus the new sample.
     pub run_b: RunFigures,
+    /// Run (c): a quarter of the baseline sample, for the elasticity (a volume span of 4).
+    pub run_c: RunFigures,
     pub stages: Vec<StageFigures>,
     pub baseline_exception_rate: Figure,
     pub new_exception_rate: Figure,
@@ -118,6 +123,18 @@ pub struct ImpactMeasurement {
     pub full_baseline_seconds: Figure,
     pub full_target_seconds: Figure,
 }
+
+/// The sampled claims directories written under the work directory: runs (a), (b) and (c).
+pub const SAMPLE_DIRS: [&str; 3] = [
+    "baseline-sample",
+    "combined-sample",
+    "baseline-quarter-sample",
+];
+
+/// Share of the baseline sample that run (c) takes: the elasticity is measured between (c)
+/// and (a), a volume ratio of 4 (`ln 4` = 1.39), not between (a) and (b), whose volumes
+/// differ only by the new share (`ln 1.24` = 0.22, so timing noise weighs six times more).
+pub const ELASTICITY_SPAN: f64 = 0.25;
 
 /// `log(t_b / t_a) / log(n_b / n_a)`; `None` without a volume change or a time.
 pub fn elasticity(n_a: f64, t_a: f64, n_b: f64, t_b: f64) -> Option<f64> {
@@ -287,7 +304,21 @@ pub fn measure(
     progress.stage("impact: sampling", 0);
     let s_base = sample(&baseline.claims, &boundaries, opts.fraction, opts.seed);
     let s_new = sample(&new.claims, &boundaries, opts.fraction, opts.seed);
+    let s_small = sample(
+        &baseline.claims,
+        &boundaries,
+        opts.fraction * ELASTICITY_SPAN,
+        opts.seed,
+    );
     let (base_claims, base_members) = sampled_rows(&baseline, &s_base);
+    let (small_claims, small_members) = sampled_rows(&baseline, &s_small);
+    if small_claims.is_empty() {
+        return Err(ImpactError::Input(format!(
+            "--sample {}: a quarter of that share of {} holds no claim (the elasticity's smaller run); sample a larger share",
+            opts.fraction,
+            baseline_dir.display()
+        )));
+    }
     let (new_claims, new_members) = sampled_rows(&new, &s_new);
     if new_claims.is_empty() {
         return Err(ImpactError::Input(format!(
@@ -307,24 +338,29 @@ pub fn measure(
         },
     )
     .map_err(|m| ImpactError::Input(format!("{}: {m}", new_dir.display())))?;
-    let dir_a = opts.work.join("baseline-sample");
-    let dir_b = opts.work.join("combined-sample");
+    let [dir_a, dir_b, dir_c] = SAMPLE_DIRS.map(|d| opts.work.join(d));
     claims_dir::write(&dir_a, &base_claims, &base_members, plans)?;
+    claims_dir::write(&dir_c, &small_claims, &small_members, plans)?;
     claims_dir::write(&dir_b, &combined.claims, &combined.members, plans)?;
 
     // Alternating, so that a machine busy for a while slows both runs alike.
-    let (mut runs_a, mut runs_b) = (Vec::new(), Vec::new());
+    let (mut runs_a, mut runs_b, mut runs_c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..opts.repeat.max(1) {
+        runs_c.push(run_engine(&dir_c, "run-c", plans, opts, progress)?);
         runs_a.push(run_engine(&dir_a, "run-a", plans, opts, progress)?);
         runs_b.push(run_engine(&dir_b, "run-b", plans, opts, progress)?);
     }
     let (run_a, t_a) = medians(runs_a);
     let (run_b, t_b) = medians(runs_b);
+    let (run_c, _) = medians(runs_c);
 
     let (n_a, n_b) = (run_a.accepted as f64, run_b.accepted as f64);
-    let e = elasticity(n_a, run_a.seconds, n_b, run_b.seconds).ok_or_else(|| {
-        ImpactError::Input("the two runs' volumes or times give no elasticity".to_string())
-    })?;
+    let e =
+        elasticity(run_c.accepted as f64, run_c.seconds, n_a, run_a.seconds).ok_or_else(|| {
+            ImpactError::Input(
+                "runs (c) and (a) give no elasticity (the same volume, or no time)".to_string(),
+            )
+        })?;
     let full_a = baseline.claims.len() as u64;
     let full_b = full_a + new.claims.len() as u64;
     let stages = STAGES
@@ -336,6 +372,7 @@ pub fn measure(
             seconds_b: t_b[i],
             rate_a: n_a / t_a[i].max(1e-9),
             rate_b: n_b / t_b[i].max(1e-9),
+            projected_baseline_seconds: scale(t_a[i], n_a, full_a as f64, e),
             projected_full_seconds: scale(t_b[i], n_b, full_b as f64, e),
         })
         .collect();
@@ -366,7 +403,7 @@ pub fn measure(
         ),
         elasticity: figure(
             e,
-            "log(t_b / t_a) / log(n_b / n_a): wall time of runs (a) and (b) (setup to reconcile) against their accepted claims",
+            "log(t_a / t_c) / log(n_a / n_c): wall time (setup to reconcile) of run (a), the baseline sample, and run (c), a quarter of it, against their accepted claims",
         ),
         full_baseline_seconds: figure(
             scale(run_a.seconds, n_a, full_a as f64, e),
@@ -380,6 +417,7 @@ pub fn measure(
         full_target_claims: full_b,
         run_a,
         run_b,
+        run_c,
         stages,
     })
 }

@@ -16,7 +16,7 @@ pub mod measure;
 pub mod sample;
 pub mod timing;
 
-pub use measure::{ImpactMeasurement, Options, measure};
+pub use measure::{ImpactMeasurement, Options, SAMPLE_DIRS, measure};
 
 use crate::pipeline::PipelineError;
 

@@ -165,6 +165,7 @@ impl Workflow {
             graph,
             notes,
             warnings,
+            impact: self.impact,
         })
     }
 

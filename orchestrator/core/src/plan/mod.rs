@@ -130,6 +130,9 @@ pub struct Plan {
     /// Things that may not be what the architect meant on this date (a window moved by a
     /// daylight-saving gap).
     pub warnings: Vec<String>,
+    /// The workflow's batch impact thresholds: adjudication setup checks the claims it reads
+    /// against each stream's volume plus `trigger`.
+    pub impact: crate::workflow::ImpactRules,
 }
 
 impl Plan {

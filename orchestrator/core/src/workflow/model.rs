@@ -36,7 +36,7 @@ pub struct Workflow {
 }
 
 /// The batch impact test's thresholds (the workflow's `impact:` block), as fractions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct ImpactRules {
     /// New volume above this share of a stream's volume needs a test before it goes live.
     pub trigger: f64,
@@ -46,6 +46,14 @@ pub struct ImpactRules {
     pub review_margin: f64,
     /// A probability of missing a deadline above this needs an architecture review.
     pub p_miss_review: f64,
+}
+
+impl ImpactRules {
+    /// `approved × (1 + trigger)`, rounded down: a stream carrying more needs a batch impact
+    /// test covering it.
+    pub fn limit(&self, approved: u64) -> u64 {
+        (approved as f64 * (1.0 + self.trigger)).floor() as u64
+    }
 }
 
 impl Default for ImpactRules {

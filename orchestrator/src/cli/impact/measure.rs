@@ -1,25 +1,16 @@
-//! `warden impact`: the batch impact test for new claim volume (issue #12,
-//! `docs/impact.md`). `measure` is its first part: sample the baseline and the new claims,
-//! run the real engine on both, print what was measured. Later parts add `run`, `show` and
-//! `approve` here.
+//! `warden impact measure`: sample the baseline and the new claims, run the real engine on
+//! both, print what was measured (the first half of `warden impact run`, on its own).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use warden_workers::impact::{self, ImpactError, ImpactMeasurement};
 
-use super::progress::Bars;
-use super::validate::Format;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, load_plans};
-
-#[derive(Debug, Subcommand)]
-pub enum ImpactCommand {
-    /// Sample the baseline and the new claims, run the real two-pass engine on both and
-    /// measure each stage, the exception rates, the deferral share and the elasticity.
-    Measure(MeasureArgs),
-}
+use super::super::progress::Bars;
+use super::super::validate::Format;
+use super::super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, load_plans};
 
 #[derive(Debug, Args)]
 pub struct MeasureArgs {
@@ -30,20 +21,20 @@ pub struct MeasureArgs {
     #[arg(long, value_name = "DIR")]
     pub new: PathBuf,
     /// Share of each population sampled (whole families, stratified), above 0 and at most 1.
-    #[arg(long, default_value_t = 0.1, value_parser = super::limits::fraction)]
+    #[arg(long, default_value_t = 0.1, value_parser = super::super::limits::fraction)]
     pub sample: f64,
     /// Seed of the sample: the same seed picks the same families.
-    #[arg(long, default_value_t = 1, value_parser = super::limits::amount(0, u64::MAX))]
+    #[arg(long, default_value_t = 1, value_parser = super::super::limits::amount(0, u64::MAX))]
     pub seed: u64,
     /// Partitions of the engine's runs (and of the strata), 1 to 64.
-    #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
+    #[arg(long, default_value_t = 6, value_parser = super::super::limits::count(super::super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
     /// Runs of each sample, 1 to 100; every time reported is the median (the elasticity
     /// between two volumes 24% apart moves a lot with a few percent of timing noise).
-    #[arg(long, default_value_t = 1, value_parser = super::limits::count(super::limits::MAX_REPEAT))]
+    #[arg(long, default_value_t = 1, value_parser = super::super::limits::count(super::super::limits::MAX_REPEAT))]
     pub repeat: usize,
     /// Partitions adjudicated at once (default: the cores), 1 to 256.
-    #[arg(long, value_parser = super::limits::count(super::limits::MAX_THREADS))]
+    #[arg(long, value_parser = super::super::limits::count(super::super::limits::MAX_THREADS))]
     pub threads: Option<usize>,
     /// Keep the samples and the runs' work and output here (default: a temporary
     /// directory, removed afterwards).
@@ -66,44 +57,101 @@ fn temporary_dir() -> PathBuf {
     std::env::temp_dir().join(format!("warden-impact-{}-{n}", std::process::id()))
 }
 
-pub(super) fn run(command: &ImpactCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let ImpactCommand::Measure(args) = command;
-    measure(args, out, err)
+/// The claims and how to sample and run them: shared by `measure` and `run`.
+#[derive(Debug, Clone)]
+pub(super) struct Measuring<'a> {
+    pub baseline: &'a std::path::Path,
+    pub new: &'a std::path::Path,
+    pub sample: f64,
+    pub seed: u64,
+    pub partitions: usize,
+    pub threads: Option<usize>,
+    pub repeat: usize,
+    pub work: Option<PathBuf>,
+    pub plans: Option<&'a std::path::Path>,
 }
 
-fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let plans = match load_plans(args.plans.as_deref(), err)? {
+/// What was measured, and the SHA-256 of the sampled claims the engine ran.
+pub(super) struct Measured {
+    pub measurement: ImpactMeasurement,
+    pub sample_sha256: String,
+}
+
+/// Samples, runs and measures, with progress bars on the terminal; `Err` is the exit code
+/// (the error already written to `err`).
+pub(super) fn measure_claims(
+    m: &Measuring<'_>,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Measured, i32>> {
+    let plans = match load_plans(m.plans, err)? {
         Ok(p) => p,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Err(code)),
     };
-    let temporary = args.work.is_none();
-    let work = args.work.clone().unwrap_or_else(temporary_dir);
+    let temporary = m.work.is_none();
+    let work = m.work.clone().unwrap_or_else(temporary_dir);
     let opts = impact::Options {
-        fraction: args.sample,
+        fraction: m.sample,
+        seed: m.seed,
+        partitions: m.partitions,
+        threads: m.threads,
+        repeat: m.repeat,
+        work: work.clone(),
+    };
+    let bars = Bars::new();
+    let result = impact::measure(m.baseline, m.new, &plans, &opts, &bars);
+    bars.finish();
+    let sample_sha256 = sample_digest(&work);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    match result {
+        Ok(measurement) => Ok(Ok(Measured {
+            measurement,
+            sample_sha256,
+        })),
+        // The engine's own errors keep `warden adjudicate`'s exit codes.
+        Err(ImpactError::Pipeline(p)) => super::super::adjudicate::error_code(&p, err).map(Err),
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            Ok(Err(match e {
+                ImpactError::Input(_) | ImpactError::Pipeline(_) => EXIT_USAGE,
+                ImpactError::Io(_) => EXIT_UNAVAILABLE,
+                ImpactError::NotReconciled(_) => EXIT_INVALID,
+            }))
+        }
+    }
+}
+
+/// SHA-256 over the sampled claims directories the engine ran (each file's name and bytes,
+/// in a fixed order): the same sample gives the same digest.
+fn sample_digest(work: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for dir in impact::SAMPLE_DIRS {
+        for file in ["claims.csv", "members.csv"] {
+            let path = work.join(dir).join(file);
+            h.update(format!("{dir}/{file}\n").as_bytes());
+            h.update(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let measuring = Measuring {
+        baseline: &args.baseline,
+        new: &args.new,
+        sample: args.sample,
         seed: args.seed,
         partitions: args.partitions,
         threads: args.threads,
         repeat: args.repeat,
-        work: work.clone(),
+        work: args.work.clone(),
+        plans: args.plans.as_deref(),
     };
-    let bars = Bars::new();
-    let result = impact::measure(&args.baseline, &args.new, &plans, &opts, &bars);
-    bars.finish();
-    if temporary {
-        let _ = std::fs::remove_dir_all(&work);
-    }
-    let m = match result {
-        Ok(m) => m,
-        // The engine's own errors keep `warden adjudicate`'s exit codes.
-        Err(ImpactError::Pipeline(p)) => return super::adjudicate::error_code(&p, err),
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(match e {
-                ImpactError::Input(_) | ImpactError::Pipeline(_) => EXIT_USAGE,
-                ImpactError::Io(_) => EXIT_UNAVAILABLE,
-                ImpactError::NotReconciled(_) => EXIT_INVALID,
-            });
-        }
+    let m = match measure_claims(&measuring, err)? {
+        Ok(m) => m.measurement,
+        Err(code) => return Ok(code),
     };
     match args.format {
         Format::Json => writeln!(
@@ -135,6 +183,7 @@ fn text(m: &ImpactMeasurement, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     for (name, r) in [
+        ("run (c) quarter of the baseline sample", &m.run_c),
         ("run (a) baseline sample", &m.run_a),
         ("run (b) + new sample", &m.run_b),
     ] {
