@@ -300,6 +300,62 @@ fn without_claim_input_the_built_ins_are_simulated_and_say_so() {
     );
 }
 
+/// February 2025: claims above the approved volume were already in the intake when the cycle
+/// began. Setup counts them first, stops before adjudicating and alerts on-call and
+/// compliance (issue #12).
+#[test]
+fn setup_stops_on_claims_above_the_approved_volume_and_alerts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let input = tmp.path().join("claims");
+    generate(&input, &["--members", "600", "--claims", "1300"]);
+    let data = tmp.path().join("data");
+    let db = tmp.path().join("w.db");
+    // The run is approved for 1,000 claims (limit 1,050 with the 5% trigger).
+    let o = warden(
+        &[
+            "run",
+            "workflows/nightly.yaml",
+            "--date",
+            "2025-03-04",
+            "--volume",
+            "claims=1000",
+            "--speed",
+            "100000",
+            "--db",
+            &s(&db),
+            "--data",
+            &s(&data),
+        ],
+        Some(&input),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "stuck: {out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("CLMSETUP"), "{out}");
+    let log = std::fs::read_to_string(data.join("runs/1/logs/CLMSETUP.1.log")).expect("log");
+    assert!(
+        log.contains("1,300 claims in the input for stream claims, above its approved 1,000 plus the 5% trigger (1,050): stopped before adjudicating"),
+        "{log}"
+    );
+    assert!(
+        !data.join("runs/1/work/CLMSETUP/manifest.json").exists()
+            && !data.join("runs/1/work/CLMSETUP/claims.bin").exists()
+            && !data.join("runs/1/logs/CLMADJUD-P01.1.log").exists(),
+        "nothing set up, nothing adjudicated"
+    );
+    let alerts = std::fs::read_to_string(data.join("alerts.log")).expect("alerts.log");
+    assert_eq!(
+        alerts
+            .lines()
+            .filter(|l| l.contains("CLMSETUP read 1,300 claims for stream claims"))
+            .count(),
+        2,
+        "one alert (raised once over three attempts), told to on-call and compliance: {alerts}"
+    );
+    for role in ["on-call", "compliance"] {
+        assert!(alerts.contains(role), "{role}: {alerts}");
+    }
+}
+
 #[test]
 fn a_sigkilled_cycle_resumes_its_partitions_from_their_checkpoints() {
     let tmp = tempfile::tempdir().expect("tempdir");

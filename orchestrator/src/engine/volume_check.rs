@@ -15,6 +15,9 @@ use warden_workers::pipeline::setup::CLAIMS_FILE;
 
 use super::exec::RunStore;
 
+/// What a job of no stream in a cycle of several is checked as.
+const ALL_STREAMS: &str = "all streams";
+
 /// Claims above the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooMany {
@@ -26,15 +29,18 @@ pub struct TooMany {
 
 impl TooMany {
     pub fn message(&self, job: &str, trigger: f64) -> String {
+        let volume = if self.stream == ALL_STREAMS {
+            "each stream's `--volume STREAM=N`".to_string()
+        } else {
+            format!("`--volume {}={}`", self.stream, self.claims)
+        };
         format!(
-            "{job}: {} claims in the input for stream {}, above its approved {} plus the {} trigger ({}): stopped before adjudicating. Volume above what was approved needs a batch impact test (`warden impact run`); if it is expected, start the run with `--volume {}={}` once a test covers it",
+            "{job}: {} claims in the input for stream {}, above its approved {} plus the {} trigger ({}): stopped before adjudicating. Volume above what was approved needs a batch impact test (`warden impact run`); if it is expected, start the run with {volume} once a test covers it",
             thousands(self.claims),
             self.stream,
             thousands(self.approved),
             warden_deadlines::alert::format_probability(trigger),
             thousands(self.limit),
-            self.stream,
-            self.claims
         )
     }
 }
@@ -54,12 +60,11 @@ pub fn count_claims(input: &Path) -> std::io::Result<u64> {
 /// Whether `claims` for `job`'s stream (all streams for a job of none) is above the limit.
 /// A cycle without declared volumes has nothing to check.
 pub fn check(plan: &Plan, job: usize, claims: u64) -> Option<TooMany> {
-    let (stream, approved) = match plan.jobs[job].stream {
-        Some(s) => (plan.streams[s].id.clone(), plan.streams[s].volume),
-        None => (
-            "(all)".to_string(),
-            plan.streams.iter().map(|s| s.volume).sum(),
-        ),
+    // A job of no stream reads every stream's claims (the nightly's one stream, usually).
+    let (stream, approved) = match (plan.jobs[job].stream, plan.streams.as_slice()) {
+        (Some(s), _) => (plan.streams[s].id.clone(), plan.streams[s].volume),
+        (None, [only]) => (only.id.clone(), only.volume),
+        (None, all) => (ALL_STREAMS.to_string(), all.iter().map(|s| s.volume).sum()),
     };
     if approved == 0 {
         return None;
