@@ -341,20 +341,20 @@ fn stream_name(case: &ImpactCase<'_>) -> String {
         .map_or_else(|| "-".to_string(), |m| m.stream.clone())
 }
 
-/// The measured stream's adjudication jobs, with the stages each runs.
-fn measured_jobs<'p>(
+/// The measured stream's adjudication jobs, with the stages each runs (in a one-stream
+/// cycle, its jobs of no stream too: the nightly's).
+pub fn measured_jobs<'p>(
     plan: &'p Plan,
-    measured: &MeasuredStages,
+    measured_stream: &str,
 ) -> impl Iterator<Item = (JobIdx, &'static [usize])> + 'p {
-    let stream = plan.streams.iter().position(|s| s.id == measured.stream);
+    let stream = plan.streams.iter().position(|s| s.id == measured_stream);
+    let only = plan.streams.len() == 1;
     plan.jobs.iter().enumerate().filter_map(move |(j, job)| {
         let Action::Builtin(b) = &job.action else {
             return None;
         };
-        (stream.is_some() && job.stream == stream)
-            .then(|| stages_of(*b))
-            .flatten()
-            .map(|st| (j, st))
+        let ours = stream.is_some() && (job.stream == stream || (only && job.stream.is_none()));
+        ours.then(|| stages_of(*b)).flatten().map(|st| (j, st))
     })
 }
 
@@ -390,7 +390,7 @@ fn measured_plan(before: &Plan, mut after: Plan, measured: Option<&MeasuredStage
         return after;
     };
     let ratio = stream_ratio(before, &after, &m.stream);
-    let jobs: Vec<_> = measured_jobs(before, m).collect();
+    let jobs: Vec<_> = measured_jobs(before, &m.stream).collect();
     for (j, stages) in jobs {
         let growth = measured_growth(m, stages, ratio);
         after.jobs[j].duration = scale(before.jobs[j].duration, growth);
@@ -417,7 +417,7 @@ fn more_partitions(after: &Plan, case: &ImpactCase<'_>, k: usize) -> Option<Plan
     let m = case.measured.as_ref()?;
     let mut plan = after.clone();
     let mut any = false;
-    for (j, stages) in measured_jobs(after, m).collect::<Vec<_>>() {
+    for (j, stages) in measured_jobs(after, &m.stream).collect::<Vec<_>>() {
         let share = pass1_share(m, stages);
         if share > 0.0 {
             plan.jobs[j].duration = scale(after.jobs[j].duration, 1.0 - share + share / k as f64);
@@ -435,7 +435,8 @@ fn split_stream(after: &Plan, case: &ImpactCase<'_>, k: usize) -> Option<Plan> {
     let mut plan = after.clone();
     let mut any = false;
     for (j, job) in after.jobs.iter().enumerate() {
-        if job.stream == Some(stream) && job.day == first && job.elasticity > 0.0 {
+        let ours = job.stream == Some(stream) || (after.streams.len() == 1 && job.stream.is_none());
+        if ours && job.day == first && job.elasticity > 0.0 {
             plan.jobs[j].duration = scale(job.duration, (1.0 / k as f64).powf(job.elasticity));
             any = true;
         }
@@ -482,7 +483,7 @@ fn one_failure(after: &Plan, case: &ImpactCase<'_>, every: u64) -> Option<Plan> 
     }
     let mut plan = after.clone();
     let mut any = false;
-    for (j, stages) in measured_jobs(after, m).collect::<Vec<_>>() {
+    for (j, stages) in measured_jobs(after, &m.stream).collect::<Vec<_>>() {
         let share = pass1_share(m, stages);
         if share > 0.0 {
             // A partition holds volume / partitions claims; it repeats `every` of them.
@@ -616,7 +617,7 @@ fn moved_jobs(
 ) -> (Vec<JobMove>, usize) {
     let (sb, sa) = (simulate(before), simulate(after));
     let measured_set: Vec<JobIdx> = measured.map_or_else(Vec::new, |m| {
-        measured_jobs(before, m).map(|(j, _)| j).collect()
+        measured_jobs(before, &m.stream).map(|(j, _)| j).collect()
     });
     let mut moves: Vec<JobMove> = (0..before.jobs.len())
         .filter(|j| sa.jobs[*j].finish - sb.jobs[*j].finish >= MOVE_FLOOR)
@@ -648,7 +649,7 @@ fn disagreements(
         return Vec::new();
     };
     let ratio = stream_ratio(before, after, &m.stream);
-    measured_jobs(before, m)
+    measured_jobs(before, &m.stream)
         .map(|(j, stages)| {
             let job = &before.jobs[j];
             let declared = ratio.powf(job.elasticity);

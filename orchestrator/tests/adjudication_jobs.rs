@@ -329,7 +329,12 @@ fn setup_stops_on_claims_above_the_approved_volume_and_alerts() {
         Some(&input),
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(1), "stuck: {out}{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stuck: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(out.contains("CLMSETUP"), "{out}");
     let log = std::fs::read_to_string(data.join("runs/1/logs/CLMSETUP.1.log")).expect("log");
     assert!(

@@ -45,6 +45,22 @@ pub struct GenerateArgs {
     pub plans: Option<PathBuf>,
 }
 
+/// Writes `members.csv` and `claims.csv` into `dir` (which must exist).
+pub(super) fn write_dir(
+    dir: &std::path::Path,
+    cfg: &Config,
+    plans: &warden_workers::plans::Plans,
+    progress: &dyn warden_workers::pipeline::Progress,
+) -> std::io::Result<generate::Stats> {
+    let open =
+        |name: &str| File::create(dir.join(name)).map(|f| BufWriter::with_capacity(1 << 20, f));
+    let (mut m, mut c) = (open("members.csv")?, open("claims.csv")?);
+    let stats = generate::generate(cfg, plans, &mut m, &mut c, progress)?;
+    m.flush()?;
+    c.flush()?;
+    Ok(stats)
+}
+
 pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let ClaimsCommand::Generate(args) = command;
     let plans = match load_plans(args.plans.as_deref(), err)? {
@@ -68,21 +84,15 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
         bad_row_rate: args.bad_rows,
         ..Config::default()
     };
-    let open = |name: &str| {
-        File::create(args.out.join(name)).map(|f| BufWriter::with_capacity(1 << 20, f))
-    };
-    let (mut m, mut c) = match (open("members.csv"), open("claims.csv")) {
-        (Ok(m), Ok(c)) => (m, c),
-        (Err(e), _) | (_, Err(e)) => {
+    let bars = Bars::new();
+    warden_workers::pipeline::Progress::stage(&bars, "generating claims", args.claims);
+    let stats = match write_dir(&args.out, &cfg, &plans, &bars) {
+        Ok(stats) => stats,
+        Err(e) => {
             writeln!(err, "error: {}: {e}", args.out.display())?;
             return Ok(super::EXIT_UNAVAILABLE);
         }
     };
-    let bars = Bars::new();
-    warden_workers::pipeline::Progress::stage(&bars, "generating claims", args.claims);
-    let stats = generate::generate(&cfg, &plans, &mut m, &mut c, &bars)?;
-    m.flush()?;
-    c.flush()?;
     bars.finish();
     writeln!(
         out,

@@ -71,6 +71,8 @@ struct Injected {
     waits: Vec<String>,
     capped: Vec<String>,
     title: String,
+    date: DateSpec,
+    mode: warden_core::workflow::Mode,
 }
 
 /// Where a relative path given on the command line was looked for.
@@ -178,6 +180,8 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
         waits: resolved.waits_text,
         capped,
         title: raw.scenario,
+        date,
+        mode,
     })
 }
 
@@ -213,7 +217,12 @@ fn scaled_summary(i: &Injected) -> String {
 }
 
 /// The honesty block: what runs for real and what is simulated.
-fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std::io::Result<()> {
+fn describe_injection(
+    i: &Injected,
+    args: &DemoArgs,
+    impact: &[String],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let plan = &i.plan;
     writeln!(
         out,
@@ -242,8 +251,11 @@ fn describe_injection(i: &Injected, args: &DemoArgs, out: &mut dyn Write) -> std
         };
         writeln!(
             out,
-            "  injected volume: stream {stream} claims {amount} that the plan does not know of (no batch impact test): its jobs take what that volume needs"
+            "  injected volume: stream {stream} claims {amount} that the plan does not know of (it went live without its batch impact test, as in 2025): its jobs take what that volume needs"
         )?;
+    }
+    for line in impact {
+        writeln!(out, "{line}")?;
     }
     if !i.scaled.is_empty() {
         let extra: chrono::TimeDelta = i
@@ -338,7 +350,11 @@ fn check_fresh(args: &DemoArgs) -> Result<(), String> {
     if let Ok(entries) = std::fs::read_dir(&args.data) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !(name == "runs" || name == "alerts.log" || name.starts_with(".warden-probe-")) {
+            if !(name == "runs"
+                || name == "alerts.log"
+                || name == "impact-test"
+                || name.starts_with(".warden-probe-"))
+            {
                 return Err(format!(
                     "--fresh would delete {}, which holds `{name}`, not written by a run; give the demo's own --data",
                     args.data.display()
@@ -401,10 +417,25 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
             return Ok(EXIT_USAGE);
         }
     };
-    describe_injection(&injected, args, out)?;
+    // What the impact test would have said (measured before the run; stored with it below).
+    let preview = match super::demo_impact::preview(
+        &injected.workflow,
+        &args.workflow,
+        injected.date,
+        injected.mode,
+        &injected.volumes,
+        &args.data,
+        err,
+    ) {
+        Ok(p) => Some(p),
+        Err(message) => {
+            writeln!(err, "note: no batch impact preview: {message}")?;
+            None
+        }
+    };
     // The run as it was launched: the declared volumes.
     let new = super::cycle_args::new_run(&injected.plan, &file_sha256(&args.workflow), &[]);
-    let plan = Arc::new(injected.plan);
+    let plan = Arc::new(injected.plan.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -424,6 +455,16 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
                 return Ok(EXIT_UNAVAILABLE);
             }
         };
+        // The preview's report, stored once per demo store (a resumed demo keeps the first).
+        let mut impact = Vec::new();
+        if let Some(p) = &preview {
+            let stored = match store.impact_tests(&plan.cycle).await {
+                Ok(tests) if !tests.is_empty() => Ok(tests[0].id),
+                _ => super::impact::store_report(&store, &p.report).await,
+            };
+            impact = super::demo_impact::summary(p, stored.ok());
+        }
+        describe_injection(&injected, args, &impact, out)?;
         if let Ok(Some(run)) = store.find_run(&new.cycle, &new.business_date).await
             && run.status == "complete"
         {

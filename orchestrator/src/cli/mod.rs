@@ -17,6 +17,7 @@ mod bench_adjudicate;
 mod claims;
 mod cycle_args;
 mod demo;
+mod demo_impact;
 mod impact;
 mod limits;
 mod operate;

@@ -87,7 +87,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         writeln!(err, "error: {message}")?;
         return Ok(EXIT_USAGE);
     }
-    let new = loaded.new_run(&args.cycle);
+    let mut new = loaded.new_run(&args.cycle);
+    // Kept with the run (written once, when it is created): the clock's speed turns the
+    // run's durations of real work back into real time for `warden status`'s comparison
+    // with the batch impact test that cleared the run.
+    set_option(&mut new, "speed", serde_json::json!(args.speed));
     let outbox = match alert_outbox(
         args.channels.as_deref(),
         args.templates.as_deref(),
@@ -131,10 +135,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         }
     }
     match runtime.block_on(impact_gate(args, &plan, &new)) {
-        Ok(super::impact::GateVerdict::Go(note)) => {
+        Ok(super::impact::GateVerdict::Go { note, test }) => {
             if let Some(note) = note {
                 writeln!(out, "{note}")?;
             }
+            set_option(&mut new, "impact_test", serde_json::json!(test));
         }
         Ok(super::impact::GateVerdict::Refused(message)) => {
             writeln!(err, "{message}")?;
@@ -241,6 +246,16 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
     }
 }
 
+/// Sets `key` in the run's options (a JSON object).
+fn set_option(new: &mut warden_store::NewRun, key: &str, value: serde_json::Value) {
+    let mut options: serde_json::Value =
+        serde_json::from_str(&new.options).unwrap_or_else(|_| serde_json::json!({}));
+    if let Some(o) = options.as_object_mut() {
+        o.insert(key.to_string(), value);
+    }
+    new.options = options.to_string();
+}
+
 /// The batch impact gate for a new run (`cli/impact/gate.rs`).
 async fn impact_gate(
     args: &RunArgs,
@@ -248,7 +263,10 @@ async fn impact_gate(
     new: &warden_store::NewRun,
 ) -> Result<super::impact::GateVerdict, warden_store::StoreError> {
     if super::impact::gate::over_limit(plan).is_empty() {
-        return Ok(super::impact::GateVerdict::Go(None));
+        return Ok(super::impact::GateVerdict::Go {
+            note: None,
+            test: None,
+        });
     }
     let store = Store::connect(&args.db).await?;
     let overriding = args

@@ -66,9 +66,13 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
         let events = store.load_events(run.id).await?;
         let attempts = store.load_attempts(run.id).await?;
         let projections = store.load_projections(run.id).await?;
-        Ok::<_, warden_store::StoreError>(Some((run, events, attempts, projections)))
+        let impact = match cleared_by(&run.options) {
+            Some(id) => store.impact_test(id).await?,
+            None => None,
+        };
+        Ok::<_, warden_store::StoreError>(Some((run, events, attempts, projections, impact)))
     });
-    let (run, events, attempts, projections) = match found {
+    let (run, events, attempts, projections, impact) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
             writeln!(
@@ -133,6 +137,67 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     }
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     writeln!(out, "{}", summary.join(", "))?;
+    if let Some(test) = impact {
+        write_impact(&plan, &test, &attempts, speed_of(&run.options), out)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// The impact test that cleared the run at its start (`warden run` keeps its id).
+fn cleared_by(options: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(options)
+        .ok()?
+        .get("impact_test")?
+        .as_i64()
+}
+
+/// The run's clock speed (1: the real clock).
+fn speed_of(options: &str) -> f64 {
+    serde_json::from_str::<serde_json::Value>(options)
+        .ok()
+        .and_then(|o| o.get("speed")?.as_f64())
+        .unwrap_or(1.0)
+}
+
+/// After go-live: the test's projection of each adjudication stage against the run's.
+fn write_impact(
+    plan: &warden_core::plan::Plan,
+    test: &warden_store::ImpactTestRecord,
+    attempts: &[warden_store::AttemptRecord],
+    speed: f64,
+    out: &mut dyn Write,
+) -> CliResult {
+    let report = match super::impact::review::report_of(test) {
+        Ok(r) => r,
+        Err(message) => {
+            writeln!(out, "batch impact test #{}: {message}", test.id)?;
+            return Ok(EXIT_OK);
+        }
+    };
+    let rows = super::impact::golive::compare(plan, &report, attempts, speed);
+    writeln!(
+        out,
+        "batch impact test #{} ({}) cleared this run: projected against actual (real seconds)",
+        test.id, test.verdict
+    )?;
+    if rows.is_empty() {
+        writeln!(
+            out,
+            "  nothing to compare: the test measured no claims, or the cycle has no adjudication jobs"
+        )?;
+    }
+    for r in &rows {
+        writeln!(
+            out,
+            "  {:<28} projected {:>9.3} s  actual {:>11}  {}",
+            r.stages.join(" + "),
+            r.projected_s,
+            r.actual_s
+                .map_or("not yet".to_string(), |a| format!("{a:.3} s")),
+            r.error()
+                .map_or(String::new(), |e| format!("{:+.1}%", 100.0 * e))
+        )?;
+    }
     Ok(EXIT_OK)
 }
 

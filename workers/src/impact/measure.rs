@@ -117,6 +117,8 @@ pub struct ImpactMeasurement {
     pub deferral_share_baseline: Figure,
     pub deferral_share_with_new: Figure,
     pub elasticity: Figure,
+    /// The part of a run's time that does not grow with its claims (plans, threads, files).
+    pub fixed_seconds: Figure,
     /// The full volumes: the baseline's claims, and the baseline's plus the new claims.
     pub full_baseline_claims: u64,
     pub full_target_claims: u64,
@@ -140,6 +142,46 @@ pub const ELASTICITY_SPAN: f64 = 0.25;
 pub fn elasticity(n_a: f64, t_a: f64, n_b: f64, t_b: f64) -> Option<f64> {
     let e = (t_b / t_a).ln() / (n_b / n_a).ln();
     (n_a > 0.0 && t_a > 0.0 && t_b > 0.0 && n_b != n_a && e.is_finite()).then_some(e)
+}
+
+/// Time as a fixed part plus a part per claim, fitted through two runs of one population.
+/// A sample's time is mostly fixed cost (loading plans, starting threads, creating files)
+/// that a full run pays once too: scaling the sample's whole time by the volume ratio, or by
+/// a power law fitted at sample sizes, misprojects the full run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub fixed: f64,
+    pub per_claim: f64,
+}
+
+impl Fit {
+    /// Through `(claims, seconds)` of a smaller and a larger run; the fixed part is kept
+    /// between 0 and the smaller run's time (timing noise can push the line's intercept
+    /// below zero or above it). `None` without a volume difference or a time.
+    pub fn new((n1, t1): (f64, f64), (n2, t2): (f64, f64)) -> Option<Fit> {
+        if !(n2 > n1 && n1 > 0.0 && t1 > 0.0 && t2 > 0.0) {
+            return None;
+        }
+        let slope = (t2 - t1) / (n2 - n1);
+        let fixed = (t2 - slope * n2).clamp(0.0, t1);
+        Some(Fit {
+            fixed,
+            per_claim: (t2 - fixed) / n2,
+        })
+    }
+
+    pub fn at(&self, claims: f64) -> f64 {
+        self.fixed + self.per_claim * claims
+    }
+
+    /// The same fixed part, and the per-claim time of another run of `n` claims in `t`
+    /// seconds (another mix of claims).
+    pub fn with_mix(&self, n: f64, t: f64) -> Fit {
+        Fit {
+            fixed: self.fixed.min(t),
+            per_claim: (t - self.fixed.min(t)) / n.max(1.0),
+        }
+    }
 }
 
 /// `seconds` measured at `n` claims, at `full` claims: `seconds × (full / n)^elasticity`.
@@ -352,28 +394,41 @@ pub fn measure(
     }
     let (run_a, t_a) = medians(runs_a);
     let (run_b, t_b) = medians(runs_b);
-    let (run_c, _) = medians(runs_c);
+    let (run_c, t_c) = medians(runs_c);
 
-    let (n_a, n_b) = (run_a.accepted as f64, run_b.accepted as f64);
-    let e =
-        elasticity(run_c.accepted as f64, run_c.seconds, n_a, run_a.seconds).ok_or_else(|| {
-            ImpactError::Input(
-                "runs (c) and (a) give no elasticity (the same volume, or no time)".to_string(),
-            )
-        })?;
+    let (n_a, n_b, n_c) = (
+        run_a.accepted as f64,
+        run_b.accepted as f64,
+        run_c.accepted as f64,
+    );
     let full_a = baseline.claims.len() as u64;
     let full_b = full_a + new.claims.len() as u64;
+    let (nf_a, nf_b) = (full_a as f64, full_b as f64);
+    let whole = Fit::new((n_c, run_c.seconds), (n_a, run_a.seconds)).ok_or_else(|| {
+        ImpactError::Input(
+            "runs (c) and (a) give no fit (the same volume, or no time): sample a larger share"
+                .to_string(),
+        )
+    })?;
+    // The elasticity the fit implies between the full baseline and the full target volume.
+    let e = elasticity(nf_a, whole.at(nf_a), nf_b, whole.at(nf_b)).unwrap_or(1.0);
     let stages = STAGES
         .iter()
         .enumerate()
-        .map(|(i, name)| StageFigures {
-            stage: (*name).to_string(),
-            seconds_a: t_a[i],
-            seconds_b: t_b[i],
-            rate_a: n_a / t_a[i].max(1e-9),
-            rate_b: n_b / t_b[i].max(1e-9),
-            projected_baseline_seconds: scale(t_a[i], n_a, full_a as f64, e),
-            projected_full_seconds: scale(t_b[i], n_b, full_b as f64, e),
+        .map(|(i, name)| {
+            let fit = Fit::new((n_c, t_c[i]), (n_a, t_a[i])).unwrap_or(Fit {
+                fixed: 0.0,
+                per_claim: t_a[i] / n_a.max(1.0),
+            });
+            StageFigures {
+                stage: (*name).to_string(),
+                seconds_a: t_a[i],
+                seconds_b: t_b[i],
+                rate_a: n_a / t_a[i].max(1e-9),
+                rate_b: n_b / t_b[i].max(1e-9),
+                projected_baseline_seconds: fit.at(nf_a),
+                projected_full_seconds: fit.with_mix(n_b, t_b[i]).at(nf_b),
+            }
         })
         .collect();
     let new_adjudicated = run_b.adjudicated.saturating_sub(run_a.adjudicated);
@@ -401,17 +456,21 @@ pub fn measure(
             share(run_b.deferred, run_b.accepted),
             "run (b): claims deferred by pass 1 / accepted",
         ),
+        fixed_seconds: figure(
+            whole.fixed,
+            "runs (c) and (a), a quarter of the baseline sample and the whole of it: wall time (setup to reconcile) = fixed + per claim × accepted claims, solved for the fixed part (between 0 and run (c)'s time)",
+        ),
         elasticity: figure(
             e,
-            "log(t_a / t_c) / log(n_a / n_c): wall time (setup to reconcile) of run (a), the baseline sample, and run (c), a quarter of it, against their accepted claims",
+            "log(T(N_b) / T(N_a)) / log(N_b / N_a) on that fit: how the baseline's time grows from its full volume to the target's",
         ),
         full_baseline_seconds: figure(
-            scale(run_a.seconds, n_a, full_a as f64, e),
-            "run (a)'s seconds × (full baseline claims / run (a)'s claims)^elasticity",
+            whole.at(nf_a),
+            "fixed + run (a)'s per-claim time × the full baseline's claims",
         ),
         full_target_seconds: figure(
-            scale(run_b.seconds, n_b, full_b as f64, e),
-            "run (b)'s seconds × (full baseline + new claims / run (b)'s claims)^elasticity",
+            whole.with_mix(n_b, run_b.seconds).at(nf_b),
+            "fixed + run (b)'s per-claim time (baseline and new claims in their proportion) × the full target's claims",
         ),
         full_baseline_claims: full_a,
         full_target_claims: full_b,
@@ -440,6 +499,19 @@ mod tests {
         );
         assert_eq!(elasticity(1000.0, 0.0, 2000.0, 3.0), None, "no time");
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        // 1 s fixed + 1 ms a claim: through 1,000 and 4,000 claims, out to 100,000.
+        let fit = Fit::new((1000.0, 2.0), (4000.0, 5.0)).expect("fit");
+        assert!((fit.fixed - 1.0).abs() < 1e-9 && (fit.per_claim - 0.001).abs() < 1e-12);
+        assert!((fit.at(100_000.0) - 101.0).abs() < 1e-9);
+        // New claims twice as costly: run (b) of 5,000 claims (4,000 old, 1,000 new) in 7 s.
+        let mixed = fit.with_mix(5000.0, 7.0);
+        assert!((mixed.per_claim - 0.0012).abs() < 1e-12);
+        // Noise pushing the intercept below zero keeps it at zero.
+        assert_eq!(
+            Fit::new((1000.0, 1.0), (4000.0, 5.0)).expect("fit").fixed,
+            0.0
+        );
+        assert_eq!(Fit::new((1000.0, 1.0), (1000.0, 5.0)), None);
         assert_eq!(median(vec![5.0]), 5.0);
         assert_eq!(median(Vec::new()), 0.0);
     }

@@ -20,8 +20,11 @@ pub struct Override {
 /// What `warden run` does next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// Go on; say this first (if anything).
-    Go(Option<String>),
+    /// Go on; say `note` first (if any). `test`: the impact test that cleared the volume.
+    Go {
+        note: Option<String>,
+        test: Option<i64>,
+    },
     /// Refused: the message.
     Refused(String),
 }
@@ -39,14 +42,23 @@ pub async fn enforce(
         .await?
         .is_some()
     {
-        return Ok(Verdict::Go(None));
+        return Ok(Verdict::Go {
+            note: None,
+            test: None,
+        });
     }
     let tests = store.impact_tests(&plan.cycle).await?;
     match decide(plan, file, &tests) {
-        Gate::Open => Ok(Verdict::Go(None)),
-        Gate::Covered { how, .. } => Ok(Verdict::Go(Some(format!(
-            "batch impact gate: volume above approved, cleared: {how}"
-        )))),
+        Gate::Open => Ok(Verdict::Go {
+            note: None,
+            test: None,
+        }),
+        Gate::Covered { how, test } => Ok(Verdict::Go {
+            note: Some(format!(
+                "batch impact gate: volume above approved, cleared: {how}"
+            )),
+            test: Some(test),
+        }),
         Gate::Refused { message, over } => {
             let Some(o) = overriding else {
                 return Ok(Verdict::Refused(message));
@@ -89,10 +101,13 @@ pub async fn enforce(
                     .await?;
                 tracing::warn!(run = run.id, stream = %s.stream, actor = %o.actor, "batch impact gate overridden: alert raised to on-call and compliance");
             }
-            Ok(Verdict::Go(Some(format!(
-                "batch impact gate OVERRIDDEN by {} (reason: {}); recorded, and on-call and compliance are alerted. Without the override: {message}",
-                o.actor, o.reason
-            ))))
+            Ok(Verdict::Go {
+                note: Some(format!(
+                    "batch impact gate OVERRIDDEN by {} (reason: {}); recorded, and on-call and compliance are alerted. Without the override: {message}",
+                    o.actor, o.reason
+                )),
+                test: None,
+            })
         }
     }
 }

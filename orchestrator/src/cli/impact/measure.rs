@@ -59,7 +59,7 @@ fn temporary_dir() -> PathBuf {
 
 /// The claims and how to sample and run them: shared by `measure` and `run`.
 #[derive(Debug, Clone)]
-pub(super) struct Measuring<'a> {
+pub(crate) struct Measuring<'a> {
     pub baseline: &'a std::path::Path,
     pub new: &'a std::path::Path,
     pub sample: f64,
@@ -72,14 +72,15 @@ pub(super) struct Measuring<'a> {
 }
 
 /// What was measured, and the SHA-256 of the sampled claims the engine ran.
-pub(super) struct Measured {
+#[derive(Debug)]
+pub(crate) struct Measured {
     pub measurement: ImpactMeasurement,
     pub sample_sha256: String,
 }
 
 /// Samples, runs and measures, with progress bars on the terminal; `Err` is the exit code
 /// (the error already written to `err`).
-pub(super) fn measure_claims(
+pub(crate) fn measure_claims(
     m: &Measuring<'_>,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<Measured, i32>> {
@@ -218,8 +219,8 @@ fn text(m: &ImpactMeasurement, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "elasticity (time vs volume): {:.3}",
-        m.elasticity.value
+        "elasticity (time vs volume): {:.3}; fixed part of a run: {:.3} s",
+        m.elasticity.value, m.fixed_seconds.value
     )?;
     writeln!(
         out,

@@ -7,6 +7,7 @@
 //! show     a stored report (text or JSON) with its approval
 //! approve  an architect approves a `review` (auth file + WARDEN_TOKEN)
 //! gate     the go-live decision `warden run` takes from the stored tests
+//! golive   after go-live: the test's projection against the run's actual stages
 //! ```
 
 use std::io::Write;
@@ -17,12 +18,15 @@ use super::CliResult;
 
 mod enforce;
 pub mod gate;
+pub mod golive;
 mod measure;
 pub mod review;
 mod run;
 
 pub use enforce::{Override, Verdict as GateVerdict, enforce};
 pub use measure::MeasureArgs;
+pub(crate) use measure::{Measured, Measuring, measure_claims};
+pub(crate) use run::{Inputs, build_report, store_report};
 
 #[derive(Debug, Subcommand)]
 pub enum ImpactCommand {

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sha2::{Digest, Sha256};
-use warden_core::plan::{Plan, VolumeChange};
+use warden_core::plan::{DateSpec, Plan, VolumeChange};
 use warden_core::workflow::values::thousands;
+use warden_core::workflow::{Mode, Workflow};
 use warden_deadlines::impact_report::{
     Digests, Figure, ImpactReport, MeasuredSection, StageFigure, StreamVolume, render_text,
 };
@@ -23,7 +24,7 @@ use super::super::cycle_args::CycleArgs;
 use super::super::limits;
 use super::super::validate::Format;
 use super::super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
-use super::measure::{Measuring, measure_claims};
+use super::measure::{Measured, Measuring, measure_claims};
 
 /// Claims between checkpoints when `WARDEN_CHECKPOINT_EVERY` is not set (the engine's).
 const CHECKPOINT_EVERY: u64 = 50_000;
@@ -199,6 +200,7 @@ fn measured_section(m: &ImpactMeasurement) -> MeasuredSection {
             &m.deferral_share_with_new,
             "%",
         ),
+        ("fixed part of a run's time", &m.fixed_seconds, "s"),
         ("elasticity (time vs volume)", &m.elasticity, ""),
         ("full baseline adjudication", &m.full_baseline_seconds, "s"),
         ("full target adjudication", &m.full_target_seconds, "s"),
@@ -251,6 +253,120 @@ fn checkpoint_every() -> u64 {
         .map_or(CHECKPOINT_EVERY, |k| k.max(1))
 }
 
+/// Everything a report is made from.
+#[derive(Debug)]
+pub(crate) struct Inputs<'a> {
+    pub workflow: &'a Workflow,
+    pub workflow_file: &'a str,
+    pub workflow_sha256: &'a str,
+    pub date: DateSpec,
+    pub mode: Option<Mode>,
+    /// Claims added per stream, and where each figure comes from.
+    pub added: Vec<(String, u64)>,
+    pub sources: BTreeMap<String, String>,
+    /// The stream the measured claims join, and what was measured.
+    pub measured: Option<(&'a str, &'a Measured)>,
+    pub partitions: usize,
+    pub samples: usize,
+    pub seed: u64,
+}
+
+/// Re-projects and judges: the report, not yet stored.
+pub(crate) fn build_report(i: &Inputs<'_>) -> Result<ImpactReport, String> {
+    let rules = i.workflow.impact;
+    let case = ImpactCase {
+        workflow: i.workflow,
+        date: i.date,
+        mode: i.mode,
+        added: i.added.clone(),
+        measured: i.measured.map(|(s, m)| stages(&m.measurement, s)),
+        exception_rate: i
+            .measured
+            .map(|(_, m)| m.measurement.new_exception_rate.value),
+        checkpointing: Checkpointing {
+            every: checkpoint_every(),
+            partitions: i.partitions,
+        },
+        samples: i.samples,
+        seed: i.seed,
+    };
+    let reprojection = reproject(&case, &rules).map_err(|e| e.to_string())?;
+    let declared = |stream: &str| {
+        i.workflow
+            .streams
+            .iter()
+            .find(|s| s.id == stream)
+            .map_or(0, |s| s.volume)
+    };
+    let volumes: Vec<StreamVolume> = i
+        .added
+        .iter()
+        .map(|(stream, n)| StreamVolume {
+            stream: stream.clone(),
+            declared: declared(stream),
+            added: *n,
+            tested: declared(stream) + n,
+            source: i.sources.get(stream).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let thresholds = serde_json::to_vec(&rules).map_err(|e| e.to_string())?;
+    Ok(ImpactReport {
+        id: None,
+        cycle: i.workflow.id.clone(),
+        business_date: i.date.to_string(),
+        workflow_file: i.workflow_file.to_string(),
+        created_at: chrono::Utc::now(),
+        digests: Digests {
+            workflow_sha256: i.workflow_sha256.to_string(),
+            sample_sha256: i.measured.map(|(_, m)| m.sample_sha256.clone()),
+            thresholds_sha256: sha256_hex(&thresholds),
+            binary_version: format!("warden {}", env!("CARGO_PKG_VERSION")),
+        },
+        rules,
+        volumes,
+        measured: i.measured.map(|(_, m)| measured_section(&m.measurement)),
+        verdict: reprojection.judgement.overall,
+        reprojection,
+    })
+}
+
+/// Stores the report whole; its id.
+pub(crate) async fn store_report(
+    store: &Store,
+    report: &ImpactReport,
+) -> Result<i64, warden_store::StoreError> {
+    let json = serde_json::to_string(report)?;
+    store
+        .record_impact_test(&NewImpactTest {
+            cycle: report.cycle.clone(),
+            business_date: report.business_date.clone(),
+            created_at: report.created_at,
+            verdict: report.verdict.as_str().to_string(),
+            workflow_sha256: report.digests.workflow_sha256.clone(),
+            sample_sha256: report.digests.sample_sha256.clone().unwrap_or_default(),
+            thresholds_sha256: report.digests.thresholds_sha256.clone(),
+            binary_version: report.digests.binary_version.clone(),
+            volumes: report.tested_volumes(),
+            report: json,
+        })
+        .await
+}
+
+/// The claims the new volume adds when `--volume` does not say: the directories' proportion
+/// of the declared volume.
+pub(crate) fn proportional(declared: u64, m: &Measured) -> (u64, String) {
+    let share = m.measurement.new.population_claims as f64
+        / m.measurement.baseline.population_claims.max(1) as f64;
+    (
+        (declared as f64 * share).round() as u64,
+        format!(
+            "the claims directories' proportion: {} new ÷ {} baseline claims × the declared volume",
+            thousands(m.measurement.new.population_claims),
+            thousands(m.measurement.baseline.population_claims)
+        ),
+    )
+}
+
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let loaded = match args.cycle.load(err) {
         Ok(l) => l,
@@ -272,12 +388,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         )?;
         return Ok(EXIT_USAGE);
     }
-    // Measure, when there are claims.
-    let mut measured = None;
     let mut sources: BTreeMap<String, String> = added
         .iter()
         .map(|(s, _)| (s.clone(), "--volume".to_string()))
         .collect();
+    let mut measured = None;
     if let (Some(new), Some(baseline)) = (&args.new, &args.baseline) {
         let stream = match measured_stream(args, &added) {
             Ok(s) => s,
@@ -301,108 +416,44 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             Ok(m) => m,
             Err(code) => return Ok(code),
         };
-        // Without `--volume` for this stream, the new claims add the directories' share.
         if !added.iter().any(|(s, _)| *s == stream) {
             let declared = plan
                 .streams
                 .iter()
                 .find(|s| s.id == stream)
                 .map_or(0, |s| s.declared_volume);
-            let share = m.measurement.new.population_claims as f64
-                / m.measurement.baseline.population_claims.max(1) as f64;
-            added.push((stream.clone(), (declared as f64 * share).round() as u64));
-            sources.insert(
-                stream.clone(),
-                format!(
-                    "the claims directories' proportion: {} new ÷ {} baseline claims × the declared volume",
-                    thousands(m.measurement.new.population_claims),
-                    thousands(m.measurement.baseline.population_claims)
-                ),
-            );
+            let (n, source) = proportional(declared, &m);
+            added.push((stream.clone(), n));
+            sources.insert(stream.clone(), source);
         }
         measured = Some((stream, m));
     }
-    let case = ImpactCase {
+    let inputs = Inputs {
         workflow: &loaded.workflow,
+        workflow_file: &args.cycle.file,
+        workflow_sha256: &loaded.sha256,
         date: args.cycle.date,
         mode: args.cycle.options().mode,
-        added: added.clone(),
-        measured: measured.as_ref().map(|(s, m)| stages(&m.measurement, s)),
-        exception_rate: measured
-            .as_ref()
-            .map(|(_, m)| m.measurement.new_exception_rate.value),
-        checkpointing: Checkpointing {
-            every: checkpoint_every(),
-            partitions: args.partitions,
-        },
+        added,
+        sources,
+        measured: measured.as_ref().map(|(s, m)| (s.as_str(), m)),
+        partitions: args.partitions,
         samples: args.samples,
         seed: args.seed,
     };
-    let reprojection = match reproject(&case, &rules) {
+    let mut report = match build_report(&inputs) {
         Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
             return Ok(EXIT_USAGE);
         }
     };
-    let volumes: Vec<StreamVolume> = added
-        .iter()
-        .map(|(stream, n)| {
-            let declared = plan
-                .streams
-                .iter()
-                .find(|s| &s.id == stream)
-                .map_or(0, |s| s.declared_volume);
-            StreamVolume {
-                stream: stream.clone(),
-                declared,
-                added: *n,
-                tested: declared + n,
-                source: sources.get(stream).cloned().unwrap_or_default(),
-            }
-        })
-        .collect();
-    let thresholds = serde_json::to_vec(&rules).map_err(std::io::Error::other)?;
-    let mut report = ImpactReport {
-        id: None,
-        cycle: plan.cycle.clone(),
-        business_date: plan.date.clone(),
-        workflow_file: args.cycle.file.clone(),
-        created_at: chrono::Utc::now(),
-        digests: Digests {
-            workflow_sha256: loaded.sha256.clone(),
-            sample_sha256: measured.as_ref().map(|(_, m)| m.sample_sha256.clone()),
-            thresholds_sha256: sha256_hex(&thresholds),
-            binary_version: format!("warden {}", env!("CARGO_PKG_VERSION")),
-        },
-        rules,
-        volumes,
-        measured: measured
-            .as_ref()
-            .map(|(_, m)| measured_section(&m.measurement)),
-        verdict: reprojection.judgement.overall,
-        reprojection,
-    };
-    let json = serde_json::to_string(&report).map_err(std::io::Error::other)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let stored = runtime.block_on(async {
         let store = Store::connect(&args.db).await?;
-        store
-            .record_impact_test(&NewImpactTest {
-                cycle: report.cycle.clone(),
-                business_date: report.business_date.clone(),
-                created_at: report.created_at,
-                verdict: report.verdict.as_str().to_string(),
-                workflow_sha256: report.digests.workflow_sha256.clone(),
-                sample_sha256: report.digests.sample_sha256.clone().unwrap_or_default(),
-                thresholds_sha256: report.digests.thresholds_sha256.clone(),
-                binary_version: report.digests.binary_version.clone(),
-                volumes: report.tested_volumes(),
-                report: json,
-            })
-            .await
+        store_report(&store, &report).await
     });
     let id = match stored {
         Ok(id) => id,
