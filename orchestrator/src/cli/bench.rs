@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Adjudicate(super::bench_adjudicate::AdjudicateBenchArgs),
     /// Post and export year-to-date accumulators through the store at the nightly volume.
     Accumulators(super::bench_accumulators::AccumulatorsBenchArgs),
+    /// The batch impact test end to end: sample, engine runs, re-projection, Monte Carlo.
+    Impact(Box<super::bench_impact::ImpactBenchArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +51,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         BenchCommand::Accumulators(args) => {
             return super::bench_accumulators::run(args, out, err);
         }
+        BenchCommand::Impact(args) => return super::bench_impact::run(args, out, err),
     };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())

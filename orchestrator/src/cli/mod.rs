@@ -13,6 +13,7 @@ mod adjudicate;
 mod alerts;
 mod bench;
 mod bench_accumulators;
+mod bench_impact;
 mod bench_adjudicate;
 mod claims;
 mod cycle_args;

@@ -441,7 +441,15 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         samples: args.samples,
         seed: args.seed,
     };
-    let mut report = match build_report(&inputs) {
+    let bars = super::super::progress::Bars::new();
+    warden_workers::pipeline::Progress::stage(
+        &bars,
+        "impact: re-projecting the cycle (Monte Carlo)",
+        0,
+    );
+    let built = build_report(&inputs);
+    bars.finish();
+    let mut report = match built {
         Ok(r) => r,
         Err(message) => {
             writeln!(err, "error: {message}")?;
