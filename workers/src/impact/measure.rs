@@ -221,9 +221,14 @@ fn population(path: &Path, dir: &ClaimsDir, s: &Sample, members: usize) -> Popul
     }
 }
 
-/// Runs the real engine on the claims directory `input`; its stage times and figures.
+/// The smallest CSV block a sample run reads in.
+const MIN_BLOCK: usize = 16 << 10;
+
+/// Runs the real engine on the claims directory `input`, a `scale` model of the full run
+/// (its claims ÷ the full run's); its stage times and figures.
 fn run_engine(
     input: &Path,
+    scale: f64,
     name: &str,
     plans: &Plans,
     opts: &Options,
@@ -239,14 +244,18 @@ fn run_engine(
     let clock = StageClock::new(progress);
     let base = opts.work.join(name);
     let started = Instant::now();
-    let report: Report = pipeline::adjudicate_partitioned(
-        input,
-        plans,
-        &base.join("work"),
-        &base.join("out"),
-        &popts,
-        &clock,
-    )?;
+    // A scale model of the full run: its files cut into as many blocks as the full ones.
+    let block = ((crate::io::parallel_csv::BLOCK as f64 * scale) as usize).max(MIN_BLOCK);
+    let report: Report = crate::pipeline::setup::with_csv_block(block, || {
+        pipeline::adjudicate_partitioned(
+            input,
+            plans,
+            &base.join("work"),
+            &base.join("out"),
+            &popts,
+            &clock,
+        )
+    })?;
     let end = Instant::now();
     let seconds = clock.seconds(end);
     let mut stages = [0.0; 5];
@@ -385,12 +394,17 @@ pub fn measure(
     claims_dir::write(&dir_c, &small_claims, &small_members, plans)?;
     claims_dir::write(&dir_b, &combined.claims, &combined.members, plans)?;
 
+    // Each run models a full one: (a) and (c) the full baseline, (b) baseline + new.
+    let full_claims = (baseline.claims.len() as f64).max(1.0);
+    let scale_a = base_claims.len() as f64 / full_claims;
+    let scale_c = small_claims.len() as f64 / full_claims;
+    let scale_b = combined.claims.len() as f64 / (full_claims + new.claims.len() as f64);
     // Alternating, so that a machine busy for a while slows both runs alike.
     let (mut runs_a, mut runs_b, mut runs_c) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..opts.repeat.max(1) {
-        runs_c.push(run_engine(&dir_c, "run-c", plans, opts, progress)?);
-        runs_a.push(run_engine(&dir_a, "run-a", plans, opts, progress)?);
-        runs_b.push(run_engine(&dir_b, "run-b", plans, opts, progress)?);
+        runs_c.push(run_engine(&dir_c, scale_c, "run-c", plans, opts, progress)?);
+        runs_a.push(run_engine(&dir_a, scale_a, "run-a", plans, opts, progress)?);
+        runs_b.push(run_engine(&dir_b, scale_b, "run-b", plans, opts, progress)?);
     }
     let (run_a, t_a) = medians(runs_a);
     let (run_b, t_b) = medians(runs_b);
