@@ -244,3 +244,79 @@ fn bad_input_is_refused_with_its_place_and_exit_2() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Case study 002's acquisition at 1:1,000: Stream A's 22M claims at 2–3% exceptions and the
+/// acquired plan's 12M at 9%, on the month-end cycle as it was in February 2025 (serial). The
+/// verdict is not `pass`; the report shows what the volume does to Day 1's margin and the
+/// mitigation that restores it; the report is stored and reads back the same.
+#[test]
+fn the_acquisition_case_is_not_a_pass_and_shows_the_day_1_margin_and_its_mitigation() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (base, new) = (tmp.path().join("base"), tmp.path().join("new"));
+    generate(&base, "9000", "22000", "1", "0.025");
+    generate(&new, "5000", "12000", "2", "0.09");
+    let db = s(&tmp.path().join("w.db"));
+    let month_end = warden_tests::workflow("month-end.yaml");
+    let (code, out, err) = warden(&[
+        "impact", "run", &month_end, "--date", "2025-02", "--mode", "serial", "--stream", "A",
+        "--volume", "A=+12M", "--baseline", &s(&base), "--new", &s(&new), "--samples", "300",
+        "--plans", &plans(), "--db", &db, "--format", "json",
+    ]);
+    assert_eq!(code, 1, "review or fail exits 1: {err}");
+    let r: Value = serde_json::from_str(&out).expect("json");
+    assert_ne!(r["verdict"], "pass", "{}", r["reprojection"]["judgement"]);
+    assert_eq!(r["volumes"][0]["tested"], 34_000_000u64);
+    assert_eq!(r["volumes"][0]["declared"], 22_000_000u64);
+
+    // The new claims' exception rate is measured near the 9% they were made with.
+    let rate = r["measured"]["figures"]
+        .as_array()
+        .expect("figures")
+        .iter()
+        .find(|f| f["name"] == "new claims' exception rate")
+        .and_then(|f| f["value"].as_f64())
+        .expect("rate");
+    assert!((0.07..0.13).contains(&rate), "{rate}");
+
+    // Day 1: the margin before and after, and the mitigation that restores it.
+    let margin = |side: &str| {
+        r["reprojection"][side]["deadlines"]
+            .as_array()
+            .expect("deadlines")
+            .iter()
+            .find(|d| d["id"] == "day1-window")
+            .and_then(|d| d["margin_minutes"].as_i64())
+            .expect("day1-window")
+    };
+    let (before, after) = (margin("before"), margin("after"));
+    assert!(before > 0 && after < 0, "Day 1 margin {before} → {after} min");
+    let restoring: Vec<&str> = r["reprojection"]["mitigations"]
+        .as_array()
+        .expect("mitigations")
+        .iter()
+        .filter(|m| {
+            m["restored"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x == "day1-window"))
+        })
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(!restoring.is_empty(), "a mitigation restores Day 1: {}", r["reprojection"]["mitigations"]);
+
+    // Stored: the text report says the same, with the digests.
+    let id = r["id"].as_i64().expect("id").to_string();
+    let (code, text, err) = warden(&["impact", "show", &id, "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("verdict REVIEW") || text.contains("verdict FAIL"), "{text}");
+    assert!(text.contains("day1-window"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{}:", restoring[0])))
+        .unwrap_or_else(|| panic!("{} in {text}", restoring[0]));
+    assert!(
+        line.contains("day1-window") && line.to_lowercase().contains("restores"),
+        "{line}"
+    );
+    assert!(text.contains("Digests (SHA-256): workflow "), "{text}");
+    assert!(text.contains("Not approved: an architect approves it"), "{text}");
+}
