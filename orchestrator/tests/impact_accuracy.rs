@@ -185,7 +185,6 @@ fn the_projected_adjudication_time_is_within_15_percent_of_the_real_run() {
         .collect();
     let (projected, actual) = (numbers[0], numbers[1]);
     let error = actual / projected - 1.0;
-    eprintln!("{status}");
     assert!(
         error.abs() < 0.15,
         "projected {projected} s, actual {actual} s ({:+.1}%):\n{status}",

@@ -4,7 +4,10 @@
 //! answers, and security holds: 401/403 on every mutating route without or with the wrong
 //! credentials, CSRF on forms and on the login form, actions and acknowledgements recorded
 //! with their actor, member identities masked for viewers in every free text, `Secure`
-//! cookies when asked, and live-update clients capped with their slots returned.
+//! cookies when asked, and live-update clients capped with their slots returned. Batch
+//! impact tests (issue #12): listed, their report a printable page and JSON, and approved
+//! only by a named architect (never an operator, a viewer or the local operator), through a
+//! CSRF-protected form with a note, every refusal in the UI's audit.
 
 mod common;
 
@@ -17,7 +20,11 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 use warden::cli::serve::{RunningUi, UiArgs, catalog_entries, start_ui};
 use warden_core::sched::{Command as JobCommand, Event};
-use warden_store::{LoggedEvent, NewAlert, Step, Store};
+use warden_deadlines::impact_report::{
+    Digests, Figure, ImpactReport, MeasuredSection, StageFigure, StreamVolume,
+};
+use warden_deadlines::reproject::{Checkpointing, ImpactCase, MeasuredStages, reproject};
+use warden_store::{LoggedEvent, NewAlert, NewImpactTest, Step, Store};
 use warden_ui::auth::digest;
 use warden_ui::{Catalog, DEFAULT_MAX_SSE_CLIENTS};
 
@@ -198,6 +205,57 @@ impl Server {
             .id
     }
 
+    /// Signs in through the login form; the session cookie (`name=value`).
+    async fn session(&self, token: &str) -> String {
+        let r = self.sign_in(token).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign in");
+        set_cookie(&r, "warden_session")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_string()
+    }
+
+    /// GET with a session cookie: status and body.
+    async fn get_with(&self, cookie: &str, path: &str) -> (StatusCode, String) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("get");
+        let status = r.status();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// A form POST with a session cookie.
+    async fn post_form(
+        &self,
+        cookie: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Whether impact test `id` has an approval in the store, and by whom.
+    async fn approver(&self, id: i64) -> Option<String> {
+        self.store
+            .impact_test(id)
+            .await
+            .expect("store")
+            .expect("the test")
+            .approval
+            .map(|a| a.approver)
+    }
+
     async fn metrics(&self) -> String {
         let (status, text) = self.get("/metrics").await;
         assert_eq!(status, StatusCode::OK, "{text}");
@@ -223,6 +281,119 @@ fn csrf_field(page: &str) -> String {
         .and_then(|rest| rest.split('"').next())
         .expect("a CSRF field")
         .to_string()
+}
+
+/// A batch impact test of the month-end cycle, re-projected by the real core (the same
+/// `reproject` `warden impact run` calls): stream A grows by `added` claims whose
+/// adjudication the engine measured `growth` times as slow, the new claims at
+/// `exception_rate`. The measured section is what the engine would have reported.
+fn impact_report(added: u64, growth: f64, exception_rate: Option<f64>) -> ImpactReport {
+    let entries = catalog_entries(&[month_end()]).expect("workflow");
+    let workflow = &entries[0].workflow;
+    let declared = workflow
+        .streams
+        .iter()
+        .find(|st| st.id == "A")
+        .expect("stream A")
+        .volume;
+    let before = [1.171, 0.340, 0.076, 0.045, 0.300];
+    let case = ImpactCase {
+        workflow,
+        date: "2025-02".parse().expect("date"),
+        mode: None,
+        added: vec![("A".into(), added)],
+        measured: Some(MeasuredStages {
+            stream: "A".into(),
+            before,
+            after: before.map(|x| x * growth),
+            volume_ratio: 1.0 + added as f64 / declared as f64,
+            elasticity: 0.577,
+        }),
+        exception_rate,
+        checkpointing: Checkpointing {
+            every: 50_000,
+            partitions: 6,
+        },
+        samples: 100,
+        seed: 1,
+    };
+    let reprojection = reproject(&case, &workflow.impact).expect("re-projects");
+    ImpactReport {
+        id: None,
+        cycle: workflow.id.clone(),
+        business_date: "2025-02".into(),
+        workflow_file: month_end(),
+        created_at: chrono::Utc::now(),
+        digests: Digests {
+            workflow_sha256: entries[0].sha256.clone(),
+            sample_sha256: Some("5a".repeat(32)),
+            thresholds_sha256: "7f".repeat(32),
+            binary_version: "warden (ui_server test)".into(),
+        },
+        rules: workflow.impact,
+        volumes: vec![StreamVolume {
+            stream: "A".into(),
+            declared,
+            added,
+            tested: declared + added,
+            source: "--volume".into(),
+        }],
+        measured: Some(MeasuredSection {
+            baseline_dir: "claims/base".into(),
+            new_dir: "claims/new".into(),
+            sample: 0.1,
+            seed: 1,
+            partitions: 6,
+            repeat: 1,
+            stages: vec![StageFigure {
+                stage: "setup".into(),
+                sample_before_s: 0.311,
+                sample_after_s: 0.376,
+                full_before_s: before[0],
+                full_after_s: before[0] * growth,
+            }],
+            figures: vec![Figure {
+                name: "new claims exception rate".into(),
+                value: exception_rate.unwrap_or(0.0),
+                unit: "%".into(),
+                source: "run (b) minus run (a): pended / adjudicated of the new claims".into(),
+            }],
+        }),
+        verdict: reprojection.judgement.overall,
+        reprojection,
+    }
+}
+
+/// Case study 002 at the month-end's scale: +24 % on stream A, measured 30 % slower, the new
+/// claims at a 9 % exception rate. Not a pass: a review.
+fn acquisition() -> &'static ImpactReport {
+    static REPORT: OnceLock<ImpactReport> = OnceLock::new();
+    REPORT.get_or_init(|| impact_report(5_280_000, 1.3, Some(0.09)))
+}
+
+/// A sliver of new volume at the baseline's exception rate: a pass.
+fn sliver() -> &'static ImpactReport {
+    static REPORT: OnceLock<ImpactReport> = OnceLock::new();
+    REPORT.get_or_init(|| impact_report(1_000, 1.0, Some(0.02)))
+}
+
+/// Records `report` as `warden impact run` does; the test's id.
+async fn store_impact_test(store: &Store, report: &ImpactReport) -> i64 {
+    store
+        .record_impact_test(&NewImpactTest {
+            cycle: report.cycle.clone(),
+            business_date: report.business_date.clone(),
+            created_at: report.created_at,
+            verdict: report.verdict.as_str().into(),
+            workflow_sha256: report.digests.workflow_sha256.clone(),
+            sample_sha256: report.digests.sample_sha256.clone().unwrap_or_default(),
+            thresholds_sha256: report.digests.thresholds_sha256.clone(),
+            binary_version: report.digests.binary_version.clone(),
+            volumes: report.tested_volumes(),
+            report: serde_json::to_string(report).expect("json"),
+        })
+        .await
+        .expect("recorded")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,12 +554,14 @@ async fn every_documented_route_answers_and_errors_are_json() {
             serde_json::json!({ "trigger": "margin below 12h", "margin": "+11h" }),
         )
         .await;
+    let test = store_impact_test(&s.store, acquisition()).await;
     for (path, item) in paths {
         let concrete = path
             .replace("{run}", &id.to_string())
             .replace("{job}", "PAY-EFT.E")
             .replace("{alert}", &alert.to_string())
-            .replace("{action}", "hold");
+            .replace("{action}", "hold")
+            .replace("{test}", &test.to_string());
         for method in item.as_object().expect("methods").keys() {
             if path == "/api/events" {
                 let r = s.client.get(s.url(&concrete)).send().await.expect("sse");
@@ -416,6 +589,10 @@ async fn every_documented_route_answers_and_errors_are_json() {
             if method == "post" && path.contains("/actions/") {
                 assert_eq!(status, StatusCode::CONFLICT, "{body}");
                 assert!(body.contains("has succeeded"), "{body}");
+            } else if method == "post" && path.ends_with("/approve") {
+                // Without an auth file the visitor is the local operator, nobody by name:
+                // an impact test's approval needs a named architect.
+                assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
             } else {
                 assert!(status.is_success(), "{method} {concrete}: {status} {body}");
             }
@@ -469,16 +646,18 @@ async fn every_documented_route_answers_and_errors_are_json() {
 const OPERATOR: &str = "tok-operator-dana";
 const VIEWER: &str = "tok-viewer-val";
 const COMPLIANCE: &str = "tok-compliance-cam";
+const ARCHITECT: &str = "tok-architect-ari";
 
 fn auth_file(dir: &Path) -> PathBuf {
     let path = dir.join("auth.yaml");
     std::fs::write(
         &path,
         format!(
-            "users:\n  - {{ name: dana, role: operator, token_sha256: {} }}\n  - {{ name: val, role: viewer, token_sha256: {} }}\n  - {{ name: cam, role: compliance, token_sha256: {} }}\n",
+            "users:\n  - {{ name: dana, role: operator, token_sha256: {} }}\n  - {{ name: val, role: viewer, token_sha256: {} }}\n  - {{ name: cam, role: compliance, token_sha256: {} }}\n  - {{ name: ari, role: architect, token_sha256: {} }}\n",
             digest(OPERATOR),
             digest(VIEWER),
-            digest(COMPLIANCE)
+            digest(COMPLIANCE),
+            digest(ARCHITECT)
         ),
     )
     .expect("auth file");
@@ -520,6 +699,9 @@ async fn every_mutating_route_needs_the_right_credentials() {
     }
     mutating.push((format!("/api/runs/{id}/alerts/{alert}/ack"), "ack"));
     mutating.push((format!("/runs/{id}/alerts/{alert}/ack"), "ack"));
+    let test = store_impact_test(&s.store, acquisition()).await;
+    mutating.push((format!("/api/impact/{test}/approve"), "approve"));
+    mutating.push((format!("/impact/{test}/approve"), "approve"));
     for (path, _) in &mutating {
         let r = s.client.post(s.url(path)).send().await.expect("post");
         if path.starts_with("/api") {
@@ -1019,4 +1201,439 @@ fn an_unauthenticated_server_stays_on_loopback() {
     assert!(warden_ui::check_listen(&"127.0.0.1:8080".parse().expect("addr"), None).is_ok());
     let auth = warden_ui::AuthConfig::from_tokens(&[("t", "x", &[warden_ui::Role::Viewer])]);
     assert!(warden_ui::check_listen(&public, Some(&auth)).is_ok());
+}
+
+/// A batch impact test is listed (`/impact`, `/api/impact`) and its report is a printable
+/// page: the verdict, every deadline's margins before and after (the report's own figures),
+/// the measured figures with their sources and the mitigations; the JSON is the report
+/// itself. The page is a document: no live updates, and a print stylesheet. Without an auth
+/// file the local operator may read it but not approve it (no form; the POST refused and
+/// audited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impact_tests_are_listed_and_their_report_is_a_printable_page() {
+    let dir = fresh_store();
+    let s = Server::start(&dir, None).await;
+    let report = acquisition();
+    assert_eq!(
+        report.verdict.as_str(),
+        "review",
+        "case study 002 is not a pass"
+    );
+    let id = store_impact_test(&s.store, report).await;
+    let expected = serde_json::to_value(report).expect("json");
+
+    let (_, overview) = s.get("/").await;
+    assert!(
+        overview.contains(r#"<a href="/impact">Impact tests</a>"#),
+        "the navigation links the impact tests"
+    );
+    let (status, list) = s.get("/impact").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(
+        list.contains(&format!(
+            r#"data-impact="{id}" data-verdict="review" data-approval="awaiting""#
+        )),
+        "{list}"
+    );
+    assert!(list.contains(&format!(r#"<a href="/impact/{id}">#{id}</a>"#)));
+    assert!(list.contains("stream A: 27,280,000"), "the tested volume");
+    let api = s.json("/api/impact").await;
+    let row = &api["tests"][0];
+    assert_eq!(row["id"], id);
+    assert_eq!(row["verdict"], "review");
+    assert_eq!(row["approval"], "awaiting");
+    assert_eq!(row["volumes"][0]["tested"], 27_280_000);
+    assert!(
+        api["cycles"]
+            .as_array()
+            .expect("cycles")
+            .contains(&Value::from("month-end"))
+    );
+
+    let (status, page) = s.get(&format!("/impact/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"<span class="verdict verdict-review">REVIEW</span>"#));
+    assert!(
+        page.contains(r#"data-live="false""#),
+        "a document, not live"
+    );
+    let p = &expected["reprojection"];
+    let margin = |look: &str, deadline: &str| {
+        p[look]["deadlines"]
+            .as_array()
+            .expect("deadlines")
+            .iter()
+            .find(|d| d["id"] == deadline)
+            .and_then(|d| d["margin_minutes"].as_i64())
+            .expect("a margin")
+    };
+    let deadlines = p["deadlines"].as_array().expect("deadlines");
+    assert_eq!(deadlines.len(), 4);
+    for d in deadlines {
+        let deadline = d["id"].as_str().expect("id");
+        let row = format!(
+            r#"data-deadline="{deadline}" data-margin-before-minutes="{}" data-margin-after-minutes="{}""#,
+            margin("before", deadline),
+            margin("after", deadline)
+        );
+        assert!(page.contains(&row), "the page lacks {row}");
+    }
+    assert!(
+        margin("after", "day1-window") < margin("before", "day1-window"),
+        "the new volume eats into day 1's margin"
+    );
+    let mitigations = p["mitigations"].as_array().expect("mitigations");
+    assert!(!mitigations.is_empty());
+    for m in mitigations {
+        let name = m["name"].as_str().expect("name");
+        assert!(
+            page.contains(&format!(r#"data-mitigation="{name}""#)),
+            "mitigation {name}"
+        );
+    }
+    for text in [
+        "run (b) minus run (a): pended / adjudicated of the new claims",
+        "Measured against declared",
+        "Critical chain after",
+        "Jobs moved",
+        "Thresholds",
+        "Digests (SHA-256)",
+        &"5a".repeat(32),
+    ] {
+        assert!(page.contains(text), "the report lacks {text:?}");
+    }
+    // Nobody here may approve: no form, and the page says who could.
+    assert!(!page.contains(&format!(r#"action="/impact/{id}/approve""#)));
+    assert!(
+        page.contains("Who may approve: nobody on this server"),
+        "{page}"
+    );
+    let (_, css) = s.get("/static/app.css").await;
+    assert!(css.contains("@media print"), "a print stylesheet");
+
+    // The JSON: the report as stored (its id set) and the approval.
+    let one = s.json(&format!("/api/impact/{id}")).await;
+    assert_eq!(one["report"]["id"], id);
+    // (Compared figure by figure where they are integers or text: floats read back from
+    // JSON may differ in their last digit.)
+    let got = &one["report"]["reprojection"];
+    for look in ["before", "after"] {
+        for (g, e) in got[look]["deadlines"]
+            .as_array()
+            .expect("deadlines")
+            .iter()
+            .zip(p[look]["deadlines"].as_array().expect("deadlines"))
+        {
+            assert_eq!(g["id"], e["id"]);
+            assert_eq!(
+                g["margin_minutes"], e["margin_minutes"],
+                "{look} {}",
+                e["id"]
+            );
+        }
+    }
+    assert_eq!(got["judgement"]["overall"], "review");
+    assert_eq!(got["judgement"]["reasons"], p["judgement"]["reasons"]);
+    assert_eq!(got["after"]["critical_chain"], p["after"]["critical_chain"]);
+    assert_eq!(got["moved_total"], p["moved_total"]);
+    assert_eq!(
+        got["mitigations"].as_array().expect("mitigations").len(),
+        mitigations.len()
+    );
+    assert_eq!(
+        one["report"]["measured"]["figures"][0]["source"],
+        expected["measured"]["figures"][0]["source"]
+    );
+    assert_eq!(one["verdict"], "review");
+    assert_eq!(one["approval"], Value::Null);
+    assert_eq!(one["approval_state"], "awaiting");
+    for (path, status, says) in [
+        (
+            "/api/impact/999999".to_string(),
+            StatusCode::NOT_FOUND,
+            "no impact test #999999",
+        ),
+        (
+            "/api/impact/x".to_string(),
+            StatusCode::BAD_REQUEST,
+            "not an impact test id",
+        ),
+        (
+            "/impact/999999".to_string(),
+            StatusCode::NOT_FOUND,
+            "no impact test #999999",
+        ),
+    ] {
+        let (got, body) = s.get(&path).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+
+    // The local operator's form (with the server's CSRF token) and API call are refused,
+    // with why, and audited; the store holds no approval.
+    let run = s.json("/api/runs").await["runs"][0]["id"]
+        .as_i64()
+        .expect("run id");
+    let (_, job_page) = s.get(&format!("/runs/{run}/jobs/PAY-EFT.E")).await;
+    let csrf = csrf_field(&job_page);
+    let r = s
+        .client
+        .post(s.url(&format!("/impact/{id}/approve")))
+        .form(&[("csrf", csrf.as_str()), ("note", "fine by me")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.text().await.expect("body");
+    assert!(
+        body.contains("local operator") && body.contains("--auth"),
+        "{body}"
+    );
+    let r = s
+        .client
+        .post(s.url(&format!("/api/impact/{id}/approve")))
+        .json(&serde_json::json!({ "note": "fine by me" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.approver(id).await, None);
+    let audit = s.json("/api/audit?action=impact_approve_refused").await;
+    let refused = audit.as_array().expect("entries");
+    assert_eq!(refused.len(), 2, "{audit}");
+    assert!(refused.iter().all(|e| e["actor"] == "local"), "{audit}");
+}
+
+/// Only a user with the architect role approves a `review`: a viewer's, an operator's and
+/// a compliance user's attempts (token or browser session, form or API) are 403 with the
+/// reason, recorded in the UI's audit, and leave the test unapproved. The architect's form
+/// needs the session's CSRF token and a note; the approval is stored with the approver and
+/// shown on the page; a second approval, a `pass` and a test that does not exist are told
+/// so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_named_architect_approves_an_impact_test() {
+    let dir = fresh_store();
+    let auth = auth_file(&dir);
+    let s = Server::start(&dir, Some(&auth)).await;
+    let id = store_impact_test(&s.store, acquisition()).await;
+    let passed = sliver();
+    assert_eq!(passed.verdict.as_str(), "pass", "a sliver of volume passes");
+    let pass_id = store_impact_test(&s.store, passed).await;
+    let form = format!("/impact/{id}/approve");
+    let api = format!("/api/impact/{id}/approve");
+
+    for token in [VIEWER, OPERATOR, COMPLIANCE] {
+        let r = s
+            .client
+            .post(s.url(&form))
+            .bearer_auth(token)
+            .form(&[("note", "looks fine")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{token}: the form");
+        let body = r.text().await.expect("body");
+        assert!(body.contains("needs the architect role"), "{body}");
+        let r = s
+            .client
+            .post(s.url(&api))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "note": "looks fine" }))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{token}: the API");
+        let body: Value = r.json().await.expect("a JSON error");
+        assert!(
+            body["error"]
+                .as_str()
+                .expect("error")
+                .contains("needs the architect role"),
+            "{body}"
+        );
+    }
+    // An operator's browser, with the session's CSRF token: no form shown, the POST refused.
+    let dana = s.session(OPERATOR).await;
+    let (_, page) = s.get_with(&dana, &format!("/impact/{id}")).await;
+    assert!(
+        !page.contains(&format!(r#"action="{form}""#)),
+        "no form for an operator"
+    );
+    assert!(
+        page.contains("Who may approve: a user with the architect role: ari."),
+        "{page}"
+    );
+    let csrf = csrf_field(&page);
+    let r = s
+        .post_form(&dana, &form, &[("csrf", &csrf), ("note", "ship it")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.approver(id).await, None, "refusals approve nothing");
+
+    // The architect: the form needs the session's CSRF token and a note.
+    let ari = s.session(ARCHITECT).await;
+    let (_, page) = s.get_with(&ari, &format!("/impact/{id}")).await;
+    assert!(
+        page.contains(&format!(r#"action="{form}""#)),
+        "the form, for an architect"
+    );
+    let csrf = csrf_field(&page);
+    let r = s.post_form(&ari, &form, &[("note", "ship it")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let r = s
+        .post_form(
+            &ari,
+            &form,
+            &[("csrf", &"0".repeat(64)), ("note", "ship it")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a forged CSRF token");
+    let r = s
+        .post_form(&ari, &form, &[("csrf", &csrf), ("note", "   ")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let back = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(
+        back.starts_with(&format!("/impact/{id}?notice=")) && back.contains("needs%20a%20note"),
+        "{back}"
+    );
+    assert_eq!(s.approver(id).await, None, "an empty note approves nothing");
+    let note = "Architecture review 2025-02-20: day 1 recovers with stream A split 2 ways";
+    let r = s
+        .post_form(&ari, &form, &[("csrf", &csrf), ("note", note)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let back = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(back.contains("approved%20by%20ari"), "{back}");
+    let stored = s
+        .store
+        .impact_test(id)
+        .await
+        .expect("store")
+        .expect("test")
+        .approval
+        .expect("approved");
+    assert_eq!(
+        (
+            stored.approver.as_str(),
+            stored.role.as_str(),
+            stored.note.as_str()
+        ),
+        ("ari", "architect", note)
+    );
+    // Everyone sees who approved, when and why; nobody gets a form any more.
+    let (_, page) = s.get_with(&dana, &format!("/impact/{id}")).await;
+    assert!(
+        page.contains(r#"Approved by <b class="approver">ari</b> (architect)"#),
+        "{page}"
+    );
+    assert!(page.contains("day 1 recovers with stream A split 2 ways"));
+    let (_, page) = s.get_with(&ari, &format!("/impact/{id}")).await;
+    assert!(!page.contains(&format!(r#"action="{form}""#)));
+    let (_, list) = s.get_with(&ari, "/impact").await;
+    assert!(list.contains(&format!(
+        r#"data-impact="{id}" data-verdict="review" data-approval="approved""#
+    )));
+    let (_, json) = s.get_as(VIEWER, &format!("/api/impact/{id}")).await;
+    let json: Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(json["approval"]["approver"], "ari");
+    assert_eq!(json["approval"]["role"], "architect");
+    assert_eq!(json["approval_state"], "approved");
+
+    // Once only; a pass needs none; a test that does not exist is not found.
+    let r = s
+        .post_form(&ari, &form, &[("csrf", &csrf), ("note", "again")])
+        .await;
+    let back = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(back.contains("approved%20already%2C%20by%20ari"), "{back}");
+    let r = s
+        .post_form(
+            &ari,
+            &format!("/impact/{pass_id}/approve"),
+            &[("csrf", &csrf), ("note", "fine")],
+        )
+        .await;
+    let back = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(back.contains("came%20back%20pass"), "{back}");
+    assert_eq!(s.approver(pass_id).await, None);
+    let r = s
+        .post_form(
+            &ari,
+            "/impact/999999/approve",
+            &[("csrf", &csrf), ("note", "fine")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The API, by the architect's token: a note required, a pass refused, a review approved.
+    let second = store_impact_test(&s.store, acquisition()).await;
+    let post = |path: String, body: Value| {
+        s.client
+            .post(s.url(&path))
+            .bearer_auth(ARCHITECT)
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        format!("/api/impact/{second}/approve"),
+        serde_json::json!({}),
+    )
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = post(
+        format!("/api/impact/{pass_id}/approve"),
+        serde_json::json!({ "note": "fine" }),
+    )
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = post(
+        format!("/api/impact/{second}/approve"),
+        serde_json::json!({ "note": "approved by the board" }),
+    )
+    .await
+    .expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(s.approver(second).await.as_deref(), Some("ari"));
+
+    // The UI's audit: every refusal (who, and why) and both approvals.
+    let (_, audit) = s
+        .get_as(ARCHITECT, "/api/audit?action=impact_approve_refused")
+        .await;
+    let audit: Value = serde_json::from_str(&audit).expect("json");
+    let refused = audit.as_array().expect("entries");
+    let by = |actor: &str| refused.iter().filter(|e| e["actor"] == actor).count();
+    assert_eq!(
+        (by("val"), by("dana"), by("cam"), by("ari")),
+        (2, 3, 2, 2),
+        "{audit}"
+    );
+    assert!(
+        refused
+            .iter()
+            .filter(|e| e["actor"] != "ari")
+            .all(|e| e["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("architect role")),
+        "{audit}"
+    );
+    let (_, audit) = s
+        .get_as(ARCHITECT, "/api/audit?action=impact_approve")
+        .await;
+    let audit: Value = serde_json::from_str(&audit).expect("json");
+    assert_eq!(audit.as_array().expect("entries").len(), 2, "{audit}");
 }

@@ -1,11 +1,14 @@
 //! The operator actions, shared by the JSON API and the page forms. Each checks the role,
 //! that the command fits the job's state now (the same rule as the CLI), and records it in
 //! the store with its actor and reason; the run's orchestrator applies it exactly once.
+//! And an architect's approval of a batch impact test that came back `review` (the same
+//! rule and store record as `warden impact approve`), with every refusal in the UI's audit.
 
 use chrono::Utc;
 use warden_core::sched::{Command, command_fits, command_name};
+use warden_store::{ApproveOutcome, ImpactApproval};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, Role};
 use crate::error::ApiError;
 use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
@@ -93,6 +96,79 @@ pub async fn acknowledge(
         "alert {} ({} {}) acknowledged by {}",
         ack.alert_id, ack.deadline_id, ack.level, ack.actor
     ))
+}
+
+/// Approves impact test `id` as the requester (a user of the auth file with the architect
+/// role) with `note` (required: the review board's record); returns what they are told. Only
+/// a `review` without an approval is approved; the store writes at most one approval per
+/// test, so of two architects racing, the second is told who was first.
+pub async fn approve_impact(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    note: Option<&str>,
+) -> Result<String, ApiError> {
+    let user = principal.require(Permission::ApproveImpact)?;
+    let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Err(ApiError::BadRequest(format!(
+            "approving impact test #{id} needs a note: what the review found, and why the \
+             volume may go live"
+        )));
+    };
+    let approval = ImpactApproval {
+        approver: user.name.clone(),
+        role: Role::Architect.as_str().to_string(),
+        note: note.to_string(),
+        at: Utc::now(),
+    };
+    match state.store.approve_impact_test(id, &approval).await? {
+        ApproveOutcome::Approved => {
+            crate::login::audit_ui(
+                state,
+                &user.name,
+                "impact_approve",
+                Some(format!("impact test #{id} approved (architect): {note}")),
+            )
+            .await;
+            tracing::info!(test = id, actor = %user.name, "impact test approved from the web UI");
+            Ok(format!(
+                "impact test #{id} approved by {} (architect): a run carrying its volume may start",
+                user.name
+            ))
+        }
+        ApproveOutcome::NoSuchTest => Err(ApiError::NotFound(format!(
+            "there is no impact test #{id}; GET /api/impact lists them"
+        ))),
+        ApproveOutcome::NotReview { verdict } => Err(ApiError::Conflict(format!(
+            "impact test #{id} came back {verdict}: only a `review` is approved ({})",
+            if verdict == "pass" {
+                "a pass needs no approval"
+            } else {
+                "a fail cannot be approved: change the cycle and test again"
+            }
+        ))),
+        ApproveOutcome::AlreadyApproved { by, at } => Err(ApiError::Conflict(format!(
+            "impact test #{id} was approved already, by {by} at {}",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ))),
+    }
+}
+
+/// Records a refused approval (no credentials, the wrong role, the local operator, a
+/// missing or stale CSRF token) in the UI's audit, with the reason given; other errors are
+/// outcomes, not refusals.
+pub async fn audit_refused_approval(state: &AppState, who: &Principal, test: &str, e: &ApiError) {
+    if let ApiError::Unauthorized(why) | ApiError::Forbidden(why) = e {
+        // The path segment as given (not necessarily a number), cut short.
+        let test: String = test.chars().take(24).collect();
+        crate::login::audit_ui(
+            state,
+            who.name(),
+            "impact_approve_refused",
+            Some(format!("impact test #{test}: {why}")),
+        )
+        .await;
+    }
 }
 
 pub fn job_index(s: &RunSnapshot, job_id: &str) -> Result<usize, ApiError> {

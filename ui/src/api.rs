@@ -7,6 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use warden_deadlines::impact_report::ImpactReport;
+use warden_store::ImpactTestRecord;
 
 use crate::actions;
 use crate::auth::{Permission, Principal};
@@ -15,6 +17,7 @@ use crate::gantt::GanttFilter;
 use crate::mask::Masking;
 use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
+use crate::views::impact::{self, ImpactListView};
 use crate::views::{self, AuditEntry, RunSummary};
 
 pub fn run_id(text: &str) -> Result<i64, ApiError> {
@@ -239,6 +242,82 @@ pub async fn acknowledge(
     let message =
         actions::acknowledge(&state, &who, run_id(&run)?, alert, b.note.as_deref()).await?;
     Ok(Json(Accepted { message }).into_response())
+}
+
+pub fn impact_id(text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "`{text}` is not an impact test id (a number; GET /api/impact lists them)"
+        ))
+    })
+}
+
+/// Every stored impact test of the cycles the server knows (its workflows', its pinned
+/// plans' and its runs'), newest first.
+pub async fn impact_list(state: &AppState) -> Result<ImpactListView, ApiError> {
+    let mut cycles = state.catalog.cycles();
+    cycles.extend(state.store.list_runs().await?.into_iter().map(|r| r.cycle));
+    cycles.sort();
+    cycles.dedup();
+    let mut tests = Vec::new();
+    for cycle in &cycles {
+        tests.extend(state.store.impact_tests(cycle).await?);
+    }
+    Ok(impact::impact_list(cycles, &tests))
+}
+
+/// The impact test named by a path segment, and its report.
+pub async fn load_impact_test(
+    state: &AppState,
+    text: &str,
+) -> Result<(ImpactTestRecord, ImpactReport), ApiError> {
+    let id = impact_id(text)?;
+    let t = state.store.impact_test(id).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "there is no impact test #{id}; GET /api/impact lists them, `warden impact run` makes one"
+        ))
+    })?;
+    let report = impact::report_of(&t).map_err(ApiError::Unavailable)?;
+    Ok((t, report))
+}
+
+pub async fn impact_tests(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    Ok(Json(impact_list(&state).await?).into_response())
+}
+
+pub async fn impact_test(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(test): Path<String>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let (t, report) = load_impact_test(&state, &test).await?;
+    Ok(Json(impact::impact_json(&t, report, Masking::for_reader(&who))).into_response())
+}
+
+pub async fn approve_impact(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(test): Path<String>,
+    payload: Result<Option<Json<AckBody>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let r = async {
+        who.require(Permission::ApproveImpact)?;
+        let b = body(payload)?;
+        actions::approve_impact(&state, &who, impact_id(&test)?, b.note.as_deref()).await
+    }
+    .await;
+    match r {
+        Ok(message) => Ok(Json(Accepted { message }).into_response()),
+        Err(e) => {
+            actions::audit_refused_approval(&state, &who, &test, &e).await;
+            Err(e)
+        }
+    }
 }
 
 pub async fn openapi() -> Response {

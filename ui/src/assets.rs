@@ -14,6 +14,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("partitions", include_str!("../templates/partitions.hbs")),
     ("alerts", include_str!("../templates/alerts.hbs")),
     ("audit", include_str!("../templates/audit.hbs")),
+    ("impact_list", include_str!("../templates/impact_list.hbs")),
+    ("impact", include_str!("../templates/impact.hbs")),
     ("login", include_str!("../templates/login.hbs")),
     ("error", include_str!("../templates/error.hbs")),
 ];

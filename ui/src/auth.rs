@@ -26,7 +26,8 @@ pub enum Role {
     Viewer,
     /// Hold, release, rerun, skip, kill, force-complete; acknowledge.
     Operator,
-    /// Sees plans and unmasked data; no operator actions.
+    /// Sees plans and unmasked data; approves a batch impact test that came back `review`;
+    /// no operator actions.
     Architect,
     /// Acknowledges escalations; reads alerts and the audit trail.
     Compliance,
@@ -58,6 +59,10 @@ pub enum Permission {
     Acknowledge,
     /// See member identities unmasked.
     Unmasked,
+    /// Approve a batch impact test that came back `review` (the architecture review's
+    /// sign-off): a named architect only, never the local operator of a server without an
+    /// auth file.
+    ApproveImpact,
 }
 
 impl Permission {
@@ -67,7 +72,14 @@ impl Permission {
             Permission::Operate => role == Role::Operator,
             Permission::Acknowledge => matches!(role, Role::Operator | Role::Compliance),
             Permission::Unmasked => role != Role::Viewer,
+            Permission::ApproveImpact => role == Role::Architect,
         }
+    }
+
+    /// Granted only to a user the server knows by name (an auth file's), never to the
+    /// local operator of a server without one.
+    fn needs_named_user(self) -> bool {
+        matches!(self, Permission::ApproveImpact)
     }
 
     fn describe(self) -> &'static str {
@@ -76,6 +88,7 @@ impl Permission {
             Permission::Operate => "operator actions need the operator role",
             Permission::Acknowledge => "acknowledging needs the operator or compliance role",
             Permission::Unmasked => "member identities need a role above viewer",
+            Permission::ApproveImpact => "approving a batch impact test needs the architect role",
         }
     }
 }
@@ -154,6 +167,16 @@ impl AuthConfig {
         Ok(config)
     }
 
+    /// The names of the users holding `role`, in the file's order (who may approve an
+    /// impact test, say).
+    pub fn users_with(&self, role: Role) -> Vec<&str> {
+        self.users
+            .iter()
+            .filter(|(_, u)| u.roles.contains(&role))
+            .map(|(_, u)| u.name.as_str())
+            .collect()
+    }
+
     /// A config with one user per (token, name, roles): for tests and `warden demo`.
     pub fn from_tokens(users: &[(&str, &str, &[Role])]) -> Self {
         let users = users
@@ -217,6 +240,10 @@ impl Principal {
 
     pub fn may(&self, permission: Permission) -> bool {
         match self {
+            Principal::User {
+                via: Via::Local { .. },
+                ..
+            } if permission.needs_named_user() => false,
             Principal::User { user, .. } => user.roles.iter().any(|r| permission.granted_by(*r)),
             Principal::Anonymous => false,
         }
@@ -230,6 +257,15 @@ impl Principal {
                     .into(),
             )),
             Principal::User { user, .. } if self.may(permission) => Ok(user),
+            Principal::User {
+                via: Via::Local { .. },
+                ..
+            } => Err(ApiError::Forbidden(format!(
+                "the local operator (a server without an auth file) may not do this: {}, \
+                 held by a user named in the auth file; start the server with --auth FILE \
+                 (docs/ui.md), or approve from the CLI (`warden impact approve`)",
+                permission.describe()
+            ))),
             Principal::User { user, .. } => Err(ApiError::Forbidden(format!(
                 "{} ({}) may not do this: {}",
                 user.name,
@@ -377,6 +413,50 @@ mod tests {
         assert!(!user(&[Role::Compliance]).may(Permission::Operate));
         assert!(!user(&[Role::Architect]).may(Permission::Acknowledge));
         assert!(!user(&[Role::Viewer]).may(Permission::Unmasked));
+    }
+
+    #[test]
+    fn only_a_named_architect_approves_impact_tests() {
+        let user = |roles: &[Role], via: Via| Principal::User {
+            user: User {
+                name: "u".into(),
+                roles: roles.to_vec(),
+            },
+            via,
+        };
+        assert!(user(&[Role::Architect], Via::Bearer).may(Permission::ApproveImpact));
+        assert!(
+            user(&[Role::Viewer, Role::Architect], Via::Bearer)
+                .require(Permission::ApproveImpact)
+                .is_ok()
+        );
+        for role in [Role::Viewer, Role::Operator, Role::Compliance] {
+            let e = user(&[role], Via::Bearer)
+                .require(Permission::ApproveImpact)
+                .expect_err("refused");
+            assert!(
+                matches!(&e, ApiError::Forbidden(m) if m.contains("architect role")),
+                "{role:?}: {e}"
+            );
+        }
+        // The local operator of a server without an auth file holds every role, yet is
+        // nobody in particular: an approval needs a named architect.
+        let local = user(&Role::ALL, Via::Local { csrf: "c".into() });
+        assert!(local.may(Permission::Operate));
+        assert!(!local.may(Permission::ApproveImpact));
+        let e = local
+            .require(Permission::ApproveImpact)
+            .expect_err("refused");
+        assert!(
+            matches!(&e, ApiError::Forbidden(m) if m.contains("--auth")),
+            "{e}"
+        );
+        let config = AuthConfig::from_tokens(&[
+            ("t1", "ari", &[Role::Architect]),
+            ("t2", "dana", &[Role::Operator]),
+            ("t3", "bo", &[Role::Viewer, Role::Architect]),
+        ]);
+        assert_eq!(config.users_with(Role::Architect), vec!["ari", "bo"]);
     }
 
     #[test]

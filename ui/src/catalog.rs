@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use chrono_tz::Tz;
 use warden_core::plan::{DateSpec, Plan, PlanOptions, VolumeChange};
 use warden_core::workflow::{Mode, Workflow};
 use warden_store::RunRecord;
@@ -52,6 +53,30 @@ impl Catalog {
 
     pub fn workflows(&self) -> &[CatalogEntry] {
         &self.entries
+    }
+
+    /// The cycles the catalog knows (its workflows' and its pinned plans'), sorted, each
+    /// once.
+    pub fn cycles(&self) -> Vec<String> {
+        let mut cycles: Vec<String> = self.entries.iter().map(|e| e.workflow.id.clone()).collect();
+        if let Ok(pinned) = self.pinned.lock() {
+            cycles.extend(pinned.keys().map(|(cycle, _)| cycle.clone()));
+        }
+        cycles.sort();
+        cycles.dedup();
+        cycles
+    }
+
+    /// The time zone of a cycle the catalog knows.
+    pub fn timezone(&self, cycle: &str) -> Option<Tz> {
+        if let Some(e) = self.entries.iter().find(|e| e.workflow.id == cycle) {
+            return Some(e.workflow.timezone);
+        }
+        let pinned = self.pinned.lock().ok()?;
+        pinned
+            .iter()
+            .find(|((c, _), _)| c == cycle)
+            .map(|(_, plan)| plan.timezone)
     }
 
     /// The run's plan, or why there is none.

@@ -13,6 +13,8 @@
 //!   `cookies.rs`), roles, CSRF; the login form (`login.rs`, CSRF-protected too); secrets
 //!   compared in constant time (`secrets.rs`); member identities masked for viewers in every
 //!   free text (`mask.rs`).
+//! - Batch impact tests (`views/impact.rs`): every stored test, and one test's report as a
+//!   printable page; an architect approves a `review` from it (`actions.rs`).
 //!
 //! The pages read the store; they never talk to the orchestrator. An action is a command in
 //! the store, applied exactly once by the run's orchestrator, as from the CLI.
@@ -63,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run}/alerts", get(pages::alerts))
         .route("/runs/{run}/alerts/{alert}/ack", post(pages::acknowledge))
         .route("/audit", get(pages::audit))
+        .route("/impact", get(pages::impact_list))
+        .route("/impact/{test}", get(pages::impact))
+        .route("/impact/{test}/approve", post(pages::approve_impact))
         .route("/api/runs", get(api::runs))
         .route("/api/runs/{run}", get(api::detail))
         .route("/api/runs/{run}/jobs/{job}", get(api::job))
@@ -74,6 +79,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{run}/alerts", get(api::alerts))
         .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))
         .route("/api/audit", get(api::audit))
+        .route("/api/impact", get(api::impact_tests))
+        .route("/api/impact/{test}", get(api::impact_test))
+        .route("/api/impact/{test}/approve", post(api::approve_impact))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))

@@ -98,7 +98,8 @@ pub struct LoginForm {
     csrf: Option<String>,
 }
 
-async fn audit_ui(state: &AppState, actor: &str, action: &str, detail: Option<String>) {
+/// Records one entry of the UI's own audit trail (a failure to write it is logged).
+pub(crate) async fn audit_ui(state: &AppState, actor: &str, action: &str, detail: Option<String>) {
     let row = UiAuditRow {
         id: 0,
         at: Utc::now(),

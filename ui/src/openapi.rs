@@ -56,6 +56,24 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/impact",
+        "Every stored batch impact test of the cycles the server knows, newest first: verdict, tested volumes, approval state",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/impact/{test}",
+        "One batch impact test: its stored report (as `warden impact show --format json`) and its approval",
+        "viewer",
+    ),
+    (
+        "post",
+        "/api/impact/{test}/approve",
+        "Approve a batch impact test that came back `review` (a named architect; a note is required); 409 for a pass, a fail or one approved already",
+        "architect",
+    ),
+    (
+        "get",
         "/api/events",
         "Server-sent events: `update` whenever any run changes; 503 (with Retry-After) past the server's cap on live-update clients (--max-sse-clients)",
         "viewer",
@@ -72,6 +90,7 @@ fn parameters(path: &str) -> Vec<Value> {
                 "run" => ("integer", "the run id (GET /api/runs)"),
                 "alert" => ("integer", "the alert id (GET /api/runs/{run}/alerts)"),
                 "job" => ("string", "the concrete job id, e.g. ADJUD-PHASE1.A"),
+                "test" => ("integer", "the impact test id (GET /api/impact)"),
                 _ => ("string", "hold | release | rerun | skip | kill | force-complete"),
             };
             json!({ "name": name, "in": "path", "required": true, "description": what, "schema": { "type": kind } })
@@ -106,18 +125,25 @@ pub fn document() -> Value {
             }
         });
         if *method == "post" {
-            let body = if path.ends_with("/ack") {
+            let body = if path.ends_with("/approve") {
+                json!({ "type": "object", "required": ["note"], "properties": { "note": { "type": "string", "description": "what the review found, and why the volume may go live" } } })
+            } else if path.ends_with("/ack") {
                 json!({ "type": "object", "properties": { "note": { "type": "string" } } })
             } else {
                 json!({ "type": "object", "properties": { "reason": { "type": "string" } } })
             };
-            op["requestBody"] =
-                json!({ "required": false, "content": { "application/json": { "schema": body } } });
+            op["requestBody"] = json!({
+                "required": path.ends_with("/approve"),
+                "content": { "application/json": { "schema": body } }
+            });
             op["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
-            if !path.ends_with("/ack") {
+            if path.contains("/actions/") {
                 op["responses"]["202"] =
                     json!({ "description": "Queued for the run's orchestrator" });
             }
+        }
+        if path.starts_with("/api/impact/") && *method == "get" {
+            op["responses"]["503"] = json!({ "$ref": "#/components/responses/Error" });
         }
         if *path == "/api/events" {
             op["responses"]["200"] =
@@ -132,7 +158,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Warden",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Batch-cycle control for claims processing: runs, deadlines, jobs, partitions, alerts, audit. Authenticate with `Authorization: Bearer TOKEN` (or the browser session)."
+            "description": "Batch-cycle control for claims processing: runs, deadlines, jobs, partitions, alerts, audit, batch impact tests. Authenticate with `Authorization: Bearer TOKEN` (or the browser session)."
         },
         "paths": paths,
         "components": {

@@ -14,13 +14,17 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::actions;
-use crate::api::{AuditFilter, audit_log, overview as load_overview, run_id};
+use crate::api::{
+    AuditFilter, audit_log, impact_id, impact_list as load_impact_list, load_impact_test,
+    overview as load_overview, run_id,
+};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, CHALLENGE};
 use crate::gantt::GanttFilter;
 use crate::mask::Masking;
 use crate::state::AppState;
 use crate::views;
+use crate::views::impact::{impact_view, who_may_approve};
 
 /// What the layout needs, around a page's own view.
 #[derive(Debug, Serialize)]
@@ -35,6 +39,11 @@ pub struct Page<T: Serialize> {
     pub notice: Option<String>,
     pub can_operate: bool,
     pub can_ack: bool,
+    /// May approve a batch impact test (a named architect).
+    pub can_approve: bool,
+    /// The page follows the store's changes (`static/live.js`); off for the login page and
+    /// for documents that do not change with the runs (an impact test's report).
+    pub live: bool,
     pub view: T,
 }
 
@@ -52,6 +61,8 @@ impl<T: Serialize> Page<T> {
             notice: None,
             can_operate: true,
             can_ack: true,
+            can_approve: false,
+            live: true,
             view,
         }
     }
@@ -72,6 +83,19 @@ pub(crate) fn page<T: Serialize>(
     notice: Option<String>,
     view: T,
 ) -> Response {
+    let context = context(state, who, title, run, notice, view);
+    render(state, who, template, &context)
+}
+
+/// What the layout needs around `view`, for this requester.
+fn context<T: Serialize>(
+    state: &AppState,
+    who: &Principal,
+    title: String,
+    run: Option<i64>,
+    notice: Option<String>,
+    view: T,
+) -> Page<T> {
     let (user, roles) = match who {
         Principal::User { user, .. } => (
             user.name.clone(),
@@ -83,9 +107,10 @@ pub(crate) fn page<T: Serialize>(
         ),
         Principal::Anonymous => (String::new(), String::new()),
     };
-    let context = Page {
+    let signed_in = !matches!(who, Principal::Anonymous);
+    Page {
         title,
-        signed_in: !matches!(who, Principal::Anonymous),
+        signed_in,
         auth_on: state.auth.is_some(),
         csrf: who.csrf().unwrap_or_default().to_string(),
         user,
@@ -94,9 +119,19 @@ pub(crate) fn page<T: Serialize>(
         notice,
         can_operate: who.may(Permission::Operate),
         can_ack: who.may(Permission::Acknowledge),
+        can_approve: who.may(Permission::ApproveImpact),
+        live: signed_in,
         view,
-    };
-    match state.templates.render(template, &context) {
+    }
+}
+
+fn render<T: Serialize>(
+    state: &AppState,
+    who: &Principal,
+    template: &str,
+    context: &Page<T>,
+) -> Response {
+    match state.templates.render(template, context) {
         Ok(html) => Html(html).into_response(),
         Err(e) => error_page(
             state,
@@ -377,5 +412,91 @@ pub async fn acknowledge(
         Ok(Redirect::to(&with_notice(&format!("/runs/{id}/alerts"), &message)).into_response())
     }
     .await;
+    or_form_error(&state, &who, r)
+}
+
+/// An impact test's pages: documents, not live views (they do not change with the runs).
+fn document<T: Serialize>(
+    state: &AppState,
+    who: &Principal,
+    template: &str,
+    title: String,
+    notice: Option<String>,
+    view: T,
+) -> Response {
+    let mut context = context(state, who, title, None, notice, view);
+    context.live = false;
+    render(state, who, template, &context)
+}
+
+pub async fn impact_list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(n): Query<Notice>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Read)?;
+        let view = load_impact_list(&state).await?;
+        Ok(document(
+            &state,
+            &who,
+            "impact_list",
+            "Batch impact tests".into(),
+            n.notice,
+            view,
+        ))
+    }
+    .await;
+    or_error(&state, &who, r)
+}
+
+pub async fn impact(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(test): Path<String>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Read)?;
+        let (t, report) = load_impact_test(&state, &test).await?;
+        let tz = state.catalog.timezone(&t.cycle).unwrap_or(chrono_tz::UTC);
+        let approvers = who_may_approve(state.auth.as_deref());
+        let view = impact_view(&t, &report, tz, Masking::for_reader(&who), approvers);
+        let title = format!(
+            "Impact test #{} · {} {} · {}",
+            t.id, t.cycle, t.business_date, t.verdict
+        );
+        Ok(document(&state, &who, "impact", title, n.notice, view))
+    }
+    .await;
+    or_error(&state, &who, r)
+}
+
+/// `POST /impact/{test}/approve`: an architect approves a `review`, with a note. A refusal
+/// (no credentials, the wrong role, the local operator, no CSRF token) is an error page and
+/// in the UI's audit; a note missing, a test that is not a `review` or was approved already
+/// go back to the test's page with why.
+pub async fn approve_impact(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(test): Path<String>,
+    f: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let r = async {
+        who.require(Permission::ApproveImpact)?;
+        let f = form(f)?;
+        who.check_csrf(f.csrf.as_deref())?;
+        let id = impact_id(&test)?;
+        let message = match actions::approve_impact(&state, &who, id, f.note.as_deref()).await {
+            Ok(m) => m,
+            Err(ApiError::Conflict(m) | ApiError::BadRequest(m)) => m,
+            Err(e) => return Err(e),
+        };
+        Ok(Redirect::to(&with_notice(&format!("/impact/{id}"), &message)).into_response())
+    }
+    .await;
+    if let Err(e) = &r {
+        actions::audit_refused_approval(&state, &who, &test, e).await;
+    }
     or_form_error(&state, &who, r)
 }

@@ -1,7 +1,10 @@
 //! Typed view models: what every page shows, and exactly what the JSON API returns for it
 //! (one struct serves both, so the API never lags the pages). Built from a
 //! [`RunSnapshot`] without I/O, except where a view reads a job's log tail or checkpoint
-//! (`job_view`, `partitions_view`, given the data directory).
+//! (`job_view`, `partitions_view`, given the data directory). The batch impact test's
+//! pages have theirs in [`impact`].
+
+pub mod impact;
 
 use std::collections::BTreeMap;
 use std::path::Path;
