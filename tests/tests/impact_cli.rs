@@ -258,9 +258,29 @@ fn the_acquisition_case_is_not_a_pass_and_shows_the_day_1_margin_and_its_mitigat
     let db = s(&tmp.path().join("w.db"));
     let month_end = warden_tests::workflow("month-end.yaml");
     let (code, out, err) = warden(&[
-        "impact", "run", &month_end, "--date", "2025-02", "--mode", "serial", "--stream", "A",
-        "--volume", "A=+12M", "--baseline", &s(&base), "--new", &s(&new), "--samples", "300",
-        "--plans", &plans(), "--db", &db, "--format", "json",
+        "impact",
+        "run",
+        &month_end,
+        "--date",
+        "2025-02",
+        "--mode",
+        "serial",
+        "--stream",
+        "A",
+        "--volume",
+        "A=+12M",
+        "--baseline",
+        &s(&base),
+        "--new",
+        &s(&new),
+        "--samples",
+        "300",
+        "--plans",
+        &plans(),
+        "--db",
+        &db,
+        "--format",
+        "json",
     ]);
     assert_eq!(code, 1, "review or fail exits 1: {err}");
     let r: Value = serde_json::from_str(&out).expect("json");
@@ -289,7 +309,10 @@ fn the_acquisition_case_is_not_a_pass_and_shows_the_day_1_margin_and_its_mitigat
             .expect("day1-window")
     };
     let (before, after) = (margin("before"), margin("after"));
-    assert!(before > 0 && after < 0, "Day 1 margin {before} → {after} min");
+    assert!(
+        before > 0 && after < 0,
+        "Day 1 margin {before} → {after} min"
+    );
     let restoring: Vec<&str> = r["reprojection"]["mitigations"]
         .as_array()
         .expect("mitigations")
@@ -301,13 +324,20 @@ fn the_acquisition_case_is_not_a_pass_and_shows_the_day_1_margin_and_its_mitigat
         })
         .filter_map(|m| m["name"].as_str())
         .collect();
-    assert!(!restoring.is_empty(), "a mitigation restores Day 1: {}", r["reprojection"]["mitigations"]);
+    assert!(
+        !restoring.is_empty(),
+        "a mitigation restores Day 1: {}",
+        r["reprojection"]["mitigations"]
+    );
 
     // Stored: the text report says the same, with the digests.
     let id = r["id"].as_i64().expect("id").to_string();
     let (code, text, err) = warden(&["impact", "show", &id, "--db", &db]);
     assert_eq!(code, 0, "{err}");
-    assert!(text.contains("verdict REVIEW") || text.contains("verdict FAIL"), "{text}");
+    assert!(
+        text.contains("verdict REVIEW") || text.contains("verdict FAIL"),
+        "{text}"
+    );
     assert!(text.contains("day1-window"), "{text}");
     let line = text
         .lines()
@@ -318,5 +348,8 @@ fn the_acquisition_case_is_not_a_pass_and_shows_the_day_1_margin_and_its_mitigat
         "{line}"
     );
     assert!(text.contains("Digests (SHA-256): workflow "), "{text}");
-    assert!(text.contains("Not approved: an architect approves it"), "{text}");
+    assert!(
+        text.contains("Not approved: an architect approves it"),
+        "{text}"
+    );
 }

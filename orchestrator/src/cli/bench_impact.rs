@@ -44,7 +44,11 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         Err(code) => return Ok(code),
     };
     let Some((_, added)) = args.cycle.volumes.iter().find(|(s, _)| *s == args.stream) else {
-        writeln!(err, "error: give the new volume as --volume {}=+N", args.stream)?;
+        writeln!(
+            err,
+            "error: give the new volume as --volume {}=+N",
+            args.stream
+        )?;
         return Ok(EXIT_USAGE);
     };
     let added = match added {
