@@ -1,12 +1,12 @@
 //! A claims directory (`claims.csv` + `members.csv`, the `warden claims` input format) read
 //! whole into memory and written back. The impact test samples rows, so it needs them
 //! parsed, and refuses a file it cannot read rather than measuring a fraction of it: every
-//! problem is `FILE:LINE: column: reason`. The rows are read with the engine's own scanner
-//! and field parsers (`io/csv_rows.rs`, `io/claims_csv.rs`, `io/members_csv.rs`).
+//! problem is `FILE:LINE: column: reason`. The rows are read with the engine's own parallel
+//! reader and field parsers (`io/parallel_csv.rs`, `io/claims_csv.rs`, `io/members_csv.rs`).
 
 use std::path::{Path, PathBuf};
 
-use crate::io::{claims_csv, csv_rows, members_csv};
+use crate::io::{claims_csv, members_csv};
 use crate::model::{Claim, MemberRow};
 use crate::plans::Plans;
 
@@ -23,63 +23,41 @@ pub struct ClaimsDir {
 }
 
 /// The rows of one CSV file after its exact header, each with its line; `parse` turns the
-/// trimmed fields into a value or says which column is wrong and why.
-fn read_csv<T>(
+/// fields into a value or says which column is wrong and why. Read the way setup reads (the
+/// engine's parallel reader: blocks parsed on every core, rows handed on in file order);
+/// a missing file, an empty one, a wrong header and a row too long are setup's messages.
+fn read_csv<T: Send>(
     path: &Path,
-    columns: &[&str],
-    parse: impl Fn(&[&str]) -> Result<T, claims_csv::FieldError>,
+    columns: &[&'static str],
+    parse: impl Fn(&[&str]) -> Result<T, claims_csv::FieldError> + Sync,
 ) -> Result<Vec<(u64, T)>, ImpactError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| ImpactError::Input(format!("{}: {e}", path.display())))?;
-    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    use crate::pipeline::setup;
+    let input = |e: crate::pipeline::PipelineError| ImpactError::Input(e.to_string());
+    let body = setup::body_start(path, columns).map_err(input)?;
     let mut rows = Vec::new();
-    let mut header: Option<Vec<String>> = None;
-    let mut problem: Option<String> = None;
-    let at = |line: u64| format!("{}:{line}", path.display());
-    let scanned = csv_rows::read_rows(text, crate::io::parallel_csv::MAX_ROW, |before, row| {
-        if problem.is_some() {
-            return;
-        }
-        let line = before + 1;
-        let fields: Vec<String> = row
-            .iter()
-            .map(|f| String::from_utf8_lossy(f.trim_ascii()).into_owned())
-            .collect();
-        if header.is_none() {
-            if fields != columns {
-                problem = Some(format!(
-                    "{}: the header is `{}`; it must be `{}`",
-                    at(line),
-                    fields.join(","),
-                    columns.join(",")
-                ));
+    crate::io::parallel_csv::for_each(
+        path,
+        body.0,
+        body.1,
+        &setup::read_options(),
+        |rec| {
+            let mut f = [""; setup::MAX_FIELDS];
+            setup::fields(rec, columns, &mut f).and_then(|n| parse(&f[..n]))
+        },
+        |line, _raw, parsed| match parsed {
+            Ok(v) => {
+                rows.push((line, v));
+                Ok(())
             }
-            header = Some(fields);
-            return;
-        }
-        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-        match parse(&refs) {
-            Ok(v) => rows.push((line, v)),
-            Err(e) => problem = Some(format!("{}: {}: {}", at(line), e.field, e.reason)),
-        }
-    });
-    if let Err(t) = scanned {
-        return Err(ImpactError::Input(format!(
-            "{}: a row longer than {} bytes starts here (a quote that is never closed?)",
-            at(t.line_ends_before + 1),
-            crate::io::parallel_csv::MAX_ROW
-        )));
-    }
-    if let Some(p) = problem {
-        return Err(ImpactError::Input(p));
-    }
-    if header.is_none() {
-        return Err(ImpactError::Input(format!(
-            "{}: the file is empty; the header must be `{}`",
-            at(1),
-            columns.join(",")
-        )));
-    }
+            Err(e) => Err(ImpactError::Input(format!(
+                "{}:{line}: {}: {}",
+                path.display(),
+                e.field,
+                e.reason
+            ))),
+        },
+        |e| input(setup::read_error(path, e)),
+    )?;
     Ok(rows)
 }
 

@@ -65,11 +65,11 @@ pub enum Split {
 }
 
 /// Most fields a row of either file has.
-const MAX_FIELDS: usize = 24;
+pub(crate) const MAX_FIELDS: usize = 24;
 
 /// A row's fields as text, on the stack (no allocation per row: 62M rows at month-end);
 /// the count, or what is wrong: too many fields, or field `i` not UTF-8.
-fn fields<'a>(
+pub(crate) fn fields<'a>(
     rec: &'a Row<'_>,
     columns: &[&'static str],
     out: &mut [&'a str; MAX_FIELDS],
@@ -91,7 +91,7 @@ fn fields<'a>(
 
 /// The read options: one parsing thread per core, production block and row sizes (or the
 /// block size [`with_csv_block`] set for this thread).
-fn read_options() -> parallel_csv::Options {
+pub(crate) fn read_options() -> parallel_csv::Options {
     let mut o = parallel_csv::Options::with_threads(parse_threads());
     if let Some(block) = CSV_BLOCK.with(std::cell::Cell::get) {
         o.block = block;
@@ -116,7 +116,7 @@ pub fn with_csv_block<T>(bytes: usize, f: impl FnOnce() -> T) -> T {
 }
 
 /// A read that stopped, as the pipeline's error (a row too long is a file-level problem).
-fn read_error(path: &Path, e: ReadError) -> PipelineError {
+pub(crate) fn read_error(path: &Path, e: ReadError) -> PipelineError {
     match e {
         ReadError::Io(source) => PipelineError::Io {
             path: path.to_path_buf(),
@@ -165,7 +165,7 @@ fn parse_threads() -> usize {
 /// Where the rows of a CSV file start, after its header is checked: (byte, line). The
 /// header is the file's first row, after a UTF-8 byte order mark (skipped) and empty lines;
 /// its fields are compared trimmed of ASCII whitespace.
-fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
+pub(crate) fn body_start(path: &Path, columns: &[&str]) -> Result<(u64, u64)> {
     use std::io::Read;
     let max = parallel_csv::MAX_ROW;
     let mut head = Vec::new();
