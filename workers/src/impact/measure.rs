@@ -19,7 +19,7 @@ use crate::plans::Plans;
 use super::ImpactError;
 use super::claims_dir::{self, ClaimsDir};
 use super::combine::{Part, combine};
-use super::sample::{Sample, StratumCount, sample};
+use super::sample::{Frame, Sample, StratumCount, sample};
 use super::timing::{STAGES, StageClock};
 
 #[derive(Debug, Clone)]
@@ -353,9 +353,11 @@ pub fn measure(
     let boundaries = partition::plan(&counts, opts.partitions);
 
     progress.stage("impact: sampling", 0);
-    let s_base = sample(&baseline.claims, &boundaries, opts.fraction, opts.seed);
+    // The baseline is drawn twice (the sample, and a quarter of it): one frame for both.
+    let frame = Frame::new(&baseline.claims, &boundaries);
+    let s_base = frame.draw(&baseline.claims, &boundaries, opts.fraction, opts.seed);
     let s_new = sample(&new.claims, &boundaries, opts.fraction, opts.seed);
-    let s_small = sample(
+    let s_small = frame.draw(
         &baseline.claims,
         &boundaries,
         opts.fraction * ELASTICITY_SPAN,

@@ -88,7 +88,28 @@ fn each_stratum_keeps_its_share_of_the_population() {
 #[test]
 fn families_and_their_references_stay_whole() {
     let p = population(20_000, 0.02, 4);
+    families_stay_whole(&p);
+}
+
+/// The same with family ids far apart (an extract numbered by another system): the sampler
+/// ranks them instead of giving each id a slot.
+#[test]
+fn families_stay_whole_when_their_ids_are_sparse() {
+    let mut p = population(20_000, 0.02, 4);
+    for c in &mut p.claims {
+        c.family = c.family * 20_011 + 7;
+    }
+    for m in &mut p.members {
+        m.family = m.family * 20_011 + 7;
+    }
+    families_stay_whole(&p);
     let s = sample(&p.claims, &boundaries(&p, 6), 0.1, 5);
+    let share = s.sampled_claims() as f64 / p.claims.len() as f64;
+    assert!((share - 0.1).abs() < 0.01, "{share}");
+}
+
+fn families_stay_whole(p: &ClaimsDir) {
+    let s = sample(&p.claims, &boundaries(p, 6), 0.1, 5);
     let in_sample: HashSet<u64> = p
         .claims
         .iter()
