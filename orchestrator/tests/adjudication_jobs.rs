@@ -569,7 +569,7 @@ timezone: America/New_York
 schedule:
   cron: "0 23 * * *"
 streams:
-  - { id: A, name: Commercial, volume: 8K }
+  - { id: A, name: Commercial, volume: 120K }
   - { id: B, name: Medicare, volume: 6K }
 days:
   - id: night
