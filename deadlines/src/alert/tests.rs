@@ -326,11 +326,24 @@ fn the_embedded_copies_are_the_shipped_files() {
         "trigger": "exception rate 6.2% in CLMADJUD-P01 (p01)",
         "raised_at": { "text": "2025-03-05 00:30 EST" }, "run_id": 1, "alert_id": 7
     });
+    // So is the batch impact gate's.
+    let gate_view = serde_json::json!({
+        "headline": "VOLUME ABOVE APPROVED", "cycle": "month-end", "business_date": "2025-02",
+        "stream": "A", "job": "run", "actor": "olu", "reason": "state deadline",
+        "trigger": "olu started the run past the batch impact gate",
+        "what_to_do": "watch Day 1's margin closely",
+        "raised_at": { "text": "2025-02-28 20:00 EST" }, "run_id": 1, "alert_id": 3
+    });
     for name in embedded.names() {
         let (a, b) = if name == super::EXCEPTION_RATE_TEMPLATE {
             (
                 from_dir.render(Some(name), &exception_view),
                 embedded.render(Some(name), &exception_view),
+            )
+        } else if name == super::VOLUME_GATE_TEMPLATE {
+            (
+                from_dir.render(Some(name), &gate_view),
+                embedded.render(Some(name), &gate_view),
             )
         } else {
             (

@@ -151,3 +151,117 @@ fn gate_roles(plan: &Plan) -> Vec<RoleView> {
         told
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use warden_core::plan::{PlanOptions, VolumeChange};
+    use warden_core::workflow::compile_str;
+
+    use super::*;
+    use crate::alert::Templates;
+
+    fn plan() -> Plan {
+        let text = r#"
+cycle: t
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+streams:
+  - { id: A, volume: 1000 }
+roles:
+  - { id: on-call }
+  - { id: counsel }
+  - { id: compliance }
+days:
+  - { id: n1, window: { opens: "22:00", closes: "04:00" } }
+defaults: { builtin: sleep }
+jobs:
+  - { id: J, day: n1, streams: all, estimate: 10m }
+"#;
+        let (_, c) = compile_str("t.yaml", text);
+        c.workflow
+            .expect("compiles")
+            .instantiate(
+                "2025-03-04".parse().expect("date"),
+                &PlanOptions {
+                    mode: None,
+                    volumes: vec![("A".into(), VolumeChange::Set(1300))],
+                },
+            )
+            .expect("plans")
+    }
+
+    #[test]
+    fn an_override_tells_on_call_and_compliance_who_and_why() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 5, 3, 0, 0).unwrap();
+        let v = VolumeGateView::new(
+            &plan(),
+            4,
+            "A",
+            (1300, 1000, 1050),
+            &GateEvent::Override {
+                actor: "olu",
+                reason: "state deadline",
+            },
+            now,
+        );
+        let roles: Vec<&str> = v.roles.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(roles, ["on-call", "compliance"], "not counsel");
+        assert_eq!(v.idempotency_key(), "4:volume-gate:override:A");
+        let r = Templates::shipped()
+            .render(
+                Some(VOLUME_GATE_TEMPLATE),
+                &serde_json::to_value(&v).expect("json"),
+            )
+            .expect("renders");
+        assert!(
+            r.subject.contains("stream A gate overridden by olu"),
+            "{}",
+            r.subject
+        );
+        assert!(
+            r.body
+                .contains("1,300 claims, 30% above its approved 1,000 (limit 1,050)"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body
+                .contains("Override reason (recorded in the audit log): state deadline")
+        );
+    }
+
+    #[test]
+    fn a_stopped_setup_says_how_many_claims_and_what_to_do() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 5, 3, 0, 0).unwrap();
+        let v = VolumeGateView::new(
+            &plan(),
+            4,
+            "A",
+            (1300, 1000, 1050),
+            &GateEvent::SetupCount {
+                job: "SETUP.A",
+                claims: 1300,
+            },
+            now,
+        );
+        assert_eq!(v.idempotency_key(), "4:volume-gate:setup-count:A");
+        let r = Templates::shipped()
+            .render(
+                Some(VOLUME_GATE_TEMPLATE),
+                &serde_json::to_value(&v).expect("json"),
+            )
+            .expect("renders");
+        assert!(r.subject.contains("SETUP.A stopped"), "{}", r.subject);
+        assert!(
+            r.body.contains("SETUP.A read 1,300 claims for stream A"),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body
+                .contains("warden impact run FILE --date 2025-03-04 --stream A")
+        );
+        assert!(!r.body.contains("Override reason"));
+    }
+}
