@@ -2,7 +2,8 @@
 //! are generated, the test runs on its 10% sample, then the whole cycle runs for real with
 //! that volume (the real adjudication built-ins on the real clock's pace); the projected
 //! adjudication time is within 15% of the measured one, as `warden status` shows after
-//! go-live. Alone in its binary, so no other test shares the machine while it times.
+//! go-live: the median of three real runs. Alone in its binary, so no other test shares the
+//! machine while it times.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -140,50 +141,57 @@ fn the_projected_adjudication_time_is_within_15_percent_of_the_real_run() {
     assert!(t.contains("= 125,000 tested"), "{t}");
 
     // The run, for real, with that volume: cleared by the test, on a clock at real pace.
-    let run = ok(&warden(
-        dir,
-        &[
-            "run",
-            "accuracy.yaml",
-            "--date",
-            "2025-03-04",
-            "--volume",
-            "claims=125000",
-            "--speed",
-            "1",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        Some(&whole),
-    ));
-    assert!(run.contains("cleared: impact test #1"), "{run}");
-    let status = ok(&warden(
-        dir,
-        &[
-            "status",
-            "accuracy.yaml",
-            "--date",
-            "2025-03-04",
-            "--volume",
-            "claims=125000",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        None,
-    ));
-    let all = status
-        .lines()
-        .find(|l| l.trim_start().starts_with("all "))
-        .unwrap_or_else(|| panic!("no total in {status}"));
-    let numbers: Vec<f64> = all
-        .split_whitespace()
-        .filter_map(|w| w.parse::<f64>().ok())
-        .collect();
-    let (projected, actual) = (numbers[0], numbers[1]);
+    // Three nights (one measurement is one sample of a shared machine's noise, as the test's
+    // own sample runs are five); the median is compared.
+    let mut runs: Vec<(f64, f64, String)> = Vec::new();
+    for date in ["2025-03-04", "2025-03-05", "2025-03-06"] {
+        let run = ok(&warden(
+            dir,
+            &[
+                "run",
+                "accuracy.yaml",
+                "--date",
+                date,
+                "--volume",
+                "claims=125000",
+                "--speed",
+                "1",
+                "--db",
+                "w.db",
+                "--data",
+                "data",
+            ],
+            Some(&whole),
+        ));
+        assert!(run.contains("cleared: impact test #1"), "{run}");
+        let status = ok(&warden(
+            dir,
+            &[
+                "status",
+                "accuracy.yaml",
+                "--date",
+                date,
+                "--volume",
+                "claims=125000",
+                "--db",
+                "w.db",
+                "--data",
+                "data",
+            ],
+            None,
+        ));
+        let all = status
+            .lines()
+            .find(|l| l.trim_start().starts_with("all "))
+            .unwrap_or_else(|| panic!("no total in {status}"));
+        let numbers: Vec<f64> = all
+            .split_whitespace()
+            .filter_map(|w| w.parse::<f64>().ok())
+            .collect();
+        runs.push((numbers[1], numbers[0], status));
+    }
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (actual, projected, status) = runs.swap_remove(1);
     let error = actual / projected - 1.0;
     assert!(
         error.abs() < 0.15,
