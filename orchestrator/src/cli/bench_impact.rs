@@ -23,8 +23,10 @@ pub struct ImpactBenchArgs {
     /// The stream the new claims join.
     #[arg(long)]
     pub stream: String,
+    /// The stream's current claims (a claims directory).
     #[arg(long, value_name = "DIR")]
     pub baseline: PathBuf,
+    /// The new volume's claims (a claims directory).
     #[arg(long, value_name = "DIR")]
     pub new: PathBuf,
     /// Share sampled (default: the workflow's `impact.sample`).

@@ -27,8 +27,10 @@ pub const TOKEN_ENV: &str = "WARDEN_TOKEN";
 pub struct ShowArgs {
     /// The test's id (`warden impact run` prints it).
     pub id: i64,
+    /// The store: a SQLite file, or a postgres:// URL.
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
+    /// `text` for people, `json` for tools (the report and its approval).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -47,6 +49,7 @@ pub struct ApproveArgs {
     /// The auth file (the same as `warden serve --auth`).
     #[arg(long, env = "WARDEN_AUTH", value_name = "FILE")]
     pub auth: Option<PathBuf>,
+    /// The store: a SQLite file, or a postgres:// URL.
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
 }

@@ -72,6 +72,7 @@ pub struct RunArgs {
     /// The store the report goes to: a SQLite file, or a postgres:// URL.
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
+    /// `text` for people, `json` for tools (the report, every figure with its source).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
