@@ -130,26 +130,16 @@ impl VolumeGateView {
 /// On-call and compliance; every declared role when the workflow has neither (an alert
 /// nobody is configured to receive is still listed, never dropped).
 fn gate_roles(plan: &Plan) -> Vec<RoleView> {
-    let told: Vec<RoleView> = plan
-        .roles
+    let told = |r: &&warden_core::workflow::Role| r.id == ON_CALL_ROLE || r.id == COMPLIANCE_ROLE;
+    let any = plan.roles.iter().any(|r| told(&r));
+    plan.roles
         .iter()
-        .filter(|r| r.id == ON_CALL_ROLE || r.id == COMPLIANCE_ROLE)
+        .filter(|r| !any || told(r))
         .map(|r| RoleView {
             id: r.id.clone(),
             name: r.name.clone().unwrap_or_else(|| r.id.clone()),
         })
-        .collect();
-    if told.is_empty() {
-        plan.roles
-            .iter()
-            .map(|r| RoleView {
-                id: r.id.clone(),
-                name: r.name.clone().unwrap_or_else(|| r.id.clone()),
-            })
-            .collect()
-    } else {
-        told
-    }
+        .collect()
 }
 
 #[cfg(test)]

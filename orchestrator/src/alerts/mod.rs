@@ -46,6 +46,22 @@ pub fn new_alert(view: &AlertView, template: Option<&str>, key: impl Into<String
     }
 }
 
+/// The outbox row for the batch impact gate's alert (an override, or setup stopped by its
+/// claim count): once per run, stream and kind.
+pub fn gate_alert(view: &warden_deadlines::alert::VolumeGateView) -> NewAlert {
+    NewAlert {
+        run_id: view.run_id,
+        deadline_id: view.job.clone(),
+        level: view.level.as_str().to_string(),
+        idempotency_key: view.idempotency_key(),
+        raised_at: view.raised_at.utc,
+        // Plain data (strings, numbers): it always serialises.
+        view: serde_json::to_value(view).unwrap_or_default(),
+        template: Some(warden_deadlines::alert::VOLUME_GATE_TEMPLATE.to_string()),
+        roles: view.roles.iter().map(|r| r.id.clone()).collect(),
+    }
+}
+
 /// The template set for a workflow file: `dir` when given, else the `templates/`
 /// directory beside the workflow file when it exists, else the copies compiled into the
 /// binary. Returns the set and where it came from.

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use warden_core::plan::Plan;
 use warden_core::workflow::values::thousands;
-use warden_deadlines::alert::{GateEvent, VOLUME_GATE_TEMPLATE, VolumeGateView};
+use warden_deadlines::alert::{GateEvent, VolumeGateView};
 use warden_workers::pipeline::setup::CLAIMS_FILE;
 
 use super::exec::RunStore;
@@ -99,16 +99,7 @@ pub async fn alert(
     );
     let raised = rs
         .store
-        .raise_alert(&warden_store::NewAlert {
-            run_id: rs.run_id,
-            deadline_id: view.job.clone(),
-            level: view.level.as_str().to_string(),
-            idempotency_key: view.idempotency_key(),
-            raised_at: now,
-            view: serde_json::to_value(&view).unwrap_or_default(),
-            template: Some(VOLUME_GATE_TEMPLATE.to_string()),
-            roles: view.roles.iter().map(|r| r.id.clone()).collect(),
-        })
+        .raise_alert(&crate::alerts::gate_alert(&view))
         .await?;
     if raised.created {
         tracing::warn!(run = rs.run_id, job = %view.job, stream = %t.stream, claims = t.claims, limit = t.limit, "claims above the approved volume: setup stopped, on-call and compliance alerted");

@@ -5,8 +5,8 @@
 //! started and resumes unchecked.
 
 use warden_core::plan::Plan;
-use warden_deadlines::alert::{GateEvent, VOLUME_GATE_TEMPLATE, VolumeGateView};
-use warden_store::{NewAlert, NewImpactOverride, NewRun, Store, StoreError};
+use warden_deadlines::alert::{GateEvent, VolumeGateView};
+use warden_store::{NewImpactOverride, NewRun, Store, StoreError};
 
 use super::gate::{Gate, decide};
 
@@ -87,18 +87,7 @@ pub async fn enforce(
                         at: now,
                     })
                     .await?;
-                store
-                    .raise_alert(&NewAlert {
-                        run_id: run.id,
-                        deadline_id: view.job.clone(),
-                        level: view.level.as_str().to_string(),
-                        idempotency_key: view.idempotency_key(),
-                        raised_at: now,
-                        view: serde_json::to_value(&view).unwrap_or_default(),
-                        template: Some(VOLUME_GATE_TEMPLATE.to_string()),
-                        roles: view.roles.iter().map(|r| r.id.clone()).collect(),
-                    })
-                    .await?;
+                store.raise_alert(&crate::alerts::gate_alert(&view)).await?;
                 tracing::warn!(run = run.id, stream = %s.stream, actor = %o.actor, "batch impact gate overridden: alert raised to on-call and compliance");
             }
             Ok(Verdict::Go {
