@@ -333,3 +333,104 @@ deadlines:
     let planned = live.plan.start + TimeDelta::hours(4);
     assert!((risk[1].p50_finish - planned).abs() < TimeDelta::minutes(15));
 }
+
+#[test]
+fn the_diagnosis_names_the_overrunning_job_and_when_the_deadline_needs_it() {
+    let mut live = Live::new(CHAIN);
+    live.at(70);
+    live.finish("EXTRACT", Outcome::Succeeded);
+    live.at(200);
+    let adjud = live.job("ADJUD");
+    let mut progress = vec![None; live.plan.jobs.len()];
+    progress[adjud] = Some(Progress {
+        done: 6_500_000,
+        total: 10_000_000,
+    });
+    let estimates = Estimates::from_plan(&live.plan);
+    let p = project(&live.plan, &live.live(&progress), &estimates);
+    let d = crate::diagnose(&live.live(&progress), &p, &estimates);
+    assert_eq!(d.len(), 1);
+    let d = &d[0];
+    // ADJUD: 130 minutes in at 65 %: 70 more at that rate, so it runs 200 of its 120.
+    // POST then finishes at +300; the window closes at +360: margin 60.
+    assert_eq!(d.margin, TimeDelta::minutes(60));
+    let names: Vec<&str> = d
+        .steps
+        .iter()
+        .map(|s| live.plan.jobs[s.job].id.as_str())
+        .collect();
+    assert_eq!(names, ["EXTRACT", "ADJUD", "POST"]);
+    let first = &d.steps[d.first_look.expect("a job to look at")];
+    assert_eq!(live.plan.jobs[first.job].id, "ADJUD");
+    assert_eq!(first.state, crate::StepState::Running);
+    assert_eq!(first.elapsed, Some(TimeDelta::minutes(130)));
+    assert_eq!(first.overrun, TimeDelta::minutes(80));
+    assert_eq!(first.progress, Some(0.65));
+    assert_eq!(first.finish, live.plan.start + TimeDelta::minutes(270));
+    assert_eq!(first.needed_by, live.plan.start + TimeDelta::minutes(330));
+    assert_eq!(d.steps[0].state, crate::StepState::Done);
+    assert_eq!(d.steps[0].overrun, TimeDelta::minutes(10), "EXTRACT ran 70 of 60");
+    assert_eq!(d.overrun_total, TimeDelta::minutes(90));
+}
+
+#[test]
+fn a_failed_step_is_the_one_to_look_at_first() {
+    let mut live = Live::new(CHAIN);
+    live.at(70);
+    live.finish("EXTRACT", Outcome::Failed { exit_code: Some(1) });
+    let estimates = Estimates::from_plan(&live.plan);
+    let p = project(&live.plan, &live.live(&[]), &estimates);
+    let d = crate::diagnose(&live.live(&[]), &p, &estimates);
+    let first = &d[0].steps[d[0].first_look.expect("a job to look at")];
+    assert_eq!(live.plan.jobs[first.job].id, "EXTRACT");
+    assert_eq!(first.state, crate::StepState::Failed);
+}
+
+#[test]
+fn moves_are_projected_with_their_effect_on_the_margin() {
+    use crate::{Move, margin_changes, project_moves};
+    use warden_core::sched::Command;
+    let mut live = Live::new(CHAIN);
+    live.at(30);
+    let estimates = Estimates::from_plan(&live.plan);
+    let before = project(&live.plan, &live.live(&[]), &estimates);
+    assert_eq!(before.margins[0].margin, TimeDelta::minutes(150));
+    let after = |moves: &[Move]| {
+        let p = project_moves(
+            &live.plan,
+            &live.live(&[]),
+            &estimates,
+            moves,
+            TimeDelta::minutes(60),
+        );
+        margin_changes(&before, &p)[0]
+    };
+    let (extract, adjud, post) = (live.job("EXTRACT"), live.job("ADJUD"), live.job("POST"));
+    // Held for an hour from +30: ADJUD starts at +90, not +60: 30 minutes lost.
+    let hold = after(&[Move::Command {
+        job: adjud,
+        command: Command::Hold,
+    }]);
+    assert_eq!(hold.after, TimeDelta::minutes(120));
+    assert_eq!(hold.gain(), TimeDelta::minutes(-30));
+    // Killed at +30 and rerun at once: EXTRACT starts over, 30 minutes lost.
+    let kill = after(&[Move::Command {
+        job: extract,
+        command: Command::Kill,
+    }]);
+    assert_eq!(kill.after, TimeDelta::minutes(120));
+    // Skipping POST (the covered job) marks it done now, at +30: what it covers is done.
+    let skip = after(&[Move::Command {
+        job: post,
+        command: Command::Skip,
+    }]);
+    assert_eq!(skip.after, TimeDelta::minutes(330));
+    // ADJUD 45 minutes slower.
+    let delay = after(&[Move::Delay {
+        job: adjud,
+        by: TimeDelta::minutes(45),
+    }]);
+    assert_eq!(delay.after, TimeDelta::minutes(105));
+    // Nothing moved: the same margin.
+    assert_eq!(after(&[]).gain(), TimeDelta::zero());
+}
