@@ -5,7 +5,9 @@
 //! rule and store record as `warden impact approve`), with every refusal in the UI's audit.
 
 use chrono::Utc;
-use warden_core::sched::{Command, command_fits, command_name};
+use warden_core::sched::{
+    Command, command_fits, command_name, command_needs_reason, reason_needed_because,
+};
 use warden_store::{ApproveOutcome, ImpactApproval};
 
 use crate::auth::{Permission, Principal, Role};
@@ -43,9 +45,10 @@ pub async fn job_command(
     let user = principal.require(Permission::Operate)?;
     let command = parse_command(action)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if matches!(command, Command::Skip | Command::ForceComplete) && reason.is_none() {
+    if command_needs_reason(command) && reason.is_none() {
         return Err(ApiError::BadRequest(format!(
-            "{action} needs a reason: it marks work done that did not run"
+            "{action} needs a reason: {}",
+            reason_needed_because(command)
         )));
     }
     let snapshot = RunSnapshot::load(&state.store, &state.catalog, run_id).await?;

@@ -8,9 +8,13 @@ use handlebars::Handlebars;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../templates/layout.hbs")),
+    ("deadline_card", include_str!("../templates/deadline_card.hbs")),
     ("overview", include_str!("../templates/overview.hbs")),
     ("detail", include_str!("../templates/detail.hbs")),
     ("job", include_str!("../templates/job.hbs")),
+    ("effect", include_str!("../templates/effect.hbs")),
+    ("confirm", include_str!("../templates/confirm.hbs")),
+    ("whatif", include_str!("../templates/whatif.hbs")),
     ("partitions", include_str!("../templates/partitions.hbs")),
     ("alerts", include_str!("../templates/alerts.hbs")),
     ("audit", include_str!("../templates/audit.hbs")),

@@ -8,7 +8,8 @@
 //! - The JSON API (`api.rs`) returns the same view models, takes the operator actions
 //!   (`actions.rs`), and documents itself at `/api/openapi.json` (`openapi.rs`).
 //! - Live updates over server-sent events (`sse.rs`): one poll of the store's run
-//!   fingerprints feeds every client. Prometheus metrics at `/metrics` (`metrics.rs`).
+//!   fingerprints feeds every client; a page asks for only its regions that changed
+//!   (`live.rs`) and patches them in place. Prometheus metrics at `/metrics` (`metrics.rs`).
 //! - Who may do what (`auth.rs`): bearer tokens and a session cookie (`sessions.rs`,
 //!   `cookies.rs`), roles, CSRF; the login form (`login.rs`, CSRF-protected too); secrets
 //!   compared in constant time (`secrets.rs`); member identities masked for viewers in every
@@ -28,6 +29,7 @@ pub mod charts;
 mod cookies;
 pub mod error;
 pub mod gantt;
+mod live;
 mod login;
 pub mod mask;
 mod metrics;
@@ -61,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run}", get(pages::detail))
         .route("/runs/{run}/jobs/{job}", get(pages::job))
         .route("/runs/{run}/jobs/{job}/{action}", post(pages::job_action))
+        .route("/runs/{run}/jobs/{job}/confirm/{action}", get(pages::confirm))
+        .route("/runs/{run}/whatif", get(pages::whatif))
         .route("/runs/{run}/partitions", get(pages::partitions))
         .route("/runs/{run}/alerts", get(pages::alerts))
         .route("/runs/{run}/alerts/{alert}/ack", post(pages::acknowledge))
@@ -88,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/{file}", get(assets::asset))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(live::regions_only))
         .with_state(state)
 }
 

@@ -24,6 +24,7 @@ use crate::gantt::GanttFilter;
 use crate::mask::Masking;
 use crate::state::AppState;
 use crate::views;
+use crate::views::confirm::{ConfirmQuery, WhatifQuery, confirm_view, whatif_view};
 use crate::views::impact::{impact_view, who_may_approve};
 
 /// What the layout needs, around a page's own view.
@@ -385,13 +386,59 @@ pub async fn job_action(
                     .await
                 {
                     Ok(m) => m,
-                    Err(ApiError::Conflict(m) | ApiError::BadRequest(m)) => m,
+                    // No reason: back to the confirmation, which asks for one.
+                    Err(ApiError::BadRequest(m)) => {
+                        let confirm = format!("/runs/{id}/jobs/{job}/confirm/{action}");
+                        return Ok(Redirect::to(&with_notice(&confirm, &m)).into_response());
+                    }
+                    Err(ApiError::Conflict(m)) => m,
                     Err(e) => return Err(e),
                 };
             Ok(Redirect::to(&with_notice(&back, &message)).into_response())
         }
         .await;
     or_form_error(&state, &who, r)
+}
+
+/// `GET /runs/{run}/jobs/{job}/confirm/{action}`: what the action would do to every
+/// deadline, a reason field where one is needed, and the button that does it.
+pub async fn confirm(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((run, job, action)): Path<(String, String, String)>,
+    Query(q): Query<ConfirmQuery>,
+    Query(n): Query<Notice>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Read)?;
+        let s = state.snapshot(&run).await?;
+        let j = actions::job_index(&s, &job)?;
+        let command = actions::parse_command(&action)?;
+        let view = confirm_view(&s, j, command, &q);
+        let title = format!("{action} {job}?");
+        Ok(page(&state, &who, "confirm", title, Some(s.run.id), n.notice, view))
+    }
+    .await;
+    or_error(&state, &who, r)
+}
+
+/// `GET /runs/{run}/whatif?job=&change=&by=`: the cycle page's what-if form, answered by the
+/// projection `warden whatif --state-of` uses.
+pub async fn whatif(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+    Query(q): Query<WhatifQuery>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Read)?;
+        let s = state.snapshot(&run).await?;
+        let view = whatif_view(&s, &q);
+        let title = format!("What if {} {}?", view.job, view.change);
+        Ok(page(&state, &who, "whatif", title, Some(s.run.id), None, view))
+    }
+    .await;
+    or_error(&state, &who, r)
 }
 
 pub async fn acknowledge(

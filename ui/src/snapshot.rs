@@ -10,7 +10,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use warden_core::plan::Plan;
 use warden_core::sched::{Machine, Timeline};
-use warden_deadlines::{Estimates, HistorySample, LiveRun, Progress, Projection, project};
+use warden_core::sched::{Schedule, simulate};
+use warden_deadlines::{
+    Diagnosis, Estimates, HistorySample, LiveRun, Progress, Projection, diagnose, project,
+};
 use warden_store::{
     AlertRecord, AttemptRecord, DeadlineEventRow, ProjectionRow, RunRecord, Store, StoredEvent,
     replay,
@@ -40,6 +43,12 @@ pub struct RunSnapshot {
     /// The run's clock as far as the store knows it: its last event or projection.
     pub now: DateTime<Utc>,
     pub projection: Projection,
+    /// The estimates the projection used (learned from history where there is any).
+    pub estimates: Estimates,
+    /// Why each deadline stands where it does: its binding chain, step by step.
+    pub diagnoses: Vec<Diagnosis>,
+    /// The plan as scheduled from its estimates before the run: the Gantt's planned bars.
+    pub planned: Schedule,
 }
 
 /// What a snapshot is computed from (what the store returns for a run).
@@ -153,16 +162,15 @@ impl RunSnapshot {
             }
         }
         let estimates = Estimates::from_history(&plan, &stored.history);
-        let projection = project(
-            &plan,
-            &LiveRun {
-                machine: &machine,
-                timeline: &timeline,
-                now,
-                progress: &progress,
-            },
-            &estimates,
-        );
+        let live = LiveRun {
+            machine: &machine,
+            timeline: &timeline,
+            now,
+            progress: &progress,
+        };
+        let projection = project(&plan, &live, &estimates);
+        let diagnoses = diagnose(&live, &projection, &estimates);
+        let planned = simulate(&plan);
         Self {
             run,
             plan,
@@ -178,6 +186,19 @@ impl RunSnapshot {
             timeline,
             now,
             projection,
+            estimates,
+            diagnoses,
+            planned,
+        }
+    }
+
+    /// The run as it stands, for projecting moves on it.
+    pub fn live(&self) -> LiveRun<'_> {
+        LiveRun {
+            machine: &self.machine,
+            timeline: &self.timeline,
+            now: self.now,
+            progress: &self.progress,
         }
     }
 

@@ -4,7 +4,9 @@
 //! (`job_view`, `partitions_view`, given the data directory). The batch impact test's
 //! pages have theirs in [`impact`].
 
+pub mod confirm;
 pub mod impact;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,8 +59,9 @@ pub fn signed(d: TimeDelta) -> String {
     }
 }
 
+/// A time in the cycle's zone, with its year: `Sat 2025-03-01 06:00`.
 pub fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%a %m-%d %H:%M").to_string()
+    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()
 }
 
 /// A deadline as the overview shows it.
@@ -82,6 +85,16 @@ pub struct DeadlineCard {
     /// Where the figure comes from: the watcher's last stored projection, or this page's own.
     pub source: String,
     pub penalty: Option<String>,
+    /// "Regulatory deadline", "Window", "Business deadline".
+    pub kind_label: String,
+    /// For ordering: breached 5, breach projected 4, escalated 3, warning 2, ok 1, met 0.
+    pub severity: u8,
+    /// The watcher's 50th and 90th percentile finishes (empty before it drew any).
+    pub p50: String,
+    pub p90: String,
+    /// The job to look at first, in one sentence (empty when the deadline's work is done).
+    pub why: String,
+    pub why_job: Option<String>,
     /// The margin over the night (SVG; empty before two projections).
     pub sparkline_svg: String,
     /// The same history, larger, for the cycle page (empty before two projections).
@@ -119,7 +132,9 @@ pub struct RunSummary {
 /// ladder level), else the snapshot's own projection.
 pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
     let tz = s.plan.timezone;
-    s.plan
+    let whys = why::whys(s, &[], false);
+    let mut cards: Vec<DeadlineCard> = s
+        .plan
         .deadlines
         .iter()
         .enumerate()
@@ -134,7 +149,9 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 })
                 .collect();
             let own = s.projection.margins.iter().find(|m| m.deadline == i);
-            let (finish, margin, p_miss, state, settled, source) = match s.latest(&d.id) {
+            let latest = s.latest(&d.id);
+            let percentile = |t: Option<DateTime<Utc>>| t.map_or(String::new(), |t| local(tz, t));
+            let (finish, margin, p_miss, state, settled, source) = match latest {
                 Some(p) => (
                     p.finish,
                     TimeDelta::seconds(p.margin_seconds),
@@ -180,12 +197,23 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 margin_seconds: margin.num_seconds(),
                 margin: signed(margin),
                 state_label: state.replace('_', " "),
+                severity: severity(&state),
                 state,
                 p_miss,
                 p_miss_text: p_miss.map_or("–".into(), |p| format!("{:.0}%", p * 100.0)),
                 settled,
                 source,
                 penalty: d.penalty.clone(),
+                kind_label: match d.kind {
+                    warden_core::workflow::DeadlineKind::Regulatory => "Regulatory deadline",
+                    warden_core::workflow::DeadlineKind::Window => "Window",
+                    warden_core::workflow::DeadlineKind::Business => "Business deadline",
+                }
+                .to_string(),
+                p50: percentile(latest.and_then(|p| p.p50_finish)),
+                p90: percentile(latest.and_then(|p| p.p90_finish)),
+                why: if settled { String::new() } else { whys.get(i).map(|w| w.headline.clone()).unwrap_or_default() },
+                why_job: if settled { None } else { whys.get(i).and_then(|w| w.first_job.clone()) },
                 sparkline_svg: charts::sparkline(&points, 160, 36),
                 history_svg: charts::sparkline(&points, 520, 110),
                 history_range: match (points.first(), points.last()) {
@@ -206,7 +234,22 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 margin_history: history,
             }
         })
-        .collect()
+        .collect();
+    // The most severe first; among equals, the least margin.
+    cards.sort_by_key(|c| (std::cmp::Reverse(c.severity), c.margin_seconds));
+    cards
+}
+
+/// A deadline state's rank, most severe highest.
+pub fn severity(state: &str) -> u8 {
+    match state {
+        "breached" => 5,
+        "breach_projected" => 4,
+        "escalated" => 3,
+        "warning" => 2,
+        "met" => 0,
+        _ => 1,
+    }
 }
 
 pub fn run_summary(s: &RunSnapshot) -> RunSummary {
@@ -236,6 +279,7 @@ pub fn run_summary(s: &RunSnapshot) -> RunSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobRow {
     pub id: String,
+    pub template: String,
     pub day: String,
     pub stream: String,
     pub state: String,
@@ -247,6 +291,7 @@ pub struct JobRow {
     pub start_utc: DateTime<Utc>,
     pub finish_utc: DateTime<Utc>,
     pub slack: String,
+    pub slack_seconds: Option<i64>,
     pub critical: bool,
 }
 
@@ -266,13 +311,43 @@ pub struct Choice {
 #[derive(Debug, Clone, Serialize)]
 pub struct DetailView {
     pub run: RunSummary,
-    pub gantt_svg: String,
+    pub gantt: gantt::Gantt,
     pub days: Vec<Choice>,
     pub streams: Vec<Choice>,
+    pub zooms: Vec<Choice>,
+    /// The chain binding the whole cycle's finish.
     pub critical_path: Vec<ChainStep>,
+    pub critical_path_length: usize,
+    /// Per deadline (most severe first): its binding chain, the job to look at first, and
+    /// for a deadline at risk the moves that fit that job with their projected effect.
+    pub whys: Vec<why::Why>,
+    /// The jobs table: this page of the matching jobs, in the asked order.
     pub jobs: Vec<JobRow>,
+    pub jobs_table: JobsTable,
+    /// Every job id (for the what-if form's list).
+    pub job_ids: Vec<String>,
     pub assumptions: Vec<String>,
 }
+
+/// The jobs table's search, order and page.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobsTable {
+    pub q: String,
+    pub sort: String,
+    pub sorts: Vec<Choice>,
+    pub matching: usize,
+    pub total: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub first: usize,
+    pub last: usize,
+    /// Links to the pages before and after (empty at either end).
+    pub prev: String,
+    pub next: String,
+}
+
+/// Rows per page of the jobs table.
+pub const JOBS_PER_PAGE: usize = 50;
 
 fn phase_word(p: Phase) -> &'static str {
     match p {
@@ -295,11 +370,8 @@ pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter) -> DetailView {
     let plan: &Plan = &s.plan;
     let tz = plan.timezone;
     let critical = critical_jobs(s);
-    let jobs = (0..plan.jobs.len())
-        .filter(|&j| filter.keeps(plan, j))
-        .map(|j| job_row(s, j, critical.contains(&j)))
-        .collect();
-    let critical_path = s
+    let (jobs, jobs_table) = jobs_table(s, &critical, filter);
+    let critical_path: Vec<ChainStep> = s
         .projection
         .critical
         .as_ref()
@@ -356,15 +428,107 @@ pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter) -> DetailView {
             }
         })
         .collect();
+    let run = run_summary(s);
+    let risky = why::at_risk(&run.deadlines, s);
+    let mut whys = why::whys(s, &risky, true);
+    // In the cards' order: the most severe first.
+    whys.sort_by_key(|w| {
+        run.deadlines
+            .iter()
+            .position(|c| c.id == w.deadline)
+            .unwrap_or(usize::MAX)
+    });
+    let zoom = filter.zoom.as_deref().unwrap_or("cycle");
     DetailView {
-        run: run_summary(s),
-        gantt_svg: gantt::render(s, &critical, filter),
+        gantt: gantt::render(s, &critical, filter),
+        zooms: ["cycle", "night", "now"]
+            .iter()
+            .map(|z| Choice {
+                value: z.to_string(),
+                selected: *z == zoom,
+            })
+            .collect(),
+        run,
         days,
         streams,
+        critical_path_length: critical_path.len(),
         critical_path,
+        whys,
         jobs,
+        jobs_table,
+        job_ids: plan.jobs.iter().map(|j| j.id.clone()).collect(),
         assumptions,
     }
+}
+
+/// The jobs that match the search, in the asked order, one page of them.
+fn jobs_table(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> (Vec<JobRow>, JobsTable) {
+    let plan = &s.plan;
+    let q = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let sort = match filter.sort.as_deref() {
+        Some(k @ ("finish" | "slack" | "job" | "state")) => k,
+        _ => "start",
+    };
+    let mut rows: Vec<JobRow> = (0..plan.jobs.len())
+        .filter(|&j| filter.keeps(plan, j))
+        .map(|j| job_row(s, j, critical.contains(&j)))
+        .filter(|r| {
+            q.is_empty()
+                || [&r.id, &r.template, &r.day, &r.stream, &r.state]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(&q))
+        })
+        .collect();
+    match sort {
+        "finish" => rows.sort_by_key(|r| (r.finish_utc, r.id.clone())),
+        "slack" => rows.sort_by_key(|r| (r.slack_seconds.unwrap_or(i64::MAX), r.id.clone())),
+        "job" => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+        "state" => rows.sort_by(|a, b| (&a.state, a.start_utc).cmp(&(&b.state, b.start_utc))),
+        _ => rows.sort_by_key(|r| (r.start_utc, r.id.clone())),
+    }
+    let total = (0..plan.jobs.len()).filter(|&j| filter.keeps(plan, j)).count();
+    let matching = rows.len();
+    let pages = matching.div_ceil(JOBS_PER_PAGE).max(1);
+    let page = filter.page.unwrap_or(1).clamp(1, pages);
+    let first = (page - 1) * JOBS_PER_PAGE;
+    let shown: Vec<JobRow> = rows.into_iter().skip(first).take(JOBS_PER_PAGE).collect();
+    let link = |p: usize| {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("day", filter.day.as_deref()),
+            ("stream", filter.stream.as_deref()),
+            ("zoom", filter.zoom.as_deref()),
+            ("expand", filter.expand.as_deref()),
+            ("q", filter.q.as_deref()),
+            ("sort", Some(sort)),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", v.replace('&', "%26").replace(' ', "+")));
+            }
+        }
+        parts.push(format!("page={p}"));
+        format!("?{}#jobs", parts.join("&"))
+    };
+    let table = JobsTable {
+        q: filter.q.clone().unwrap_or_default(),
+        sort: sort.into(),
+        sorts: ["start", "finish", "slack", "job", "state"]
+            .iter()
+            .map(|k| Choice {
+                value: k.to_string(),
+                selected: *k == sort,
+            })
+            .collect(),
+        matching,
+        total,
+        page,
+        pages,
+        first: if matching == 0 { 0 } else { first + 1 },
+        last: first + shown.len(),
+        prev: if page > 1 { link(page - 1) } else { String::new() },
+        next: if page < pages { link(page + 1) } else { String::new() },
+    };
+    (shown, table)
 }
 
 fn job_row(s: &RunSnapshot, j: usize, critical: bool) -> JobRow {
@@ -374,6 +538,7 @@ fn job_row(s: &RunSnapshot, j: usize, critical: bool) -> JobRow {
     let bar = s.projection.schedule.jobs[j];
     JobRow {
         id: pj.id.clone(),
+        template: pj.template.clone(),
         day: plan.nights[pj.day].day_id.clone(),
         stream: pj
             .stream
@@ -387,6 +552,7 @@ fn job_row(s: &RunSnapshot, j: usize, critical: bool) -> JobRow {
         start_utc: bar.start,
         finish_utc: bar.finish,
         slack: s.projection.slack[j].map_or("–".into(), signed),
+        slack_seconds: s.projection.slack[j].map(|d| d.num_seconds()),
         critical,
     }
 }
@@ -422,7 +588,15 @@ pub struct JobView {
     pub run: RunSummary,
     pub row: JobRow,
     pub template: String,
+    /// How the job is doing now, in one line ("203 of 110 min, 65% done, at this rate
+    /// finishes 03:10 · +1h33m over its estimate"); empty when it is not running.
+    pub now_line: String,
+    /// The deadlines whose binding chain runs through it, and when each needs it.
+    pub binds: Vec<String>,
     pub deps: Vec<String>,
+    pub deps_count: usize,
+    /// The dependency that finishes last (the one it waits for).
+    pub last_dep: Option<String>,
     pub estimate: String,
     pub estimate_minutes: f64,
     pub attempts: Vec<AttemptView>,
@@ -460,6 +634,34 @@ pub fn work_dir(data_dir: &Path, run_id: i64, job_id: &str) -> std::path::PathBu
         .join(run_id.to_string())
         .join("work")
         .join(job_id)
+}
+
+/// A running job in one line: how long it has run against its estimate, its progress, when
+/// it finishes at this rate, and its overrun. Empty when it is not running.
+fn now_line(s: &RunSnapshot, j: usize) -> String {
+    let JobStatus::Running { since, .. } = s.machine.status(j) else {
+        return String::new();
+    };
+    let tz = s.plan.timezone;
+    let minutes = |d: TimeDelta| (d.num_seconds() as f64 / 60.0).round() as i64;
+    let elapsed = s.now - since;
+    let estimate = s.estimates.central(j);
+    let finish = s.projection.schedule.jobs[j].finish;
+    let projected = finish - since;
+    let mut line = format!("running {} of {} min", minutes(elapsed), minutes(estimate));
+    match s.progress.get(j).copied().flatten().filter(|p| p.total > 0) {
+        Some(p) => line.push_str(&format!(
+            ", {:.0}% done, at this rate finishes {}",
+            p.done as f64 / p.total as f64 * 100.0,
+            local(tz, finish)
+        )),
+        None => line.push_str(&format!(", projected to finish {}", local(tz, finish))),
+    }
+    let over = projected - estimate;
+    if minutes(over) > 0 {
+        line.push_str(&format!(" · {} over its estimate", signed(over)));
+    }
+    line
 }
 
 /// A job's page. Its free text (log tail, the audit trail's reasons) as `masking` allows.
@@ -515,7 +717,7 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, masking: Mas
                     .err()
                     .map(|w| format!("{} {w}", pj.id))
                     .unwrap_or_default(),
-                needs_reason: matches!(c, Command::Skip | Command::ForceComplete),
+                needs_reason: warden_core::sched::command_needs_reason(c),
             }
         })
         .collect();
@@ -527,6 +729,27 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, masking: Mas
         run: run_summary(s),
         row: job_row(s, j, critical),
         template: pj.template.clone(),
+        now_line: now_line(s, j),
+        binds: s
+            .diagnoses
+            .iter()
+            .filter_map(|d| {
+                let step = d.steps.iter().find(|st| st.job == j)?;
+                let dl = &plan.deadlines[d.deadline];
+                Some(format!(
+                    "on the binding chain of {}: needed by {} (margin {})",
+                    dl.name.as_deref().unwrap_or(&dl.id),
+                    local(tz, step.needed_by),
+                    signed(d.margin)
+                ))
+            })
+            .collect(),
+        deps_count: pj.deps.len(),
+        last_dep: pj
+            .deps
+            .iter()
+            .max_by_key(|&&d| s.projection.schedule.jobs[d].finish)
+            .map(|&d| plan.jobs[d].id.clone()),
         deps: pj.deps.iter().map(|&d| plan.jobs[d].id.clone()).collect(),
         estimate: format!("{} min", estimate_minutes.round()),
         estimate_minutes,

@@ -5,7 +5,9 @@
 use std::io::Write;
 
 use clap::Args;
-use warden_core::sched::{Command, command_fits, command_name};
+use warden_core::sched::{
+    Command, command_fits, command_name, command_needs_reason, reason_needed_because,
+};
 use warden_store::redact_url;
 
 use super::cycle_args::CycleArgs;
@@ -19,7 +21,7 @@ pub struct OperateArgs {
     /// The concrete job id (as `warden status` shows it).
     #[arg(long)]
     pub job: String,
-    /// Why (kept in the audit log; required for skip and force-complete).
+    /// Why (kept in the audit log; required for hold, kill, skip and force-complete).
     #[arg(long)]
     pub reason: Option<String>,
     /// Who (defaults to $USER).
@@ -36,13 +38,12 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
-    if matches!(command, Command::Skip | Command::ForceComplete)
-        && args.reason.as_deref().is_none_or(str::is_empty)
-    {
+    if command_needs_reason(command) && args.reason.as_deref().is_none_or(str::is_empty) {
         writeln!(
             err,
-            "error: {} needs --reason: it marks work done that did not run",
-            command_name(command)
+            "error: {} needs --reason: {}",
+            command_name(command),
+            reason_needed_because(command)
         )?;
         return Ok(EXIT_USAGE);
     }

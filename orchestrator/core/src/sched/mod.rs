@@ -13,7 +13,7 @@ mod simulate;
 mod timeline;
 
 pub use machine::{Action, Command, Event, JobStatus, KillReason, Machine, Outcome};
-pub use operate::{command_fits, command_name};
+pub use operate::{command_fits, command_name, command_needs_reason, reason_needed_because};
 pub use order::{DispatchOrder, tails};
 pub use pool::ResourcePool;
 pub use simulate::{

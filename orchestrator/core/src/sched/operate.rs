@@ -24,7 +24,11 @@ pub fn command_fits(command: Command, status: JobStatus, held: bool) -> Result<(
         Command::Rerun => matches!(status, S::Failed { .. }),
         Command::Skip => !done && !live,
         Command::Kill => live,
-        Command::ForceComplete => !done,
+        // Marks an attempt's work done: something must have run. A job that never started
+        // is skipped instead.
+        Command::ForceComplete => {
+            live || matches!(status, S::Failed { .. } | S::RetryWait { .. })
+        }
     };
     if ok {
         return Ok(());
@@ -35,8 +39,30 @@ pub fn command_fits(command: Command, status: JobStatus, held: bool) -> Result<(
         Command::Rerun => format!("{state}; only a failed job can be rerun"),
         Command::Skip if live => format!("{state}; kill it first, or force-complete it"),
         Command::Kill => format!("{state}; only a running job can be killed"),
+        Command::ForceComplete if !done => {
+            format!("{state} and has not run; skip it instead (with a reason)")
+        }
         _ => state.to_string(),
     })
+}
+
+/// Whether an operator must say why (CLI `--reason`, the UI's reason field): every command
+/// that stops work or marks it done without it running. Release and rerun put work back on
+/// its way and need none.
+pub fn command_needs_reason(command: Command) -> bool {
+    matches!(
+        command,
+        Command::Hold | Command::Kill | Command::Skip | Command::ForceComplete
+    )
+}
+
+/// Why a command needs a reason, in the words the refusal uses.
+pub fn reason_needed_because(command: Command) -> &'static str {
+    match command {
+        Command::Hold => "a hold stops work the cycle's deadlines wait on",
+        Command::Kill => "a kill throws away the attempt's work",
+        _ => "it marks work done that did not run",
+    }
 }
 
 /// The command as an operator types it.
@@ -89,6 +115,14 @@ mod tests {
             command_fits(Command::Hold, JobStatus::Waiting, true),
             Err("is already held".into())
         );
+        assert_eq!(
+            command_fits(Command::ForceComplete, JobStatus::Waiting, false),
+            Err("is waiting and has not run; skip it instead (with a reason)".into())
+        );
+        assert!(command_fits(Command::ForceComplete, running, false).is_ok());
+        assert!(command_fits(Command::ForceComplete, failed, false).is_ok());
+        assert!(command_needs_reason(Command::Hold) && command_needs_reason(Command::Kill));
+        assert!(!command_needs_reason(Command::Release) && !command_needs_reason(Command::Rerun));
         assert_eq!(
             command_fits(Command::ForceComplete, done, false),
             Err("has succeeded".into())
