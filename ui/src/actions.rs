@@ -101,6 +101,52 @@ pub async fn acknowledge(
     ))
 }
 
+/// Acknowledges every unacknowledged alert of the run, or of one incident (`deadline` and
+/// `level`), with one note; returns what the user is told. Alerts already acknowledged are
+/// left as they are (acknowledging is idempotent).
+pub async fn acknowledge_all(
+    state: &AppState,
+    principal: &Principal,
+    run_id: i64,
+    deadline: Option<&str>,
+    level: Option<&str>,
+    note: Option<&str>,
+) -> Result<String, ApiError> {
+    let user = principal.require(Permission::Acknowledge)?;
+    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let (deadline, level) = (given(deadline), given(level));
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let open: Vec<i64> = state
+        .store
+        .run_alerts(run_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.acks.is_empty())
+        .filter(|a| deadline.as_deref().is_none_or(|d| a.deadline_id == d))
+        .filter(|a| level.as_deref().is_none_or(|l| a.level == l))
+        .map(|a| a.id)
+        .collect();
+    let now = Utc::now();
+    for &id in &open {
+        state.store.acknowledge(id, &user.name, note, now).await?;
+    }
+    let what = match (&deadline, &level) {
+        (Some(d), Some(l)) => format!("{d} {l}"),
+        (Some(d), None) => d.clone(),
+        _ => format!("run {run_id}"),
+    };
+    tracing::info!(run = run_id, alerts = open.len(), actor = %user.name, "alerts acknowledged together from the web UI");
+    Ok(if open.is_empty() {
+        format!("nothing to acknowledge for {what}: every alert was acknowledged already")
+    } else {
+        format!(
+            "{} alert(s) of {what} acknowledged by {}",
+            open.len(),
+            user.name
+        )
+    })
+}
+
 /// Approves impact test `id` as the requester (a user of the auth file with the architect
 /// role) with `note` (required: the review board's record); returns what they are told. Only
 /// a `review` without an approval is approved; the store writes at most one approval per

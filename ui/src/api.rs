@@ -107,7 +107,7 @@ pub async fn alerts(
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
     let s = state.snapshot(&run).await?;
-    Ok(Json(views::alerts_view(&s, Masking::for_reader(&who))).into_response())
+    Ok(Json(views::alerts_view(&s, Masking::for_reader(&who), false)).into_response())
 }
 
 /// What the audit log is filtered by (all optional).
@@ -121,6 +121,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     #[serde(default)]
     pub action: Option<String>,
+    /// `1`: include the escalation ladder's decisions (left out by default: they are many,
+    /// and the alerts page has them per incident). Filtering by an action includes them.
+    #[serde(default)]
+    pub ladder: Option<String>,
 }
 
 fn given(v: &Option<String>) -> Option<&str> {
@@ -152,7 +156,7 @@ pub async fn audit_log(
             continue;
         }
         out.push(AuditEntry {
-            at: row.at.format("%a %m-%d %H:%M UTC").to_string(),
+            at: row.at.format("%a %Y-%m-%d %H:%M UTC").to_string(),
             at_utc: row.at,
             run: row.run_id,
             job: row.job_id,
@@ -162,12 +166,15 @@ pub async fn audit_log(
             source: "ui".into(),
         });
     }
+    let ladder = given(&f.ladder).is_some_and(|v| v == "1" || v == "true") || given(&f.action).is_some();
     out.retain(|e| {
-        given(&f.job).is_none_or(|j| e.job.as_deref() == Some(j))
+        (ladder || e.source != "ladder")
+            && given(&f.job).is_none_or(|j| e.job.as_deref() == Some(j))
             && given(&f.actor).is_none_or(|a| e.actor == a)
             && given(&f.action).is_none_or(|a| e.action == a)
     });
-    out.sort_by_key(|e| e.at_utc);
+    // Newest first: what just happened is what a reader looks for.
+    out.sort_by_key(|e| std::cmp::Reverse(e.at_utc));
     Ok(out)
 }
 
@@ -241,6 +248,39 @@ pub async fn acknowledge(
         .map_err(|_| ApiError::BadRequest(format!("`{alert}` is not an alert id")))?;
     let message =
         actions::acknowledge(&state, &who, run_id(&run)?, alert, b.note.as_deref()).await?;
+    Ok(Json(Accepted { message }).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AckAllBody {
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Only this incident: its deadline and level.
+    #[serde(default)]
+    pub deadline: Option<String>,
+    #[serde(default)]
+    pub level: Option<String>,
+}
+
+/// `POST /api/runs/{run}/alerts/ack-all`: every unacknowledged alert of the run, or of one
+/// incident.
+pub async fn acknowledge_all(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+    payload: Result<Option<Json<AckAllBody>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Acknowledge)?;
+    let b = body(payload)?;
+    let message = actions::acknowledge_all(
+        &state,
+        &who,
+        run_id(&run)?,
+        b.deadline.as_deref(),
+        b.level.as_deref(),
+        b.note.as_deref(),
+    )
+    .await?;
     Ok(Json(Accepted { message }).into_response())
 }
 

@@ -4,6 +4,9 @@
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::views::signed;
 
 /// The margin over the night: a line, with the zero line when the margin crosses it.
 /// Empty below two points.
@@ -36,32 +39,132 @@ pub fn sparkline(points: &[(DateTime<Utc>, i64)], width: u32, height: u32) -> St
     )
 }
 
-/// Past durations (minutes) as bars, with the estimate as a line. Empty without history.
-pub fn durations(minutes: &[f64], estimate: f64, width: u32, height: u32) -> String {
-    if minutes.is_empty() {
+/// The margin over the night, with axes: the margin (left, with zero marked) against the
+/// time of each projection in the cycle's zone (below). Empty below two points.
+pub fn margin_chart(points: &[(DateTime<Utc>, i64)], tz: Tz, width: u32, height: u32) -> String {
+    if points.len() < 2 {
         return String::new();
     }
     let (w, h) = (f64::from(width), f64::from(height));
-    let max = minutes.iter().cloned().fold(estimate, f64::max).max(1.0);
-    let bar = (w / minutes.len() as f64).min(24.0);
-    let mut out = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="durations" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="past durations against the estimate">"#
-    );
-    for (i, m) in minutes.iter().enumerate() {
-        let bh = m / max * (h - 4.0);
-        let class = if *m > estimate { "over" } else { "under" };
-        let _ = write!(
-            out,
-            r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>{m:.0} min</title></rect>"#,
-            i as f64 * bar + 1.0,
-            h - bh,
-            bar - 2.0
-        );
+    let (left, bottom, top) = (58.0, 20.0, 8.0);
+    let plot_w = w - left - 8.0;
+    let plot_h = h - bottom - top;
+    let t0 = points[0].0;
+    let t1 = points[points.len() - 1].0;
+    let span = (t1 - t0).num_seconds().max(1) as f64;
+    let lo = points.iter().map(|p| p.1).min().unwrap_or(0).min(0) as f64;
+    let hi = points.iter().map(|p| p.1).max().unwrap_or(0).max(0) as f64;
+    let range = (hi - lo).max(60.0);
+    let y = |m: f64| top + (hi - m) / range * plot_h;
+    let x = |t: DateTime<Utc>| left + (t - t0).num_seconds() as f64 / span * plot_w;
+    let mut path = String::new();
+    for (i, (t, m)) in points.iter().enumerate() {
+        let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "" } else { " " }, x(*t), y(*m as f64));
     }
-    let ey = h - estimate / max * (h - 4.0);
+    let last = points[points.len() - 1].1;
+    let class = if last < 0 { "chart negative" } else { "chart" };
+    let label = |m: f64| signed(chrono::TimeDelta::seconds(m as i64));
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="margin from {} to {}, between {} and {}">"#,
+        label(lo.min(hi)),
+        label(hi),
+        label(lo),
+        label(hi)
+    );
     let _ = write!(
         out,
-        r#"<line class="estimate" x1="0" y1="{ey:.1}" x2="{width}" y2="{ey:.1}"><title>estimate {estimate:.0} min</title></line></svg>"#
+        r#"<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{:.1}"/><line class="axis" x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/>"#,
+        top + plot_h,
+        top + plot_h,
+        left + plot_w,
+        top + plot_h
+    );
+    for m in [hi, 0.0, lo] {
+        if m != 0.0 && (m - 0.0).abs() < range * 0.08 {
+            continue; // too close to zero's label
+        }
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            left - 4.0,
+            y(m) + 4.0,
+            label(m)
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<line class="zero" x1="{left}" y1="{z:.1}" x2="{:.1}" y2="{z:.1}"/>"#,
+        left + plot_w,
+        z = y(0.0)
+    );
+    for (t, anchor) in [(t0, "start"), (t1, "end")] {
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+            x(t),
+            h - 4.0,
+            t.with_timezone(&tz).format("%a %H:%M %Z")
+        );
+    }
+    let _ = write!(out, r#"<polyline points="{path}"/></svg>"#);
+    out
+}
+
+/// Past durations (minutes) as bars, one per run (labelled with its business date where
+/// known), with the estimate as a dashed line and a minutes axis. Empty without history.
+pub fn durations(runs: &[(&str, f64)], estimate: f64, width: u32, height: u32) -> String {
+    if runs.is_empty() {
+        return String::new();
+    }
+    let (w, h) = (f64::from(width), f64::from(height));
+    let (left, bottom, top) = (44.0, 18.0, 6.0);
+    let plot_w = w - left - 4.0;
+    let plot_h = h - bottom - top;
+    let max = runs.iter().map(|r| r.1).fold(estimate, f64::max).max(1.0);
+    let bar = (plot_w / runs.len() as f64).min(28.0);
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="durations chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="past durations against the estimate of {estimate:.0} minutes">"#
+    );
+    let _ = write!(
+        out,
+        r#"<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{:.1}"/><line class="axis" x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{max:.0} min</text><text x="{:.1}" y="{:.1}" text-anchor="end">0</text>"#,
+        top + plot_h,
+        top + plot_h,
+        left + plot_w,
+        top + plot_h,
+        left - 4.0,
+        top + 9.0,
+        left - 4.0,
+        top + plot_h
+    );
+    for (i, (date, m)) in runs.iter().enumerate() {
+        let bh = m / max * plot_h;
+        let class = if *m > estimate { "over" } else { "under" };
+        let bx = left + i as f64 * bar + 1.0;
+        let _ = write!(
+            out,
+            r#"<rect class="{class}" x="{bx:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>{}{m:.0} min</title></rect>"#,
+            top + plot_h - bh,
+            bar - 2.0,
+            if date.is_empty() { String::new() } else { format!("{date}: ") }
+        );
+    }
+    if let (Some(first), Some(last)) = (runs.first(), runs.last()) {
+        let _ = write!(
+            out,
+            r#"<text x="{left}" y="{:.1}">{}</text><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            h - 3.0,
+            first.0,
+            left + runs.len() as f64 * bar,
+            h - 3.0,
+            if runs.len() > 1 { last.0 } else { "" }
+        );
+    }
+    let ey = top + plot_h - estimate / max * plot_h;
+    let _ = write!(
+        out,
+        r#"<line class="estimate" x1="{left}" y1="{ey:.1}" x2="{:.1}" y2="{ey:.1}"><title>estimate {estimate:.0} min</title></line></svg>"#,
+        left + plot_w
     );
     out
 }
@@ -87,10 +190,31 @@ mod tests {
     }
 
     #[test]
+    fn the_margin_chart_has_axes_in_the_cycle_zone() {
+        let t = |m: i64| {
+            Utc.timestamp_opt(1_740_000_000 + m * 60, 0)
+                .single()
+                .expect("t")
+        };
+        let svg = margin_chart(
+            &[(t(0), 3600), (t(60), -1800)],
+            chrono_tz::America::New_York,
+            520,
+            150,
+        );
+        assert!(svg.contains(r#"class="axis""#), "{svg}");
+        assert!(svg.contains(">+1h00m<") && svg.contains(">-30m<"), "{svg}");
+        assert!(svg.contains("EST<"), "times name their zone: {svg}");
+        assert!(svg.contains("chart negative"));
+    }
+
+    #[test]
     fn durations_over_the_estimate_are_marked() {
-        let svg = durations(&[50.0, 70.0], 60.0, 100, 40);
+        let svg = durations(&[("2025-01", 50.0), ("2025-02", 70.0)], 60.0, 200, 80);
         assert_eq!(svg.matches(r#"class="over""#).count(), 1);
         assert_eq!(svg.matches(r#"class="under""#).count(), 1);
+        assert!(svg.contains(">70 min<"), "the axis names its top: {svg}");
+        assert!(svg.contains(">2025-01<") && svg.contains(">2025-02<"), "{svg}");
         assert!(durations(&[], 60.0, 100, 40).is_empty());
     }
 }

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run}/whatif", get(pages::whatif))
         .route("/runs/{run}/partitions", get(pages::partitions))
         .route("/runs/{run}/alerts", get(pages::alerts))
+        .route("/runs/{run}/alerts/ack-all", post(pages::acknowledge_all))
         .route("/runs/{run}/alerts/{alert}/ack", post(pages::acknowledge))
         .route("/audit", get(pages::audit))
         .route("/impact", get(pages::impact_list))
@@ -81,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/runs/{run}/partitions", get(api::partitions))
         .route("/api/runs/{run}/alerts", get(api::alerts))
+        .route(
+            "/api/runs/{run}/alerts/ack-all",
+            post(api::acknowledge_all),
+        )
         .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))
         .route("/api/audit", get(api::audit))
         .route("/api/impact", get(api::impact_tests))

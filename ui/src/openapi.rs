@@ -44,6 +44,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "post",
+        "/api/runs/{run}/alerts/ack-all",
+        "Acknowledge every unacknowledged alert of the run, or of one incident (`deadline` and `level` in the body), with one note",
+        "operator or compliance",
+    ),
+    (
+        "post",
         "/api/runs/{run}/alerts/{alert}/ack",
         "Acknowledge an alert",
         "operator or compliance",
@@ -51,7 +57,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "get",
         "/api/audit",
-        "The audit trail (operator actions, acknowledgements, ladder decisions, sign-ins), filterable",
+        "The audit trail, newest first (operator actions, acknowledgements, sign-ins; the ladder's decisions with `ladder=1`), filterable",
         "viewer",
     ),
     (

@@ -201,11 +201,15 @@ pub async fn overview(
     let r = async {
         who.require(Permission::Read)?;
         let view = load_overview(&state).await?;
+        let title = views::titled(
+            views::alarm(view.runs.iter().flat_map(|r| &r.deadlines)),
+            "Cycles".into(),
+        );
         Ok(page(
             &state,
             &who,
             "overview",
-            "Cycles".into(),
+            title,
             None,
             n.notice,
             view,
@@ -225,7 +229,10 @@ pub async fn detail(
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
         let view = views::detail_view(&s, &filter);
-        let title = format!("{} {}", s.run.cycle, s.run.business_date);
+        let title = views::titled(
+            views::alarm(&view.run.deadlines),
+            format!("{} {}", s.run.cycle, s.run.business_date),
+        );
         Ok(page(
             &state,
             &who,
@@ -288,21 +295,31 @@ pub async fn partitions(
     or_error(&state, &who, r)
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct AlertsQuery {
+    /// `1`: list only the incidents not yet acknowledged.
+    #[serde(default)]
+    unacknowledged: Option<String>,
+}
+
 pub async fn alerts(
     State(state): State<AppState>,
     who: Principal,
     Path(run): Path<String>,
     Query(n): Query<Notice>,
+    Query(q): Query<AlertsQuery>,
 ) -> Response {
     let r = async {
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
-        let view = views::alerts_view(&s, Masking::for_reader(&who));
+        let only = q.unacknowledged.as_deref().is_some_and(|v| v == "1" || v == "true");
+        let view = views::alerts_view(&s, Masking::for_reader(&who), only);
+        let title = views::titled(views::alarm(&view.run.deadlines), "Alerts".into());
         Ok(page(
             &state,
             &who,
             "alerts",
-            "Alerts".into(),
+            title,
             Some(s.run.id),
             n.notice,
             view,
@@ -348,6 +365,11 @@ pub struct ActionForm {
     reason: Option<String>,
     #[serde(default)]
     note: Option<String>,
+    /// Acknowledge-all: only this incident's deadline and level.
+    #[serde(default)]
+    deadline: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
 }
 
 pub(crate) fn form(f: Result<Form<ActionForm>, FormRejection>) -> Result<ActionForm, ApiError> {
@@ -456,6 +478,34 @@ pub async fn acknowledge(
             .parse()
             .map_err(|_| ApiError::BadRequest(format!("`{alert}` is not an alert id")))?;
         let message = actions::acknowledge(&state, &who, id, alert, f.note.as_deref()).await?;
+        Ok(Redirect::to(&with_notice(&format!("/runs/{id}/alerts"), &message)).into_response())
+    }
+    .await;
+    or_form_error(&state, &who, r)
+}
+
+/// `POST /runs/{run}/alerts/ack-all`: every unacknowledged alert of the run, or of one
+/// incident (`deadline`, `level`), with one note.
+pub async fn acknowledge_all(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(run): Path<String>,
+    f: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Acknowledge)?;
+        let f = form(f)?;
+        who.check_csrf(f.csrf.as_deref())?;
+        let id = run_id(&run)?;
+        let message = actions::acknowledge_all(
+            &state,
+            &who,
+            id,
+            f.deadline.as_deref(),
+            f.level.as_deref(),
+            f.note.as_deref(),
+        )
+        .await?;
         Ok(Redirect::to(&with_notice(&format!("/runs/{id}/alerts"), &message)).into_response())
     }
     .await;

@@ -38,6 +38,8 @@ pub struct RunSnapshot {
     pub alerts: Vec<AlertRecord>,
     pub progress: Vec<Option<Progress>>,
     pub history: Vec<HistorySample>,
+    /// The business date of each `history` sample (same order).
+    pub history_dates: Vec<String>,
     pub machine: Machine,
     pub timeline: Timeline,
     /// The run's clock as far as the store knows it: its last event or projection.
@@ -61,6 +63,8 @@ pub struct Stored {
     pub alerts: Vec<AlertRecord>,
     pub progress: Vec<(usize, Progress)>,
     pub history: Vec<HistorySample>,
+    /// The business date of each `history` sample (same order; may be empty).
+    pub history_dates: Vec<String>,
 }
 
 impl RunSnapshot {
@@ -112,6 +116,7 @@ impl RunSnapshot {
                     ))
                 })
                 .collect(),
+            history_dates: history.iter().map(|h| h.business_date.clone()).collect(),
             history: history
                 .into_iter()
                 .map(|h| HistorySample::new(h.job_id, h.volume, h.seconds))
@@ -182,6 +187,7 @@ impl RunSnapshot {
             alerts: stored.alerts,
             progress,
             history: stored.history,
+            history_dates: stored.history_dates,
             machine,
             timeline,
             now,

@@ -64,6 +64,11 @@ pub fn local(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()
 }
 
+/// A time with its zone's abbreviation, for lists that mix runs: `Sat 2025-03-01 06:00 EST`.
+pub fn zoned(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z").to_string()
+}
+
 /// A deadline as the overview shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadlineCard {
@@ -215,7 +220,7 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 why: if settled { String::new() } else { whys.get(i).map(|w| w.headline.clone()).unwrap_or_default() },
                 why_job: if settled { None } else { whys.get(i).and_then(|w| w.first_job.clone()) },
                 sparkline_svg: charts::sparkline(&points, 160, 36),
-                history_svg: charts::sparkline(&points, 520, 110),
+                history_svg: charts::margin_chart(&points, tz, 520, 150),
                 history_range: match (points.first(), points.last()) {
                     (Some(first), Some(last)) if points.len() > 1 => {
                         let lo = points.iter().map(|p| p.1).min().unwrap_or(0);
@@ -238,6 +243,23 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
     // The most severe first; among equals, the least margin.
     cards.sort_by_key(|c| (std::cmp::Reverse(c.severity), c.margin_seconds));
     cards
+}
+
+/// The worst deadline of `cards` for a tab's title ("BREACH PROJECTED Day 1 window
+/// -2h11m"), when one is at warning or worse.
+pub fn alarm<'a>(cards: impl IntoIterator<Item = &'a DeadlineCard>) -> Option<String> {
+    let c = cards
+        .into_iter()
+        .max_by_key(|c| (c.severity, std::cmp::Reverse(c.margin_seconds)))?;
+    (c.severity >= 2).then(|| format!("{} {} {}", c.state_label.to_uppercase(), c.name, c.margin))
+}
+
+/// A page title with the alarm in front, so a background tab says what is wrong.
+pub fn titled(alarm: Option<String>, title: String) -> String {
+    match alarm {
+        Some(a) => format!("{a} · {title}"),
+        None => title,
+    }
 }
 
 /// A deadline state's rank, most severe highest.
@@ -692,9 +714,10 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, masking: Mas
     let history: Vec<DurationPoint> = s
         .history
         .iter()
-        .filter(|h| h.job_id == pj.id)
-        .map(|h| DurationPoint {
-            business_date: String::new(),
+        .enumerate()
+        .filter(|(_, h)| h.job_id == pj.id)
+        .map(|(i, h)| DurationPoint {
+            business_date: s.history_dates.get(i).cloned().unwrap_or_default(),
             minutes: h.seconds / 60.0,
             volume: i64::try_from(h.volume).unwrap_or(i64::MAX),
         })
@@ -754,10 +777,13 @@ pub fn job_view(s: &RunSnapshot, j: usize, data_dir: Option<&Path>, masking: Mas
         estimate: format!("{} min", estimate_minutes.round()),
         estimate_minutes,
         history_svg: charts::durations(
-            &history.iter().map(|h| h.minutes).collect::<Vec<_>>(),
+            &history
+                .iter()
+                .map(|h| (h.business_date.as_str(), h.minutes))
+                .collect::<Vec<_>>(),
             estimate_minutes,
-            320,
-            80,
+            480,
+            140,
         ),
         history,
         attempts,
@@ -791,6 +817,11 @@ pub struct PartitionRow {
 pub struct PartitionGroup {
     pub template: String,
     pub stream: String,
+    pub count: usize,
+    /// Partitions by state: done, running, not started.
+    pub done: usize,
+    pub running: usize,
+    pub waiting: usize,
     pub partitions: Vec<PartitionRow>,
     /// Largest partition's claims over the mean (1.0: perfectly balanced).
     pub imbalance: Option<f64>,
@@ -888,7 +919,12 @@ pub fn partitions_view(s: &RunSnapshot, data_dir: Option<&Path>) -> PartitionsVi
                     (mean > 0.0).then(|| (max / mean * 100.0).round() / 100.0)
                 })
                 .flatten();
+            let count = |w: &[&str]| partitions.iter().filter(|p| w.contains(&p.state.as_str())).count();
             PartitionGroup {
+                count: partitions.len(),
+                done: count(&["succeeded", "skipped"]),
+                running: count(&["running", "queued"]),
+                waiting: count(&["waiting", "ready", "retry-wait", "failed"]),
                 template,
                 stream,
                 imbalance_text: imbalance.map_or("–".into(), |i| format!("{i:.2}×")),
@@ -935,18 +971,47 @@ pub struct AlertView {
     pub acknowledged: bool,
 }
 
+/// One incident: a deadline at one level, with every notification it raised folded in.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    pub deadline: String,
+    pub deadline_name: String,
+    pub level: String,
+    pub level_label: String,
+    pub severity: u8,
+    pub first_raised: String,
+    pub last_raised: String,
+    pub notifications: usize,
+    /// Every notification acknowledged.
+    pub acknowledged: bool,
+    pub unacknowledged: usize,
+    /// The deadline's state now (the ladder may have moved on).
+    pub deadline_state: String,
+    pub summary: String,
+    pub acks: Vec<AckView>,
+    /// Newest first.
+    pub alerts: Vec<AlertView>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertsView {
     pub run: RunSummary,
+    /// Incidents, unacknowledged and most severe first.
+    pub incidents: Vec<IncidentView>,
+    pub incidents_total: usize,
+    pub unacknowledged_total: usize,
+    /// Only unacknowledged incidents are listed.
+    pub only_unacknowledged: bool,
+    /// Every notification, newest first.
     pub alerts: Vec<AlertView>,
     pub ladder: Vec<AuditEntry>,
 }
 
 /// A run's alerts. Their free text (summaries, delivery errors, acknowledgement notes) as
 /// `masking` allows.
-pub fn alerts_view(s: &RunSnapshot, masking: Masking) -> AlertsView {
+pub fn alerts_view(s: &RunSnapshot, masking: Masking, only_unacknowledged: bool) -> AlertsView {
     let tz = s.plan.timezone;
-    let alerts = s
+    let alerts: Vec<AlertView> = s
         .alerts
         .iter()
         .rev()
@@ -982,15 +1047,76 @@ pub fn alerts_view(s: &RunSnapshot, masking: Masking) -> AlertsView {
                 .collect(),
         })
         .collect();
-    let ladder = audit_entries(s, masking)
+    let mut ladder: Vec<AuditEntry> = audit_entries(s, masking)
         .into_iter()
         .filter(|e| e.source == "ladder")
         .collect();
+    ladder.reverse();
+    let run = run_summary(s);
+    let mut incidents = incidents(s, &alerts, &run.deadlines);
+    let incidents_total = incidents.len();
+    let unacknowledged_total = incidents.iter().filter(|i| !i.acknowledged).count();
+    if only_unacknowledged {
+        incidents.retain(|i| !i.acknowledged);
+    }
     AlertsView {
-        run: run_summary(s),
+        run,
+        incidents,
+        incidents_total,
+        unacknowledged_total,
+        only_unacknowledged,
         alerts,
         ladder,
     }
+}
+
+/// The alerts grouped by (deadline, level): unacknowledged first, then the most severe,
+/// then the most recent.
+fn incidents(s: &RunSnapshot, alerts: &[AlertView], cards: &[DeadlineCard]) -> Vec<IncidentView> {
+    let mut groups: Vec<IncidentView> = Vec::new();
+    for a in alerts {
+        if let Some(i) = groups
+            .iter_mut()
+            .find(|i| i.deadline == a.deadline && i.level == a.level)
+        {
+            i.first_raised = a.raised.clone();
+            i.notifications += 1;
+            if !a.acknowledged {
+                i.unacknowledged += 1;
+                i.acknowledged = false;
+            }
+            i.acks.extend(a.acks.iter().cloned());
+            i.alerts.push(a.clone());
+            continue;
+        }
+        let name = s
+            .plan
+            .deadlines
+            .iter()
+            .find(|d| d.id == a.deadline)
+            .map_or(a.deadline.clone(), |d| d.name.clone().unwrap_or_else(|| d.id.clone()));
+        groups.push(IncidentView {
+            deadline: a.deadline.clone(),
+            deadline_name: name,
+            level: a.level.clone(),
+            level_label: a.level.replace('_', " "),
+            severity: severity(&a.level),
+            first_raised: a.raised.clone(),
+            last_raised: a.raised.clone(),
+            notifications: 1,
+            acknowledged: a.acknowledged,
+            unacknowledged: usize::from(!a.acknowledged),
+            deadline_state: cards
+                .iter()
+                .find(|c| c.id == a.deadline)
+                .map_or(String::new(), |c| format!("{} · margin {}", c.state_label, c.margin)),
+            summary: a.summary.clone(),
+            acks: a.acks.clone(),
+            alerts: vec![a.clone()],
+        });
+    }
+    groups.sort_by_key(|i| (i.acknowledged, std::cmp::Reverse(i.severity)));
+    groups
 }
 
 /// One line of an alert, from its stored view (margin, trigger) when it has them.
@@ -1037,7 +1163,7 @@ pub fn audit_entries(s: &RunSnapshot, masking: Masking) -> Vec<AuditEntry> {
             continue;
         };
         out.push(AuditEntry {
-            at: local(tz, e.at),
+            at: zoned(tz, e.at),
             at_utc: e.at,
             run: Some(s.run.id),
             job: s.plan.jobs.get(job).map(|j| j.id.clone()),
@@ -1050,7 +1176,7 @@ pub fn audit_entries(s: &RunSnapshot, masking: Masking) -> Vec<AuditEntry> {
     for a in &s.alerts {
         for k in &a.acks {
             out.push(AuditEntry {
-                at: local(tz, k.at),
+                at: zoned(tz, k.at),
                 at_utc: k.at,
                 run: Some(s.run.id),
                 job: None,
@@ -1072,7 +1198,7 @@ pub fn audit_entries(s: &RunSnapshot, masking: Masking) -> Vec<AuditEntry> {
     }
     for d in &s.ladder {
         out.push(AuditEntry {
-            at: local(tz, d.at),
+            at: zoned(tz, d.at),
             at_utc: d.at,
             run: Some(s.run.id),
             job: None,

@@ -886,7 +886,7 @@ mod tests {
             (d.p_miss_before.as_str(), d.p_miss_after.as_str()),
             ("2%", "84.8%")
         );
-        assert_eq!(d.p50_after, "Sat 03-01 11:33");
+        assert_eq!(d.p50_after, "Sat 2025-03-01 11:33");
         assert_eq!(d.verdict, "review");
         assert!(v.deadlines[1].regulatory);
         assert_eq!(v.critical_chain, vec!["ADJUD-PHASE1.A", "PAY-EFT.A"]);
@@ -922,7 +922,7 @@ mod tests {
             String::new(),
         );
         assert_eq!(v.timezone, "America/New_York");
-        assert_eq!(v.deadlines[0].due, "Sat 03-01 06:00");
+        assert_eq!(v.deadlines[0].due, "Sat 2025-03-01 06:00");
         // The record's own times stay in UTC.
         assert_eq!(v.created, "2025-03-01 08:35 UTC");
     }
