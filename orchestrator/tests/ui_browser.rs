@@ -1,9 +1,14 @@
 //! The UI as a person uses it, in headless Chromium (Debian's `chromium` and
-//! `chromium-driver`, installed by `.ci/run`), driven over WebDriver with fantoccini:
-//! `warden demo` running; the overview shows the margins and states the API gives and
-//! updates itself live; the cycle detail highlights the critical-path jobs; an alert is
-//! acknowledged through the form and the acknowledgement is in the audit log. And with an
-//! auth file (`warden serve --auth`): a person is sent to sign in, a login form without its
+//! `chromium-driver`, installed by `.ci/run`), driven over WebDriver with fantoccini.
+//!
+//! With `warden demo` running (the February 2025 month-end crisis): the overview's cards,
+//! most severe first, name the job that binds a deadline at risk and how far it has run;
+//! the cycle page keeps its scroll positions and an open form through live updates, which
+//! send a fraction of the page; a hold asks for confirmation and a reason, shows its effect
+//! on every deadline and lands in the audit log; alerts are incidents, acknowledged once;
+//! every page has no serious or critical axe-core violation mid-crisis (axe-core from npm,
+//! injected into the page) and the cycle page fits 800 px. And with an auth file
+//! (`warden serve --auth`): a person is sent to sign in, a login form without its
 //! pre-session cookie is refused, the login form signs in, and signing out signs out.
 //!
 //! Screenshots of every page go to `target/screenshots/`, and to `docs/screenshots/` with
@@ -44,17 +49,11 @@ fn free_port() -> u16 {
 }
 
 /// Starts `warden demo`; returns it, the UI's URL and the rest of its output as it comes.
-fn start_demo(dir: &Path) -> (Killed, String, std::sync::mpsc::Receiver<String>) {
-    let mut args: Vec<std::ffi::OsString> = [
-        "demo",
-        "--fresh",
-        "--speed",
-        "4000",
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    .map(Into::into)
-    .into();
+fn start_demo(dir: &Path, speed: u32) -> (Killed, String, std::sync::mpsc::Receiver<String>) {
+    let mut args: Vec<std::ffi::OsString> = ["demo", "--fresh", "--listen", "127.0.0.1:0"]
+        .map(Into::into)
+        .into();
+    args.extend(["--speed".into(), speed.to_string().into()]);
     args.extend(["--db".into(), dir.join("demo.db").into()]);
     args.extend(["--data".into(), dir.join("data").into()]);
     start_warden(&args)
@@ -154,16 +153,28 @@ async fn js(client: &Client, script: &str) -> Value {
     client.execute(script, Vec::new()).await.expect("script")
 }
 
-/// Acknowledges the first open alert through its form, as a person would: type a note,
-/// press the button. A live update can swap the page between finding the form and using
-/// it; then the page is loaded again and the person tries again.
-async fn acknowledge_first(client: &Client, page: &str) -> (String, String) {
+/// Acknowledges the first unacknowledged incident through its form, as a person would:
+/// type a note, press the button. Returns the incident (deadline, level) and the notice.
+/// A live update never swaps a form being typed into, but the page may have been patched
+/// between loading and finding the form; then the person loads the page and tries again.
+async fn acknowledge_first(client: &Client, page: &str) -> ((String, String), String) {
     let mut last = None;
     for _ in 0..5 {
         client.goto(page).await.expect("alerts");
         let attempt = async {
             let form = client.find(Locator::Css("form.ack-form")).await?;
-            let action = form.attr("action").await?.unwrap_or_default();
+            let deadline = form
+                .find(Locator::Css("input[name='deadline']"))
+                .await?
+                .attr("value")
+                .await?
+                .unwrap_or_default();
+            let level = form
+                .find(Locator::Css("input[name='level']"))
+                .await?
+                .attr("value")
+                .await?
+                .unwrap_or_default();
             form.find(Locator::Css("input[name='note']"))
                 .await?
                 .send_keys("on it: audit writes moved to staging")
@@ -179,7 +190,7 @@ async fn acknowledge_first(client: &Client, page: &str) -> (String, String) {
                 .await?
                 .text()
                 .await?;
-            Ok::<_, fantoccini::error::CmdError>((action, notice))
+            Ok::<_, fantoccini::error::CmdError>(((deadline, level), notice))
         }
         .await;
         match attempt {
@@ -188,6 +199,78 @@ async fn acknowledge_first(client: &Client, page: &str) -> (String, String) {
         }
     }
     panic!("could not acknowledge through the form: {last:?}");
+}
+
+/// Polls `check` until it gives a value (at most `secs` seconds).
+async fn until<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited {secs} s for {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The demo's run once it is mid-crisis: running, with a deadline not settled at warning
+/// or worse. Returns the run's JSON from the API.
+async fn mid_crisis(url: &str) -> Value {
+    until(120, "the demo's crisis (a deadline at risk while the run runs)", || async {
+        let runs = api(&format!("{url}/api/runs")).await;
+        let run = runs["runs"].get(0)?.clone();
+        let at_risk = run["deadlines"].as_array()?.iter().any(|d| {
+            d["settled"] == false
+                && ["warning", "escalated", "breach_projected"]
+                    .contains(&d["state"].as_str().unwrap_or(""))
+                && d["why_job"].is_string()
+        });
+        (run["status"] == "running" && at_risk).then_some(run)
+    })
+    .await
+}
+
+/// axe-core's source (npm package, installed by `.ci/run` into `target/npm`).
+fn axe_source() -> Option<String> {
+    let path = std::env::var("WARDEN_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
+        root().join("target/npm/node_modules/axe-core/axe.min.js")
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(js) => Some(js),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must check accessibility: {} ({e}); `npm install --prefix target/npm axe-core`",
+                path.display()
+            );
+            eprintln!("skipped the accessibility checks: {} ({e})", path.display());
+            None
+        }
+    }
+}
+
+/// The serious and critical violations axe-core finds on the page as it is now.
+async fn axe_violations(client: &Client, axe: &str) -> Vec<Value> {
+    client
+        .execute(&format!("{axe}\n;return true;"), Vec::new())
+        .await
+        .expect("inject axe-core");
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { resultTypes: ['violations'] })\
+               .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html + ' :: ' + n.failureSummary) }))))\
+               .catch(e => done([{ id: 'axe-error', help: String(e) }]));",
+            Vec::new(),
+        )
+        .await
+        .expect("axe.run");
+    result.as_array().cloned().unwrap_or_default()
 }
 
 /// Whether a browser can be driven here; without one a test is skipped, except in CI.
@@ -206,12 +289,12 @@ fn browser_installed() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
+async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_incident() {
     if !browser_installed() {
         return;
     }
     let dir = common::temp_dir("ui-browser");
-    let (_demo, url, lines) = start_demo(&dir);
+    let (_demo, url, lines) = start_demo(&dir, 4000);
     let (_driver, client) = browser().await;
 
     // While the cycle runs: the overview has a card per deadline, and updates itself live.
@@ -231,8 +314,178 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
     assert!(live.is_ok(), "the overview never updated itself over SSE");
     screenshot(&client, "overview-running").await;
 
+    // Mid-crisis, the card of a deadline at risk names the job that binds it and how far
+    // it has run against its estimate, as the API has it.
+    let run = mid_crisis(&url).await;
+    let id = run["id"].as_i64().expect("run id");
+    client.goto(&format!("{url}/")).await.expect("overview");
+    let shown = js(
+        &client,
+        "return Array.from(document.querySelectorAll('article.card')).map(c => ({ id: c.dataset.deadline, state: c.dataset.state, severity: +c.dataset.severity, why: (c.querySelector('.why') || {}).textContent || '' }));",
+    )
+    .await;
+    let shown = shown.as_array().expect("cards").clone();
+    let severities: Vec<i64> = shown.iter().map(|c| c["severity"].as_i64().expect("severity")).collect();
+    let mut sorted = severities.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(severities, sorted, "the most severe card comes first");
+    let at_risk = shown
+        .iter()
+        .find(|c| ["warning", "escalated", "breach_projected"].contains(&c["state"].as_str().unwrap_or("")))
+        .expect("a card at risk");
+    let why = at_risk["why"].as_str().expect("why");
+    let job = why.split(':').next().unwrap_or("").split_whitespace().next().unwrap_or("").to_string();
+    assert!(!job.is_empty() && why.contains(" needs it by "), "the card says which job and by when: {why}");
+    assert!(
+        regex_like_minutes(why) || why.contains("has not started") || why.contains("failed") || why.contains("held"),
+        "the card gives the job's run time against its estimate: {why}"
+    );
+    let detail = api(&format!("{url}/api/runs/{id}")).await;
+    let panel = detail["whys"]
+        .as_array()
+        .expect("whys")
+        .iter()
+        .find(|w| w["deadline"] == at_risk["id"])
+        .expect("the deadline's why");
+    assert_eq!(panel["first_job"], job, "the card names the API's job to look at first");
+    screenshot(&client, "overview-crisis").await;
+
+    // The cycle page: scroll positions and an open form survive three live updates.
+    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
+    let rows = js(&client, "return +document.querySelector('svg.gantt').dataset.rows;").await;
+    assert!(rows.as_i64().expect("rows") <= 80, "collapsed lanes: {rows} rows");
+    client
+        .find(Locator::Css("details#whatif summary"))
+        .await
+        .expect("what-if")
+        .click()
+        .await
+        .expect("open what-if");
+    client
+        .find(Locator::Css("details#whatif input[name='job']"))
+        .await
+        .expect("job field")
+        .send_keys("ADJUD-PHASE1.B")
+        .await
+        .expect("type");
+    let before = js(
+        &client,
+        "const g = document.getElementById('gantt-scroll'); g.scrollTop = 240; window.scrollTo(0, 300); document.activeElement.blur(); return { gantt: g.scrollTop, page: window.scrollY, updates: +(document.body.dataset.liveUpdates || 0) };",
+    )
+    .await;
+    assert!(before["gantt"].as_f64().expect("scroll") > 0.0, "the timeline scrolls: {before}");
+    let start = before["updates"].as_i64().expect("updates");
+    until(90, "three live updates of the cycle page", || async {
+        let n = js(&client, "return +(document.body.dataset.liveUpdates || 0);").await;
+        (n.as_i64()? >= start + 3).then_some(())
+    })
+    .await;
+    let after = js(
+        &client,
+        "return { gantt: document.getElementById('gantt-scroll').scrollTop, page: window.scrollY, open: document.getElementById('whatif').open, typed: document.querySelector(\"details#whatif input[name='job']\").value };",
+    )
+    .await;
+    assert_eq!(after["gantt"], before["gantt"], "the timeline kept its scroll");
+    assert_eq!(after["page"], before["page"], "the page kept its scroll");
+    assert_eq!(after["open"], true, "the what-if form stayed open");
+    assert_eq!(after["typed"], "ADJUD-PHASE1.B", "what was typed stayed");
+    // What a live update transferred, against the page itself.
+    let sizes = js(
+        &client,
+        "const page = performance.getEntriesByType('navigation')[0].encodedBodySize; const updates = performance.getEntriesByType('resource').filter(r => r.initiatorType === 'fetch' && r.name === location.href).map(r => r.encodedBodySize); return { page, updates };",
+    )
+    .await;
+    let page_bytes = sizes["page"].as_f64().expect("page size");
+    let updates: Vec<f64> = sizes["updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert!(updates.len() >= 3, "{sizes}");
+    let largest = updates.iter().cloned().fold(0.0, f64::max);
+    eprintln!(
+        "cycle page: {page_bytes} bytes; live updates: {updates:?} bytes (largest {:.0}% of the page)",
+        largest / page_bytes * 100.0
+    );
+    assert!(largest < page_bytes * 0.5, "a live update sends part of the page: {sizes}");
+    screenshot(&client, "detail-crisis").await;
+
+    // A hold asks for confirmation and a reason, shows its effect on every deadline, and
+    // lands in the audit log. Then the job is released, so the cycle can finish.
+    let waiting = detail["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["day"] == "d3" && j["state"] == "waiting")
+        .map(|j| j["id"].as_str().expect("id").to_string())
+        .expect("a Day 3 job still waiting");
+    client
+        .goto(&format!("{url}/runs/{id}/jobs/{waiting}"))
+        .await
+        .expect("job page");
+    client
+        .find(Locator::Css("a.action[href$='/confirm/hold']"))
+        .await
+        .expect("the hold action")
+        .click()
+        .await
+        .expect("hold");
+    assert!(path(&client).await.ends_with("/confirm/hold"), "a hold asks first");
+    let effect = js(
+        &client,
+        "return Array.from(document.querySelectorAll('table.effect tbody tr')).map(r => r.dataset.deadline);",
+    )
+    .await;
+    assert_eq!(effect.as_array().expect("rows").len(), 4, "its effect on every deadline: {effect}");
+    let required = js(&client, "return document.querySelector(\"textarea[name='reason']\").required;").await;
+    assert_eq!(required, true, "a hold needs a reason");
+    screenshot(&client, "confirm-hold").await;
+    // Without a reason the browser does not send the form.
+    client
+        .find(Locator::Css("button.confirm-button"))
+        .await
+        .expect("confirm")
+        .click()
+        .await
+        .expect("click");
+    assert!(path(&client).await.ends_with("/confirm/hold"), "no reason, no hold");
+    client
+        .find(Locator::Css("textarea[name='reason']"))
+        .await
+        .expect("reason")
+        .send_keys("vendor file for Day 3 is late; holding the extract")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("button.confirm-button"))
+        .await
+        .expect("confirm")
+        .click()
+        .await
+        .expect("click");
+    let notice = shown_text(&client, "p.notice").await;
+    assert!(notice.contains(&format!("hold {waiting} by local queued")), "{notice}");
+    until(60, "the hold in the audit log", || async {
+        let audit = api(&format!("{url}/api/audit?action=hold")).await;
+        audit.as_array()?.iter().find(|e| {
+            e["job"] == waiting.as_str() && e["detail"].as_str().unwrap_or("").contains("vendor file")
+        })?;
+        Some(())
+    })
+    .await;
+    let released = reqwest::Client::new()
+        .post(format!("{url}/api/runs/{id}/jobs/{waiting}/actions/release"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("release");
+    assert!(released.status().is_success(), "{}", released.status());
+    client.goto(&format!("{url}/runs/{id}/alerts")).await.expect("alerts");
+    screenshot(&client, "alerts-crisis").await;
+
     // Once the cycle is done (the demo keeps serving it), compare exactly with the API.
-    let deadline = Instant::now() + Duration::from_secs(240);
+    let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) if line.contains("still serves the run") => break,
@@ -242,12 +495,10 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
     }
     let runs = api(&format!("{url}/api/runs")).await;
     let run = &runs["runs"][0];
-    let id = run["id"].as_i64().expect("run id");
     assert_eq!(run["status"], "complete", "{run}");
     assert_eq!(run["jobs_failed"], 0);
     client.goto(&format!("{url}/")).await.expect("overview");
-    // One script reads every card at once: the page may swap its content on a live update
-    // at any moment, which would leave element handles stale.
+    // One script reads every card at once: the page may patch itself at any moment.
     let cards = js(
         &client,
         "return Array.from(document.querySelectorAll('article.card')).map(c => ({ id: c.dataset.deadline, class: c.className, margin: c.querySelector('.margin').textContent, state: c.querySelector('.state').textContent }));",
@@ -286,9 +537,11 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         day1["state"], "breached",
         "the February crisis misses the Day 1 window"
     );
+    let title = client.title().await.expect("title");
+    assert!(title.starts_with("BREACHED "), "the tab says what is wrong: {title}");
     screenshot(&client, "overview").await;
 
-    // Cycle detail: exactly the API's critical path is highlighted.
+    // Cycle detail: exactly the API's critical path is highlighted, in every row.
     let detail = api(&format!("{url}/api/runs/{id}")).await;
     let critical: BTreeSet<String> = detail["critical_path"]
         .as_array()
@@ -298,12 +551,12 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         .collect();
     assert!(!critical.is_empty());
     client
-        .goto(&format!("{url}/runs/{id}"))
+        .goto(&format!("{url}/runs/{id}?expand=all"))
         .await
         .expect("detail");
     let highlighted: BTreeSet<String> = js(
         &client,
-        "return Array.from(document.querySelectorAll('svg.gantt rect.bar.critical')).map(b => b.dataset.job);",
+        "return Array.from(document.querySelectorAll('svg.gantt g.row[data-job] rect.bar.critical')).map(b => b.parentNode.dataset.job);",
     )
     .await
     .as_array()
@@ -312,6 +565,7 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
     .map(|j| j.as_str().expect("job").to_string())
     .collect();
     assert_eq!(highlighted, critical);
+    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
     screenshot(&client, "detail").await;
     client
         .goto(&format!("{url}/runs/{id}?day=d1&stream=A"))
@@ -330,27 +584,44 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
         .expect("partitions");
     screenshot(&client, "partitions").await;
 
-    // Acknowledge an alert through its form; it shows as acknowledged and in the audit log.
+    // Alerts are incidents: one per deadline and level, never two levels of a deadline
+    // from one look. Acknowledge one through its form: all its notifications are, once.
+    let alerts = api(&format!("{url}/api/runs/{id}/alerts")).await;
+    let incidents = alerts["incidents"].as_array().expect("incidents").clone();
+    let mut seen = BTreeSet::new();
+    for i in &incidents {
+        assert!(
+            seen.insert((i["deadline"].to_string(), i["level"].to_string())),
+            "one incident per deadline and level: {i}"
+        );
+    }
     client
         .goto(&format!("{url}/runs/{id}/alerts"))
         .await
         .expect("alerts");
     screenshot(&client, "alerts").await;
-    let (action, notice) = acknowledge_first(&client, &format!("{url}/runs/{id}/alerts")).await;
+    let ((deadline, level), notice) =
+        acknowledge_first(&client, &format!("{url}/runs/{id}/alerts")).await;
     assert!(notice.contains("acknowledged by local"), "{notice}");
-    let alert_id = action
-        .rsplit('/')
-        .nth(1)
-        .and_then(|a| a.parse::<i64>().ok())
-        .expect("the alert id in the form's action");
     let alerts = api(&format!("{url}/api/runs/{id}/alerts")).await;
-    let acked = alerts["alerts"]
+    let folded: Vec<&Value> = alerts["alerts"]
         .as_array()
         .expect("alerts")
         .iter()
-        .find(|a| a["id"] == alert_id)
-        .expect("the alert");
-    assert_eq!(acked["acknowledged"], true);
+        .filter(|a| a["deadline"] == deadline.as_str() && a["level"] == level.as_str())
+        .collect();
+    assert!(!folded.is_empty());
+    assert!(folded.iter().all(|a| a["acknowledged"] == true), "every notification of the incident");
+    // Acknowledging again changes nothing: one acknowledgement per alert.
+    let again = reqwest::Client::new()
+        .post(format!("{url}/api/runs/{id}/alerts/ack-all"))
+        .json(&json!({ "deadline": deadline, "level": level, "note": "again" }))
+        .send()
+        .await
+        .expect("ack again");
+    assert!(again.status().is_success());
+    let message: Value = again.json().await.expect("json");
+    assert!(message["message"].as_str().expect("message").contains("nothing to acknowledge"), "{message}");
     client
         .goto(&format!("{url}/audit?action=acknowledge"))
         .await
@@ -361,13 +632,87 @@ async fn a_person_watches_the_demo_and_acknowledges_an_alert() {
     )
     .await;
     let rows = rows.as_array().expect("rows");
-    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows.len(), folded.len(), "one audit row per acknowledged alert: {rows:?}");
     let row = rows[0].as_str().expect("row");
     assert!(
         row.contains("local") && row.contains("audit writes moved to staging"),
         "{row}"
     );
     screenshot(&client, "audit").await;
+    client.close().await.expect("close");
+}
+
+/// "203 of 110 min": a running time against an estimate.
+fn regex_like_minutes(text: &str) -> bool {
+    text.split(" of ").skip(1).any(|rest| {
+        rest.split_whitespace().next().is_some_and(|n| n.parse::<u32>().is_ok())
+            && rest.split_whitespace().nth(1) == Some("min,")
+    })
+}
+
+/// The text of the element `css` finds once the page shows it.
+async fn shown_text(client: &Client, css: &str) -> String {
+    shown(client, Locator::Css(css)).await.text().await.expect("text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_mid_crisis_passes_axe_and_fits_a_narrow_window() {
+    if !browser_installed() {
+        return;
+    }
+    let Some(axe) = axe_source() else { return };
+    let dir = common::temp_dir("ui-axe");
+    let (_demo, url, _lines) = start_demo(&dir, 1500);
+    let (_driver, client) = browser().await;
+    let run = mid_crisis(&url).await;
+    let id = run["id"].as_i64().expect("run id");
+    let detail = api(&format!("{url}/api/runs/{id}")).await;
+    let focus = detail["whys"]
+        .as_array()
+        .expect("whys")
+        .iter()
+        .find_map(|w| w["first_job"].as_str())
+        .expect("a job to look at")
+        .to_string();
+    let waiting = detail["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["state"] == "waiting")
+        .map(|j| j["id"].as_str().expect("id").to_string())
+        .expect("a job still waiting");
+    let pages = [
+        "/".to_string(),
+        format!("/runs/{id}"),
+        format!("/runs/{id}?expand=all&zoom=night"),
+        format!("/runs/{id}/jobs/{focus}"),
+        format!("/runs/{id}/jobs/{waiting}/confirm/hold"),
+        format!("/runs/{id}/whatif?job={focus}&change=delay&by=%2B45m"),
+        format!("/runs/{id}/partitions"),
+        format!("/runs/{id}/alerts"),
+        "/audit".to_string(),
+        "/impact".to_string(),
+    ];
+    let mut found = Vec::new();
+    for p in &pages {
+        client.goto(&format!("{url}{p}")).await.expect("page");
+        for v in axe_violations(&client, &axe).await {
+            found.push(format!("{p}: {v}"));
+        }
+    }
+    assert!(found.is_empty(), "serious or critical accessibility violations:\n{}", found.join("\n"));
+    client.goto(&format!("{url}/runs/{id}/whatif?job={focus}&change=delay&by=%2B45m")).await.expect("what-if");
+    screenshot(&client, "whatif").await;
+
+    // At 800 px the page does not scroll sideways: the timeline scrolls in its own box.
+    client.set_window_size(800, 1000).await.expect("narrow");
+    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
+    let widths = js(&client, "return { page: document.documentElement.scrollWidth, window: window.innerWidth };").await;
+    assert!(
+        widths["page"].as_f64().expect("page") <= widths["window"].as_f64().expect("window") + 1.0,
+        "the cycle page fits 800 px: {widths}"
+    );
+    screenshot(&client, "detail-800px").await;
     client.close().await.expect("close");
 }
 

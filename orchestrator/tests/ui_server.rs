@@ -446,11 +446,17 @@ async fn pages_show_what_the_api_returns() {
         .map(|c| c["job"].as_str().expect("job"))
         .collect();
     assert!(!critical.is_empty());
-    let (_, page) = s.get(&format!("/runs/{id}")).await;
+    // Every row drawn (lanes open, partitions apart): each critical job's bar is marked.
+    let (_, page) = s.get(&format!("/runs/{id}?expand=all")).await;
     for job in &critical {
+        let row = page
+            .split(&format!(r#"data-job="{job}">"#))
+            .nth(1)
+            .and_then(|rest| rest.split("</g>").next())
+            .unwrap_or_else(|| panic!("{job} has no row in the Gantt"));
         assert!(
-            page.contains(&format!(r#"critical" data-job="{job}""#)),
-            "{job} is on the critical path but not highlighted"
+            row.contains("bar ") && row.contains(" critical\""),
+            "{job} is on the critical path but not highlighted: {row}"
         );
     }
     let highlighted: usize = ["actual", "running", "projected"]
@@ -775,8 +781,8 @@ async fn every_mutating_route_needs_the_right_credentials() {
         assert_eq!(r.headers()["location"], "/login", "GET {page}");
     }
 
-    // An operator's action goes into the store with the actor: a failed-job rerun does not
-    // fit here, so skip a (succeeded) job is refused with why, and a reasonless skip is 400.
+    // An operator's action is checked against the job's state before anything else: a
+    // skip of a succeeded job is refused with why (409), reason or not.
     let r = s
         .client
         .post(s.url(&format!("/api/runs/{id}/jobs/PAY-EFT.E/actions/skip")))
@@ -784,8 +790,8 @@ async fn every_mutating_route_needs_the_right_credentials() {
         .send()
         .await
         .expect("post");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.expect("body").contains("needs a reason"));
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.expect("body").contains("has succeeded"));
 
     // The audit log has the acknowledgement with its actor.
     let audit: Value = s
@@ -837,10 +843,10 @@ async fn sessions_and_csrf_guard_the_forms() {
         .await
         .expect("json");
     let id = runs["runs"][0]["id"].as_i64().expect("id");
-    // The job page carries the session's CSRF token in its forms.
+    // The alerts page carries the session's CSRF token in its forms.
     let page = s
         .client
-        .get(s.url(&format!("/runs/{id}/jobs/PAY-EFT.E")))
+        .get(s.url(&format!("/runs/{id}/alerts")))
         .header("cookie", &session)
         .send()
         .await
@@ -1374,8 +1380,8 @@ async fn impact_tests_are_listed_and_their_report_is_a_printable_page() {
     let run = s.json("/api/runs").await["runs"][0]["id"]
         .as_i64()
         .expect("run id");
-    let (_, job_page) = s.get(&format!("/runs/{run}/jobs/PAY-EFT.E")).await;
-    let csrf = csrf_field(&job_page);
+    let (_, alerts_page) = s.get(&format!("/runs/{run}/alerts")).await;
+    let csrf = csrf_field(&alerts_page);
     let r = s
         .client
         .post(s.url(&format!("/impact/{id}/approve")))

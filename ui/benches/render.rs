@@ -8,63 +8,24 @@
 //! (The store reads before it are measured separately in docs/benchmarks.md.)
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
-use chrono::TimeDelta;
 use criterion::{Criterion, criterion_group, criterion_main};
-use warden_core::diagnostics::SourceMap;
-use warden_core::plan::{DateSpec, Plan, PlanOptions};
-use warden_core::sched::simulate_until;
-use warden_core::workflow::{FsLoader, compile};
-use warden_store::RunRecord;
+use warden_core::plan::Plan;
+use warden_ui::fixture::month_end;
 use warden_ui::gantt::GanttFilter;
 use warden_ui::pages::Page;
-use warden_ui::snapshot::{RunSnapshot, Stored};
-use warden_ui::views::detail_view;
-
-fn month_end() -> Plan {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    let text = std::fs::read_to_string(root.join("workflows/month-end.yaml")).expect("shipped");
-    let mut sources = SourceMap::new();
-    let file = sources.add("workflows/month-end.yaml", text.as_str());
-    let compiled = compile(&mut sources, file, &FsLoader::rooted(root));
-    let date: DateSpec = "2025-02".parse().expect("date");
-    compiled
-        .workflow
-        .expect("compiles")
-        .instantiate(date, &PlanOptions::default())
-        .expect("plans")
-}
-
-fn run_record() -> RunRecord {
-    RunRecord {
-        id: 1,
-        cycle: "month-end".into(),
-        business_date: "2025-02".into(),
-        workflow_sha256: String::new(),
-        mode: "pipelined".into(),
-        options: "{}".into(),
-        status: "running".into(),
-        created_at: chrono::Utc::now(),
-    }
-}
+use warden_ui::snapshot::RunSnapshot;
+use warden_ui::views::{JOBS_PER_PAGE, detail_view};
 
 fn snapshot(plan: &Arc<Plan>) -> RunSnapshot {
-    let now = plan.start + TimeDelta::hours(6);
-    let (machine, timeline) = simulate_until(plan, now, |j| plan.jobs[j].duration * 6 / 5);
-    RunSnapshot::from_state(
-        run_record(),
-        plan.clone(),
-        Stored::default(),
-        machine,
-        timeline,
-        now,
-    )
+    warden_ui::fixture::snapshot(plan, 6, 1.2)
 }
 
 fn bench(c: &mut Criterion) {
-    let plan = Arc::new(month_end());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let plan = Arc::new(month_end(&root).expect("the shipped month-end cycle"));
     assert_eq!(plan.jobs.len(), 757);
     let templates = warden_ui::assets::templates().expect("templates");
     let filter = GanttFilter::default();
@@ -73,17 +34,19 @@ fn bench(c: &mut Criterion) {
         templates
             .render(
                 "detail",
-                &Page::local("month-end", Some(1), detail_view(&s, &filter)),
+                &Page::local("month-end", Some(1), detail_view(&s, &filter, JOBS_PER_PAGE)),
             )
             .expect("renders")
     };
     assert!(html.contains("class=\"gantt\"") && html.contains(" critical\""));
     eprintln!("cycle detail page: {} bytes of HTML", html.len());
+    let regions: usize = warden_ui::live::regions(&html).iter().map(|(_, r)| r.len()).sum();
+    eprintln!("its live regions (a live update sends at most these): {regions} bytes");
     let mut group = c.benchmark_group("ui");
     group.bench_function("month_end_detail_page", |b| {
         b.iter(|| {
             let s = snapshot(&plan);
-            let view = detail_view(&s, &filter);
+            let view = detail_view(&s, &filter, JOBS_PER_PAGE);
             let html = templates
                 .render("detail", &Page::local("month-end", Some(1), view))
                 .expect("renders");
@@ -92,7 +55,7 @@ fn bench(c: &mut Criterion) {
     });
     let s = snapshot(&plan);
     group.bench_function("month_end_gantt_svg_only", |b| {
-        b.iter(|| black_box(detail_view(&s, &filter).gantt_svg.len()))
+        b.iter(|| black_box(detail_view(&s, &filter, JOBS_PER_PAGE).gantt.body_svg.len()))
     });
     group.finish();
 }

@@ -45,14 +45,9 @@ pub async fn job_command(
     let user = principal.require(Permission::Operate)?;
     let command = parse_command(action)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if command_needs_reason(command) && reason.is_none() {
-        return Err(ApiError::BadRequest(format!(
-            "{action} needs a reason: {}",
-            reason_needed_because(command)
-        )));
-    }
     let snapshot = RunSnapshot::load(&state.store, &state.catalog, run_id).await?;
     let job = job_index(&snapshot, job_id)?;
+    // Whether it fits the job's state first: no reason makes a hold of a finished job fit.
     if let Err(why) = command_fits(
         command,
         snapshot.machine.status(job),
@@ -60,6 +55,12 @@ pub async fn job_command(
     ) {
         return Err(ApiError::Conflict(format!(
             "cannot {action} `{job_id}`: it {why}"
+        )));
+    }
+    if command_needs_reason(command) && reason.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "{action} needs a reason: {}",
+            reason_needed_because(command)
         )));
     }
     state

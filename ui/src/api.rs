@@ -75,7 +75,7 @@ pub async fn detail(
 ) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
     let s = state.snapshot(&run).await?;
-    Ok(Json(views::detail_view(&s, &filter)).into_response())
+    Ok(Json(views::detail_view(&s, &filter, usize::MAX)).into_response())
 }
 
 pub async fn job(

@@ -228,7 +228,7 @@ pub async fn detail(
     let r = async {
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
-        let view = views::detail_view(&s, &filter);
+        let view = views::detail_view(&s, &filter, views::JOBS_PER_PAGE);
         let title = views::titled(
             views::alarm(&view.run.deadlines),
             format!("{} {}", s.run.cycle, s.run.business_date),

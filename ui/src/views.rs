@@ -388,11 +388,13 @@ pub fn critical_jobs(s: &RunSnapshot) -> Vec<usize> {
         .unwrap_or_default()
 }
 
-pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter) -> DetailView {
+/// The cycle page; its jobs table holds `jobs_per_page` rows ([`JOBS_PER_PAGE`] on the page,
+/// every job for the API).
+pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter, jobs_per_page: usize) -> DetailView {
     let plan: &Plan = &s.plan;
     let tz = plan.timezone;
     let critical = critical_jobs(s);
-    let (jobs, jobs_table) = jobs_table(s, &critical, filter);
+    let (jobs, jobs_table) = jobs_table(s, &critical, filter, jobs_per_page.max(1));
     let critical_path: Vec<ChainStep> = s
         .projection
         .critical
@@ -484,7 +486,12 @@ pub fn detail_view(s: &RunSnapshot, filter: &GanttFilter) -> DetailView {
 }
 
 /// The jobs that match the search, in the asked order, one page of them.
-fn jobs_table(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> (Vec<JobRow>, JobsTable) {
+fn jobs_table(
+    s: &RunSnapshot,
+    critical: &[usize],
+    filter: &GanttFilter,
+    per_page: usize,
+) -> (Vec<JobRow>, JobsTable) {
     let plan = &s.plan;
     let q = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
     let sort = match filter.sort.as_deref() {
@@ -510,10 +517,10 @@ fn jobs_table(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> (Vec
     }
     let total = (0..plan.jobs.len()).filter(|&j| filter.keeps(plan, j)).count();
     let matching = rows.len();
-    let pages = matching.div_ceil(JOBS_PER_PAGE).max(1);
+    let pages = matching.div_ceil(per_page).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
-    let first = (page - 1) * JOBS_PER_PAGE;
-    let shown: Vec<JobRow> = rows.into_iter().skip(first).take(JOBS_PER_PAGE).collect();
+    let first = (page - 1).saturating_mul(per_page);
+    let shown: Vec<JobRow> = rows.into_iter().skip(first).take(per_page).collect();
     let link = |p: usize| {
         let mut parts = Vec::new();
         for (k, v) in [

@@ -1,0 +1,134 @@
+//! The shipped month-end cycle (757 jobs) as a snapshot without a store, for the render
+//! benchmark and the tests that hold the cycle page to its size: the cycle run `hours` into
+//! its first night with every job taking `slowdown` times its estimate.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use warden_core::diagnostics::SourceMap;
+use warden_core::plan::{DateSpec, Plan, PlanOptions};
+use warden_core::sched::simulate_until;
+use warden_core::workflow::{FsLoader, compile};
+use warden_store::RunRecord;
+
+use crate::snapshot::{RunSnapshot, Stored};
+
+/// The month-end plan for February 2025, compiled from the repository's `workflows/`.
+pub fn month_end(repository: &Path) -> Result<Plan, String> {
+    let path = repository.join("workflows/month-end.yaml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut sources = SourceMap::new();
+    let file = sources.add("workflows/month-end.yaml", text.as_str());
+    let compiled = compile(&mut sources, file, &FsLoader::rooted(repository));
+    let date: DateSpec = "2025-02".parse().map_err(|e| format!("{e}"))?;
+    compiled
+        .workflow
+        .ok_or("workflows/month-end.yaml does not compile")?
+        .instantiate(date, &PlanOptions::default())
+        .map_err(|e| e.to_string())
+}
+
+/// The plan run `hours` in, every job taking `slowdown` times its estimate.
+pub fn snapshot(plan: &Arc<Plan>, hours: i64, slowdown: f64) -> RunSnapshot {
+    let now = plan.start + TimeDelta::hours(hours);
+    let (machine, timeline) = simulate_until(plan, now, |j| {
+        TimeDelta::milliseconds((plan.jobs[j].duration.num_milliseconds() as f64 * slowdown) as i64)
+    });
+    let run = RunRecord {
+        id: 1,
+        cycle: plan.cycle.clone(),
+        business_date: plan.date.clone(),
+        workflow_sha256: String::new(),
+        mode: plan.mode.as_str().into(),
+        options: "{}".into(),
+        status: "running".into(),
+        created_at: now,
+    };
+    RunSnapshot::from_state(run, plan.clone(), Stored::default(), machine, timeline, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gantt::GanttFilter;
+    use crate::pages::Page;
+    use crate::views::detail_view;
+
+    fn plan() -> Arc<Plan> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        Arc::new(month_end(&root).expect("the shipped month-end cycle"))
+    }
+
+    #[test]
+    fn the_757_job_cycle_page_shows_at_most_80_rows_with_the_critical_lane_open() {
+        let plan = plan();
+        assert_eq!(plan.jobs.len(), 757);
+        let s = snapshot(&plan, 6, 1.2);
+        let view = detail_view(&s, &GanttFilter::default(), crate::views::JOBS_PER_PAGE);
+        assert!(view.gantt.rows <= 80, "{} rows", view.gantt.rows);
+        let open: Vec<&str> = view
+            .gantt
+            .lanes
+            .iter()
+            .filter(|l| l.open)
+            .map(|l| l.key.as_str())
+            .collect();
+        assert_eq!(open.len(), 1, "one lane open by default: {open:?}");
+        // The open lane holds the job to look at first for the tightest deadline.
+        let focus = s
+            .diagnoses
+            .iter()
+            .filter(|d| d.first_look.is_some())
+            .min_by_key(|d| d.margin)
+            .and_then(|d| d.first_look.map(|i| d.steps[i].job))
+            .expect("a job to look at");
+        let pj = &plan.jobs[focus];
+        let key = format!(
+            "{}:{}",
+            plan.nights[pj.day].day_id,
+            pj.stream.map_or("cycle", |st| plan.streams[st].id.as_str())
+        );
+        assert_eq!(open, [key.as_str()]);
+        // Every row asked for: one per job (lane heads apart).
+        let all = detail_view(
+            &s,
+            &GanttFilter {
+                expand: Some("all".into()),
+                ..GanttFilter::default()
+            },
+            crate::views::JOBS_PER_PAGE,
+        );
+        assert_eq!(all.gantt.rows, 757);
+        // The jobs table shows a page, and says how many match.
+        assert_eq!(view.jobs.len(), crate::views::JOBS_PER_PAGE);
+        assert_eq!(view.jobs_table.matching, 757);
+        let templates = crate::assets::templates().expect("templates");
+        let html = templates
+            .render("detail", &Page::local("month-end", Some(1), view))
+            .expect("renders");
+        assert!(html.contains(r#"class="gantt-axis""#));
+    }
+
+    #[test]
+    fn the_jobs_table_searches_and_orders() {
+        let plan = plan();
+        let s = snapshot(&plan, 6, 1.2);
+        let view = detail_view(
+            &s,
+            &GanttFilter {
+                q: Some("fraud-scan".into()),
+                sort: Some("job".into()),
+                ..GanttFilter::default()
+            },
+            crate::views::JOBS_PER_PAGE,
+        );
+        assert!(view.jobs_table.matching > 0);
+        assert!(view.jobs.iter().all(|r| r.id.to_lowercase().contains("fraud-scan")
+            || r.template.to_lowercase().contains("fraud-scan")));
+        let ids: Vec<&str> = view.jobs.iter().map(|r| r.id.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
+}
