@@ -15,28 +15,71 @@ pub fn sparkline(points: &[(DateTime<Utc>, i64)], width: u32, height: u32) -> St
         return String::new();
     }
     let (w, h) = (f64::from(width), f64::from(height));
-    let t0 = points[0].0;
-    let span = (points[points.len() - 1].0 - t0).num_seconds().max(1) as f64;
-    let lo = points.iter().map(|p| p.1).min().unwrap_or(0).min(0) as f64;
-    let hi = points.iter().map(|p| p.1).max().unwrap_or(0).max(0) as f64;
-    let range = (hi - lo).max(60.0);
-    let y = |m: i64| 2.0 + (hi - m as f64) / range * (h - 4.0);
-    let mut path = String::new();
-    for (i, (t, m)) in points.iter().enumerate() {
-        let px = (*t - t0).num_seconds() as f64 / span * (w - 2.0) + 1.0;
-        let _ = write!(
-            path,
-            "{}{px:.1},{:.1}",
-            if i == 0 { "" } else { " " },
-            y(*m)
-        );
-    }
+    let scale = Scale::of(points);
+    let y = |m: f64| 2.0 + (scale.hi - m) / scale.range() * (h - 4.0);
+    let x = |t: DateTime<Utc>| (t - scale.t0).num_seconds() as f64 / scale.span() * (w - 2.0) + 1.0;
+    let path = polyline(points, x, y);
     let last = points[points.len() - 1].1;
     let class = if last < 0 { "spark negative" } else { "spark" };
     format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="margin over the night"><line class="zero" x1="0" y1="{z:.1}" x2="{width}" y2="{z:.1}"/><polyline points="{path}"/></svg>"#,
-        z = y(0)
+        z = y(0.0)
     )
+}
+
+/// A chart's scale, kept steady while points arrive: time up to the next 6-hour mark after
+/// the last point, margins out to whole hours. A new projection then adds a point without
+/// moving the others (a live update sends the new line, not the chart).
+struct Scale {
+    t0: DateTime<Utc>,
+    t1: DateTime<Utc>,
+    lo: f64,
+    hi: f64,
+}
+
+impl Scale {
+    fn of(points: &[(DateTime<Utc>, i64)]) -> Self {
+        let t0 = points[0].0;
+        let last = points[points.len() - 1].0;
+        let step = 6 * 3600;
+        let span = (last - t0).num_seconds().max(1);
+        let t1 = t0 + chrono::TimeDelta::seconds((span + step - 1) / step * step);
+        let hour = 3600.0;
+        let lo = points.iter().map(|p| p.1).min().unwrap_or(0).min(0) as f64;
+        let hi = points.iter().map(|p| p.1).max().unwrap_or(0).max(0) as f64;
+        Self {
+            t0,
+            t1,
+            lo: (lo / hour).floor() * hour,
+            hi: ((hi / hour).ceil() * hour).max(hour),
+        }
+    }
+
+    fn span(&self) -> f64 {
+        (self.t1 - self.t0).num_seconds().max(1) as f64
+    }
+
+    fn range(&self) -> f64 {
+        (self.hi - self.lo).max(60.0)
+    }
+}
+
+/// Polyline points, eight to a line (see [`Scale`]).
+fn polyline(
+    points: &[(DateTime<Utc>, i64)],
+    x: impl Fn(DateTime<Utc>) -> f64,
+    y: impl Fn(f64) -> f64,
+) -> String {
+    let mut path = String::new();
+    for (i, (t, m)) in points.iter().enumerate() {
+        let sep = match i {
+            0 => "",
+            i if i % 8 == 0 => "\n",
+            _ => " ",
+        };
+        let _ = write!(path, "{sep}{:.1},{:.1}", x(*t), y(*m as f64));
+    }
+    path
 }
 
 /// The margin over the night, with axes: the margin (left, with zero marked) against the
@@ -49,27 +92,21 @@ pub fn margin_chart(points: &[(DateTime<Utc>, i64)], tz: Tz, width: u32, height:
     let (left, bottom, top) = (58.0, 20.0, 8.0);
     let plot_w = w - left - 8.0;
     let plot_h = h - bottom - top;
-    let t0 = points[0].0;
-    let t1 = points[points.len() - 1].0;
-    let span = (t1 - t0).num_seconds().max(1) as f64;
-    let lo = points.iter().map(|p| p.1).min().unwrap_or(0).min(0) as f64;
-    let hi = points.iter().map(|p| p.1).max().unwrap_or(0).max(0) as f64;
-    let range = (hi - lo).max(60.0);
+    let scale = Scale::of(points);
+    let (t0, t1, lo, hi, range) = (scale.t0, scale.t1, scale.lo, scale.hi, scale.range());
+    let span = scale.span();
     let y = |m: f64| top + (hi - m) / range * plot_h;
     let x = |t: DateTime<Utc>| left + (t - t0).num_seconds() as f64 / span * plot_w;
-    let mut path = String::new();
-    for (i, (t, m)) in points.iter().enumerate() {
-        let _ = write!(path, "{}{:.1},{:.1}", if i == 0 { "" } else { " " }, x(*t), y(*m as f64));
-    }
+    let path = polyline(points, x, y);
     let last = points[points.len() - 1].1;
     let class = if last < 0 { "chart negative" } else { "chart" };
     let label = |m: f64| signed(chrono::TimeDelta::seconds(m as i64));
     let mut out = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="{class}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="margin from {} to {}, between {} and {}">"#,
-        label(lo.min(hi)),
-        label(hi),
-        label(lo),
-        label(hi)
+        label(points[0].1 as f64),
+        label(last as f64),
+        label(points.iter().map(|p| p.1).min().unwrap_or(0) as f64),
+        label(points.iter().map(|p| p.1).max().unwrap_or(0) as f64)
     );
     let _ = write!(
         out,
@@ -203,7 +240,9 @@ mod tests {
             150,
         );
         assert!(svg.contains(r#"class="axis""#), "{svg}");
-        assert!(svg.contains(">+1h00m<") && svg.contains(">-30m<"), "{svg}");
+        // The axis runs to whole hours; the label says what the margin did.
+        assert!(svg.contains(">+1h00m<") && svg.contains(">-1h00m<"), "{svg}");
+        assert!(svg.contains("margin from +1h00m to -30m"), "{svg}");
         assert!(svg.contains("EST<"), "times name their zone: {svg}");
         assert!(svg.contains("chart negative"));
     }

@@ -213,6 +213,8 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         .chain(std::iter::once(plan.start))
         .min()
         .unwrap_or(plan.start);
+    // The end rounded up to a 12-hour mark, so a projection that grows by minutes does not
+    // rescale every bar (a live update then sends only the bars that moved).
     let cycle_t1 = shown
         .iter()
         .map(|&j| bars[j].finish.max(s.planned.jobs[j].finish))
@@ -221,6 +223,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         .max()
         .unwrap_or(plan.start)
         .max(cycle_t0 + TimeDelta::hours(1));
+    let cycle_t1 = round_up(cycle_t0, cycle_t1, TimeDelta::hours(12));
     let zoom = match filter.zoom.as_deref() {
         Some("night") => "night",
         Some("now") => "now",
@@ -233,7 +236,10 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
             .find(|n| n.closes >= s.now)
             .or(plan.nights.last())
             .map_or((cycle_t0, cycle_t1), |n| (n.opens, n.closes.max(n.opens + TimeDelta::hours(1)))),
-        "now" => (s.now - TimeDelta::hours(2), s.now + TimeDelta::hours(6)),
+        "now" => {
+            let from = round_up(plan.start, s.now, TimeDelta::hours(1)) - TimeDelta::hours(3);
+            (from, from + TimeDelta::hours(9))
+        }
         _ => (cycle_t0, cycle_t1),
     };
     let span = (t1 - t0).num_seconds().max(1) as f64;
@@ -366,7 +372,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     let mut svg = String::with_capacity(rows * 420 + 4096);
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="gantt" data-rows="{rows}" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="img" aria-label="Gantt chart of {} for {}: {rows} rows">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="gantt" data-rows="{rows}" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="group" aria-label="Gantt chart of {} for {}: {rows} rows">"#,
         esc(&plan.cycle),
         esc(&plan.date)
     );
@@ -393,7 +399,8 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     for (title, toggle, open, rows) in &drawn {
         let _ = write!(
             svg,
-            r#"<a href="{toggle}" class="lane-toggle"><text class="lane" x="4" y="{:.1}">{} {}</text></a><line class="lane" x1="0" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/>"#,
+            r#"<a href="{toggle}" class="lane-toggle"><text class="lane" x="4" y="{:.1}">{} {}</text></a><line class="lane" x1="0" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/>
+"#,
             y + 14.0,
             if *open { "▾" } else { "▸" },
             esc(title)
@@ -411,7 +418,8 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         let px = x(d.at);
         let _ = write!(
             svg,
-            r#"<line class="deadline" data-deadline="{}" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"><title>{} at {}</title></line>"#,
+            r#"<line class="deadline" data-deadline="{}" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"><title>{} at {}</title></line>
+"#,
             esc(&d.id),
             esc(d.name.as_deref().unwrap_or(&d.id)),
             local(tz, d.at),
@@ -434,6 +442,13 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         zoom: zoom.into(),
         range: format!("{} to {} ({})", local(tz, t0), local(tz, t1), tz.name()),
     }
+}
+
+/// `t` rounded up to the next whole `step` after `origin`.
+fn round_up(origin: DateTime<Utc>, t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
+    let step_s = step.num_seconds().max(1);
+    let span = (t - origin).num_seconds().max(0) as u64;
+    origin + TimeDelta::seconds((span.div_ceil(step_s as u64) * step_s as u64) as i64)
 }
 
 /// An open lane's rows: a job each, a template's partitions together unless `all`.
@@ -572,5 +587,6 @@ fn draw_row(
             ROW - 7.0,
         );
     }
-    svg.push_str("</g>");
+    // A row per line: live updates send the lines that changed (`live_diff.rs`).
+    svg.push_str("</g>\n");
 }

@@ -31,6 +31,7 @@ pub mod error;
 pub mod fixture;
 pub mod gantt;
 pub mod live;
+pub mod live_diff;
 mod login;
 pub mod mask;
 mod metrics;
@@ -98,7 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/{file}", get(assets::asset))
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn(live::regions_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            live::regions_only,
+        ))
         .with_state(state)
 }
 

@@ -8,16 +8,20 @@
 //! content changed, as JSON, with the page's title: the browser swaps those in and leaves
 //! everything else (scroll positions, open forms, typed text) alone.
 //!
-//! A request without the header gets the page as it is, with the hashes of its regions in
-//! a `<script type="application/json" id="region-hashes">` before `</body>`, so the first
-//! update already sends only what changed.
+//! A region the browser holds from an earlier update (its hash names it) and the server
+//! still remembers is sent as line edits of it (`live_diff.rs`); the first update after a
+//! page loads brings each changed region whole. A request without the header gets the page
+//! as it is.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+
+use crate::live_diff::{Op, RegionCache, diff};
+use crate::state::AppState;
 
 /// The request header carrying the regions the page has.
 pub const REGIONS_HEADER: &str = "x-warden-regions";
@@ -35,11 +39,18 @@ pub struct Patch {
     pub unchanged: usize,
 }
 
+/// A changed region: its new content whole (`html`), or as edits (`ops`) of the version
+/// the browser has (`base`, its hash).
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Region {
     pub name: String,
     pub hash: String,
-    pub html: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<Op>>,
 }
 
 /// FNV-1a, 64 bits, as hex: a region's content changed or not (not a security check).
@@ -74,8 +85,9 @@ pub fn regions(html: &str) -> Vec<(&str, &str)> {
 }
 
 /// The regions of `html` whose hash differs from what the client has (`have`, as sent in
-/// the header: `name=hash,…`).
-pub fn patch(html: &str, have: &str) -> Patch {
+/// the header: `name=hash,…`): as edits of the client's version where `cache` still has it,
+/// else whole. Every region of `html` goes into `cache`.
+pub fn patch(html: &str, have: &str, cache: &RegionCache) -> Patch {
     let known: Vec<(&str, &str)> = have
         .split(',')
         .filter_map(|p| p.trim().split_once('='))
@@ -84,15 +96,29 @@ pub fn patch(html: &str, have: &str) -> Patch {
     let mut changed = Vec::new();
     for (name, body) in regions(html) {
         let h = hash(body);
-        if known.iter().any(|(n, k)| *n == name && *k == h) {
+        cache.put(&h, body);
+        let theirs = known.iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+        if theirs == Some(h.as_str()) {
             unchanged += 1;
-        } else {
-            changed.push(Region {
+            continue;
+        }
+        let base = theirs.and_then(|k| Some((k, cache.get(k)?)));
+        changed.push(match base {
+            Some((k, old)) => Region {
                 name: name.to_string(),
                 hash: h,
-                html: body.to_string(),
-            });
-        }
+                html: None,
+                base: Some(k.to_string()),
+                ops: Some(diff(&old, body)),
+            },
+            None => Region {
+                name: name.to_string(),
+                hash: h,
+                html: Some(body.to_string()),
+                base: None,
+                ops: None,
+            },
+        });
     }
     let title = html
         .split_once("<title>")
@@ -105,32 +131,17 @@ pub fn patch(html: &str, have: &str) -> Patch {
     }
 }
 
-/// The page with its regions' hashes embedded before `</body>` (unchanged without regions).
-pub fn with_hashes(html: &str) -> String {
-    let found = regions(html);
-    let Some(at) = html.rfind("</body>").filter(|_| !found.is_empty()) else {
-        return html.to_string();
-    };
-    let map: serde_json::Map<String, serde_json::Value> = found
-        .iter()
-        .map(|(n, b)| ((*n).to_string(), serde_json::Value::String(hash(b))))
-        .collect();
-    format!(
-        "{}<script type=\"application/json\" id=\"region-hashes\">{}</script>{}",
-        &html[..at],
-        serde_json::Value::Object(map),
-        &html[at..]
-    )
-}
-
 /// The layer: a page request carrying [`REGIONS_HEADER`] is answered with a [`Patch`].
-pub async fn regions_only(request: Request, next: Next) -> Response {
+pub async fn regions_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let have = request
         .headers()
         .get(REGIONS_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let response = next.run(request).await;
+    let Some(have) = have else {
+        return response;
+    };
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -152,10 +163,7 @@ pub async fn regions_only(request: Request, next: Next) -> Response {
     };
     let html = String::from_utf8_lossy(&bytes);
     parts.headers.remove(header::CONTENT_LENGTH);
-    let Some(have) = have else {
-        return Response::from_parts(parts, Body::from(with_hashes(&html)));
-    };
-    let json = serde_json::to_vec(&patch(&html, &have)).unwrap_or_default();
+    let json = serde_json::to_vec(&patch(&html, &have, &state.regions)).unwrap_or_default();
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -175,36 +183,46 @@ mod tests {
         <form><input name=\"note\"></form>\
         <div data-region=\"b\"><!--region:b--><p>two</p><!--/region:b--></div></body></html>";
 
+    fn text(r: &Region) -> &str {
+        r.html.as_deref().unwrap_or_default()
+    }
+
     #[test]
     fn only_changed_regions_are_sent() {
-        let all = patch(PAGE, "");
+        let cache = RegionCache::default();
+        let all = patch(PAGE, "", &cache);
         assert_eq!(all.title, "BREACH · Warden");
         assert_eq!(
             all.regions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert_eq!(all.regions[0].html, "<p>one</p>");
+        assert_eq!(text(&all.regions[0]), "<p>one</p>");
         let have = format!("a={},b=0000", hash("<p>one</p>"));
-        let some = patch(PAGE, &have);
+        let some = patch(PAGE, &have, &cache);
         assert_eq!(some.unchanged, 1);
         assert_eq!(some.regions.len(), 1);
         assert_eq!(some.regions[0].name, "b");
         // Nothing outside a region (the form) is ever sent.
-        assert!(some.regions.iter().all(|r| !r.html.contains("<form")));
+        assert!(some.regions.iter().all(|r| !text(r).contains("<form")));
     }
 
     #[test]
-    fn a_full_page_carries_its_regions_hashes() {
-        let page = with_hashes(PAGE);
-        let json = page
-            .split_once(r#"id="region-hashes">"#)
-            .and_then(|(_, r)| r.split_once("</script>"))
-            .map(|(j, _)| j)
-            .expect("hashes embedded");
-        let v: serde_json::Value = serde_json::from_str(json).expect("json");
-        assert_eq!(v["a"], hash("<p>one</p>"));
-        assert!(page.ends_with("</body></html>"));
-        assert_eq!(with_hashes("<html><body>no regions</body></html>"), "<html><body>no regions</body></html>");
+    fn a_region_the_browser_has_is_sent_as_edits_of_it() {
+        let cache = RegionCache::default();
+        let v1 = "<html><head><title>t</title></head><body><div data-region=\"g\"><!--region:g-->\n<g>a</g>\n<g>b</g>\n<line now=1/>\n<!--/region:g--></div></body></html>";
+        let v2 = v1.replace("now=1", "now=2");
+        let first = patch(v1, "", &cache);
+        let base = first.regions[0].hash.clone();
+        let next = patch(&v2, &format!("g={base}"), &cache);
+        let r = &next.regions[0];
+        assert_eq!(r.html, None, "sent as edits");
+        assert_eq!(r.base.as_deref(), Some(base.as_str()));
+        let old = regions(v1)[0].1;
+        let new = crate::live_diff::apply(old, r.ops.as_deref().expect("ops")).expect("applies");
+        assert_eq!(new, regions(&v2)[0].1);
+        // A version the server no longer has is sent whole.
+        let unknown = patch(&v2, "g=ffff", &cache);
+        assert!(unknown.regions[0].html.is_some());
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct AppState {
     /// Bumped whenever any run's fingerprint changes (`sse::feed`).
     pub changes: watch::Sender<u64>,
     pub data_dir: Option<PathBuf>,
+    /// Page regions recently sent, the bases of live updates' edits (`live_diff.rs`).
+    pub regions: Arc<crate::live_diff::RegionCache>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             catalog: options.catalog,
             auth: options.auth.map(Arc::new),
             sessions: Arc::default(),
+            regions: Arc::default(),
             local_csrf: secret(),
             login_key: secret(),
             secure_cookies: options.secure_cookies,

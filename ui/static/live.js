@@ -8,9 +8,10 @@
   // Only for a signed-in reader (the layout says so): the login page has nothing to follow.
   if (!window.EventSource || !window.fetch || document.body.dataset.live !== "true") return;
   var status = document.getElementById("live-status");
-  var hashes = {};
-  var embedded = document.getElementById("region-hashes");
-  if (embedded) { try { hashes = JSON.parse(embedded.textContent) || {}; } catch (e) { hashes = {}; } }
+  // Each region's content as the server sent it, with its hash: the base the server's
+  // next edits apply to. Until the first update the page has no such copy, so that update
+  // brings each changed region whole.
+  var sources = {}, hashes = {};
   var zoneEl = document.querySelector("[data-tz]");
   var zone = zoneEl ? zoneEl.getAttribute("data-tz") : undefined;
   var busy = false, again = false;
@@ -45,6 +46,21 @@
   function regionsHeader() {
     return Object.keys(hashes).map(function (k) { return k + "=" + hashes[k]; }).join(",");
   }
+  // A region's new content: whole, or edits of the copy this page holds.
+  function content(region) {
+    if (typeof region.html === "string") return region.html;
+    var old = sources[region.name];
+    if (old === undefined || hashes[region.name] !== region.base) return null;
+    var lines = old.match(/[^\n]*\n|[^\n]+$/g) || [];
+    var out = "";
+    for (var i = 0; i < region.ops.length; i++) {
+      var op = region.ops[i];
+      if (typeof op === "string") { out += op; continue; }
+      if (op[0] + op[1] > lines.length) return null;
+      out += lines.slice(op[0], op[0] + op[1]).join("");
+    }
+    return out;
+  }
   function refresh() {
     if (busy) { again = true; return; }
     busy = true;
@@ -56,13 +72,19 @@
       .then(function (patch) {
         if (!patch) return;
         var skipped = 0;
+        var lost = false;
         patch.regions.forEach(function (region) {
           var el = document.querySelector('[data-region="' + region.name + '"]');
           if (!el) return;
           if (inUse(el)) { skipped++; return; }
-          swap(el, region.html);
+          var html = content(region);
+          if (html === null) { lost = true; delete hashes[region.name]; return; }
+          swap(el, html);
+          sources[region.name] = html;
           hashes[region.name] = region.hash;
         });
+        // A copy out of step: the next update brings that region whole.
+        if (lost) again = true;
         if (patch.title) document.title = patch.title;
         if (status) {
           status.textContent = "Live · updated " + clock() +

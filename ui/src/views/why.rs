@@ -50,6 +50,8 @@ pub struct Why {
     pub chain_length: usize,
     /// What the chain's steps ran over their estimates, in all ("+1h53m").
     pub overrun_total: String,
+    /// Below zero margin, or its ladder above ok: the chain is shown step by step.
+    pub at_risk: bool,
     /// Moves on the first job that fit its state, each with its projected effect (only for
     /// deadlines at risk, on the cycle page).
     pub moves: Vec<MoveView>,
@@ -211,6 +213,7 @@ pub fn whys(s: &RunSnapshot, at_risk: &[bool], moves: bool) -> Vec<Why> {
                     .map(|(i, st)| step_view(s, st, d.first_look == Some(i)))
                     .collect(),
                 chain_length: d.steps.len(),
+                at_risk: risky,
                 overrun_total: signed(d.overrun_total),
                 moves: if moves && risky {
                     suggested_moves(s, d)
