@@ -191,6 +191,7 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
             };
             let points: Vec<(DateTime<Utc>, i64)> =
                 history.iter().map(|p| (p.at, p.margin_seconds)).collect();
+            let rank = severity(&state);
             DeadlineCard {
                 id: d.id.clone(),
                 name: d.name.clone().unwrap_or_else(|| d.id.clone()),
@@ -202,7 +203,7 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 margin_seconds: margin.num_seconds(),
                 margin: signed(margin),
                 state_label: state.replace('_', " "),
-                severity: severity(&state),
+                severity: rank,
                 state,
                 p_miss,
                 p_miss_text: p_miss.map_or("–".into(), |p| format!("{:.0}%", p * 100.0)),
@@ -217,7 +218,12 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 .to_string(),
                 p50: percentile(latest.and_then(|p| p.p50_finish)),
                 p90: percentile(latest.and_then(|p| p.p90_finish)),
-                why: if settled { String::new() } else { whys.get(i).map(|w| w.headline.clone()).unwrap_or_default() },
+                // The sentence only where it is needed: a deadline at risk.
+                why: if settled || (rank < 2 && margin >= TimeDelta::zero()) {
+                    String::new()
+                } else {
+                    whys.get(i).map(|w| w.headline.clone()).unwrap_or_default()
+                },
                 why_job: if settled { None } else { whys.get(i).and_then(|w| w.first_job.clone()) },
                 sparkline_svg: charts::sparkline(&points, 160, 36),
                 history_svg: charts::margin_chart(&points, tz, 520, 150),

@@ -10,7 +10,7 @@ use warden_core::sched::{
 use warden_deadlines::DEFAULT_HOLD;
 
 use super::why::{MoveView, delay_view, move_view};
-use super::{RunSummary, run_summary, signed};
+use super::{RunSummary, run_summary};
 use crate::snapshot::RunSnapshot;
 
 /// A confirmation page's query: how long a hold is projected to last.
@@ -67,7 +67,8 @@ pub fn confirm_view(s: &RunSnapshot, job: usize, command: Command, q: &ConfirmQu
         needs_reason: command_needs_reason(command),
         reason_because: reason_needed_because(command).into(),
         is_hold: command == Command::Hold,
-        hold_for: signed(hold_for).trim_start_matches('+').to_string(),
+        // As the field takes it back: whole minutes.
+        hold_for: format!("{}m", hold_for.num_minutes()),
         effect: move_view(s, job, command, hold_for, None),
         problem,
     }

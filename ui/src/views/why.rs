@@ -144,7 +144,12 @@ fn step_view(s: &RunSnapshot, step: &ChainStep, first: bool) -> WhyStep {
         over: minutes(step.overrun) > 0,
         progress: step.progress.map(|p| format!("{:.0}%", p * 100.0)),
         finish: clock(tz, step.finish, s.now),
-        needed_by: clock(tz, step.needed_by, s.now),
+        // A step done needs nothing more.
+        needed_by: if step.state == StepState::Done {
+            "–".into()
+        } else {
+            clock(tz, step.needed_by, s.now)
+        },
         first,
     }
 }
