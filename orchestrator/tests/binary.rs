@@ -107,11 +107,24 @@ fn run_status_and_operator_commands_as_an_operator_uses_them() {
         .chain(["--job", "CLMREGEXT"])
         .collect();
     assert_eq!(warden(&skip).status.code(), Some(2));
+    // So do holding and killing: they stop work the deadlines wait on.
+    for command in ["hold", "kill"] {
+        let bare: Vec<&str> = [command]
+            .iter()
+            .chain(&cycle)
+            .copied()
+            .chain(["--job", "CLMREGEXT"])
+            .collect();
+        let output = warden(&bare);
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains(&format!("{command} needs --reason")), "{err}");
+    }
     let typo: Vec<&str> = ["hold"]
         .iter()
         .chain(&cycle)
         .copied()
-        .chain(["--job", "CLMREGEX"])
+        .chain(["--job", "CLMREGEX", "--reason", "vendor file late"])
         .collect();
     let output = warden(&typo);
     assert_eq!(output.status.code(), Some(2));
