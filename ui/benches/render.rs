@@ -34,13 +34,20 @@ fn bench(c: &mut Criterion) {
         templates
             .render(
                 "detail",
-                &Page::local("month-end", Some(1), detail_view(&s, &filter, JOBS_PER_PAGE)),
+                &Page::local(
+                    "month-end",
+                    Some(1),
+                    detail_view(&s, &filter, JOBS_PER_PAGE),
+                ),
             )
             .expect("renders")
     };
     assert!(html.contains("class=\"gantt\"") && html.contains(" critical\""));
     eprintln!("cycle detail page: {} bytes of HTML", html.len());
-    let regions: usize = warden_ui::live::regions(&html).iter().map(|(_, r)| r.len()).sum();
+    let regions: usize = warden_ui::live::regions(&html)
+        .iter()
+        .map(|(_, r)| r.len())
+        .sum();
     eprintln!("its live regions (a live update sends at most these): {regions} bytes");
     let mut group = c.benchmark_group("ui");
     group.bench_function("month_end_detail_page", |b| {

@@ -114,7 +114,11 @@ pub async fn acknowledge_all(
     note: Option<&str>,
 ) -> Result<String, ApiError> {
     let user = principal.require(Permission::Acknowledge)?;
-    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let given = |v: Option<&str>| {
+        v.map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let (deadline, level) = (given(deadline), given(level));
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     let open: Vec<i64> = state

@@ -166,7 +166,8 @@ pub async fn audit_log(
             source: "ui".into(),
         });
     }
-    let ladder = given(&f.ladder).is_some_and(|v| v == "1" || v == "true") || given(&f.action).is_some();
+    let ladder =
+        given(&f.ladder).is_some_and(|v| v == "1" || v == "true") || given(&f.action).is_some();
     out.retain(|e| {
         (ladder || e.source != "ladder")
             && given(&f.job).is_none_or(|j| e.job.as_deref() == Some(j))

@@ -8,7 +8,10 @@ use handlebars::Handlebars;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout", include_str!("../templates/layout.hbs")),
-    ("deadline_card", include_str!("../templates/deadline_card.hbs")),
+    (
+        "deadline_card",
+        include_str!("../templates/deadline_card.hbs"),
+    ),
     ("overview", include_str!("../templates/overview.hbs")),
     ("detail", include_str!("../templates/detail.hbs")),
     ("job", include_str!("../templates/job.hbs")),

@@ -183,7 +183,11 @@ pub fn durations(runs: &[(&str, f64)], estimate: f64, width: u32, height: u32) -
             r#"<rect class="{class}" x="{bx:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}"><title>{}{m:.0} min</title></rect>"#,
             top + plot_h - bh,
             bar - 2.0,
-            if date.is_empty() { String::new() } else { format!("{date}: ") }
+            if date.is_empty() {
+                String::new()
+            } else {
+                format!("{date}: ")
+            }
         );
     }
     if let (Some(first), Some(last)) = (runs.first(), runs.last()) {
@@ -241,7 +245,10 @@ mod tests {
         );
         assert!(svg.contains(r#"class="axis""#), "{svg}");
         // The axis runs to whole hours; the label says what the margin did.
-        assert!(svg.contains(">+1h00m<") && svg.contains(">-1h00m<"), "{svg}");
+        assert!(
+            svg.contains(">+1h00m<") && svg.contains(">-1h00m<"),
+            "{svg}"
+        );
         assert!(svg.contains("margin from +1h00m to -30m"), "{svg}");
         assert!(svg.contains("EST<"), "times name their zone: {svg}");
         assert!(svg.contains("chart negative"));
@@ -253,7 +260,10 @@ mod tests {
         assert_eq!(svg.matches(r#"class="over""#).count(), 1);
         assert_eq!(svg.matches(r#"class="under""#).count(), 1);
         assert!(svg.contains(">70 min<"), "the axis names its top: {svg}");
-        assert!(svg.contains(">2025-01<") && svg.contains(">2025-02<"), "{svg}");
+        assert!(
+            svg.contains(">2025-01<") && svg.contains(">2025-02<"),
+            "{svg}"
+        );
         assert!(durations(&[], 60.0, 100, 40).is_empty());
     }
 }

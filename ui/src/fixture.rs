@@ -21,7 +21,9 @@ pub fn month_end(repository: &Path) -> Result<Plan, String> {
     let mut sources = SourceMap::new();
     let file = sources.add("workflows/month-end.yaml", text.as_str());
     let compiled = compile(&mut sources, file, &FsLoader::rooted(repository));
-    let date: DateSpec = "2025-02".parse().map_err(|e| format!("{e}"))?;
+    let date: DateSpec = "2025-02"
+        .parse()
+        .map_err(|e: <DateSpec as std::str::FromStr>::Err| e.to_string())?;
     compiled
         .workflow
         .ok_or("workflows/month-end.yaml does not compile")?
@@ -124,8 +126,12 @@ mod tests {
             crate::views::JOBS_PER_PAGE,
         );
         assert!(view.jobs_table.matching > 0);
-        assert!(view.jobs.iter().all(|r| r.id.to_lowercase().contains("fraud-scan")
-            || r.template.to_lowercase().contains("fraud-scan")));
+        assert!(
+            view.jobs
+                .iter()
+                .all(|r| r.id.to_lowercase().contains("fraud-scan")
+                    || r.template.to_lowercase().contains("fraud-scan"))
+        );
         let ids: Vec<&str> = view.jobs.iter().map(|r| r.id.as_str()).collect();
         let mut sorted = ids.clone();
         sorted.sort();

@@ -203,7 +203,9 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     };
     // One lane alone (a day and stream filter) is open.
     let single = lanes.len() == 1;
-    let is_open = |k: &LaneKey| all || single || Some(*k) == default || asked.contains(lane_key(plan, *k).as_str());
+    let is_open = |k: &LaneKey| {
+        all || single || Some(*k) == default || asked.contains(lane_key(plan, *k).as_str())
+    };
 
     // Time range.
     let shown: Vec<usize> = lanes.values().flatten().copied().collect();
@@ -235,7 +237,9 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
             .iter()
             .find(|n| n.closes >= s.now)
             .or(plan.nights.last())
-            .map_or((cycle_t0, cycle_t1), |n| (n.opens, n.closes.max(n.opens + TimeDelta::hours(1)))),
+            .map_or((cycle_t0, cycle_t1), |n| {
+                (n.opens, n.closes.max(n.opens + TimeDelta::hours(1)))
+            }),
         "now" => {
             let from = round_up(plan.start, s.now, TimeDelta::hours(1)) - TimeDelta::hours(3);
             (from, from + TimeDelta::hours(9))
@@ -255,7 +259,10 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         let title = format!(
             "{} · {}",
             night.name.as_deref().unwrap_or(&night.day_id),
-            key.1.map_or("cycle-wide".to_string(), |st| format!("stream {}", plan.streams[st].id))
+            key.1.map_or("cycle-wide".to_string(), |st| format!(
+                "stream {}",
+                plan.streams[st].id
+            ))
         );
         let open = is_open(key);
         let toggle = {
@@ -283,8 +290,14 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         let rows = if open {
             open_rows(s, jobs, all)
         } else {
-            let done = jobs.iter().filter(|&&j| s.projection.phases[j] == Phase::Done).count();
-            let running = jobs.iter().filter(|&&j| s.projection.phases[j] == Phase::Running).count();
+            let done = jobs
+                .iter()
+                .filter(|&&j| s.projection.phases[j] == Phase::Done)
+                .count();
+            let running = jobs
+                .iter()
+                .filter(|&&j| s.projection.phases[j] == Phase::Running)
+                .count();
             vec![Row {
                 label: format!("{} jobs · {done} done · {running} running", jobs.len()),
                 link: None,
@@ -397,10 +410,9 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     }
     let mut y = 0.0;
     for (title, toggle, open, rows) in &drawn {
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            r#"<a href="{toggle}" class="lane-toggle"><text class="lane" x="4" y="{:.1}">{} {}</text></a><line class="lane" x1="0" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/>
-"#,
+            r#"<a href="{toggle}" class="lane-toggle"><text class="lane" x="4" y="{:.1}">{} {}</text></a><line class="lane" x1="0" y1="{y:.1}" x2="{width:.0}" y2="{y:.1}"/>"#,
             y + 14.0,
             if *open { "▾" } else { "▸" },
             esc(title)
@@ -416,10 +428,9 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
             continue;
         }
         let px = x(d.at);
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            r#"<line class="deadline" data-deadline="{}" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"><title>{} at {}</title></line>
-"#,
+            r#"<line class="deadline" data-deadline="{}" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"><title>{} at {}</title></line>"#,
             esc(&d.id),
             esc(d.name.as_deref().unwrap_or(&d.id)),
             local(tz, d.at),
@@ -505,16 +516,38 @@ fn draw_row(
     let plan = &s.plan;
     let tz = plan.timezone;
     let bars = &s.projection.schedule.jobs;
-    let start = row.jobs.iter().map(|&j| bars[j].start).min().unwrap_or(s.now);
-    let finish = row.jobs.iter().map(|&j| bars[j].finish).max().unwrap_or(s.now);
-    let planned_start = row.jobs.iter().map(|&j| s.planned.jobs[j].start).min().unwrap_or(start);
-    let planned_finish = row.jobs.iter().map(|&j| s.planned.jobs[j].finish).max().unwrap_or(finish);
+    let start = row
+        .jobs
+        .iter()
+        .map(|&j| bars[j].start)
+        .min()
+        .unwrap_or(s.now);
+    let finish = row
+        .jobs
+        .iter()
+        .map(|&j| bars[j].finish)
+        .max()
+        .unwrap_or(s.now);
+    let planned_start = row
+        .jobs
+        .iter()
+        .map(|&j| s.planned.jobs[j].start)
+        .min()
+        .unwrap_or(start);
+    let planned_finish = row
+        .jobs
+        .iter()
+        .map(|&j| s.planned.jobs[j].finish)
+        .max()
+        .unwrap_or(finish);
     let phases: Vec<Phase> = row.jobs.iter().map(|&j| s.projection.phases[j]).collect();
+    // A row of several jobs is running while some are done and some not.
     let phase = if phases.iter().all(|p| *p == Phase::Done) {
         "actual"
-    } else if phases.contains(&Phase::Running) {
-        "running"
-    } else if phases.contains(&Phase::Done) {
+    } else if phases
+        .iter()
+        .any(|p| matches!(p, Phase::Running | Phase::Done))
+    {
         "running"
     } else {
         "projected"
@@ -569,7 +602,11 @@ fn draw_row(
     let _ = write!(
         svg,
         r#"<g class="row{}"{data_job}><title>{}</title><rect class="planned" x="{pa:.1}" y="{:.1}" width="{:.1}" height="2.5"/><rect class="bar {phase}{crit}" x="{a:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/>"#,
-        if row.kind == RowKind::Lane { " lane-row" } else { "" },
+        if row.kind == RowKind::Lane {
+            " lane-row"
+        } else {
+            ""
+        },
         esc(&title),
         y + 1.0,
         (pb - pa).max(1.5),

@@ -65,7 +65,10 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run}", get(pages::detail))
         .route("/runs/{run}/jobs/{job}", get(pages::job))
         .route("/runs/{run}/jobs/{job}/{action}", post(pages::job_action))
-        .route("/runs/{run}/jobs/{job}/confirm/{action}", get(pages::confirm))
+        .route(
+            "/runs/{run}/jobs/{job}/confirm/{action}",
+            get(pages::confirm),
+        )
         .route("/runs/{run}/whatif", get(pages::whatif))
         .route("/runs/{run}/partitions", get(pages::partitions))
         .route("/runs/{run}/alerts", get(pages::alerts))
@@ -84,10 +87,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/runs/{run}/partitions", get(api::partitions))
         .route("/api/runs/{run}/alerts", get(api::alerts))
-        .route(
-            "/api/runs/{run}/alerts/ack-all",
-            post(api::acknowledge_all),
-        )
+        .route("/api/runs/{run}/alerts/ack-all", post(api::acknowledge_all))
         .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))
         .route("/api/audit", get(api::audit))
         .route("/api/impact", get(api::impact_tests))

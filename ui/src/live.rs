@@ -193,7 +193,10 @@ mod tests {
         let all = patch(PAGE, "", &cache);
         assert_eq!(all.title, "BREACH · Warden");
         assert_eq!(
-            all.regions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            all.regions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
             ["a", "b"]
         );
         assert_eq!(text(&all.regions[0]), "<p>one</p>");

@@ -58,11 +58,14 @@ pub fn apply(old: &str, ops: &[Op]) -> Option<String> {
     Some(out)
 }
 
+/// Versions by hash, and their hashes oldest first.
+type Versions = (HashMap<String, std::sync::Arc<str>>, VecDeque<String>);
+
 /// Region versions recently sent, by hash, at most `capacity` of them (oldest out first).
 #[derive(Debug)]
 pub struct RegionCache {
     capacity: usize,
-    inner: Mutex<(HashMap<String, std::sync::Arc<str>>, VecDeque<String>)>,
+    inner: Mutex<Versions>,
 }
 
 impl RegionCache {
@@ -129,7 +132,11 @@ mod tests {
         for new in ["x\nx\nx\n", "z\ny\nx\nx", "", "w\nx\nz"] {
             assert_eq!(apply(old, &diff(old, new)).as_deref(), Some(new), "{new:?}");
         }
-        assert_eq!(apply("a\n", &[Op::Copy([3, 1])]), None, "a copy past the end");
+        assert_eq!(
+            apply("a\n", &[Op::Copy([3, 1])]),
+            None,
+            "a copy past the end"
+        );
     }
 
     #[test]

@@ -205,15 +205,7 @@ pub async fn overview(
             views::alarm(view.runs.iter().flat_map(|r| &r.deadlines)),
             "Cycles".into(),
         );
-        Ok(page(
-            &state,
-            &who,
-            "overview",
-            title,
-            None,
-            n.notice,
-            view,
-        ))
+        Ok(page(&state, &who, "overview", title, None, n.notice, view))
     }
     .await;
     or_error(&state, &who, r)
@@ -312,7 +304,10 @@ pub async fn alerts(
     let r = async {
         who.require(Permission::Read)?;
         let s = state.snapshot(&run).await?;
-        let only = q.unacknowledged.as_deref().is_some_and(|v| v == "1" || v == "true");
+        let only = q
+            .unacknowledged
+            .as_deref()
+            .is_some_and(|v| v == "1" || v == "true");
         let view = views::alerts_view(&s, Masking::for_reader(&who), only);
         let title = views::titled(views::alarm(&view.run.deadlines), "Alerts".into());
         Ok(page(
@@ -438,7 +433,15 @@ pub async fn confirm(
         let command = actions::parse_command(&action)?;
         let view = confirm_view(&s, j, command, &q);
         let title = format!("{action} {job}?");
-        Ok(page(&state, &who, "confirm", title, Some(s.run.id), n.notice, view))
+        Ok(page(
+            &state,
+            &who,
+            "confirm",
+            title,
+            Some(s.run.id),
+            n.notice,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)
@@ -457,7 +460,15 @@ pub async fn whatif(
         let s = state.snapshot(&run).await?;
         let view = whatif_view(&s, &q);
         let title = format!("What if {} {}?", view.job, view.change);
-        Ok(page(&state, &who, "whatif", title, Some(s.run.id), None, view))
+        Ok(page(
+            &state,
+            &who,
+            "whatif",
+            title,
+            Some(s.run.id),
+            None,
+            view,
+        ))
     }
     .await;
     or_error(&state, &who, r)

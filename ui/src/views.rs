@@ -66,7 +66,9 @@ pub fn local(tz: Tz, t: DateTime<Utc>) -> String {
 
 /// A time with its zone's abbreviation, for lists that mix runs: `Sat 2025-03-01 06:00 EST`.
 pub fn zoned(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z").to_string()
+    t.with_timezone(&tz)
+        .format("%a %Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 /// A deadline as the overview shows it.
@@ -224,7 +226,11 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 } else {
                     whys.get(i).map(|w| w.headline.clone()).unwrap_or_default()
                 },
-                why_job: if settled { None } else { whys.get(i).and_then(|w| w.first_job.clone()) },
+                why_job: if settled {
+                    None
+                } else {
+                    whys.get(i).and_then(|w| w.first_job.clone())
+                },
                 sparkline_svg: charts::sparkline(&points, 160, 36),
                 history_svg: charts::margin_chart(&points, tz, 520, 150),
                 history_range: match (points.first(), points.last()) {
@@ -500,10 +506,10 @@ fn jobs_table(
 ) -> (Vec<JobRow>, JobsTable) {
     let plan = &s.plan;
     let q = filter.q.as_deref().unwrap_or("").trim().to_lowercase();
-    let sort = match filter.sort.as_deref() {
-        Some(k @ ("finish" | "slack" | "job" | "state")) => k,
-        _ => "start",
-    };
+    let sort = ["finish", "slack", "job", "state"]
+        .into_iter()
+        .find(|k| filter.sort.as_deref() == Some(*k))
+        .unwrap_or("start");
     let mut rows: Vec<JobRow> = (0..plan.jobs.len())
         .filter(|&j| filter.keeps(plan, j))
         .map(|j| job_row(s, j, critical.contains(&j)))
@@ -521,7 +527,9 @@ fn jobs_table(
         "state" => rows.sort_by(|a, b| (&a.state, a.start_utc).cmp(&(&b.state, b.start_utc))),
         _ => rows.sort_by_key(|r| (r.start_utc, r.id.clone())),
     }
-    let total = (0..plan.jobs.len()).filter(|&j| filter.keeps(plan, j)).count();
+    let total = (0..plan.jobs.len())
+        .filter(|&j| filter.keeps(plan, j))
+        .count();
     let matching = rows.len();
     let pages = matching.div_ceil(per_page).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
@@ -560,8 +568,16 @@ fn jobs_table(
         pages,
         first: if matching == 0 { 0 } else { first + 1 },
         last: first + shown.len(),
-        prev: if page > 1 { link(page - 1) } else { String::new() },
-        next: if page < pages { link(page + 1) } else { String::new() },
+        prev: if page > 1 {
+            link(page - 1)
+        } else {
+            String::new()
+        },
+        next: if page < pages {
+            link(page + 1)
+        } else {
+            String::new()
+        },
     };
     (shown, table)
 }
@@ -932,7 +948,12 @@ pub fn partitions_view(s: &RunSnapshot, data_dir: Option<&Path>) -> PartitionsVi
                     (mean > 0.0).then(|| (max / mean * 100.0).round() / 100.0)
                 })
                 .flatten();
-            let count = |w: &[&str]| partitions.iter().filter(|p| w.contains(&p.state.as_str())).count();
+            let count = |w: &[&str]| {
+                partitions
+                    .iter()
+                    .filter(|p| w.contains(&p.state.as_str()))
+                    .count()
+            };
             PartitionGroup {
                 count: partitions.len(),
                 done: count(&["succeeded", "skipped"]),
@@ -1107,7 +1128,9 @@ fn incidents(s: &RunSnapshot, alerts: &[AlertView], cards: &[DeadlineCard]) -> V
             .deadlines
             .iter()
             .find(|d| d.id == a.deadline)
-            .map_or(a.deadline.clone(), |d| d.name.clone().unwrap_or_else(|| d.id.clone()));
+            .map_or(a.deadline.clone(), |d| {
+                d.name.clone().unwrap_or_else(|| d.id.clone())
+            });
         groups.push(IncidentView {
             deadline: a.deadline.clone(),
             deadline_name: name,
@@ -1122,7 +1145,9 @@ fn incidents(s: &RunSnapshot, alerts: &[AlertView], cards: &[DeadlineCard]) -> V
             deadline_state: cards
                 .iter()
                 .find(|c| c.id == a.deadline)
-                .map_or(String::new(), |c| format!("{} · margin {}", c.state_label, c.margin)),
+                .map_or(String::new(), |c| {
+                    format!("{} · margin {}", c.state_label, c.margin)
+                }),
             summary: a.summary.clone(),
             acks: a.acks.clone(),
             alerts: vec![a.clone()],

@@ -47,12 +47,22 @@ pub fn parse_signed_duration(text: &str) -> Result<TimeDelta, String> {
     parsed.map_err(|e| format!("`{t}` is not a duration ({e}); write e.g. +45m, -20m or 2h"))
 }
 
-pub fn confirm_view(s: &RunSnapshot, job: usize, command: Command, q: &ConfirmQuery) -> ConfirmView {
+pub fn confirm_view(
+    s: &RunSnapshot,
+    job: usize,
+    command: Command,
+    q: &ConfirmQuery,
+) -> ConfirmView {
     let (hold_for, problem) = match q.hold_for.as_deref().filter(|h| !h.trim().is_empty()) {
         None => (DEFAULT_HOLD, None),
         Some(text) => match parse_signed_duration(text) {
             Ok(d) if d > TimeDelta::zero() => (d, None),
-            Ok(_) => (DEFAULT_HOLD, Some(format!("a hold lasts a positive time, not `{text}`; projected for 1h"))),
+            Ok(_) => (
+                DEFAULT_HOLD,
+                Some(format!(
+                    "a hold lasts a positive time, not `{text}`; projected for 1h"
+                )),
+            ),
             Err(e) => (DEFAULT_HOLD, Some(format!("{e}; projected for 1h"))),
         },
     };
@@ -63,7 +73,10 @@ pub fn confirm_view(s: &RunSnapshot, job: usize, command: Command, q: &ConfirmQu
         job: pj.id.clone(),
         command: command_name(command).into(),
         allowed: fits.is_ok(),
-        why_not: fits.err().map(|w| format!("{} {w}", pj.id)).unwrap_or_default(),
+        why_not: fits
+            .err()
+            .map(|w| format!("{} {w}", pj.id))
+            .unwrap_or_default(),
         needs_reason: command_needs_reason(command),
         reason_because: reason_needed_because(command).into(),
         is_hold: command == Command::Hold,
@@ -128,7 +141,13 @@ pub fn whatif_view(s: &RunSnapshot, q: &WhatifQuery) -> WhatifView {
         if let Err(why) = command_fits(command, s.machine.status(job), s.machine.is_held(job)) {
             return Err(format!("cannot {change} `{job_text}` now: it {why}"));
         }
-        Ok(move_view(s, job, command, hold_for.max(TimeDelta::minutes(1)), None))
+        Ok(move_view(
+            s,
+            job,
+            command,
+            hold_for.max(TimeDelta::minutes(1)),
+            None,
+        ))
     };
     let (effect, problem) = match answer() {
         Ok(e) => (Some(e), None),

@@ -112,7 +112,9 @@ fn state_word(s: StepState) -> &'static str {
 
 fn link_words(s: &RunSnapshot, link: ChainLink) -> String {
     match link {
-        ChainLink::Start { reason } => format!("starts at its earliest ({reason:?})").to_lowercase(),
+        ChainLink::Start { reason } => {
+            format!("starts at its earliest ({reason:?})").to_lowercase()
+        }
         ChainLink::Dependency => "after the previous".into(),
         ChainLink::Resource { resource } => format!(
             "waits for {}",
@@ -188,9 +190,9 @@ fn headline(s: &RunSnapshot, d: &Diagnosis, deadline_name: &str) -> String {
                  force-completed; rerun now it finishes {finish}; {needs}"
             )
         }
-        StepState::Held => format!(
-            "{job} is held: released now it finishes {finish} ({est} min); {needs}"
-        ),
+        StepState::Held => {
+            format!("{job} is held: released now it finishes {finish} ({est} min); {needs}")
+        }
         StepState::Waiting | StepState::Done => format!(
             "{job} has not started: projected {}–{finish} ({est} min); {needs}",
             clock(tz, step.start, s.now)
@@ -245,7 +247,9 @@ fn suggested_moves(s: &RunSnapshot, d: &Diagnosis) -> Vec<MoveView> {
     };
     let mut out: Vec<MoveView> = candidates
         .iter()
-        .filter(|&&c| command_fits(c, s.machine.status(step.job), s.machine.is_held(step.job)).is_ok())
+        .filter(|&&c| {
+            command_fits(c, s.machine.status(step.job), s.machine.is_held(step.job)).is_ok()
+        })
         .map(|&c| move_view(s, step.job, c, DEFAULT_HOLD, Some(d.deadline)))
         .collect();
     out.sort_by_key(|m| {
@@ -275,7 +279,15 @@ pub fn move_view(
         &[Move::Command { job, command }],
         hold_for,
     );
-    changes_view(s, &s.projection, &after, job, command_name(command), assumes(command, hold_for), focus)
+    changes_view(
+        s,
+        &s.projection,
+        &after,
+        job,
+        command_name(command),
+        assumes(command, hold_for),
+        focus,
+    )
 }
 
 /// What a hypothetical delay (or speed-up) of `job` by `by` would do to every deadline.
@@ -287,14 +299,22 @@ pub fn delay_view(s: &RunSnapshot, job: usize, by: TimeDelta) -> MoveView {
         &[Move::Delay { job, by }],
         DEFAULT_HOLD,
     );
-    let what = if by < TimeDelta::zero() { "faster" } else { "slower" };
+    let what = if by < TimeDelta::zero() {
+        "faster"
+    } else {
+        "slower"
+    };
     changes_view(
         s,
         &s.projection,
         &after,
         job,
         "delay",
-        format!("{} {what} than projected ({})", s.plan.jobs[job].id, signed(by)),
+        format!(
+            "{} {what} than projected ({})",
+            s.plan.jobs[job].id,
+            signed(by)
+        ),
         None,
     )
 }
