@@ -4,9 +4,8 @@
 //! Each step of a deadline's ladder (`margin_below`, `margin_share_below`, `p_miss_above`,
 //! `projected_miss`) is on or off. It switches on when its condition holds and off only when
 //! the condition is clear by a band ([`Policy`]), so a margin wobbling around a threshold
-//! raises one alert, not one per projection (hysteresis). A step that switches on notifies
-//! its roles; while it stays on and nobody has acknowledged it, it notifies again every
-//! `renotify`. The deadline's level is the most severe active step's:
+//! raises one alert, not one per projection (hysteresis). The deadline's level is the most
+//! severe active step's:
 //!
 //! `ok → warning → escalated → breach projected → breached`
 //!
@@ -15,13 +14,37 @@
 //! its jobs unfinished, or they finished late; a breach is recorded with the actual finish
 //! and the lateness once known.
 //!
+//! **A deadline is one incident, not one alert per step.** The rules, per look (one
+//! [`Escalator::evaluate`]):
+//!
+//! - At most one [`Decision::Notify`] per deadline. Only the *top* step may notify: the most
+//!   severe step that is on after this look (by level, then the later step).
+//! - A step that switches on notifies only if it raises the deadline to a new, more severe
+//!   level than it had at the previous look. Steps that switch on without doing so (milder
+//!   ones in the same look, or a sibling at the level already reached) are recorded active
+//!   silently ([`Decision::Activated`]). So `warning` and `breach_projected` never fire
+//!   together: a look that finds the deadline already projected to miss tells once, at
+//!   `breach_projected`.
+//! - The top step notifies again every `renotify` of its own ([`Renotify`], from the
+//!   workflow's `renotify:`; the [`Policy`]'s 30 min by default; `never`: once per
+//!   activation) while it stays on unacknowledged. The interval runs from the step's last
+//!   notice, its silent activation, or the moment a more severe step of its deadline cleared,
+//!   whichever is latest (a de-escalation is not itself a notice), and never from less than
+//!   the last notice at the same level of the deadline: at most one notice per (deadline,
+//!   level) per interval, even when a step flaps on and off.
+//! - An acknowledgement quiets its step and every active step of its deadline at the same or
+//!   a milder level ([`Decision::Acknowledged`]`::also`): acknowledging the incident at its
+//!   current level silences it. A step that switches on under an acknowledged step at least
+//!   as severe inherits the acknowledgement. A quiet step stays quiet until it clears and
+//!   switches on again; a new, more severe level always notifies.
+//!
 //! Pure: the caller feeds readings at times it chooses and stores the decisions (which are
 //! also what [`Escalator::restore`] rebuilds the state from after a restart).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use warden_core::plan::Plan;
-use warden_core::workflow::Trigger;
+use warden_core::workflow::{Renotify, Trigger};
 
 /// The escalation state of a deadline, mildest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -69,7 +92,8 @@ pub struct Policy {
     pub p_band: f64,
     /// ...or this share of the threshold, whichever is more.
     pub p_band_share: f64,
-    /// An active, unacknowledged step notifies again after this long.
+    /// An active, unacknowledged step notifies again after this long, unless its workflow
+    /// step sets its own `renotify:`.
     pub renotify: TimeDelta,
 }
 
@@ -121,6 +145,17 @@ pub enum Decision {
         /// The condition in words ("margin below 6h").
         trigger: String,
     },
+    /// The step switched on without a notice of its own: it was not the top step of its
+    /// deadline, or it did not raise the deadline's level. It is active like a notified step
+    /// (it holds the level, clears by its band, and may notify later as the top step).
+    Activated {
+        deadline: usize,
+        step: usize,
+        level: Level,
+        activation: u32,
+        /// Switched on under an acknowledged step at least as severe: quiet from the start.
+        acknowledged: bool,
+    },
     /// The step's condition is clear by its band.
     Cleared { deadline: usize, step: usize },
     /// The deadline's level changed.
@@ -148,6 +183,10 @@ pub enum Decision {
         step: usize,
         activation: u32,
         by: String,
+        /// The other active steps of the deadline at the same or a milder level, quieted by
+        /// the same acknowledgement (their current activations).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<usize>,
     },
 }
 
@@ -156,13 +195,19 @@ struct StepState {
     active: bool,
     activations: u32,
     notices: u32,
-    last_notice: Option<DateTime<Utc>>,
+    /// Where the re-notify interval counts from: the last notice, the silent activation, or
+    /// a more severe step of the deadline clearing, whichever was last.
+    clock: Option<DateTime<Utc>>,
     acknowledged: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 struct DeadlineState {
     steps: Vec<StepState>,
+    /// Each step's level ([`step_level`]).
+    levels: Vec<Level>,
+    /// The last notice at each level (indexed by `Level as usize`).
+    level_notices: [Option<DateTime<Utc>>; 5],
     level: Level,
     /// The breach was recorded (without an actual finish yet, or with it).
     breach_recorded: Option<bool>,
@@ -188,6 +233,8 @@ impl Escalator {
                 .iter()
                 .map(|d| DeadlineState {
                     steps: vec![StepState::default(); d.escalation.len()],
+                    levels: (0..d.escalation.len()).map(|i| step_level(d, i)).collect(),
+                    level_notices: [None; 5],
                     level: Level::Ok,
                     breach_recorded: None,
                     met: false,
@@ -233,20 +280,32 @@ impl Escalator {
         )
     }
 
-    /// Records an acknowledgement of the step's current activation; `None` if the step is
-    /// not active (nothing to acknowledge) or already acknowledged.
+    /// Records an acknowledgement of the step's current activation, which also quiets the
+    /// deadline's other active steps at the same or a milder level (`also`); `None` if the
+    /// step is not active (nothing to acknowledge) or already acknowledged.
     pub fn acknowledge(&mut self, deadline: usize, step: usize, by: &str) -> Option<Decision> {
-        let s = self.deadlines.get_mut(deadline)?.steps.get_mut(step)?;
+        let d = self.deadlines.get(deadline)?;
+        let s = d.steps.get(step)?;
         if !s.active || s.acknowledged {
             return None;
         }
-        s.acknowledged = true;
-        Some(Decision::Acknowledged {
+        let level = d.levels[step];
+        let also = d
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| *i != step && o.active && !o.acknowledged && d.levels[*i] <= level)
+            .map(|(i, _)| i)
+            .collect();
+        let decision = Decision::Acknowledged {
             deadline,
             step,
             activation: s.activations,
             by: by.to_string(),
-        })
+            also,
+        };
+        self.absorb_ack(&decision);
+        Some(decision)
     }
 
     /// Records an acknowledgement of a notice by its key (`RUN/DEADLINE/sSTEP/aACT/nN`), if
@@ -350,21 +409,62 @@ impl Escalator {
         if state.breach_recorded.is_some() {
             return; // breached; waiting for the actual finish
         }
-        let mut level = Level::Ok;
-        for (step, es) in pd.escalation.iter().enumerate() {
-            let s = &state.steps[step];
-            let on = self.condition(es.trigger, r, s.active);
-            let step_level = step_level(pd, step);
-            match (s.active, on) {
+        // Each step's condition (with its band when it is on), then the top step: the most
+        // severe one on after this look, the only one that may notify.
+        let on: Vec<bool> = pd
+            .escalation
+            .iter()
+            .zip(&state.steps)
+            .map(|(es, s)| self.condition(es.trigger, r, s.active))
+            .collect();
+        let levels = &state.levels;
+        let top = (0..on.len())
+            .filter(|i| on[*i])
+            .max_by_key(|i| (levels[*i], *i));
+        let level = top.map_or(Level::Ok, |t| levels[t]);
+        for (step, s) in state.steps.iter().enumerate() {
+            let step_level = levels[step];
+            let interval = match pd.escalation[step].renotify {
+                Renotify::Policy => Some(self.policy.renotify),
+                Renotify::Every(every) => Some(every),
+                Renotify::Never => None,
+            };
+            // The last notice at this level of the deadline, within this step's interval
+            // (the policy's for a step notified once per activation).
+            let level_told = state.level_notices[step_level as usize]
+                .is_some_and(|t| now - t < interval.unwrap_or(self.policy.renotify));
+            match (s.active, on[step]) {
                 (false, true) => {
                     let activation = s.activations + 1;
-                    out.push(self.notify(plan, r.deadline, step, step_level, activation, 1, r));
+                    if top == Some(step) && step_level > state.level && !level_told {
+                        out.push(self.notify(plan, r.deadline, step, step_level, activation, 1, r));
+                    } else {
+                        // Quiet from the start under an acknowledged step at least as severe
+                        // that stays on.
+                        let acknowledged = state.steps.iter().enumerate().any(|(i, o)| {
+                            o.active && o.acknowledged && on[i] && levels[i] >= step_level
+                        });
+                        out.push(Decision::Activated {
+                            deadline: r.deadline,
+                            step,
+                            level: step_level,
+                            activation,
+                            acknowledged,
+                        });
+                    }
                 }
                 (true, true) => {
-                    let due = s
-                        .last_notice
-                        .is_none_or(|t| now - t >= self.policy.renotify);
-                    if due && !s.acknowledged {
+                    // A more severe step clearing now restarts this step's interval.
+                    let severe_cleared =
+                        state.steps.iter().enumerate().any(|(i, o)| {
+                            o.active && !on[i] && (levels[i], i) > (step_level, step)
+                        });
+                    let due = interval.is_some_and(|every| {
+                        s.clock.is_none_or(|t| now - t >= every)
+                            && state.level_notices[step_level as usize]
+                                .is_none_or(|t| now - t >= every)
+                    });
+                    if top == Some(step) && due && !s.acknowledged && !severe_cleared {
                         out.push(self.notify(
                             plan,
                             r.deadline,
@@ -381,9 +481,6 @@ impl Escalator {
                     step,
                 }),
                 (false, false) => {}
-            }
-            if on {
-                level = level.max(step_level);
             }
         }
         self.level_change(r.deadline, level, out);
@@ -471,13 +568,40 @@ impl Escalator {
                     s.active = true;
                     s.activations = *activation;
                     s.notices = *notice;
-                    s.last_notice = Some(at);
+                    s.clock = Some(at);
+                }
+                if let Some(d) = self.deadlines.get_mut(*deadline) {
+                    d.level_notices[*level as usize] = Some(at);
+                }
+            }
+            Decision::Activated {
+                deadline,
+                step,
+                activation,
+                acknowledged,
+                ..
+            } => {
+                if let Some(s) = self.step_mut(*deadline, *step) {
+                    s.active = true;
+                    s.activations = *activation;
+                    s.notices = 0;
+                    s.clock = Some(at);
+                    s.acknowledged = *acknowledged;
                 }
             }
             Decision::Cleared { deadline, step } => {
-                if let Some(s) = self.step_mut(*deadline, *step) {
-                    s.active = false;
-                    s.acknowledged = false;
+                if let Some(d) = self.deadlines.get_mut(*deadline)
+                    && *step < d.steps.len()
+                {
+                    d.steps[*step].active = false;
+                    d.steps[*step].acknowledged = false;
+                    // The milder steps still on count their interval from now.
+                    let cleared = (d.levels[*step], *step);
+                    for (i, s) in d.steps.iter_mut().enumerate() {
+                        if s.active && (d.levels[i], i) < cleared {
+                            s.clock = Some(s.clock.map_or(at, |c| c.max(at)));
+                        }
+                    }
                 }
             }
             Decision::Level { deadline, to, .. } => {
@@ -500,14 +624,33 @@ impl Escalator {
                     }
                 }
             }
-            Decision::Acknowledged {
-                deadline,
-                step,
-                activation,
-                ..
-            } => {
-                if let Some(s) = self.step_mut(*deadline, *step)
-                    && s.activations == *activation
+            Decision::Acknowledged { .. } => self.absorb_ack(d),
+        }
+    }
+
+    fn absorb_ack(&mut self, d: &Decision) {
+        let Decision::Acknowledged {
+            deadline,
+            step,
+            activation,
+            also,
+            ..
+        } = d
+        else {
+            return;
+        };
+        let Some(state) = self.deadlines.get_mut(*deadline) else {
+            return;
+        };
+        if state
+            .steps
+            .get(*step)
+            .is_some_and(|s| s.activations == *activation)
+        {
+            state.steps[*step].acknowledged = true;
+            for i in also {
+                if let Some(s) = state.steps.get_mut(*i)
+                    && s.active
                 {
                     s.acknowledged = true;
                 }

@@ -214,8 +214,25 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
         format!("alert {alert_id} (online-restart warning) acknowledged by dokoye\n")
     );
 
+    // Again, by somebody else: idempotent. Nothing stored; told who acknowledged it.
+    let output = warden(&["ack", &id, "--as", "ahmad", "--note", "me too", "--db", &db]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let said = text(&output.stdout);
+    assert!(
+        said.starts_with(&format!(
+            "alert {alert_id} (online-restart warning) was already acknowledged by dokoye at 2"
+        )) && said.ends_with(" UTC (\"watching stream A\"); nothing stored\n"),
+        "{said}"
+    );
+
     let output = warden(&list);
     let out = text(&output.stdout);
+    assert_eq!(
+        out.matches("acknowledged by").count(),
+        1,
+        "one acknowledgement: {out}"
+    );
+    assert!(!out.contains("ahmad"), "{out}");
     assert!(out.contains("  log  delivered 2025-"), "{out}");
     assert_aligned(&out);
     assert!(out.contains("(1 attempt)"), "{out}");
@@ -236,6 +253,7 @@ fn warden_run_delivers_the_outbox_and_alerts_and_ack_show_it() {
     assert_eq!(a["deliveries"][0]["status"], "delivered");
     assert_eq!(a["deliveries"][0]["attempts"], 1);
     assert_eq!(a["deliveries"][0]["channel"], "log");
+    assert_eq!(a["acks"].as_array().map(Vec::len), Some(1), "{a}");
     assert_eq!(a["acks"][0]["actor"], "dokoye");
     assert_eq!(a["acks"][0]["note"], "watching stream A");
     assert_eq!(a["view"]["margin_minutes"], 75);

@@ -116,8 +116,9 @@ async fn an_overrunning_job_is_escalated_breached_and_settled_with_its_lateness(
     );
     assert!(tight.iter().all(|p| p.samples == 50 || p.settled));
 
-    // The ladder's decisions, in order: warned, projected to miss, breached while running,
-    // then breached with the actual finish; `roomy` met.
+    // The ladder's decisions, in order: warning on (told, or recorded silently when the
+    // same look already projects the miss: one notice per look, the most severe), projected
+    // to miss, breached while running, then breached with the actual finish; `roomy` met.
     let events = store.load_deadline_events(run_id).await.expect("events");
     let of = |id: &str| -> Vec<String> {
         events
@@ -132,9 +133,18 @@ async fn an_overrunning_job_is_escalated_breached_and_settled_with_its_lateness(
             .position(|k| k == what)
             .unwrap_or_else(|| panic!("{what} not in {t:?}"))
     };
+    let warning_on = t
+        .iter()
+        .position(|k| k == "notify:warning" || k == "activated:warning")
+        .unwrap_or_else(|| panic!("the warning step never switched on: {t:?}"));
+    assert!(warning_on < first("notify:breach_projected"), "{t:?}");
+    let mut looks: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for e in events.iter().filter(|e| e.kind == "notify") {
+        *looks.entry((e.deadline_id.as_str(), e.at)).or_default() += 1;
+    }
     assert!(
-        first("notify:warning") < first("notify:breach_projected"),
-        "{t:?}"
+        looks.values().all(|n| *n == 1),
+        "one notice per deadline per look: {looks:?}"
     );
     assert!(
         first("notify:breach_projected") < first("breached:breached"),
@@ -357,4 +367,157 @@ async fn an_acknowledged_escalation_stops_renotifying_and_is_audited() {
     .await;
     assert!(!renotified(&n), "{n:?}");
     assert_eq!(store.run_alerts(acked).await.expect("alerts").len(), 1);
+}
+
+/// One job planned at seven hours in a six-hour window: projected to miss from the first
+/// look, when the warning step's condition holds too.
+const INCIDENT_WORKFLOW: &str = r#"
+cycle: incident-test
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+roles:
+  - { id: on-call }
+  - { id: compliance }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: LONG, builtin: sleep, estimate: 7h }
+deadlines:
+  - id: close
+    at: "n window-closes"
+    covers: [LONG]
+    kind: window
+    escalation:
+      - { margin_below: 5h, notify: [on-call], renotify: 20m }
+      - { projected_miss: true, notify: [on-call, compliance], renotify: 45m }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_look_tells_one_level_and_a_restarted_watcher_keeps_the_milder_step_quiet() {
+    use warden_deadlines::escalation::{Decision, Level};
+    let dir = common::temp_dir("watch-incident");
+    let (sources, c) = compile_str("incident-test.yaml", INCIDENT_WORKFLOW);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    let plan = Arc::new(
+        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans"),
+    );
+    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
+        .await
+        .expect("store");
+    let options = WatchOptions {
+        samples: 0,
+        min_interval: std::time::Duration::ZERO,
+        ..WatchOptions::default()
+    };
+    let now = plan.start + TimeDelta::minutes(10);
+    let (machine, timeline) =
+        warden_core::sched::simulate_until(&plan, now, |_| TimeDelta::hours(7));
+    let run = store
+        .open_run(
+            &NewRun {
+                cycle: "incident-test".into(),
+                business_date: "2025-03-04".into(),
+                workflow_sha256: "v1".into(),
+                mode: "pipelined".into(),
+                options: "{}".into(),
+            },
+            plan.start,
+        )
+        .await
+        .expect("run")
+        .id;
+    let told = |notices: &[warden::engine::watch::Notice]| -> Vec<(usize, u32, Level)> {
+        notices
+            .iter()
+            .filter_map(|n| match &n.decision {
+                Decision::Notify {
+                    step,
+                    notice,
+                    level,
+                    ..
+                } => Some((*step, *notice, *level)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut watcher =
+        warden::engine::watch::Watcher::open(&store, plan.clone(), run, options.clone())
+            .await
+            .expect("watcher");
+    let n = project_now(&mut watcher, &store, run, &machine, &timeline, now).await;
+    assert_eq!(told(&n), [(1, 1, Level::BreachProjected)], "{n:?}");
+    let alerts = store.run_alerts(run).await.expect("alerts");
+    assert_eq!(
+        alerts.iter().map(|a| a.level.as_str()).collect::<Vec<_>>(),
+        ["breach_projected"]
+    );
+    // The warning step is stored as on, without a notice of its own.
+    let events = store.load_deadline_events(run).await.expect("events");
+    let activated = events
+        .iter()
+        .find(|e| e.kind == "activated")
+        .expect("the warning step's activation is stored");
+    assert_eq!(activated.level.as_deref(), Some("warning"));
+    assert_eq!(activated.notice_key, None);
+
+    // A restarted watcher (restored from the stored decisions): 25 minutes later the warning
+    // step's own 20 minutes have passed, but it is not the top step; the projected miss
+    // waits for its 45.
+    drop(watcher);
+    let mut again =
+        warden::engine::watch::Watcher::open(&store, plan.clone(), run, options.clone())
+            .await
+            .expect("watcher");
+    assert_eq!(again.level(0), Level::BreachProjected);
+    let n = project_now(
+        &mut again,
+        &store,
+        run,
+        &machine,
+        &timeline,
+        now + TimeDelta::minutes(25),
+    )
+    .await;
+    assert_eq!(told(&n), [], "{n:?}");
+    let n = project_now(
+        &mut again,
+        &store,
+        run,
+        &machine,
+        &timeline,
+        now + TimeDelta::minutes(45),
+    )
+    .await;
+    assert_eq!(told(&n), [(1, 2, Level::BreachProjected)], "{n:?}");
+
+    // Acknowledging the breach-projected alert quiets the incident, the warning step with it.
+    let bp = store.run_alerts(run).await.expect("alerts")[0].id;
+    store
+        .acknowledge(bp, "dokoye", None, now + TimeDelta::minutes(50))
+        .await
+        .expect("ack")
+        .expect("exists");
+    let n = project_now(
+        &mut again,
+        &store,
+        run,
+        &machine,
+        &timeline,
+        now + TimeDelta::minutes(120),
+    )
+    .await;
+    assert_eq!(told(&n), [], "{n:?}");
+    let ack = store
+        .load_deadline_events(run)
+        .await
+        .expect("events")
+        .into_iter()
+        .find(|e| e.kind == "acknowledged")
+        .expect("audited");
+    let payload: serde_json::Value = serde_json::from_str(&ack.payload).expect("json");
+    assert_eq!(payload["also"], serde_json::json!([0]), "{payload}");
+    assert_eq!(store.run_alerts(run).await.expect("alerts").len(), 2);
 }

@@ -217,6 +217,7 @@ async fn the_demo_runs_the_february_crisis_and_escalates() {
     );
     let log = std::fs::read_to_string(dir.join("data/alerts.log")).expect("alerts.log");
     assert!(log.contains("day1-window"), "{log}");
+    alerts_are_incidents(&alerts, &decisions);
 
     // `warden status` and `warden alerts` tell the same story from the store.
     let status = warden(&[
@@ -308,6 +309,106 @@ fn bad_input_is_refused_with_its_place_and_fresh_deletes_only_demo_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(not_a_store.exists());
+}
+
+/// Alerts as incidents (issue #13), read from the demo's outbox: every deadline alert is a
+/// ladder notice; one look (one projection, one `raised_at`) tells at most one level of a
+/// deadline, so never `warning` and `breach_projected` together; and a (deadline, level) is
+/// told at most once per re-notify interval of the step that told it (the workflow's
+/// `renotify:`, or the watcher's 30 minutes).
+fn alerts_are_incidents(
+    alerts: &[warden_store::AlertRecord],
+    decisions: &[warden_store::DeadlineEventRow],
+) {
+    use std::collections::BTreeMap;
+    use warden_core::workflow::{FsLoader, Renotify, compile_bytes};
+
+    let mut sources = warden_core::diagnostics::SourceMap::new();
+    let bytes = std::fs::read(root().join("workflows/month-end.yaml")).expect("month-end.yaml");
+    let workflow = compile_bytes(
+        &mut sources,
+        "workflows/month-end.yaml",
+        bytes,
+        &FsLoader::rooted(root()),
+    )
+    .workflow
+    .expect("the month-end workflow compiles");
+    let default = warden_deadlines::escalation::Policy::default().renotify;
+    let interval = |deadline: &str, step: usize| {
+        let d = workflow
+            .deadlines
+            .iter()
+            .find(|d| d.id == deadline)
+            .unwrap_or_else(|| panic!("no deadline {deadline}"));
+        match d.escalation[step].renotify {
+            Renotify::Every(every) => every,
+            Renotify::Policy | Renotify::Never => default,
+        }
+    };
+    let notices: BTreeMap<&str, &warden_store::DeadlineEventRow> = decisions
+        .iter()
+        .filter(|d| d.kind == "notify")
+        .filter_map(|d| Some((d.notice_key.as_deref()?, d)))
+        .collect();
+    let ladder: Vec<&warden_store::AlertRecord> = alerts
+        .iter()
+        .filter(|a| workflow.deadlines.iter().any(|d| d.id == a.deadline_id))
+        .collect();
+    assert_eq!(ladder.len(), notices.len(), "one alert per ladder notice");
+
+    // (deadline, look) -> levels told; (deadline, level) -> (time, step) of each notice.
+    type At = chrono::DateTime<chrono::Utc>;
+    let mut looks: BTreeMap<(&str, At), Vec<&str>> = BTreeMap::new();
+    let mut told: BTreeMap<(&str, &str), Vec<(At, usize)>> = BTreeMap::new();
+    for a in &ladder {
+        let notice = notices
+            .get(a.idempotency_key.as_str())
+            .unwrap_or_else(|| panic!("alert {} is no ladder notice", a.idempotency_key));
+        assert_eq!(notice.at, a.raised_at, "raised at its look");
+        let payload: serde_json::Value = serde_json::from_str(&notice.payload).expect("json");
+        let step = payload["step"].as_u64().expect("a step") as usize;
+        looks
+            .entry((a.deadline_id.as_str(), a.raised_at))
+            .or_default()
+            .push(a.level.as_str());
+        told.entry((a.deadline_id.as_str(), a.level.as_str()))
+            .or_default()
+            .push((a.raised_at, step));
+    }
+    for ((deadline, at), levels) in &looks {
+        assert_eq!(
+            levels.len(),
+            1,
+            "{deadline} told {levels:?} in one look at {at}"
+        );
+    }
+    for ((deadline, level), times) in &mut told {
+        times.sort();
+        if *level == "breached" {
+            assert_eq!(times.len(), 1, "{deadline} breached told {times:?}");
+        }
+        for pair in times.windows(2) {
+            let ((earlier, _), (later, step)) = (pair[0], pair[1]);
+            let every = interval(deadline, step);
+            assert!(
+                later - earlier >= every,
+                "{deadline} {level} told at {earlier} and again at {later}, within its {} min",
+                every.num_minutes()
+            );
+        }
+    }
+    // For the record (issue #13 counted 37-41 a night before): notices per night, local.
+    let mut nights: BTreeMap<chrono::NaiveDate, usize> = BTreeMap::new();
+    for a in &ladder {
+        let local = a.raised_at.with_timezone(&chrono_tz::America::New_York);
+        *nights
+            .entry((local - chrono::TimeDelta::hours(12)).date_naive())
+            .or_default() += 1;
+    }
+    eprintln!(
+        "ladder notices per night: {nights:?}; per (deadline, level): {:?}",
+        told.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>()
+    );
 }
 
 /// `warden ARGS` from the repository's root; its stdout (it must succeed).

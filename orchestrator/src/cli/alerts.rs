@@ -1,6 +1,7 @@
 //! `warden alerts FILE --date D`: a run's alerts, their deliveries (status, attempts, last
 //! error; dead letters included) and acknowledgements. `warden ack ALERT --as NAME --note
-//! TEXT`: records who acknowledged an alert, when, and what they said.
+//! TEXT`: records who acknowledged an alert, when, and what they said; once (an alert
+//! acknowledged before says by whom and when, stores nothing, and exits 0).
 
 use std::io::Write;
 
@@ -287,6 +288,23 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             .await
     });
     match result {
+        Ok(Some(ack)) if ack.already_acknowledged => {
+            // Idempotent: the acknowledgement that stands is the first; nothing was stored.
+            writeln!(
+                out,
+                "alert {} ({} {}) was already acknowledged by {} at {}{}; nothing stored",
+                ack.alert_id,
+                ack.deadline_id,
+                ack.level,
+                ack.actor,
+                ack.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                ack.note
+                    .as_deref()
+                    .map(|n| format!(" (\"{n}\")"))
+                    .unwrap_or_default()
+            )?;
+            Ok(EXIT_OK)
+        }
         Ok(Some(ack)) => {
             writeln!(
                 out,

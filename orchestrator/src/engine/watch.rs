@@ -501,6 +501,9 @@ pub fn event_row(
             key,
             ..
         } => (*deadline, "notify", Some(*level), Some(key.clone())),
+        Decision::Activated {
+            deadline, level, ..
+        } => (*deadline, "activated", Some(*level), None),
         Decision::Cleared { deadline, .. } => (*deadline, "cleared", None, None),
         Decision::Level { deadline, to, .. } => (*deadline, "level", Some(*to), None),
         Decision::Breached { deadline, .. } => (*deadline, "breached", Some(Level::Breached), None),
@@ -560,6 +563,14 @@ fn log_decision(plan: &Plan, run: i64, d: &Decision) {
             deadline = id(*deadline),
             margin_minutes = margin.num_minutes(),
             "deadline met"
+        ),
+        Decision::Activated {
+            deadline, level, ..
+        } => tracing::info!(
+            run,
+            deadline = id(*deadline),
+            level = level.as_str(),
+            "escalation step on (no notice of its own: the deadline's incident is told once, at its most severe level)"
         ),
         Decision::Cleared { .. } | Decision::Acknowledged { .. } => {}
     }

@@ -17,7 +17,8 @@
 //!   attempts report of their progress.
 //! - `alerts`, `deliveries`, `alert_acks`: the alerts outbox (`backend/alerts.rs`): an alert
 //!   raised once per idempotency key, one delivery per (alert, role, channel) retried until
-//!   delivered or dead-lettered, and who acknowledged what.
+//!   delivered or dead-lettered, and who acknowledged what (once per alert: acknowledging
+//!   again returns the first acknowledgement).
 //!
 //! - `ui_audit`: the web UI's sign-ins, sign-outs and refused actions (`ui.rs`).
 //! - `claim_exceptions`: pended claims bulk-loaded after adjudication by the
@@ -45,8 +46,8 @@ mod watch;
 
 pub use accumulators::{AccumulatorPost, AccumulatorTotals, StoredAccumulators};
 pub use backend::alerts::{
-    AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery, NewAlert,
-    Raised,
+    AckOutcome, AlertAck, AlertRecord, AlertToFanOut, DeliveryRecord, DeliveryTarget, DueDelivery,
+    NewAlert, Raised,
 };
 pub use backend::{OpenMode, PgStore, SqliteStore, Store};
 pub use error::StoreError;

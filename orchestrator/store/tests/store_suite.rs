@@ -1039,6 +1039,8 @@ macro_rules! suite {
             case!(deliveries_are_fanned_out_once_and_come_due);
             case!(failures_retry_then_dead_letter_and_successes_close);
             case!(acknowledgements_are_kept_with_who_when_and_why);
+            case!(acknowledging_again_stores_nothing_and_returns_the_first);
+            case!(acknowledging_all_of_a_run_is_one_idempotent_step);
             case!(runs_are_listed_newest_first_and_the_ui_audit_is_kept);
             case!(a_long_margin_history_is_read_thinned_with_its_ends);
             case!(impact_tests_read_back_as_written_newest_first);
@@ -1117,5 +1119,117 @@ async fn postgres_a_store_that_must_exist_is_never_created() {
         .expect_err("no such database");
     assert!(matches!(e, StoreError::NoStore(_)), "{e}");
     assert!(!e.to_string().contains("hunter2"), "{e}");
+    drop_schema(&schema).await;
+}
+
+/// A store written before migration 0010 kept every repeated acknowledgement of an alert:
+/// two alerts, the first acknowledged three times.
+const OLD_ACKS: &str = "
+INSERT INTO cycle_runs (cycle, business_date, workflow_sha256, mode, options, created_at)
+VALUES ('old', '2025-02', 'abc', 'serial', '{}', '2025-03-01T01:00:00+00:00');
+INSERT INTO alerts (run_id, deadline_id, level, idempotency_key, raised_at, view, roles)
+VALUES (1, 'day1-window', 'warning', 'old/k1', '2025-03-01T01:00:00+00:00', '{}', '[]'),
+       (1, 'day1-window', 'breach_projected', 'old/k2', '2025-03-01T01:00:00+00:00', '{}', '[]');
+INSERT INTO alert_acks (alert_id, actor, note, at)
+VALUES (1, 'first', 'on it', '2025-03-01T01:10:00+00:00'),
+       (1, 'second', 'again', '2025-03-01T01:20:00+00:00'),
+       (2, 'only', NULL, '2025-03-01T01:25:00+00:00'),
+       (1, 'third', NULL, '2025-03-01T01:30:00+00:00');
+";
+
+/// The migrations of `dialect` before 0010 (idempotent acknowledgements).
+async fn migrations_before_0010(dialect: &str) -> sqlx::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../migrations")
+        .join(dialect);
+    let mut m = sqlx::migrate::Migrator::new(dir).await.expect("migrations");
+    m.migrations = m
+        .migrations
+        .iter()
+        .filter(|x| x.version < 10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    m
+}
+
+/// 0010 keeps each alert's first acknowledgement and moves the repeats aside (kept).
+async fn repeated_acks_are_moved_aside(store: &Store, repeated: i64) {
+    let acks = store.run_acks(1).await.expect("acks");
+    assert_eq!(
+        acks.iter()
+            .map(|a| (a.alert_id, a.actor.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "first"), (2, "only")]
+    );
+    assert_eq!(
+        repeated, 2,
+        "the second and third acknowledgements of alert 1 are kept aside"
+    );
+    let again = store
+        .acknowledge(1, "fourth", None, t(90))
+        .await
+        .expect("ack")
+        .expect("exists");
+    assert!(again.already_acknowledged);
+    assert_eq!(
+        (again.actor.as_str(), again.note.as_deref()),
+        ("first", Some("on it"))
+    );
+}
+
+#[tokio::test]
+async fn sqlite_repeated_acknowledgements_of_an_old_store_are_moved_aside() {
+    let dir = std::env::temp_dir().join(unique("warden_store_acks"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("old.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+    migrations_before_0010("sqlite")
+        .await
+        .run(&pool)
+        .await
+        .expect("0001-0009");
+    sqlx::raw_sql(OLD_ACKS)
+        .execute(&pool)
+        .await
+        .expect("old rows");
+    pool.close().await;
+    let store = Store::connect(path.to_str().expect("utf-8"))
+        .await
+        .expect("0010 applies");
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+    let repeated: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_acks_repeated")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    repeated_acks_are_moved_aside(&store, repeated).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn postgres_repeated_acknowledgements_of_an_old_store_are_moved_aside() {
+    let Some(schema) = empty_schema().await else {
+        return;
+    };
+    let url = schema_url(&schema);
+    let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+    migrations_before_0010("postgres")
+        .await
+        .run(&pool)
+        .await
+        .expect("0001-0009");
+    sqlx::raw_sql(OLD_ACKS)
+        .execute(&pool)
+        .await
+        .expect("old rows");
+    let store = Store::connect(&url).await.expect("0010 applies");
+    let repeated: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_acks_repeated")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    pool.close().await;
+    repeated_acks_are_moved_aside(&store, repeated).await;
+    drop(store);
     drop_schema(&schema).await;
 }

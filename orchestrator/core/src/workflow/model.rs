@@ -343,12 +343,25 @@ pub enum Trigger {
     ProjectedMiss,
 }
 
+/// How often an active, unacknowledged escalation step notifies again (`renotify:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Renotify {
+    /// Not written: the watcher's policy (30 minutes).
+    #[default]
+    Policy,
+    /// `renotify: 45m`.
+    Every(TimeDelta),
+    /// `renotify: never`: once per activation.
+    Never,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EscalationStep {
     pub trigger: Trigger,
     /// Indices into [`Workflow::roles`].
     pub notify: Vec<usize>,
     pub template: Option<String>,
+    pub renotify: Renotify,
 }
 
 #[derive(Debug, Clone)]

@@ -298,4 +298,7 @@ pub struct RawEscalationStep {
     pub notify: Vec<Located<String>>,
     /// Alert template name (rendered by the alerting issue).
     pub template: Option<Located<String>>,
+    /// How often the step notifies again while it stays on unacknowledged: a duration
+    /// (`45m`) or `never` (once per activation). Default: the watcher's 30m.
+    pub renotify: Option<Located<Scalar>>,
 }

@@ -114,6 +114,29 @@ pub struct AlertAck {
     pub at: DateTime<Utc>,
 }
 
+/// What acknowledging an alert did. Acknowledgements are idempotent: an alert has at most
+/// one, and acknowledging it again stores nothing and returns the one that stands, so a
+/// caller can say "already acknowledged by X at T".
+///
+/// Derefs to the [`AlertAck`], so `outcome.actor`, `outcome.alert_id`... read the
+/// acknowledgement that stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckOutcome {
+    /// This call's acknowledgement, or (when `already_acknowledged`) the earlier one, with its
+    /// actor, time and note.
+    pub ack: AlertAck,
+    /// The alert had been acknowledged before: nothing was stored.
+    pub already_acknowledged: bool,
+}
+
+impl std::ops::Deref for AckOutcome {
+    type Target = AlertAck;
+
+    fn deref(&self) -> &AlertAck {
+        &self.ack
+    }
+}
+
 /// An alert with its deliveries and acknowledgements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertRecord {
@@ -164,15 +187,43 @@ alerts_delegate! {
     fn delivery_failed(&self, delivery_id: i64, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<Option<String>, StoreError>;
     /// A run's alerts, oldest first, each with its deliveries and acknowledgements.
     fn run_alerts(&self, run_id: i64) -> Result<Vec<AlertRecord>, StoreError>;
-    /// Records an acknowledgement of alert `alert_id` by `actor`. `None` if there is no
-    /// such alert.
-    fn acknowledge(&self, alert_id: i64, actor: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<Option<AlertAck>, StoreError>;
+    /// Acknowledges alert `alert_id` as `actor`, once: an alert acknowledged before keeps its
+    /// acknowledgement, nothing is stored, and that one is returned with
+    /// `already_acknowledged`. `None` if there is no such alert.
+    fn acknowledge(&self, alert_id: i64, actor: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<Option<AckOutcome>, StoreError>;
+    /// Acknowledges a run's alerts in one transaction: every one (`alert_ids: None`) or those
+    /// listed (ids that are not the run's alerts are ignored). One outcome per alert
+    /// acknowledged, in alert order: new ones, and those acknowledged before with their
+    /// earlier acknowledgement (`already_acknowledged`).
+    fn acknowledge_all(&self, run_id: i64, alert_ids: Option<&[i64]>, actor: &str, note: Option<&str>, at: DateTime<Utc>) -> Result<Vec<AckOutcome>, StoreError>;
     /// Every acknowledgement of a run's alerts, in the order given.
     fn run_acks(&self, run_id: i64) -> Result<Vec<AlertAck>, StoreError>;
 }
 
 fn roles_from(text: &str) -> Result<Vec<String>, StoreError> {
     Ok(serde_json::from_str(text)?)
+}
+
+/// An acknowledgement row: id, alert id, deadline, level, actor, note, at, alert key (the
+/// columns of `run_acks.sql`, `ack_of.sql` and `acks_of.sql`).
+fn ack_from<R: Row>(row: &R) -> Result<AlertAck, StoreError>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(AlertAck {
+        id: row.try_get(0)?,
+        alert_id: row.try_get(1)?,
+        deadline_id: row.try_get(2)?,
+        level: row.try_get(3)?,
+        actor: row.try_get(4)?,
+        note: row.try_get(5)?,
+        at: row.try_get(6)?,
+        alert_key: row.try_get(7)?,
+    })
 }
 
 macro_rules! alerts_impl {
@@ -417,9 +468,9 @@ macro_rules! alerts_impl {
                 actor: &str,
                 note: Option<&str>,
                 at: DateTime<Utc>,
-            ) -> Result<Option<AlertAck>, StoreError> {
+            ) -> Result<Option<AckOutcome>, StoreError> {
                 let _gate = self.write_gate().await;
-                let Some(row) = sqlx::query(include_str!(concat!(
+                let inserted = sqlx::query(include_str!(concat!(
                     "../../sql/",
                     $dialect,
                     "/alerts/ack.sql"
@@ -429,28 +480,68 @@ macro_rules! alerts_impl {
                 .bind(note)
                 .bind(at)
                 .fetch_optional(&self.pool)
-                .await?
-                else {
-                    return Ok(None);
-                };
-                let summary = sqlx::query(include_str!(concat!(
+                .await?;
+                // No row inserted: no such alert, or acknowledged before (by a committed
+                // acknowledgement: a concurrent one waits on the unique index).
+                let row = sqlx::query(include_str!(concat!(
                     "../../sql/",
                     $dialect,
-                    "/alerts/alert_summary.sql"
+                    "/alerts/ack_of.sql"
                 )))
                 .bind(alert_id)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-                Ok(Some(AlertAck {
-                    id: row.try_get(0)?,
-                    alert_id: row.try_get(1)?,
-                    deadline_id: summary.try_get(0)?,
-                    level: summary.try_get(1)?,
-                    alert_key: summary.try_get(2)?,
-                    actor: actor.to_string(),
-                    note: note.map(str::to_string),
-                    at,
-                }))
+                row.map(|row| {
+                    Ok(AckOutcome {
+                        ack: ack_from(&row)?,
+                        already_acknowledged: inserted.is_none(),
+                    })
+                })
+                .transpose()
+            }
+
+            pub async fn acknowledge_all(
+                &self,
+                run_id: i64,
+                alert_ids: Option<&[i64]>,
+                actor: &str,
+                note: Option<&str>,
+                at: DateTime<Utc>,
+            ) -> Result<Vec<AckOutcome>, StoreError> {
+                let ids = alert_ids.map(serde_json::to_string).transpose()?;
+                let _gate = self.write_gate().await;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let inserted: Vec<i64> = sqlx::query_scalar(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/ack_all.sql"
+                )))
+                .bind(run_id)
+                .bind(actor)
+                .bind(note)
+                .bind(at)
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+                let rows = sqlx::query(include_str!(concat!(
+                    "../../sql/",
+                    $dialect,
+                    "/alerts/acks_of.sql"
+                )))
+                .bind(run_id)
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                rows.iter()
+                    .map(|row| {
+                        let ack = ack_from(row)?;
+                        Ok(AckOutcome {
+                            already_acknowledged: !inserted.contains(&ack.id),
+                            ack,
+                        })
+                    })
+                    .collect()
             }
 
             pub async fn run_acks(&self, run_id: i64) -> Result<Vec<AlertAck>, StoreError> {
@@ -462,20 +553,7 @@ macro_rules! alerts_impl {
                 .bind(run_id)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(AlertAck {
-                            id: row.try_get(0)?,
-                            alert_id: row.try_get(1)?,
-                            deadline_id: row.try_get(2)?,
-                            level: row.try_get(3)?,
-                            actor: row.try_get(4)?,
-                            note: row.try_get(5)?,
-                            at: row.try_get(6)?,
-                            alert_key: row.try_get(7)?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(ack_from).collect()
             }
         }
     };

@@ -332,3 +332,130 @@ pub(super) async fn acknowledgements_are_kept_with_who_when_and_why(store: Store
     assert_eq!(listed[0].acks[0].actor, "dokoye");
     assert_eq!(listed[1].acks[0].actor, "arashidi");
 }
+
+pub(super) async fn acknowledging_again_stores_nothing_and_returns_the_first(store: Store) {
+    let run = a_run(&store).await;
+    let raised = store
+        .raise_alert(&alert(run, &unique("key"), "breach_projected"))
+        .await
+        .expect("raise");
+    let first = store
+        .acknowledge(raised.id, "dokoye", Some("DB2 team on it"), t(30))
+        .await
+        .expect("ack")
+        .expect("the alert exists");
+    assert!(!first.already_acknowledged);
+    assert_eq!(first.actor, "dokoye");
+    let again = store
+        .acknowledge(raised.id, "arashidi", Some("me too"), t(45))
+        .await
+        .expect("ack")
+        .expect("the alert exists");
+    assert!(again.already_acknowledged, "{again:?}");
+    assert_eq!(again.ack, first.ack, "the first acknowledgement stands");
+    assert_eq!(
+        (again.actor.as_str(), again.note.as_deref(), again.at),
+        ("dokoye", Some("DB2 team on it"), t(30))
+    );
+    // Racing acknowledgements (two people clicking at once): one is stored, every caller is
+    // answered with it.
+    let racing = store
+        .raise_alert(&alert(run, &unique("key"), "escalated"))
+        .await
+        .expect("raise");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .acknowledge(racing.id, &format!("operator-{i}"), None, t(50 + i))
+                .await
+                .expect("ack")
+                .expect("exists")
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task"));
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| !o.already_acknowledged).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().all(|o| o.ack == outcomes[0].ack));
+    let acks = store.run_acks(run).await.expect("acks");
+    assert_eq!(acks.len(), 2, "{acks:?}");
+    let listed = store.run_alerts(run).await.expect("list");
+    assert!(listed.iter().all(|a| a.acks.len() == 1));
+}
+
+pub(super) async fn acknowledging_all_of_a_run_is_one_idempotent_step(store: Store) {
+    let run = a_run(&store).await;
+    let mut ids = Vec::new();
+    for level in ["warning", "escalated", "breach_projected"] {
+        ids.push(
+            store
+                .raise_alert(&alert(run, &unique("key"), level))
+                .await
+                .expect("raise")
+                .id,
+        );
+    }
+    let elsewhere = a_run(&store).await;
+    let other = store
+        .raise_alert(&alert(elsewhere, &unique("key"), "warning"))
+        .await
+        .expect("raise")
+        .id;
+    store
+        .acknowledge(ids[1], "dokoye", Some("first"), t(20))
+        .await
+        .expect("ack")
+        .expect("exists");
+
+    // Only the listed ones of this run: another run's alert is not touched.
+    let some = store
+        .acknowledge_all(run, Some(&[ids[0], ids[1], other]), "arashidi", None, t(30))
+        .await
+        .expect("ack some");
+    assert_eq!(
+        some.iter()
+            .map(|o| (o.alert_id, o.actor.as_str(), o.already_acknowledged))
+            .collect::<Vec<_>>(),
+        [(ids[0], "arashidi", false), (ids[1], "dokoye", true)]
+    );
+    assert!(store.run_acks(elsewhere).await.expect("acks").is_empty());
+    assert!(
+        store
+            .acknowledge_all(run, Some(&[]), "x", None, t(31))
+            .await
+            .expect("none listed")
+            .is_empty()
+    );
+
+    // All of them: the one left is acknowledged, the others say who did it first.
+    let all = store
+        .acknowledge_all(run, None, "ahmad", Some("on it"), t(40))
+        .await
+        .expect("ack all");
+    assert_eq!(
+        all.iter()
+            .map(|o| (o.alert_id, o.actor.as_str(), o.at, o.already_acknowledged))
+            .collect::<Vec<_>>(),
+        [
+            (ids[0], "arashidi", t(30), true),
+            (ids[1], "dokoye", t(20), true),
+            (ids[2], "ahmad", t(40), false),
+        ]
+    );
+    assert_eq!(all[2].note.as_deref(), Some("on it"));
+    assert_eq!(all[2].level, "breach_projected");
+    // Again: nothing new.
+    let again = store
+        .acknowledge_all(run, None, "ahmad", None, t(50))
+        .await
+        .expect("again");
+    assert!(again.iter().all(|o| o.already_acknowledged));
+    assert_eq!(store.run_acks(run).await.expect("acks").len(), 3);
+}

@@ -10,7 +10,8 @@ use super::jobs::CompiledJobs;
 use crate::diagnostics::{Diagnostic, did_you_mean, did_you_mean_id};
 use crate::workflow::located::Located;
 use crate::workflow::model::{
-    Deadline, DeadlineKind, EscalationStep, JobIdx, Milestone, TimeAnchor, TimeExpr, Trigger,
+    Deadline, DeadlineKind, EscalationStep, JobIdx, Milestone, Renotify, TimeAnchor, TimeExpr,
+    Trigger,
 };
 use crate::workflow::raw::{RawEscalationStep, RawWorkflow, Scalar};
 use crate::workflow::values;
@@ -408,20 +409,53 @@ fn escalation(
             }
             last_margin = Some((m, i));
         }
-        match trigger {
-            Some(trigger) => {
+        let renotify = match &s.renotify {
+            None => Some(Renotify::Policy),
+            Some(r) => renotify(cx, r),
+        };
+        match (trigger, renotify) {
+            (Some(trigger), Some(renotify)) => {
                 let mut notify: Vec<usize> = notify.into_iter().collect();
                 notify.sort_unstable();
                 out.push(EscalationStep {
                     trigger,
                     notify,
                     template: s.template.as_ref().map(|t| t.value.clone()),
+                    renotify,
                 });
             }
-            None => ok = false,
+            _ => ok = false,
         }
     }
     ok.then_some(out)
+}
+
+/// `renotify: 45m` or `renotify: never`.
+fn renotify(cx: &mut Ctx<'_>, value: &Located<Scalar>) -> Option<Renotify> {
+    const HELP: &str = "`renotify` is how often an unacknowledged step notifies again: a duration (`45m`) or `never`";
+    if let Scalar::Text(text) = &value.value
+        && text.trim() == "never"
+    {
+        return Some(Renotify::Never);
+    }
+    match values::duration(&value.value) {
+        Ok(d) if d > TimeDelta::zero() => Some(Renotify::Every(d)),
+        Ok(_) => {
+            let span = cx.span(value);
+            cx.error_help(
+                span,
+                "a re-notify interval of zero would notify at every projection",
+                "bad re-notify interval",
+                Some(HELP.into()),
+            );
+            None
+        }
+        Err(message) => {
+            let span = cx.span(value);
+            cx.error_help(span, message, "bad re-notify interval", Some(HELP.into()));
+            None
+        }
+    }
 }
 
 fn margin_trigger(cx: &mut Ctx<'_>, value: &Located<Scalar>) -> Option<Trigger> {

@@ -233,6 +233,10 @@ fn expectation(context: &KeyContext, want: Want) -> (String, Option<&'static str
             "a duration (`6h`) or a share of the planned margin (`25%`)",
             Some("margin_below: 6h"),
         )),
+        ("renotify", _) => Some((
+            "a duration such as `45m`, or `never`",
+            Some("renotify: 45m"),
+        )),
         ("volume", _) => Some((
             "a number of claims such as `22M`, `500K` or `1800000`",
             Some("volume: 22M"),

@@ -1,1 +1,0 @@
-SELECT deadline_id, level, idempotency_key FROM alerts WHERE id = ?1
