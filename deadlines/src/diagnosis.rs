@@ -90,10 +90,7 @@ pub fn diagnose(
                 margin: m.margin,
                 finish: m.finish,
                 first_look: first_look(&steps),
-                overrun_total: steps
-                    .iter()
-                    .map(|s| s.overrun.max(TimeDelta::zero()))
-                    .sum(),
+                overrun_total: steps.iter().map(|s| s.overrun.max(TimeDelta::zero())).sum(),
                 steps,
             }
         })

@@ -32,8 +32,8 @@ pub use estimates::{
     DEFAULT_SPREAD, EstimateSource, Estimates, HistorySample, JobEstimate, MIN_RUNS, Progress,
 };
 pub use margin::{DeadlineMargin, deadline_margins};
-pub use moves::{DEFAULT_HOLD, MarginChange, Move, margin_changes, project_moves};
 pub use montecarlo::{DEFAULT_SAMPLES, DeadlineRisk, breach_risk};
+pub use moves::{DEFAULT_HOLD, MarginChange, Move, margin_changes, project_moves};
 pub use projection::{Assumption, LiveRun, Phase, Projection, project};
 pub use slack::slack;
 

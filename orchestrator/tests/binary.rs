@@ -353,7 +353,12 @@ fn commands_that_read_a_store_never_create_one() {
     for args in [
         [&["status"][..], &cycle].concat(),
         [&["alerts"][..], &cycle].concat(),
-        [&["hold"][..], &cycle, &["--job", "CLMSETUP", "--reason", "r"]].concat(),
+        [
+            &["hold"][..],
+            &cycle,
+            &["--job", "CLMSETUP", "--reason", "r"],
+        ]
+        .concat(),
         vec!["ack", "1", "--as", "dana", "--db", db],
         vec![
             "whatif",

@@ -221,25 +221,29 @@ where
 /// The demo's run once it is mid-crisis: running, with a deadline not settled at warning
 /// or worse. Returns the run's JSON from the API.
 async fn mid_crisis(url: &str) -> Value {
-    until(120, "the demo's crisis (a deadline at risk while the run runs)", || async {
-        let runs = api(&format!("{url}/api/runs")).await;
-        let run = runs["runs"].get(0)?.clone();
-        let at_risk = run["deadlines"].as_array()?.iter().any(|d| {
-            d["settled"] == false
-                && ["warning", "escalated", "breach_projected"]
-                    .contains(&d["state"].as_str().unwrap_or(""))
-                && d["why_job"].is_string()
-        });
-        (run["status"] == "running" && at_risk).then_some(run)
-    })
+    until(
+        120,
+        "the demo's crisis (a deadline at risk while the run runs)",
+        || async {
+            let runs = api(&format!("{url}/api/runs")).await;
+            let run = runs["runs"].get(0)?.clone();
+            let at_risk = run["deadlines"].as_array()?.iter().any(|d| {
+                d["settled"] == false
+                    && ["warning", "escalated", "breach_projected"]
+                        .contains(&d["state"].as_str().unwrap_or(""))
+                    && d["why_job"].is_string()
+            });
+            (run["status"] == "running" && at_risk).then_some(run)
+        },
+    )
     .await
 }
 
 /// axe-core's source (npm package, installed by `.ci/run` into `target/npm`).
 fn axe_source() -> Option<String> {
-    let path = std::env::var("WARDEN_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
-        root().join("target/npm/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("WARDEN_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target/npm/node_modules/axe-core/axe.min.js"));
     match std::fs::read_to_string(&path) {
         Ok(js) => Some(js),
         Err(e) => {
@@ -326,19 +330,38 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     )
     .await;
     let shown = shown.as_array().expect("cards").clone();
-    let severities: Vec<i64> = shown.iter().map(|c| c["severity"].as_i64().expect("severity")).collect();
+    let severities: Vec<i64> = shown
+        .iter()
+        .map(|c| c["severity"].as_i64().expect("severity"))
+        .collect();
     let mut sorted = severities.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(severities, sorted, "the most severe card comes first");
     let at_risk = shown
         .iter()
-        .find(|c| ["warning", "escalated", "breach_projected"].contains(&c["state"].as_str().unwrap_or("")))
+        .find(|c| {
+            ["warning", "escalated", "breach_projected"]
+                .contains(&c["state"].as_str().unwrap_or(""))
+        })
         .expect("a card at risk");
     let why = at_risk["why"].as_str().expect("why");
-    let job = why.split(':').next().unwrap_or("").split_whitespace().next().unwrap_or("").to_string();
-    assert!(!job.is_empty() && why.contains(" needs it by "), "the card says which job and by when: {why}");
+    let job = why
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_string();
     assert!(
-        regex_like_minutes(why) || why.contains("has not started") || why.contains("failed") || why.contains("held"),
+        !job.is_empty() && why.contains(" needs it by "),
+        "the card says which job and by when: {why}"
+    );
+    assert!(
+        regex_like_minutes(why)
+            || why.contains("has not started")
+            || why.contains("failed")
+            || why.contains("held"),
         "the card gives the job's run time against its estimate: {why}"
     );
     let detail = api(&format!("{url}/api/runs/{id}")).await;
@@ -348,13 +371,26 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .iter()
         .find(|w| w["deadline"] == at_risk["id"])
         .expect("the deadline's why");
-    assert_eq!(panel["first_job"], job, "the card names the API's job to look at first");
+    assert_eq!(
+        panel["first_job"], job,
+        "the card names the API's job to look at first"
+    );
     screenshot(&client, "overview-crisis").await;
 
     // The cycle page: scroll positions and an open form survive three live updates.
-    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
-    let rows = js(&client, "return +document.querySelector('svg.gantt').dataset.rows;").await;
-    assert!(rows.as_i64().expect("rows") <= 80, "collapsed lanes: {rows} rows");
+    client
+        .goto(&format!("{url}/runs/{id}"))
+        .await
+        .expect("detail");
+    let rows = js(
+        &client,
+        "return +document.querySelector('svg.gantt').dataset.rows;",
+    )
+    .await;
+    assert!(
+        rows.as_i64().expect("rows") <= 80,
+        "collapsed lanes: {rows} rows"
+    );
     client
         .find(Locator::Css("details#whatif summary"))
         .await
@@ -374,7 +410,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         "const g = document.getElementById('gantt-scroll'); g.scrollTop = 240; window.scrollTo(0, 300); document.activeElement.blur(); return { gantt: g.scrollTop, page: window.scrollY, updates: +(document.body.dataset.liveUpdates || 0) };",
     )
     .await;
-    assert!(before["gantt"].as_f64().expect("scroll") > 0.0, "the timeline scrolls: {before}");
+    assert!(
+        before["gantt"].as_f64().expect("scroll") > 0.0,
+        "the timeline scrolls: {before}"
+    );
     let start = before["updates"].as_i64().expect("updates");
     until(90, "three live updates of the cycle page", || async {
         let n = js(&client, "return +(document.body.dataset.liveUpdates || 0);").await;
@@ -386,7 +425,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         "return { gantt: document.getElementById('gantt-scroll').scrollTop, page: window.scrollY, open: document.getElementById('whatif').open, typed: document.querySelector(\"details#whatif input[name='job']\").value };",
     )
     .await;
-    assert_eq!(after["gantt"], before["gantt"], "the timeline kept its scroll");
+    assert_eq!(
+        after["gantt"], before["gantt"],
+        "the timeline kept its scroll"
+    );
     assert_eq!(after["page"], before["page"], "the page kept its scroll");
     assert_eq!(after["open"], true, "the what-if form stayed open");
     assert_eq!(after["typed"], "ADJUD-PHASE1.B", "what was typed stayed");
@@ -423,8 +465,14 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         median / page_bytes * 100.0,
         largest / page_bytes * 100.0
     );
-    assert!(largest < page_bytes, "an update never sends the whole page: {sizes}");
-    assert!(median < page_bytes * 0.25, "a live update sends a small part of the page: {sizes}");
+    assert!(
+        largest < page_bytes,
+        "an update never sends the whole page: {sizes}"
+    );
+    assert!(
+        median < page_bytes * 0.25,
+        "a live update sends a small part of the page: {sizes}"
+    );
     screenshot(&client, "detail-crisis").await;
 
     // A hold asks for confirmation and a reason, shows its effect on every deadline, and
@@ -449,14 +497,25 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     .await;
     let hold = hold.as_str().expect("the job offers a hold");
     client.goto(&format!("{url}{hold}")).await.expect("hold");
-    assert!(path(&client).await.ends_with("/confirm/hold"), "a hold asks first");
+    assert!(
+        path(&client).await.ends_with("/confirm/hold"),
+        "a hold asks first"
+    );
     let effect = js(
         &client,
         "return Array.from(document.querySelectorAll('table.effect tbody tr')).map(r => r.dataset.deadline);",
     )
     .await;
-    assert_eq!(effect.as_array().expect("rows").len(), 4, "its effect on every deadline: {effect}");
-    let required = js(&client, "return document.querySelector(\"textarea[name='reason']\").required;").await;
+    assert_eq!(
+        effect.as_array().expect("rows").len(),
+        4,
+        "its effect on every deadline: {effect}"
+    );
+    let required = js(
+        &client,
+        "return document.querySelector(\"textarea[name='reason']\").required;",
+    )
+    .await;
     assert_eq!(required, true, "a hold needs a reason");
     screenshot(&client, "confirm-hold").await;
     // Without a reason the browser does not send the form.
@@ -467,7 +526,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .click()
         .await
         .expect("click");
-    assert!(path(&client).await.ends_with("/confirm/hold"), "no reason, no hold");
+    assert!(
+        path(&client).await.ends_with("/confirm/hold"),
+        "no reason, no hold"
+    );
     client
         .find(Locator::Css("textarea[name='reason']"))
         .await
@@ -483,23 +545,32 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .await
         .expect("click");
     let notice = shown_text(&client, "p.notice").await;
-    assert!(notice.contains(&format!("hold {waiting} by local queued")), "{notice}");
+    assert!(
+        notice.contains(&format!("hold {waiting} by local queued")),
+        "{notice}"
+    );
     until(60, "the hold in the audit log", || async {
         let audit = api(&format!("{url}/api/audit?action=hold")).await;
         audit.as_array()?.iter().find(|e| {
-            e["job"] == waiting.as_str() && e["detail"].as_str().unwrap_or("").contains("vendor file")
+            e["job"] == waiting.as_str()
+                && e["detail"].as_str().unwrap_or("").contains("vendor file")
         })?;
         Some(())
     })
     .await;
     let released = reqwest::Client::new()
-        .post(format!("{url}/api/runs/{id}/jobs/{waiting}/actions/release"))
+        .post(format!(
+            "{url}/api/runs/{id}/jobs/{waiting}/actions/release"
+        ))
         .json(&json!({}))
         .send()
         .await
         .expect("release");
     assert!(released.status().is_success(), "{}", released.status());
-    client.goto(&format!("{url}/runs/{id}/alerts")).await.expect("alerts");
+    client
+        .goto(&format!("{url}/runs/{id}/alerts"))
+        .await
+        .expect("alerts");
     screenshot(&client, "alerts-crisis").await;
 
     // Once the cycle is done (the demo keeps serving it), compare exactly with the API.
@@ -556,7 +627,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         "the February crisis misses the Day 1 window"
     );
     let title = client.title().await.expect("title");
-    assert!(title.starts_with("BREACHED "), "the tab says what is wrong: {title}");
+    assert!(
+        title.starts_with("BREACHED "),
+        "the tab says what is wrong: {title}"
+    );
     screenshot(&client, "overview").await;
 
     // Cycle detail: exactly the API's critical path is highlighted, in every row.
@@ -583,7 +657,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     .map(|j| j.as_str().expect("job").to_string())
     .collect();
     assert_eq!(highlighted, critical);
-    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
+    client
+        .goto(&format!("{url}/runs/{id}"))
+        .await
+        .expect("detail");
     screenshot(&client, "detail").await;
     client
         .goto(&format!("{url}/runs/{id}?day=d1&stream=A"))
@@ -629,7 +706,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .filter(|a| a["deadline"] == deadline.as_str() && a["level"] == level.as_str())
         .collect();
     assert!(!folded.is_empty());
-    assert!(folded.iter().all(|a| a["acknowledged"] == true), "every notification of the incident");
+    assert!(
+        folded.iter().all(|a| a["acknowledged"] == true),
+        "every notification of the incident"
+    );
     // Acknowledging again changes nothing: one acknowledgement per alert.
     let again = reqwest::Client::new()
         .post(format!("{url}/api/runs/{id}/alerts/ack-all"))
@@ -639,7 +719,13 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .expect("ack again");
     assert!(again.status().is_success());
     let message: Value = again.json().await.expect("json");
-    assert!(message["message"].as_str().expect("message").contains("nothing to acknowledge"), "{message}");
+    assert!(
+        message["message"]
+            .as_str()
+            .expect("message")
+            .contains("nothing to acknowledge"),
+        "{message}"
+    );
     client
         .goto(&format!("{url}/audit?action=acknowledge"))
         .await
@@ -650,7 +736,11 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     )
     .await;
     let rows = rows.as_array().expect("rows");
-    assert_eq!(rows.len(), folded.len(), "one audit row per acknowledged alert: {rows:?}");
+    assert_eq!(
+        rows.len(),
+        folded.len(),
+        "one audit row per acknowledged alert: {rows:?}"
+    );
     let row = rows[0].as_str().expect("row");
     assert!(
         row.contains("local") && row.contains("audit writes moved to staging"),
@@ -663,14 +753,20 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
 /// "203 of 110 min": a running time against an estimate.
 fn regex_like_minutes(text: &str) -> bool {
     text.split(" of ").skip(1).any(|rest| {
-        rest.split_whitespace().next().is_some_and(|n| n.parse::<u32>().is_ok())
+        rest.split_whitespace()
+            .next()
+            .is_some_and(|n| n.parse::<u32>().is_ok())
             && rest.split_whitespace().nth(1) == Some("min,")
     })
 }
 
 /// The text of the element `css` finds once the page shows it.
 async fn shown_text(client: &Client, css: &str) -> String {
-    shown(client, Locator::Css(css)).await.text().await.expect("text")
+    shown(client, Locator::Css(css))
+        .await
+        .text()
+        .await
+        .expect("text")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -718,14 +814,30 @@ async fn every_page_mid_crisis_passes_axe_and_fits_a_narrow_window() {
             found.push(format!("{p}: {v}"));
         }
     }
-    assert!(found.is_empty(), "serious or critical accessibility violations:\n{}", found.join("\n"));
-    client.goto(&format!("{url}/runs/{id}/whatif?job={focus}&change=delay&by=%2B45m")).await.expect("what-if");
+    assert!(
+        found.is_empty(),
+        "serious or critical accessibility violations:\n{}",
+        found.join("\n")
+    );
+    client
+        .goto(&format!(
+            "{url}/runs/{id}/whatif?job={focus}&change=delay&by=%2B45m"
+        ))
+        .await
+        .expect("what-if");
     screenshot(&client, "whatif").await;
 
     // At 800 px the page does not scroll sideways: the timeline scrolls in its own box.
     client.set_window_size(800, 1000).await.expect("narrow");
-    client.goto(&format!("{url}/runs/{id}")).await.expect("detail");
-    let widths = js(&client, "return { page: document.documentElement.scrollWidth, window: window.innerWidth };").await;
+    client
+        .goto(&format!("{url}/runs/{id}"))
+        .await
+        .expect("detail");
+    let widths = js(
+        &client,
+        "return { page: document.documentElement.scrollWidth, window: window.innerWidth };",
+    )
+    .await;
     assert!(
         widths["page"].as_f64().expect("page") <= widths["window"].as_f64().expect("window") + 1.0,
         "the cycle page fits 800 px: {widths}"

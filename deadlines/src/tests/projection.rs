@@ -369,7 +369,11 @@ fn the_diagnosis_names_the_overrunning_job_and_when_the_deadline_needs_it() {
     assert_eq!(first.finish, live.plan.start + TimeDelta::minutes(270));
     assert_eq!(first.needed_by, live.plan.start + TimeDelta::minutes(330));
     assert_eq!(d.steps[0].state, crate::StepState::Done);
-    assert_eq!(d.steps[0].overrun, TimeDelta::minutes(10), "EXTRACT ran 70 of 60");
+    assert_eq!(
+        d.steps[0].overrun,
+        TimeDelta::minutes(10),
+        "EXTRACT ran 70 of 60"
+    );
     assert_eq!(d.overrun_total, TimeDelta::minutes(90));
 }
 

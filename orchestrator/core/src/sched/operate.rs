@@ -26,9 +26,7 @@ pub fn command_fits(command: Command, status: JobStatus, held: bool) -> Result<(
         Command::Kill => live,
         // Marks an attempt's work done: something must have run. A job that never started
         // is skipped instead.
-        Command::ForceComplete => {
-            live || matches!(status, S::Failed { .. } | S::RetryWait { .. })
-        }
+        Command::ForceComplete => live || matches!(status, S::Failed { .. } | S::RetryWait { .. }),
     };
     if ok {
         return Ok(());
