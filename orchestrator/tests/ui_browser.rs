@@ -682,6 +682,14 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     // Alerts are incidents: one per deadline and level, never two levels of a deadline
     // from one look. Acknowledge one through its form: all its notifications are, once.
     let alerts = api(&format!("{url}/api/runs/{id}/alerts")).await;
+    // Never two levels of one deadline from one look.
+    let mut looks = BTreeSet::new();
+    for a in alerts["alerts"].as_array().expect("alerts") {
+        assert!(
+            looks.insert((a["deadline"].to_string(), a["raised"].to_string())),
+            "two notifications of one deadline at one look: {a}"
+        );
+    }
     let incidents = alerts["incidents"].as_array().expect("incidents").clone();
     let mut seen = BTreeSet::new();
     for i in &incidents {

@@ -95,6 +95,16 @@ pub async fn acknowledge(
         .acknowledge(alert_id, &user.name, note, Utc::now())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("there is no alert {alert_id}")))?;
+    if ack.already_acknowledged {
+        return Ok(format!(
+            "alert {} ({} {}) was acknowledged already, by {} at {}; nothing changed",
+            ack.alert_id,
+            ack.deadline_id,
+            ack.level,
+            ack.actor,
+            ack.at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
     tracing::info!(run = run_id, alert = alert_id, actor = %user.name, "alert acknowledged from the web UI");
     Ok(format!(
         "alert {} ({} {}) acknowledged by {}",
@@ -131,24 +141,28 @@ pub async fn acknowledge_all(
         .filter(|a| level.as_deref().is_none_or(|l| a.level == l))
         .map(|a| a.id)
         .collect();
-    let now = Utc::now();
-    for &id in &open {
-        state.store.acknowledge(id, &user.name, note, now).await?;
-    }
+    // One transaction; an alert someone acknowledged in the meantime keeps theirs.
+    let stored = if open.is_empty() {
+        0
+    } else {
+        state
+            .store
+            .acknowledge_all(run_id, Some(&open), &user.name, note, Utc::now())
+            .await?
+            .iter()
+            .filter(|a| !a.already_acknowledged)
+            .count()
+    };
     let what = match (&deadline, &level) {
         (Some(d), Some(l)) => format!("{d} {l}"),
         (Some(d), None) => d.clone(),
         _ => format!("run {run_id}"),
     };
-    tracing::info!(run = run_id, alerts = open.len(), actor = %user.name, "alerts acknowledged together from the web UI");
-    Ok(if open.is_empty() {
+    tracing::info!(run = run_id, alerts = stored, actor = %user.name, "alerts acknowledged together from the web UI");
+    Ok(if stored == 0 {
         format!("nothing to acknowledge for {what}: every alert was acknowledged already")
     } else {
-        format!(
-            "{} alert(s) of {what} acknowledged by {}",
-            open.len(),
-            user.name
-        )
+        format!("{stored} alert(s) of {what} acknowledged by {}", user.name)
     })
 }
 
