@@ -113,6 +113,37 @@ mod tests {
     }
 
     #[test]
+    fn a_why_names_the_step_furthest_over_its_estimate() {
+        let plan = plan();
+        // Every job 1.5× its estimate: the done steps of each chain ran over.
+        let s = snapshot(&plan, 8, 1.5);
+        let whys = crate::views::why::whys(&s, &[], false);
+        let d = s
+            .diagnoses
+            .iter()
+            .find(|d| {
+                d.steps
+                    .iter()
+                    .any(|st| st.state == warden_deadlines::StepState::Done)
+            })
+            .expect("a chain under way");
+        let w = whys
+            .iter()
+            .find(|w| w.deadline == plan.deadlines[d.deadline].id)
+            .expect("its why");
+        let worst = d.steps.iter().max_by_key(|st| st.overrun).expect("steps");
+        let worst_id = &plan.jobs[worst.job].id;
+        if w.first_job.as_deref() != Some(worst_id.as_str()) {
+            assert!(
+                w.cause.contains(worst_id.as_str()) && w.cause.contains(" min ("),
+                "{}",
+                w.cause
+            );
+        }
+        assert!(!w.headline.is_empty());
+    }
+
+    #[test]
     fn the_jobs_table_searches_and_orders() {
         let plan = plan();
         let s = snapshot(&plan, 6, 1.2);

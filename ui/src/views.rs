@@ -102,6 +102,8 @@ pub struct DeadlineCard {
     /// The job to look at first, in one sentence (empty when the deadline's work is done).
     pub why: String,
     pub why_job: Option<String>,
+    /// The chain's step furthest over its estimate, when not the job to look at first.
+    pub why_cause: String,
     /// The margin over the night (SVG; empty before two projections).
     pub sparkline_svg: String,
     /// The same history, larger, for the cycle page (empty before two projections).
@@ -194,6 +196,8 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
             let points: Vec<(DateTime<Utc>, i64)> =
                 history.iter().map(|p| (p.at, p.margin_seconds)).collect();
             let rank = severity(&state);
+            // A card says why only for a deadline at risk.
+            let quiet = settled || (rank < 2 && margin >= TimeDelta::zero());
             DeadlineCard {
                 id: d.id.clone(),
                 name: d.name.clone().unwrap_or_else(|| d.id.clone()),
@@ -220,11 +224,15 @@ pub fn deadline_cards(s: &RunSnapshot) -> Vec<DeadlineCard> {
                 .to_string(),
                 p50: percentile(latest.and_then(|p| p.p50_finish)),
                 p90: percentile(latest.and_then(|p| p.p90_finish)),
-                // The sentence only where it is needed: a deadline at risk.
-                why: if settled || (rank < 2 && margin >= TimeDelta::zero()) {
+                why: if quiet {
                     String::new()
                 } else {
                     whys.get(i).map(|w| w.headline.clone()).unwrap_or_default()
+                },
+                why_cause: if quiet {
+                    String::new()
+                } else {
+                    whys.get(i).map(|w| w.cause.clone()).unwrap_or_default()
                 },
                 why_job: if settled {
                     None

@@ -46,6 +46,9 @@ pub struct Why {
     /// The job to look at first, in one sentence; empty once the chain is done.
     pub headline: String,
     pub first_job: Option<String>,
+    /// The step that ran furthest over its estimate, when it is not the first job ("most
+    /// over its estimate: ADJUD-PHASE1.A, 231 of 110 min (+2h01m)"); empty otherwise.
+    pub cause: String,
     pub steps: Vec<WhyStep>,
     pub chain_length: usize,
     /// What the chain's steps ran over their estimates, in all ("+1h53m").
@@ -200,6 +203,32 @@ fn headline(s: &RunSnapshot, d: &Diagnosis, deadline_name: &str) -> String {
     }
 }
 
+/// The chain's step furthest over its estimate (by at least a minute), unless it is the job
+/// to look at first (the headline says that one's overrun).
+fn cause(s: &RunSnapshot, d: &Diagnosis) -> String {
+    let Some((i, step)) = d
+        .steps
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, st)| st.overrun)
+        .filter(|(_, st)| minutes(st.overrun) > 0)
+    else {
+        return String::new();
+    };
+    if d.first_look == Some(i) {
+        return String::new();
+    }
+    let ran = step
+        .elapsed
+        .map(|e| format!("{} of {} min", minutes(e), minutes(step.estimate)))
+        .unwrap_or_else(|| format!("{} min estimated", minutes(step.estimate)));
+    format!(
+        "most over its estimate: {}, {ran} ({})",
+        s.plan.jobs[step.job].id,
+        signed(step.overrun)
+    )
+}
+
 /// Every deadline's "why", in plan order; with `moves`, the moves on the first job of each
 /// deadline at risk (margin below zero or a ladder level above ok), projected.
 pub fn whys(s: &RunSnapshot, at_risk: &[bool], moves: bool) -> Vec<Why> {
@@ -213,6 +242,7 @@ pub fn whys(s: &RunSnapshot, at_risk: &[bool], moves: bool) -> Vec<Why> {
                 deadline: pd.id.clone(),
                 headline: headline(s, d, &name),
                 first_job: d.first_look.map(|i| s.plan.jobs[d.steps[i].job].id.clone()),
+                cause: cause(s, d),
                 steps: d
                     .steps
                     .iter()
