@@ -4,7 +4,9 @@
 //! What is timed is everything the server does for the page after reading the store:
 //! projecting the run's rest from its state, building the view (jobs, critical path,
 //! deadline cards), drawing the Gantt SVG and rendering the templates. The state is
-//! synthesised: the cycle run to six hours in with every job taking 1.2× its estimate.
+//! synthesised: the cycle run to six hours in with every job taking 1.2× its estimate; and
+//! mid-crisis (eight hours in, every job twice its estimate), where the page also projects
+//! the moves that fit the first job of each deadline at risk.
 //! (The store reads before it are measured separately in docs/benchmarks.md.)
 
 use std::hint::black_box;
@@ -53,6 +55,23 @@ fn bench(c: &mut Criterion) {
     group.bench_function("month_end_detail_page", |b| {
         b.iter(|| {
             let s = snapshot(&plan);
+            let view = detail_view(&s, &filter, JOBS_PER_PAGE);
+            let html = templates
+                .render("detail", &Page::local("month-end", Some(1), view))
+                .expect("renders");
+            black_box(html.len())
+        })
+    });
+    // Mid-crisis: every job twice its estimate, eight hours in; deadlines at risk, so the
+    // page also projects each move on their first jobs.
+    let crisis = |plan: &Arc<Plan>| warden_ui::fixture::snapshot(plan, 8, 2.0);
+    let view = detail_view(&crisis(&plan), &filter, JOBS_PER_PAGE);
+    let moves: usize = view.whys.iter().map(|w| w.moves.len()).sum();
+    assert!(moves > 0, "the crisis state has moves to project");
+    eprintln!("mid-crisis: {moves} moves projected on the page");
+    group.bench_function("month_end_detail_page_mid_crisis", |b| {
+        b.iter(|| {
+            let s = crisis(&plan);
             let view = detail_view(&s, &filter, JOBS_PER_PAGE);
             let html = templates
                 .render("detail", &Page::local("month-end", Some(1), view))
