@@ -562,21 +562,25 @@ fn draw_row(
     let (a, b) = (x(start), x(finish));
     let (pa, pb) = (x(planned_start), x(planned_finish));
     let late = finish - planned_finish;
+    // The tooltip holds what does not move with the projection (a row then changes, and a
+    // live update sends it, only when its bar moves a pixel): the plan's times, and the
+    // actual ones once done. The projected times are on the job's page and in the table.
     let mut title = format!(
-        "{} · {phase} · {} – {} · planned {} – {}",
+        "{} · {phase} · planned {} – {}",
         row.label,
-        local(tz, start),
-        local(tz, finish),
         local(tz, planned_start),
         local(tz, planned_finish)
     );
-    if late > TimeDelta::minutes(1) {
-        let _ = write!(title, " · {} over the plan", signed(late));
-    }
-    if row.kind == RowKind::Job
-        && let Some(sl) = s.projection.slack[row.jobs[0]]
-    {
-        let _ = write!(title, " · slack {}", signed(sl));
+    if phase == "actual" {
+        let _ = write!(
+            title,
+            " · ran {} – {}",
+            local(tz, start),
+            local(tz, finish)
+        );
+        if late > TimeDelta::minutes(1) {
+            let _ = write!(title, " · {} past the plan", signed(late));
+        }
     }
     if is_critical {
         title.push_str(" · on the critical path");
@@ -601,7 +605,7 @@ fn draw_row(
     }
     let _ = write!(
         svg,
-        r#"<g class="row{}"{data_job}><title>{}</title><rect class="planned" x="{pa:.1}" y="{:.1}" width="{:.1}" height="2.5"/><rect class="bar {phase}{crit}" x="{a:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/>"#,
+        r#"<g class="row{}"{data_job}><title>{}</title><rect class="planned" x="{pa:.0}" y="{:.1}" width="{:.0}" height="2.5"/><rect class="bar {phase}{crit}" x="{a:.0}" y="{:.1}" width="{:.0}" height="{:.1}"/>"#,
         if row.kind == RowKind::Lane {
             " lane-row"
         } else {
@@ -609,16 +613,16 @@ fn draw_row(
         },
         esc(&title),
         y + 1.0,
-        (pb - pa).max(1.5),
+        (pb - pa).max(2.0),
         y + 4.5,
-        (b - a).max(1.5),
+        (b - a).max(2.0),
         ROW - 7.0,
     );
     if late > TimeDelta::minutes(1) && b > pb {
         let from = pb.max(a);
         let _ = write!(
             svg,
-            r#"<rect class="overrun" x="{from:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/>"#,
+            r#"<rect class="overrun" x="{from:.0}" y="{:.1}" width="{:.0}" height="{:.1}"/>"#,
             y + 4.5,
             (b - from).max(1.0),
             ROW - 7.0,
