@@ -572,12 +572,7 @@ fn draw_row(
         local(tz, planned_finish)
     );
     if phase == "actual" {
-        let _ = write!(
-            title,
-            " · ran {} – {}",
-            local(tz, start),
-            local(tz, finish)
-        );
+        let _ = write!(title, " · ran {} – {}", local(tz, start), local(tz, finish));
         if late > TimeDelta::minutes(1) {
             let _ = write!(title, " · {} past the plan", signed(late));
         }

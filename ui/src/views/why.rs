@@ -55,6 +55,8 @@ pub struct Why {
     pub overrun_total: String,
     /// Below zero margin, or its ladder above ok: the chain is shown step by step.
     pub at_risk: bool,
+    /// Its margin is below zero (projected, or for good once settled).
+    pub late: bool,
     /// Moves on the first job that fit its state, each with its projected effect (only for
     /// deadlines at risk, on the cycle page).
     pub moves: Vec<MoveView>,
@@ -251,6 +253,7 @@ pub fn whys(s: &RunSnapshot, at_risk: &[bool], moves: bool) -> Vec<Why> {
                     .collect(),
                 chain_length: d.steps.len(),
                 at_risk: risky,
+                late: d.margin < TimeDelta::zero(),
                 overrun_total: signed(d.overrun_total),
                 moves: if moves && risky {
                     suggested_moves(s, d)
