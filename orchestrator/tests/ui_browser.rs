@@ -929,6 +929,11 @@ async fn a_person_signs_in_through_the_login_form_and_out_again() {
     client.goto(&format!("{url}/")).await.expect("overview");
     assert_eq!(path(&client).await, "/login");
     screenshot(&client, "login").await;
+    // The sign-in page too has no serious or critical accessibility violation.
+    if let Some(axe) = axe_source() {
+        let found = axe_violations(&client, &axe).await;
+        assert!(found.is_empty(), "/login: {found:?}");
+    }
 
     // A login form whose pre-session cookie is gone (as a form posted from another site
     // would be) is refused, and a fresh form offered.
