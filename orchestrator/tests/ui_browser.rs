@@ -444,9 +444,9 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     assert_eq!(after["open"], true, "the what-if form stayed open");
     assert_eq!(after["typed"], "ADJUD-PHASE1.B", "what was typed stayed");
     // What a live update transferred, against the page itself (over a few more updates).
-    until(90, "seven live updates of the cycle page", || async {
+    until(120, "ten live updates of the cycle page", || async {
         let n = js(&client, "return +(document.body.dataset.liveUpdates || 0);").await;
-        (n.as_i64()? >= start + 7).then_some(())
+        (n.as_i64()? >= start + 10).then_some(())
     })
     .await;
     let sizes = js(
@@ -461,7 +461,7 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         .iter()
         .filter_map(Value::as_f64)
         .collect();
-    assert!(updates.len() >= 7, "{sizes}");
+    assert!(updates.len() >= 10, "{sizes}");
     // The first update brings the changed regions whole (the page holds no copy of them to
     // edit); each later one, the lines that changed.
     // The demo's clock runs 4,000 times real time, so an update here covers minutes of the
