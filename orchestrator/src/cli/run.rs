@@ -32,8 +32,10 @@ pub struct RunArgs {
     pub speed: Option<f64>,
     /// In-process workers: how many jobs may run at once in this process. Limits that
     /// matter to the cycle belong in `resources`, so keep this above the widest fan-out.
-    /// 1 to 1024.
-    #[arg(long, default_value_t = 16, value_parser = super::limits::count(super::limits::MAX_WORKERS))]
+    /// 0 to 1024; 0 runs the orchestrator only, its jobs left to `warden worker` processes
+    /// on any host sharing the store (docs/deployment.md). `warden worker` processes help
+    /// with any number.
+    #[arg(long, default_value_t = 16, value_parser = super::limits::count_or_none(super::limits::MAX_WORKERS))]
     pub workers: usize,
     /// The alert channel file (channels per role; docs/alerts.md). Without it every role's
     /// alerts are appended to DATA/alerts.log.
@@ -106,6 +108,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             return Ok(EXIT_USAGE);
         }
     };
+    let loaded_sources = loaded.sources;
     let plan = Arc::new(loaded.plan);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -196,6 +199,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         let mut options = RunOptions::new(args.data.clone());
         options.workers = args.workers;
         options.outbox = Some(outbox);
+        options.sources = loaded_sources;
         let end = run_cycle(store, plan.clone(), &new, clock, &options).await;
         if let Some(ui) = ui {
             let _ = ui.stop.send(());

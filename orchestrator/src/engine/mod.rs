@@ -10,6 +10,7 @@ pub mod host;
 pub mod line_batches;
 pub mod load_exceptions;
 pub mod post_accumulators;
+pub mod remote;
 pub mod run;
 pub mod timing;
 pub mod volume_check;

@@ -28,6 +28,7 @@ const MIN_REAL_LEASE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// In-process workers; 0 leaves every job to `warden worker` processes.
     pub workers: usize,
     /// Lease length on the run's clock.
     pub lease: TimeDelta,
@@ -44,6 +45,10 @@ pub struct RunOptions {
     /// Simulated (`builtin: sleep`) jobs that take this long instead of their estimate
     /// (`warden demo`); empty for real runs.
     pub simulated: Arc<super::exec::SimulatedDurations>,
+    /// The files the plan was compiled from (path, text; the workflow first), kept with the
+    /// run so that `warden worker` processes on other hosts build the same plan. Empty: the
+    /// run is for in-process workers only (a plan with edits no file has, as the demo's).
+    pub sources: Vec<(String, String)>,
 }
 
 impl RunOptions {
@@ -57,6 +62,7 @@ impl RunOptions {
             watch: Some(WatchOptions::default()),
             outbox: None,
             simulated: Arc::default(),
+            sources: Vec::new(),
         }
     }
 }
@@ -102,6 +108,18 @@ pub async fn run_cycle(
     };
     let mut driver = Driver::open(store.clone(), plan.clone(), new, clock.clone()).await?;
     let run_id = driver.run().id;
+    // Workers on other hosts: the plan's files, and the run's clock (published again at each
+    // start, as a resumed accelerated clock starts where the run stopped).
+    if !options.sources.is_empty() {
+        store.put_run_sources(run_id, &options.sources).await?;
+        store
+            .set_run_clock(&super::clocks::publish(
+                run_id,
+                clock.as_ref(),
+                chrono::Utc::now(),
+            ))
+            .await?;
+    }
     let killed = kill_orphans(&run_dir(&data_dir, run_id));
     if !killed.is_empty() {
         tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running");
@@ -123,7 +141,8 @@ pub async fn run_cycle(
     let (stop, stopped) = watch::channel(false);
     let wakes = Arc::new(Wakes::default());
     let mut workers = Vec::new();
-    for i in 0..options.workers.max(1) {
+    // None: an orchestrator only, its jobs run by `warden worker` processes.
+    for i in 0..options.workers {
         let config = WorkerConfig {
             name: format!("{}-w{i}", driver.owner().as_str()),
             run_id,

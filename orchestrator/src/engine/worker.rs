@@ -1,7 +1,7 @@
 //! In-process workers: claim an attempt from the store's queue, report it started, run it
 //! while heartbeating the lease, report how it ended. Every write is fenced by (job,
 //! attempt, worker) in the store, so a worker that lost its lease cannot overwrite anything.
-//! Separate `warden worker` processes on other hosts run the same loop (a later issue).
+//! `warden worker` processes on other hosts run each attempt the same way (`engine::remote`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -108,7 +108,7 @@ pub async fn run_worker(
     }
 }
 
-async fn run_claim(
+pub(super) async fn run_claim(
     store: &Store,
     plan: &Plan,
     clock: &Arc<dyn Clock>,

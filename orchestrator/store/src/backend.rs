@@ -40,6 +40,10 @@ pub enum OpenMode {
     /// The store must exist and hold Warden's tables ([`StoreError::NoStore`] otherwise);
     /// nothing is created. Pending migrations of an existing store are still applied.
     MustExist,
+    /// As `MustExist`, but nothing is migrated either: the store's schema must be exactly
+    /// this build's ([`StoreError::Schema`] otherwise). A worker opens so: workers of a new
+    /// version must never change the schema under a running orchestrator of the old one.
+    Worker,
 }
 
 impl Store {
@@ -885,7 +889,7 @@ impl SqliteStore {
             // WAL is a property of the file, set when it is created: a store that must exist
             // already has it, and a file that is not a store is not rewritten.
             OpenMode::Create => options.journal_mode(SqliteJournalMode::Wal),
-            OpenMode::MustExist => {
+            OpenMode::MustExist | OpenMode::Worker => {
                 if !options.get_filename().is_file() {
                     return Err(StoreError::NoStore(redact_url(&url)));
                 }
@@ -896,7 +900,7 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        if mode == OpenMode::MustExist {
+        if mode != OpenMode::Create {
             let tables: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
             )
@@ -905,6 +909,14 @@ impl SqliteStore {
             if tables == 0 {
                 return Err(StoreError::NoStore(redact_url(&url)));
             }
+        }
+        if mode == OpenMode::Worker {
+            let store = Self {
+                pool,
+                writer: std::sync::Arc::default(),
+            };
+            check_schema(store.schema_version().await?, Self::built_schema_version())?;
+            return Ok(store);
         }
         // SQLite has no advisory lock for migrations: two processes opening a new file at
         // once (a `warden status` while `warden run` starts) can both try the same migration,
@@ -954,13 +966,13 @@ impl PgStore {
             Ok(c) => c,
             // 3D000: the database does not exist.
             Err(sqlx::Error::Database(e))
-                if mode == OpenMode::MustExist && e.code().as_deref() == Some("3D000") =>
+                if mode != OpenMode::Create && e.code().as_deref() == Some("3D000") =>
             {
                 return Err(StoreError::NoStore(redact_url(url)));
             }
             Err(e) => return Err(e.into()),
         };
-        if mode == OpenMode::MustExist {
+        if mode != OpenMode::Create {
             // In the connection's search path, where the migrations made the tables.
             let found: bool =
                 sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
@@ -976,6 +988,11 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
+        if mode == OpenMode::Worker {
+            let store = Self { pool };
+            check_schema(store.schema_version().await?, Self::built_schema_version())?;
+            return Ok(store);
+        }
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
             .await?;
@@ -984,3 +1001,12 @@ impl PgStore {
 }
 
 store_impl!(PgStore, sqlx::Postgres, "postgres", "BEGIN");
+
+/// A worker's store must be at its build's schema exactly.
+fn check_schema(store: i64, built: i64) -> Result<(), StoreError> {
+    if store == built {
+        Ok(())
+    } else {
+        Err(StoreError::Schema { store, built })
+    }
+}

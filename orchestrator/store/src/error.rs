@@ -30,6 +30,16 @@ pub enum StoreError {
     /// redacted).
     #[error("no store at {0}")]
     NoStore(String),
+    /// A worker (which never migrates) found a store of another schema than its build's.
+    #[error(
+        "the store's schema is version {store} and this warden's is {built}: {}",
+        if store < built {
+            "upgrade the orchestrator first (`warden run` migrates the store), then start workers of the new version"
+        } else {
+            "this worker is older than the store; install the orchestrator's warden version on this host"
+        }
+    )]
+    Schema { store: i64, built: i64 },
     #[error("{0}")]
     Invalid(String),
 }

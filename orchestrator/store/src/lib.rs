@@ -37,6 +37,7 @@ mod accumulators;
 mod backend;
 mod error;
 mod exceptions;
+mod fleet;
 mod impact;
 mod replay;
 mod types;
@@ -52,6 +53,7 @@ pub use backend::alerts::{
 pub use backend::{OpenMode, PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use exceptions::{ExceptionCount, ExceptionRow};
+pub use fleet::{RunClock, WorkerInfo, WorkerRow, WorkerState};
 pub use impact::{
     ApproveOutcome, ImpactApproval, ImpactOverrideRecord, ImpactTestRecord, NewImpactOverride,
     NewImpactTest,

@@ -81,6 +81,11 @@ impl SourceMap {
         id
     }
 
+    /// Every file read, in the order read (the compiled file first).
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)
     }

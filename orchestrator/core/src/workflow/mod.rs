@@ -10,6 +10,7 @@ pub mod synthetic;
 pub mod values;
 
 pub use compile::{
-    Compilation, FsLoader, LoadError, Loader, NoFiles, compile, compile_bytes, compile_str,
+    Compilation, FsLoader, LoadError, Loader, NoFiles, StoredLoader, compile, compile_bytes,
+    compile_str,
 };
 pub use model::*;

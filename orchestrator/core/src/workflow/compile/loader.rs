@@ -49,6 +49,46 @@ impl Loader for NoFiles {
     }
 }
 
+/// Serves referenced files from a set kept beside a run (the store's `run_sources`): a worker
+/// on another host compiles the workflow its orchestrator compiled, from the same texts. A
+/// reference resolves to the path the file system loader showed for it (relative to the
+/// referencing file), so the same workflow finds the same files.
+#[derive(Debug, Default)]
+pub struct StoredLoader {
+    files: std::collections::HashMap<String, String>,
+}
+
+impl StoredLoader {
+    /// `files`: (path as the compiler named it, text).
+    pub fn new(files: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self {
+            files: files.into_iter().collect(),
+        }
+    }
+}
+
+impl Loader for StoredLoader {
+    fn load(&self, from: &str, path: &str) -> Result<(String, String), LoadError> {
+        let written = Path::new(path);
+        let shown = if written.has_root() {
+            written.to_path_buf()
+        } else {
+            Path::new(from)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(written)
+        };
+        let shown = shown.to_string_lossy().into_owned();
+        match self.files.get(&shown) {
+            Some(text) => Ok((shown, text.clone())),
+            None => Err(LoadError::new(
+                format!("`{shown}` is not among the files kept with the run"),
+                "the run was started from a workflow that did not reference it; start workers of the orchestrator's version",
+            )),
+        }
+    }
+}
+
 /// Reads referenced files from the file system, relative to the referencing file (and to
 /// `root`, when set, so that paths shown in messages can stay relative to a project root).
 /// A file is read only if it lies, symbolic links resolved, under the referencing file's
@@ -191,6 +231,28 @@ fn read_small_file(path: &Path) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_loader_finds_what_the_file_loader_showed() {
+        let loader = StoredLoader::new([(
+            "cycles/calendars/us.yaml".to_string(),
+            "holidays: []".to_string(),
+        )]);
+        let (shown, text) = loader
+            .load("cycles/nightly.yaml", "calendars/us.yaml")
+            .expect("found");
+        assert_eq!(
+            (shown.as_str(), text.as_str()),
+            ("cycles/calendars/us.yaml", "holidays: []")
+        );
+        let missing = loader
+            .load("cycles/nightly.yaml", "calendars/eu.yaml")
+            .expect_err("not kept");
+        assert!(
+            format!("{missing:?}").contains("cycles/calendars/eu.yaml"),
+            "{missing:?}"
+        );
+    }
 
     /// A scratch directory tree: `root/project/w.yaml`, `root/project/calendars/c.yaml`,
     /// `root/secret.txt`.

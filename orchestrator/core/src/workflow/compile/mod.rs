@@ -23,7 +23,7 @@ mod syntax;
 
 use std::collections::HashSet;
 
-pub use loader::{FsLoader, LoadError, Loader, MAX_REFERENCED_BYTES, NoFiles};
+pub use loader::{FsLoader, LoadError, Loader, MAX_REFERENCED_BYTES, NoFiles, StoredLoader};
 
 use crate::diagnostics::{Diagnostic, FileId, SourceMap, Span};
 use crate::workflow::model::Workflow;

@@ -1,0 +1,228 @@
+//! `warden worker --db URL`: a worker process for any host (`engine::remote`), and
+//! `warden workers --db URL`: the registry of worker processes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+use tokio::sync::watch;
+use warden_store::{OpenMode, Store, WorkerInfo, redact_url};
+
+use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, open_existing_store, store_error};
+use crate::engine::remote::{REGISTRY_BEAT, RemoteOptions, SILENT_AFTER, default_name, serve};
+use crate::engine::run::usable_data_dir;
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The store its orchestrators use: a postgres:// URL for workers on other hosts (a
+    /// SQLite file serves workers on the orchestrator's own host only).
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+    /// This host's directory for job work directories and logs.
+    #[arg(long, default_value = "warden-data")]
+    pub data: PathBuf,
+    /// The worker's name in the registry and on every attempt it runs (default:
+    /// host-pid-worker). A restarted worker may take its predecessor's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The lease on an attempt, in real time: a worker unheard of for this long loses its
+    /// attempt, which runs again elsewhere. Heartbeats go at a third of it. 3s to 1h.
+    #[arg(long, default_value = "30s", value_parser = lease)]
+    pub lease: humantime::Duration,
+    /// How long to wait between looks at an empty queue (jittered by a quarter either way).
+    /// 10ms to 1m.
+    #[arg(long, default_value = "1s", value_parser = idle)]
+    pub poll: humantime::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkersArgs {
+    /// The store: a SQLite file, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
+    /// Also list workers that stopped (by default only those running or silent).
+    #[arg(long)]
+    pub all: bool,
+}
+
+fn lease(s: &str) -> Result<humantime::Duration, String> {
+    bounded(s, Duration::from_secs(3), Duration::from_secs(3600))
+}
+
+fn idle(s: &str) -> Result<humantime::Duration, String> {
+    bounded(s, Duration::from_millis(10), Duration::from_secs(60))
+}
+
+fn bounded(s: &str, low: Duration, high: Duration) -> Result<humantime::Duration, String> {
+    let d: humantime::Duration = s.parse().map_err(|e| format!("{e}"))?;
+    if *d < low || *d > high {
+        return Err(format!(
+            "{s} is out of range: {} to {}",
+            humantime::format_duration(low),
+            humantime::format_duration(high)
+        ));
+    }
+    Ok(d)
+}
+
+pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let data = match usable_data_dir(&args.data) {
+        Ok(d) => d,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
+    let info = WorkerInfo {
+        name: args.name.clone().unwrap_or_else(default_name),
+        host: crate::engine::host::host_name(),
+        pid: i64::from(std::process::id()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    runtime.block_on(async {
+        // Never migrates: a worker of another version refuses the store (exit 3) rather
+        // than change it under a running orchestrator.
+        let store = match Store::open(&args.db, OpenMode::Worker).await {
+            Ok(s) => s,
+            Err(e) => {
+                writeln!(err, "error: {}", store_error(&args.db, &e))?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        writeln!(
+            out,
+            "worker {} serving {} (schema {}); work in {}",
+            info.name,
+            redact_url(&args.db),
+            store.built_schema_version(),
+            data.display()
+        )?;
+        out.flush()?;
+        let (stop, stopped) = watch::channel(false);
+        let name = info.name.clone();
+        tokio::spawn(async move {
+            stop_on_signal().await;
+            tracing::info!(worker = %name, "asked to stop: finishing the current attempt, claiming nothing more");
+            let _ = stop.send(true);
+        });
+        let options = RemoteOptions {
+            info: info.clone(),
+            lease: *args.lease,
+            idle: *args.poll,
+            beat: REGISTRY_BEAT,
+            data_dir: data.clone(),
+        };
+        match serve(store, options, stopped).await {
+            Ok(done) => {
+                writeln!(
+                    out,
+                    "worker {} stopped after {}",
+                    info.name,
+                    super::count(done as usize, "attempt")
+                )?;
+                Ok(EXIT_OK)
+            }
+            Err(e) => {
+                writeln!(err, "error: {}", store_error(&args.db, &e))?;
+                Ok(EXIT_UNAVAILABLE)
+            }
+        }
+    })
+}
+
+/// SIGTERM (systemd, Kubernetes) or SIGINT (a terminal).
+async fn stop_on_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let rows = runtime.block_on(async {
+        let store = open_existing_store(&args.db).await?;
+        store.list_workers().await
+    });
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            writeln!(err, "error: {}", store_error(&args.db, &e))?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
+    let now = Utc::now();
+    let shown: Vec<_> = rows
+        .iter()
+        .map(|w| (w, liveness(&w.state, now - w.heartbeat_at)))
+        .filter(|(_, l)| args.all || *l != "stopped")
+        .collect();
+    if shown.is_empty() {
+        writeln!(
+            out,
+            "no workers{} in {}; start one with `warden worker --db ...`",
+            if args.all { "" } else { " running" },
+            redact_url(&args.db)
+        )?;
+        return Ok(EXIT_OK);
+    }
+    writeln!(
+        out,
+        "{:<28} {:<16} {:>7} {:<8} {:<8} {:<28} {:>10} {:>6}",
+        "WORKER", "HOST", "PID", "VERSION", "STATE", "RUNNING", "LAST SEEN", "JOBS"
+    )?;
+    for (w, state) in shown {
+        let running = match (w.run_id, &w.job_id, w.attempt) {
+            (Some(run), Some(job), Some(attempt)) => format!("run {run} {job} #{attempt}"),
+            _ => "-".into(),
+        };
+        let seen = (now - w.heartbeat_at).num_seconds().max(0);
+        writeln!(
+            out,
+            "{:<28} {:<16} {:>7} {:<8} {:<8} {:<28} {:>9}s {:>6}",
+            w.name, w.host, w.pid, w.version, state, running, seen, w.jobs_done
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// What a registry row says of its worker now: its own state, or `silent` when it has not
+/// beaten for [`SILENT_AFTER`] (killed, cut off, or its host gone: its attempt, if any, runs
+/// again when the lease runs out).
+pub fn liveness(state: &str, since_beat: chrono::TimeDelta) -> &str {
+    let silent = since_beat.to_std().is_ok_and(|d| d > SILENT_AFTER);
+    match state {
+        "stopped" => "stopped",
+        _ if silent => "silent",
+        s => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_unheard_of_is_silent_unless_it_said_it_stopped() {
+        let long = chrono::TimeDelta::seconds(60);
+        let short = chrono::TimeDelta::seconds(2);
+        assert_eq!(liveness("running", short), "running");
+        assert_eq!(liveness("running", long), "silent");
+        assert_eq!(liveness("idle", long), "silent");
+        assert_eq!(liveness("stopped", long), "stopped");
+    }
+}

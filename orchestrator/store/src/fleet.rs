@@ -1,0 +1,360 @@
+//! What workers on other hosts need from the store, besides the queue: the registry of
+//! worker processes (`warden workers`), the files a run's plan was compiled from (a worker
+//! builds the same plan), the run's clock (a worker stamps its leases and reports on it), and
+//! the schema version (a worker never migrates; it refuses a store of another version).
+//!
+//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/`.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use crate::backend::{PgStore, SqliteStore, Store};
+use crate::error::StoreError;
+
+/// A worker process as it registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    pub name: String,
+    pub host: String,
+    pub pid: i64,
+    pub version: String,
+}
+
+/// What a worker does now, as its heartbeat says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerState {
+    Idle,
+    /// Running attempt `attempt` of `job` in run `run`.
+    Running {
+        run: i64,
+        job: String,
+        attempt: i64,
+    },
+    /// Asked to stop: finishing its attempt, claiming nothing more.
+    Stopping,
+    Stopped,
+}
+
+impl WorkerState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            WorkerState::Idle => "idle",
+            WorkerState::Running { .. } => "running",
+            WorkerState::Stopping => "stopping",
+            WorkerState::Stopped => "stopped",
+        }
+    }
+}
+
+/// A row of the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerRow {
+    pub name: String,
+    pub host: String,
+    pub pid: i64,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    /// Wall clock.
+    pub heartbeat_at: DateTime<Utc>,
+    /// `idle`, `running`, `stopping` or `stopped`, as the worker last said.
+    pub state: String,
+    pub run_id: Option<i64>,
+    pub job_id: Option<String>,
+    pub attempt: Option<i64>,
+    pub jobs_done: i64,
+}
+
+/// A run's clock as its orchestrator keeps it: run time = `origin` + (wall − `wall_start`)
+/// × `speed`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunClock {
+    pub run_id: i64,
+    pub origin: DateTime<Utc>,
+    pub wall_start: DateTime<Utc>,
+    pub speed: f64,
+}
+
+impl Store {
+    /// Registers a worker process (replacing a dead one's row of the same name).
+    pub async fn register_worker(
+        &self,
+        info: &WorkerInfo,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.register_worker(info, at).await,
+            Store::Postgres(s) => s.register_worker(info, at).await,
+        }
+    }
+
+    /// A worker's heartbeat (wall clock `at`): its state and jobs run so far.
+    pub async fn beat_worker(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        state: &WorkerState,
+        jobs_done: i64,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.beat_worker(name, at, state, jobs_done).await,
+            Store::Postgres(s) => s.beat_worker(name, at, state, jobs_done).await,
+        }
+    }
+
+    /// Every registered worker, by name.
+    pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.list_workers().await,
+            Store::Postgres(s) => s.list_workers().await,
+        }
+    }
+
+    /// Keeps the files a run's plan was compiled from (path, text), the workflow first;
+    /// a run that has them keeps its own.
+    pub async fn put_run_sources(
+        &self,
+        run_id: i64,
+        files: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.put_run_sources(run_id, files).await,
+            Store::Postgres(s) => s.put_run_sources(run_id, files).await,
+        }
+    }
+
+    /// The files a run's plan was compiled from, the workflow first; empty for a run
+    /// created before they were kept.
+    pub async fn run_sources(&self, run_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.run_sources(run_id).await,
+            Store::Postgres(s) => s.run_sources(run_id).await,
+        }
+    }
+
+    /// Publishes a run's clock (at each start of its orchestrator).
+    pub async fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.set_run_clock(clock).await,
+            Store::Postgres(s) => s.set_run_clock(clock).await,
+        }
+    }
+
+    /// The running runs whose clock is published: those a worker may claim from.
+    pub async fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.open_run_clocks().await,
+            Store::Postgres(s) => s.open_run_clocks().await,
+        }
+    }
+
+    /// The newest migration applied to the store.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.schema_version().await,
+            Store::Postgres(s) => s.schema_version().await,
+        }
+    }
+
+    /// The newest migration this build knows.
+    pub fn built_schema_version(&self) -> i64 {
+        match self {
+            Store::Sqlite(_) => SqliteStore::built_schema_version(),
+            Store::Postgres(_) => PgStore::built_schema_version(),
+        }
+    }
+}
+
+impl SqliteStore {
+    pub fn built_schema_version() -> i64 {
+        sqlx::migrate!("../../migrations/sqlite")
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl PgStore {
+    pub fn built_schema_version() -> i64 {
+        sqlx::migrate!("../../migrations/postgres")
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+macro_rules! fleet_impl {
+    ($name:ident, $dialect:literal, $begin:literal) => {
+        impl $name {
+            pub async fn register_worker(
+                &self,
+                info: &WorkerInfo,
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/workers_register.sql"
+                )))
+                .bind(&info.name)
+                .bind(&info.host)
+                .bind(info.pid)
+                .bind(&info.version)
+                .bind(at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn beat_worker(
+                &self,
+                name: &str,
+                at: DateTime<Utc>,
+                state: &WorkerState,
+                jobs_done: i64,
+            ) -> Result<(), StoreError> {
+                let (run, job, attempt) = match state {
+                    WorkerState::Running { run, job, attempt } => {
+                        (Some(*run), Some(job.as_str()), Some(*attempt))
+                    }
+                    _ => (None, None, None),
+                };
+                let _gate = self.write_gate().await;
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/workers_beat.sql"
+                )))
+                .bind(name)
+                .bind(at)
+                .bind(state.label())
+                .bind(run)
+                .bind(job)
+                .bind(attempt)
+                .bind(jobs_done)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/workers_list.sql"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(WorkerRow {
+                            name: row.try_get(0)?,
+                            host: row.try_get(1)?,
+                            pid: row.try_get(2)?,
+                            version: row.try_get(3)?,
+                            started_at: row.try_get(4)?,
+                            heartbeat_at: row.try_get(5)?,
+                            state: row.try_get(6)?,
+                            run_id: row.try_get(7)?,
+                            job_id: row.try_get(8)?,
+                            attempt: row.try_get(9)?,
+                            jobs_done: row.try_get(10)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn put_run_sources(
+                &self,
+                run_id: i64,
+                files: &[(String, String)],
+            ) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
+                let mut tx = self.pool.begin_with($begin).await?;
+                for (seq, (path, text)) in files.iter().enumerate() {
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/run_sources_put.sql"
+                    )))
+                    .bind(run_id)
+                    .bind(seq as i64)
+                    .bind(path)
+                    .bind(text)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            pub async fn run_sources(
+                &self,
+                run_id: i64,
+            ) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/run_sources_load.sql"
+                )))
+                .bind(run_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                    .collect()
+            }
+
+            pub async fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError> {
+                let _gate = self.write_gate().await;
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/run_clocks_set.sql"
+                )))
+                .bind(clock.run_id)
+                .bind(clock.origin)
+                .bind(clock.wall_start)
+                .bind(clock.speed)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            pub async fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/run_clocks_open.sql"
+                )))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RunClock {
+                            run_id: row.try_get(0)?,
+                            origin: row.try_get(1)?,
+                            wall_start: row.try_get(2)?,
+                            speed: row.try_get(3)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn schema_version(&self) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/schema_version.sql"
+                )))
+                .fetch_one(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+fleet_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
+fleet_impl!(PgStore, "postgres", "BEGIN");
