@@ -289,14 +289,19 @@ fn every_numeric_flag_is_checked_before_any_work() {
             "above 0",
         ),
         (
-            [&run[..], &["--workers", "0"]].concat(),
-            "--workers",
-            "1..=1024",
-        ),
-        (
             [&run[..], &["--workers", "100000"]].concat(),
             "--workers",
-            "1..=1024",
+            "0..=1024",
+        ),
+        (
+            vec!["worker", "--lease", "1s"],
+            "--lease",
+            "1s is out of range: 3s to 1h",
+        ),
+        (
+            vec!["worker", "--poll", "2h"],
+            "--poll",
+            "2h is out of range: 10ms to 1m",
         ),
         (vec!["demo", "--speed=-5"], "--speed", "above 0"),
         (

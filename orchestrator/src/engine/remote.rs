@@ -54,7 +54,7 @@ pub async fn serve(
 ) -> Result<u64, StoreError> {
     let name = options.info.name.clone();
     store.register_worker(&options.info, Utc::now()).await?;
-    let status = Arc::new(Mutex::new((WorkerState::Idle, 0i64)));
+    let status = Arc::new(Status::default());
     let (beat_stop, beat_stopped) = watch::channel(false);
     let beats = tokio::spawn(beat(
         store.clone(),
@@ -197,23 +197,44 @@ pub async fn serve(
     Ok(done)
 }
 
-/// Records the worker's state (and, when given, its count of attempts run).
-fn set(status: &Mutex<(WorkerState, i64)>, state: WorkerState, done: Option<i64>) {
+/// What the worker's registry row should say, and a wake for its beat when that changes.
+#[derive(Debug)]
+struct Status {
+    now: Mutex<(WorkerState, i64)>,
+    changed: tokio::sync::Notify,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self {
+            now: Mutex::new((WorkerState::Idle, 0)),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+/// Records the worker's state (and, when given, its count of attempts run); the registry
+/// hears of it at once.
+fn set(status: &Status, state: WorkerState, done: Option<i64>) {
     let mut s = status
+        .now
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     s.0 = state;
     if let Some(done) = done {
         s.1 = done;
     }
+    drop(s);
+    status.changed.notify_one();
 }
 
-/// Beats the worker's registry row until told to stop. A store that is away is skipped: the
-/// row only says when the worker was last heard from.
+/// Beats the worker's registry row every `every` and at each change of state, until told to
+/// stop. A store that is away is skipped: the row only says when the worker was last heard
+/// from.
 async fn beat(
     store: Store,
     name: String,
-    status: Arc<Mutex<(WorkerState, i64)>>,
+    status: Arc<Status>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -221,9 +242,11 @@ async fn beat(
     loop {
         tokio::select! {
             _ = interval.tick() => {}
+            _ = status.changed.notified() => {}
             _ = stop.changed() => return,
         }
         let (state, done) = status
+            .now
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
