@@ -214,6 +214,15 @@ async fn crash_and_resume(db: &str, dir: &Path) {
             other => panic!("unknown execution line kind `{other}`"),
         }
     }
+    // Adoption (engine::adopt): a command that ran to its end never runs again, whatever the
+    // kills: its supervisor recorded the result for the next orchestrator to report.
+    for id in &ids {
+        let ends = executions
+            .lines()
+            .filter(|l| l.starts_with("end ") && l.split(' ').nth(1) == Some(id.as_str()))
+            .count();
+        assert_eq!(ends, 1, "{id}: its command ran to its end {ends} times");
+    }
     for id in &ids {
         let attempts = &started[id.as_str()];
         assert!(
@@ -297,15 +306,9 @@ async fn sigkilled_orchestrator_on_postgres_resumes_exactly_once() {
     drop_schema(&schema).await;
 }
 
-/// A job still running when its orchestrator is SIGKILLed lives on in its own process
-/// group. The restarted orchestrator finds it by its run directory, kills the group, reports
-/// the attempt lost at once (its worker died with the orchestrator), and runs the job again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_orphaned_by_a_dead_orchestrator_is_killed_and_rerun() {
-    use nix::sys::signal::killpg;
-    use nix::unistd::Pid;
-
-    let dir = temp_dir("orphan");
+/// What the orphan tests share: a cycle of LONG (its command given) then AFTER; LONG's
+/// attempts append their number to `attempts.log`.
+fn orphan_cycle(dir: &Path, long: &str) -> (PathBuf, PathBuf) {
     let marker = dir.join("attempts.log");
     let text = format!(
         r#"cycle: orphan-test
@@ -314,19 +317,20 @@ schedule: {{ cron: "0 22 * * 1-5" }}
 days:
   - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
 jobs:
-  - {{ id: LONG, run: 'echo $WARDEN_ATTEMPT >> {marker}; if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60; fi', estimate: 1m }}
+  - {{ id: LONG, run: 'echo $WARDEN_ATTEMPT >> {marker}; {long}', estimate: 1m }}
   - {{ id: AFTER, run: 'true', estimate: 1m, after: [LONG] }}
 "#,
         marker = marker.display()
     );
     let file = dir.join("orphan-test.yaml");
     std::fs::write(&file, text).expect("workflow");
-    let db = dir.join("warden.db");
-    let db = db.to_str().expect("utf-8");
+    (file, marker)
+}
 
-    let mut first = start(&file, db, &dir);
-    let store = Store::connect(db).await.expect("store");
-    // Wait until attempt 1 of LONG runs with its process group recorded.
+/// Starts the cycle and SIGKILLs its orchestrator once LONG's attempt 1 runs with its
+/// process group recorded; returns the group (its supervisor's pid).
+async fn kill_while_long_runs(file: &Path, db: &str, dir: &Path, store: &Store) -> i32 {
+    let mut first = start(file, db, dir);
     let deadline = Instant::now() + Duration::from_secs(30);
     let pgid = loop {
         if let Some(run) = store
@@ -345,9 +349,98 @@ jobs:
     first.kill().expect("SIGKILL");
     first.wait().expect("reaped");
     assert!(
-        killpg(Pid::from_raw(pgid), None).is_ok(),
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok(),
         "the orphaned job outlives its orchestrator"
     );
+    pgid
+}
+
+/// LONG's finished attempts, as the event log has them.
+async fn long_finishes(store: &Store) -> Vec<(u32, Outcome)> {
+    let run = store
+        .find_run("orphan-test", "2025-03-04")
+        .await
+        .expect("store")
+        .expect("run");
+    let recorded = finishes(
+        &["LONG".to_string(), "AFTER".to_string()],
+        &store.load_events(run.id).await.expect("events"),
+    );
+    recorded["LONG"].clone()
+}
+
+/// A job still running when its orchestrator is SIGKILLed lives on under its supervisor in
+/// its own process group. The restarted orchestrator re-attaches to it (engine::adopt):
+/// heartbeats its lease, waits for its end and reports it. The command runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_when_its_orchestrator_dies_is_adopted_not_rerun() {
+    let dir = temp_dir("orphan-adopt");
+    let (file, marker) = orphan_cycle(&dir, "sleep 3");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let store = Store::connect(db).await.expect("store");
+    let pgid = kill_while_long_runs(&file, db, &dir, &store).await;
+
+    let status = start(&file, db, &dir).wait().expect("second run");
+    let output = std::fs::read_to_string(dir.join("warden.out")).unwrap_or_default();
+    assert!(status.success(), "{output}");
+    assert!(
+        output.contains("re-attached to an attempt still running"),
+        "{output}"
+    );
+    assert!(
+        !output.contains("killed jobs a dead orchestrator left running"),
+        "{output}"
+    );
+    assert!(group_is_gone(pgid, Duration::from_secs(5)), "LONG ended");
+    assert_eq!(long_finishes(&store).await, [(1, Outcome::Succeeded)]);
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("marker"),
+        "1\n",
+        "LONG's command ran once"
+    );
+}
+
+/// A job that finishes while no orchestrator runs: its supervisor recorded how it ended, and
+/// the restarted orchestrator reports that instead of running it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_ends_while_no_orchestrator_runs_is_not_rerun() {
+    let dir = temp_dir("orphan-ended");
+    let (file, marker) = orphan_cycle(&dir, "sleep 1; exit 0");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let store = Store::connect(db).await.expect("store");
+    let pgid = kill_while_long_runs(&file, db, &dir, &store).await;
+    assert!(
+        group_is_gone(pgid, Duration::from_secs(10)),
+        "LONG ended on its own"
+    );
+
+    let status = start(&file, db, &dir).wait().expect("second run");
+    let output = std::fs::read_to_string(dir.join("warden.out")).unwrap_or_default();
+    assert!(status.success(), "{output}");
+    assert!(output.contains("adopted the result"), "{output}");
+    assert_eq!(long_finishes(&store).await, [(1, Outcome::Succeeded)]);
+    assert_eq!(std::fs::read_to_string(&marker).expect("marker"), "1\n");
+}
+
+/// When the supervisor died too (only the command's shell is left), nothing can say how the
+/// attempt ends: the restarted orchestrator kills what is left of the group, reports the
+/// attempt lost at once, and runs the job again (`on_lost: rerun`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_supervisor_died_too_is_killed_and_rerun() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let dir = temp_dir("orphan-lost");
+    let (file, marker) = orphan_cycle(&dir, r#"if [ "$WARDEN_ATTEMPT" = 1 ]; then sleep 60; fi"#);
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let store = Store::connect(db).await.expect("store");
+    let pgid = kill_while_long_runs(&file, db, &dir, &store).await;
+    // The supervisor leads its group: its pid is the group's id.
+    kill(Pid::from_raw(pgid), Signal::SIGKILL).expect("the supervisor killed");
+    std::thread::sleep(Duration::from_millis(100));
 
     let status = start(&file, db, &dir).wait().expect("second run");
     let output = std::fs::read_to_string(dir.join("warden.out")).unwrap_or_default();
@@ -360,17 +453,8 @@ jobs:
         output.contains("killed jobs a dead orchestrator left running"),
         "{output}"
     );
-    let run = store
-        .find_run("orphan-test", "2025-03-04")
-        .await
-        .expect("store")
-        .expect("run");
-    let recorded = finishes(
-        &["LONG".to_string(), "AFTER".to_string()],
-        &store.load_events(run.id).await.expect("events"),
-    );
     assert_eq!(
-        recorded["LONG"],
+        long_finishes(&store).await,
         [(1, Outcome::Lost), (2, Outcome::Succeeded)]
     );
     assert_eq!(

@@ -79,6 +79,10 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// List worker processes: host, state, what each runs, when it was last heard from.
     Workers(worker::WorkersArgs),
+    /// Run one job's command and record how it ended beside its attempt (workers start
+    /// every shell job under it, so a dead worker's attempts are adopted, not rerun).
+    #[command(hide = true)]
+    Supervise(worker::SuperviseArgs),
     /// Operator: do not dispatch a job.
     Hold(operate::OperateArgs),
     /// Operator: let a held job run.
@@ -163,6 +167,7 @@ where
         Command::Status(args) => status::run(&args, out, err),
         Command::Worker(args) => worker::worker(&args, out, err),
         Command::Workers(args) => worker::workers(&args, out, err),
+        Command::Supervise(args) => worker::supervise(&args, err),
         Command::Hold(args) => operate::run(Op::Hold, &args, out, err),
         Command::Release(args) => operate::run(Op::Release, &args, out, err),
         Command::Rerun(args) => operate::run(Op::Rerun, &args, out, err),

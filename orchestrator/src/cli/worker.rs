@@ -116,6 +116,7 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             idle: *args.poll,
             beat: REGISTRY_BEAT,
             data_dir: data.clone(),
+            supervisor: std::env::current_exe().ok(),
         };
         match serve(store, options, stopped).await {
             Ok(done) => {
@@ -133,6 +134,39 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             }
         }
     })
+}
+
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Where to record this supervisor's pid before the command starts.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: PathBuf,
+    /// Where to record how the command ended (`exit N` or `signal N`).
+    #[arg(long, value_name = "FILE")]
+    pub exit_file: PathBuf,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// `warden supervise`: runs a job's command and records how it ended (engine::supervise);
+/// exits as the command did.
+pub(super) fn supervise(args: &SuperviseArgs, err: &mut dyn Write) -> CliResult {
+    let files = crate::engine::supervise::SupervisedFiles {
+        pid: args.pid_file.clone(),
+        exit: args.exit_file.clone(),
+    };
+    let Some((program, rest)) = args.command.split_first() else {
+        writeln!(err, "error: no command to supervise")?;
+        return Ok(super::EXIT_USAGE);
+    };
+    match crate::engine::supervise::supervise(&files, program, rest) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            writeln!(err, "warden supervise: {program}: {e}")?;
+            Ok(127)
+        }
+    }
 }
 
 /// SIGTERM (systemd, Kubernetes) or SIGINT (a terminal).

@@ -42,6 +42,9 @@ pub struct AttemptPaths {
     /// do) as it goes; its worker passes it on with each heartbeat, and the deadline
     /// projection estimates the job's remainder from the observed rate.
     pub progress: PathBuf,
+    /// Where the attempt's supervisor records its pid and how the command ended
+    /// (`engine::supervise`).
+    pub supervised: super::supervise::SupervisedFiles,
 }
 
 impl AttemptPaths {
@@ -52,6 +55,7 @@ impl AttemptPaths {
             progress: work_dir.join(PROGRESS_FILE),
             work_dir,
             log: run_dir.join("logs").join(format!("{job_id}.{attempt}.log")),
+            supervised: super::supervise::SupervisedFiles::new(&run_dir, job_id, attempt),
             run_dir,
         }
     }
@@ -113,7 +117,10 @@ pub enum Running {
 }
 
 impl Running {
-    /// Starts attempt `attempt` of `job`.
+    /// Starts attempt `attempt` of `job`. A shell job runs under `supervisor` (the `warden`
+    /// binary, whose `supervise` command records how it ended) where one is given, so that
+    /// it can be adopted if this process dies (`engine::adopt`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn start(
         plan: &Plan,
         job: usize,
@@ -122,6 +129,7 @@ impl Running {
         clock: &Arc<dyn Clock>,
         simulated: &SimulatedDurations,
         store: Option<RunStore>,
+        supervisor: Option<&Path>,
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
@@ -156,7 +164,23 @@ impl Running {
                 };
                 let log_too = log.try_clone()?;
                 let night = &plan.nights[pj.day];
-                let mut cmd = Command::new("/bin/sh");
+                let mut cmd = match supervisor {
+                    Some(warden) => {
+                        if let Some(dir) = paths.supervised.pid.parent() {
+                            std::fs::create_dir_all(dir)?;
+                        }
+                        let mut cmd = Command::new(warden);
+                        cmd.arg("supervise")
+                            .arg("--pid-file")
+                            .arg(&paths.supervised.pid)
+                            .arg("--exit-file")
+                            .arg(&paths.supervised.exit)
+                            .arg("--")
+                            .arg("/bin/sh");
+                        cmd
+                    }
+                    None => Command::new("/bin/sh"),
+                };
                 cmd.arg("-c")
                     .arg(command)
                     .current_dir(&paths.work_dir)
@@ -277,7 +301,7 @@ jobs:
             Arc::new(AcceleratedClock::new(DateTime::<Utc>::UNIX_EPOCH, 600.0));
         let paths = AttemptPaths::new(&dir, 1, &plan.jobs[job].id, 1);
         let started = tokio::time::Instant::now();
-        let running = Running::start(plan, job, 1, &paths, &clock, overrides, None)
+        let running = Running::start(plan, job, 1, &paths, &clock, overrides, None, None)
             .await
             .expect("starts");
         let _ = std::fs::remove_dir_all(&dir);

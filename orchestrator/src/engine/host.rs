@@ -94,9 +94,11 @@ pub fn orphan_groups(run_dir: &Path) -> Vec<i32> {
     groups
 }
 
-/// Kills what a dead orchestrator left running for `run_dir`; returns the groups killed.
-pub fn kill_orphans(run_dir: &Path) -> Vec<i32> {
-    let groups = orphan_groups(run_dir);
+/// Kills what a dead orchestrator left running for `run_dir`, except the groups in `keep`
+/// (supervised attempts adopted and followed); returns the groups killed.
+pub fn kill_orphans(run_dir: &Path, keep: &[i32]) -> Vec<i32> {
+    let mut groups = orphan_groups(run_dir);
+    groups.retain(|g| !keep.contains(g));
     for pgid in &groups {
         let _ = killpg(Pid::from_raw(*pgid), Signal::SIGKILL);
     }

@@ -3,6 +3,7 @@
 //! executors, and the real and accelerated clocks.
 
 pub mod adjudication;
+pub mod adopt;
 pub mod clocks;
 pub mod driver;
 pub mod exec;
@@ -12,6 +13,7 @@ pub mod load_exceptions;
 pub mod post_accumulators;
 pub mod remote;
 pub mod run;
+pub mod supervise;
 pub mod timing;
 pub mod volume_check;
 pub mod watch;

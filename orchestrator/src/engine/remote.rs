@@ -43,6 +43,8 @@ pub struct RemoteOptions {
     /// Real time between beats of the worker's registry row.
     pub beat: Duration,
     pub data_dir: PathBuf,
+    /// The `warden` binary shell jobs run under (`engine::supervise`).
+    pub supervisor: Option<PathBuf>,
 }
 
 /// Serves until `stop` turns true (after the attempt it runs, if any); returns the attempts
@@ -166,6 +168,7 @@ pub async fn serve(
             idle: options.idle,
             data_dir: options.data_dir.clone(),
             simulated: Arc::default(),
+            supervisor: options.supervisor.clone(),
         };
         let ran = run_claim(&store, &plan, &clock, &config, &wakes, &claim).await;
         done += 1;

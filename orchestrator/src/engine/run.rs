@@ -49,6 +49,10 @@ pub struct RunOptions {
     /// run so that `warden worker` processes on other hosts build the same plan. Empty: the
     /// run is for in-process workers only (a plan with edits no file has, as the demo's).
     pub sources: Vec<(String, String)>,
+    /// The `warden` binary shell jobs run under (`engine::supervise`), so that a restarted
+    /// orchestrator adopts what they did instead of running them again; `None` runs them
+    /// directly (library tests).
+    pub supervisor: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -63,6 +67,7 @@ impl RunOptions {
             outbox: None,
             simulated: Arc::default(),
             sources: Vec::new(),
+            supervisor: None,
         }
     }
 }
@@ -120,24 +125,39 @@ pub async fn run_cycle(
             ))
             .await?;
     }
-    let killed = kill_orphans(&run_dir(&data_dir, run_id));
-    if !killed.is_empty() {
-        tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running");
-    }
-    // Attempts held by workers of a dead orchestrator on this host are lost now, not when
-    // their leases run out (workers elsewhere keep their leases until then).
-    for (job, attempt, worker) in store.running_attempts(run_id).await? {
-        if worker_is_dead(&worker)
-            && store
-                .lose_attempt(run_id, job, attempt, &worker, clock.now())
-                .await?
-        {
-            tracing::warn!(run = run_id, job = %plan.jobs.get(job as usize).map_or("?", |j| j.id.as_str()), attempt, "attempt lost with its orchestrator; the job's on-lost policy applies");
-        }
-    }
     // On an accelerated clock a lease of cycle time can be milliseconds of real time; a
     // worker busy starting a process would miss its heartbeat. Leases get a real-time floor.
     let lease = options.lease.max(clock.clock_duration(MIN_REAL_LEASE));
+    let wakes = Arc::new(Wakes::default());
+    // Attempts held by workers of a dead orchestrator on this host: adopted where their
+    // supervisor recorded a result or still runs, lost otherwise (engine::adopt). Workers
+    // elsewhere keep their leases until they run out.
+    let held: Vec<(i64, i64, String)> = store
+        .running_attempts(run_id)
+        .await?
+        .into_iter()
+        .filter(|(_, _, worker)| worker_is_dead(worker))
+        .collect();
+    let adoption = super::adopt::adopt(
+        &store,
+        &plan,
+        &clock,
+        run_id,
+        &data_dir,
+        &held,
+        super::adopt::Leases {
+            lease,
+            heartbeat: clock.real_duration(lease / 3),
+        },
+        Some(wakes.clone()),
+    )
+    .await?;
+    // What else a dead predecessor left running (an attempt lost above, or one started but
+    // never recorded) is killed, so an attempt never runs twice at the same time.
+    let killed = kill_orphans(&run_dir(&data_dir, run_id), &adoption.followed);
+    if !killed.is_empty() {
+        tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running");
+    }
     let (stop, stopped) = watch::channel(false);
     let wakes = Arc::new(Wakes::default());
     let mut workers = Vec::new();
@@ -152,6 +172,7 @@ pub async fn run_cycle(
             idle: options.poll.max(Duration::from_millis(250)),
             data_dir: data_dir.clone(),
             simulated: options.simulated.clone(),
+            supervisor: options.supervisor.clone(),
         };
         workers.push(tokio::spawn(run_worker(
             store.clone(),
@@ -284,6 +305,9 @@ pub async fn run_cycle(
         if let Ok(Err(e)) = w.await {
             return Err(e.into());
         }
+    }
+    for follower in adoption.tasks {
+        let _ = follower.await;
     }
     if let Some(outbox) = outbox {
         let _ = outbox.await;

@@ -31,6 +31,9 @@ pub struct WorkerConfig {
     pub data_dir: PathBuf,
     /// How long simulated jobs take, where a demo overrides their estimate (run::RunOptions).
     pub simulated: Arc<SimulatedDurations>,
+    /// The `warden` binary that supervises shell jobs (`engine::supervise`); `None` runs
+    /// them directly (library tests, whose executable is not `warden`).
+    pub supervisor: Option<PathBuf>,
 }
 
 /// Wakes shared between the driver and in-process workers, so neither waits for a poll.
@@ -140,6 +143,7 @@ pub(super) async fn run_claim(
             store: store.clone(),
             run_id: claim.run_id,
         }),
+        config.supervisor.as_deref(),
     )
     .await
     {
@@ -344,7 +348,7 @@ fn fenced_claim(claim: &Claim, name: &str) -> StoreError {
     }
 }
 
-async fn finish(
+pub(super) async fn finish(
     store: &Store,
     claim: &Claim,
     name: &str,
@@ -367,7 +371,7 @@ const STORE_PATIENCE: Duration = Duration::from_secs(600);
 /// Runs a store write again while the store is away (a report must not be lost to a
 /// restarting database). Reports are idempotent under their fence: a retried report whose
 /// first try did commit is refused as fenced, which callers already treat as done.
-async fn patiently<T, F, Fut>(mut write: F) -> Result<T, StoreError>
+pub(super) async fn patiently<T, F, Fut>(mut write: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, StoreError>>,
