@@ -418,3 +418,49 @@ async fn a_worker_refuses_a_store_it_does_not_match() {
         "{said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_restarted_on_its_host_adopts_what_its_predecessor_ran() {
+    let dir = temp_dir("remote-adopt");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let (file, ids) = workflow(&dir, 1, 2.0);
+    let mut run = orchestrator(&file, db, &dir);
+    let started = Instant::now();
+    while Store::open(db, OpenMode::Worker).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            outputs(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut a = worker("host-a", db, &dir);
+    let mut job = running_job(db, "host-a", &dir).await;
+    while job != "F0" {
+        std::thread::sleep(Duration::from_millis(20));
+        job = running_job(db, "host-a", &dir).await;
+    }
+    a.kill().expect("SIGKILL");
+    a.wait().expect("reaped");
+    // The same worker again (systemd's Restart=always): same name, same data directory.
+    let mut again = worker("host-a", db, &dir);
+    let status = wait_for(&mut run, 120, "the run", &dir);
+    assert!(status.success(), "{}", outputs(&dir));
+    let said = std::fs::read_to_string(dir.join("host-a.out")).unwrap_or_default();
+    assert!(
+        said.contains("re-attached") || said.contains("adopted the result"),
+        "{said}"
+    );
+    let (attempts, _) = attempts(db).await;
+    assert_eq!(attempts.len(), ids.len(), "no job ran twice: {attempts:#?}");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.outcome.as_deref() == Some("succeeded"))
+    );
+    let f0_runs = executions(&dir).iter().filter(|(j, _)| j == "F0").count();
+    assert_eq!(f0_runs, 1, "F0's command ran once");
+    terminate(&again);
+    assert!(wait_for(&mut again, 30, "host-a", &dir).success());
+}

@@ -2,7 +2,7 @@
 //!
 //! A shell job gets the cycle context in its environment (`WARDEN_CYCLE`, `WARDEN_DATE`,
 //! `WARDEN_DAY`, `WARDEN_STREAM`, `WARDEN_PARTITION`, `WARDEN_ATTEMPT`, `WARDEN_JOB`,
-//! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`, `WARDEN_PROGRESS_FILE`), runs in the job's work directory with stdout and
+//! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`, `WARDEN_PROGRESS_FILE`, `WARDEN_WORKER`), runs in the job's work directory with stdout and
 //! stderr in the attempt's log file, and is killed as a whole process group (so a shell's children die with it).
 
 use std::path::{Path, PathBuf};
@@ -130,6 +130,7 @@ impl Running {
         simulated: &SimulatedDurations,
         store: Option<RunStore>,
         supervisor: Option<&Path>,
+        worker: &str,
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
@@ -196,6 +197,9 @@ impl Running {
                     .env("WARDEN_ATTEMPT", attempt.to_string())
                     .env("WARDEN_WORK_DIR", &paths.work_dir)
                     .env("WARDEN_RUN_DIR", &paths.run_dir)
+                    // Whose job it is: a restarted orchestrator or worker kills only the
+                    // leftovers of dead workers (engine::host), never a live one's.
+                    .env("WARDEN_WORKER", worker)
                     .env("WARDEN_PROGRESS_FILE", &paths.progress)
                     .env(
                         "WARDEN_STREAM",
@@ -301,9 +305,11 @@ jobs:
             Arc::new(AcceleratedClock::new(DateTime::<Utc>::UNIX_EPOCH, 600.0));
         let paths = AttemptPaths::new(&dir, 1, &plan.jobs[job].id, 1);
         let started = tokio::time::Instant::now();
-        let running = Running::start(plan, job, 1, &paths, &clock, overrides, None, None)
-            .await
-            .expect("starts");
+        let running = Running::start(
+            plan, job, 1, &paths, &clock, overrides, None, None, "test-w0",
+        )
+        .await
+        .expect("starts");
         let _ = std::fs::remove_dir_all(&dir);
         match running {
             Running::Simulated { until } => clock.clock_duration(until - started),

@@ -58,9 +58,10 @@ pub fn worker_is_dead(worker: &str) -> bool {
         .is_some_and(|(owner, n)| n.parse::<u32>().is_ok() && owner_is_dead(owner))
 }
 
-/// Process groups still running jobs of `run_dir` (their `WARDEN_RUN_DIR`), other than this
-/// process's own.
-pub fn orphan_groups(run_dir: &Path) -> Vec<i32> {
+/// Process groups still running jobs of `run_dir` (their `WARDEN_RUN_DIR`) for workers
+/// `orphaned` says are gone (their `WARDEN_WORKER`; `None` for a job started before workers
+/// were named in it), other than this process's own.
+pub fn orphan_groups(run_dir: &Path, orphaned: &dyn Fn(Option<&str>) -> bool) -> Vec<i32> {
     let needle = format!("WARDEN_RUN_DIR={}", run_dir.display());
     let own = getpgid(None).map(Pid::as_raw).unwrap_or(0);
     let mut groups = Vec::new();
@@ -78,10 +79,14 @@ pub fn orphan_groups(run_dir: &Path) -> Vec<i32> {
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
             continue;
         };
-        let matches = environ
-            .split(|b| *b == 0)
-            .any(|var| var == needle.as_bytes());
-        if !matches {
+        let mut vars = environ.split(|b| *b == 0);
+        if !vars.clone().any(|var| var == needle.as_bytes()) {
+            continue;
+        }
+        let worker = vars
+            .find_map(|var| var.strip_prefix(b"WARDEN_WORKER="))
+            .map(|w| String::from_utf8_lossy(w).into_owned());
+        if !orphaned(worker.as_deref()) {
             continue;
         }
         if let Ok(pgid) = getpgid(Some(Pid::from_raw(pid))) {
@@ -94,10 +99,14 @@ pub fn orphan_groups(run_dir: &Path) -> Vec<i32> {
     groups
 }
 
-/// Kills what a dead orchestrator left running for `run_dir`, except the groups in `keep`
-/// (supervised attempts adopted and followed); returns the groups killed.
-pub fn kill_orphans(run_dir: &Path, keep: &[i32]) -> Vec<i32> {
-    let mut groups = orphan_groups(run_dir);
+/// Kills what dead workers left running for `run_dir` (see [`orphan_groups`]), except the
+/// groups in `keep` (supervised attempts adopted and followed); returns the groups killed.
+pub fn kill_orphans(
+    run_dir: &Path,
+    orphaned: &dyn Fn(Option<&str>) -> bool,
+    keep: &[i32],
+) -> Vec<i32> {
+    let mut groups = orphan_groups(run_dir, orphaned);
     groups.retain(|g| !keep.contains(g));
     for pgid in &groups {
         let _ = killpg(Pid::from_raw(*pgid), Signal::SIGKILL);

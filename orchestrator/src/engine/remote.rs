@@ -55,6 +55,11 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) -> Result<u64, StoreError> {
     let name = options.info.name.clone();
+    let wall: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut plans = RunPlans::default();
+    // Before this worker's row replaces a dead predecessor's of the same name: the attempts
+    // of this host's dead workers are adopted (engine::adopt), not left to their leases.
+    let followers = adopt_dead_workers(&store, &options, &wall, &mut plans).await?;
     store.register_worker(&options.info, Utc::now()).await?;
     let status = Arc::new(Status::default());
     let (beat_stop, beat_stopped) = watch::channel(false);
@@ -65,8 +70,6 @@ pub async fn serve(
         options.beat,
         beat_stopped,
     ));
-    let wall: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut plans = RunPlans::default();
     let wakes = Wakes::default();
     let mut done = 0u64;
     let mut unsure = false;
@@ -188,6 +191,10 @@ pub async fn serve(
             return Err(e);
         }
     }
+    // Adopted attempts are this worker's too: it stops when they end.
+    for follower in followers {
+        let _ = follower.await;
+    }
     let _ = beat_stop.send(true);
     let _ = beats.await;
     let done_rows = done as i64;
@@ -214,6 +221,91 @@ impl Default for Status {
             changed: tokio::sync::Notify::new(),
         }
     }
+}
+
+/// Adopts the attempts held by this host's dead workers (their registry row names this
+/// host and a pid that is gone) from the supervised files in this worker's data directory
+/// (a restarted worker is given its predecessor's `--data`). What is lost is killed: the
+/// groups of those attempts' workers, never a live worker's.
+async fn adopt_dead_workers(
+    store: &Store,
+    options: &RemoteOptions,
+    wall: &Arc<dyn Clock>,
+    plans: &mut RunPlans,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
+    let dead: HashSet<String> = store
+        .list_workers()
+        .await?
+        .into_iter()
+        .filter(|w| {
+            w.host == options.info.host
+                && w.state != "stopped"
+                && i64::from(std::process::id()) != w.pid
+                && pid_is_gone(w.pid)
+        })
+        .map(|w| w.name)
+        .collect();
+    let mut followers = Vec::new();
+    if dead.is_empty() {
+        return Ok(followers);
+    }
+    for rc in store.open_run_clocks().await? {
+        let held: Vec<(i64, i64, String)> = store
+            .running_attempts(rc.run_id)
+            .await?
+            .into_iter()
+            .filter(|(_, _, w)| dead.contains(w))
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let clock: Arc<dyn Clock> = Arc::new(PublishedClock::new(rc, wall.clone()));
+        let plan = match plans.get(store, rc.run_id, clock.as_ref()).await {
+            Ok(plan) => plan,
+            Err(PlanError::Store(e)) => return Err(e),
+            Err(PlanError::Unusable(why)) => {
+                tracing::error!(
+                    run = rc.run_id,
+                    "cannot adopt run {}'s attempts: {why}",
+                    rc.run_id
+                );
+                continue;
+            }
+        };
+        let lease = clock.clock_duration(options.lease);
+        let adoption = super::adopt::adopt(
+            store,
+            &plan,
+            &clock,
+            rc.run_id,
+            &options.data_dir,
+            &held,
+            super::adopt::Leases {
+                lease,
+                heartbeat: options.lease / 3,
+            },
+            None,
+        )
+        .await?;
+        let killed = super::host::kill_orphans(
+            &super::exec::run_dir(&options.data_dir, rc.run_id),
+            &|worker| worker.is_some_and(|w| dead.contains(w)),
+            &adoption.followed,
+        );
+        if !killed.is_empty() {
+            tracing::warn!(run = rc.run_id, groups = ?killed, "killed jobs that dead workers of this host left running");
+        }
+        followers.extend(adoption.tasks);
+    }
+    Ok(followers)
+}
+
+/// Whether no process has this pid (this host's).
+fn pid_is_gone(pid: i64) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return true;
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
 }
 
 /// Records the worker's state (and, when given, its count of attempts run); the registry

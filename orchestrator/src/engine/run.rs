@@ -154,7 +154,13 @@ pub async fn run_cycle(
     .await?;
     // What else a dead predecessor left running (an attempt lost above, or one started but
     // never recorded) is killed, so an attempt never runs twice at the same time.
-    let killed = kill_orphans(&run_dir(&data_dir, run_id), &adoption.followed);
+    // Jobs of this host's dead in-process workers only: a `warden worker` sharing the data
+    // directory keeps its own.
+    let killed = kill_orphans(
+        &run_dir(&data_dir, run_id),
+        &|worker| worker.is_none_or(worker_is_dead),
+        &adoption.followed,
+    );
     if !killed.is_empty() {
         tracing::warn!(run = run_id, groups = ?killed, "killed jobs a dead orchestrator left running");
     }

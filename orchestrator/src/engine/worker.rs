@@ -144,6 +144,7 @@ pub(super) async fn run_claim(
             run_id: claim.run_id,
         }),
         config.supervisor.as_deref(),
+        name,
     )
     .await
     {
