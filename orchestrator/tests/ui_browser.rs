@@ -828,6 +828,7 @@ async fn every_page_mid_crisis_passes_axe_and_fits_a_narrow_window() {
         format!("/runs/{id}/alerts"),
         "/audit".to_string(),
         "/impact".to_string(),
+        "/workers".to_string(),
     ];
     let mut found = Vec::new();
     for p in &pages {

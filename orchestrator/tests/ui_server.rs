@@ -1643,3 +1643,83 @@ async fn only_a_named_architect_approves_an_impact_test() {
     let audit: Value = serde_json::from_str(&audit).expect("json");
     assert_eq!(audit.as_array().expect("entries").len(), 2, "{audit}");
 }
+
+/// The worker fleet: each `warden worker` of the store on `/workers`, `/api/workers` and in
+/// `/metrics`, a worker unheard of for a while shown silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_page_shows_the_fleet_and_who_went_silent() {
+    use warden_store::{WorkerInfo, WorkerState};
+    let dir = fresh_store();
+    let s = Server::start(&dir, None).await;
+    let (_, empty) = s.get("/workers").await;
+    assert!(
+        empty.contains("No worker process has served this store"),
+        "{empty}"
+    );
+    let now = chrono::Utc::now();
+    for (name, host, at) in [
+        ("host-a-1-worker", "host-a", now),
+        (
+            "host-b-2-worker",
+            "host-b",
+            now - chrono::TimeDelta::seconds(90),
+        ),
+    ] {
+        let info = WorkerInfo {
+            name: name.into(),
+            host: host.into(),
+            pid: 1,
+            version: "0.1.0".into(),
+        };
+        s.store.register_worker(&info, at).await.expect("register");
+        let state = WorkerState::Running {
+            run: 1,
+            job: "CLAIM-EXTRACT.A".into(),
+            attempt: 2,
+        };
+        s.store
+            .beat_worker(name, at, &state, 5)
+            .await
+            .expect("beat");
+    }
+    let (status, page) = s.get("/workers").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"<a href="/workers">Workers</a>"#));
+    assert!(
+        page.contains("1 live") && page.contains("1 silent"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<tr class="state-running" data-worker="host-a-1-worker">"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"href="/runs/1/jobs/CLAIM-EXTRACT.A">run 1 CLAIM-EXTRACT.A #2</a>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<tr class="state-silent" data-worker="host-b-2-worker">"#),
+        "{page}"
+    );
+    let (status, api) = s.get("/api/workers").await;
+    assert_eq!(status, StatusCode::OK);
+    let api: serde_json::Value = serde_json::from_str(&api).expect("json");
+    assert_eq!(api.as_array().map(Vec::len), Some(2));
+    assert_eq!(api[1]["state"], "silent");
+    assert!(api[1]["seconds_since_heartbeat"].as_i64() >= Some(90));
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("warden_workers{state=\"running\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("warden_workers{state=\"silent\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "warden_worker_heartbeat_age_seconds{worker=\"host-b-2-worker\",host=\"host-b\"}"
+        ),
+        "{metrics}"
+    );
+}

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("partitions", include_str!("../templates/partitions.hbs")),
     ("alerts", include_str!("../templates/alerts.hbs")),
     ("audit", include_str!("../templates/audit.hbs")),
+    ("workers", include_str!("../templates/workers.hbs")),
     ("impact_list", include_str!("../templates/impact_list.hbs")),
     ("impact", include_str!("../templates/impact.hbs")),
     ("login", include_str!("../templates/login.hbs")),

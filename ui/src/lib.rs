@@ -44,6 +44,7 @@ mod sse;
 mod sse_clients;
 pub mod state;
 pub mod views;
+pub mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{run}/alerts/ack-all", post(pages::acknowledge_all))
         .route("/runs/{run}/alerts/{alert}/ack", post(pages::acknowledge))
         .route("/audit", get(pages::audit))
+        .route("/workers", get(workers::page))
         .route("/impact", get(pages::impact_list))
         .route("/impact/{test}", get(pages::impact))
         .route("/impact/{test}/approve", post(pages::approve_impact))
@@ -90,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/runs/{run}/alerts/ack-all", post(api::acknowledge_all))
         .route("/api/runs/{run}/alerts/{alert}/ack", post(api::acknowledge))
         .route("/api/audit", get(api::audit))
+        .route("/api/workers", get(workers::api))
         .route("/api/impact", get(api::impact_tests))
         .route("/api/impact/{test}", get(api::impact_test))
         .route("/api/impact/{test}/approve", post(api::approve_impact))

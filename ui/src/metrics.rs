@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::views::{self, state_word};
 
 /// A label value, escaped as the format requires.
-fn label(v: &str) -> String {
+pub(crate) fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -29,6 +29,8 @@ pub async fn metrics(State(state): State<AppState>, who: Principal) -> Result<Re
     let snapshots = state.all_runs().await?.shown;
     let mut text = render(&snapshots, state.data_dir.as_deref());
     text.push_str(&render_sse_clients(&state.sse_clients));
+    let workers = crate::workers::views(&state.store.list_workers().await?, chrono::Utc::now());
+    text.push_str(&crate::workers::render_metrics(&workers));
     Ok((
         [(
             header::CONTENT_TYPE,

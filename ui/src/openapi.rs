@@ -62,6 +62,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/api/workers",
+        "Every `warden worker` process of the store: host, pid, version, state (idle, running, stopping, stopped, or silent when unheard of for 20 s), the attempt it runs, seconds since its last heartbeat",
+        "viewer",
+    ),
+    (
+        "get",
         "/api/impact",
         "Every stored batch impact test of the cycles the server knows, newest first: verdict, tested volumes, approval state",
         "viewer",

@@ -184,6 +184,15 @@ fn or_error(state: &AppState, who: &Principal, r: Result<Response, ApiError>) ->
     })
 }
 
+/// A page's outcome (an error page, or the sign-in form when auth says so).
+pub(crate) fn or_page_error(
+    state: &AppState,
+    who: &Principal,
+    r: Result<Response, ApiError>,
+) -> Response {
+    or_error(state, who, r)
+}
+
 /// A form's (POST's) outcome: every error with its status, 401 included.
 pub(crate) fn or_form_error(
     state: &AppState,

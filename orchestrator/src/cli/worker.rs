@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use warden_store::{OpenMode, Store, WorkerInfo, redact_url};
 
 use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, open_existing_store, store_error};
-use crate::engine::remote::{REGISTRY_BEAT, RemoteOptions, SILENT_AFTER, default_name, serve};
+use crate::engine::remote::{REGISTRY_BEAT, RemoteOptions, default_name, serve};
 use crate::engine::run::usable_data_dir;
 
 #[derive(Debug, Args)]
@@ -202,7 +202,7 @@ pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Wri
     let now = Utc::now();
     let shown: Vec<_> = rows
         .iter()
-        .map(|w| (w, liveness(&w.state, now - w.heartbeat_at)))
+        .map(|w| (w, w.liveness(now)))
         .filter(|(_, l)| args.all || *l != "stopped")
         .collect();
     if shown.is_empty() {
@@ -232,31 +232,4 @@ pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Wri
         )?;
     }
     Ok(EXIT_OK)
-}
-
-/// What a registry row says of its worker now: its own state, or `silent` when it has not
-/// beaten for [`SILENT_AFTER`] (killed, cut off, or its host gone: its attempt, if any, runs
-/// again when the lease runs out).
-pub fn liveness(state: &str, since_beat: chrono::TimeDelta) -> &str {
-    let silent = since_beat.to_std().is_ok_and(|d| d > SILENT_AFTER);
-    match state {
-        "stopped" => "stopped",
-        _ if silent => "silent",
-        s => s,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_worker_unheard_of_is_silent_unless_it_said_it_stopped() {
-        let long = chrono::TimeDelta::seconds(60);
-        let short = chrono::TimeDelta::seconds(2);
-        assert_eq!(liveness("running", short), "running");
-        assert_eq!(liveness("running", long), "silent");
-        assert_eq!(liveness("idle", long), "silent");
-        assert_eq!(liveness("stopped", long), "stopped");
-    }
 }

@@ -477,10 +477,8 @@ pub fn plan_from_sources(
         .map_err(|e| format!("run {}: {e}", run.id))
 }
 
-/// The registry heartbeat's period, and how long a worker may go unheard before
-/// `warden workers` calls it silent.
+/// The registry heartbeat's period (`warden_store::SILENT_AFTER_SECONDS` is four of them).
 pub const REGISTRY_BEAT: Duration = Duration::from_secs(5);
-pub const SILENT_AFTER: Duration = Duration::from_secs(20);
 
 /// This process's worker name: `host-pid-worker`. Never the form of an in-process worker's
 /// (`host-pid-wN`), which an orchestrator of the same host may declare dead by its pid.

@@ -64,6 +64,24 @@ pub struct WorkerRow {
     pub jobs_done: i64,
 }
 
+/// How long a worker may go unheard (its registry row not beaten) before it is called
+/// silent: killed, cut off, or its host gone. Workers beat every 5 s.
+pub const SILENT_AFTER_SECONDS: i64 = 20;
+
+impl WorkerRow {
+    /// What the row says of its worker at wall time `now`: its own state, or `silent` when it
+    /// has not beaten for [`SILENT_AFTER_SECONDS`] (its attempt, if any, runs again elsewhere
+    /// when the lease runs out, or is adopted by its restarted successor).
+    pub fn liveness(&self, now: DateTime<Utc>) -> &str {
+        let silent = (now - self.heartbeat_at).num_seconds() > SILENT_AFTER_SECONDS;
+        match self.state.as_str() {
+            "stopped" => "stopped",
+            _ if silent => "silent",
+            s => s,
+        }
+    }
+}
+
 /// A run's clock as its orchestrator keeps it: run time = `origin` + (wall − `wall_start`)
 /// × `speed`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,6 +90,34 @@ pub struct RunClock {
     pub origin: DateTime<Utc>,
     pub wall_start: DateTime<Utc>,
     pub speed: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_unheard_of_is_silent_unless_it_said_it_stopped() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::TimeDelta::days(20_000);
+        let row = |state: &str, ago: i64| WorkerRow {
+            name: "w".into(),
+            host: "h".into(),
+            pid: 1,
+            version: "0".into(),
+            started_at: now,
+            heartbeat_at: now - chrono::TimeDelta::seconds(ago),
+            state: state.into(),
+            run_id: None,
+            job_id: None,
+            attempt: None,
+            jobs_done: 0,
+        };
+        assert_eq!(row("running", 2).liveness(now), "running");
+        assert_eq!(row("running", 60).liveness(now), "silent");
+        assert_eq!(row("idle", 21).liveness(now), "silent");
+        assert_eq!(row("idle", 20).liveness(now), "idle");
+        assert_eq!(row("stopped", 600).liveness(now), "stopped");
+    }
 }
 
 impl Store {

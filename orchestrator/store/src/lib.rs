@@ -53,7 +53,7 @@ pub use backend::alerts::{
 pub use backend::{OpenMode, PgStore, SqliteStore, Store};
 pub use error::StoreError;
 pub use exceptions::{ExceptionCount, ExceptionRow};
-pub use fleet::{RunClock, WorkerInfo, WorkerRow, WorkerState};
+pub use fleet::{RunClock, SILENT_AFTER_SECONDS, WorkerInfo, WorkerRow, WorkerState};
 pub use impact::{
     ApproveOutcome, ImpactApproval, ImpactOverrideRecord, ImpactTestRecord, NewImpactOverride,
     NewImpactTest,
