@@ -36,6 +36,10 @@ CREATE TABLE run_clocks (
     speed      DOUBLE PRECISION NOT NULL
 );
 
+-- The labels a queued attempt needs of its worker (a JSON array, from the job's `runs_on`):
+-- only a worker carrying every one claims it; in-process workers carry none.
+ALTER TABLE queue ADD COLUMN needs TEXT NOT NULL DEFAULT '[]';
+
 -- Claimable rows only: the index stays as small as the queue's waiting work however long
 -- its history grows, and finished rows cost it nothing to vacuum.
 DROP INDEX queue_claimable;

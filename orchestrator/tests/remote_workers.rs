@@ -464,3 +464,82 @@ async fn a_worker_restarted_on_its_host_adopts_what_its_predecessor_ran() {
     terminate(&again);
     assert!(wait_for(&mut again, 30, "host-a", &dir).success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_needs_a_kind_of_host_runs_only_on_a_worker_with_its_labels() {
+    let dir = temp_dir("remote-labels");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let log = dir.join("exec.log");
+    let text = format!(
+        r#"cycle: remote-test
+timezone: America/New_York
+schedule: {{ cron: "0 22 * * 1-5" }}
+days:
+  - {{ id: n, window: {{ opens: "22:00", closes: "04:00" }} }}
+jobs:
+  - {{ id: HEAD, run: 'echo "$WARDEN_JOB $WARDEN_ATTEMPT" >> {log}', estimate: 1m }}
+  - {{ id: GPU, run: 'echo "$WARDEN_JOB $WARDEN_ATTEMPT" >> {log}', estimate: 1m, after: [HEAD], runs_on: [gpu] }}
+  - {{ id: TAIL, run: 'echo "$WARDEN_JOB $WARDEN_ATTEMPT" >> {log}', estimate: 1m, after: [GPU] }}
+"#,
+        log = log.display()
+    );
+    let file = dir.join("remote-test.yaml");
+    std::fs::write(&file, text).expect("workflow");
+    let mut run = orchestrator(&file, db, &dir);
+    let started = Instant::now();
+    while Store::open(db, OpenMode::Worker).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            outputs(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Only an unlabelled worker first: GPU waits for a worker carrying `gpu`.
+    let mut plain = worker("plain", db, &dir);
+    let waited = Instant::now();
+    while !executions(&dir).iter().any(|(j, _)| j == "HEAD") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "{}",
+            outputs(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        !executions(&dir).iter().any(|(j, _)| j == "GPU"),
+        "GPU ran on a worker without its label"
+    );
+    let (out, err) = output_file(&dir, "gpu-host.out");
+    let mut gpu = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args([
+            "worker", "--db", db, "--name", "gpu-host", "--label", "gpu", "--data",
+        ])
+        .arg(dir.join("gpu-host"))
+        .args(["--lease", "3s", "--poll", "50ms"])
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("warden worker starts");
+    let status = wait_for(&mut run, 120, "the run", &dir);
+    assert!(status.success(), "{}", outputs(&dir));
+    let run_out = std::fs::read_to_string(dir.join("run.out")).unwrap_or_default();
+    assert!(
+        run_out.contains("1 job runs only on workers labelled gpu"),
+        "{run_out}"
+    );
+    let (attempts, _) = attempts(db).await;
+    let by: Vec<(i64, &str)> = attempts
+        .iter()
+        .map(|a| (a.job_idx, a.worker.as_str()))
+        .collect();
+    assert!(by.contains(&(1, "gpu-host")), "{by:?}");
+    assert_eq!(attempts.len(), 3, "{by:?}");
+    terminate(&plain);
+    terminate(&gpu);
+    assert!(wait_for(&mut plain, 30, "plain", &dir).success());
+    assert!(wait_for(&mut gpu, 30, "gpu-host", &dir).success());
+}

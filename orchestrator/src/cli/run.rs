@@ -137,6 +137,22 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             )?;
         }
     }
+    // Jobs that need a kind of host run only on `warden worker` processes carrying its labels.
+    let mut labelled: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for j in plan.jobs.iter().filter(|j| !j.runs_on.is_empty()) {
+        *labelled.entry(j.runs_on.join(", ")).or_default() += 1;
+    }
+    for (labels, n) in &labelled {
+        writeln!(
+            err,
+            "note: {} only on workers labelled {labels}: start `warden worker --label ...` with them (docs/deployment.md)",
+            if *n == 1 {
+                "1 job runs".to_string()
+            } else {
+                format!("{n} jobs run")
+            }
+        )?;
+    }
     match runtime.block_on(impact_gate(args, &plan, &new)) {
         Ok(super::impact::GateVerdict::Go { note, test }) => {
             if let Some(note) = note {

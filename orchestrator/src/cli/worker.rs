@@ -31,6 +31,11 @@ pub struct WorkerArgs {
     /// attempt, which runs again elsewhere. Heartbeats go at a third of it. 3s to 1h.
     #[arg(long, default_value = "30s", value_parser = lease)]
     pub lease: humantime::Duration,
+    /// A label of this host (repeatable: `--label gpu --label pci-zone`): the worker also
+    /// runs jobs whose `runs_on` lists only labels it carries. Lowercase letters, digits,
+    /// `_` and `-`.
+    #[arg(long = "label", value_name = "LABEL", value_parser = label)]
+    pub labels: Vec<String>,
     /// How long to wait between looks at an empty queue (jittered by a quarter either way).
     /// 10ms to 1m.
     #[arg(long, default_value = "1s", value_parser = idle)]
@@ -45,6 +50,21 @@ pub struct WorkersArgs {
     /// Also list workers that stopped (by default only those running or silent).
     #[arg(long)]
     pub all: bool,
+}
+
+fn label(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a label: lowercase letters, digits, `_` and `-`, at most 64, as a job's `runs_on` names it"
+        ))
+    }
 }
 
 fn lease(s: &str) -> Result<humantime::Duration, String> {
@@ -96,11 +116,16 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
         };
         writeln!(
             out,
-            "worker {} serving {} (schema {}); work in {}",
+            "worker {} serving {} (schema {}); work in {}{}",
             info.name,
             redact_url(&args.db),
             store.built_schema_version(),
-            data.display()
+            data.display(),
+            if args.labels.is_empty() {
+                String::new()
+            } else {
+                format!("; labels {}", args.labels.join(", "))
+            }
         )?;
         out.flush()?;
         let (stop, stopped) = watch::channel(false);
@@ -117,6 +142,12 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             beat: REGISTRY_BEAT,
             data_dir: data.clone(),
             supervisor: std::env::current_exe().ok(),
+            labels: {
+                let mut l = args.labels.clone();
+                l.sort();
+                l.dedup();
+                l
+            },
         };
         match serve(store, options, stopped).await {
             Ok(done) => {

@@ -249,6 +249,7 @@ impl Driver {
                         attempt: i64::from(attempt),
                         job_id: self.plan.jobs[job].id.clone(),
                         priority: self.plan.jobs[job].priority,
+                        needs: self.plan.jobs[job].runs_on.clone(),
                     });
                     report.dispatched += 1;
                 }

@@ -45,6 +45,8 @@ pub struct RemoteOptions {
     pub data_dir: PathBuf,
     /// The `warden` binary shell jobs run under (`engine::supervise`).
     pub supervisor: Option<PathBuf>,
+    /// This host's labels: the worker claims jobs whose `runs_on` it carries entirely.
+    pub labels: Vec<String>,
 }
 
 /// Serves until `stop` turns true (after the attempt it runs, if any); returns the attempts
@@ -96,13 +98,15 @@ pub async fn serve(
                 }
             }
             for rc in clocks {
-                if plans.refused.contains(&rc.run_id) || !store.has_queued(Some(rc.run_id)).await? {
+                if plans.refused.contains(&rc.run_id)
+                    || !store.has_queued(Some(rc.run_id), &options.labels).await?
+                {
                     continue;
                 }
                 let clock = PublishedClock::new(rc, wall.clone());
                 let lease = clock.clock_duration(options.lease);
                 if let Some(claim) = store
-                    .claim(&name, clock.now(), lease, Some(rc.run_id))
+                    .claim(&name, clock.now(), lease, Some(rc.run_id), &options.labels)
                     .await?
                 {
                     return Ok(Some((claim, rc)));

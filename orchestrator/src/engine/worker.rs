@@ -48,7 +48,8 @@ pub struct Wakes {
     pub work: Notify,
 }
 
-/// Claims and runs jobs until `stop` turns true.
+/// Claims and runs jobs until `stop` turns true. In-process workers carry no label: they run
+/// the jobs without `runs_on`.
 ///
 /// A worker woken for queued work claims at once. Otherwise (after a job, or when its idle
 /// wait ran out) it first reads whether anything is queued, so an empty queue costs no
@@ -79,11 +80,11 @@ pub async fn run_worker(
                 tracing::warn!(worker = %config.name, job = %claim.job_id, attempt = claim.attempt, "took back an attempt claimed while the store was away");
                 return Ok(Some(claim));
             }
-            if !woken && !store.has_queued(run).await? {
+            if !woken && !store.has_queued(run, &[]).await? {
                 return Ok(None);
             }
             store
-                .claim(&config.name, clock.now(), config.lease, run)
+                .claim(&config.name, clock.now(), config.lease, run, &[])
                 .await
         };
         let claimed = match claimed.await {

@@ -98,11 +98,12 @@ delegate! {
     /// Makes one machine step durable (events, consumed inbox rows, dispatches, kills) in
     /// one transaction.
     fn commit_step(&self, run_id: i64, step: &Step, recorded_at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Whether anything is queued (a read: it takes no write lock).
-    fn has_queued(&self, run: Option<i64>) -> Result<bool, StoreError>;
+    /// Whether anything is queued that a worker carrying `labels` may claim (a read: it
+    /// takes no write lock).
+    fn has_queued(&self, run: Option<i64>, labels: &[String]) -> Result<bool, StoreError>;
     /// Claims the next queued attempt (of `run`, or of any run) for `worker`, leased until
-    /// `now + lease`.
-    fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
+    /// `now + lease`: one that needs no label beyond the worker's `labels`.
+    fn claim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>, labels: &[String]) -> Result<Option<Claim>, StoreError>;
     /// The attempt `worker` holds without knowing it (a claim that committed while its
     /// answer was lost with the connection), leased again until `now + lease`.
     fn reclaim(&self, worker: &str, now: DateTime<Utc>, lease: TimeDelta, run: Option<i64>) -> Result<Option<Claim>, StoreError>;
@@ -308,6 +309,7 @@ macro_rules! store_impl {
                                 "attempt": d.attempt,
                                 "job_id": d.job_id,
                                 "priority": d.priority,
+                                "needs": d.needs,
                             })
                         })
                         .collect();
@@ -373,13 +375,14 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            pub async fn has_queued(&self, run: Option<i64>) -> Result<bool, StoreError> {
+            pub async fn has_queued(&self, run: Option<i64>, labels: &[String]) -> Result<bool, StoreError> {
                 let any = sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,
                     "/claimable.sql"
                 )))
                 .bind(run)
+                .bind(serde_json::to_string(labels)?)
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(any.is_some())
@@ -391,8 +394,9 @@ macro_rules! store_impl {
                 now: DateTime<Utc>,
                 lease: TimeDelta,
                 run: Option<i64>,
+                labels: &[String],
             ) -> Result<Option<Claim>, StoreError> {
-                self.claim_with(include_str!(concat!("../sql/", $dialect, "/claim.sql")), worker, now, lease, run).await
+                self.claim_with(include_str!(concat!("../sql/", $dialect, "/claim.sql")), worker, now, lease, run, Some(labels)).await
             }
 
             pub async fn reclaim(
@@ -402,10 +406,11 @@ macro_rules! store_impl {
                 lease: TimeDelta,
                 run: Option<i64>,
             ) -> Result<Option<Claim>, StoreError> {
-                self.claim_with(include_str!(concat!("../sql/", $dialect, "/reclaim.sql")), worker, now, lease, run).await
+                self.claim_with(include_str!(concat!("../sql/", $dialect, "/reclaim.sql")), worker, now, lease, run, None).await
             }
 
-            /// Runs a claiming statement (worker, lease until, now, run) returning the claim.
+            /// Runs a claiming statement (worker, lease until, now, run, and the worker's
+            /// labels where the statement takes them) returning the claim.
             async fn claim_with(
                 &self,
                 sql: &'static str,
@@ -413,15 +418,18 @@ macro_rules! store_impl {
                 now: DateTime<Utc>,
                 lease: TimeDelta,
                 run: Option<i64>,
+                labels: Option<&[String]>,
             ) -> Result<Option<Claim>, StoreError> {
                 let _gate = self.write_gate().await;
-                let row = sqlx::query(sql)
+                let mut query = sqlx::query(sql)
                     .bind(worker)
                     .bind(now + lease)
                     .bind(now)
-                    .bind(run)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                    .bind(run);
+                if let Some(labels) = labels {
+                    query = query.bind(serde_json::to_string(labels)?);
+                }
+                let row = query.fetch_optional(&self.pool).await?;
                 row.map(|row| {
                     Ok(Claim {
                         run_id: row.try_get(0)?,

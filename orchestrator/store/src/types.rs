@@ -41,6 +41,8 @@ pub struct Enqueue {
     pub attempt: i64,
     pub job_id: String,
     pub priority: i64,
+    /// Labels the claiming worker must carry (the job's `runs_on`).
+    pub needs: Vec<String>,
 }
 
 /// One machine step, made durable in a single transaction: its inputs, the inbox rows they

@@ -114,6 +114,7 @@ fn dispatch(job: i64, attempt: i64, priority: i64) -> Enqueue {
         attempt,
         job_id: format!("JOB-{job}"),
         priority,
+        needs: Vec::new(),
     }
 }
 
@@ -235,42 +236,189 @@ async fn claims_follow_priority_and_each_row_goes_to_one_worker(store: Store) {
     .await;
     let lease = TimeDelta::minutes(1);
     let first = store
-        .claim("w1", t(1), lease, None)
+        .claim("w1", t(1), lease, None, &[])
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(first.job_idx, 1, "highest priority first");
     let second = store
-        .claim("w2", t(1), lease, None)
+        .claim("w2", t(1), lease, None, &[])
         .await
         .expect("claim")
         .expect("a job");
     let third = store
-        .claim("w1", t(1), lease, None)
+        .claim("w1", t(1), lease, None, &[])
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!(second.job_idx, 0, "then enqueue order");
     assert_eq!(third.job_idx, 2);
     assert_eq!(
-        store.claim("w3", t(1), lease, None).await.expect("claim"),
+        store
+            .claim("w3", t(1), lease, None, &[])
+            .await
+            .expect("claim"),
         None
     );
     // A worker serving one run only claims that run's rows.
     let other = run_with_queue(&store, &[dispatch(7, 1, 0)]).await;
     assert_eq!(
         store
-            .claim("w4", t(1), lease, Some(other + 1000))
+            .claim("w4", t(1), lease, Some(other + 1000), &[])
             .await
             .expect("claim"),
         None
     );
     let mine = store
-        .claim("w4", t(1), lease, Some(other))
+        .claim("w4", t(1), lease, Some(other), &[])
         .await
         .expect("claim")
         .expect("a job");
     assert_eq!((mine.run_id, mine.job_idx), (other, 7));
+}
+
+/// A job's `runs_on` labels: only a worker carrying all of them claims it; a worker with
+/// more labels still takes unlabelled work.
+async fn labelled_rows_go_only_to_workers_carrying_their_labels(store: Store) {
+    let mut gpu = dispatch(0, 1, 10);
+    gpu.needs = vec!["gpu".into()];
+    let mut both = dispatch(1, 1, 5);
+    both.needs = vec!["bigmem".into(), "gpu".into()];
+    run_with_queue(&store, &[gpu, both, dispatch(2, 1, 0)]).await;
+    let lease = TimeDelta::minutes(1);
+    let none: &[String] = &[];
+    let plain = store
+        .claim("in-process", t(1), lease, None, none)
+        .await
+        .expect("claim")
+        .expect("the unlabelled job");
+    assert_eq!(plain.job_idx, 2);
+    assert!(
+        !store.has_queued(None, none).await.expect("read"),
+        "nothing else for no labels"
+    );
+    let gpu_only = ["gpu".to_string()];
+    assert!(store.has_queued(None, &gpu_only).await.expect("read"));
+    let got = store
+        .claim("gpu-host", t(1), lease, None, &gpu_only)
+        .await
+        .expect("claim")
+        .expect("the gpu job");
+    assert_eq!(got.job_idx, 0);
+    assert_eq!(
+        store
+            .claim("gpu-host", t(1), lease, None, &gpu_only)
+            .await
+            .expect("claim"),
+        None,
+        "bigmem is missing"
+    );
+    let all = [
+        "bigmem".to_string(),
+        "gpu".to_string(),
+        "zone-a".to_string(),
+    ];
+    let got = store
+        .claim("big-host", t(1), lease, None, &all)
+        .await
+        .expect("claim")
+        .expect("the gpu+bigmem job");
+    assert_eq!(got.job_idx, 1);
+}
+
+/// The fleet's tables: the worker registry, a run's kept sources and published clock, and
+/// the schema version a worker compares with its own.
+async fn the_worker_registry_sources_and_run_clocks_read_back(store: Store) {
+    use warden_store::{RunClock, WorkerInfo, WorkerState};
+    let run = run_with_queue(&store, &[]).await;
+    let info = WorkerInfo {
+        name: "host-a-1-worker".into(),
+        host: "host-a".into(),
+        pid: 41,
+        version: "0.1.0".into(),
+    };
+    store.register_worker(&info, t(0)).await.expect("register");
+    let state = WorkerState::Running {
+        run,
+        job: "JOB-3".into(),
+        attempt: 2,
+    };
+    store
+        .beat_worker(&info.name, t(1), &state, 7)
+        .await
+        .expect("beat");
+    let rows = store.list_workers().await.expect("list");
+    assert_eq!(rows.len(), 1);
+    let w = &rows[0];
+    assert_eq!(
+        (
+            w.state.as_str(),
+            w.run_id,
+            w.job_id.as_deref(),
+            w.attempt,
+            w.jobs_done,
+            w.heartbeat_at
+        ),
+        ("running", Some(run), Some("JOB-3"), Some(2), 7, t(1))
+    );
+    // A restarted worker of the same name replaces the row.
+    let again = WorkerInfo {
+        pid: 42,
+        ..info.clone()
+    };
+    store.register_worker(&again, t(2)).await.expect("again");
+    let rows = store.list_workers().await.expect("list");
+    assert_eq!(
+        (
+            rows.len(),
+            rows[0].pid,
+            rows[0].state.as_str(),
+            rows[0].jobs_done
+        ),
+        (1, 42, "idle", 0)
+    );
+
+    let files = vec![
+        ("cycles/nightly.yaml".to_string(), "cycle: n".to_string()),
+        (
+            "cycles/calendars/us.yaml".to_string(),
+            "holidays: []".to_string(),
+        ),
+    ];
+    store.put_run_sources(run, &files).await.expect("sources");
+    // A resumed run keeps the files it was created from.
+    store
+        .put_run_sources(run, &[("other.yaml".to_string(), "x".to_string())])
+        .await
+        .expect("again");
+    assert_eq!(store.run_sources(run).await.expect("read"), files);
+    assert!(store.open_run_clocks().await.expect("clocks").is_empty());
+    let clock = RunClock {
+        run_id: run,
+        origin: t(0),
+        wall_start: t(100),
+        speed: 60.0,
+    };
+    store.set_run_clock(&clock).await.expect("clock");
+    store
+        .set_run_clock(&RunClock {
+            speed: 120.0,
+            ..clock
+        })
+        .await
+        .expect("republished");
+    let clocks = store.open_run_clocks().await.expect("clocks");
+    assert_eq!(
+        clocks,
+        [RunClock {
+            speed: 120.0,
+            ..clock
+        }]
+    );
+    assert_eq!(
+        store.schema_version().await.expect("version"),
+        store.built_schema_version()
+    );
 }
 
 async fn concurrent_claimers_never_share_a_row(store: Store) {
@@ -282,7 +430,7 @@ async fn concurrent_claimers_never_share_a_row(store: Store) {
         handles.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(c) = store
-                .claim(&format!("w{w}"), t(1), TimeDelta::minutes(5), None)
+                .claim(&format!("w{w}"), t(1), TimeDelta::minutes(5), None, &[])
                 .await
                 .expect("claim")
             {
@@ -303,7 +451,7 @@ async fn concurrent_claimers_never_share_a_row(store: Store) {
 async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1), None)
+        .claim("w1", t(1), TimeDelta::minutes(1), None, &[])
         .await
         .expect("claim")
         .expect("job");
@@ -378,7 +526,7 @@ async fn reports_are_fenced_by_attempt_and_worker(store: Store) {
 async fn expired_leases_are_reported_lost_once(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1), None)
+        .claim("w1", t(1), TimeDelta::minutes(1), None, &[])
         .await
         .expect("claim")
         .expect("job");
@@ -418,7 +566,7 @@ async fn a_worker_takes_back_a_claim_whose_answer_was_lost(store: Store) {
         "nothing held yet"
     );
     let claim = store
-        .claim("w1", t(1), lease, Some(run))
+        .claim("w1", t(1), lease, Some(run), &[])
         .await
         .expect("claim")
         .expect("job");
@@ -458,7 +606,7 @@ async fn a_worker_takes_back_a_claim_whose_answer_was_lost(store: Store) {
     );
     // A lost lease is not taken back: the attempt's fate is the driver's.
     let second = store
-        .claim("w1", t(3), lease, Some(run))
+        .claim("w1", t(3), lease, Some(run), &[])
         .await
         .expect("claim")
         .expect("job");
@@ -717,7 +865,7 @@ async fn accumulator_posts_are_exactly_once_per_run(store: Store) {
 async fn kill_requests_reach_the_worker(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1), None)
+        .claim("w1", t(1), TimeDelta::minutes(1), None, &[])
         .await
         .expect("claim")
         .expect("job");
@@ -746,14 +894,14 @@ async fn dispatching_the_same_attempt_twice_queues_it_once(store: Store) {
     store.commit_step(run, &step, t(1)).await.expect("commit");
     assert!(
         store
-            .claim("w1", t(1), TimeDelta::minutes(1), None)
+            .claim("w1", t(1), TimeDelta::minutes(1), None, &[])
             .await
             .expect("claim")
             .is_some()
     );
     assert!(
         store
-            .claim("w1", t(1), TimeDelta::minutes(1), None)
+            .claim("w1", t(1), TimeDelta::minutes(1), None, &[])
             .await
             .expect("claim")
             .is_none()
@@ -882,7 +1030,7 @@ async fn projections_and_ladder_decisions_are_kept_in_order(store: Store) {
 async fn progress_is_fenced_and_read_back_for_running_attempts(store: Store) {
     let run = run_with_queue(&store, &[dispatch(0, 1, 0), dispatch(1, 1, 0)]).await;
     let claim = store
-        .claim("w1", t(1), TimeDelta::minutes(1), Some(run))
+        .claim("w1", t(1), TimeDelta::minutes(1), Some(run), &[])
         .await
         .expect("claim")
         .expect("job");
@@ -1025,6 +1173,8 @@ macro_rules! suite {
             case!(steps_are_logged_in_order_with_actor_and_reason);
             case!(claims_follow_priority_and_each_row_goes_to_one_worker);
             case!(concurrent_claimers_never_share_a_row);
+            case!(labelled_rows_go_only_to_workers_carrying_their_labels);
+            case!(the_worker_registry_sources_and_run_clocks_read_back);
             case!(reports_are_fenced_by_attempt_and_worker);
             case!(expired_leases_are_reported_lost_once);
             case!(a_worker_takes_back_a_claim_whose_answer_was_lost);

@@ -112,6 +112,7 @@ impl Workflow {
                     retry_backoff: job.retry_backoff,
                     timeout: job.timeout,
                     on_lost: job.on_lost,
+                    runs_on: job.runs_on.clone(),
                 }
             })
             .collect();

@@ -85,6 +85,8 @@ pub struct PlanJob {
     pub timeout: Option<TimeDelta>,
     /// What a lost attempt (its worker vanished) does: run again, or fail for an operator.
     pub on_lost: OnLost,
+    /// Labels a worker must carry to run the job; empty: any worker.
+    pub runs_on: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

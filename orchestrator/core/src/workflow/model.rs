@@ -274,6 +274,8 @@ pub struct Job {
     pub on_lost: OnLost,
     pub not_before: Option<NaiveTime>,
     pub priority: i64,
+    /// Labels a worker must carry to run the job (sorted, distinct); empty: any worker.
+    pub runs_on: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -254,6 +254,12 @@ pub struct RawJob {
     pub not_before: Option<Located<String>>,
     /// Higher runs first when several jobs are ready.
     pub priority: Option<Located<Whole>>,
+    /// Labels of the host the job needs (`[gpu]`, `[bigmem, pci-zone]`): only a
+    /// `warden worker --label ...` carrying every one of them runs it (in-process workers
+    /// run only jobs without labels).
+    #[serde(default)]
+    #[schemars(extend("items" = {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9][a-z0-9_-]*$"}))]
+    pub runs_on: Vec<Located<String>>,
     pub description: Option<String>,
 }
 

@@ -173,6 +173,7 @@ fn expand(
         Some(t) => header::time_field(cx, t).map(Some),
         None => Some(None),
     };
+    let runs_on = runs_on(cx, &raw.runs_on);
     let priority = raw
         .priority
         .as_ref()
@@ -264,6 +265,7 @@ fn expand(
                 on_lost,
                 not_before,
                 priority,
+                runs_on: runs_on.clone(),
             });
             k += 1;
             group.push(idx);
@@ -282,6 +284,50 @@ fn expand(
         instances,
     });
     Some(template_idx)
+}
+
+/// A job's `runs_on` labels, checked (lowercase letters, digits, `_`, `-`; at most 16),
+/// sorted and without repeats. A bad label is an error and is dropped.
+fn runs_on(cx: &mut Ctx<'_>, labels: &[Located<String>]) -> Vec<String> {
+    const MAX_LABELS: usize = 16;
+    let mut out = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let v = &label.value;
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && v.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let span = cx.span(label);
+        if !ok {
+            cx.error_help(
+                span,
+                format!("`{v}` is not a worker label"),
+                "labels are lowercase letters, digits, `_` and `-` (at most 64)",
+                Some(format!(
+                    "write it as a worker is started with it: `warden worker --label {}`",
+                    v.to_ascii_lowercase().replace(
+                        |c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+                        "-"
+                    )
+                )),
+            );
+            continue;
+        }
+        if i >= MAX_LABELS {
+            cx.error_help(
+                span,
+                format!("more than {MAX_LABELS} labels in `runs_on`"),
+                "too many labels",
+                Some("a host kind is a few labels; group them under one (`pci-gpu`)".into()),
+            );
+            break;
+        }
+        out.push(v.clone());
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Warnings about a job's estimate: none given, or longer than its timeout.
