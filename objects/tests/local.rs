@@ -1,0 +1,148 @@
+//! The local backend: the shared contract, plus what only a directory can show (files
+//! corrupted on disk, temporary files, a missing directory).
+
+mod common;
+
+use common::{contract, dir_contract, sha256, tree, write};
+use warden_objects::{Error, ObjectStore, download_dir, upload_dir};
+
+/// The store's directory and a scratch directory beside it.
+fn store_dir() -> (tempfile::TempDir, tempfile::TempDir) {
+    let temp = || tempfile::tempdir().expect("temporary directory");
+    (temp(), temp())
+}
+
+#[tokio::test]
+async fn local_store_keeps_the_contract() {
+    let (root, scratch) = store_dir();
+    let url = format!("file://{}", root.path().display());
+    let store = ObjectStore::open(&url).await.unwrap();
+    assert_eq!(store.url(), url);
+    contract(&store, scratch.path()).await;
+    // Objects are plain files at root/KEY; nothing else is left in the directory.
+    let files: Vec<String> = tree(root.path()).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(files, ["ab"]);
+}
+
+#[tokio::test]
+async fn local_store_moves_directories_with_their_manifest() {
+    let (root, scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    dir_contract(&store, scratch.path(), 3 * 1024 * 1024).await;
+}
+
+#[tokio::test]
+async fn a_file_corrupted_on_disk_is_caught_by_download_dir() {
+    let (root, scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    let dir = common::job_dir(scratch.path(), 10_000);
+    let manifest = upload_dir(&store, &dir, "runs/r1/jobs/J/attempts/1")
+        .await
+        .unwrap();
+
+    // One byte flipped in the stored file, the size unchanged: only the hash can tell.
+    let stored = root.path().join("runs/r1/jobs/J/attempts/1/big.bin");
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[5_000] ^= 0x01;
+    std::fs::write(&stored, &bytes).unwrap();
+
+    let dest = scratch.path().join("dest");
+    write(&dest.join("big.bin"), b"what was there before");
+    match download_dir(&store, "runs/r1/jobs/J/attempts/1", &dest).await {
+        Err(Error::Mismatch {
+            key,
+            expected_size,
+            actual_size,
+            expected_sha256,
+            actual_sha256,
+            ..
+        }) => {
+            assert_eq!(key, "runs/r1/jobs/J/attempts/1/big.bin");
+            assert_eq!((expected_size, actual_size), (10_000, 10_000));
+            assert_eq!(expected_sha256, manifest.files["big.bin"].sha256);
+            assert_eq!(actual_sha256, sha256(&bytes));
+        }
+        other => panic!("expected Mismatch, got {other:?}"),
+    }
+    // The corrupt copy never replaced the file at the destination.
+    assert_eq!(
+        std::fs::read(dest.join("big.bin")).unwrap(),
+        b"what was there before"
+    );
+}
+
+#[tokio::test]
+async fn temporary_files_are_not_objects() {
+    let (root, _scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    store.put_bytes("d/real", b"1".to_vec()).await.unwrap();
+    // What a writer that died mid-file leaves behind.
+    write(&root.path().join("d/.warden-tmp-abc123"), b"half");
+    let listed: Vec<String> = store
+        .list("d")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.key)
+        .collect();
+    assert_eq!(listed, ["d/real"]);
+    assert!(matches!(
+        store.exists("d/.warden-tmp-abc123").await,
+        Err(Error::InvalidKey { .. })
+    ));
+}
+
+#[tokio::test]
+async fn opening_a_missing_directory_says_so_and_creates_nothing() {
+    let scratch = tempfile::tempdir().unwrap();
+    let missing = scratch.path().join("no/such/dir");
+    let err = ObjectStore::open(missing.to_str().unwrap())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::NoSuchDirectory { .. }), "{err:?}");
+    assert!(
+        text.contains(&format!("file://{}", missing.display())),
+        "{text}"
+    );
+    assert!(text.contains("create it, or fix --objects"), "{text}");
+    assert!(!missing.exists());
+
+    let file = scratch.path().join("a-file");
+    write(&file, b"x");
+    let err = ObjectStore::open(&format!("file://{}", file.display()))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a directory"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_urls_are_refused_by_open() {
+    for url in ["s3:/x", "s3://", "ftp://host/x", "file://relative/x"] {
+        match ObjectStore::open(url).await {
+            Err(Error::InvalidUrl { url: shown, .. }) => assert_eq!(shown, url),
+            other => panic!("{url}: expected InvalidUrl, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn upload_dir_of_a_missing_directory_is_an_error_naming_it() {
+    let (root, scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    let missing = scratch.path().join("not-there");
+    let err = upload_dir(&store, &missing, "p").await.unwrap_err();
+    assert!(err.to_string().contains("not-there"), "{err}");
+    assert!(
+        store.list("").await.unwrap().is_empty(),
+        "no manifest written"
+    );
+}
