@@ -24,13 +24,18 @@ pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> 
     let prefix = key::check_prefix(prefix)?.to_string();
     let root = local_dir.to_path_buf();
     let files = blocking(move || collect_files(&root)).await?;
-    let uploads = files.into_iter().map(|(relative, path)| {
-        let (store, key) = (store.clone(), key::join(&prefix, &relative));
-        async move {
-            let info = store.put_file(&key, &path).await?;
-            Ok((relative, info))
-        }
-    });
+    // Collected before the first await: a lazy iterator's closure held across it would make
+    // the future Send for one lifetime only, and callers spawn it.
+    let uploads: Vec<_> = files
+        .into_iter()
+        .map(|(relative, path)| {
+            let (store, key) = (store.clone(), key::join(&prefix, &relative));
+            async move {
+                let info = store.put_file(&key, &path).await?;
+                Ok((relative, info))
+            }
+        })
+        .collect();
     let mut manifest = Manifest::default();
     for (relative, ObjectInfo { size, sha256, .. }) in run_limited(uploads).await? {
         manifest.files.insert(relative, Entry { size, sha256 });
@@ -59,18 +64,22 @@ pub async fn download_dir(store: &ObjectStore, prefix: &str, local_dir: &Path) -
         key: manifest_key,
         detail,
     })?;
-    let downloads = manifest.files.iter().map(|(relative, entry)| {
-        let store = store.clone();
-        let key = key::join(&prefix, relative);
-        let dest = local_dir.join(relative);
-        let entry = entry.clone();
-        async move {
-            match store.get_file_checked(&key, &dest, Some(&entry)).await {
-                Err(Error::NotFound { url, key }) => Err(Error::MissingObject { url, key }),
-                other => other.map(|_| ()),
+    let downloads: Vec<_> = manifest
+        .files
+        .iter()
+        .map(|(relative, entry)| {
+            let store = store.clone();
+            let key = key::join(&prefix, relative);
+            let dest = local_dir.join(relative);
+            let entry = entry.clone();
+            async move {
+                match store.get_file_checked(&key, &dest, Some(&entry)).await {
+                    Err(Error::NotFound { url, key }) => Err(Error::MissingObject { url, key }),
+                    other => other.map(|_| ()),
+                }
             }
-        }
-    });
+        })
+        .collect();
     run_limited(downloads).await?;
     Ok(manifest)
 }

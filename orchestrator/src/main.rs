@@ -7,8 +7,11 @@ use tracing_subscriber::EnvFilter;
 fn main() {
     // Operational logs go to stderr; `WARDEN_LOG` filters them (default: warnings, and what
     // the orchestrator does at info). They name runs, jobs and attempts, never claim data.
-    let filter = EnvFilter::try_from_env("WARDEN_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn,warden=info"));
+    // The AWS SDK's own warnings (each credential provider it tried) are left out: Warden
+    // says what is wrong with the object store itself, once.
+    let filter = EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("warn,warden=info,aws_config=error,aws_smithy_runtime=error")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -543,3 +543,169 @@ jobs:
     assert!(wait_for(&mut plain, 30, "plain", &dir).success());
     assert!(wait_for(&mut gpu, 30, "gpu-host", &dir).success());
 }
+
+/// The S3-compatible server of the tests (moto, started by `.ci/run`), with a fresh bucket;
+/// `None` (with the reason printed) where none answers outside CI.
+async fn moto_bucket() -> Option<(String, String)> {
+    let endpoint = std::env::var("WARDEN_TEST_S3_ENDPOINT")
+        .unwrap_or_else(|_| "http://127.0.0.1:5055".to_string());
+    let bucket = common::unique("warden-remote")
+        .replace('_', "-")
+        .to_lowercase();
+    // moto makes a bucket for a plain PUT (it checks no signature).
+    match reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => Some((endpoint, bucket)),
+        other if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping S3 test: {endpoint} does not answer ({other:?})");
+            None
+        }
+        other => panic!("CI=true but the S3 server at {endpoint} does not answer: {other:?}"),
+    }
+}
+
+/// `warden worker` with `--objects`, labels and its own data directory (another host).
+fn s3_worker(name: &str, labels: &[&str], db: &str, dir: &Path, s3: &(String, String)) -> Child {
+    let (out, err) = output_file(dir, &format!("{name}.out"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+    cmd.args(["worker", "--db", db, "--name", name, "--data"])
+        .arg(dir.join(name))
+        .args(["--lease", "3s", "--poll", "50ms", "--sync-every", "200ms"])
+        .args(["--objects", &format!("s3://{}/warden", s3.1)]);
+    for l in labels {
+        cmd.args(["--label", l]);
+    }
+    cmd.env("AWS_ENDPOINT_URL", &s3.0)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("warden worker starts")
+}
+
+/// Jobs on two hosts with no disk in common: what PRODUCE wrote reaches CONSUME through the
+/// object store (its committed attempt, every file checked against the manifest); and a
+/// worker killed mid-job leaves a checkpoint there that the attempt run again on the other
+/// host resumes from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_on_hosts_without_a_shared_disk_share_files_and_checkpoints_through_s3() {
+    let Some(s3) = moto_bucket().await else {
+        return;
+    };
+    let dir = temp_dir("remote-s3");
+    let db = dir.join("warden.db");
+    let db = db.to_str().expect("utf-8");
+    let text = r#"cycle: remote-test
+timezone: America/New_York
+schedule: { cron: "0 22 * * 1-5" }
+days:
+  - { id: n, window: { opens: "22:00", closes: "04:00" } }
+jobs:
+  - { id: PRODUCE, run: 'echo "claims 42" > out.txt; head -c 200000 /dev/urandom > blob.bin', estimate: 1m, runs_on: [a] }
+  - { id: CONSUME, run: 'cat "$WARDEN_RUN_DIR/work/PRODUCE/out.txt" > got.txt; cmp got.txt "$WARDEN_RUN_DIR/work/PRODUCE/out.txt"', estimate: 1m, after: [PRODUCE], runs_on: [b] }
+  - { id: COUNT, run: 'n=$(cat n 2>/dev/null || echo 0); echo "start $n" >> starts; while [ $n -lt 40 ]; do n=$((n+1)); echo $n > n; sleep 0.1; done', estimate: 1m, after: [CONSUME] }
+"#;
+    let file = dir.join("remote-test.yaml");
+    std::fs::write(&file, text).expect("workflow");
+    let mut run = orchestrator(&file, db, &dir);
+    let started = Instant::now();
+    while Store::open(db, OpenMode::Worker).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            outputs(&dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let a = s3_worker("host-a", &["a"], db, &dir, &s3);
+    let b = s3_worker("host-b", &["b"], db, &dir, &s3);
+    // COUNT has no label: kill whichever host runs it once it has counted past 10.
+    let counted = |host: &str| {
+        std::fs::read_to_string(dir.join(host).join("runs/1/work/COUNT/n"))
+            .ok()
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let waited = Instant::now();
+    let busy = loop {
+        if counted("host-a") > 10 {
+            break "host-a";
+        }
+        if counted("host-b") > 10 {
+            break "host-b";
+        }
+        assert!(waited.elapsed() < Duration::from_secs(60), "{}", outputs(&dir));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Past a save of the checkpoint (every 200 ms), then the host is gone.
+    std::thread::sleep(Duration::from_millis(500));
+    let (mut victim, mut survivor, survivor_name) = match busy {
+        "host-a" => (a, b, "host-b"),
+        _ => (b, a, "host-a"),
+    };
+    victim.kill().expect("SIGKILL");
+    victim.wait().expect("reaped");
+    let status = wait_for(&mut run, 120, "the run", &dir);
+    assert!(status.success(), "{}", outputs(&dir));
+
+    // CONSUME ran on host-b, which never ran PRODUCE: the file came through the store.
+    let got = std::fs::read_to_string(dir.join("host-b/runs/1/work/CONSUME/got.txt"))
+        .expect("CONSUME's output");
+    assert_eq!(got, "claims 42\n");
+    let (attempts, _) = attempts(db).await;
+    let who = |job: i64| {
+        attempts
+            .iter()
+            .filter(|a| a.job_idx == job)
+            .map(|a| (a.attempt, a.worker.clone(), a.outcome.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(who(0), [(1, "host-a".into(), Some("succeeded".into()))]);
+    assert_eq!(who(1), [(1, "host-b".into(), Some("succeeded".into()))]);
+    let count = who(2);
+    assert_eq!(count.len(), 2, "COUNT lost once, then ran again: {count:?}");
+    assert_eq!(count[1].1, survivor_name);
+    // The rerun started from the checkpoint the killed host saved, not from zero.
+    let starts = std::fs::read_to_string(dir.join(survivor_name).join("runs/1/work/COUNT/starts"))
+        .expect("starts");
+    let resumed: Vec<u32> = starts
+        .lines()
+        .filter_map(|l| l.strip_prefix("start ")?.parse().ok())
+        .collect();
+    assert_eq!(resumed.len(), 2, "{starts}");
+    assert_eq!(resumed[0], 0);
+    assert!(resumed[1] >= 10, "resumed from {} of 40", resumed[1]);
+    // Each committed attempt's files are in the store with a manifest.
+    let objects = warden_objects::ObjectStore::open_with(
+        &format!("s3://{}/warden", s3.1),
+        &warden_objects::S3Settings {
+            endpoint: Some(s3.0.clone()),
+            region: Some("us-east-1".into()),
+            credentials: Some(warden_objects::StaticCredentials::new("testing", "testing")),
+            ..warden_objects::S3Settings::default()
+        },
+    )
+    .await
+    .expect("the bucket");
+    let back = dir.join("downloaded");
+    let manifest =
+        warden_objects::download_dir(&objects, "runs/1/jobs/PRODUCE/attempts/1/work", &back)
+            .await
+            .expect("PRODUCE's committed files");
+    assert_eq!(manifest.files["blob.bin"].size, 200_000);
+    assert!(
+        objects
+            .exists("runs/1/jobs/COUNT/attempts/2/log")
+            .await
+            .expect("exists"),
+        "the log went with the attempt"
+    );
+    terminate(&survivor);
+    assert!(wait_for(&mut survivor, 30, survivor_name, &dir).success());
+}

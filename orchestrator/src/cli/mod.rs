@@ -21,6 +21,7 @@ mod demo;
 mod demo_impact;
 mod impact;
 mod limits;
+mod objects_args;
 mod operate;
 mod partitions;
 mod plan;

@@ -64,6 +64,8 @@ pub struct RunArgs {
     pub actor: Option<String>,
     #[command(flatten)]
     pub ui: super::serve::UiArgs,
+    #[command(flatten)]
+    pub objects: super::objects_args::ObjectArgs,
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -212,7 +214,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 Some(ui)
             }
         };
+        let staging = args
+            .objects
+            .open()
+            .await
+            .map_err(|e| RunError::Store(warden_store::StoreError::Invalid(e)))?;
+        args.objects.describe(&staging, out);
         let mut options = RunOptions::new(args.data.clone());
+        options.staging = staging;
         options.workers = args.workers;
         options.outbox = Some(outbox);
         options.sources = loaded_sources;

@@ -40,6 +40,8 @@ pub struct WorkerArgs {
     /// 10ms to 1m.
     #[arg(long, default_value = "1s", value_parser = idle)]
     pub poll: humantime::Duration,
+    #[command(flatten)]
+    pub objects: super::objects_args::ObjectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +116,14 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
                 return Ok(EXIT_UNAVAILABLE);
             }
         };
+        let staging = match args.objects.open().await {
+            Ok(s) => s,
+            Err(message) => {
+                writeln!(err, "error: {message}")?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        args.objects.describe(&staging, out);
         writeln!(
             out,
             "worker {} serving {} (schema {}); work in {}{}",
@@ -142,6 +152,7 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             beat: REGISTRY_BEAT,
             data_dir: data.clone(),
             supervisor: std::env::current_exe().ok(),
+            staging,
             labels: {
                 let mut l = args.labels.clone();
                 l.sort();

@@ -13,6 +13,7 @@ pub mod load_exceptions;
 pub mod post_accumulators;
 pub mod remote;
 pub mod run;
+pub mod staging;
 pub mod supervise;
 pub mod timing;
 pub mod volume_check;

@@ -26,7 +26,7 @@ use warden_core::clock::Clock;
 use warden_core::diagnostics::{SourceMap, render_text};
 use warden_core::plan::{DateSpec, Plan};
 use warden_core::workflow::{StoredLoader, compile};
-use warden_store::{Claim, Store, StoreError, WorkerInfo, WorkerState};
+use warden_store::{Store, StoreError, WorkerInfo, WorkerState};
 
 use super::clocks::{PublishedClock, SystemClock};
 use super::worker::{Wakes, WorkerConfig, run_claim};
@@ -47,6 +47,8 @@ pub struct RemoteOptions {
     pub supervisor: Option<PathBuf>,
     /// This host's labels: the worker claims jobs whose `runs_on` it carries entirely.
     pub labels: Vec<String>,
+    /// Job files through the object store (`engine::staging`).
+    pub staging: Option<super::staging::Staging>,
 }
 
 /// Serves until `stop` turns true (after the attempt it runs, if any); returns the attempts
@@ -154,7 +156,7 @@ pub async fn serve(
             Err(PlanError::Unusable(why)) => {
                 tracing::error!(worker = %name, run = claim.run_id, "this worker cannot build run {}'s plan, so it leaves the run to other workers: {why}", claim.run_id);
                 plans.refused.insert(claim.run_id);
-                hand_back(&store, &claim, &name, clock.as_ref()).await;
+                super::worker::hand_back(&store, &claim, &name, clock.as_ref()).await;
                 continue;
             }
         };
@@ -176,6 +178,7 @@ pub async fn serve(
             data_dir: options.data_dir.clone(),
             simulated: Arc::default(),
             supervisor: options.supervisor.clone(),
+            staging: options.staging.clone(),
         };
         let ran = run_claim(&store, &plan, &clock, &config, &wakes, &claim).await;
         done += 1;
@@ -351,26 +354,6 @@ async fn beat(
             .clone();
         if let Err(e) = store.beat_worker(&name, Utc::now(), &state, done).await {
             tracing::debug!(worker = %name, error = %e, "the registry beat was not recorded");
-        }
-    }
-}
-
-/// Gives an attempt back: reported lost, so the run's orchestrator runs it again (without
-/// using a retry) on another worker.
-async fn hand_back(store: &Store, claim: &Claim, name: &str, clock: &dyn Clock) {
-    match store
-        .lose_attempt(
-            claim.run_id,
-            claim.job_idx,
-            claim.attempt,
-            name,
-            clock.now(),
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(worker = %name, job = %claim.job_id, error = %e, "could not hand the attempt back; its lease will run out")
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct RunOptions {
     /// orchestrator adopts what they did instead of running them again; `None` runs them
     /// directly (library tests).
     pub supervisor: Option<PathBuf>,
+    /// Job files through the object store (`--objects`, `engine::staging`), so that jobs run
+    /// by in-process workers and by `warden worker` processes elsewhere see each other's.
+    pub staging: Option<super::staging::Staging>,
 }
 
 impl RunOptions {
@@ -68,6 +71,7 @@ impl RunOptions {
             simulated: Arc::default(),
             sources: Vec::new(),
             supervisor: None,
+            staging: None,
         }
     }
 }
@@ -179,6 +183,7 @@ pub async fn run_cycle(
             data_dir: data_dir.clone(),
             simulated: options.simulated.clone(),
             supervisor: options.supervisor.clone(),
+            staging: options.staging.clone(),
         };
         workers.push(tokio::spawn(run_worker(
             store.clone(),

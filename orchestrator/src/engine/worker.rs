@@ -34,6 +34,8 @@ pub struct WorkerConfig {
     /// The `warden` binary that supervises shell jobs (`engine::supervise`); `None` runs
     /// them directly (library tests, whose executable is not `warden`).
     pub supervisor: Option<PathBuf>,
+    /// Job files through the object store (`engine::staging`); `None`: this host's disk only.
+    pub staging: Option<super::staging::Staging>,
 }
 
 /// Wakes shared between the driver and in-process workers, so neither waits for a poll.
@@ -133,6 +135,14 @@ pub(super) async fn run_claim(
     // and kills it (engine::host).
     let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
     let log_dir = paths.log.display().to_string();
+    // What the job reads comes first: the committed outputs upstream, and a checkpoint.
+    if let Some(staging) = &config.staging
+        && !staged_in(staging, store, plan, claim, &paths, name, clock).await
+    {
+        wakes.driver.notify_one();
+        tokio::time::sleep(STAGING_BACKOFF).await;
+        return Ok(());
+    }
     let mut running = match Running::start(
         plan,
         job,
@@ -225,6 +235,23 @@ pub(super) async fn run_claim(
         tracing::warn!(job = %claim.job_id, error = %e, "the exception-rate alert could not be raised; the stage's events.jsonl keeps the warning");
     }
     tracing::debug!(job = %claim.job_id, attempt = claim.attempt, ?outcome, "ended");
+    // What the job wrote goes to the store before its success is reported: a committed
+    // attempt's files are all there. A failed one's log and work go too, for the operator.
+    if let Some(staging) = &config.staging {
+        match staging.stage_out(claim, &paths).await {
+            Ok(()) => {}
+            Err(why) if outcome == Outcome::Succeeded => {
+                tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job succeeded but its files could not be saved to the object store, so the attempt is handed back: {why}");
+                hand_back(store, claim, name, clock.as_ref()).await;
+                wakes.driver.notify_one();
+                tokio::time::sleep(STAGING_BACKOFF).await;
+                return Ok(());
+            }
+            Err(why) => {
+                tracing::warn!(job = %claim.job_id, attempt = claim.attempt, "the failed attempt's files could not be saved to the object store: {why}");
+            }
+        }
+    }
     let result = finish(store, claim, name, outcome, clock).await;
     tracing::debug!(job = %claim.job_id, attempt = claim.attempt, "reported");
     wakes.driver.notify_one();
@@ -256,9 +283,44 @@ async fn run_to_end(
     let mut beat = tokio::time::interval(config.heartbeat);
     beat.tick().await;
     let mut reported: Option<(i64, i64)> = None;
+    // The work directory saved to the object store while it changes: the checkpoint another
+    // worker resumes from if this one dies. One save at a time, beside the heartbeats.
+    let mut sync = tokio::time::interval(
+        config
+            .staging
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |s| s.sync_every),
+    );
+    sync.tick().await;
+    let mut saving: Option<tokio::task::JoinHandle<Result<super::staging::Fingerprint, String>>> =
+        None;
+    let mut saved = super::staging::Fingerprint::new();
+    let staging_on = config.staging.is_some();
     loop {
         tokio::select! {
-            outcome = running.wait() => return Ok(outcome),
+            outcome = running.wait() => {
+                if let Some(task) = saving.take() {
+                    let _ = task.await;
+                }
+                return Ok(outcome);
+            }
+            _ = sync.tick(), if staging_on => {
+                if let Some(task) = saving.take() {
+                    if !task.is_finished() {
+                        saving = Some(task);
+                        continue;
+                    }
+                    match task.await {
+                        Ok(Ok(f)) => saved = f,
+                        Ok(Err(why)) => tracing::warn!(job = %claim.job_id, "the checkpoint could not be saved to the object store (tried again at the next one): {why}"),
+                        Err(_) => {}
+                    }
+                }
+                if let Some(staging) = config.staging.clone() {
+                    let (claim, paths, last) = (claim.clone(), paths.clone(), saved.clone());
+                    saving = Some(tokio::spawn(async move { staging.save(&claim, &paths, &last).await }));
+                }
+            }
             _ = sleep_until_or_never(timeout) => {
                 running.kill();
                 note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim);
@@ -361,6 +423,56 @@ pub(super) async fn finish(
     match patiently(|| store.report(claim, name, Report::Finished(outcome), at)).await {
         Err(StoreError::Fenced { .. }) => Ok(()),
         other => other,
+    }
+}
+
+/// Stages the attempt's files in (`engine::staging`); `false` when that failed and the
+/// attempt was handed back (the worker's own trouble, not the job's: it runs again, here or
+/// elsewhere, without using a retry).
+async fn staged_in(
+    staging: &super::staging::Staging,
+    store: &Store,
+    plan: &Plan,
+    claim: &Claim,
+    paths: &AttemptPaths,
+    name: &str,
+    clock: &Arc<dyn Clock>,
+) -> bool {
+    {
+        match staging.stage_in(store, plan, claim, paths).await {
+            Ok(staged) => {
+                if !staged.upstream.is_empty() || staged.resumed_from.is_some() {
+                    tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, "staged in from the object store");
+                }
+                true
+            }
+            Err(why) => {
+                tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job's files could not be brought from the object store, so the attempt is handed back: {why}");
+                hand_back(store, claim, name, clock.as_ref()).await;
+                false
+            }
+        }
+    }
+}
+
+/// How long a worker waits after handing an attempt back for a trouble of its own (an object
+/// store it cannot reach), so it does not claim and hand back in a tight loop.
+const STAGING_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Gives an attempt back for a reason of the worker's own: reported lost, so it runs again
+/// (here or elsewhere) without using one of the job's retries.
+pub(super) async fn hand_back(store: &Store, claim: &Claim, name: &str, clock: &dyn Clock) {
+    let lost = store
+        .lose_attempt(
+            claim.run_id,
+            claim.job_idx,
+            claim.attempt,
+            name,
+            clock.now(),
+        )
+        .await;
+    if let Err(e) = lost {
+        tracing::warn!(worker = %name, job = %claim.job_id, error = %e, "could not hand the attempt back; its lease will run out");
     }
 }
 
