@@ -17,7 +17,7 @@ use crate::store::{ObjectInfo, ObjectStore};
 const FILES_IN_FLIGHT: usize = 4;
 
 /// Uploads every file below `local_dir` to `prefix/RELATIVE/PATH`, then writes
-/// `prefix/manifest.json` listing them. A file at `local_dir/manifest.json` is refused
+/// `prefix/.warden-manifest.json` listing them. A file at `local_dir/.warden-manifest.json` is refused
 /// (it would be overwritten by the manifest). Symbolic links to files are uploaded as
 /// the file; links to directories are refused (they can loop).
 pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> Result<Manifest> {
@@ -47,7 +47,7 @@ pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> 
     Ok(manifest)
 }
 
-/// Reads `prefix/manifest.json` and downloads each file it lists to
+/// Reads `prefix/.warden-manifest.json` and downloads each file it lists to
 /// `local_dir/RELATIVE/PATH`, checking its size and SHA-256 before it takes its name.
 /// Objects below the prefix that the manifest does not list are ignored: a late writer
 /// (an attempt declared lost that kept going) changes nothing a reader sees.
@@ -116,7 +116,7 @@ fn collect_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
                 })?;
                 if relative == MANIFEST_NAME {
                     let clash = std::io::Error::other(
-                        "manifest.json at the top of an uploaded directory is the manifest's own key",
+                        ".warden-manifest.json at the top of an uploaded directory is the manifest's own key",
                     );
                     return Err(Error::io("upload", &path, clash));
                 }

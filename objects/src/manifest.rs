@@ -11,7 +11,7 @@ use crate::hash;
 use crate::key;
 
 /// The manifest's key, below the prefix it describes.
-pub const MANIFEST_NAME: &str = "manifest.json";
+pub const MANIFEST_NAME: &str = ".warden-manifest.json";
 
 /// The format written today; a reader refuses any other.
 const VERSION: u32 = 1;
@@ -148,7 +148,9 @@ mod tests {
         let err = Manifest::from_json(with("../../etc/passwd", &sha).as_bytes()).unwrap_err();
         assert!(err.contains("../../etc/passwd"), "{err}");
         assert!(Manifest::from_json(with("/etc/passwd", &sha).as_bytes()).is_err());
-        assert!(Manifest::from_json(with("manifest.json", &sha).as_bytes()).is_err());
+        assert!(Manifest::from_json(with(".warden-manifest.json", &sha).as_bytes()).is_err());
+        // A job's own `manifest.json` (adjudication setup writes one) is an ordinary file.
+        assert!(Manifest::from_json(with("manifest.json", &sha).as_bytes()).is_ok());
         let err = Manifest::from_json(with("a", "ABC").as_bytes()).unwrap_err();
         assert!(err.contains("not a SHA-256"), "{err}");
         let err = Manifest::from_json(br#"{"version":2,"files":{}}"#).unwrap_err();

@@ -640,7 +640,11 @@ jobs:
         if counted("host-b") > 10 {
             break "host-b";
         }
-        assert!(waited.elapsed() < Duration::from_secs(60), "{}", outputs(&dir));
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "{}",
+            outputs(&dir)
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     // Past a save of the checkpoint (every 200 ms), then the host is gone.
@@ -695,10 +699,10 @@ jobs:
     .expect("the bucket");
     let back = dir.join("downloaded");
     let manifest =
-        warden_objects::download_dir(&objects, "runs/1/jobs/PRODUCE/attempts/1/work", &back)
+        warden_objects::download_dir(&objects, "runs/1/jobs/PRODUCE/attempts/1/out", &back)
             .await
             .expect("PRODUCE's committed files");
-    assert_eq!(manifest.files["blob.bin"].size, 200_000);
+    assert_eq!(manifest.files["PRODUCE/blob.bin"].size, 200_000);
     assert!(
         objects
             .exists("runs/1/jobs/COUNT/attempts/2/log")

@@ -415,7 +415,7 @@ pub async fn dir_contract(store: &ObjectStore, scratch: &Path, big: usize) {
         Err(e @ Error::NoManifest { .. }) => {
             assert!(
                 e.to_string()
-                    .contains(&format!("{unfinished}/manifest.json")),
+                    .contains(&format!("{unfinished}/{MANIFEST_NAME}")),
                 "{e}"
             );
         }

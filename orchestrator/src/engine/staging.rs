@@ -41,6 +41,9 @@ pub struct StagedIn {
     pub upstream: Vec<String>,
     /// The earlier attempt whose checkpoint this attempt starts from.
     pub resumed_from: Option<i64>,
+    /// The run's `work/` tree once the upstream outputs were in, before the attempt's own
+    /// files: what the attempt changes relative to it is its output.
+    pub baseline: Fingerprint,
 }
 
 /// A fingerprint of a directory's files (names, sizes, modification times): whether it
@@ -88,11 +91,13 @@ impl Staging {
             if std::fs::read_to_string(&marker).ok().as_deref() == Some(&committed.to_string()) {
                 continue;
             }
-            let dir = paths.run_dir.join("work").join(id);
+            // Its output is a tree relative to the run's `work/` (its own directory, and
+            // what it wrote into others').
+            let work = paths.run_dir.join("work");
             match download_dir(
                 &self.objects,
-                &work_prefix(claim.run_id, id, committed)?,
-                &dir,
+                &out_prefix(claim.run_id, id, committed)?,
+                &work,
             )
             .await
             {
@@ -106,6 +111,7 @@ impl Staging {
                 Err(e) => return Err(format!("{id} attempt {committed}: {e}")),
             }
         }
+        staged.baseline = fingerprint(&paths.run_dir.join("work"));
         // A rerun resumes from the newest checkpoint an earlier attempt saved, unless this
         // host already holds the job's work directory.
         let empty = std::fs::read_dir(&paths.work_dir).map_or(true, |mut d| d.next().is_none());
@@ -146,10 +152,53 @@ impl Staging {
         Ok(now)
     }
 
-    /// Saves the attempt's work directory and log: done before its success is reported, so
-    /// a committed attempt's files are all there.
-    pub async fn stage_out(&self, claim: &Claim, paths: &AttemptPaths) -> Result<(), String> {
-        self.save(claim, paths, &Vec::new()).await?;
+    /// Saves what the attempt wrote under `work/` (its own directory whole, and the files it
+    /// changed elsewhere relative to `baseline`) and its log: done before its success is
+    /// reported, so a committed attempt's files are all there.
+    pub async fn stage_out(
+        &self,
+        claim: &Claim,
+        paths: &AttemptPaths,
+        baseline: &Fingerprint,
+    ) -> Result<(), String> {
+        let work = paths.run_dir.join("work");
+        let own = format!("{}/", claim.job_id);
+        let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
+            .iter()
+            .map(|(n, size, t)| (n.as_str(), (*size, *t)))
+            .collect();
+        let written: Vec<String> = fingerprint(&work)
+            .into_iter()
+            .filter(|(name, size, t)| {
+                name.starts_with(&own) || before.get(name.as_str()) != Some(&(*size, *t))
+            })
+            .map(|(name, _, _)| name)
+            .collect();
+        // The files travel as one directory: hard links to them in a scratch tree (no copy).
+        let scratch = paths
+            .run_dir
+            .join(".staging")
+            .join(format!("{}.{}", claim.job_id, claim.attempt));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+        for name in &written {
+            let to = scratch.join(name);
+            if let Some(dir) = to.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::hard_link(work.join(name), &to)
+                .or_else(|_| std::fs::copy(work.join(name), &to).map(|_| ()))
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        let uploaded = upload_dir(
+            &self.objects,
+            &scratch,
+            &out_prefix(claim.run_id, &claim.job_id, claim.attempt)?,
+        )
+        .await
+        .map_err(|e| e.to_string());
+        let _ = std::fs::remove_dir_all(&scratch);
+        uploaded?;
         let prefix = Self::prefix(claim, &claim.job_id, claim.attempt)?;
         if paths.log.is_file() {
             self.objects
@@ -167,7 +216,18 @@ impl Staging {
     }
 }
 
-/// The work prefix of attempt `attempt` of `job` in run `run`: where `download_dir` finds it.
+/// Where attempt `attempt` of `job` keeps its output (a tree relative to the run's `work/`).
+pub fn out_prefix(run: i64, job: &str, attempt: i64) -> Result<String, String> {
+    attempt_prefix(
+        &run.to_string(),
+        job,
+        u32::try_from(attempt).unwrap_or(u32::MAX),
+    )
+    .map(|p| format!("{p}/out"))
+    .map_err(|e| e.to_string())
+}
+
+/// Where attempt `attempt` of `job` saves its work directory while it runs (its checkpoint).
 pub fn work_prefix(run: i64, job: &str, attempt: i64) -> Result<String, String> {
     attempt_prefix(
         &run.to_string(),

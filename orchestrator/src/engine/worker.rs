@@ -136,12 +136,16 @@ pub(super) async fn run_claim(
     let paths = AttemptPaths::new(&config.data_dir, claim.run_id, &claim.job_id, claim.attempt);
     let log_dir = paths.log.display().to_string();
     // What the job reads comes first: the committed outputs upstream, and a checkpoint.
-    if let Some(staging) = &config.staging
-        && !staged_in(staging, store, plan, claim, &paths, name, clock).await
-    {
-        wakes.driver.notify_one();
-        tokio::time::sleep(STAGING_BACKOFF).await;
-        return Ok(());
+    let mut baseline = super::staging::Fingerprint::new();
+    if let Some(staging) = &config.staging {
+        match staged_in(staging, store, plan, claim, &paths, name, clock).await {
+            Some(b) => baseline = b,
+            None => {
+                wakes.driver.notify_one();
+                tokio::time::sleep(STAGING_BACKOFF).await;
+                return Ok(());
+            }
+        }
     }
     let mut running = match Running::start(
         plan,
@@ -238,7 +242,7 @@ pub(super) async fn run_claim(
     // What the job wrote goes to the store before its success is reported: a committed
     // attempt's files are all there. A failed one's log and work go too, for the operator.
     if let Some(staging) = &config.staging {
-        match staging.stage_out(claim, &paths).await {
+        match staging.stage_out(claim, &paths, &baseline).await {
             Ok(()) => {}
             Err(why) if outcome == Outcome::Succeeded => {
                 tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job succeeded but its files could not be saved to the object store, so the attempt is handed back: {why}");
@@ -352,6 +356,10 @@ async fn run_to_end(
                         });
                     }
                     Err(StoreError::Fenced { .. }) => {
+                        // Cut off for longer than the lease: the attempt was declared lost
+                        // and runs again elsewhere. This one stops; whatever it would still
+                        // report or save is refused or never read.
+                        tracing::warn!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the heartbeat was refused: the attempt is not this worker's any more (its lease ran out and it runs again elsewhere); it is stopped and its report would be refused");
                         running.kill();
                         return Err(fenced_claim(claim, name));
                     }
@@ -421,13 +429,18 @@ pub(super) async fn finish(
 ) -> Result<(), StoreError> {
     let at = clock.now();
     match patiently(|| store.report(claim, name, Report::Finished(outcome), at)).await {
-        Err(StoreError::Fenced { .. }) => Ok(()),
+        Err(StoreError::Fenced { .. }) => {
+            // A late report (the lease ran out while the worker was cut off, and the attempt
+            // was run again) changes nothing; nor does a retried one whose first try landed.
+            tracing::warn!(job = %claim.job_id, attempt = claim.attempt, worker = name, ?outcome, "the report was refused: the attempt is not this worker's any more (its lease ran out and it runs again elsewhere), or it was recorded already");
+            Ok(())
+        }
         other => other,
     }
 }
 
-/// Stages the attempt's files in (`engine::staging`); `false` when that failed and the
-/// attempt was handed back (the worker's own trouble, not the job's: it runs again, here or
+/// Stages the attempt's files in (`engine::staging`); its baseline, or `None` when that
+/// failed and the attempt was handed back (the worker's own trouble, not the job's: it runs again, here or
 /// elsewhere, without using a retry).
 async fn staged_in(
     staging: &super::staging::Staging,
@@ -437,19 +450,19 @@ async fn staged_in(
     paths: &AttemptPaths,
     name: &str,
     clock: &Arc<dyn Clock>,
-) -> bool {
+) -> Option<super::staging::Fingerprint> {
     {
         match staging.stage_in(store, plan, claim, paths).await {
             Ok(staged) => {
                 if !staged.upstream.is_empty() || staged.resumed_from.is_some() {
                     tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, "staged in from the object store");
                 }
-                true
+                Some(staged.baseline)
             }
             Err(why) => {
                 tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job's files could not be brought from the object store, so the attempt is handed back: {why}");
                 hand_back(store, claim, name, clock.as_ref()).await;
-                false
+                None
             }
         }
     }
