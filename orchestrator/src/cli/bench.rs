@@ -39,6 +39,15 @@ pub struct DagArgs {
     /// Jobs running at once, for Warden and for the baseline; 1 to 1024.
     #[arg(long, default_value_t = 2, value_parser = super::limits::count(super::limits::MAX_WORKERS))]
     pub parallelism: usize,
+    /// Run the jobs on this many `warden worker` processes (each with a data directory of
+    /// its own) instead of in-process workers: the orchestrator runs with none. Give
+    /// --parallelism 1 to compare N remote workers with N in-process ones. 0 to 64.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub remote_workers: u16,
+    /// Run shell jobs directly instead of under `warden supervise` (what `warden run` does):
+    /// the supervisor's cost, measured by difference.
+    #[arg(long)]
+    pub unsupervised: bool,
     /// Repetitions (each on a fresh store); the median is reported. 1 to 100.
     #[arg(long, default_value_t = 3, value_parser = super::limits::count(super::limits::MAX_REPEAT))]
     pub repeat: usize,
@@ -63,7 +72,8 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             return Ok(EXIT_USAGE);
         }
     };
-    let (sources, compiled) = compile_str("bench-dag.yaml", &dag.to_workflow());
+    let yaml = dag.to_workflow();
+    let (sources, compiled) = compile_str("bench-dag.yaml", &yaml);
     let Some(workflow) = compiled.workflow else {
         write!(err, "{}", render_text(&sources, &compiled.diagnostics))?;
         return Ok(EXIT_USAGE);
@@ -77,10 +87,20 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
     let jobs = plan.jobs.len();
     writeln!(
         out,
-        "DAG {}: {jobs} jobs, {} edges, parallelism {}",
+        "DAG {}: {jobs} jobs, {} edges, parallelism {}{}{}",
         args.file.display(),
         dag.edges.len(),
-        args.parallelism
+        args.parallelism,
+        if args.remote_workers > 0 {
+            format!("; {} `warden worker` processes", args.remote_workers)
+        } else {
+            String::new()
+        },
+        if args.unsupervised {
+            "; shell jobs unsupervised"
+        } else {
+            ""
+        }
     )?;
 
     let mut made = Vec::new();
@@ -101,23 +121,64 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             .unwrap_or_else(|| dir.join("bench.db").to_string_lossy().into_owned());
         let plan = plan.clone();
         let run_dir = dir.clone();
+        let yaml = yaml.clone();
         let seconds = runtime.block_on(async move {
             let store = Store::connect(&db).await.map_err(RunError::from)?;
             let clock: Arc<dyn Clock> = Arc::new(SystemClock);
             let mut options = RunOptions::new(run_dir.join("data"));
             options.workers = args.parallelism;
+            if !args.unsupervised {
+                options.supervisor = std::env::current_exe().ok();
+            }
+            // Remote workers build the plan from the kept workflow text.
+            options.sources = vec![("bench-dag.yaml".to_string(), yaml.clone())];
+            let sha: String = <sha2::Sha256 as sha2::Digest>::digest(yaml.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let mut remote = Vec::new();
+            let spawn_failed = |e: std::io::Error| {
+                RunError::Store(warden_store::StoreError::Invalid(format!(
+                    "a `warden worker` could not be started: {e}"
+                )))
+            };
+            if args.remote_workers > 0 {
+                options.workers = 0;
+                for w in 0..args.remote_workers {
+                    remote.push(
+                        std::process::Command::new(std::env::current_exe().map_err(spawn_failed)?)
+                            .args(["worker", "--db", &db, "--poll", "20ms", "--name"])
+                            .arg(format!("bench-{w}"))
+                            .arg("--data")
+                            .arg(run_dir.join(format!("worker-{w}")))
+                            .stdin(std::process::Stdio::null())
+                            .stdout(std::process::Stdio::null())
+                            .stderr(std::process::Stdio::null())
+                            .spawn()
+                            .map_err(spawn_failed)?,
+                    );
+                }
+            }
             // The bench measures the driver and the queue; deadline watching is off.
             options.watch = None;
             let new = NewRun {
                 cycle: format!("bench-dag-{}-{i}", std::process::id()),
                 business_date: "2020-01-01".into(),
-                workflow_sha256: "bench".into(),
+                workflow_sha256: sha,
                 mode: "pipelined".into(),
                 options: "{}".into(),
             };
             let started = Instant::now();
-            let end = run_cycle(store, plan, &new, clock, &options).await?;
+            let end = run_cycle(store, plan, &new, clock, &options).await;
             let elapsed = started.elapsed().as_secs_f64();
+            for mut w in remote {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(w.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+                let _ = w.wait();
+            }
+            let end = end?;
             match end {
                 RunEnd::Complete { .. } => Ok(elapsed),
                 RunEnd::Stuck { failed, .. } => Err(RunError::Store(
