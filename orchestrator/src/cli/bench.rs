@@ -171,6 +171,25 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             let started = Instant::now();
             let end = run_cycle(store, plan, &new, clock, &options).await;
             let elapsed = started.elapsed().as_secs_f64();
+            // Each worker's peak resident memory (VmHWM), read before it is asked to stop.
+            let peaks: Vec<u64> = remote
+                .iter()
+                .filter_map(|w| {
+                    let status =
+                        std::fs::read_to_string(format!("/proc/{}/status", w.id())).ok()?;
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                })
+                .collect();
+            if let Some(peak) = peaks.iter().max() {
+                eprintln!(
+                    "worker peak memory (VmHWM): {} MiB at most of {}",
+                    peak / 1024,
+                    peaks.len()
+                );
+            }
             for mut w in remote {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(w.id() as i32),
