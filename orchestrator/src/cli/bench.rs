@@ -128,7 +128,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             let mut options = RunOptions::new(run_dir.join("data"));
             options.workers = args.parallelism;
             if !args.unsupervised {
-                options.supervisor = std::env::current_exe().ok();
+                options.supervisor = crate::engine::supervise::supervisor_binary();
             }
             // Remote workers build the plan from the kept workflow text.
             options.sources = vec![("bench-dag.yaml".to_string(), yaml.clone())];

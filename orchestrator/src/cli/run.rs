@@ -226,7 +226,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         options.outbox = Some(outbox);
         options.sources = loaded_sources;
         // Shell jobs run under `warden supervise`, so a restarted `warden run` adopts them.
-        options.supervisor = std::env::current_exe().ok();
+        options.supervisor = crate::engine::supervise::supervisor_binary();
         let end = run_cycle(store, plan.clone(), &new, clock, &options).await;
         if let Some(ui) = ui {
             let _ = ui.stop.send(());

@@ -151,7 +151,7 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             idle: *args.poll,
             beat: REGISTRY_BEAT,
             data_dir: data.clone(),
-            supervisor: std::env::current_exe().ok(),
+            supervisor: crate::engine::supervise::supervisor_binary(),
             staging,
             labels: {
                 let mut l = args.labels.clone();

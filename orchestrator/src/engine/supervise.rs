@@ -17,6 +17,21 @@ use std::path::{Path, PathBuf};
 
 use warden_core::sched::Outcome;
 
+/// The `warden` binary to supervise shell jobs with: this process's executable when it is
+/// `warden` (not a test harness driving the CLI in-process), else `WARDEN_SUPERVISOR` if
+/// set; `None` runs shell jobs directly (no adoption after a crash).
+pub fn supervisor_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok();
+    if let Some(exe) = exe
+        && exe.file_name().is_some_and(|n| n == "warden")
+    {
+        return Some(exe);
+    }
+    std::env::var_os("WARDEN_SUPERVISOR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
 /// Where an attempt's supervisor records itself: `DATA/runs/RUN/supervised/JOB.N.pid` and
 /// `JOB.N.exit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
