@@ -116,3 +116,12 @@ impl Dag {
         Ok(started.elapsed())
     }
 }
+
+/// A process's peak resident memory (VmHWM from `/proc`), in KiB; `None` once it is gone.
+pub fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -1,9 +1,10 @@
 //! Crash safety, proven on the real binary: `warden run` is killed with SIGKILL at
 //! pseudo-random moments of a running cycle, 20 times and more, and started again each time,
-//! on SQLite and on PostgreSQL. Every job's success must be recorded exactly once, no job
-//! runs again once its success is recorded, no job is lost, and two attempts of a job never
-//! run at the same time (what a dead orchestrator left running is killed before the job is
-//! run again).
+//! on SQLite and on PostgreSQL, and on PostgreSQL with the jobs run by `warden worker`
+//! processes on two other hosts (network namespaces). Every job's success must be recorded
+//! exactly once, no job runs again once its success is recorded, no command that ran to its
+//! end runs again, no job is lost, and two attempts of a job never run at the same time
+//! (what a dead orchestrator left running is adopted or killed before the job is run again).
 
 mod common;
 
@@ -12,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{drop_schema, finishes, postgres_schema_url, temp_dir};
+use common::hosts::{Hosts, Proxy};
+use common::{
+    drop_schema, finishes, postgres_schema_url, postgres_socket_addr, temp_dir, with_schema,
+};
 use warden_core::sched::Outcome;
 use warden_store::Store;
 
@@ -80,7 +84,18 @@ deadlines:
     (file, log, ids)
 }
 
+/// Where the cycle's jobs run: in `warden run`'s own workers, or only on remote ones.
+#[derive(Clone, Copy, PartialEq)]
+enum Workers {
+    InProcess,
+    Remote,
+}
+
 fn start(file: &Path, db: &str, dir: &Path) -> Child {
+    start_with(file, db, dir, Workers::InProcess)
+}
+
+fn start_with(file: &Path, db: &str, dir: &Path, workers: Workers) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -96,6 +111,11 @@ fn start(file: &Path, db: &str, dir: &Path) -> Child {
             dir.join("data").to_str().expect("utf-8"),
         ])
         .args(["--speed", "3600"])
+        .args(if workers == Workers::Remote {
+            &["--workers", "0"][..]
+        } else {
+            &[]
+        })
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -118,12 +138,12 @@ impl Lcg {
 
 /// Kills and restarts the orchestrator at least `KILLS` times, lets it finish, then checks
 /// the event log and the executions the jobs themselves logged.
-async fn crash_and_resume(db: &str, dir: &Path) {
+async fn crash_and_resume(db: &str, dir: &Path, workers: Workers) {
     let (file, log, ids) = workflow(dir);
     let mut random = Lcg(0x5eed);
     let mut kills = 0;
     while kills < KILLS {
-        let mut child = start(&file, db, dir);
+        let mut child = start_with(&file, db, dir, workers);
         std::thread::sleep(Duration::from_millis(random.next_ms(50, 250)));
         if child.try_wait().expect("wait").is_some() {
             break; // it finished before this kill: fewer kills, caught below
@@ -133,7 +153,7 @@ async fn crash_and_resume(db: &str, dir: &Path) {
         kills += 1;
     }
     assert_eq!(kills, KILLS, "the cycle finished before {KILLS} kills");
-    let mut last = start(&file, db, dir);
+    let mut last = start_with(&file, db, dir, workers);
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(status) = last.try_wait().expect("wait") {
@@ -293,7 +313,7 @@ async fn crash_and_resume(db: &str, dir: &Path) {
 async fn sigkilled_orchestrator_on_sqlite_resumes_exactly_once() {
     let dir = temp_dir("crash-sqlite");
     let db = dir.join("warden.db");
-    crash_and_resume(db.to_str().expect("utf-8"), &dir).await;
+    crash_and_resume(db.to_str().expect("utf-8"), &dir, Workers::InProcess).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -302,7 +322,81 @@ async fn sigkilled_orchestrator_on_postgres_resumes_exactly_once() {
         return;
     };
     let dir = temp_dir("crash-postgres");
-    crash_and_resume(&url, &dir).await;
+    crash_and_resume(&url, &dir, Workers::InProcess).await;
+    drop_schema(&schema).await;
+}
+
+/// The same kills with the jobs on two other hosts: `warden run --workers 0` is only the
+/// orchestrator, and `warden worker` processes in network namespaces of their own (reaching
+/// PostgreSQL through a proxy on their link) run every command. A killed orchestrator
+/// leaves them running; each new one must wait for their attempts, never lose or repeat them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkilled_orchestrator_with_workers_on_other_hosts_repeats_no_command() {
+    let in_ci = std::env::var("CI").as_deref() == Ok("true");
+    let hosts = match Hosts::make(0, 2) {
+        Ok(h) => h,
+        Err(e) if !in_ci => {
+            eprintln!("skipping: network namespaces unavailable ({e})");
+            return;
+        }
+        Err(e) => panic!("CI=true but network namespaces cannot be made: {e}"),
+    };
+    let Some((url, schema)) = postgres_schema_url().await else {
+        return;
+    };
+    let dir = temp_dir("crash-hosts");
+    // Workers never make a store's tables: the store exists before they start.
+    drop(Store::connect(&url).await.expect("store made"));
+    let proxy = Proxy::start(postgres_socket_addr()).await;
+    let mut workers: Vec<Child> = (0..2)
+        .map(|i| {
+            let name = format!("host-{i}");
+            let url = with_schema(
+                &format!(
+                    "postgres://postgres@{}:{}/test",
+                    hosts.gateways[i], proxy.port
+                ),
+                &schema,
+            );
+            let out = std::fs::File::create(dir.join(format!("{name}.out"))).expect("log");
+            let err = out.try_clone().expect("log");
+            hosts
+                .command(i, env!("CARGO_BIN_EXE_warden"))
+                .args(["worker", "--db", &url, "--name", &name, "--data"])
+                .arg(dir.join(&name))
+                .args(["--lease", "3s", "--poll", "50ms"])
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .expect("warden worker starts")
+        })
+        .collect();
+    crash_and_resume(&url, &dir, Workers::Remote).await;
+    for w in &mut workers {
+        assert!(
+            w.try_wait().expect("wait").is_none(),
+            "a worker died during the kills"
+        );
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(w.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = w.wait();
+    }
+    // Every command ran on a worker host: the orchestrator ran none.
+    let store = Store::connect(&url).await.expect("store");
+    let run = store
+        .find_run("crash-test", "2025-03-04")
+        .await
+        .expect("store")
+        .expect("run");
+    let attempts = store.load_attempts(run.id).await.expect("attempts");
+    assert!(
+        attempts.iter().all(|a| a.worker.starts_with("host-")),
+        "{attempts:#?}"
+    );
+    drop(hosts);
     drop_schema(&schema).await;
 }
 

@@ -3,9 +3,14 @@
 //! PostgreSQL and the S3 server (moto) only over their link, through proxies this test owns
 //! (so it can also take those servers away). The nightly cycle runs with real adjudication
 //! across them, with faults: a worker cut off the network mid-partition (its lease runs out,
-//! the attempt is retaken, its late report is refused), a worker SIGKILLed and restarted (it
-//! adopts what it ran), PostgreSQL and the S3 server unreachable for a while. Every job ends
-//! succeeded once, and the reconciled output equals the serial run byte for byte.
+//! the attempt is retaken, its late report is refused), PostgreSQL crashed and restarted (a
+//! cluster of the test's own, stopped `immediate`), the S3 server unreachable for a while, a
+//! worker SIGKILLed and restarted (it adopts what it ran). Every job ends succeeded once, and
+//! the reconciled output equals the serial run byte for byte.
+//!
+//! A second cycle of the same harness, with an S3 server that keeps its objects on disk
+//! (s3rver): the server SIGKILLed mid-run and started again, the run ends with every job
+//! succeeded once and every file where it belongs.
 //!
 //! Needs root (CI runs as root) and iproute2; outside CI without them it is skipped.
 
@@ -18,130 +23,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{drop_schema, postgres_schema_url, temp_dir, with_schema};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use common::hosts::{Hosts, Proxy};
+use common::private_postgres::PrivatePostgres;
+use common::s3rver::{self, S3rver};
+use common::{drop_schema, postgres_schema_url, postgres_socket_addr, temp_dir, with_schema};
 use warden_store::{OpenMode, Store};
-
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "ip {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-/// Two worker hosts: namespaces with a veth pair each to this one.
-struct Hosts {
-    names: Vec<String>,
-    links: Vec<String>,
-    /// This namespace's address on each host's link (where the proxies listen).
-    gateways: Vec<String>,
-}
-
-impl Hosts {
-    fn make(count: usize) -> Result<Hosts, String> {
-        let tag = std::process::id() % 10_000;
-        let subnet = 100 + (std::process::id() % 100) as usize;
-        let mut hosts = Hosts {
-            names: Vec::new(),
-            links: Vec::new(),
-            gateways: Vec::new(),
-        };
-        for i in 0..count {
-            let ns = format!("wdn{tag}h{i}");
-            let link = format!("wdv{tag}h{i}");
-            let peer = format!("wdp{tag}h{i}");
-            let gateway = format!("10.{subnet}.{}.1", i + 1);
-            let address = format!("10.{subnet}.{}.2/24", i + 1);
-            let _ = ip(&["netns", "del", &ns]);
-            ip(&["netns", "add", &ns])?;
-            hosts.names.push(ns.clone());
-            ip(&["link", "add", &link, "type", "veth", "peer", "name", &peer])?;
-            hosts.links.push(link.clone());
-            ip(&["link", "set", &peer, "netns", &ns])?;
-            ip(&["addr", "add", &format!("{gateway}/24"), "dev", &link])?;
-            ip(&["link", "set", &link, "up"])?;
-            ip(&[
-                "netns", "exec", &ns, "ip", "addr", "add", &address, "dev", &peer,
-            ])?;
-            ip(&["netns", "exec", &ns, "ip", "link", "set", &peer, "up"])?;
-            ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"])?;
-            hosts.gateways.push(gateway);
-        }
-        Ok(hosts)
-    }
-
-    /// Cuts host `i` off the network (its link down) or mends it.
-    fn link(&self, i: usize, up: bool) {
-        ip(&[
-            "link",
-            "set",
-            &self.links[i],
-            if up { "up" } else { "down" },
-        ])
-        .expect("link");
-    }
-}
-
-impl Drop for Hosts {
-    fn drop(&mut self) {
-        for ns in &self.names {
-            let _ = ip(&["netns", "del", ns]);
-        }
-        for link in &self.links {
-            let _ = ip(&["link", "del", link]);
-        }
-    }
-}
-
-/// A TCP proxy in this namespace to `target`, listening on every address: what the worker
-/// hosts reach the servers through. `down` drops every connection and refuses new ones.
-struct Proxy {
-    port: u16,
-    down: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("0.0.0.0:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let (down, watching) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    continue;
-                };
-                if *watching.borrow() {
-                    continue; // refused: dropped at once
-                }
-                let mut cut = watching.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.wait_for(|d| *d) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, down }
-    }
-
-    fn set_down(&self, down: bool) {
-        let _ = self.down.send(down);
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -181,17 +67,13 @@ struct Setup {
 }
 
 /// `warden worker` in host `i`'s namespace, through the proxies on its gateway.
-fn worker(s: &Setup, hosts: &Hosts, i: usize, db: &Proxy, s3: &Proxy, schema: &str) -> Child {
+fn worker(s: &Setup, hosts: &Hosts, i: usize, db: &Proxy, s3: &Proxy) -> Child {
     let name = format!("host-{i}");
     let gateway = &hosts.gateways[i];
-    let url = with_schema(
-        &format!("postgres://postgres@{gateway}:{}/test", db.port),
-        schema,
-    );
+    let url = format!("postgres://postgres@{gateway}:{}/test", db.port);
     let (out, err) = output(&s.dir, &name);
-    Command::new("ip")
-        .args(["netns", "exec", &hosts.names[i]])
-        .arg(env!("CARGO_BIN_EXE_warden"))
+    hosts
+        .command(i, env!("CARGO_BIN_EXE_warden"))
         .args(["worker", "--db", &url, "--name", &name, "--data"])
         .arg(s.dir.join(&name))
         .args(["--lease", "3s", "--poll", "50ms", "--sync-every", "300ms"])
@@ -252,10 +134,14 @@ where
     }
 }
 
+/// The tests of this file one at a time: each takes the two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_serial_run() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let in_ci = std::env::var("CI").as_deref() == Ok("true");
-    let hosts = match Hosts::make(2) {
+    let hosts = match Hosts::make(0, 2) {
         Ok(h) => h,
         Err(e) if !in_ci => {
             eprintln!("skipping the multi-host test: network namespaces unavailable ({e})");
@@ -263,9 +149,16 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         }
         Err(e) => panic!("CI=true but network namespaces cannot be made: {e}"),
     };
-    let Some((pg_url, schema)) = postgres_schema_url().await else {
-        return;
+    // PostgreSQL of this test's own, so it can crash and restart it for real.
+    let pg = match PrivatePostgres::start() {
+        Ok(pg) => pg,
+        Err(e) if !in_ci => {
+            eprintln!("skipping the multi-host test: no PostgreSQL cluster of its own ({e})");
+            return;
+        }
+        Err(e) => panic!("CI=true but a PostgreSQL cluster cannot be made: {e}"),
     };
+    let pg_url = pg.url();
     let s3_endpoint = std::env::var("WARDEN_TEST_S3_ENDPOINT")
         .unwrap_or_else(|_| "http://127.0.0.1:5055".to_string());
     let bucket = common::unique("warden-hosts")
@@ -300,15 +193,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         bucket,
         s3_endpoint: s3_endpoint.clone(),
     };
-    let pg_target: SocketAddr = "127.0.0.1:5432".parse().expect("addr");
-    let pg_target = std::env::var("WARDEN_TEST_DATABASE_URL")
-        .ok()
-        .and_then(|u| {
-            let rest = u.split('@').nth(1)?;
-            let hostport = rest.split('/').next()?;
-            hostport.parse::<SocketAddr>().ok()
-        })
-        .unwrap_or(pg_target);
+    let pg_target: SocketAddr = format!("127.0.0.1:{}", pg.port).parse().expect("addr");
     let s3_target: SocketAddr = s3_endpoint
         .trim_start_matches("http://")
         .trim_end_matches('/')
@@ -347,8 +232,8 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         Store::open(&pg_url, OpenMode::Worker).await.ok()
     })
     .await;
-    let a = worker(&s, &hosts, 0, &db_proxy, &s3_proxy, &schema);
-    let mut b = worker(&s, &hosts, 1, &db_proxy, &s3_proxy, &schema);
+    let a = worker(&s, &hosts, 0, &db_proxy, &s3_proxy);
+    let mut b = worker(&s, &hosts, 1, &db_proxy, &s3_proxy);
 
     // 1. host-0 cut off the network mid-partition: its lease runs out, the attempt is lost
     //    and runs again on host-1; mended, host-0's late report is refused.
@@ -371,10 +256,11 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
     })
     .await;
     let () = retaken;
-    // 2. Meanwhile PostgreSQL and then the S3 server are unreachable for two seconds each.
-    db_proxy.set_down(true);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    db_proxy.set_down(false);
+    // 2. Meanwhile PostgreSQL crashes (every connection of the orchestrator and the workers
+    //    dropped, open transactions lost) and is back two seconds later after recovery;
+    //    then the S3 server is unreachable for two seconds.
+    tokio::task::block_in_place(|| pg.restart_after_crash(Duration::from_secs(2)))
+        .expect("PostgreSQL restarted");
     s3_proxy.set_down(true);
     tokio::time::sleep(Duration::from_secs(2)).await;
     s3_proxy.set_down(false);
@@ -387,7 +273,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         if running_partition(&store, "host-1", &dir).await.is_some() {
             b.kill().expect("SIGKILL");
             b.wait().expect("reaped");
-            b = worker(&s, &hosts, 1, &db_proxy, &s3_proxy, &schema);
+            b = worker(&s, &hosts, 1, &db_proxy, &s3_proxy);
             restarted.store(true, Ordering::SeqCst);
             break;
         }
@@ -505,6 +391,220 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         succeeded.len()
     );
     for mut w in [a, b] {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(w.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = w.wait();
+    }
+    drop(hosts);
+    drop(pg);
+}
+
+/// Two chains of shell jobs that each pass a file on (a line per stage and 300 KB of noise)
+/// and a JOIN of both, on two worker hosts with the files in s3rver, which is SIGKILLed
+/// mid-run and started again on its directory two seconds later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_s3_server_restarted_mid_run_loses_nothing() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let in_ci = std::env::var("CI").as_deref() == Ok("true");
+    let hosts = match Hosts::make(2, 2) {
+        Ok(h) => h,
+        Err(e) if !in_ci => {
+            eprintln!("skipping: network namespaces unavailable ({e})");
+            return;
+        }
+        Err(e) => panic!("CI=true but network namespaces cannot be made: {e}"),
+    };
+    if S3rver::binary().is_none() {
+        assert!(!in_ci, "CI=true but s3rver is not installed in target/npm");
+        eprintln!("skipping: s3rver is not installed in target/npm (see .ci/run)");
+        return;
+    }
+    let Some((pg_url, schema)) = postgres_schema_url().await else {
+        return;
+    };
+    let mut s3 = S3rver::start("warden-restart")
+        .await
+        .expect("s3rver starts");
+    let dir = temp_dir("s3-restart");
+    const STAGES: usize = 8;
+    let mut jobs = String::new();
+    for chain in ["A", "B"] {
+        for i in 0..STAGES {
+            let take = if i == 0 {
+                ": > chain.txt".to_string()
+            } else {
+                format!(
+                    "cp \"$WARDEN_RUN_DIR/work/{chain}{}/chain.txt\" chain.txt",
+                    i - 1
+                )
+            };
+            let after = if i == 0 {
+                String::new()
+            } else {
+                format!(", after: [{chain}{}]", i - 1)
+            };
+            jobs.push_str(&format!(
+                "  - {{ id: {chain}{i}, run: '{take}; echo {chain}{i} >> chain.txt; head -c 300000 /dev/urandom > noise.bin; sleep 0.4', estimate: 1m{after} }}\n"
+            ));
+        }
+    }
+    let last = STAGES - 1;
+    jobs.push_str(&format!(
+        "  - {{ id: JOIN, run: 'cat \"$WARDEN_RUN_DIR/work/A{last}/chain.txt\" \"$WARDEN_RUN_DIR/work/B{last}/chain.txt\" > joined.txt', estimate: 1m, after: [A{last}, B{last}] }}\n"
+    ));
+    let file = dir.join("s3-restart.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "cycle: s3-restart\ntimezone: America/New_York\nschedule: {{ cron: \"0 22 * * 1-5\" }}\ndays:\n  - {{ id: n, window: {{ opens: \"22:00\", closes: \"04:00\" }} }}\njobs:\n{jobs}"
+        ),
+    )
+    .expect("workflow");
+    let objects = format!("s3://{}/warden", s3.bucket);
+    let s3_env = |c: &mut Command, endpoint: String| {
+        c.env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", s3rver::KEY)
+            .env("AWS_SECRET_ACCESS_KEY", s3rver::KEY)
+            .env("AWS_REGION", "us-east-1");
+    };
+    let (out, err) = output(&dir, "orchestrator");
+    let mut orchestrator = Command::new(env!("CARGO_BIN_EXE_warden"));
+    orchestrator
+        .arg("run")
+        .arg(&file)
+        .args(["--date", "2025-03-04", "--speed", "600", "--workers", "0"])
+        .args(["--db", &pg_url, "--objects", &objects, "--data"])
+        .arg(dir.join("orchestrator"))
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    s3_env(&mut orchestrator, s3.endpoint());
+    let mut run = orchestrator.spawn().expect("warden run starts");
+    let store = wait_until(60, "the store is made", &dir, || async {
+        Store::open(&pg_url, OpenMode::Worker).await.ok()
+    })
+    .await;
+    let db_proxy = Proxy::start(postgres_socket_addr()).await;
+    let s3_target: SocketAddr = format!("127.0.0.1:{}", s3.port).parse().expect("addr");
+    let s3_proxy = Proxy::start(s3_target).await;
+    let mut workers: Vec<Child> = (0..2)
+        .map(|i| {
+            let name = format!("host-{i}");
+            let gateway = &hosts.gateways[i];
+            let url = with_schema(
+                &format!("postgres://postgres@{gateway}:{}/test", db_proxy.port),
+                &schema,
+            );
+            let (out, err) = output(&dir, &name);
+            let mut c = hosts.command(i, env!("CARGO_BIN_EXE_warden"));
+            c.args(["worker", "--db", &url, "--name", &name, "--data"])
+                .arg(dir.join(&name))
+                .args(["--lease", "3s", "--poll", "50ms", "--objects", &objects])
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err);
+            s3_env(&mut c, format!("http://{gateway}:{}", s3_proxy.port));
+            c.spawn().expect("warden worker starts")
+        })
+        .collect();
+
+    // Once a few stages are committed, the server dies and comes back on its directory.
+    let committed = wait_until(60, "three stages committed", &dir, || async {
+        let run = store.find_run("s3-restart", "2025-03-04").await.ok()??;
+        let attempts = store.load_attempts(run.id).await.ok()?;
+        let done = attempts
+            .iter()
+            .filter(|a| a.outcome.as_deref() == Some("succeeded"))
+            .count();
+        (done >= 3).then_some(done)
+    })
+    .await;
+    s3.kill_and_restart(Duration::from_secs(2))
+        .await
+        .expect("s3rver restarted");
+    let status = {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = run.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "the run did not end\n{}",
+                outputs(&dir)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    assert!(status.success(), "{}", outputs(&dir));
+    let run_record = store
+        .find_run("s3-restart", "2025-03-04")
+        .await
+        .expect("store")
+        .expect("run");
+    let attempts = store.load_attempts(run_record.id).await.expect("attempts");
+    let mut succeeded = std::collections::BTreeMap::new();
+    for a in &attempts {
+        if a.outcome.as_deref() == Some("succeeded") {
+            *succeeded.entry(a.job_idx).or_insert(0) += 1;
+        } else {
+            assert_eq!(a.outcome.as_deref(), Some("lost"), "{a:?}");
+        }
+    }
+    assert_eq!(succeeded.len(), 2 * STAGES + 1, "{attempts:#?}");
+    assert!(succeeded.values().all(|n| *n == 1), "{attempts:#?}");
+    assert!(
+        committed < 2 * STAGES + 1,
+        "the server was restarted mid-run"
+    );
+
+    // JOIN's committed file, read back from the restarted server: both chains whole, each
+    // stage's line once, in order.
+    let store_objects = warden_objects::ObjectStore::open_with(
+        &objects,
+        &warden_objects::S3Settings {
+            endpoint: Some(s3.endpoint()),
+            region: Some("us-east-1".into()),
+            credentials: Some(warden_objects::StaticCredentials::new(
+                s3rver::KEY,
+                s3rver::KEY,
+            )),
+            ..warden_objects::S3Settings::default()
+        },
+    )
+    .await
+    .expect("the bucket");
+    let join = attempts
+        .iter()
+        .find(|a| a.job_idx == 2 * STAGES as i64 && a.outcome.as_deref() == Some("succeeded"))
+        .expect("JOIN succeeded");
+    let back = dir.join("joined");
+    warden_objects::download_dir(
+        &store_objects,
+        &format!(
+            "runs/{}/jobs/JOIN/attempts/{}/out",
+            run_record.id, join.attempt
+        ),
+        &back,
+    )
+    .await
+    .expect("JOIN's committed files");
+    let expected: String = ["A", "B"]
+        .iter()
+        .flat_map(|c| (0..STAGES).map(move |i| format!("{c}{i}\n")))
+        .collect();
+    assert_eq!(
+        std::fs::read_to_string(back.join("JOIN/joined.txt")).expect("joined.txt"),
+        expected
+    );
+    eprintln!(
+        "s3rver restarted after {committed} committed stages; {} attempts for {} jobs",
+        attempts.len(),
+        succeeded.len()
+    );
+    for w in &mut workers {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(w.id() as i32),
             nix::sys::signal::Signal::SIGTERM,

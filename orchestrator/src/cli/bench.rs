@@ -27,6 +27,9 @@ pub enum BenchCommand {
     Accumulators(super::bench_accumulators::AccumulatorsBenchArgs),
     /// The batch impact test end to end: sample, engine runs, re-projection, Monte Carlo.
     Impact(Box<super::bench_impact::ImpactBenchArgs>),
+    /// The nightly adjudication through `warden worker` processes, job files on the local
+    /// disk against an object store (`--objects`).
+    Objects(super::bench_objects::ObjectsBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +64,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             return super::bench_accumulators::run(args, out, err);
         }
         BenchCommand::Impact(args) => return super::bench_impact::run(args, out, err),
+        BenchCommand::Objects(args) => return super::bench_objects::run(args, out, err),
     };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())
@@ -174,14 +178,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
             // Each worker's peak resident memory (VmHWM), read before it is asked to stop.
             let peaks: Vec<u64> = remote
                 .iter()
-                .filter_map(|w| {
-                    let status =
-                        std::fs::read_to_string(format!("/proc/{}/status", w.id())).ok()?;
-                    status
-                        .lines()
-                        .find_map(|l| l.strip_prefix("VmHWM:"))
-                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                })
+                .filter_map(|w| crate::bench::peak_memory_kib(w.id()))
                 .collect();
             if let Some(peak) = peaks.iter().max() {
                 eprintln!(

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
@@ -79,45 +79,18 @@ pub(super) fn run(
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let input = args.dir.join("input");
-    let stamp = format!(
-        "members={} claims={} seed={}\n",
-        args.members, args.claims, args.seed
-    );
-    let stamp_path = input.join("parameters.txt");
-    if std::fs::read_to_string(&stamp_path).ok().as_deref() != Some(stamp.as_str()) {
-        if let Err(e) = std::fs::create_dir_all(&input) {
-            writeln!(err, "error: {}: {e}", input.display())?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-        let started = Instant::now();
-        let cfg = Config {
-            members: args.members,
-            claims: args.claims,
-            seed: args.seed,
-            ..Config::default()
-        };
-        let mut m = BufWriter::with_capacity(1 << 20, File::create(input.join("members.csv"))?);
-        let mut c = BufWriter::with_capacity(1 << 20, File::create(input.join("claims.csv"))?);
-        let bars = Bars::new();
-        warden_workers::pipeline::Progress::stage(
-            &bars,
-            "generating input (not timed)",
-            args.claims,
-        );
-        generate::generate(&cfg, &plans, &mut m, &mut c, &bars)?;
-        m.flush()?;
-        c.flush()?;
-        bars.finish();
-        std::fs::write(&stamp_path, &stamp)?;
-        writeln!(
-            out,
-            "generated {} claims, {} members in {:.1} s (not timed below)",
-            args.claims,
-            args.members,
-            started.elapsed().as_secs_f64()
-        )?;
-    }
+    let input = match generated_input(
+        &args.dir,
+        args.members,
+        args.claims,
+        args.seed,
+        &plans,
+        out,
+        err,
+    )? {
+        Ok(input) => input,
+        Err(code) => return Ok(code),
+    };
     let mut opts = Options {
         partitions: args.partitions,
         checkpoint_every: args.checkpoint_every,
@@ -194,4 +167,50 @@ pub(super) fn run(
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The generated input in `dir/input` (members.csv, claims.csv), made unless the one there
+/// has the same parameters. Generating is not timed by the benches that use it.
+pub(super) fn generated_input(
+    dir: &Path,
+    members: u64,
+    claims: u64,
+    seed: u64,
+    plans: &warden_workers::plans::Plans,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<PathBuf, i32>> {
+    let input = dir.join("input");
+    let stamp = format!("members={} claims={} seed={}\n", members, claims, seed);
+    let stamp_path = input.join("parameters.txt");
+    if std::fs::read_to_string(&stamp_path).ok().as_deref() != Some(stamp.as_str()) {
+        if let Err(e) = std::fs::create_dir_all(&input) {
+            writeln!(err, "error: {}: {e}", input.display())?;
+            return Ok(Err(EXIT_UNAVAILABLE));
+        }
+        let started = Instant::now();
+        let cfg = Config {
+            members,
+            claims,
+            seed,
+            ..Config::default()
+        };
+        let mut m = BufWriter::with_capacity(1 << 20, File::create(input.join("members.csv"))?);
+        let mut c = BufWriter::with_capacity(1 << 20, File::create(input.join("claims.csv"))?);
+        let bars = Bars::new();
+        warden_workers::pipeline::Progress::stage(&bars, "generating input (not timed)", claims);
+        generate::generate(&cfg, plans, &mut m, &mut c, &bars)?;
+        m.flush()?;
+        c.flush()?;
+        bars.finish();
+        std::fs::write(&stamp_path, &stamp)?;
+        writeln!(
+            out,
+            "generated {} claims, {} members in {:.1} s (not timed below)",
+            claims,
+            members,
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    Ok(Ok(input))
 }

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod hosts;
+pub mod private_postgres;
+pub mod s3rver;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +36,16 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn postgres_base_url() -> String {
     std::env::var("WARDEN_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// The address of the test server (`WARDEN_TEST_DATABASE_URL`), for proxies to it.
+pub fn postgres_socket_addr() -> std::net::SocketAddr {
+    let url = postgres_base_url();
+    url.split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|hostport| hostport.parse().ok())
+        .unwrap_or_else(|| panic!("{url}: a URL of the form postgres://user@IP:PORT/db"))
 }
 
 /// A PostgreSQL URL whose connections use a new schema of their own, or `None` (with the
