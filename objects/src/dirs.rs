@@ -52,6 +52,17 @@ pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> 
 /// Objects below the prefix that the manifest does not list are ignored: a late writer
 /// (an attempt declared lost that kept going) changes nothing a reader sees.
 pub async fn download_dir(store: &ObjectStore, prefix: &str, local_dir: &Path) -> Result<Manifest> {
+    download_dir_where(store, prefix, local_dir, |_| true).await
+}
+
+/// [`download_dir`] for the files of the manifest that `wanted` keeps (by relative key); the
+/// whole manifest is returned, with what was downloaded and what was left.
+pub async fn download_dir_where(
+    store: &ObjectStore,
+    prefix: &str,
+    local_dir: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Manifest> {
     let prefix = key::check_prefix(prefix)?.to_string();
     let manifest_key = key::join(&prefix, MANIFEST_NAME);
     let bytes = match store.get_bytes(&manifest_key).await {
@@ -67,6 +78,7 @@ pub async fn download_dir(store: &ObjectStore, prefix: &str, local_dir: &Path) -
     let downloads: Vec<_> = manifest
         .files
         .iter()
+        .filter(|(relative, _)| wanted(relative))
         .map(|(relative, entry)| {
             let store = store.clone();
             let key = key::join(&prefix, relative);

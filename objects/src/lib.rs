@@ -21,7 +21,7 @@ mod settings;
 mod store;
 pub mod url;
 
-pub use dirs::{download_dir, upload_dir};
+pub use dirs::{download_dir, download_dir_where, upload_dir};
 pub use error::{Error, Result};
 pub use key::attempt_prefix;
 pub use manifest::{Entry, MANIFEST_NAME, Manifest};

@@ -3,7 +3,8 @@
 //! PostgreSQL and the S3 server (moto) only over their link, through proxies this test owns
 //! (so it can also take those servers away). The nightly cycle runs with real adjudication
 //! across them, with faults: a worker cut off the network mid-partition (its lease runs out,
-//! the attempt is retaken, its late report is refused), PostgreSQL crashed and restarted (a
+//! the attempt is retaken on the other host from the checkpoint it saved in S3, its late
+//! report is refused), PostgreSQL crashed and restarted (a
 //! cluster of the test's own, stopped `immediate`), the S3 server unreachable for a while, a
 //! worker SIGKILLed and restarted (it adopts what it ran). Every job ends succeeded once, and
 //! the reconciled output equals the serial run byte for byte.
@@ -134,6 +135,17 @@ where
     }
 }
 
+/// The nightly cycle's plan for the tests' business date.
+fn plan_of_nightly() -> warden_core::plan::Plan {
+    warden::load::load_workflow(&root().join("workflows/nightly.yaml").display().to_string())
+        .expect("nightly.yaml")
+        .compilation
+        .workflow
+        .expect("compiles")
+        .instantiate("2025-03-04".parse().expect("date"), &Default::default())
+        .expect("plans")
+}
+
 /// The tests of this file one at a time: each takes the two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -237,8 +249,29 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
 
     // 1. host-0 cut off the network mid-partition: its lease runs out, the attempt is lost
     //    and runs again on host-1; mended, host-0's late report is refused.
+    let objects = warden_objects::ObjectStore::open_with(
+        &format!("s3://{}/warden", s.bucket),
+        &warden_objects::S3Settings {
+            endpoint: Some(s.s3_endpoint.clone()),
+            region: Some("us-east-1".into()),
+            credentials: Some(warden_objects::StaticCredentials::new("testing", "testing")),
+            ..warden_objects::S3Settings::default()
+        },
+    )
+    .await
+    .expect("the bucket");
     let (cut_job, cut_attempt) = wait_until(120, "host-0 runs a partition", &dir, || {
         running_partition(&store, "host-0", &dir)
+    })
+    .await;
+    // Cut once the attempt has saved a checkpoint past its first claims in the store.
+    let saved_at = wait_until(60, "a checkpoint saved in the store", &dir, || async {
+        let key = format!("runs/1/jobs/{cut_job}/attempts/{cut_attempt}/work/checkpoint.json");
+        let bytes = objects.get_bytes(&key).await.ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        v["position"]
+            .as_u64()
+            .filter(|p| *p > 0 && v["done"] == false)
     })
     .await;
     hosts.link(0, false);
@@ -317,6 +350,33 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
             && a.outcome.as_deref() == Some("lost")),
         "{cut_job} attempt {cut_attempt} was lost with its host's link"
     );
+    // The attempt that took the cut-off one's place resumed from its checkpoint in the store.
+    let cut_idx = plan_of_nightly()
+        .job_index(&cut_job)
+        .expect("the cut-off job") as i64;
+    let retaken = attempts
+        .iter()
+        .find(|a| a.job_idx == cut_idx && a.outcome.as_deref() == Some("succeeded"))
+        .expect("the cut-off job succeeded");
+    let log = objects
+        .get_bytes(&format!(
+            "runs/{}/jobs/{cut_job}/attempts/{}/log",
+            run_record.id, retaken.attempt
+        ))
+        .await
+        .expect("the retaken attempt's log");
+    let log = String::from_utf8_lossy(&log);
+    let resumed: u64 = log
+        .split("resumed at claim ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no resume in the retaken attempt's log:\n{log}"));
+    assert!(
+        resumed >= saved_at,
+        "{cut_job} attempt {} resumed at claim {resumed} (a checkpoint at {saved_at} was saved)",
+        retaken.attempt
+    );
     let host0 = std::fs::read_to_string(dir.join("host-0.out")).unwrap_or_default();
     assert!(
         host0.contains("the report was refused") || host0.contains("the heartbeat was refused"),
@@ -336,25 +396,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         .output()
         .expect("serial");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let objects = warden_objects::ObjectStore::open_with(
-        &format!("s3://{}/warden", s.bucket),
-        &warden_objects::S3Settings {
-            endpoint: Some(s.s3_endpoint.clone()),
-            region: Some("us-east-1".into()),
-            credentials: Some(warden_objects::StaticCredentials::new("testing", "testing")),
-            ..warden_objects::S3Settings::default()
-        },
-    )
-    .await
-    .expect("the bucket");
-    let plan =
-        warden::load::load_workflow(&root().join("workflows/nightly.yaml").display().to_string())
-            .expect("nightly.yaml")
-            .compilation
-            .workflow
-            .expect("compiles")
-            .instantiate("2025-03-04".parse().expect("date"), &Default::default())
-            .expect("plans");
+    let plan = plan_of_nightly();
     let reconcile_job = plan.job_index("CLMRECONCILE").expect("CLMRECONCILE") as i64;
     let reconciled = attempts
         .iter()

@@ -5,24 +5,28 @@
 //! files between that directory and the store, under keys of the attempt's own
 //! (`runs/RUN/jobs/JOB/attempts/N/`, `docs/objects.md`):
 //!
-//! - **in**: the committed output of every job it depends on (directly or not): the work
-//!   directory of each one's *succeeded* attempt, as the store records it, every file checked
-//!   against its SHA-256 manifest. And, for a rerun, the newest checkpoint an earlier attempt
+//! - **in**: the committed output of every job it depends on (directly or not): what each
+//!   one's *succeeded* attempt wrote, as the store records it, every file checked against its
+//!   SHA-256 manifest; only the files in the job's own directory and its ancestors'
+//!   (a setup's input for the other partitions stays with their hosts), in dependency order. And, for a rerun, the newest checkpoint an earlier attempt
 //!   of the same job left, so partitioned adjudication resumes where it stopped.
 //! - **during**: the work directory every `sync_every` while it changes (the checkpoint
 //!   another worker resumes from if this one dies).
-//! - **out**: the work directory and the log, before the attempt reports that it finished.
+//! - **out**: what the attempt wrote or changed under `work/` (not what it was given) and
+//!   its log, before the attempt reports that it finished.
 //!
 //! An attempt's files become the job's output only when its fenced completion commits: a
 //! reader takes the attempt the store says succeeded, so a zombie (an attempt declared lost
 //! that kept going) writes only under its own attempt's keys, which nobody reads.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use warden_core::plan::Plan;
-use warden_objects::{Error as ObjectError, ObjectStore, attempt_prefix, download_dir, upload_dir};
+use warden_objects::{
+    Error as ObjectError, ObjectStore, attempt_prefix, download_dir, download_dir_where, upload_dir,
+};
 use warden_store::{Claim, Store};
 
 use super::exec::AttemptPaths;
@@ -75,34 +79,56 @@ impl Staging {
             .await
             .map_err(|e| format!("reading the run's attempts: {e}"))?;
         let mut staged = StagedIn::default();
-        for upstream in ancestors(plan, job) {
+        // A job reads its own directory and its ancestors' (that is where the adjudication
+        // stages and shell jobs look for each other's files): what an upstream job wrote
+        // into another job's directory (setup's input for each partition) is left to that
+        // job's host.
+        let upstream = ancestors(plan, job);
+        let jobs: HashSet<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
+        let mut readable: HashSet<&str> =
+            upstream.iter().map(|&j| plan.jobs[j].id.as_str()).collect();
+        readable.insert(claim.job_id.as_str());
+        let wanted = |relative: &str| {
+            let top = top_dir(relative);
+            !jobs.contains(top) || readable.contains(top)
+        };
+        let work = paths.run_dir.join("work");
+        let mut fresh: HashSet<String> = HashSet::new();
+        // In dependency order: a file an upstream job changed wins over its ancestor's copy.
+        for up in in_dependency_order(plan, &upstream) {
             let Some(committed) = attempts
                 .iter()
-                .filter(|a| {
-                    a.job_idx == upstream as i64 && a.outcome.as_deref() == Some("succeeded")
-                })
+                .filter(|a| a.job_idx == up as i64 && a.outcome.as_deref() == Some("succeeded"))
                 .map(|a| a.attempt)
                 .max()
             else {
                 continue; // skipped or force-completed: nothing it wrote is committed
             };
-            let id = &plan.jobs[upstream].id;
-            let marker = paths.run_dir.join("staged").join(id);
-            if std::fs::read_to_string(&marker).ok().as_deref() == Some(&committed.to_string()) {
+            let id = &plan.jobs[up].id;
+            let marker_path = paths.run_dir.join("staged").join(id);
+            let mut marker = Marker::read(&marker_path, committed);
+            if marker.holds_all(readable.iter().copied()) {
                 continue;
             }
             // Its output is a tree relative to the run's `work/` (its own directory, and
             // what it wrote into others').
-            let work = paths.run_dir.join("work");
-            match download_dir(
+            let mut brought = Vec::new();
+            match download_dir_where(
                 &self.objects,
                 &out_prefix(claim.run_id, id, committed)?,
                 &work,
+                |relative| wanted(relative) && !marker.holds(top_dir(relative)),
             )
             .await
             {
-                Ok(_) => {
-                    mark(&marker, committed)?;
+                Ok(manifest) => {
+                    for name in manifest.files.keys() {
+                        if wanted(name) && !marker.holds(top_dir(name)) {
+                            brought.push(name.clone());
+                        }
+                    }
+                    marker.add(readable.iter().copied());
+                    marker.write(&marker_path)?;
                     staged.upstream.push(id.clone());
                 }
                 // A job that wrote no files (a simulated one, or one that ran before the
@@ -110,26 +136,40 @@ impl Staging {
                 Err(ObjectError::NoManifest { .. }) => {}
                 Err(e) => return Err(format!("{id} attempt {committed}: {e}")),
             }
+            fresh.extend(brought);
         }
-        staged.baseline = fingerprint(&paths.run_dir.join("work"));
-        // A rerun resumes from the newest checkpoint an earlier attempt saved, unless this
-        // host already holds the job's work directory.
-        let empty = std::fs::read_dir(&paths.work_dir).map_or(true, |mut d| d.next().is_none());
-        if empty {
-            for earlier in (1..claim.attempt).rev() {
-                let prefix = work_prefix(claim.run_id, &claim.job_id, earlier)?;
-                match download_dir(&self.objects, &prefix, &paths.work_dir).await {
-                    Ok(_) => {
-                        staged.resumed_from = Some(earlier);
-                        break;
-                    }
-                    Err(ObjectError::NoManifest { .. }) => {}
-                    Err(e) => {
-                        return Err(format!("{} attempt {earlier}: {e}", claim.job_id));
-                    }
+        // The attempt's output is what it changes relative to this; in its own directory,
+        // only what was just brought counts as not its own (a file an earlier attempt left
+        // here is this attempt's to keep).
+        let own = format!("{}/", claim.job_id);
+        staged.baseline = fingerprint(&work)
+            .into_iter()
+            .filter(|(name, _, _)| !name.starts_with(&own) || fresh.contains(name))
+            .collect();
+        // A rerun resumes from the newest checkpoint an earlier attempt saved, unless the
+        // newest attempt that saved one ran here (its work is here, as new or newer).
+        let ran_here_path = paths
+            .run_dir
+            .join("staged")
+            .join(format!("{}.ran", claim.job_id));
+        let ran_here: i64 = std::fs::read_to_string(&ran_here_path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        for earlier in (ran_here + 1..claim.attempt).rev() {
+            let prefix = work_prefix(claim.run_id, &claim.job_id, earlier)?;
+            match download_dir(&self.objects, &prefix, &paths.work_dir).await {
+                Ok(_) => {
+                    staged.resumed_from = Some(earlier);
+                    break;
+                }
+                Err(ObjectError::NoManifest { .. }) => {}
+                Err(e) => {
+                    return Err(format!("{} attempt {earlier}: {e}", claim.job_id));
                 }
             }
         }
+        write_atomically(&ran_here_path, &claim.attempt.to_string())?;
         Ok(staged)
     }
 
@@ -162,16 +202,13 @@ impl Staging {
         baseline: &Fingerprint,
     ) -> Result<(), String> {
         let work = paths.run_dir.join("work");
-        let own = format!("{}/", claim.job_id);
         let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
             .iter()
             .map(|(n, size, t)| (n.as_str(), (*size, *t)))
             .collect();
         let written: Vec<String> = fingerprint(&work)
             .into_iter()
-            .filter(|(name, size, t)| {
-                name.starts_with(&own) || before.get(name.as_str()) != Some(&(*size, *t))
-            })
+            .filter(|(name, size, t)| before.get(name.as_str()) != Some(&(*size, *t)))
             .map(|(name, _, _)| name)
             .collect();
         // The files travel as one directory: hard links to them in a scratch tree (no copy).
@@ -207,11 +244,9 @@ impl Staging {
                 .map_err(|e| e.to_string())?;
         }
         // This host's copy is the committed one once the report lands: later jobs here
-        // need not download it.
-        mark(
-            &paths.run_dir.join("staged").join(&claim.job_id),
-            claim.attempt,
-        )?;
+        // need not download any of it.
+        Marker::everything(claim.attempt)
+            .write(&paths.run_dir.join("staged").join(&claim.job_id))?;
         Ok(())
     }
 }
@@ -238,11 +273,102 @@ pub fn work_prefix(run: i64, job: &str, attempt: i64) -> Result<String, String> 
     .map_err(|e| e.to_string())
 }
 
-fn mark(marker: &Path, attempt: i64) -> Result<(), String> {
-    if let Some(dir) = marker.parent() {
+/// The first directory of a key relative to `work/` (`.` for a file at the top).
+fn top_dir(relative: &str) -> &str {
+    relative.split_once('/').map_or(".", |(top, _)| top)
+}
+
+/// What this host holds of an upstream job's committed output (`DATA/runs/R/staged/JOB`):
+/// the attempt, then the directories brought, one a line (`*`: all of it).
+#[derive(Debug, Default)]
+struct Marker {
+    attempt: i64,
+    dirs: BTreeSet<String>,
+    all: bool,
+}
+
+impl Marker {
+    /// The marker for `attempt`: empty when the file is absent or names another attempt.
+    fn read(path: &Path, attempt: i64) -> Marker {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut lines = text.lines();
+        if lines.next().and_then(|a| a.trim().parse().ok()) != Some(attempt) {
+            return Marker {
+                attempt,
+                ..Marker::default()
+            };
+        }
+        let dirs: BTreeSet<String> = lines.map(str::to_string).collect();
+        Marker {
+            attempt,
+            all: dirs.contains("*"),
+            dirs,
+        }
+    }
+
+    fn everything(attempt: i64) -> Marker {
+        Marker {
+            attempt,
+            dirs: BTreeSet::from(["*".to_string()]),
+            all: true,
+        }
+    }
+
+    fn holds(&self, dir: &str) -> bool {
+        self.all || self.dirs.contains(dir)
+    }
+
+    fn holds_all<'a>(&self, dirs: impl Iterator<Item = &'a str>) -> bool {
+        self.all || (self.dirs.contains(".") && dirs.into_iter().all(|d| self.dirs.contains(d)))
+    }
+
+    fn add<'a>(&mut self, dirs: impl Iterator<Item = &'a str>) {
+        self.dirs.insert(".".to_string());
+        self.dirs.extend(dirs.map(str::to_string));
+    }
+
+    fn write(&self, path: &Path) -> Result<(), String> {
+        let mut text = format!("{}\n", self.attempt);
+        for d in &self.dirs {
+            text.push_str(d);
+            text.push('\n');
+        }
+        write_atomically(path, &text)
+    }
+}
+
+/// Writes `text` to `path` whole (a temporary file renamed), making its directory.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(marker, attempt.to_string()).map_err(|e| format!("{}: {e}", marker.display()))
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(".tmp");
+    let temp = std::path::PathBuf::from(temp);
+    std::fs::write(&temp, text).map_err(|e| format!("{}: {e}", temp.display()))?;
+    std::fs::rename(&temp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `jobs` ordered so that each comes after every one of them it depends on (by the length
+/// of its longest chain of dependencies).
+fn in_dependency_order(plan: &Plan, jobs: &BTreeSet<usize>) -> Vec<usize> {
+    fn depth(plan: &Plan, job: usize, memo: &mut HashMap<usize, usize>) -> usize {
+        if let Some(&d) = memo.get(&job) {
+            return d;
+        }
+        let d = plan.jobs[job]
+            .deps
+            .iter()
+            .map(|&p| depth(plan, p, memo) + 1)
+            .max()
+            .unwrap_or(0);
+        memo.insert(job, d);
+        d
+    }
+    let mut memo = HashMap::new();
+    let mut ordered: Vec<usize> = jobs.iter().copied().collect();
+    ordered.sort_by_key(|&j| (depth(plan, j, &mut memo), j));
+    ordered
 }
 
 /// Every job `job` depends on, directly or not.
