@@ -210,6 +210,11 @@ fn measure(
         .clone()
         .unwrap_or_else(|| run_dir.join("warden.db").to_string_lossy().into_owned());
     let objects = format!("{}/{tag}", args.objects.trim_end_matches('/'));
+    // A local store must exist (`--objects` creates nothing); an S3 prefix needs nothing.
+    if !objects.starts_with("s3://") {
+        let dir = objects.strip_prefix("file://").unwrap_or(&objects);
+        std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
+    }
     let env = |c: &mut Command| {
         c.env(INPUT_ENV, input)
             .env(CHECKPOINT_ENV, args.checkpoint_every.to_string())
@@ -286,7 +291,7 @@ fn measure(
     if !status.success() {
         return Err(format!(
             "warden run ended with {status}; see {}",
-            run_dir.join("orchestrator.err").display()
+            run_dir.join("orchestrator.err.log").display()
         ));
     }
     Ok(Measured {

@@ -407,3 +407,63 @@ pub fn fingerprint(dir: &Path) -> Fingerprint {
     out.sort();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_belongs_to_its_first_directory() {
+        assert_eq!(top_dir("CLMADJUD-P01/claims.bin"), "CLMADJUD-P01");
+        assert_eq!(top_dir("CLMSETUP/a/b.bin"), "CLMSETUP");
+        assert_eq!(top_dir("notes.txt"), ".");
+    }
+
+    #[test]
+    fn a_marker_holds_what_was_brought_for_its_attempt_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("staged/SETUP");
+        let mut m = Marker::read(&path, 2);
+        assert!(!m.holds("SETUP") && !m.holds_all(["SETUP"].into_iter()));
+        m.add(["SETUP", "P01"].into_iter());
+        m.write(&path).expect("written");
+        let back = Marker::read(&path, 2);
+        assert!(back.holds("SETUP") && back.holds("P01") && back.holds("."));
+        assert!(back.holds_all(["SETUP", "P01"].into_iter()));
+        assert!(!back.holds("P02") && !back.holds_all(["SETUP", "P02"].into_iter()));
+        // Another attempt committed: nothing held.
+        assert!(!Marker::read(&path, 3).holds("SETUP"));
+        Marker::everything(3).write(&path).expect("written");
+        assert!(Marker::read(&path, 3).holds_all(["ANY"].into_iter()));
+    }
+
+    #[test]
+    fn upstream_outputs_come_in_dependency_order() {
+        let text = r#"cycle: order
+timezone: UTC
+schedule: { cron: "0 0 * * *" }
+days:
+  - { id: n, window: { opens: "00:00", closes: "23:00" } }
+jobs:
+  - { id: LAST, run: 'true', estimate: 1m, after: [MID] }
+  - { id: MID, run: 'true', estimate: 1m, after: [FIRST] }
+  - { id: FIRST, run: 'true', estimate: 1m }
+  - { id: END, run: 'true', estimate: 1m, after: [LAST, FIRST] }
+"#;
+        let (_, compiled) = warden_core::workflow::compile_str("order.yaml", text);
+        let plan = compiled
+            .workflow
+            .expect("compiles")
+            .instantiate(
+                "2025-03-04".parse().expect("date"),
+                &warden_core::plan::PlanOptions::default(),
+            )
+            .expect("plans");
+        let end = plan.job_index("END").expect("END");
+        let order: Vec<&str> = in_dependency_order(&plan, &ancestors(&plan, end))
+            .into_iter()
+            .map(|j| plan.jobs[j].id.as_str())
+            .collect();
+        assert_eq!(order, ["FIRST", "MID", "LAST"]);
+    }
+}
