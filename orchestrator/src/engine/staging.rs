@@ -45,6 +45,8 @@ pub struct StagedIn {
     pub upstream: Vec<String>,
     /// The earlier attempt whose checkpoint this attempt starts from.
     pub resumed_from: Option<i64>,
+    /// Bytes downloaded (upstream outputs and the checkpoint).
+    pub bytes: u64,
     /// The run's `work/` tree once the upstream outputs were in, before the attempt's own
     /// files: what the attempt changes relative to it is its output.
     pub baseline: Fingerprint,
@@ -122,9 +124,10 @@ impl Staging {
             .await
             {
                 Ok(manifest) => {
-                    for name in manifest.files.keys() {
+                    for (name, entry) in &manifest.files {
                         if wanted(name) && !marker.holds(top_dir(name)) {
                             brought.push(name.clone());
+                            staged.bytes += entry.size;
                         }
                     }
                     marker.add(readable.iter().copied());
@@ -159,7 +162,8 @@ impl Staging {
         for earlier in (ran_here + 1..claim.attempt).rev() {
             let prefix = work_prefix(claim.run_id, &claim.job_id, earlier)?;
             match download_dir(&self.objects, &prefix, &paths.work_dir).await {
-                Ok(_) => {
+                Ok(manifest) => {
+                    staged.bytes += manifest.total_size();
                     staged.resumed_from = Some(earlier);
                     break;
                 }
@@ -186,10 +190,21 @@ impl Staging {
             return Ok(now);
         }
         let prefix = work_prefix(claim.run_id, &claim.job_id, claim.attempt)?;
-        upload_dir(&self.objects, &paths.work_dir, &prefix)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(now)
+        // The job is running: a file listed may be renamed away before it is read (a
+        // checkpoint written to a temporary name, then renamed). That save is made again at
+        // once, a few times, rather than waiting for the next.
+        let mut tries = 0;
+        loop {
+            match upload_dir(&self.objects, &paths.work_dir, &prefix).await {
+                Ok(_) => return Ok(now),
+                Err(ObjectError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound && tries < 3 =>
+                {
+                    tries += 1;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
     }
 
     /// Saves what the attempt wrote under `work/` (its own directory whole, and the files it
@@ -200,7 +215,7 @@ impl Staging {
         claim: &Claim,
         paths: &AttemptPaths,
         baseline: &Fingerprint,
-    ) -> Result<(), String> {
+    ) -> Result<u64, String> {
         let work = paths.run_dir.join("work");
         let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
             .iter()
@@ -235,7 +250,7 @@ impl Staging {
         .await
         .map_err(|e| e.to_string());
         let _ = std::fs::remove_dir_all(&scratch);
-        uploaded?;
+        let bytes = uploaded?.total_size();
         let prefix = Self::prefix(claim, &claim.job_id, claim.attempt)?;
         if paths.log.is_file() {
             self.objects
@@ -247,7 +262,7 @@ impl Staging {
         // need not download any of it.
         Marker::everything(claim.attempt)
             .write(&paths.run_dir.join("staged").join(&claim.job_id))?;
-        Ok(())
+        Ok(bytes)
     }
 }
 

@@ -243,7 +243,9 @@ pub(super) async fn run_claim(
     // attempt's files are all there. A failed one's log and work go too, for the operator.
     if let Some(staging) = &config.staging {
         match staging.stage_out(claim, &paths, &baseline).await {
-            Ok(()) => {}
+            Ok(bytes) => {
+                tracing::info!(job = %claim.job_id, attempt = claim.attempt, bytes, "staged out to the object store");
+            }
             Err(why) if outcome == Outcome::Succeeded => {
                 tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job succeeded but its files could not be saved to the object store, so the attempt is handed back: {why}");
                 hand_back(store, claim, name, clock.as_ref()).await;
@@ -455,7 +457,7 @@ async fn staged_in(
         match staging.stage_in(store, plan, claim, paths).await {
             Ok(staged) => {
                 if !staged.upstream.is_empty() || staged.resumed_from.is_some() {
-                    tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, "staged in from the object store");
+                    tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, bytes = staged.bytes, "staged in from the object store");
                 }
                 Some(staged.baseline)
             }
