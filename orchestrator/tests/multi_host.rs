@@ -264,11 +264,27 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         running_partition(&store, "host-0", &dir)
     })
     .await;
-    // Cut once the attempt has saved a checkpoint past its first claims in the store.
+    // Cut once the attempt has saved a whole checkpoint past its first claims in the store
+    // (downloaded and checked against its manifest, as a worker would take it).
+    let saved = dir.join("saved-checkpoint");
     let saved_at = wait_until(60, "a checkpoint saved in the store", &dir, || async {
-        let key = format!("runs/1/jobs/{cut_job}/attempts/{cut_attempt}/work/checkpoint.json");
-        let bytes = objects.get_bytes(&key).await.ok()?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let _ = std::fs::remove_dir_all(&saved);
+        // The newest whole save (a generation of its own: work/GEN/, manifest last).
+        let saves = format!("runs/1/jobs/{cut_job}/attempts/{cut_attempt}/work");
+        let newest = objects
+            .list(&saves)
+            .await
+            .ok()?
+            .into_iter()
+            .filter(|l| l.key.ends_with(warden_objects::MANIFEST_NAME))
+            .map(|l| l.key)
+            .max()?;
+        let generation = newest.trim_end_matches(warden_objects::MANIFEST_NAME);
+        warden_objects::download_dir(&objects, generation.trim_end_matches('/'), &saved)
+            .await
+            .ok()?;
+        let text = std::fs::read_to_string(saved.join("checkpoint.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         v["position"]
             .as_u64()
             .filter(|p| *p > 0 && v["done"] == false)
@@ -289,6 +305,20 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
     })
     .await;
     let () = retaken;
+    // The job runs again on host-1 (host-0, still cut off, cannot claim it), so its rerun
+    // has to come from the checkpoint host-0 saved in the store.
+    let cut_idx = plan_of_nightly()
+        .job_index(&cut_job)
+        .expect("the cut-off job") as i64;
+    wait_until(120, "host-1 retakes the cut-off job", &dir, || async {
+        let run = store.find_run("nightly", "2025-03-04").await.ok()??;
+        let attempts = store.load_attempts(run.id).await.ok()?;
+        attempts
+            .iter()
+            .find(|a| a.job_idx == cut_idx && a.attempt > cut_attempt)
+            .map(|_| ())
+    })
+    .await;
     // 2. Meanwhile PostgreSQL crashes (every connection of the orchestrator and the workers
     //    dropped, open transactions lost) and is back two seconds later after recovery;
     //    then the S3 server is unreachable for two seconds.
@@ -351,9 +381,6 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         "{cut_job} attempt {cut_attempt} was lost with its host's link"
     );
     // The attempt that took the cut-off one's place resumed from its checkpoint in the store.
-    let cut_idx = plan_of_nightly()
-        .job_index(&cut_job)
-        .expect("the cut-off job") as i64;
     let retaken = attempts
         .iter()
         .find(|a| a.job_idx == cut_idx && a.outcome.as_deref() == Some("succeeded"))
@@ -372,6 +399,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no resume in the retaken attempt's log:\n{log}"));
+    assert_eq!(retaken.worker, "host-1");
     assert!(
         resumed >= saved_at,
         "{cut_job} attempt {} resumed at claim {resumed} (a checkpoint at {saved_at} was saved)",

@@ -10,8 +10,9 @@
 //!   SHA-256 manifest; only the files in the job's own directory and its ancestors'
 //!   (a setup's input for the other partitions stays with their hosts), in dependency order. And, for a rerun, the newest checkpoint an earlier attempt
 //!   of the same job left, so partitioned adjudication resumes where it stopped.
-//! - **during**: the work directory every `sync_every` while it changes (the checkpoint
-//!   another worker resumes from if this one dies).
+//! - **during**: the work directory every `sync_every` while it changes, each save a
+//!   generation of its own (the checkpoint another worker resumes from if this one dies;
+//!   taken whole or not at all).
 //! - **out**: what the attempt wrote or changed under `work/` (not what it was given) and
 //!   its log, before the attempt reports that it finished.
 //!
@@ -141,16 +142,7 @@ impl Staging {
             }
             fresh.extend(brought);
         }
-        // The attempt's output is what it changes relative to this; in its own directory,
-        // only what was just brought counts as not its own (a file an earlier attempt left
-        // here is this attempt's to keep).
-        let own = format!("{}/", claim.job_id);
-        staged.baseline = fingerprint(&work)
-            .into_iter()
-            .filter(|(name, _, _)| !name.starts_with(&own) || fresh.contains(name))
-            .collect();
-        // A rerun resumes from the newest checkpoint an earlier attempt saved, unless the
-        // newest attempt that saved one ran here (its work is here, as new or newer).
+        // What ran here before: an earlier attempt of this job on this host.
         let ran_here_path = paths
             .run_dir
             .join("staged")
@@ -159,22 +151,76 @@ impl Staging {
             .ok()
             .and_then(|t| t.trim().parse().ok())
             .unwrap_or(0);
-        for earlier in (ran_here + 1..claim.attempt).rev() {
-            let prefix = work_prefix(claim.run_id, &claim.job_id, earlier)?;
-            match download_dir(&self.objects, &prefix, &paths.work_dir).await {
-                Ok(manifest) => {
-                    staged.bytes += manifest.total_size();
-                    staged.resumed_from = Some(earlier);
-                    break;
-                }
-                Err(ObjectError::NoManifest { .. }) => {}
-                Err(e) => {
-                    return Err(format!("{} attempt {earlier}: {e}", claim.job_id));
+        // The attempt's output is what it changes relative to this. In its own directory,
+        // what an earlier attempt here left is this attempt's to keep (not given to it);
+        // what upstream jobs put there (brought now, or written here by them) is given.
+        let own = format!("{}/", claim.job_id);
+        staged.baseline = fingerprint(&work)
+            .into_iter()
+            .filter(|(name, _, _)| ran_here == 0 || !name.starts_with(&own) || fresh.contains(name))
+            .collect();
+        // A rerun resumes from the newest checkpoint an earlier attempt saved, unless the
+        // newest attempt that saved one ran here (its work is here, as new or newer).
+        // A checkpoint is taken whole or not at all: it is downloaded beside the work
+        // directory and moved in only once every file checked. A save cut off half-way (its
+        // host died while overwriting the previous one) does not match its manifest: the
+        // next earlier checkpoint is tried, then none.
+        let scratch = paths
+            .run_dir
+            .join(".staging")
+            .join(format!("{}.{}.resume", claim.job_id, claim.attempt));
+        'attempts: for earlier in (ran_here + 1..claim.attempt).rev() {
+            let saves = work_prefix(claim.run_id, &claim.job_id, earlier)?;
+            let mut generations = self
+                .generations(&saves)
+                .await
+                .map_err(|e| format!("{} attempt {earlier}: {e}", claim.job_id))?;
+            generations.reverse(); // the newest first
+            for generation in generations {
+                let _ = std::fs::remove_dir_all(&scratch);
+                match download_dir(&self.objects, &format!("{saves}/{generation}"), &scratch).await
+                {
+                    Ok(manifest) => {
+                        move_into(&scratch, &paths.work_dir)?;
+                        staged.bytes += manifest.total_size();
+                        staged.resumed_from = Some(earlier);
+                        break 'attempts;
+                    }
+                    Err(
+                        e @ (ObjectError::NoManifest { .. }
+                        | ObjectError::Mismatch { .. }
+                        | ObjectError::MissingObject { .. }
+                        | ObjectError::BadManifest { .. }),
+                    ) => {
+                        tracing::warn!(job = %claim.job_id, attempt = earlier, generation, "an earlier attempt's saved checkpoint is not whole in the object store, so it is not used: {e}");
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_dir_all(&scratch);
+                        return Err(format!("{} attempt {earlier}: {e}", claim.job_id));
+                    }
                 }
             }
         }
+        let _ = std::fs::remove_dir_all(&scratch);
         write_atomically(&ran_here_path, &claim.attempt.to_string())?;
         Ok(staged)
+    }
+
+    /// The generations of saves under `saves` that are whole (their manifest written, as it
+    /// is last), oldest first.
+    async fn generations(&self, saves: &str) -> Result<Vec<String>, ObjectError> {
+        let listed = self.objects.list(saves).await?;
+        let mut whole: Vec<String> = listed
+            .iter()
+            .filter_map(|l| {
+                let rest = l.key.strip_prefix(saves)?.strip_prefix('/')?;
+                let (generation, file) = rest.split_once('/')?;
+                (file == warden_objects::MANIFEST_NAME).then(|| generation.to_string())
+            })
+            .collect();
+        whole.sort();
+        whole.dedup();
+        Ok(whole)
     }
 
     /// Saves the work directory under the attempt's keys if it changed since `last`;
@@ -189,14 +235,30 @@ impl Staging {
         if now.is_empty() || &now == last {
             return Ok(now);
         }
-        let prefix = work_prefix(claim.run_id, &claim.job_id, claim.attempt)?;
+        // Each save is a generation of its own (`work/GEN/`, by the time it starts), never
+        // an overwrite of the last: a save cut off half-way leaves the one before it whole.
+        let saves = work_prefix(claim.run_id, &claim.job_id, claim.attempt)?;
+        let generation = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let generation = format!("{generation:015}");
+        let prefix = format!("{saves}/{generation}");
         // The job is running: a file listed may be renamed away before it is read (a
         // checkpoint written to a temporary name, then renamed). That save is made again at
         // once, a few times, rather than waiting for the next.
         let mut tries = 0;
         loop {
             match upload_dir(&self.objects, &paths.work_dir, &prefix).await {
-                Ok(_) => return Ok(now),
+                Ok(_) => {
+                    // The older generations are not needed any more (best effort: a reader
+                    // that loses one to this takes the newest).
+                    for old in self.generations(&saves).await.unwrap_or_default() {
+                        if old < generation {
+                            let _ = self.objects.delete_prefix(&format!("{saves}/{old}")).await;
+                        }
+                    }
+                    return Ok(now);
+                }
                 Err(ObjectError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound && tries < 3 =>
                 {
@@ -350,6 +412,19 @@ impl Marker {
         }
         write_atomically(path, &text)
     }
+}
+
+/// Moves every file below `from` to the same place below `to` (renames on one file system).
+fn move_into(from: &Path, to: &Path) -> Result<(), String> {
+    for (name, _, _) in fingerprint(from) {
+        let target = to.join(&name);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        std::fs::rename(from.join(&name), &target)
+            .map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes `text` to `path` whole (a temporary file renamed), making its directory.
