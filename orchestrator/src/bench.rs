@@ -125,3 +125,16 @@ pub fn peak_memory_kib(pid: u32) -> Option<u64> {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
+
+/// Asks each `warden worker` to stop (SIGTERM: it finishes its attempt) and waits for it.
+pub fn stop_workers(workers: Vec<std::process::Child>) {
+    for w in &workers {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(w.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    for mut w in workers {
+        let _ = w.wait();
+    }
+}

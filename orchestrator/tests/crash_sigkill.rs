@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::hosts::{Hosts, Proxy};
+use common::processes::{output_to, stop_all};
 use common::{
     drop_schema, finishes, postgres_schema_url, postgres_socket_addr, temp_dir, with_schema,
 };
@@ -358,8 +359,7 @@ async fn sigkilled_orchestrator_with_workers_on_other_hosts_repeats_no_command()
                 ),
                 &schema,
             );
-            let out = std::fs::File::create(dir.join(format!("{name}.out"))).expect("log");
-            let err = out.try_clone().expect("log");
+            let (out, err) = output_to(&dir, &format!("{name}.out"));
             hosts
                 .command(i, env!("CARGO_BIN_EXE_warden"))
                 .args(["worker", "--db", &url, "--name", &name, "--data"])
@@ -378,12 +378,8 @@ async fn sigkilled_orchestrator_with_workers_on_other_hosts_repeats_no_command()
             w.try_wait().expect("wait").is_none(),
             "a worker died during the kills"
         );
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(w.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = w.wait();
     }
+    stop_all(&mut workers);
     // Every command ran on a worker host: the orchestrator ran none.
     let store = Store::connect(&url).await.expect("store");
     let run = store

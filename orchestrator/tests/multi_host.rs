@@ -26,38 +26,13 @@ use std::time::{Duration, Instant};
 
 use common::hosts::{Hosts, Proxy};
 use common::private_postgres::PrivatePostgres;
+use common::processes::{output_to, outputs, stop_all};
 use common::s3rver::{self, S3rver};
 use common::{drop_schema, postgres_schema_url, postgres_socket_addr, temp_dir, with_schema};
 use warden_store::{OpenMode, Store};
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn output(dir: &Path, name: &str) -> (Stdio, Stdio) {
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(format!("{name}.out")))
-        .expect("log");
-    let err = out.try_clone().expect("log");
-    (out.into(), err.into())
-}
-
-fn outputs(dir: &Path) -> String {
-    let mut all = String::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.path().extension().is_some_and(|x| x == "out") {
-            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            all.push_str(&format!(
-                "--- {}\n{}\n",
-                e.path().display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            ));
-        }
-    }
-    all
 }
 
 struct Setup {
@@ -72,7 +47,7 @@ fn worker(s: &Setup, hosts: &Hosts, i: usize, db: &Proxy, s3: &Proxy) -> Child {
     let name = format!("host-{i}");
     let gateway = &hosts.gateways[i];
     let url = format!("postgres://postgres@{gateway}:{}/test", db.port);
-    let (out, err) = output(&s.dir, &name);
+    let (out, err) = output_to(&s.dir, &format!("{name}.out"));
     hosts
         .command(i, env!("CARGO_BIN_EXE_warden"))
         .args(["worker", "--db", &url, "--name", &name, "--data"])
@@ -133,6 +108,55 @@ where
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Waits up to `seconds` for `warden run` to end, and asserts it succeeded.
+async fn run_succeeds(run: &mut Child, seconds: u64, dir: &Path) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = run.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "the run did not end\n{}",
+            outputs(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{}", outputs(dir));
+}
+
+/// Successes per job, asserting every other attempt was lost (with a host, a link, a
+/// server), never failed.
+fn successes_and_losses_only(
+    attempts: &[warden_store::AttemptRecord],
+) -> std::collections::BTreeMap<i64, usize> {
+    let mut succeeded = std::collections::BTreeMap::new();
+    for a in attempts {
+        if a.outcome.as_deref() == Some("succeeded") {
+            *succeeded.entry(a.job_idx).or_insert(0) += 1;
+        } else {
+            assert_eq!(a.outcome.as_deref(), Some("lost"), "{a:?}");
+        }
+    }
+    succeeded
+}
+
+/// The object store `url` on the S3 server at `endpoint`, with `key` as access key and
+/// secret, as the test reads it.
+async fn s3_store(url: &str, endpoint: &str, key: &str) -> warden_objects::ObjectStore {
+    warden_objects::ObjectStore::open_with(
+        url,
+        &warden_objects::S3Settings {
+            endpoint: Some(endpoint.to_string()),
+            region: Some("us-east-1".into()),
+            credentials: Some(warden_objects::StaticCredentials::new(key, key)),
+            ..warden_objects::S3Settings::default()
+        },
+    )
+    .await
+    .expect("the bucket")
 }
 
 /// The nightly cycle's plan for the tests' business date.
@@ -215,7 +239,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
     let s3_proxy = Proxy::start(s3_target).await;
 
     // The orchestrator: this namespace, the servers directly.
-    let (out, err) = output(&dir, "orchestrator");
+    let (out, err) = output_to(&dir, "orchestrator.out");
     let mut run = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["run", "workflows/nightly.yaml", "--date", "2025-03-04"])
         .args([
@@ -249,17 +273,12 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
 
     // 1. host-0 cut off the network mid-partition: its lease runs out, the attempt is lost
     //    and runs again on host-1; mended, host-0's late report is refused.
-    let objects = warden_objects::ObjectStore::open_with(
+    let objects = s3_store(
         &format!("s3://{}/warden", s.bucket),
-        &warden_objects::S3Settings {
-            endpoint: Some(s.s3_endpoint.clone()),
-            region: Some("us-east-1".into()),
-            credentials: Some(warden_objects::StaticCredentials::new("testing", "testing")),
-            ..warden_objects::S3Settings::default()
-        },
+        &s.s3_endpoint,
+        "testing",
     )
-    .await
-    .expect("the bucket");
+    .await;
     let (cut_job, cut_attempt) = wait_until(120, "host-0 runs a partition", &dir, || {
         running_partition(&store, "host-0", &dir)
     })
@@ -343,19 +362,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = run.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "the run did not end\n{}",
-            outputs(&dir)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "{}", outputs(&dir));
+    run_succeeds(&mut run, 300, &dir).await;
 
     // Every job succeeded once; the only other attempts are the one cut off and whatever
     // the SIGKILL lost.
@@ -365,14 +372,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         .expect("store")
         .expect("run");
     let attempts = store.load_attempts(run_record.id).await.expect("attempts");
-    let mut succeeded = std::collections::BTreeMap::new();
-    for a in &attempts {
-        if a.outcome.as_deref() == Some("succeeded") {
-            *succeeded.entry(a.job_idx).or_insert(0) += 1;
-        } else {
-            assert_eq!(a.outcome.as_deref(), Some("lost"), "{a:?}");
-        }
-    }
+    let succeeded = successes_and_losses_only(&attempts);
     assert!(succeeded.values().all(|n| *n == 1), "{attempts:#?}");
     assert!(
         attempts.iter().any(|a| a.worker == "host-0"
@@ -460,13 +460,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         attempts.len(),
         succeeded.len()
     );
-    for mut w in [a, b] {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(w.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = w.wait();
-    }
+    stop_all(&mut [a, b]);
     drop(hosts);
     drop(pg);
 }
@@ -539,7 +533,7 @@ async fn the_s3_server_restarted_mid_run_loses_nothing() {
             .env("AWS_SECRET_ACCESS_KEY", s3rver::KEY)
             .env("AWS_REGION", "us-east-1");
     };
-    let (out, err) = output(&dir, "orchestrator");
+    let (out, err) = output_to(&dir, "orchestrator.out");
     let mut orchestrator = Command::new(env!("CARGO_BIN_EXE_warden"));
     orchestrator
         .arg("run")
@@ -567,7 +561,7 @@ async fn the_s3_server_restarted_mid_run_loses_nothing() {
                 &format!("postgres://postgres@{gateway}:{}/test", db_proxy.port),
                 &schema,
             );
-            let (out, err) = output(&dir, &name);
+            let (out, err) = output_to(&dir, &format!("{name}.out"));
             let mut c = hosts.command(i, env!("CARGO_BIN_EXE_warden"));
             c.args(["worker", "--db", &url, "--name", &name, "--data"])
                 .arg(dir.join(&name))
@@ -594,35 +588,14 @@ async fn the_s3_server_restarted_mid_run_loses_nothing() {
     s3.kill_and_restart(Duration::from_secs(2))
         .await
         .expect("s3rver restarted");
-    let status = {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = run.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(180),
-                "the run did not end\n{}",
-                outputs(&dir)
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    assert!(status.success(), "{}", outputs(&dir));
+    run_succeeds(&mut run, 180, &dir).await;
     let run_record = store
         .find_run("s3-restart", "2025-03-04")
         .await
         .expect("store")
         .expect("run");
     let attempts = store.load_attempts(run_record.id).await.expect("attempts");
-    let mut succeeded = std::collections::BTreeMap::new();
-    for a in &attempts {
-        if a.outcome.as_deref() == Some("succeeded") {
-            *succeeded.entry(a.job_idx).or_insert(0) += 1;
-        } else {
-            assert_eq!(a.outcome.as_deref(), Some("lost"), "{a:?}");
-        }
-    }
+    let succeeded = successes_and_losses_only(&attempts);
     assert_eq!(succeeded.len(), 2 * STAGES + 1, "{attempts:#?}");
     assert!(succeeded.values().all(|n| *n == 1), "{attempts:#?}");
     assert!(
@@ -632,20 +605,7 @@ async fn the_s3_server_restarted_mid_run_loses_nothing() {
 
     // JOIN's committed file, read back from the restarted server: both chains whole, each
     // stage's line once, in order.
-    let store_objects = warden_objects::ObjectStore::open_with(
-        &objects,
-        &warden_objects::S3Settings {
-            endpoint: Some(s3.endpoint()),
-            region: Some("us-east-1".into()),
-            credentials: Some(warden_objects::StaticCredentials::new(
-                s3rver::KEY,
-                s3rver::KEY,
-            )),
-            ..warden_objects::S3Settings::default()
-        },
-    )
-    .await
-    .expect("the bucket");
+    let store_objects = s3_store(&objects, &s3.endpoint(), s3rver::KEY).await;
     let join = attempts
         .iter()
         .find(|a| a.job_idx == 2 * STAGES as i64 && a.outcome.as_deref() == Some("succeeded"))
@@ -674,13 +634,7 @@ async fn the_s3_server_restarted_mid_run_loses_nothing() {
         attempts.len(),
         succeeded.len()
     );
-    for w in &mut workers {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(w.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = w.wait();
-    }
+    stop_all(&mut workers);
     drop(hosts);
     drop_schema(&schema).await;
 }

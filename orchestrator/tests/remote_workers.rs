@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::processes::{output_to, outputs, sigterm};
 use common::{drop_schema, postgres_schema_url, temp_dir};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use warden_store::{AttemptRecord, OpenMode, Store};
 
 const DATE: &str = "2025-03-04";
@@ -60,19 +59,9 @@ jobs:
     (file, ids)
 }
 
-fn output_file(dir: &Path, name: &str) -> (Stdio, Stdio) {
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(name))
-        .expect("log");
-    let err = out.try_clone().expect("log");
-    (out.into(), err.into())
-}
-
 /// `warden run --workers 0` on a 60× clock.
 fn orchestrator(file: &Path, db: &str, dir: &Path) -> Child {
-    let (out, err) = output_file(dir, "run.out");
+    let (out, err) = output_to(dir, "run.out");
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["run", file.to_str().expect("utf-8"), "--date", DATE])
         .args(["--db", db, "--data"])
@@ -87,7 +76,7 @@ fn orchestrator(file: &Path, db: &str, dir: &Path) -> Child {
 
 /// `warden worker NAME` with a data directory of its own (another host's disk).
 fn worker(name: &str, db: &str, dir: &Path) -> Child {
-    let (out, err) = output_file(dir, &format!("{name}.out"));
+    let (out, err) = output_to(dir, &format!("{name}.out"));
     Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["worker", "--db", db, "--name", name, "--data"])
         .arg(dir.join(name))
@@ -111,26 +100,6 @@ fn wait_for(child: &mut Child, seconds: u64, what: &str, dir: &Path) -> std::pro
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Every process's output, for a failing assertion.
-fn outputs(dir: &Path) -> String {
-    let mut all = String::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "out") {
-            all.push_str(&format!(
-                "--- {}\n{}\n",
-                path.display(),
-                std::fs::read_to_string(&path).unwrap_or_default()
-            ));
-        }
-    }
-    all
-}
-
-fn terminate(child: &Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
 }
 
 async fn attempts(db: &str) -> (Vec<AttemptRecord>, String) {
@@ -202,8 +171,8 @@ async fn two_workers_run_the_cycle(db: &str, dir: &Path) {
     assert!(!dir.join("orchestrator/runs/1/logs").exists());
 
     // Asked to stop, each says how much it ran; the registry says they stopped.
-    terminate(&a);
-    terminate(&b);
+    sigterm(&a);
+    sigterm(&b);
     assert!(wait_for(&mut a, 30, "host-a", dir).success());
     assert!(wait_for(&mut b, 30, "host-b", dir).success());
     let listing = Command::new(env!("CARGO_BIN_EXE_warden"))
@@ -306,7 +275,7 @@ async fn a_worker_killed_mid_job_loses_its_attempt_to_another() {
         ("host-b", Some("succeeded"))
     );
     assert_eq!(attempts.len(), ids.len() + 1);
-    terminate(&b);
+    sigterm(&b);
     assert!(wait_for(&mut b, 30, "host-b", &dir).success());
 }
 
@@ -332,7 +301,7 @@ async fn a_worker_asked_to_stop_finishes_its_attempt_first() {
         std::thread::sleep(Duration::from_millis(20));
         job = running_job(db, "host-a", &dir).await;
     }
-    terminate(&a);
+    sigterm(&a);
     assert!(wait_for(&mut a, 30, "host-a", &dir).success());
     let said = std::fs::read_to_string(dir.join("host-a.out")).unwrap_or_default();
     assert!(said.contains("stopped after 2 attempts"), "{said}");
@@ -349,7 +318,7 @@ async fn a_worker_asked_to_stop_finishes_its_attempt_first() {
     );
     let tail = attempts.iter().find(|a| a.job_idx == 2).expect("TAIL");
     assert_eq!(tail.worker, "host-b");
-    terminate(&b);
+    sigterm(&b);
     assert!(wait_for(&mut b, 30, "host-b", &dir).success());
 }
 
@@ -461,7 +430,7 @@ async fn a_worker_restarted_on_its_host_adopts_what_its_predecessor_ran() {
     );
     let f0_runs = executions(&dir).iter().filter(|(j, _)| j == "F0").count();
     assert_eq!(f0_runs, 1, "F0's command ran once");
-    terminate(&again);
+    sigterm(&again);
     assert!(wait_for(&mut again, 30, "host-a", &dir).success());
 }
 
@@ -512,7 +481,7 @@ jobs:
         !executions(&dir).iter().any(|(j, _)| j == "GPU"),
         "GPU ran on a worker without its label"
     );
-    let (out, err) = output_file(&dir, "gpu-host.out");
+    let (out, err) = output_to(&dir, "gpu-host.out");
     let mut gpu = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args([
             "worker", "--db", db, "--name", "gpu-host", "--label", "gpu", "--data",
@@ -538,8 +507,8 @@ jobs:
         .collect();
     assert!(by.contains(&(1, "gpu-host")), "{by:?}");
     assert_eq!(attempts.len(), 3, "{by:?}");
-    terminate(&plain);
-    terminate(&gpu);
+    sigterm(&plain);
+    sigterm(&gpu);
     assert!(wait_for(&mut plain, 30, "plain", &dir).success());
     assert!(wait_for(&mut gpu, 30, "gpu-host", &dir).success());
 }
@@ -569,7 +538,7 @@ async fn moto_bucket() -> Option<(String, String)> {
 
 /// `warden worker` with `--objects`, labels and its own data directory (another host).
 fn s3_worker(name: &str, labels: &[&str], db: &str, dir: &Path, s3: &(String, String)) -> Child {
-    let (out, err) = output_file(dir, &format!("{name}.out"));
+    let (out, err) = output_to(dir, &format!("{name}.out"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
     cmd.args(["worker", "--db", db, "--name", name, "--data"])
         .arg(dir.join(name))
@@ -710,6 +679,6 @@ jobs:
             .expect("exists"),
         "the log went with the attempt"
     );
-    terminate(&survivor);
+    sigterm(&survivor);
     assert!(wait_for(&mut survivor, 30, survivor_name, &dir).success());
 }

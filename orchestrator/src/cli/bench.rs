@@ -187,13 +187,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
                     peaks.len()
                 );
             }
-            for mut w in remote {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(w.id() as i32),
-                    nix::sys::signal::Signal::SIGTERM,
-                );
-                let _ = w.wait();
-            }
+            crate::bench::stop_workers(remote);
             let end = end?;
             match end {
                 RunEnd::Complete { .. } => Ok(elapsed),

@@ -281,13 +281,7 @@ fn measure(
         .iter()
         .filter_map(|w| crate::bench::peak_memory_kib(w.id()))
         .max();
-    for mut w in remote {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(w.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = w.wait();
-    }
+    crate::bench::stop_workers(remote);
     if !status.success() {
         return Err(format!(
             "warden run ended with {status}; see {}",

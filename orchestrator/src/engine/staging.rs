@@ -115,7 +115,6 @@ impl Staging {
             }
             // Its output is a tree relative to the run's `work/` (its own directory, and
             // what it wrote into others').
-            let mut brought = Vec::new();
             match download_dir_where(
                 &self.objects,
                 &out_prefix(claim.run_id, id, committed)?,
@@ -127,7 +126,7 @@ impl Staging {
                 Ok(manifest) => {
                     for (name, entry) in &manifest.files {
                         if wanted(name) && !marker.holds(top_dir(name)) {
-                            brought.push(name.clone());
+                            fresh.insert(name.clone());
                             staged.bytes += entry.size;
                         }
                     }
@@ -140,7 +139,6 @@ impl Staging {
                 Err(ObjectError::NoManifest { .. }) => {}
                 Err(e) => return Err(format!("{id} attempt {committed}: {e}")),
             }
-            fresh.extend(brought);
         }
         // What ran here before: an earlier attempt of this job on this host.
         let ran_here_path = paths
@@ -361,7 +359,6 @@ fn top_dir(relative: &str) -> &str {
 struct Marker {
     attempt: i64,
     dirs: BTreeSet<String>,
-    all: bool,
 }
 
 impl Marker {
@@ -375,11 +372,9 @@ impl Marker {
                 ..Marker::default()
             };
         }
-        let dirs: BTreeSet<String> = lines.map(str::to_string).collect();
         Marker {
             attempt,
-            all: dirs.contains("*"),
-            dirs,
+            dirs: lines.map(str::to_string).collect(),
         }
     }
 
@@ -387,16 +382,20 @@ impl Marker {
         Marker {
             attempt,
             dirs: BTreeSet::from(["*".to_string()]),
-            all: true,
         }
     }
 
+    /// Whether all of it is here (`*`: this host wrote it).
+    fn all(&self) -> bool {
+        self.dirs.contains("*")
+    }
+
     fn holds(&self, dir: &str) -> bool {
-        self.all || self.dirs.contains(dir)
+        self.all() || self.dirs.contains(dir)
     }
 
     fn holds_all<'a>(&self, dirs: impl Iterator<Item = &'a str>) -> bool {
-        self.all || (self.dirs.contains(".") && dirs.into_iter().all(|d| self.dirs.contains(d)))
+        self.all() || (self.dirs.contains(".") && dirs.into_iter().all(|d| self.dirs.contains(d)))
     }
 
     fn add<'a>(&mut self, dirs: impl Iterator<Item = &'a str>) {

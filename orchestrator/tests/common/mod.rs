@@ -5,6 +5,7 @@
 
 pub mod hosts;
 pub mod private_postgres;
+pub mod processes;
 pub mod s3rver;
 
 use std::collections::HashMap;
