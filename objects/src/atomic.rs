@@ -8,9 +8,21 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
+use crate::encoding::{Compressing, Decompressing};
 use crate::error::{Error, Result};
 use crate::hash::Hasher;
 use crate::key::TEMP_PREFIX;
+
+/// Whether a write must survive an operating-system crash once renamed. What the store
+/// keeps must (`Synced`); a download to a job's work directory is a copy of what the store
+/// keeps, renamed into place without waiting for the disk (`Renamed`): a process crash
+/// cannot cut it, and after an operating-system crash the host takes nothing it downloaded
+/// before on trust (staging's markers carry the boot they were written in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Synced,
+    Renamed,
+}
 
 /// A file being written for `dest`. Dropped without [`AtomicFile::commit`], the temporary
 /// file is removed and `dest` is untouched.
@@ -47,13 +59,16 @@ impl AtomicFile {
             .map_err(|e| Error::io("write", path, e))
     }
 
-    /// Flushes the data to disk, then renames it to its destination (replacing any file
-    /// there), so a crash after the rename cannot leave an empty or partial file.
-    pub(crate) fn commit(self) -> Result<()> {
-        self.tmp
-            .as_file()
-            .sync_all()
-            .map_err(|e| Error::io("flush", self.tmp.path(), e))?;
+    /// Renames the file to its destination (replacing any file there). `Synced` flushes the
+    /// data to disk first, so an operating-system crash after the rename cannot leave an
+    /// empty or partial file under the name.
+    pub(crate) fn commit(self, durability: Durability) -> Result<()> {
+        if durability == Durability::Synced {
+            self.tmp
+                .as_file()
+                .sync_all()
+                .map_err(|e| Error::io("flush", self.tmp.path(), e))?;
+        }
         let dest = self.dest;
         self.tmp
             .persist(&dest)
@@ -62,12 +77,13 @@ impl AtomicFile {
     }
 }
 
-/// Copies `src` to `dest` atomically, hashing on the way; `check` sees the size and
+/// Copies `src` to `dest` atomically (flushed or not, as `durability` says), hashing on the way; `check` sees the size and
 /// SHA-256 before the rename and can refuse the file (then `dest` is untouched).
 /// Blocking: call from `spawn_blocking`.
 pub(crate) fn copy_hashed(
     src: &Path,
     dest: &Path,
+    durability: Durability,
     check: impl FnOnce(u64, &str) -> Result<()>,
 ) -> Result<(u64, String)> {
     let mut input = File::open(src).map_err(|e| Error::io("open", src, e))?;
@@ -86,6 +102,52 @@ pub(crate) fn copy_hashed(
     }
     let (size, sha256) = hasher.finish();
     check(size, &sha256)?;
-    out.commit()?;
+    out.commit(durability)?;
+    Ok((size, sha256))
+}
+
+/// Writes `src` zstd-compressed to `dest` atomically; the size and SHA-256 of `src` itself.
+/// Blocking: call from `spawn_blocking`.
+pub(crate) fn copy_compressed(src: &Path, dest: &Path) -> Result<(u64, String)> {
+    let mut source = Compressing::open(src)?;
+    let out = AtomicFile::create(dest)?;
+    let mut sink: &File = out.file();
+    std::io::copy(&mut source, &mut sink).map_err(|e| Error::io("compress", source.path(), e))?;
+    let info = source.finish();
+    out.commit(Durability::Synced)?;
+    Ok(info)
+}
+
+/// Writes the zstd stream in `src` back as the original bytes to `dest`, atomically;
+/// `check` sees their size and SHA-256 before the rename and can refuse them. A stream that
+/// is not zstd, or is cut off, is `undecodable(why)`. A download: renamed, not flushed
+/// ([`Durability::Renamed`]). Blocking: call from `spawn_blocking`.
+pub(crate) fn copy_decompressed(
+    src: &Path,
+    dest: &Path,
+    undecodable: impl Fn(String) -> Error,
+    check: impl FnOnce(u64, &str) -> Result<()>,
+) -> Result<(u64, String)> {
+    let mut input = File::open(src).map_err(|e| Error::io("open", src, e))?;
+    let out = AtomicFile::create(dest)?;
+    // A write error of the file system carries an OS error code; zstd's own do not.
+    let failed = |e: std::io::Error| match e.raw_os_error() {
+        Some(_) => Error::io("write", dest, e),
+        None => undecodable(e.to_string()),
+    };
+    let mut decoder = Decompressing::new(out.file()).map_err(&failed)?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = input
+            .read(&mut buf)
+            .map_err(|e| Error::io("read", src, e))?;
+        if n == 0 {
+            break;
+        }
+        decoder.write_all(&buf[..n]).map_err(&failed)?;
+    }
+    let ((size, sha256), _) = decoder.finish().map_err(&failed)?;
+    check(size, &sha256)?;
+    out.commit(Durability::Renamed)?;
     Ok((size, sha256))
 }

@@ -1,12 +1,14 @@
-//! Whole directories through a store: `upload_dir` puts every file, then the manifest
-//! (last, so its presence means the files are complete); `download_dir` trusts nothing
-//! but the manifest, and checks every file against it.
+//! Whole directories through a store: `upload_dir` puts every file (compressed, above a
+//! few KiB: `encoding.rs`), then the manifest (last, so its presence means the files are
+//! complete); `download_dir` trusts nothing but the manifest, and checks every file
+//! against it, decoded.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use tokio::task::JoinSet;
 
+use crate::encoding;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::local::{blocking, relative_key};
@@ -28,17 +30,23 @@ pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> 
     // the future Send for one lifetime only, and callers spawn it.
     let uploads: Vec<_> = files
         .into_iter()
-        .map(|(relative, path)| {
+        .map(|(relative, path, size)| {
             let (store, key) = (store.clone(), key::join(&prefix, &relative));
+            let encoding = encoding::for_size(size);
             async move {
-                let info = store.put_file(&key, &path).await?;
-                Ok((relative, info))
+                let info = store.put_file_encoded(&key, &path, encoding).await?;
+                Ok((relative, info, encoding))
             }
         })
         .collect();
     let mut manifest = Manifest::default();
-    for (relative, ObjectInfo { size, sha256, .. }) in run_limited(uploads).await? {
-        manifest.files.insert(relative, Entry { size, sha256 });
+    for (relative, ObjectInfo { size, sha256, .. }, encoding) in run_limited(uploads).await? {
+        let entry = Entry {
+            size,
+            sha256,
+            encoding,
+        };
+        manifest.files.insert(relative, entry);
     }
     store
         .put_bytes(&key::join(&prefix, MANIFEST_NAME), manifest.to_json())
@@ -96,8 +104,8 @@ pub async fn download_dir_where(
     Ok(manifest)
 }
 
-/// `(relative key, path)` of every file below `root`, sorted.
-fn collect_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// `(relative key, path, size)` of every file below `root`, sorted.
+fn collect_files(root: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io("read directory", root, e))?;
     if !meta.is_dir() {
         let not_dir = std::io::Error::other("not a directory");
@@ -132,7 +140,7 @@ fn collect_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
                     );
                     return Err(Error::io("upload", &path, clash));
                 }
-                out.push((relative, path));
+                out.push((relative, path, meta.len()));
             }
         }
     }

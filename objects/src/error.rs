@@ -101,6 +101,17 @@ pub enum Error {
     },
 
     #[error(
+        "object `{key}` in {url} is not the {encoding} stream its manifest says ({detail}): it \
+         was changed after the manifest was written (a late writer?) and is not used"
+    )]
+    Undecodable {
+        url: String,
+        key: String,
+        encoding: &'static str,
+        detail: String,
+    },
+
+    #[error(
         "object `{key}` listed in the manifest of {url} is missing: the prefix was changed \
          after its manifest was written"
     )]

@@ -11,6 +11,7 @@
 
 mod atomic;
 mod dirs;
+mod encoding;
 pub mod error;
 mod hash;
 pub mod key;
@@ -22,6 +23,7 @@ mod store;
 pub mod url;
 
 pub use dirs::{download_dir, download_dir_where, upload_dir};
+pub use encoding::Encoding;
 pub use error::{Error, Result};
 pub use key::attempt_prefix;
 pub use manifest::{Entry, MANIFEST_NAME, Manifest};

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{self, AtomicFile};
+use crate::atomic::{self, AtomicFile, Durability};
 use crate::error::{Error, Result};
 use crate::key::{self, TEMP_PREFIX};
 use crate::manifest::Entry;
@@ -45,7 +45,19 @@ impl LocalStore {
     pub(crate) async fn put_file(&self, key: &str, src: &Path) -> Result<ObjectInfo> {
         let (src, dest) = (src.to_path_buf(), self.path(key));
         let (size, sha256) =
-            blocking(move || atomic::copy_hashed(&src, &dest, |_, _| Ok(()))).await?;
+            blocking(move || atomic::copy_hashed(&src, &dest, Durability::Synced, |_, _| Ok(())))
+                .await?;
+        Ok(ObjectInfo {
+            key: key.to_string(),
+            size,
+            sha256,
+        })
+    }
+
+    /// Stores the file zstd-compressed; the file's own size and SHA-256.
+    pub(crate) async fn put_file_zstd(&self, key: &str, src: &Path) -> Result<ObjectInfo> {
+        let (src, dest) = (src.to_path_buf(), self.path(key));
+        let (size, sha256) = blocking(move || atomic::copy_compressed(&src, &dest)).await?;
         Ok(ObjectInfo {
             key: key.to_string(),
             size,
@@ -59,7 +71,7 @@ impl LocalStore {
         blocking(move || {
             let mut out = AtomicFile::create(&dest)?;
             out.write_all(&bytes)?;
-            out.commit()
+            out.commit(Durability::Synced)
         })
         .await?;
         Ok(ObjectInfo {
@@ -84,10 +96,22 @@ impl LocalStore {
         let dest = dest.to_path_buf();
         let (url, owned_key, expected) = (self.url.clone(), key.to_string(), expected.cloned());
         let copied = blocking(move || {
-            atomic::copy_hashed(&src, &dest, |size, sha256| match &expected {
+            let check = |size, sha256: &str| match &expected {
                 Some(e) => e.verify(&url, &owned_key, size, sha256),
                 None => Ok(()),
-            })
+            };
+            match expected.as_ref().and_then(|e| e.encoding) {
+                None => atomic::copy_hashed(&src, &dest, Durability::Renamed, check),
+                Some(encoding) => {
+                    let undecodable = |detail| Error::Undecodable {
+                        url: url.clone(),
+                        key: owned_key.clone(),
+                        encoding: encoding.name(),
+                        detail,
+                    };
+                    atomic::copy_decompressed(&src, &dest, undecodable, check)
+                }
+            }
         })
         .await;
         let (size, sha256) = match copied {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::hash;
 use crate::key;
@@ -13,8 +14,11 @@ use crate::key;
 /// The manifest's key, below the prefix it describes.
 pub const MANIFEST_NAME: &str = ".warden-manifest.json";
 
-/// The format written today; a reader refuses any other.
-const VERSION: u32 = 1;
+/// The format written today: version 2 adds each file's `encoding`. A reader takes 1 and 2
+/// and refuses any other (an older Warden refuses version 2 by name, rather than reading a
+/// compressed file as if it were the file).
+const VERSION: u32 = 2;
+const READABLE: [u32; 2] = [1, 2];
 
 /// Relative path (a key below the manifest's prefix) → size and SHA-256.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,13 +28,17 @@ pub struct Manifest {
     pub files: BTreeMap<String, Entry>,
 }
 
-/// One file of a manifest.
+/// One file of a manifest: the file's own size and SHA-256 (what a reader gets back), and
+/// how it is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub size: u64,
     /// Lower-case hex.
     pub sha256: String,
+    /// `None`: stored as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
 }
 
 impl Default for Manifest {
@@ -56,9 +64,10 @@ impl Manifest {
     /// never make a download write outside its directory), every hash well-formed.
     pub fn from_json(bytes: &[u8]) -> std::result::Result<Self, String> {
         let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if manifest.version != VERSION {
+        if !READABLE.contains(&manifest.version) {
             return Err(format!(
-                "format version {} (this Warden reads version {VERSION})",
+                "format version {} (this Warden reads versions 1 and {VERSION}: the prefix \
+                 was written by a newer Warden)",
                 manifest.version
             ));
         }
@@ -107,7 +116,11 @@ mod tests {
 
     fn entry(bytes: &[u8]) -> Entry {
         let (size, sha256) = hash::of(bytes);
-        Entry { size, sha256 }
+        Entry {
+            size,
+            sha256,
+            encoding: None,
+        }
     }
 
     fn sample() -> Manifest {
@@ -137,6 +150,21 @@ mod tests {
         let m = Manifest::from_json(json).unwrap();
         assert_eq!(m.files["a/b.txt"], entry(b"abc"));
         assert_eq!(m.total_size(), 3);
+        // Version 2: an encoding per file, absent when stored as it is.
+        let mut zstd = entry(b"abc");
+        zstd.encoding = Some(Encoding::Zstd);
+        let mut m = Manifest::default();
+        m.files.insert("z".into(), zstd.clone());
+        m.files.insert("plain".into(), entry(b"abc"));
+        let text = String::from_utf8(m.to_json()).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+        assert_eq!(text.matches("\"encoding\": \"zstd\"").count(), 1, "{text}");
+        assert_eq!(
+            Manifest::from_json(text.as_bytes()).unwrap().files["z"],
+            zstd
+        );
+        let unknown = br#"{"version":2,"files":{"a":{"size":3,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","encoding":"brotli"}}}"#;
+        assert!(Manifest::from_json(unknown).is_err());
     }
 
     #[test]
@@ -153,8 +181,11 @@ mod tests {
         assert!(Manifest::from_json(with("manifest.json", &sha).as_bytes()).is_ok());
         let err = Manifest::from_json(with("a", "ABC").as_bytes()).unwrap_err();
         assert!(err.contains("not a SHA-256"), "{err}");
-        let err = Manifest::from_json(br#"{"version":2,"files":{}}"#).unwrap_err();
-        assert!(err.contains("version 2"), "{err}");
+        let err = Manifest::from_json(br#"{"version":3,"files":{}}"#).unwrap_err();
+        assert!(
+            err.contains("version 3") && err.contains("newer Warden"),
+            "{err}"
+        );
         assert!(Manifest::from_json(br#"{"version":1,"files":{},"extra":1}"#).is_err());
         assert!(Manifest::from_json(b"not json").is_err());
     }

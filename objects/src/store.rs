@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::key;
 use crate::local::LocalStore;
@@ -83,6 +84,22 @@ impl ObjectStore {
         }
     }
 
+    /// Uploads the file at `path` as `key`, stored with `encoding` (`None`: as it is); the
+    /// info is the file's own size and SHA-256, whatever is stored.
+    pub(crate) async fn put_file_encoded(
+        &self,
+        key: &str,
+        path: &Path,
+        encoding: Option<Encoding>,
+    ) -> Result<ObjectInfo> {
+        key::check(key)?;
+        match (&self.backend, encoding) {
+            (_, None) => self.put_file(key, path).await,
+            (Backend::Local(s), Some(Encoding::Zstd)) => s.put_file_zstd(key, path).await,
+            (Backend::S3(s), Some(Encoding::Zstd)) => s.put_file_zstd(key, path).await,
+        }
+    }
+
     /// Stores `bytes` as `key`.
     pub async fn put_bytes(&self, key: &str, bytes: impl Into<Vec<u8>>) -> Result<ObjectInfo> {
         key::check(key)?;
@@ -100,7 +117,8 @@ impl ObjectStore {
     }
 
     /// As [`ObjectStore::get_file`]; with `expected`, a download whose size or SHA-256
-    /// differs is refused and `path` left as it was.
+    /// differs is refused and `path` left as it was, and an object stored encoded (as the
+    /// entry says) is decoded.
     pub(crate) async fn get_file_checked(
         &self,
         key: &str,

@@ -44,11 +44,19 @@ async fn a_file_corrupted_on_disk_is_caught_by_download_dir() {
         .await
         .unwrap();
 
-    // One byte flipped in the stored file, the size unchanged: only the hash can tell.
+    // One byte flipped in the stored file (random bytes: zstd keeps them as they are, so
+    // the stream still decodes, to the size unchanged): only the hash can tell.
     let stored = root.path().join("runs/r1/jobs/J/attempts/1/big.bin");
     let mut bytes = std::fs::read(&stored).unwrap();
-    bytes[5_000] ^= 0x01;
+    let original = std::fs::read(dir.join("big.bin")).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &original[5_000..5_064])
+        .expect("the random bytes are stored as they are");
+    bytes[at] ^= 0x01;
     std::fs::write(&stored, &bytes).unwrap();
+    let mut decoded = original.clone();
+    decoded[5_000] ^= 0x01;
 
     let dest = scratch.path().join("dest");
     write(&dest.join("big.bin"), b"what was there before");
@@ -64,7 +72,7 @@ async fn a_file_corrupted_on_disk_is_caught_by_download_dir() {
             assert_eq!(key, "runs/r1/jobs/J/attempts/1/big.bin");
             assert_eq!((expected_size, actual_size), (10_000, 10_000));
             assert_eq!(expected_sha256, manifest.files["big.bin"].sha256);
-            assert_eq!(actual_sha256, sha256(&bytes));
+            assert_eq!(actual_sha256, sha256(&decoded));
         }
         other => panic!("expected Mismatch, got {other:?}"),
     }
@@ -72,6 +80,45 @@ async fn a_file_corrupted_on_disk_is_caught_by_download_dir() {
     assert_eq!(
         std::fs::read(dest.join("big.bin")).unwrap(),
         b"what was there before"
+    );
+}
+
+#[tokio::test]
+async fn a_compressed_file_cut_short_is_refused_and_not_written() {
+    let (root, scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    let dir = common::job_dir(scratch.path(), 10_000);
+    upload_dir(&store, &dir, "runs/r1/jobs/J/attempts/1")
+        .await
+        .unwrap();
+    let stored = root
+        .path()
+        .join("runs/r1/jobs/J/attempts/1/out/results.csv");
+    let bytes = std::fs::read(&stored).unwrap();
+    std::fs::write(&stored, &bytes[..bytes.len() / 2]).unwrap();
+
+    let dest = scratch.path().join("dest");
+    match download_dir(&store, "runs/r1/jobs/J/attempts/1", &dest).await {
+        Err(e @ Error::Undecodable { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("out/results.csv") && text.contains("zstd"),
+                "{text}"
+            );
+        }
+        other => panic!("expected Undecodable, got {other:?}"),
+    }
+    assert!(!dest.join("out/results.csv").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dest.join("out"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers
+            .iter()
+            .all(|n| !n.to_string_lossy().contains("results")),
+        "{leftovers:?}"
     );
 }
 

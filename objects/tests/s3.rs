@@ -48,6 +48,17 @@ async fn s3_store_moves_directories_with_their_manifest() {
         .await
         .unwrap();
     dir_contract(&store, scratch.path(), 6 * 1024 * 1024).await;
+    // The 6 MiB of random bytes do not compress: compressed as it went up, it still took
+    // two parts (S3 marks a multipart object's ETag with its part count).
+    let big = raw_client(&settings)
+        .head_object()
+        .bucket(&bucket)
+        .key("p/runs/2025-02-28/jobs/ADJ.A-P01/attempts/1/big.bin")
+        .send()
+        .await
+        .unwrap();
+    let etag = big.e_tag().unwrap_or_default();
+    assert!(etag.trim_matches('"').ends_with("-2"), "ETag {etag}");
 }
 
 #[tokio::test]

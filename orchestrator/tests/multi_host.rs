@@ -431,16 +431,28 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         .find(|a| a.job_idx == reconcile_job && a.outcome.as_deref() == Some("succeeded"))
         .unwrap_or_else(|| panic!("CLMRECONCILE ({reconcile_job}) succeeded: {attempts:#?}"));
     let committed = dir.join("committed");
-    warden_objects::download_dir(
-        &objects,
-        &format!(
-            "runs/{}/jobs/CLMRECONCILE/attempts/{}/out",
-            run_record.id, reconciled.attempt
-        ),
-        &committed,
-    )
-    .await
-    .expect("the committed reconciliation");
+    let out = format!(
+        "runs/{}/jobs/CLMRECONCILE/attempts/{}/out",
+        run_record.id, reconciled.attempt
+    );
+    let manifest = warden_objects::download_dir(&objects, &out, &committed)
+        .await
+        .expect("the committed reconciliation");
+    // The files went through S3 compressed: what the bucket holds of the adjudicated
+    // claims is a fraction of the file the manifest describes (and downloaded whole above).
+    let listed = objects.list(&out).await.expect("listed");
+    let in_bucket = listed
+        .iter()
+        .find(|l| l.key.ends_with("CLMRECONCILE/out/adjudicated.csv"))
+        .expect("adjudicated.csv in the bucket");
+    let file = &manifest.files["CLMRECONCILE/out/adjudicated.csv"];
+    assert_eq!(file.encoding, Some(warden_objects::Encoding::Zstd));
+    assert!(
+        in_bucket.size * 3 < file.size,
+        "{} bytes stored for a {}-byte file",
+        in_bucket.size,
+        file.size
+    );
     for f in [
         "adjudicated.csv",
         "accumulators.csv",

@@ -14,7 +14,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use tokio::io::AsyncWriteExt;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{self, AtomicFile, Durability};
+use crate::encoding::Compressing;
 use crate::error::{Error, Result};
 use crate::hash::{self, Hasher};
 use crate::key;
@@ -22,6 +23,7 @@ use crate::local::blocking;
 use crate::manifest::Entry;
 use crate::store::{Listed, ObjectInfo};
 use failure::{Failure, chain};
+use multipart::Parts;
 
 /// Whole-object attempts for a download whose body fails mid-stream.
 const BODY_ATTEMPTS: u32 = 3;
@@ -127,6 +129,15 @@ impl S3Store {
 
     pub(crate) async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<ObjectInfo> {
         let (size, sha256) = hash::of(&bytes);
+        self.put_object(key, bytes).await?;
+        Ok(ObjectInfo {
+            key: key.to_string(),
+            size,
+            sha256,
+        })
+    }
+
+    async fn put_object(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -135,25 +146,21 @@ impl S3Store {
             .send()
             .await
             .map_err(|e| self.error(e, "PutObject", Some(key)))?;
-        Ok(ObjectInfo {
-            key: key.to_string(),
-            size,
-            sha256,
-        })
+        Ok(())
     }
 
     /// Up to the multipart threshold, one PUT of the file's bytes (read whole: a part is
     /// held in memory either way); above it, a multipart upload.
     pub(crate) async fn put_file(&self, key: &str, path: &Path) -> Result<ObjectInfo> {
-        let meta = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| Error::io("inspect", path, e))?;
-        if !meta.is_file() {
-            let not_file = std::io::Error::other("not a regular file");
-            return Err(Error::io("upload", path, not_file));
-        }
-        if meta.len() > self.multipart_threshold {
-            return multipart::upload(self, key, path).await;
+        let size = regular_file_size(path).await?;
+        if size > self.multipart_threshold {
+            let owned = path.to_path_buf();
+            let file = blocking(move || std::fs::File::open(&owned))
+                .await
+                .map_err(|e| Error::io("open", path, e))?;
+            let mut parts = Parts::new(file, path, multipart::part_size(self.part_size, size));
+            let first = parts.next().await?;
+            return multipart::upload(self, key, first, &mut parts).await;
         }
         let bytes = tokio::fs::read(path)
             .await
@@ -161,7 +168,71 @@ impl S3Store {
         self.put_bytes(key, bytes).await
     }
 
+    /// Stores the file zstd-compressed, compressing as it uploads: one PUT when it
+    /// compresses to less than a part, else a multipart upload. The file's own size and
+    /// SHA-256.
+    pub(crate) async fn put_file_zstd(&self, key: &str, path: &Path) -> Result<ObjectInfo> {
+        let size = regular_file_size(path).await?;
+        let owned = path.to_path_buf();
+        let source = blocking(move || Compressing::open(&owned)).await?;
+        // Compressed, it is no larger than the file (plus a frame's few bytes): the file's
+        // size bounds the part count.
+        let mut parts = Parts::new(source, path, multipart::part_size(self.part_size, size));
+        let first = parts.next().await?;
+        if (first.len() as u64) < parts.part_size() {
+            self.put_object(key, first).await?;
+        } else {
+            multipart::upload(self, key, first, &mut parts).await?;
+        }
+        let (size, sha256) = parts.into_inner().finish();
+        Ok(ObjectInfo {
+            key: key.to_string(),
+            size,
+            sha256,
+        })
+    }
+
+    /// Downloads `key` to `dest`, checked against `expected`; an object stored compressed
+    /// is downloaded beside `dest` as it is stored, then written out whole.
     pub(crate) async fn get_file(
+        &self,
+        key: &str,
+        dest: &Path,
+        expected: Option<&Entry>,
+    ) -> Result<ObjectInfo> {
+        let Some((entry, encoding)) = expected.and_then(|e| Some((e.clone(), e.encoding?))) else {
+            return self.get_stored(key, dest, expected).await;
+        };
+        let stored = stored_beside(dest);
+        self.get_stored(key, &stored, None).await?;
+        let (url, owned_key, target, src) = (
+            self.url.clone(),
+            key.to_string(),
+            dest.to_path_buf(),
+            stored.clone(),
+        );
+        let decoded = blocking(move || {
+            let undecodable = |detail| Error::Undecodable {
+                url: url.clone(),
+                key: owned_key.clone(),
+                encoding: encoding.name(),
+                detail,
+            };
+            let check = |size, sha256: &str| entry.verify(&url, &owned_key, size, sha256);
+            atomic::copy_decompressed(&src, &target, undecodable, check)
+        })
+        .await;
+        let _ = tokio::fs::remove_file(&stored).await;
+        let (size, sha256) = decoded?;
+        Ok(ObjectInfo {
+            key: key.to_string(),
+            size,
+            sha256,
+        })
+    }
+
+    /// The object's bytes as stored, to `dest`.
+    async fn get_stored(
         &self,
         key: &str,
         dest: &Path,
@@ -208,7 +279,7 @@ impl S3Store {
         if let Some(expected) = expected {
             expected.verify(&self.url, key, size, &sha256)?;
         }
-        blocking(move || atomic.commit()).await?;
+        blocking(move || atomic.commit(Durability::Renamed)).await?;
         Ok(ObjectInfo {
             key: key.to_string(),
             size,
@@ -372,4 +443,26 @@ impl S3Store {
         }
         Ok(listed.len() as u64)
     }
+}
+
+/// The size of the regular file at `path`; anything else is refused.
+async fn regular_file_size(path: &Path) -> Result<u64> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| Error::io("inspect", path, e))?;
+    if !meta.is_file() {
+        let not_file = std::io::Error::other("not a regular file");
+        return Err(Error::io("upload", path, not_file));
+    }
+    Ok(meta.len())
+}
+
+/// Where a compressed object is downloaded before it is written out: beside `dest`, under
+/// a temporary name (never uploaded, never taken for a job's file).
+fn stored_beside(dest: &Path) -> std::path::PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!("{}{name}.stored", key::TEMP_PREFIX))
 }

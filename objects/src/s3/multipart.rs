@@ -1,17 +1,19 @@
-//! Multipart upload of a large file: parts read in order (so the SHA-256 is computed on
-//! the way), up to four in flight; a failure aborts the upload so no parts linger (and
+//! Multipart upload of a large file (or of a file being compressed, whose size is known
+//! only at its end): parts read in order (so the SHA-256 is computed on the way), up to
+//! four in flight; a failure aborts the upload so no parts linger (and
 //! are billed) in the bucket.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use tokio::io::AsyncReadExt;
 use tokio::task::JoinSet;
 
 use super::S3Store;
 use crate::error::{Error, Result};
 use crate::hash::Hasher;
+use crate::local::blocking;
 use crate::store::ObjectInfo;
 
 /// Parts uploading at once: the memory bound is this times the part size.
@@ -25,7 +27,61 @@ pub(crate) fn part_size(configured: u64, size: u64) -> u64 {
     configured.max(size.div_ceil(MAX_PARTS))
 }
 
-pub(super) async fn upload(store: &S3Store, key: &str, path: &Path) -> Result<ObjectInfo> {
+/// A blocking source (a file, or a file being compressed) read a part at a time off the
+/// runtime's threads.
+pub(super) struct Parts<R> {
+    reader: Option<R>,
+    /// Named in read errors.
+    path: PathBuf,
+    part_size: u64,
+}
+
+impl<R: Read + Send + 'static> Parts<R> {
+    pub(super) fn new(reader: R, path: &Path, part_size: u64) -> Self {
+        Parts {
+            reader: Some(reader),
+            path: path.to_path_buf(),
+            part_size,
+        }
+    }
+
+    pub(super) fn part_size(&self) -> u64 {
+        self.part_size
+    }
+
+    /// The next part: `part_size` bytes, fewer at the end, empty after it.
+    pub(super) async fn next(&mut self) -> Result<Vec<u8>> {
+        let Some(mut reader) = self.reader.take() else {
+            unreachable!("a part is read only after the previous read returned")
+        };
+        let size = self.part_size;
+        let (reader, part) = blocking(move || {
+            let mut part = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
+            let read = (&mut reader).take(size).read_to_end(&mut part);
+            (reader, read.map(|_| part))
+        })
+        .await;
+        self.reader = Some(reader);
+        part.map_err(|e| Error::io("read", &self.path, e))
+    }
+
+    /// The source, once read.
+    pub(super) fn into_inner(mut self) -> R {
+        match self.reader.take() {
+            Some(reader) => reader,
+            None => unreachable!("the reader is put back after every part"),
+        }
+    }
+}
+
+/// Uploads `first` and the rest of `parts` as one multipart upload; the size and SHA-256
+/// of the bytes stored.
+pub(super) async fn upload<R: Read + Send + 'static>(
+    store: &S3Store,
+    key: &str,
+    first: Vec<u8>,
+    parts: &mut Parts<R>,
+) -> Result<ObjectInfo> {
     let full = store.full_key(key);
     let created = store
         .client
@@ -43,8 +99,8 @@ pub(super) async fn upload(store: &S3Store, key: &str, path: &Path) -> Result<Ob
             detail: "the server returned no upload id".into(),
         });
     };
-    let result = match send_parts(store, key, &full, &upload_id, path).await {
-        Ok((parts, hasher)) => complete(store, key, &full, &upload_id, parts)
+    let result = match send_parts(store, key, &full, &upload_id, first, parts).await {
+        Ok((done, hasher)) => complete(store, key, &full, &upload_id, done)
             .await
             .map(|()| hasher.finish()),
         Err(e) => Err(e),
@@ -62,37 +118,21 @@ pub(super) async fn upload(store: &S3Store, key: &str, path: &Path) -> Result<Ob
     }
 }
 
-/// Reads the file part by part, hashing each before it is sent.
-async fn send_parts(
+/// Sends the parts in order, hashing each before it is sent.
+async fn send_parts<R: Read + Send + 'static>(
     store: &S3Store,
     key: &str,
     full: &str,
     upload_id: &str,
-    path: &Path,
+    first: Vec<u8>,
+    parts: &mut Parts<R>,
 ) -> Result<(Vec<CompletedPart>, Hasher)> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| Error::io("open", path, e))?;
-    let size = file
-        .metadata()
-        .await
-        .map_err(|e| Error::io("inspect", path, e))?
-        .len();
-    let part_size = part_size(store.part_size, size);
     let mut hasher = Hasher::default();
     let mut in_flight: JoinSet<Result<CompletedPart>> = JoinSet::new();
     let mut done = Vec::new();
     let mut number = 0i32;
-    loop {
-        let mut part = Vec::with_capacity(usize::try_from(part_size).unwrap_or(usize::MAX));
-        (&mut file)
-            .take(part_size)
-            .read_to_end(&mut part)
-            .await
-            .map_err(|e| Error::io("read", path, e))?;
-        if part.is_empty() {
-            break;
-        }
+    let mut part = first;
+    while !part.is_empty() {
         hasher.update(&part);
         number += 1;
         while in_flight.len() >= PARTS_IN_FLIGHT {
@@ -121,6 +161,7 @@ async fn send_parts(
                 .set_e_tag(out.e_tag)
                 .build())
         });
+        part = parts.next().await?;
     }
     while !in_flight.is_empty() {
         done.push(next_done(&mut in_flight).await?);

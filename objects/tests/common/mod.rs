@@ -83,7 +83,23 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A small job directory: nested files, an empty one, one of `big` bytes.
+/// `rows` lines of adjudication results: text that compresses, as job outputs do.
+pub fn csv_rows(rows: usize) -> Vec<u8> {
+    (0..rows)
+        .map(|i| {
+            format!(
+                "C{i:08},M{:07},99213,PAID,{}.{:02}\n",
+                i % 977,
+                i % 300,
+                i % 100
+            )
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// A small job directory: nested files, an empty one, a CSV that compresses, one of `big`
+/// bytes that does not.
 pub fn job_dir(root: &Path, big: usize) -> PathBuf {
     let dir = root.join("job");
     write(
@@ -94,6 +110,7 @@ pub fn job_dir(root: &Path, big: usize) -> PathBuf {
         &dir.join("out/partitions/p01/pass1.bin"),
         &content(70_000, 1),
     );
+    write(&dir.join("out/results.csv"), &csv_rows(2_000));
     write(&dir.join("checkpoint.json"), br#"{"pass":2,"offset":1200}"#);
     write(&dir.join("logs/empty.log"), b"");
     write(&dir.join("big.bin"), &content(big, 2));
@@ -333,7 +350,24 @@ pub async fn dir_contract(store: &ObjectStore, scratch: &Path, big: usize) {
         warden_objects::Manifest::from_json(&stored).unwrap(),
         manifest
     );
-    assert_eq!(store.list(&prefix).await.unwrap().len(), expected.len() + 1);
+    let listed = store.list(&prefix).await.unwrap();
+    assert_eq!(listed.len(), expected.len() + 1);
+    // Files worth a frame are stored compressed; the manifest says so, and keeps the
+    // file's own size and hash (checked above).
+    for (rel, bytes) in &expected {
+        let zstd = manifest.files[rel].encoding == Some(warden_objects::Encoding::Zstd);
+        assert_eq!(zstd, bytes.len() >= 4096, "{rel}");
+    }
+    let stored_csv = listed
+        .iter()
+        .find(|l| l.key.ends_with("out/results.csv"))
+        .unwrap();
+    let csv_size = manifest.files["out/results.csv"].size;
+    assert!(
+        stored_csv.size * 3 < csv_size,
+        "{} of {csv_size}",
+        stored_csv.size
+    );
 
     // Round trip.
     let copy = scratch.join("copy");

@@ -100,6 +100,36 @@ fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, String> {
     ))
 }
 
+/// The files of an upstream stage's work directory that `reader` reads, where it reads only
+/// some: what staging brings to a host for it (`None`: the whole directory, as for any job
+/// that declares nothing). A partition needs setup's deferred families, not its 117 MB of
+/// members; pass 2 reads only the merge's directory. A file left out here is one the stage
+/// opens and does not find: the multi-host test runs every stage on a host of its own.
+pub fn reads_of(reader: Builtin, upstream: Builtin) -> Option<&'static [&'static str]> {
+    use Builtin::{
+        AdjudicatePartition, AdjudicatePass2, AdjudicateSetup, DeferredMerge, Reconcile,
+    };
+    use warden_workers::pipeline::layout as files;
+    match (reader, upstream) {
+        (AdjudicatePartition, AdjudicateSetup) => Some(&[files::DEFERRED_FAMILIES]),
+        (AdjudicatePass2, AdjudicateSetup | AdjudicatePartition) => Some(&[]),
+        (DeferredMerge, AdjudicateSetup) => Some(&[files::DEFERRED_FAMILIES, files::MEMBERS]),
+        (DeferredMerge, AdjudicatePartition) => {
+            Some(&[files::DEFERRED, files::RESULTS, files::CHANGES])
+        }
+        (Reconcile, AdjudicateSetup) => Some(&[files::MANIFEST, files::MEMBERS, files::REJECTS]),
+        (Reconcile, AdjudicatePartition) => Some(&[
+            files::CLAIMS,
+            files::RESULTS,
+            files::EXCEPTIONS,
+            files::CHANGES,
+        ]),
+        (Reconcile, AdjudicatePass2) => Some(&[files::RESULTS, files::EXCEPTIONS, files::CHANGES]),
+        (Reconcile, DeferredMerge) => Some(&[files::DEFERRED_LIST]),
+        _ => None,
+    }
+}
+
 /// One stage, with everything it needs owned (it runs on the blocking pool).
 #[derive(Debug)]
 struct Stage {

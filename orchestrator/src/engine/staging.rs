@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use warden_core::plan::Plan;
+use warden_core::workflow::Action;
 use warden_objects::{
     Error as ObjectError, ObjectStore, attempt_prefix, download_dir, download_dir_where, upload_dir,
 };
@@ -83,17 +84,15 @@ impl Staging {
             .map_err(|e| format!("reading the run's attempts: {e}"))?;
         let mut staged = StagedIn::default();
         // A job reads its own directory and its ancestors' (that is where the adjudication
-        // stages and shell jobs look for each other's files): what an upstream job wrote
-        // into another job's directory (setup's input for each partition) is left to that
-        // job's host.
+        // stages and shell jobs look for each other's files), or the files of them a
+        // built-in stage declares: what an upstream job wrote into another job's directory
+        // (setup's input for each partition) is left to that job's host.
         let upstream = ancestors(plan, job);
         let jobs: HashSet<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
-        let mut readable: HashSet<&str> =
-            upstream.iter().map(|&j| plan.jobs[j].id.as_str()).collect();
-        readable.insert(claim.job_id.as_str());
+        let readable = readable(plan, job, &upstream);
         let wanted = |relative: &str| {
             let top = top_dir(relative);
-            !jobs.contains(top) || readable.contains(top)
+            !jobs.contains(top) || readable.contains(top) || readable.contains(relative)
         };
         let work = paths.run_dir.join("work");
         let mut fresh: HashSet<String> = HashSet::new();
@@ -110,7 +109,7 @@ impl Staging {
             let id = &plan.jobs[up].id;
             let marker_path = paths.run_dir.join("staged").join(id);
             let mut marker = Marker::read(&marker_path, committed);
-            if marker.holds_all(readable.iter().copied()) {
+            if marker.holds_all(readable.iter().map(String::as_str)) {
                 continue;
             }
             // Its output is a tree relative to the run's `work/` (its own directory, and
@@ -119,18 +118,18 @@ impl Staging {
                 &self.objects,
                 &out_prefix(claim.run_id, id, committed)?,
                 &work,
-                |relative| wanted(relative) && !marker.holds(top_dir(relative)),
+                |relative| wanted(relative) && !marker.holds_file(relative),
             )
             .await
             {
                 Ok(manifest) => {
                     for (name, entry) in &manifest.files {
-                        if wanted(name) && !marker.holds(top_dir(name)) {
+                        if wanted(name) && !marker.holds_file(name) {
                             fresh.insert(name.clone());
                             staged.bytes += entry.size;
                         }
                     }
-                    marker.add(readable.iter().copied());
+                    marker.add(readable.iter().map(String::as_str));
                     marker.write(&marker_path)?;
                     staged.upstream.push(id.clone());
                 }
@@ -147,7 +146,7 @@ impl Staging {
             .join(format!("{}.ran", claim.job_id));
         let ran_here: i64 = std::fs::read_to_string(&ran_here_path)
             .ok()
-            .and_then(|t| t.trim().parse().ok())
+            .and_then(|t| attempt_of_this_boot(&t))
             .unwrap_or(0);
         // The attempt's output is what it changes relative to this. In its own directory,
         // what an earlier attempt here left is this attempt's to keep (not given to it);
@@ -200,7 +199,7 @@ impl Staging {
             }
         }
         let _ = std::fs::remove_dir_all(&scratch);
-        write_atomically(&ran_here_path, &claim.attempt.to_string())?;
+        write_atomically(&ran_here_path, &with_boot(claim.attempt))?;
         Ok(staged)
     }
 
@@ -348,13 +347,38 @@ pub fn work_prefix(run: i64, job: &str, attempt: i64) -> Result<String, String> 
     .map_err(|e| e.to_string())
 }
 
+/// What `job` reads below the run's `work/`: its own directory, and each ancestor's
+/// directory, whole (`JOB`) or the files of it its stage declares (`JOB/FILE`,
+/// [`super::adjudication::reads_of`]).
+fn readable(plan: &Plan, job: usize, upstream: &BTreeSet<usize>) -> HashSet<String> {
+    let builtin = |j: usize| match &plan.jobs[j].action {
+        Action::Builtin(b) => Some(*b),
+        _ => None,
+    };
+    let mut out = HashSet::from([plan.jobs[job].id.clone()]);
+    for &up in upstream {
+        let dir = &plan.jobs[up].id;
+        let declared = builtin(job)
+            .zip(builtin(up))
+            .and_then(|(reader, writer)| super::adjudication::reads_of(reader, writer));
+        match declared {
+            Some(files) => out.extend(files.iter().map(|f| format!("{dir}/{f}"))),
+            None => {
+                out.insert(dir.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The first directory of a key relative to `work/` (`.` for a file at the top).
 fn top_dir(relative: &str) -> &str {
     relative.split_once('/').map_or(".", |(top, _)| top)
 }
 
 /// What this host holds of an upstream job's committed output (`DATA/runs/R/staged/JOB`):
-/// the attempt, then the directories brought, one a line (`*`: all of it).
+/// the attempt and the boot, then the directories (`DIR`) and files (`DIR/FILE`) brought,
+/// one a line (`*`: all of it).
 #[derive(Debug, Default)]
 struct Marker {
     attempt: i64,
@@ -362,11 +386,12 @@ struct Marker {
 }
 
 impl Marker {
-    /// The marker for `attempt`: empty when the file is absent or names another attempt.
+    /// The marker for `attempt`: empty when the file is absent, names another attempt, or
+    /// was written before the host last booted.
     fn read(path: &Path, attempt: i64) -> Marker {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let mut lines = text.lines();
-        if lines.next().and_then(|a| a.trim().parse().ok()) != Some(attempt) {
+        if lines.next().and_then(attempt_of_this_boot) != Some(attempt) {
             return Marker {
                 attempt,
                 ..Marker::default()
@@ -394,8 +419,19 @@ impl Marker {
         self.all() || self.dirs.contains(dir)
     }
 
-    fn holds_all<'a>(&self, dirs: impl Iterator<Item = &'a str>) -> bool {
-        self.all() || (self.dirs.contains(".") && dirs.into_iter().all(|d| self.dirs.contains(d)))
+    /// Whether the file at `relative` (below `work/`) is here: its directory was brought
+    /// whole, or the file by name.
+    fn holds_file(&self, relative: &str) -> bool {
+        self.holds(top_dir(relative)) || self.dirs.contains(relative)
+    }
+
+    /// Whether every entry (`DIR`, or `DIR/FILE`) is here.
+    fn holds_all<'a>(&self, entries: impl Iterator<Item = &'a str>) -> bool {
+        let held = |e: &str| match e.split_once('/') {
+            Some((dir, _)) => self.dirs.contains(dir) || self.dirs.contains(e),
+            None => self.dirs.contains(e),
+        };
+        self.all() || (self.dirs.contains(".") && entries.into_iter().all(held))
     }
 
     fn add<'a>(&mut self, dirs: impl Iterator<Item = &'a str>) {
@@ -404,7 +440,7 @@ impl Marker {
     }
 
     fn write(&self, path: &Path) -> Result<(), String> {
-        let mut text = format!("{}\n", self.attempt);
+        let mut text = format!("{}\n", with_boot(self.attempt));
         for d in &self.dirs {
             text.push_str(d);
             text.push('\n');
@@ -424,6 +460,31 @@ fn move_into(from: &Path, to: &Path) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", target.display()))?;
     }
     Ok(())
+}
+
+/// This boot of the host (Linux's boot id; empty elsewhere). Downloads are renamed into
+/// place without waiting for the disk, and a job's own files are written the same way, so
+/// after an operating-system crash what a host holds is not taken on trust: the markers of
+/// what was brought, and of what ran here, name the boot they were written in.
+fn boot() -> &'static str {
+    static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|id| id.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// `ATTEMPT BOOT`: a marker's first line.
+fn with_boot(attempt: i64) -> String {
+    format!("{attempt} {}", boot())
+}
+
+/// The attempt a marker line names, if it was written in this boot.
+fn attempt_of_this_boot(line: &str) -> Option<i64> {
+    let mut parts = line.split_whitespace();
+    let attempt = parts.next()?.parse().ok()?;
+    (parts.next().unwrap_or_default() == boot()).then_some(attempt)
 }
 
 /// Writes `text` to `path` whole (a temporary file renamed), making its directory.
@@ -524,6 +585,15 @@ mod tests {
         assert!(!Marker::read(&path, 3).holds("SETUP"));
         Marker::everything(3).write(&path).expect("written");
         assert!(Marker::read(&path, 3).holds_all(["ANY"].into_iter()));
+        // Written before the host last booted: nothing held (downloads are not flushed).
+        let text = std::fs::read_to_string(&path).expect("read");
+        let first = text.lines().next().expect("a first line").to_string();
+        assert_eq!(first, format!("3 {}", boot()));
+        let earlier_boot = text.replacen(&first, "3 0f0e0d0c-earlier-boot", 1);
+        std::fs::write(&path, earlier_boot).expect("written");
+        assert!(!Marker::read(&path, 3).holds("ANY"));
+        assert_eq!(attempt_of_this_boot(&with_boot(7)), Some(7));
+        assert_eq!(attempt_of_this_boot("7 another-boot"), None);
     }
 
     #[test]
@@ -554,5 +624,69 @@ jobs:
             .map(|j| plan.jobs[j].id.as_str())
             .collect();
         assert_eq!(order, ["FIRST", "MID", "LAST"]);
+    }
+
+    #[test]
+    fn stages_bring_only_the_files_they_declare() {
+        let nightly = concat!(env!("CARGO_MANIFEST_DIR"), "/../workflows/nightly.yaml");
+        let plan = crate::load::load_workflow(nightly)
+            .expect("readable")
+            .compilation
+            .workflow
+            .expect("compiles")
+            .instantiate(
+                "2025-03-04".parse().expect("date"),
+                &warden_core::plan::PlanOptions::default(),
+            )
+            .expect("plans");
+        let reads = |id: &str| {
+            let j = plan.job_index(id).expect(id);
+            let mut r: Vec<String> = readable(&plan, j, &ancestors(&plan, j))
+                .into_iter()
+                .collect();
+            r.sort();
+            r
+        };
+        // A partition: its own directory (setup wrote its input there) and setup's
+        // deferred families, not setup's members.
+        assert_eq!(
+            reads("CLMADJUD-P02"),
+            ["CLMADJUD-P02", "CLMSETUP/deferred-families.bin"]
+        );
+        // Pass 2: the merge's directory, nothing of setup's or the partitions'.
+        assert_eq!(reads("CLMADJUD-PASS2"), ["CLMADJUD-PASS2", "CLMDEFMERGE"]);
+        let reconcile = reads("CLMRECONCILE");
+        assert!(reconcile.contains(&"CLMADJUD-P01/claims.bin".to_string()));
+        assert!(reconcile.contains(&"CLMSETUP/members.bin".to_string()));
+        assert!(!reconcile.contains(&"CLMADJUD-P01/members.bin".to_string()));
+        assert!(
+            !reconcile
+                .iter()
+                .any(|r| r == "CLMSETUP" || r == "CLMADJUD-P01")
+        );
+        // A job that declares nothing reads its ancestors' directories whole.
+        let loads = reads("CLMEXCLOAD");
+        assert!(loads.contains(&"CLMRECONCILE".to_string()));
+        assert!(loads.contains(&"CLMSETUP".to_string()));
+    }
+
+    #[test]
+    fn a_marker_holds_files_brought_by_name_and_directories_brought_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("staged/SETUP");
+        let mut m = Marker::read(&path, 1);
+        m.add(["P01", "SETUP/deferred-families.bin"].into_iter());
+        m.write(&path).expect("written");
+        let m = Marker::read(&path, 1);
+        assert!(m.holds_file("SETUP/deferred-families.bin"));
+        assert!(
+            !m.holds_file("SETUP/members.bin"),
+            "not brought by the partition"
+        );
+        assert!(m.holds_file("P01/claims.bin"));
+        assert!(m.holds_all(["P01", "SETUP/deferred-families.bin"].into_iter()));
+        // The merge also needs setup's members: not all of it is here.
+        assert!(!m.holds_all(["SETUP/deferred-families.bin", "SETUP/members.bin"].into_iter()));
+        assert!(!m.holds_all(["SETUP"].into_iter()));
     }
 }

@@ -163,7 +163,7 @@ pub fn partitioned_sources(l: &Layout, manifest: &Manifest) -> Sources {
         stages,
         start_members: l.setup().join(layout::MEMBERS),
         rejects: l.setup().join(layout::REJECTS),
-        deferred_list: Some(l.merge().join("deferred.csv")),
+        deferred_list: Some(l.merge().join(layout::DEFERRED_LIST)),
     }
 }
 

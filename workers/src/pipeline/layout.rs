@@ -99,6 +99,8 @@ pub const MANIFEST: &str = "manifest.json";
 pub const DEFERRED_FAMILIES: &str = "deferred-families.bin";
 pub const REJECTS: &str = "rejects.csv";
 pub const REFS: &str = "refs.csv";
+/// In the merge's directory: the deferred claims, listed for reconciliation.
+pub const DEFERRED_LIST: &str = "deferred.csv";
 /// The store's accumulators for the stream, exported before setup (`ytd.rs`).
 pub const STORE_YTD: &str = "ytd-from-store.bin";
 /// In OUT: the members whose accumulators changed, start and end (`ytd.rs`).

@@ -56,7 +56,7 @@ pub fn run(layout: &Layout, partitions: usize) -> Result<MergeSummary> {
     }
     let out_path = dir.join(layout::DEFERRED);
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&out_path).at(&out_path)?);
-    let list_path = dir.join("deferred.csv");
+    let list_path = dir.join(layout::DEFERRED_LIST);
     let mut list = BufWriter::new(File::create(&list_path).at(&list_path)?);
     list.write_all(b"claim_id,partition,reasons\n")
         .at(&list_path)?;

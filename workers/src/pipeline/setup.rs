@@ -499,7 +499,7 @@ pub fn run(
             layout::DEFERRED,
             layout::REFS,
             layout::MEMBERS,
-            "deferred.csv",
+            layout::DEFERRED_LIST,
         ] {
             let _ = std::fs::remove_file(merge_dir.join(f));
         }
