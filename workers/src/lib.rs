@@ -8,6 +8,7 @@
 
 pub mod generate;
 pub mod impact;
+pub mod intake;
 pub mod io;
 pub mod model;
 pub mod pipeline;
