@@ -43,6 +43,14 @@ pub struct GenerateArgs {
     /// there, else the built-in copies of the shipped plans.
     #[arg(long, value_name = "DIR")]
     pub plans: Option<PathBuf>,
+    /// Also write the claims in a partner's layout (its mapping's name in `--partners`, or
+    /// a path to one), as `PARTNER.csv` or `PARTNER.txt` (fixed width), trailer included:
+    /// what `warden intake` takes in. Malformed rows (`--bad-rows`) are left out of it.
+    #[arg(long)]
+    pub partner: Vec<String>,
+    /// The directory of partner mappings.
+    #[arg(long, default_value = super::intake::PARTNERS_DIR, value_name = "DIR")]
+    pub partners: PathBuf,
 }
 
 /// Writes `members.csv` and `claims.csv` into `dir` (which must exist).
@@ -94,6 +102,24 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
         }
     };
     bars.finish();
+    for partner in &args.partner {
+        let mapping = match super::intake::load_mapping(partner, &args.partners, err)? {
+            Ok(m) => m,
+            Err(code) => return Ok(code),
+        };
+        match write_partner_file(&args.out, &mapping, &plans) {
+            Ok((path, n)) => writeln!(
+                out,
+                "wrote {}: {n} claims in {}'s layout",
+                path.display(),
+                mapping.partner
+            )?,
+            Err(e) => {
+                writeln!(err, "error: {}'s layout: {e}", mapping.partner)?;
+                return Ok(super::EXIT_INVALID);
+            }
+        }
+    }
     writeln!(
         out,
         "wrote {}: {} members in {} families, {} claims ({} duplicates, {} prior authorisations, {} COB of which {} with the primary here, {} non-standard codes, {} malformed rows)",
@@ -109,4 +135,31 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
         stats.bad_rows
     )?;
     Ok(EXIT_OK)
+}
+
+/// Writes `dir/claims.csv`'s well-formed claims in `mapping`'s layout; the file and how many.
+fn write_partner_file(
+    dir: &std::path::Path,
+    mapping: &warden_workers::intake::Mapping,
+    plans: &warden_workers::plans::Plans,
+) -> Result<(PathBuf, usize), String> {
+    use warden_workers::intake::mapping::Format;
+    use warden_workers::io::claims_csv;
+    let text = std::fs::read_to_string(dir.join("claims.csv")).map_err(|e| e.to_string())?;
+    let claims: Vec<_> = text
+        .lines()
+        .skip(1)
+        .filter_map(|row| {
+            let fields: Vec<&str> = row.split(',').collect();
+            claims_csv::parse_row(&fields, plans).ok()
+        })
+        .collect();
+    let bytes = warden_workers::intake::partner_file::write(mapping, plans, &claims)?;
+    let extension = match mapping.format {
+        Format::Csv { .. } => "csv",
+        Format::FixedWidth { .. } => "txt",
+    };
+    let path = dir.join(format!("{}.{extension}", mapping.partner.to_lowercase()));
+    std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path, claims.len()))
 }

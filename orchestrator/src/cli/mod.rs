@@ -21,6 +21,7 @@ mod cycle_args;
 mod demo;
 mod demo_impact;
 mod impact;
+mod intake;
 mod limits;
 mod objects_args;
 mod operate;
@@ -106,6 +107,9 @@ enum Command {
     /// Synthetic claims (issue #5).
     #[command(subcommand)]
     Claims(claims::ClaimsCommand),
+    /// Partner claim files through the partner's mapping into the claims input, with
+    /// rejects, control totals and acknowledgements (docs/intake.md).
+    Intake(intake::IntakeArgs),
     /// Adjudicate claims: partitioned two-pass (default) or serial; reconciled.
     Adjudicate(adjudicate::AdjudicateArgs),
     /// Plan or rebalance PCP-group partition boundaries.
@@ -180,6 +184,7 @@ where
         Command::Alerts(args) => alerts::alerts(&args, out, err),
         Command::Ack(args) => alerts::ack(&args, out, err),
         Command::Claims(command) => claims::run(&command, out, err),
+        Command::Intake(args) => intake::run(&args, out, err),
         Command::Adjudicate(args) => adjudicate::run(&args, out, err),
         Command::Partitions(command) => partitions::run(&command, out, err),
         Command::Demo(args) => demo::run(&args, out, err),
