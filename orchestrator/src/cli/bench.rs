@@ -30,6 +30,8 @@ pub enum BenchCommand {
     /// The nightly adjudication through `warden worker` processes, job files on the local
     /// disk against an object store (`--objects`).
     Objects(super::bench_objects::ObjectsBenchArgs),
+    /// Partner claim files through intake: claims per second and peak memory per layout.
+    Intake(super::bench_intake::IntakeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +67,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         }
         BenchCommand::Impact(args) => return super::bench_impact::run(args, out, err),
         BenchCommand::Objects(args) => return super::bench_objects::run(args, out, err),
+        BenchCommand::Intake(args) => return super::bench_intake::run(args, out, err),
     };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())

@@ -51,7 +51,9 @@ pub struct ObjectsBenchArgs {
     /// Repetitions of the three runs; the median of each is reported. 1 to 100.
     #[arg(long, default_value_t = 1, value_parser = super::limits::count(super::limits::MAX_REPEAT))]
     pub repeat: usize,
-    /// Where the input and the runs go (kept; the input is reused when its parameters match).
+    /// Where the input and the runs go. The input is kept and reused when its parameters
+    /// match; of the runs, only the last repetition's are kept (an earlier invocation's are
+    /// removed: each run leaves gigabytes).
     #[arg(long, default_value = "target/bench-objects")]
     pub dir: PathBuf,
     /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is there,
@@ -142,6 +144,10 @@ pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Wr
         "nightly adjudication: {} claims, {} partitions, checkpoints every {}; objects {}",
         args.claims, args.partitions, args.checkpoint_every, args.objects
     )?;
+    // Each run leaves gigabytes (the work directories of two hosts, and a local store): an
+    // earlier invocation's runs are removed, and of this one's only the last repetition is
+    // kept to look at.
+    let _ = std::fs::remove_dir_all(args.dir.join("runs"));
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); MODES.len()];
     let mut peak: Option<u64> = None;
     for i in 0..args.repeat {
@@ -150,7 +156,11 @@ pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Wr
             let run_dir = std::path::absolute(args.dir.join("runs").join(&tag))?;
             let _ = std::fs::remove_dir_all(&run_dir);
             std::fs::create_dir_all(&run_dir)?;
-            match measure(args, *mode, &exe, &input, &run_dir, &tag) {
+            let measured = measure(args, *mode, &exe, &input, &run_dir, &tag);
+            if i + 1 < args.repeat {
+                let _ = std::fs::remove_dir_all(&run_dir);
+            }
+            match measured {
                 Ok(measured) => {
                     writeln!(
                         out,

@@ -15,6 +15,7 @@ mod bench;
 mod bench_accumulators;
 mod bench_adjudicate;
 mod bench_impact;
+mod bench_intake;
 mod bench_objects;
 mod claims;
 mod cycle_args;
