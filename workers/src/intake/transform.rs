@@ -29,6 +29,9 @@ pub enum Code {
     FieldRejectsFile,
     /// File level: the file is empty or has no claim records.
     Empty,
+    /// File level: an X12 envelope that is not one (a bad ISA, control numbers that do not
+    /// match, segments out of place).
+    Envelope,
 }
 
 impl Code {
@@ -48,6 +51,7 @@ impl Code {
             Code::TotalsMismatch => "TOTALS_MISMATCH",
             Code::FieldRejectsFile => "FIELD_REJECTS_FILE",
             Code::Empty => "EMPTY",
+            Code::Envelope => "ENVELOPE",
         }
     }
 }
