@@ -379,3 +379,76 @@ fn a_bad_mapping_is_refused_with_its_line_and_column() {
         "{word}"
     );
 }
+
+#[test]
+fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
+    let (claims, _) = generated(300);
+    let parties = intake::x12_837_write::Parties {
+        sender: "WARDENGEN".into(),
+        receiver: "ACMEPAYER".into(),
+        control: 905,
+    };
+    let bytes = intake::x12_837_write::write(&claims, &plans(), &parties);
+    let envelope = intake::x12_envelope::read(&bytes).expect("our own envelope check");
+    let sets: usize = envelope.groups.iter().map(|g| g.sets.len()).sum();
+    let clms: usize = envelope
+        .groups
+        .iter()
+        .flat_map(|g| &g.sets)
+        .flat_map(|s| &s.segments)
+        .filter(|s| s.id() == b"CLM")
+        .count();
+    assert_eq!(clms, claims.len());
+    assert!(sets >= 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claims.837");
+    std::fs::write(&path, &bytes).unwrap();
+    // pyx12 (PyPI), installed by .ci/run: an implementation-guide validator that is not ours.
+    let Ok(out) = std::process::Command::new("x12valid").arg(&path).output() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "x12valid (pip install pyx12) must be on PATH under CI"
+        );
+        eprintln!("skipped: x12valid (pyx12) is not installed");
+        return;
+    };
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // x12valid exits 1 whether or not the file is valid: its verdict is the `: OK` or
+    // `: Failure` it prints, with an ERROR line per problem.
+    assert!(
+        report.contains(": OK") && !report.contains("ERROR"),
+        "pyx12 refused the generated 837 ({}):\n{report}",
+        out.status
+    );
+    // The validator is not a rubber stamp: a wrong segment count is its failure too.
+    let text = String::from_utf8(bytes).unwrap();
+    let se = text
+        .lines()
+        .find(|l| l.starts_with("SE*"))
+        .unwrap()
+        .to_string();
+    let count: u32 = se.split('*').nth(1).unwrap().parse().unwrap();
+    let wrong = text.replacen(
+        &se,
+        &se.replacen(&format!("SE*{count}*"), &format!("SE*{}*", count + 1), 1),
+        1,
+    );
+    std::fs::write(&path, wrong).unwrap();
+    let out = std::process::Command::new("x12valid")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains(": Failure") && report.contains("SE count"),
+        "{report}"
+    );
+}
