@@ -63,11 +63,14 @@ fn generated_partner_files_come_back_as_the_generated_claims() {
         "acme-pbm",
         "--partner",
         "keystone-tpa",
+        "--partner",
+        "summit-clearinghouse",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     for (partner, file) in [
         ("acme-pbm", "acme-pbm.csv"),
         ("keystone-tpa", "keystone-tpa.txt"),
+        ("summit-clearinghouse", "summit-clearinghouse.837"),
     ] {
         let out = dir.join(partner);
         let o = warden(&[
@@ -93,7 +96,7 @@ fn generated_partner_files_come_back_as_the_generated_claims() {
         )
         .unwrap();
         assert_eq!(ack["status"], "accepted");
-        assert_eq!(ack["trailer"]["count"], 4000);
+        assert_eq!(ack["records"]["accepted"], 4000);
     }
 }
 

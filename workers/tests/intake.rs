@@ -69,7 +69,7 @@ fn reconciles(i: &FileIntake) {
 #[test]
 fn every_shipped_partner_round_trips_generated_claims() {
     let (claims, canonical) = generated(3_000);
-    for name in ["acme-pbm", "keystone-tpa"] {
+    for name in ["acme-pbm", "keystone-tpa", "summit-clearinghouse"] {
         let m = partner(name);
         let file =
             partner_file::write(&m, &plans(), &claims).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -82,13 +82,16 @@ fn every_shipped_partner_round_trips_generated_claims() {
             got.rejects.first()
         );
         assert_eq!(got.totals.accepted, claims.len() as u64, "{name}");
-        assert_eq!(
-            got.totals.trailer_count,
-            Some(claims.len() as u64),
-            "{name}"
-        );
         let billed: i64 = claims.iter().map(|c| c.billed).sum();
-        assert_eq!(got.totals.trailer_billed, Some(billed), "{name}");
+        assert_eq!(got.totals.billed_accepted, billed, "{name}");
+        if m.trailer.is_some() {
+            assert_eq!(
+                got.totals.trailer_count,
+                Some(claims.len() as u64),
+                "{name}"
+            );
+            assert_eq!(got.totals.trailer_billed, Some(billed), "{name}");
+        }
         if let Some((a, b)) = got
             .claims_csv
             .lines()
@@ -382,7 +385,15 @@ fn a_bad_mapping_is_refused_with_its_line_and_column() {
 
 #[test]
 fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
-    let (claims, _) = generated(300);
+    let (claims, _) = generated(2_000);
+    // Every optional part of the writer is in the file: prior authorisations, other payers,
+    // and an other payer's id (REF*2U).
+    assert!(claims.iter().any(|c| c.prior_auth.is_some()));
+    assert!(
+        claims
+            .iter()
+            .any(|c| c.cob.is_some_and(|cob| cob.partner.is_some()))
+    );
     let parties = intake::x12_837_write::Parties {
         sender: "WARDENGEN".into(),
         receiver: "ACMEPAYER".into(),
@@ -450,5 +461,103 @@ fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
     assert!(
         report.contains(": Failure") && report.contains("SE count"),
         "{report}"
+    );
+}
+
+/// An 837 of `n` generated claims from the shipped X12 partner's writer.
+fn an_837(n: u64) -> (Vec<Claim>, String) {
+    let (claims, _) = generated(n);
+    let bytes = partner_file::write(&partner("summit-clearinghouse"), &plans(), &claims)
+        .expect("an 837 of generated claims");
+    (claims, String::from_utf8(bytes).expect("an 837 is ASCII"))
+}
+
+fn take_837(text: &str) -> FileIntake {
+    let got = intake::intake(&partner("summit-clearinghouse"), &plans(), text.as_bytes());
+    reconciles(&got);
+    got
+}
+
+/// The position (ISA = 1) of the first segment starting with `prefix`.
+fn position(text: &str, prefix: &str) -> u64 {
+    text.split('~')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .position(|s| s.starts_with(prefix))
+        .expect("the segment is there") as u64
+        + 1
+}
+
+#[test]
+fn an_837_with_a_bad_envelope_or_hierarchy_is_refused_with_the_segment() {
+    let (_, text) = an_837(40);
+    // A transaction set whose SE count is off.
+    let se = text.lines().find(|l| l.starts_with("SE*")).unwrap();
+    let n: u32 = se.split('*').nth(1).unwrap().parse().unwrap();
+    let wrong = text.replacen(
+        se,
+        &se.replacen(&format!("SE*{n}*"), &format!("SE*{}*", n - 1), 1),
+        1,
+    );
+    let got = take_837(&wrong);
+    let r = refused(&got);
+    assert_eq!(
+        (r.code, r.line),
+        (Code::TotalsMismatch, position(&text, "SE*"))
+    );
+    // Cut short anywhere.
+    assert_eq!(
+        refused(&take_837(&text[..text.len() / 2])).code,
+        Code::Truncated
+    );
+    // A subscriber loop whose parent is not there.
+    let broken = text.replacen("HL*2*1*22*0", "HL*2*9*22*0", 1);
+    let r = refused(&take_837(&broken)).clone();
+    assert_eq!(r.code, Code::Envelope);
+    assert!(r.reason.contains("parent HL 9"), "{}", r.reason);
+    // Not a professional 837.
+    let institutional = text.replace("005010X222A1", "005010X223A2");
+    assert_eq!(refused(&take_837(&institutional)).code, Code::Envelope);
+}
+
+#[test]
+fn a_bad_value_in_an_837_rejects_its_claim_at_the_clm_segment() {
+    let (claims, text) = an_837(30);
+    let first = format!("CLM*{}*", claims[0].id);
+    let clm = text.lines().find(|l| l.starts_with(&first)).unwrap();
+    let billed = clm.split('*').nth(2).unwrap();
+    let bad = text.replacen(clm, &clm.replacen(&format!("*{billed}*"), "*12.345*", 1), 1);
+    // The unknown filing indicator of the second claim's subscriber.
+    let second = text.match_indices("SBR*P*18*").nth(1).unwrap().0;
+    let sbr_end = second + text[second..].find('~').unwrap();
+    let sbr = &text[second..sbr_end];
+    let filing = sbr.rsplit('*').next().unwrap();
+    let bad = format!(
+        "{}{}{}",
+        &bad[..bad.find(sbr).unwrap()],
+        sbr.replacen(&format!("*{filing}"), "*XX", 1),
+        &bad[bad.find(sbr).unwrap() + sbr.len()..]
+    );
+    let got = take_837(&bad);
+    assert_eq!(got.status, Status::Accepted);
+    let seen: Vec<(u64, &str, Code)> = got
+        .rejects
+        .iter()
+        .map(|r| (r.line, r.field.as_str(), r.code))
+        .collect();
+    assert_eq!(
+        seen[0],
+        (position(&text, &first), "billed", Code::TooManyDecimals)
+    );
+    assert_eq!((seen[1].1, seen[1].2), ("stream", Code::UnknownCode));
+    assert_eq!((got.totals.received, got.totals.rejected), (30, 2));
+    // An 837 mapping naming a field this reader does not have is told the names.
+    let m = std::fs::read_to_string("../workflows/partners/summit-clearinghouse.yaml").unwrap();
+    let e = mapping::parse(Path::new("s.yaml"), &m.replace("2300.CLM02", "2300.CLM99"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`2300.CLM99` is not an 837 field") && e.contains("2300.CLM02"),
+        "{e}"
     );
 }

@@ -79,6 +79,7 @@ pub fn intake(mapping: &Mapping, plans: &Plans, bytes: &[u8]) -> FileIntake {
     let outcome = match &mapping.format {
         Format::Csv { delimiter, header } => run.csv(bytes, *delimiter, *header),
         Format::FixedWidth { header_tag } => run.fixed(bytes, header_tag.as_deref()),
+        Format::X12_837 => run.x12(bytes),
     };
     run.finish(outcome)
 }
@@ -253,6 +254,27 @@ impl<'m> Run<'m> {
                 ));
             }
             self.claim(&record)?;
+        }
+        Ok(())
+    }
+
+    /// An 837: its envelope and hierarchy checked (`x12_837_read`), then each claim (CLM)
+    /// mapped like a record, its `line` the CLM segment's position in the interchange.
+    fn x12(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
+        let names = super::x12_837_read::FIELDS;
+        for (i, f) in self.mapping.fields.iter().enumerate() {
+            if let Source::Column(name) = &f.source {
+                self.places[i] = names.iter().position(|n| n == name).map(Place::Index);
+            }
+        }
+        let claims = super::x12_837_read::claims(bytes)
+            .map_err(|e| refusal(u64::from(e.position), e.code, e.reason))?;
+        for c in &claims {
+            let fields: Vec<&[u8]> = c.values.iter().map(String::as_bytes).collect();
+            self.claim(&Record {
+                line: u64::from(c.position),
+                fields,
+            })?;
         }
         Ok(())
     }

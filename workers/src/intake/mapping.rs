@@ -47,6 +47,9 @@ pub enum Format {
     /// One record a line, fields at fixed byte positions; lines starting with `header_tag`
     /// are headers (skipped, not claims).
     FixedWidth { header_tag: Option<String> },
+    /// An ANSI X12 837 professional interchange (005010X222A1): one record per claim (CLM),
+    /// its fields named by loop, segment and element (`x12_837_read::FIELDS`).
+    X12_837,
 }
 
 /// Where a field's text comes from.
@@ -273,7 +276,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Mapping, MappingError> {
     let mut fields = Vec::with_capacity(COLUMNS.len());
     for target in COLUMNS {
         match raw.fields.value.get(target) {
-            Some(f) => fields.push(field(target, f, fixed, &at)?),
+            Some(f) => fields.push(field(target, f, &format, &at)?),
             None if OPTIONAL_TARGETS.contains(&target) => fields.push(FieldMap {
                 target,
                 source: Source::Nothing,
@@ -296,6 +299,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Mapping, MappingError> {
         }
     }
     let trailer = match &raw.trailer {
+        Some(t) if format == Format::X12_837 => {
+            return Err(at(
+                &t.referenced,
+                "an X12 837 has no trailer record: its SE, GE and IEA segments are its control \
+                 totals, checked always"
+                    .into(),
+            ));
+        }
         Some(t) => Some(trailer(t, fixed, &at)?),
         None => None,
     };
@@ -351,9 +362,20 @@ fn format(raw: &Spanned<RawFormat>, at: &At<'_>) -> Result<Format, MappingError>
                 header_tag: f.header_tag.clone().filter(|t| !t.is_empty()),
             })
         }
+        "x12-837" => {
+            if f.delimiter.is_some() || f.header.is_some() || f.header_tag.is_some() {
+                return Err(at(
+                    &raw.referenced,
+                    "an X12 837 declares its own delimiters and envelope: write only \
+                     `kind: x12-837`"
+                        .into(),
+                ));
+            }
+            Ok(Format::X12_837)
+        }
         other => Err(at(
             &f.kind.referenced,
-            format!("unknown format `{other}`: write `csv` or `fixed-width` (X12 837 is next)"),
+            format!("unknown format `{other}`: write `csv`, `fixed-width` or `x12-837`"),
         )),
     }
 }
@@ -387,12 +409,30 @@ fn strftime(raw: &Spanned<String>, at: &At<'_>) -> Result<String, MappingError> 
 fn field(
     target: &'static str,
     raw: &Spanned<RawField>,
-    fixed: bool,
+    format: &Format,
     at: &At<'_>,
 ) -> Result<FieldMap, MappingError> {
+    let fixed = matches!(format, Format::FixedWidth { .. });
+    let x12 = matches!(format, Format::X12_837);
     let f = &raw.value;
     let here = &raw.referenced;
     let source = match (&f.from, &f.start, &f.length, &f.value) {
+        (Some(from), None, None, None) if x12 => {
+            let names = &super::x12_837_read::FIELDS;
+            if !names.contains(&from.value.as_str()) {
+                let near = crate::intake::nearest(&from.value, names);
+                return Err(at(
+                    &from.referenced,
+                    format!(
+                        "`{target}`: `{}` is not an 837 field this reader names{near}; the names \
+                         are {}",
+                        from.value,
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Source::Column(from.value.clone())
+        }
         (Some(from), None, None, None) if !fixed => Source::Column(from.value.clone()),
         (Some(from), None, None, None) => {
             return Err(at(

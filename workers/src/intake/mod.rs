@@ -12,6 +12,7 @@ pub mod file;
 pub mod mapping;
 pub mod partner_file;
 pub mod transform;
+pub mod x12_837_read;
 pub mod x12_837_write;
 pub mod x12_envelope;
 

@@ -10,6 +10,21 @@ use crate::plans::Plans;
 
 /// `claims` as the partner's file.
 pub fn write(mapping: &Mapping, plans: &Plans, claims: &[Claim]) -> Result<Vec<u8>, String> {
+    if mapping.format == Format::X12_837 {
+        // An 837's layout is the implementation guide's, written by `x12_837_write`; the
+        // partner's mapping reads it.
+        let parties = super::x12_837_write::Parties {
+            sender: "WARDENGEN".into(),
+            receiver: mapping
+                .partner
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(15)
+                .collect(),
+            control: 1,
+        };
+        return Ok(super::x12_837_write::write(claims, plans, &parties));
+    }
     let mut rows = Vec::with_capacity(claims.len());
     let mut billed_total = 0i64;
     for c in claims {
@@ -32,6 +47,7 @@ pub fn write(mapping: &Mapping, plans: &Plans, claims: &[Claim]) -> Result<Vec<u
         Format::FixedWidth { header_tag } => {
             fixed_file(mapping, header_tag.as_deref(), &rows, billed_total)
         }
+        Format::X12_837 => unreachable!("an 837 is written above"),
     }
 }
 

@@ -16,7 +16,7 @@
 //! | diagnosis | 2300 HI01-2 (ABK) |
 //! | procedure, service_date | 2400 SV101-2, DTP*472 |
 //! | prior_auth | 2300 REF*G1 |
-//! | cob_other_payer, cob_primary_paid | 2320 SBR09 and 2330B NM109, AMT*D |
+//! | cob_other_payer, cob_primary_paid, cob_partner | 2330B NM109, 2320 AMT*D, 2330B REF*2U |
 //! | received | BHT04/BHT05 of its transaction set (claims are grouped by it) |
 
 use std::fmt::Write;
@@ -210,6 +210,9 @@ fn transaction_set(claims: &[Claim], plans: &Plans, parties: &Parties, n: u32, o
                 "NM1*PR*2*OTHER PAYER*****PI*{}",
                 cob.other_payer.as_str()
             ));
+            if let Some(partner) = cob.partner {
+                segments.push(format!("REF*2U*{partner}"));
+            }
         }
         segments.push("LX*1".into());
         segments.push(format!(

@@ -1,0 +1,347 @@
+//! The claims of an ANSI X12 837 interchange as named fields, one record per claim (CLM),
+//! for the same mapping, transforms and rejects as CSV and fixed-width files. The envelope
+//! is checked first (`x12_envelope`); each transaction set is then parsed by `x12-types`,
+//! whose 837 bindings keep the HL loops as a flat list: the hierarchy (billing provider 20 →
+//! subscriber 22 → patient 23) is rebuilt here from HL01/HL02. The CLM segments counted in
+//! the envelope must equal the claims parsed: nothing the parser skips goes unnoticed.
+
+use std::collections::HashMap;
+
+use x12_types::util::Parser;
+use x12_types::v005010::{_837, _837Loop2000, _837Loop2300};
+
+use super::transform::Code;
+use super::x12_envelope::{self, EnvelopeError, Interchange};
+
+/// The names a mapping's `from:` can take in an 837 (loop, segment, element; `-2` is a
+/// composite's second component). docs/intake.md lists them with their meaning.
+pub const FIELDS: [&str; 20] = [
+    "BHT04",
+    "BHT05",
+    "BHT04+BHT05",
+    "2000B.SBR03",
+    "2000B.SBR04",
+    "2000B.SBR09",
+    "2010BA.NM109",
+    "2010BB.NM109",
+    "2300.CLM01",
+    "2300.CLM02",
+    "2300.CLM05-1",
+    "2300.REF*G1",
+    "2300.HI01-2",
+    "2310A.REF*G2",
+    "2310B.REF*G2",
+    "2320.AMT*D",
+    "2330B.NM109",
+    "2330B.REF*2U",
+    "2400.SV101-2",
+    "2400.DTP*472",
+];
+
+/// One claim: its CLM segment's position and a value per name of [`FIELDS`] (empty when the
+/// file does not carry it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub position: u32,
+    pub values: Vec<String>,
+}
+
+fn refuse(code: Code, position: u32, reason: impl Into<String>) -> EnvelopeError {
+    EnvelopeError {
+        code,
+        position,
+        reason: reason.into(),
+    }
+}
+
+/// Every claim of the interchange in `bytes`, in order; a bad envelope, a transaction set the
+/// parser cannot read whole, or a broken HL hierarchy refuses the file.
+pub fn claims(bytes: &[u8]) -> Result<Vec<ClaimRecord>, EnvelopeError> {
+    let interchange = x12_envelope::read(bytes)?;
+    let mut out = Vec::new();
+    for group in &interchange.groups {
+        if !group.version.starts_with("005010X222") {
+            return Err(refuse(
+                Code::Envelope,
+                group.sets.first().map_or(0, |s| s.segments[0].position),
+                format!(
+                    "GS08 `{}`: this reader takes 837 professional (005010X222A1)",
+                    group.version
+                ),
+            ));
+        }
+        for set in &group.sets {
+            read_set(&interchange, set, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn read_set(
+    interchange: &Interchange<'_>,
+    set: &x12_envelope::TransactionSet<'_>,
+    out: &mut Vec<ClaimRecord>,
+) -> Result<(), EnvelopeError> {
+    let st = set.segments[0].position;
+    if set.segments[0].element(1) != "837" {
+        return Err(refuse(
+            Code::Envelope,
+            st,
+            "not an 837 transaction set (ST01)",
+        ));
+    }
+    // x12-types reads `*` between elements and `~` after segments: the set is written
+    // again with those, refusing data that holds them under other delimiters.
+    let d = interchange.delimiters;
+    let mut text = String::new();
+    let mut positions = Vec::new();
+    for s in &set.segments {
+        for (i, e) in s.elements.iter().enumerate() {
+            let e = std::str::from_utf8(e).map_err(|_| {
+                refuse(
+                    Code::BadEncoding,
+                    s.position,
+                    "bytes that are not UTF-8 in the segment",
+                )
+            })?;
+            if (d.element != b'*' && e.contains('*')) || e.contains('~') {
+                return Err(refuse(
+                    Code::Envelope,
+                    s.position,
+                    "a value holds `*` or `~`, which this reader cannot tell from delimiters",
+                ));
+            }
+            if i > 0 {
+                text.push('*');
+            }
+            text.push_str(e);
+        }
+        text.push_str("~\n");
+        if s.id() == b"CLM" {
+            positions.push(s.position);
+        }
+    }
+    let parsed = match _837::parse(&text) {
+        Ok((rest, parsed)) if rest.trim().is_empty() => parsed,
+        Ok((rest, _)) => {
+            let unread = rest.lines().next().unwrap_or("").to_string();
+            let at = set
+                .segments
+                .iter()
+                .find(|s| unread.starts_with(&String::from_utf8_lossy(s.id()).to_string()))
+                .map_or(st, |s| s.position);
+            return Err(refuse(
+                Code::Envelope,
+                at,
+                format!(
+                    "transaction set {} cannot be read past `{unread}`",
+                    set.control
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(refuse(
+                Code::Envelope,
+                st,
+                format!(
+                    "transaction set {} is not an 837 the parser can read: {e}",
+                    set.control
+                ),
+            ));
+        }
+    };
+    let component = char::from(d.component);
+    let bht04 = parsed
+        .bht
+        ._04
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let bht05 = parsed
+        .bht
+        ._05
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let hls = hierarchy(&parsed.loop_2000, st)?;
+    let mut read = 0usize;
+    for (i, hl) in parsed.loop_2000.iter().enumerate() {
+        for claim in &hl.loop_2300 {
+            let Some(&position) = positions.get(read) else {
+                return Err(refuse(
+                    Code::TotalsMismatch,
+                    st,
+                    "more claims parsed than CLM segments",
+                ));
+            };
+            read += 1;
+            let subscriber = hls.subscriber_of(i);
+            let values = values(claim, subscriber, &bht04, &bht05, component);
+            out.push(ClaimRecord { position, values });
+        }
+    }
+    if read != positions.len() {
+        return Err(refuse(
+            Code::TotalsMismatch,
+            st,
+            format!(
+                "transaction set {} has {} CLM segments, the parser read {read} claims",
+                set.control,
+                positions.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The HL loops by id, checked: every parent exists and comes earlier, a subscriber (22)
+/// hangs from a billing provider (20), a patient (23) from a subscriber.
+struct Hierarchy<'a> {
+    loops: &'a [_837Loop2000],
+    parent: Vec<Option<usize>>,
+}
+
+impl<'a> Hierarchy<'a> {
+    /// The subscriber loop of loop `i` (itself, or a patient's parent).
+    fn subscriber_of(&self, i: usize) -> Option<&'a _837Loop2000> {
+        match level(&self.loops[i]).as_str() {
+            "22" => Some(&self.loops[i]),
+            "23" => self.parent[i].map(|p| &self.loops[p]),
+            _ => None,
+        }
+    }
+}
+
+fn level(l: &_837Loop2000) -> String {
+    l.hl._03.to_string()
+}
+
+fn hierarchy(loops: &[_837Loop2000], st: u32) -> Result<Hierarchy<'_>, EnvelopeError> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut parent = Vec::with_capacity(loops.len());
+    for (i, l) in loops.iter().enumerate() {
+        let id = l.hl._01.as_str();
+        let up = l.hl._02.as_deref().filter(|p| !p.is_empty());
+        let wanted = match level(l).as_str() {
+            "20" => None,
+            "22" => Some("20"),
+            "23" => Some("22"),
+            other => {
+                return Err(refuse(
+                    Code::Envelope,
+                    st,
+                    format!("HL {id}: level code `{other}` is not 20, 22 or 23"),
+                ));
+            }
+        };
+        let p = match (up, wanted) {
+            (None, None) => None,
+            (Some(p), Some(w)) => match index.get(p) {
+                Some(&pi) if level(&loops[pi]) == w => Some(pi),
+                Some(_) => {
+                    return Err(refuse(
+                        Code::Envelope,
+                        st,
+                        format!("HL {id} hangs from HL {p}, which is not a level-{w} loop"),
+                    ));
+                }
+                None => {
+                    return Err(refuse(
+                        Code::Envelope,
+                        st,
+                        format!("HL {id} names parent HL {p}, which does not come before it"),
+                    ));
+                }
+            },
+            _ => {
+                return Err(refuse(
+                    Code::Envelope,
+                    st,
+                    format!("HL {id}: a level-{} loop with the wrong parent", level(l)),
+                ));
+            }
+        };
+        index.insert(id, i);
+        parent.push(p);
+    }
+    Ok(Hierarchy { loops, parent })
+}
+
+fn component(text: &str, separator: char, n: usize) -> String {
+    text.split(separator).nth(n - 1).unwrap_or("").to_string()
+}
+
+fn values(
+    c: &_837Loop2300,
+    subscriber: Option<&_837Loop2000>,
+    bht04: &str,
+    bht05: &str,
+    sep: char,
+) -> Vec<String> {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    let sbr = subscriber.and_then(|s| s.sbr.as_ref());
+    let name = |qualifier: &str| {
+        subscriber
+            .and_then(|s| {
+                s.loop_2010
+                    .iter()
+                    .find(|l| l.nm1._01.to_string() == qualifier)
+            })
+            .and_then(|l| l.nm1._09.clone())
+            .unwrap_or_default()
+    };
+    let provider_ref = |qualifier: &str| {
+        c.loop_2310
+            .iter()
+            .find(|l| l.nm1._01.to_string() == qualifier)
+            .and_then(|l| l.r#ref.as_ref())
+            .filter(|r| r._01.to_string() == "G2")
+            .and_then(|r| r._02.clone())
+            .unwrap_or_default()
+    };
+    let other = c.loop_2320.first();
+    let other_payer =
+        other.and_then(|o| o.loop_2330.iter().find(|l| l.nm1._01.to_string() == "PR"));
+    let line = c.loop_2400.first();
+    vec![
+        bht04.to_string(),
+        bht05.to_string(),
+        format!("{bht04}{bht05}"),
+        sbr.map(|s| opt(&s._03)).unwrap_or_default(),
+        sbr.map(|s| opt(&s._04)).unwrap_or_default(),
+        sbr.map(|s| opt(&s._09)).unwrap_or_default(),
+        name("IL"),
+        name("PR"),
+        c.clm._01.clone(),
+        opt(&c.clm._02),
+        component(&opt(&c.clm._05), sep, 1),
+        c.r#ref
+            .iter()
+            .find(|r| r._01.to_string() == "G1")
+            .and_then(|r| r._02.clone())
+            .unwrap_or_default(),
+        c.hi.first()
+            .map(|h| component(&h._01, sep, 2))
+            .unwrap_or_default(),
+        provider_ref("DN"),
+        provider_ref("82"),
+        other
+            .and_then(|o| o.amt.iter().find(|a| a._01.to_string() == "D"))
+            .map(|a| a._02.clone())
+            .unwrap_or_default(),
+        other_payer
+            .and_then(|p| p.nm1._09.clone())
+            .unwrap_or_default(),
+        other_payer
+            .and_then(|p| p.r#ref.as_ref())
+            .filter(|r| r._01.to_string() == "2U")
+            .and_then(|r| r._02.clone())
+            .unwrap_or_default(),
+        line.and_then(|l| l.sv1.as_ref())
+            .map(|s| component(&s._01, sep, 2))
+            .unwrap_or_default(),
+        line.and_then(|l| l.dtp.iter().find(|d| d._01.to_string() == "472"))
+            .map(|d| d._03.clone())
+            .unwrap_or_default(),
+    ]
+}
