@@ -52,7 +52,7 @@ fn worker(s: &Setup, hosts: &Hosts, i: usize, db: &Proxy, s3: &Proxy) -> Child {
         .command(i, env!("CARGO_BIN_EXE_warden"))
         .args(["worker", "--db", &url, "--name", &name, "--data"])
         .arg(s.dir.join(&name))
-        .args(["--lease", "3s", "--poll", "50ms", "--sync-every", "300ms"])
+        .args(["--lease", "3s", "--poll", "50ms", "--sync-every", "100ms"])
         .args(["--objects", &format!("s3://{}/warden", s.bucket)])
         .env("AWS_ENDPOINT_URL", format!("http://{gateway}:{}", s3.port))
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -60,7 +60,7 @@ fn worker(s: &Setup, hosts: &Hosts, i: usize, db: &Proxy, s3: &Proxy) -> Child {
         .env("AWS_REGION", "us-east-1")
         .env("WARDEN_CLAIMS_INPUT", &s.input)
         .env("WARDEN_PLANS", root().join("workflows/plans"))
-        .env("WARDEN_CHECKPOINT_EVERY", "200")
+        .env("WARDEN_CHECKPOINT_EVERY", "25")
         .env_remove("WARDEN_MONITOR_EVERY")
         .env_remove("WARDEN_PARTITIONS")
         .current_dir(root())
@@ -89,6 +89,53 @@ async fn running_partition(store: &Store, name: &str, dir: &Path) -> Option<(Str
         serde_json::from_str(&std::fs::read_to_string(checkpoint).ok()?).ok()?;
     (v["done"] == false && v["position"].as_u64().is_some_and(|x| x > 0))
         .then(|| (job, w.attempt.unwrap_or(0)))
+}
+
+/// The position of the newest whole save of `job`'s `attempt` in the store (downloaded into
+/// `into` and checked against its manifest, as a worker would take it), if it is a checkpoint
+/// past its first claims and not done.
+async fn saved_checkpoint(
+    objects: &warden_objects::ObjectStore,
+    job: &str,
+    attempt: i64,
+    into: &Path,
+) -> Option<u64> {
+    let _ = std::fs::remove_dir_all(into);
+    // The newest whole save (a generation of its own: work/GEN/, manifest last).
+    let saves = format!("runs/1/jobs/{job}/attempts/{attempt}/work");
+    let newest = objects
+        .list(&saves)
+        .await
+        .ok()?
+        .into_iter()
+        .filter(|l| l.key.ends_with(warden_objects::MANIFEST_NAME))
+        .map(|l| l.key)
+        .max()?;
+    let generation = newest.trim_end_matches(warden_objects::MANIFEST_NAME);
+    warden_objects::download_dir(objects, generation.trim_end_matches('/'), into)
+        .await
+        .ok()?;
+    let text = std::fs::read_to_string(into.join("checkpoint.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["position"]
+        .as_u64()
+        .filter(|p| *p > 0 && v["done"] == false)
+}
+
+/// `probe` every 10 ms until it answers or `limit` passes.
+async fn poll_for<F, Fut, T>(limit: Duration, mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
 }
 
 async fn wait_until<F, Fut, T>(seconds: u64, what: &str, dir: &Path, mut probe: F) -> T
@@ -279,37 +326,31 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
         "testing",
     )
     .await;
-    let (cut_job, cut_attempt) = wait_until(120, "host-0 runs a partition", &dir, || {
-        running_partition(&store, "host-0", &dir)
-    })
-    .await;
     // Cut once the attempt has saved a whole checkpoint past its first claims in the store
-    // (downloaded and checked against its manifest, as a worker would take it).
+    // (downloaded and checked against its manifest, as a worker would take it), while it still
+    // runs. A partition here takes well under a second: one that finishes before the cut is
+    // let go, and host-0's next one is taken.
     let saved = dir.join("saved-checkpoint");
-    let saved_at = wait_until(60, "a checkpoint saved in the store", &dir, || async {
-        let _ = std::fs::remove_dir_all(&saved);
-        // The newest whole save (a generation of its own: work/GEN/, manifest last).
-        let saves = format!("runs/1/jobs/{cut_job}/attempts/{cut_attempt}/work");
-        let newest = objects
-            .list(&saves)
-            .await
-            .ok()?
-            .into_iter()
-            .filter(|l| l.key.ends_with(warden_objects::MANIFEST_NAME))
-            .map(|l| l.key)
-            .max()?;
-        let generation = newest.trim_end_matches(warden_objects::MANIFEST_NAME);
-        warden_objects::download_dir(&objects, generation.trim_end_matches('/'), &saved)
-            .await
-            .ok()?;
-        let text = std::fs::read_to_string(saved.join("checkpoint.json")).ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        v["position"]
-            .as_u64()
-            .filter(|p| *p > 0 && v["done"] == false)
-    })
-    .await;
-    hosts.link(0, false);
+    let (cut_job, cut_attempt, saved_at) = loop {
+        let (job, attempt) = wait_until(120, "host-0 runs a partition", &dir, || {
+            running_partition(&store, "host-0", &dir)
+        })
+        .await;
+        let checkpoint = poll_for(Duration::from_secs(10), || {
+            saved_checkpoint(&objects, &job, attempt, &saved)
+        })
+        .await;
+        let still = running_partition(&store, "host-0", &dir).await;
+        if let Some(at) = checkpoint
+            && still == Some((job.clone(), attempt))
+        {
+            hosts.link(0, false);
+            break (job, attempt, at);
+        }
+    };
+    let cut_idx = plan_of_nightly()
+        .job_index(&cut_job)
+        .expect("the cut-off job") as i64;
     let retaken = wait_until(60, "the cut-off attempt is retaken", &dir, || async {
         let run = store.find_run("nightly", "2025-03-04").await.ok()??;
         let attempts = store.load_attempts(run.id).await.ok()?;
@@ -317,6 +358,7 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
             .iter()
             .find(|a| {
                 a.worker == "host-0"
+                    && a.job_idx == cut_idx
                     && a.attempt == cut_attempt
                     && a.outcome.as_deref() == Some("lost")
             })
@@ -326,9 +368,6 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
     let () = retaken;
     // The job runs again on host-1 (host-0, still cut off, cannot claim it), so its rerun
     // has to come from the checkpoint host-0 saved in the store.
-    let cut_idx = plan_of_nightly()
-        .job_index(&cut_job)
-        .expect("the cut-off job") as i64;
     wait_until(120, "host-1 retakes the cut-off job", &dir, || async {
         let run = store.find_run("nightly", "2025-03-04").await.ok()??;
         let attempts = store.load_attempts(run.id).await.ok()?;
