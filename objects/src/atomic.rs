@@ -86,20 +86,13 @@ pub(crate) fn copy_hashed(
     durability: Durability,
     check: impl FnOnce(u64, &str) -> Result<()>,
 ) -> Result<(u64, String)> {
-    let mut input = File::open(src).map_err(|e| Error::io("open", src, e))?;
+    let input = File::open(src).map_err(|e| Error::io("open", src, e))?;
     let mut out = AtomicFile::create(dest)?;
     let mut hasher = Hasher::default();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = input
-            .read(&mut buf)
-            .map_err(|e| Error::io("read", src, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-    }
+    each_chunk(input, src, |chunk| {
+        hasher.update(chunk);
+        out.write_all(chunk)
+    })?;
     let (size, sha256) = hasher.finish();
     check(size, &sha256)?;
     out.commit(durability)?;
@@ -128,7 +121,7 @@ pub(crate) fn copy_decompressed(
     undecodable: impl Fn(String) -> Error,
     check: impl FnOnce(u64, &str) -> Result<()>,
 ) -> Result<(u64, String)> {
-    let mut input = File::open(src).map_err(|e| Error::io("open", src, e))?;
+    let input = File::open(src).map_err(|e| Error::io("open", src, e))?;
     let out = AtomicFile::create(dest)?;
     // A write error of the file system carries an OS error code; zstd's own do not.
     let failed = |e: std::io::Error| match e.raw_os_error() {
@@ -136,18 +129,26 @@ pub(crate) fn copy_decompressed(
         None => undecodable(e.to_string()),
     };
     let mut decoder = Decompressing::new(out.file()).map_err(&failed)?;
+    each_chunk(input, src, |chunk| {
+        decoder.write_all(chunk).map_err(&failed)
+    })?;
+    let ((size, sha256), _) = decoder.finish().map_err(&failed)?;
+    check(size, &sha256)?;
+    out.commit(Durability::Renamed)?;
+    Ok((size, sha256))
+}
+
+/// Reads `input` (the file at `src`, named in errors) to its end, a megabyte at a time,
+/// handing each chunk to `f`.
+fn each_chunk(mut input: File, src: &Path, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = input
             .read(&mut buf)
             .map_err(|e| Error::io("read", src, e))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        decoder.write_all(&buf[..n]).map_err(&failed)?;
+        f(&buf[..n])?;
     }
-    let ((size, sha256), _) = decoder.finish().map_err(&failed)?;
-    check(size, &sha256)?;
-    out.commit(Durability::Renamed)?;
-    Ok((size, sha256))
 }

@@ -9,8 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use warden_workers::intake::{self, Status, partner_file};
-use warden_workers::io::claims_csv;
+use warden_workers::intake::{self, Status};
 
 use super::bench_adjudicate::generated_input;
 use super::intake::{PARTNERS_DIR, load_mapping};
@@ -70,33 +69,17 @@ pub(super) fn run(args: &IntakeBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         args.partner.clone()
     };
     let mut files = Vec::new();
-    {
-        let text = std::fs::read_to_string(input.join("claims.csv"))?;
-        let claims: Vec<_> = text
-            .lines()
-            .skip(1)
-            .filter_map(|row| {
-                let fields: Vec<&str> = row.split(',').collect();
-                claims_csv::parse_row(&fields, &plans).ok()
-            })
-            .collect();
-        for partner in &partners {
-            let mapping = match load_mapping(partner, &args.partners, err)? {
-                Ok(m) => m,
-                Err(code) => return Ok(code),
-            };
-            let bytes = match partner_file::write(&mapping, &plans, &claims) {
-                Ok(b) => b,
-                Err(e) => {
-                    writeln!(err, "error: {}'s layout: {e}", mapping.partner)?;
-                    return Ok(EXIT_INVALID);
-                }
-            };
-            let path = args
-                .dir
-                .join(format!("{}.dat", mapping.partner.to_lowercase()));
-            std::fs::write(&path, &bytes)?;
-            files.push((mapping, path, claims.len()));
+    for partner in &partners {
+        let mapping = match load_mapping(partner, &args.partners, err)? {
+            Ok(m) => m,
+            Err(code) => return Ok(code),
+        };
+        match super::claims::write_partner_file(&input, &args.dir, &mapping, &plans) {
+            Ok((path, claims)) => files.push((mapping, path, claims)),
+            Err(e) => {
+                writeln!(err, "error: {}'s layout: {e}", mapping.partner)?;
+                return Ok(EXIT_INVALID);
+            }
         }
     }
     writeln!(

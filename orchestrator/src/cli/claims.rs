@@ -107,7 +107,7 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
             Ok(m) => m,
             Err(code) => return Ok(code),
         };
-        match write_partner_file(&args.out, &mapping, &plans) {
+        match write_partner_file(&args.out, &args.out, &mapping, &plans) {
             Ok((path, n)) => writeln!(
                 out,
                 "wrote {}: {n} claims in {}'s layout",
@@ -137,30 +137,24 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
     Ok(EXIT_OK)
 }
 
-/// Writes `dir/claims.csv`'s well-formed claims in `mapping`'s layout; the file and how many.
-fn write_partner_file(
-    dir: &std::path::Path,
+/// Writes the well-formed claims of `from/claims.csv` in `mapping`'s layout into `to`, as
+/// `PARTNER.csv`, `.txt` (fixed width) or `.837`; the file and how many claims it holds.
+pub(super) fn write_partner_file(
+    from: &std::path::Path,
+    to: &std::path::Path,
     mapping: &warden_workers::intake::Mapping,
     plans: &warden_workers::plans::Plans,
 ) -> Result<(PathBuf, usize), String> {
     use warden_workers::intake::mapping::Format;
-    use warden_workers::io::claims_csv;
-    let text = std::fs::read_to_string(dir.join("claims.csv")).map_err(|e| e.to_string())?;
-    let claims: Vec<_> = text
-        .lines()
-        .skip(1)
-        .filter_map(|row| {
-            let fields: Vec<&str> = row.split(',').collect();
-            claims_csv::parse_row(&fields, plans).ok()
-        })
-        .collect();
+    let text = std::fs::read_to_string(from.join("claims.csv")).map_err(|e| e.to_string())?;
+    let claims = warden_workers::io::claims_csv::well_formed(&text, plans);
     let bytes = warden_workers::intake::partner_file::write(mapping, plans, &claims)?;
     let extension = match mapping.format {
         Format::Csv { .. } => "csv",
         Format::FixedWidth { .. } => "txt",
         Format::X12_837 => "837",
     };
-    let path = dir.join(format!("{}.{extension}", mapping.partner.to_lowercase()));
+    let path = to.join(format!("{}.{extension}", mapping.partner.to_lowercase()));
     std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((path, claims.len()))
 }

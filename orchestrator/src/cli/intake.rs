@@ -169,7 +169,7 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
             writeln!(err, "error: {}: {e}", ack_path.display())?;
             return Ok(EXIT_UNAVAILABLE);
         }
-        add(&mut total, t);
+        total.absorb(t);
         files.push(json!({ "file": name, "acknowledgement": acknowledgement }));
     }
     let summary = json!({
@@ -206,15 +206,6 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         args.out.display()
     )?;
     Ok(if refused == 0 { EXIT_OK } else { EXIT_INVALID })
-}
-
-fn add(total: &mut intake::Totals, t: &intake::Totals) {
-    total.received += t.received;
-    total.accepted += t.accepted;
-    total.rejected += t.rejected;
-    total.billed_received += t.billed_received;
-    total.billed_accepted += t.billed_accepted;
-    total.billed_rejected += t.billed_rejected;
 }
 
 fn pretty(v: &serde_json::Value) -> Vec<u8> {

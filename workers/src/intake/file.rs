@@ -56,6 +56,21 @@ pub struct Totals {
     pub trailer_billed: Option<i64>,
 }
 
+impl Totals {
+    /// Adds another file's counts and amounts (a run's totals); the trailer's figures are
+    /// each file's own and are not summed.
+    pub fn absorb(&mut self, other: &Totals) {
+        self.received += other.received;
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.billed_received += other.billed_received;
+        self.billed_accepted += other.billed_accepted;
+        self.billed_rejected += other.billed_rejected;
+        self.billed_unreadable += other.billed_unreadable;
+        self.defaults_applied += other.defaults_applied;
+    }
+}
+
 /// The outcome of one file.
 #[derive(Debug, Clone)]
 pub struct FileIntake {
@@ -173,13 +188,7 @@ impl<'m> Run<'m> {
                 self.trailer(&Record { line, fields }, line)?;
                 continue;
             }
-            if self.trailer_seen {
-                return Err(refusal(
-                    line,
-                    Code::Truncated,
-                    "a record after the trailer: the file was joined or cut wrongly".into(),
-                ));
-            }
+            self.not_after_trailer(line)?;
             if let Some(w) = width.filter(|w| *w != fields.len()) {
                 self.refuse_claim(
                     &Record {
@@ -246,13 +255,7 @@ impl<'m> Run<'m> {
                 self.trailer(&record, line)?;
                 continue;
             }
-            if self.trailer_seen {
-                return Err(refusal(
-                    line,
-                    Code::Truncated,
-                    "a record after the trailer: the file was joined or cut wrongly".into(),
-                ));
-            }
+            self.not_after_trailer(line)?;
             self.claim(&record)?;
         }
         Ok(())
@@ -275,6 +278,18 @@ impl<'m> Run<'m> {
                 line: u64::from(c.position),
                 fields,
             })?;
+        }
+        Ok(())
+    }
+
+    /// A claim record is refused once the trailer has been read.
+    fn not_after_trailer(&self, line: u64) -> Result<(), Refusal> {
+        if self.trailer_seen {
+            return Err(refusal(
+                line,
+                Code::Truncated,
+                "a record after the trailer: the file was joined or cut wrongly".into(),
+            ));
         }
         Ok(())
     }

@@ -84,8 +84,8 @@ pub fn text(raw: &[u8]) -> Result<&str, Problem> {
     })
 }
 
-/// Maps the text of one field (`None`: the record has no such field) to the claim model's
-/// text; an empty optional field stays empty.
+/// Maps the text of one field to the claim model's text; an empty optional field stays
+/// empty.
 pub fn apply(map: &FieldMap, raw: &str) -> Result<String, Problem> {
     let mut t: String = raw
         .trim()

@@ -153,27 +153,14 @@ pub fn read(bytes: &[u8]) -> Result<Interchange<'_>, EnvelopeError> {
         match segment.id() {
             b"GS" => groups.push(group(segment, &mut walk, segments.len() as u32)?),
             b"IEA" => {
-                if segment.element(1) != groups.len().to_string() {
-                    return Err(fail(
-                        Code::TotalsMismatch,
-                        segment.position,
-                        format!(
-                            "IEA01 says {} functional groups, the interchange has {}",
-                            segment.element(1),
-                            groups.len()
-                        ),
-                    ));
-                }
-                if segment.element(2) != control {
-                    return Err(fail(
-                        Code::Envelope,
-                        segment.position,
-                        format!(
-                            "IEA02 `{}` is not the ISA13 control number `{control}`",
-                            segment.element(2)
-                        ),
-                    ));
-                }
+                closes(
+                    segment,
+                    groups.len(),
+                    "functional groups",
+                    "the interchange",
+                    &control,
+                    "ISA13",
+                )?;
                 if let Some(extra) = walk.next() {
                     return Err(fail(
                         Code::Envelope,
@@ -225,28 +212,14 @@ where
         match segment.id() {
             b"ST" => sets.push(transaction_set(segment, walk, end)?),
             b"GE" => {
-                if segment.element(1) != sets.len().to_string() {
-                    return Err(fail(
-                        Code::TotalsMismatch,
-                        segment.position,
-                        format!(
-                            "GE01 says {} transaction sets, the group has {}",
-                            segment.element(1),
-                            sets.len()
-                        ),
-                    ));
-                }
-                if segment.element(2) != gs.element(6) {
-                    return Err(fail(
-                        Code::Envelope,
-                        segment.position,
-                        format!(
-                            "GE02 `{}` is not the GS06 control number `{}`",
-                            segment.element(2),
-                            gs.element(6)
-                        ),
-                    ));
-                }
+                closes(
+                    segment,
+                    sets.len(),
+                    "transaction sets",
+                    "the group",
+                    &gs.element(6),
+                    "GS06",
+                )?;
                 return Ok(Group {
                     version: gs.element(8),
                     sets,
@@ -290,27 +263,8 @@ where
         segments.push(segment.clone());
         match segment.id() {
             b"SE" => {
-                if segment.element(1) != segments.len().to_string() {
-                    return Err(fail(
-                        Code::TotalsMismatch,
-                        segment.position,
-                        format!(
-                            "SE01 says {} segments, transaction set {control} has {}",
-                            segment.element(1),
-                            segments.len()
-                        ),
-                    ));
-                }
-                if segment.element(2) != control {
-                    return Err(fail(
-                        Code::Envelope,
-                        segment.position,
-                        format!(
-                            "SE02 `{}` is not the ST02 control number `{control}`",
-                            segment.element(2)
-                        ),
-                    ));
-                }
+                let set = format!("transaction set {control}");
+                closes(segment, segments.len(), "segments", &set, &control, "ST02")?;
                 return Ok(TransactionSet { control, segments });
             }
             b"ST" | b"GE" | b"GS" | b"IEA" => {
@@ -326,6 +280,36 @@ where
             _ => {}
         }
     }
+}
+
+/// A closing segment (IEA, GE, SE) against what it closes: its element 1 counts what it
+/// closes (`counted` `what`, held by `of`), its element 2 repeats the control number of the
+/// opening segment (`opener`).
+fn closes(
+    segment: &Segment<'_>,
+    counted: usize,
+    what: &str,
+    of: &str,
+    control: &str,
+    opener: &str,
+) -> Result<(), EnvelopeError> {
+    let id = String::from_utf8_lossy(segment.id());
+    let (says, repeats) = (segment.element(1), segment.element(2));
+    if says != counted.to_string() {
+        return Err(fail(
+            Code::TotalsMismatch,
+            segment.position,
+            format!("{id}01 says {says} {what}, {of} has {counted}"),
+        ));
+    }
+    if repeats != control {
+        return Err(fail(
+            Code::Envelope,
+            segment.position,
+            format!("{id}02 `{repeats}` is not the {opener} control number `{control}`"),
+        ));
+    }
+    Ok(())
 }
 
 /// The interchange's segments, numbered from 1, without the line breaks many senders put
