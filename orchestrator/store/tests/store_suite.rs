@@ -718,6 +718,26 @@ async fn exception_loads_replace_their_source_in_one_transaction(store: Store) {
     );
 }
 
+/// Two loads of the same source at once (an attempt declared lost that still writes, and its
+/// rerun) both succeed, one after the other: the rows are one copy, never a duplicate-key
+/// failure of the second.
+async fn concurrent_exception_loads_of_one_source_do_not_collide(store: Store) {
+    let run = run_with_queue(&store, &[]).await;
+    let rows: Vec<ExceptionRow> = (1..=3_000).map(|c| exception(c, 100)).collect();
+    let load = |store: Store, rows: Vec<ExceptionRow>| async move {
+        store.replace_exceptions(run, "A", [Ok(rows)], t(1)).await
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(load(store.clone(), rows.clone())),
+        tokio::spawn(load(store.clone(), rows.clone()))
+    );
+    assert_eq!(a.expect("joined").expect("first load"), 3_000);
+    assert_eq!(b.expect("joined").expect("second load"), 3_000);
+    let counts = store.exception_counts(run).await.expect("counts");
+    assert_eq!(counts.len(), 1);
+    assert_eq!((counts[0].rows, counts[0].billed_cents), (3_000, 300_000));
+}
+
 fn post(member: i64, start: i64, end: i64) -> AccumulatorPost {
     AccumulatorPost {
         member,
@@ -1179,6 +1199,7 @@ macro_rules! suite {
             case!(expired_leases_are_reported_lost_once);
             case!(a_worker_takes_back_a_claim_whose_answer_was_lost);
             case!(exception_loads_replace_their_source_in_one_transaction);
+            case!(concurrent_exception_loads_of_one_source_do_not_collide);
             case!(accumulator_posts_are_exactly_once_per_run);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);
