@@ -164,6 +164,12 @@ macro_rules! accumulators_impl {
             {
                 let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin_with($begin).await?;
+                // Two posts of one run at once (an attempt declared lost that still runs, and
+                // its rerun): the second waits, then undoes the first's post and makes its own.
+                sqlx::query(include_str!(concat!("../sql/", $dialect, "/lock_run.sql")))
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
                 for undo in [
                     include_str!(concat!(
                         "../sql/",

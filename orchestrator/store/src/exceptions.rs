@@ -103,14 +103,10 @@ macro_rules! exceptions_impl {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Two loads of one run at once (an attempt declared lost that still runs,
                 // and its rerun) must not interleave their delete and inserts.
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/exceptions_lock.sql"
-                )))
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(include_str!(concat!("../sql/", $dialect, "/lock_run.sql")))
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(include_str!(concat!(
                     "../sql/",
                     $dialect,

@@ -767,6 +767,27 @@ async fn preload_all(store: &Store, run: i64, source: &str) -> Vec<(i64, i64, i6
     all
 }
 
+/// Two posts of the same run at once (an attempt declared lost that still writes, and its
+/// rerun) both succeed, one after the other, and leave one post's values.
+async fn concurrent_accumulator_posts_of_one_run_do_not_collide(store: Store) {
+    let run = run_with_queue(&store, &[]).await;
+    let posts: Vec<AccumulatorPost> = (1..=3_000).map(|m| post(m, 0, 10)).collect();
+    let once = |store: Store, posts: Vec<AccumulatorPost>| async move {
+        store.post_accumulators(run, "A", [Ok(posts)], t(1)).await
+    };
+    let (a, b) = tokio::join!(
+        tokio::spawn(once(store.clone(), posts.clone())),
+        tokio::spawn(once(store.clone(), posts.clone()))
+    );
+    assert_eq!(a.expect("joined").expect("first post"), 3_000);
+    assert_eq!(b.expect("joined").expect("second post"), 3_000);
+    let totals = store.accumulator_totals(run, "A").await.expect("totals");
+    assert_eq!(
+        (totals.rows, totals.deductible_cents, totals.oop_cents),
+        (3_000, 30_000, 60_000)
+    );
+}
+
 /// Accumulators between cycles: a post creates and updates one row per member; repeating a
 /// post, or a setup, inside the same run reads and writes the same values; the next run
 /// starts from what the last one posted; a post over values another run changed since
@@ -1200,6 +1221,7 @@ macro_rules! suite {
             case!(a_worker_takes_back_a_claim_whose_answer_was_lost);
             case!(exception_loads_replace_their_source_in_one_transaction);
             case!(concurrent_exception_loads_of_one_source_do_not_collide);
+            case!(concurrent_accumulator_posts_of_one_run_do_not_collide);
             case!(accumulator_posts_are_exactly_once_per_run);
             case!(kill_requests_reach_the_worker);
             case!(dispatching_the_same_attempt_twice_queues_it_once);

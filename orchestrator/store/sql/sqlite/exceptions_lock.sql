@@ -1,3 +1,0 @@
--- SQLite's BEGIN IMMEDIATE already gives a load the store to itself; the same statement
--- keeps the two dialects' steps alike.
-SELECT id FROM cycle_runs WHERE id = ?1
