@@ -385,6 +385,19 @@ async fn the_nightly_cycle_across_hosts_survives_their_faults_and_equals_the_ser
     s3_proxy.set_down(true);
     tokio::time::sleep(Duration::from_secs(2)).await;
     s3_proxy.set_down(false);
+    // host-0 stays cut off until the cut-off job has succeeded: host-1's attempt can itself
+    // be lost in PostgreSQL's restart (its 3 s lease outlives no 2 s outage plus recovery),
+    // and a mended host-0 could then take the job back and resume from its own disk, which
+    // would prove nothing about the checkpoint in the store.
+    wait_until(180, "the cut-off job succeeds on host-1", &dir, || async {
+        let run = store.find_run("nightly", "2025-03-04").await.ok()??;
+        let attempts = store.load_attempts(run.id).await.ok()?;
+        attempts
+            .iter()
+            .find(|a| a.job_idx == cut_idx && a.outcome.as_deref() == Some("succeeded"))
+            .map(|_| ())
+    })
+    .await;
     hosts.link(0, true);
     // 3. host-1 SIGKILLed while it runs a partition, and started again (systemd's
     //    Restart=always): it adopts what it ran.
