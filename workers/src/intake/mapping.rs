@@ -4,7 +4,7 @@
 //! the file, line and column and says what to write instead, as for workflows and plans.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
@@ -12,14 +12,7 @@ use serde_saphyr::{Location, Spanned};
 use crate::io::claims_csv::COLUMNS;
 
 /// A located problem in a mapping file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct MappingError {
-    pub file: PathBuf,
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-}
+pub type MappingError = crate::located::LocatedError;
 
 /// The claim model's fields a mapping may leave out (empty in every claim).
 const OPTIONAL_TARGETS: [&str; 4] = [
@@ -228,23 +221,8 @@ pub fn load(path: &Path) -> Result<Mapping, MappingError> {
 
 /// Parses and checks one mapping file's text.
 pub fn parse(file: &Path, text: &str) -> Result<Mapping, MappingError> {
-    let raw: RawMapping = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
-        let message = e.without_snippet().to_string();
-        MappingError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            message: message
-                .lines()
-                .next()
-                .unwrap_or("invalid mapping")
-                .to_string(),
-        }
-    })?;
+    let raw: RawMapping =
+        serde_saphyr::from_str(text).map_err(|e| MappingError::from_yaml(file, &e, "mapping"))?;
     let at = |loc: &Location, message: String| MappingError {
         file: file.to_path_buf(),
         line: loc.line(),

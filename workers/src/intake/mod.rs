@@ -23,7 +23,18 @@ pub use mapping::{Mapping, MappingError};
 pub(crate) fn nearest(name: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(name, c), c))
+        .map(|c| {
+            // A name that is the start of a field (`billed` for `billed_cents`) is as near.
+            let prefix = name.len() >= 3 && c.starts_with(name);
+            (
+                if prefix {
+                    1
+                } else {
+                    strsim::levenshtein(name, c)
+                },
+                c,
+            )
+        })
         .filter(|(d, _)| *d <= 3)
         .min()
         .map(|(_, c)| format!(" (did you mean `{c}`?)"))

@@ -14,14 +14,7 @@ use crate::model::money::parse_money;
 use crate::model::{Cents, Code};
 
 /// A located problem in a plan file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct PlanError {
-    pub file: PathBuf,
-    pub line: u64,
-    pub column: u64,
-    pub message: String,
-}
+pub type PlanError = crate::located::LocatedError;
 
 /// An amount written as dollars (`92.50`, `1500`, or `"92.50"`), kept as cents.
 #[derive(Debug, Clone, Copy)]
@@ -75,19 +68,8 @@ struct RawPlan {
 
 /// Parses one plan file's text.
 pub fn parse_plan(file: &Path, text: &str) -> Result<Plan, PlanError> {
-    let raw: RawPlan = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
-        let message = e.without_snippet().to_string();
-        PlanError {
-            file: file.to_path_buf(),
-            line,
-            column,
-            message: message.lines().next().unwrap_or("invalid plan").to_string(),
-        }
-    })?;
+    let raw: RawPlan =
+        serde_saphyr::from_str(text).map_err(|e| PlanError::from_yaml(file, &e, "plan"))?;
     let at = |loc: &serde_saphyr::Location, message: String| PlanError {
         file: file.to_path_buf(),
         line: loc.line(),
