@@ -6,11 +6,15 @@
 //! - `rejects.csv`: file, line, claim id, field, reason code and reason of every refused
 //!   claim, and one line per refused file;
 //! - `ack/FILE.ack.json`: the acknowledgement of each file (what goes back to the partner);
-//! - `summary.json`: every file's control totals, and the run's.
+//! - `summary.json`: every file's control totals, and the run's;
+//! - with `--routing RULES`: `claims.csv` holds the accepted claims with the stream their
+//!   route gives, beside `routes.csv`, `route-errors.csv` and `volumes.json`
+//!   (`warden route claims`, docs/routing.md).
 //!
 //! Each file is written to a temporary name and renamed, so a reader never sees half of one.
 //! A refused file contributes no claims. Exit 0 when every file was accepted (some claims
-//! may be rejected), 1 when any file was refused or the mapping is invalid.
+//! may be rejected), 1 when any file was refused, a claim could not be routed, or the
+//! mapping or rule set is invalid.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,11 @@ pub struct IntakeArgs {
     /// else the built-in copies of the shipped plans.
     #[arg(long, value_name = "DIR")]
     pub plans: Option<PathBuf>,
+    /// Route the accepted claims by this rule set (docs/routing.md): `claims.csv` then holds
+    /// them with the stream their route gives, beside `routes.csv` (each decision),
+    /// `route-errors.csv` and `volumes.json` (the routed counts per stream).
+    #[arg(long, value_name = "RULES")]
+    pub routing: Option<PathBuf>,
 }
 
 /// Loads the mapping named `partner` (a path, or a name in `dir`); a bad one is printed
@@ -96,6 +105,14 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let plans = match load_plans(args.plans.as_deref(), err)? {
         Ok(p) => p,
         Err(code) => return Ok(code),
+    };
+    // The rule set first: a refused one stops the intake before any file is read.
+    let rules = match &args.routing {
+        Some(path) => match super::route::load_rules(path, err)? {
+            Ok(set) => Some(set),
+            Err(code) => return Ok(code),
+        },
+        None => None,
     };
     let acks = args.out.join("ack");
     if let Err(e) = std::fs::create_dir_all(&acks) {
@@ -172,7 +189,37 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         total.absorb(t);
         files.push(json!({ "file": name, "acknowledgement": acknowledgement }));
     }
+    // Routing: the accepted claims through the rule set, as `warden route claims` does.
+    let mut routing = serde_json::Value::Null;
+    let mut not_routed = 0;
+    if let Some(set) = &rules {
+        let routed = warden_workers::routing::route_csv(set, &claims, &plans, &mapping.partner);
+        if let Err(e) = super::route::write_routed(&args.out, set, &routed) {
+            writeln!(err, "error: {}: {e}", args.out.display())?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+        not_routed = routed.tally.errors + routed.unreadable;
+        let streams: Vec<String> = routed
+            .tally
+            .by_stream
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        writeln!(
+            out,
+            "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv)",
+            routed.tally.routed,
+            total.accepted,
+            streams.join(", "),
+            set.file.display(),
+            &set.sha256[..12],
+            not_routed
+        )?;
+        routing = super::route::volumes(set, &routed);
+        claims = routed.claims_csv;
+    }
     let summary = json!({
+        "routing": routing,
         "partner": mapping.partner,
         "files": files,
         "records": { "received": total.received, "accepted": total.accepted, "rejected": total.rejected },
@@ -205,7 +252,11 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         args.files.len(),
         args.out.display()
     )?;
-    Ok(if refused == 0 { EXIT_OK } else { EXIT_INVALID })
+    Ok(if refused == 0 && not_routed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    })
 }
 
 fn pretty(v: &serde_json::Value) -> Vec<u8> {
@@ -215,7 +266,7 @@ fn pretty(v: &serde_json::Value) -> Vec<u8> {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it.
-fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);

@@ -31,6 +31,7 @@ mod plan;
 mod plan_json;
 mod plan_table;
 mod progress;
+mod route;
 mod run;
 pub mod schema;
 pub mod serve;
@@ -129,6 +130,9 @@ enum Command {
     /// Batch impact test of new claim volume (docs/impact.md).
     #[command(subcommand)]
     Impact(impact::ImpactCommand),
+    /// Route claims to streams and platforms by CEL rule sets (docs/routing.md).
+    #[command(subcommand)]
+    Route(route::RouteCommand),
 }
 
 /// `arg` with `help` if its own doc comment gives none, so that `--help` documents every
@@ -193,6 +197,7 @@ where
         Command::Token(args) => serve::token(&args, out, err),
         Command::Bench(command) => bench::run(&command, out, err),
         Command::Impact(command) => impact::run(&command, out, err),
+        Command::Route(command) => route::run(&command, out, err),
     };
     match result {
         Ok(code) => code,

@@ -4,12 +4,14 @@
 //! the tests pass (`rule_set`, `check`, `tests_file`). Routing itself (`router`) is pure and
 //! shared by the batch router (the intake) and the online one (`POST /api/route`).
 
+pub mod batch;
 pub mod check;
 pub mod router;
 pub mod rule_set;
 pub mod schema;
 pub mod tests_file;
 
+pub use batch::{RoutedCsv, Tally, route_all, route_csv};
 pub use check::Limits;
 pub use router::{Decision, RouteError};
 pub use rule_set::{DEFAULT_RULE, Route, Rule, RuleSet, hex_sha256, load, load_from, tests_path};
