@@ -93,6 +93,7 @@ fn ui_args(auth: Option<&Path>) -> UiArgs {
         auth: auth.map(Path::to_path_buf),
         secure_cookies: false,
         max_sse_clients: DEFAULT_MAX_SSE_CLIENTS,
+        routing: None,
     }
 }
 
@@ -595,6 +596,13 @@ async fn every_documented_route_answers_and_errors_are_json() {
             if method == "post" && path.contains("/actions/") {
                 assert_eq!(status, StatusCode::CONFLICT, "{body}");
                 assert!(body.contains("has succeeded"), "{body}");
+            } else if path == "/api/routing/reload" {
+                // A reload needs a named architect, like an approval.
+                assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            } else if path == "/api/route" || path == "/api/routing" {
+                // This server was started without --routing: it says so.
+                assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+                assert!(body.contains("start it with --routing"), "{body}");
             } else if method == "post" && path.ends_with("/approve") {
                 // Without an auth file the visitor is the local operator, nobody by name:
                 // an impact test's approval needs a named architect.
@@ -1721,5 +1729,99 @@ async fn the_workers_page_shows_the_fleet_and_who_went_silent() {
             "warden_worker_heartbeat_age_seconds{worker=\"host-b-2-worker\",host=\"host-b\"}"
         ),
         "{metrics}"
+    );
+}
+
+/// `POST /api/routing/reload` (issue #15): a named architect reloads the routing rule set
+/// now; a viewer may route but not reload; a broken set is a 422 with its located reason and
+/// the old set keeps routing.
+#[tokio::test]
+async fn an_architect_reloads_the_routing_rule_set_and_a_broken_one_is_refused() {
+    let dir = fresh_store();
+    let auth = auth_file(&dir);
+    let rules = dir.join("claims.yaml");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shipped =
+        std::fs::read_to_string(root.join("workflows/routing/claims.yaml")).expect("read");
+    std::fs::write(&rules, &shipped).expect("write");
+    std::fs::copy(
+        root.join("workflows/routing/claims.tests.yaml"),
+        dir.join("claims.tests.yaml"),
+    )
+    .expect("copy");
+    let ui = UiArgs {
+        routing: Some(rules.clone()),
+        ..ui_args(Some(&auth))
+    };
+    let s = Server::start_with(&dir, &ui).await;
+    let reload = |token: &'static str| {
+        s.client
+            .post(s.url("/api/routing/reload"))
+            .bearer_auth(token)
+            .send()
+    };
+    let route = |token: &'static str| {
+        s.client
+            .post(s.url("/api/route"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"claim_id": 7, "stream": "C"}))
+            .send()
+    };
+    let r = route(VIEWER).await.expect("route");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["rule"], "medicaid-line");
+    assert_eq!(reload(VIEWER).await.expect("post").status(), 403);
+    assert_eq!(reload(OPERATOR).await.expect("post").status(), 403);
+    // A changed set, reloaded by the architect at once (not waiting for the poll).
+    let second = shipped.replace("# Claims routing:", "# Claims routing (v2):");
+    std::fs::write(&rules, &second).expect("write");
+    let r = reload(ARCHITECT).await.expect("post");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(
+        v["sha256"],
+        warden_workers::routing::hex_sha256(second.as_bytes())
+    );
+    let v: Value = route(VIEWER)
+        .await
+        .expect("route")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        v["rule_set_sha256"],
+        warden_workers::routing::hex_sha256(second.as_bytes())
+    );
+    // A broken one: refused with its place, the second set routing on.
+    std::fs::write(
+        &rules,
+        second.replace("when: stream == \"C\"", "when: stream == C"),
+    )
+    .expect("write");
+    let r = reload(ARCHITECT).await.expect("post");
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["reason"].as_str().unwrap_or("").contains("claims.yaml:"),
+        "{v}"
+    );
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`C` is not a field"),
+        "{v}"
+    );
+    let v: Value = route(VIEWER)
+        .await
+        .expect("route")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["rule"], "medicaid-line");
+    assert_eq!(
+        v["rule_set_sha256"],
+        warden_workers::routing::hex_sha256(second.as_bytes())
     );
 }

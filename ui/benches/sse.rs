@@ -43,6 +43,7 @@ async fn main() {
         secure_cookies: false,
         // Above the default cap (64): this measures 200 clients served at once.
         max_sse_clients: CLIENTS,
+        routing: None,
     })
     .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -63,6 +63,8 @@ pub enum Permission {
     /// sign-off): a named architect only, never the local operator of a server without an
     /// auth file.
     ApproveImpact,
+    /// Reload the routing rule set now (a named architect, like an approval).
+    ReloadRouting,
 }
 
 impl Permission {
@@ -72,14 +74,14 @@ impl Permission {
             Permission::Operate => role == Role::Operator,
             Permission::Acknowledge => matches!(role, Role::Operator | Role::Compliance),
             Permission::Unmasked => role != Role::Viewer,
-            Permission::ApproveImpact => role == Role::Architect,
+            Permission::ApproveImpact | Permission::ReloadRouting => role == Role::Architect,
         }
     }
 
     /// Granted only to a user the server knows by name (an auth file's), never to the
     /// local operator of a server without one.
     fn needs_named_user(self) -> bool {
-        matches!(self, Permission::ApproveImpact)
+        matches!(self, Permission::ApproveImpact | Permission::ReloadRouting)
     }
 
     fn describe(self) -> &'static str {
@@ -89,6 +91,7 @@ impl Permission {
             Permission::Acknowledge => "acknowledging needs the operator or compliance role",
             Permission::Unmasked => "member identities need a role above viewer",
             Permission::ApproveImpact => "approving a batch impact test needs the architect role",
+            Permission::ReloadRouting => "reloading the routing rule set needs the architect role",
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod mask;
 mod metrics;
 pub mod openapi;
 pub mod pages;
+mod routing;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;
@@ -96,6 +97,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/impact", get(api::impact_tests))
         .route("/api/impact/{test}", get(api::impact_test))
         .route("/api/impact/{test}/approve", post(api::approve_impact))
+        .route("/api/route", post(routing::route))
+        .route("/api/routing", get(routing::status))
+        .route("/api/routing/reload", post(routing::reload))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))

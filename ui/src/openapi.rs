@@ -90,6 +90,24 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Server-sent events: `update` whenever any run changes; 503 (with Retry-After) past the server's cap on live-update clients (--max-sse-clients)",
         "viewer",
     ),
+    (
+        "post",
+        "/api/route",
+        "Route one claim (a JSON object of its fields, `claim_id` required) by the serving rule set: rule, stream, platform and the set's SHA-256; 422 when a rule cannot be evaluated for it; 404 on a server started without --routing",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/routing",
+        "The serving routing rule set (rules, SHA-256, tests passed), reload counts and the last refusal",
+        "viewer",
+    ),
+    (
+        "post",
+        "/api/routing/reload",
+        "Reload the routing rule set from its file now (a named architect); 422 with the located reason when it is refused, the old set serving on",
+        "architect",
+    ),
     ("get", "/api/openapi.json", "This document", "none"),
 ];
 

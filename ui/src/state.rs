@@ -27,6 +27,8 @@ pub struct UiOptions {
     pub secure_cookies: bool,
     /// Most live-update clients at once (`--max-sse-clients`; at least 1).
     pub max_sse_clients: usize,
+    /// The routing rule set `POST /api/route` serves (`--routing`), if any.
+    pub routing: Option<Arc<warden_workers::routing::LiveRuleSet>>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,7 @@ pub struct AppState {
     pub data_dir: Option<PathBuf>,
     /// Page regions recently sent, the bases of live updates' edits (`live_diff.rs`).
     pub regions: Arc<crate::live_diff::RegionCache>,
+    pub routing: Option<Arc<warden_workers::routing::LiveRuleSet>>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             templates: Arc::new(crate::assets::templates()?),
             changes: watch::Sender::new(0),
             data_dir: options.data_dir,
+            routing: options.routing,
         })
     }
 }

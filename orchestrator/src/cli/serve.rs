@@ -30,6 +30,10 @@ pub struct UiArgs {
     /// 1 to 10,000.
     #[arg(long, value_name = "N", default_value_t = warden_ui::DEFAULT_MAX_SSE_CLIENTS, value_parser = super::limits::count(super::limits::MAX_SSE_CLIENTS))]
     pub max_sse_clients: usize,
+    /// Route claims online by this CEL rule set (`POST /api/route`, docs/routing.md). The set
+    /// and its tests file are polled each second and swapped in when they pass every check.
+    #[arg(long, value_name = "RULES")]
+    pub routing: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +122,17 @@ pub async fn start_ui(
 ) -> Result<RunningUi, String> {
     let auth = ui.auth.as_deref().map(AuthConfig::load).transpose()?;
     warden_ui::check_listen(&listen, auth.as_ref())?;
+    let routing = match &ui.routing {
+        Some(path) => {
+            let live = warden_workers::routing::LiveRuleSet::open(path).map_err(|e| {
+                format!("{e}\nthe routing rule set is refused; the server does not start with it")
+            })?;
+            let live = Arc::new(live);
+            tokio::spawn(poll_routing(Arc::clone(&live)));
+            Some(live)
+        }
+        None => None,
+    };
     let state = AppState::new(UiOptions {
         store,
         catalog,
@@ -125,6 +140,7 @@ pub async fn start_ui(
         data_dir,
         secure_cookies: ui.secure_cookies,
         max_sse_clients: ui.max_sse_clients,
+        routing,
     })?;
     let no_auth = state.auth.is_none();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -145,6 +161,26 @@ pub async fn start_ui(
         stop,
         task,
     })
+}
+
+/// Looks at the routing rule set's files each second and swaps in a changed set that passes
+/// every check; a refused one is logged and the old set keeps serving.
+async fn poll_routing(live: Arc<warden_workers::routing::LiveRuleSet>) {
+    use warden_workers::routing::Reload;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let l = Arc::clone(&live);
+        match tokio::task::spawn_blocking(move || l.reload_if_changed()).await {
+            Ok(Reload::Unchanged) => {}
+            Ok(Reload::Swapped(sha)) => {
+                tracing::info!(sha256 = %sha, "routing rule set changed on disk: swapped in");
+            }
+            Ok(Reload::Refused(reason)) => {
+                tracing::warn!(%reason, "routing rule set changed on disk but is refused; the old set keeps serving");
+            }
+            Err(e) => tracing::error!(error = %e, "routing reload task failed"),
+        }
+    }
 }
 
 /// What the operator is told about a started UI.

@@ -6,6 +6,8 @@
 
 pub mod batch;
 pub mod check;
+pub mod claim_fields;
+pub mod live;
 pub mod router;
 pub mod rule_set;
 pub mod schema;
@@ -13,6 +15,7 @@ pub mod tests_file;
 
 pub use batch::{RoutedCsv, Tally, route_all, route_csv};
 pub use check::Limits;
+pub use live::{LiveRuleSet, Refusal, Reload};
 pub use router::{Decision, RouteError};
 pub use rule_set::{DEFAULT_RULE, Route, Rule, RuleSet, hex_sha256, load, load_from, tests_path};
 pub use schema::{Facts, OwnedFacts};

@@ -9,11 +9,11 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
+use super::claim_fields;
 use super::rule_set::{DEFAULT_RULE, RuleSet};
-use super::schema::{self, Kind, OwnedFacts};
+use super::schema::{self, OwnedFacts};
 use crate::located::LocatedError;
-use crate::model::claim::{Cob, Code, Stream};
-use crate::model::time::{parse_date, parse_timestamp};
+use crate::model::claim::Stream;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,110 +111,15 @@ pub fn run(set: &RuleSet, file: &Path, text: &str) -> Result<usize, LocatedError
     Ok(cases.value.len())
 }
 
-/// The case's claim: the base claim with the fields it names.
+/// The case's claim: the base claim with the fields it names, each problem located at its
+/// field.
 fn claim(
     raw: &Spanned<BTreeMap<String, Spanned<serde_json::Value>>>,
     at: &dyn Fn(&Location, String) -> LocatedError,
 ) -> Result<OwnedFacts, LocatedError> {
     let mut f = schema::base_claim();
     for (name, value) in &raw.value {
-        let Some(var) = schema::variable(name) else {
-            let near = crate::intake::nearest(name, &schema::names());
-            return Err(at(
-                &value.referenced,
-                format!(
-                    "`{name}` is not a field of the claim{near}; the fields are {}",
-                    schema::names().join(", ")
-                ),
-            ));
-        };
-        let bad = |why: String| at(&value.referenced, format!("`{name}`: {why}"));
-        let v = &value.value;
-        match var.kind {
-            Kind::Int => {
-                let n = v
-                    .as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    // `received` may also be written as a timestamp.
-                    .or_else(|| {
-                        (name == "received")
-                            .then(|| v.as_str().and_then(|s| parse_timestamp(s).ok()))
-                            .flatten()
-                    })
-                    .ok_or_else(|| bad(format!("give an integer, not {v}")))?;
-                let small = |max: u64| {
-                    u64::try_from(n)
-                        .ok()
-                        .filter(|x| *x <= max)
-                        .ok_or_else(|| bad(format!("{n} is out of range (0 to {max})")))
-                };
-                let c = &mut f.claim;
-                match name.as_str() {
-                    "claim_id" => c.id = small(u64::MAX)?,
-                    "member" => c.member = small(u32::MAX.into())? as u32,
-                    "family" => c.family = small(u32::MAX.into())? as u32,
-                    "pcp_group" => c.pcp_group = small(u16::MAX.into())? as u16,
-                    "provider" => c.provider = small(u32::MAX.into())? as u32,
-                    "received" => c.received = n,
-                    "billed_cents" => c.billed = n,
-                    _ => return Err(unsettable(name, &bad)),
-                }
-            }
-            Kind::Bool => {
-                let b = v
-                    .as_bool()
-                    .ok_or_else(|| bad(format!("give true or false, not {v}")))?;
-                match name.as_str() {
-                    "prior_auth" => f.claim.prior_auth = b.then_some(1),
-                    "cob" => {
-                        f.claim.cob = b.then(|| Cob {
-                            other_payer: f
-                                .claim
-                                .cob
-                                .map_or(Code(*b"OTHER\0\0\0"), |c| c.other_payer),
-                            primary_paid: 0,
-                            partner: None,
-                        })
-                    }
-                    _ => return Err(unsettable(name, &bad)),
-                }
-            }
-            Kind::String => {
-                let s = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Number(n) => n.to_string(),
-                    other => return Err(bad(format!("give a string, not {other}"))),
-                };
-                let s = s.trim();
-                match name.as_str() {
-                    "stream" => {
-                        f.claim.stream = Stream::from_letter(s)
-                            .ok_or_else(|| bad("a stream is a letter from A to E".into()))?
-                    }
-                    "service_date" => f.claim.service_date = parse_date(s).map_err(&bad)?,
-                    "procedure" => f.claim.procedure = Code::new(s).map_err(&bad)?,
-                    "diagnosis" => f.claim.diagnosis = Code::new(s).map_err(&bad)?,
-                    "place_of_service" => f.claim.place_of_service = Code::new(s).map_err(&bad)?,
-                    "cob_other_payer" => {
-                        let payer = Code::new(s).map_err(&bad)?;
-                        f.claim.cob = Some(Cob {
-                            other_payer: payer,
-                            primary_paid: 0,
-                            partner: None,
-                        });
-                    }
-                    "plan" => f.plan = s.to_string(),
-                    "partner" => f.partner = s.to_string(),
-                    _ => return Err(unsettable(name, &bad)),
-                }
-            }
-        }
+        claim_fields::set(&mut f, name, &value.value).map_err(|m| at(&value.referenced, m))?;
     }
     Ok(f)
-}
-
-/// A claim field with no arm above: a programming error, reported rather than ignored (the
-/// unit test `every_field_can_be_written_in_a_case` keeps it from happening).
-fn unsettable(name: &str, bad: &dyn Fn(String) -> LocatedError) -> LocatedError {
-    bad(format!("`{name}` cannot be set in a test case yet"))
 }

@@ -1,0 +1,312 @@
+//! Online routing (issue #15): `warden serve --routing` answers `POST /api/route` with the same
+//! route as the batch router for every claim of a generated population, while the rule set
+//! is swapped on disk four times between requests (no request fails or is misrouted, each
+//! answer names the set serving); a broken set is refused and the old one keeps serving; only a named
+//! architect may force a reload.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use warden_workers::model::money::parse_money;
+
+fn root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-route-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn warden(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("WARDEN_DB")
+        .output()
+        .expect("warden runs")
+}
+
+/// Makes an empty store (`warden serve` reads one; only `warden run` creates one).
+async fn make_store(db: &Path) {
+    warden_store::Store::open(db.to_str().expect("utf-8"), warden_store::OpenMode::Create)
+        .await
+        .expect("store made");
+}
+
+/// Starts `warden serve` and returns it with its URL (the first line it prints).
+fn serve(db: &Path, rules: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .arg("--routing")
+        .arg(rules)
+        .current_dir(root())
+        .env_remove("WARDEN_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    stdout.read_line(&mut line).expect("a line");
+    // Keep reading: a server whose stdout is closed fails its next write.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (child, url)
+}
+
+/// A `claims.csv` row as the JSON body of `POST /api/route`.
+fn body(header: &[&str], row: &str) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (name, v) in header.iter().zip(row.split(',')) {
+        let value = match *name {
+            "claim_id" | "member" | "family" | "pcp_group" | "provider" => {
+                serde_json::json!(v.parse::<i64>().expect("int"))
+            }
+            "billed" => {
+                m.insert(
+                    "billed_cents".into(),
+                    serde_json::json!(parse_money(v).expect("money")),
+                );
+                continue;
+            }
+            "prior_auth" => serde_json::json!(!v.is_empty()),
+            "cob_other_payer" if v.is_empty() => continue,
+            "cob_primary_paid" | "cob_partner" => continue,
+            _ => serde_json::json!(v),
+        };
+        m.insert((*name).to_string(), value);
+    }
+    serde_json::Value::Object(m)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() {
+    let dir = fresh_dir("equal");
+    let rules = dir.join("claims.yaml");
+    let shipped =
+        std::fs::read_to_string(root().join("workflows/routing/claims.yaml")).expect("read");
+    std::fs::write(&rules, &shipped).expect("write");
+    std::fs::copy(
+        root().join("workflows/routing/claims.tests.yaml"),
+        dir.join("claims.tests.yaml"),
+    )
+    .expect("copy");
+    let generated = dir.join("gen");
+    let o = warden(&[
+        "claims",
+        "generate",
+        "--claims",
+        "1500",
+        "--members",
+        "600",
+        "--out",
+        generated.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success());
+    let batch = dir.join("batch");
+    let o = warden(&[
+        "route",
+        "claims",
+        "--rules",
+        rules.to_str().expect("utf-8"),
+        "--input",
+        generated.join("claims.csv").to_str().expect("utf-8"),
+        "--out",
+        batch.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let routes = std::fs::read_to_string(batch.join("routes.csv")).expect("routes");
+    let expected: BTreeMap<i64, (String, String, String)> = routes
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().expect("id"),
+                (f[1].into(), f[2].into(), f[3].into()),
+            )
+        })
+        .collect();
+
+    make_store(&dir.join("w.db")).await;
+    let (mut server, url) = serve(&dir.join("w.db"), &rules);
+    let client = reqwest::Client::new();
+    let first_sha = warden_workers::routing::hex_sha256(shipped.as_bytes());
+    // The second set: the same rules under another first comment (other bytes and SHA-256,
+    // the same routes).
+    let second = shipped.replace("# Claims routing:", "# Claims routing (v2):");
+    let second_sha = warden_workers::routing::hex_sha256(second.as_bytes());
+    let claims = std::fs::read_to_string(generated.join("claims.csv")).expect("claims");
+    let mut lines = claims.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let mut shas = BTreeMap::<String, u64>::new();
+    let mut answered = 0;
+    for (i, row) in lines.enumerate() {
+        if i % 300 == 150 {
+            // Swap the file (the server polls it each second) and go on once it serves.
+            let (text, sha) = if (i / 300) % 2 == 0 {
+                (&second, &second_sha)
+            } else {
+                (&shipped, &first_sha)
+            };
+            std::fs::write(&rules, text).expect("swap");
+            let mut serving = String::new();
+            for _ in 0..100 {
+                let s: serde_json::Value = client
+                    .get(format!("{url}/api/routing"))
+                    .send()
+                    .await
+                    .expect("status")
+                    .json()
+                    .await
+                    .expect("json");
+                serving = s["sha256"].as_str().unwrap_or("").to_string();
+                if serving == *sha {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert_eq!(&serving, sha, "the changed set was swapped in");
+        }
+        let r = client
+            .post(format!("{url}/api/route"))
+            .json(&body(&header, row))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200, "row {row}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        let id = v["claim_id"].as_i64().expect("id");
+        let got = (
+            v["rule"].as_str().expect("rule").to_string(),
+            v["stream"].as_str().expect("stream").to_string(),
+            v["platform"].as_str().expect("platform").to_string(),
+        );
+        assert_eq!(
+            got, expected[&id],
+            "claim {id}: the API and the batch disagree"
+        );
+        *shas
+            .entry(v["rule_set_sha256"].as_str().expect("sha").to_string())
+            .or_default() += 1;
+        answered += 1;
+    }
+    assert_eq!(answered, expected.len());
+    assert!(
+        shas.keys().all(|s| *s == first_sha || *s == second_sha),
+        "{shas:?}"
+    );
+    assert_eq!(shas.len(), 2, "both sets served: {shas:?}");
+
+    // A broken set is refused; the old one keeps serving, and the reason is shown.
+    std::fs::write(
+        &rules,
+        shipped.replace("when: stream == \"C\"", "when: stream == C"),
+    )
+    .expect("write");
+    let mut refused = serde_json::Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let s: serde_json::Value = client
+            .get(format!("{url}/api/routing"))
+            .send()
+            .await
+            .expect("status")
+            .json()
+            .await
+            .expect("json");
+        if !s["last_refusal"].is_null() {
+            refused = s;
+            break;
+        }
+    }
+    assert!(
+        refused["last_refusal"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`C` is not a field"),
+        "{refused}"
+    );
+    assert!(
+        refused["sha256"] == first_sha || refused["sha256"] == second_sha,
+        "{refused}"
+    );
+    let first_row = claims.lines().nth(1).expect("a claim");
+    let r = client
+        .post(format!("{url}/api/route"))
+        .json(&body(&header, first_row))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 200);
+    // Bad requests are named; a reload needs a named architect.
+    let r = client
+        .post(format!("{url}/api/route"))
+        .json(&serde_json::json!({"claim_id": 1, "billed": 3}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap_or_default()
+            .contains("did you mean `billed_cents`")
+    );
+    let r = client
+        .post(format!("{url}/api/routing/reload"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 403);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[tokio::test]
+async fn a_server_does_not_start_with_a_refused_set() {
+    let dir = fresh_dir("refused");
+    make_store(&dir.join("w.db")).await;
+    let rules = dir.join("r.yaml");
+    std::fs::write(
+        &rules,
+        "platforms: [core]\nrules: []\ndefault: {stream: A, platform: core}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("r.tests.yaml"),
+        "- name: x\n  claim: {}\n  expect: {rule: default}\n",
+    )
+    .expect("write");
+    let o = warden(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        dir.join("w.db").to_str().expect("utf-8"),
+        "--routing",
+        rules.to_str().expect("utf-8"),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("r.yaml:2:8: a rule set has at least one rule"),
+        "{e}"
+    );
+}

@@ -1,0 +1,116 @@
+//! Online claims routing on `warden serve --routing RULES` (docs/routing.md):
+//!
+//! - `POST /api/route`: one claim (a JSON object of its fields, `claim_id` required) routed
+//!   by the serving rule set, with the same `RuleSet::route` as the batch router; the answer
+//!   names the rule, the route and the set's SHA-256. Any signed-in user.
+//! - `GET /api/routing`: the serving set, its reload counts and the last refusal.
+//! - `POST /api/routing/reload`: a named architect reloads the set from its file now (the
+//!   server also polls the file each second); a refused set is a 422 with the located reason,
+//!   and the old set keeps serving.
+//!
+//! Logs carry counts and rule ids, never a claim's fields.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use warden_workers::routing::{Reload, claim_fields};
+
+use crate::auth::{Permission, Principal};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn live(state: &AppState) -> Result<&warden_workers::routing::LiveRuleSet, ApiError> {
+    state.routing.as_deref().ok_or_else(|| {
+        ApiError::NotFound(
+            "this server routes no claims: start it with --routing RULES (docs/routing.md)".into(),
+        )
+    })
+}
+
+/// `POST /api/route`.
+pub async fn route(
+    State(state): State<AppState>,
+    who: Principal,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let live = live(&state)?;
+    let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body is not JSON: {e}; send the claim's fields as an object"
+        ))
+    })?;
+    let facts = claim_fields::from_json(&value).map_err(ApiError::BadRequest)?;
+    let set = live.current();
+    match set.route(&facts.facts()) {
+        Ok(d) => Ok(Json(json!({
+            "claim_id": facts.claim.id,
+            "rule": d.rule,
+            "stream": d.route.stream.letter().to_string(),
+            "platform": &*d.route.platform,
+            "rule_set_sha256": set.sha256,
+        }))
+        .into_response()),
+        Err(e) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({
+                "error": e.to_string(),
+                "claim_id": facts.claim.id,
+                "rule": e.rule,
+                "rule_set_sha256": set.sha256,
+            })),
+        )
+            .into_response()),
+    }
+}
+
+/// `GET /api/routing`.
+pub async fn status(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let live = live(&state)?;
+    let set = live.current();
+    let (swaps, refusals) = live.counts();
+    Ok(Json(json!({
+        "file": live.path().display().to_string(),
+        "sha256": set.sha256,
+        "rules": set.rules.iter().map(|r| json!({"id": r.id, "when": r.when, "stream": r.route.stream.letter().to_string(), "platform": &*r.route.platform})).collect::<Vec<_>>(),
+        "tests_passed": set.tests,
+        "reloads": { "swapped": swaps, "refused": refusals },
+        "last_refusal": live.refusal().map(|r| json!({"reason": r.reason, "sha256": r.sha256})),
+    }))
+    .into_response())
+}
+
+/// `POST /api/routing/reload`.
+pub async fn reload(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    let user = who.require(Permission::ReloadRouting)?.name.clone();
+    let live = state
+        .routing
+        .clone()
+        .ok_or_else(|| ApiError::NotFound("this server routes no claims".into()))?;
+    let outcome = tokio::task::spawn_blocking(move || live.reload())
+        .await
+        .map_err(|e| ApiError::Internal(format!("reload: {e}")))?;
+    let sha = match outcome {
+        Reload::Swapped(sha) => sha,
+        // A forced reload always loads; `Unchanged` would mean the set serving now.
+        Reload::Unchanged => state
+            .routing
+            .as_deref()
+            .map(|l| l.current().sha256.clone())
+            .unwrap_or_default(),
+        Reload::Refused(reason) => {
+            tracing::warn!(user = %user, "routing rule set refused on reload; the old set keeps serving");
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({ "swapped": false, "reason": reason })),
+            )
+                .into_response());
+        }
+    };
+    tracing::info!(user = %user, sha256 = %sha, "routing rule set reloaded by an architect");
+    Ok(Json(json!({ "swapped": true, "sha256": sha })).into_response())
+}
