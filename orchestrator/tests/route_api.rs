@@ -1,8 +1,10 @@
 //! Online routing (issue #15): `warden serve --routing` answers `POST /api/route` with the same
 //! route as the batch router for every claim of a generated population, while the rule set
-//! is swapped on disk four times between requests (no request fails or is misrouted, each
+//! is swapped on disk five times between requests (no request fails or is misrouted, each
 //! answer names the set serving); a broken set is refused and the old one keeps serving; only a named
 //! architect may force a reload.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -13,13 +15,6 @@ use warden_workers::model::money::parse_money;
 
 fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-route-api-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 fn warden(args: &[&str]) -> std::process::Output {
@@ -65,6 +60,18 @@ fn serve(db: &Path, rules: &Path) -> (Child, String) {
     (child, url)
 }
 
+/// What `GET /api/routing` says.
+async fn routing_status(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(format!("{url}/api/routing"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// A `claims.csv` row as the JSON body of `POST /api/route`.
 fn body(header: &[&str], row: &str) -> serde_json::Value {
     let mut m = serde_json::Map::new();
@@ -92,7 +99,7 @@ fn body(header: &[&str], row: &str) -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() {
-    let dir = fresh_dir("equal");
+    let dir = common::temp_dir("route-api-equal");
     let rules = dir.join("claims.yaml");
     let shipped =
         std::fs::read_to_string(root().join("workflows/routing/claims.yaml")).expect("read");
@@ -168,14 +175,7 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
             std::fs::write(&rules, text).expect("swap");
             let mut serving = String::new();
             for _ in 0..100 {
-                let s: serde_json::Value = client
-                    .get(format!("{url}/api/routing"))
-                    .send()
-                    .await
-                    .expect("status")
-                    .json()
-                    .await
-                    .expect("json");
+                let s = routing_status(&client, &url).await;
                 serving = s["sha256"].as_str().unwrap_or("").to_string();
                 if serving == *sha {
                     break;
@@ -223,14 +223,7 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
     let mut refused = serde_json::Value::Null;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let s: serde_json::Value = client
-            .get(format!("{url}/api/routing"))
-            .send()
-            .await
-            .expect("status")
-            .json()
-            .await
-            .expect("json");
+        let s = routing_status(&client, &url).await;
         if !s["last_refusal"].is_null() {
             refused = s;
             break;
@@ -281,7 +274,7 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
 
 #[tokio::test]
 async fn a_server_does_not_start_with_a_refused_set() {
-    let dir = fresh_dir("refused");
+    let dir = common::temp_dir("route-api-refused");
     make_store(&dir.join("w.db")).await;
     let rules = dir.join("r.yaml");
     std::fs::write(

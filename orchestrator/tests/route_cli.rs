@@ -3,6 +3,8 @@
 //! decision written, every row that cannot be routed named by its line; a refused set routes
 //! nothing.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,13 +20,6 @@ fn warden(args: &[&str]) -> Output {
         .env_remove("WARDEN_DB")
         .output()
         .expect("warden runs")
-}
-
-fn fresh_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-route-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 fn text(o: &Output) -> String {
@@ -57,7 +52,7 @@ fn check_accepts_the_shipped_set_and_refuses_a_broken_copy_with_its_place() {
         "{}",
         text(&o)
     );
-    let dir = fresh_dir("check");
+    let dir = common::temp_dir("route-check");
     let shipped =
         std::fs::read_to_string(root().join("workflows/routing/claims.yaml")).expect("read");
     let broken = shipped.replace("when: stream == \"E\"", "when: stream == E");
@@ -102,7 +97,7 @@ fn check_accepts_the_shipped_set_and_refuses_a_broken_copy_with_its_place() {
 
 #[test]
 fn generated_claims_are_routed_with_counts_that_reconcile_and_bad_rows_named() {
-    let dir = fresh_dir("claims");
+    let dir = common::temp_dir("route-claims");
     let generated = dir.join("gen");
     let o = warden(&[
         "claims",
@@ -176,7 +171,7 @@ fn generated_claims_are_routed_with_counts_that_reconcile_and_bad_rows_named() {
 
 #[test]
 fn intake_with_routing_hands_on_routed_claims_and_its_volumes() {
-    let dir = fresh_dir("intake");
+    let dir = common::temp_dir("route-intake");
     let partner = dir.join("partner");
     let o = warden(&[
         "claims",

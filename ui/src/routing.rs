@@ -10,20 +10,23 @@
 //!
 //! Logs carry counts and rule ids, never a claim's fields.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use warden_workers::routing::{Reload, claim_fields};
+
+use warden_workers::routing::{LiveRuleSet, Reload, claim_fields};
 
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn live(state: &AppState) -> Result<&warden_workers::routing::LiveRuleSet, ApiError> {
-    state.routing.as_deref().ok_or_else(|| {
+fn live(state: &AppState) -> Result<&Arc<LiveRuleSet>, ApiError> {
+    state.routing.as_ref().ok_or_else(|| {
         ApiError::NotFound(
             "this server routes no claims: start it with --routing RULES (docs/routing.md)".into(),
         )
@@ -87,21 +90,15 @@ pub async fn status(State(state): State<AppState>, who: Principal) -> Result<Res
 /// `POST /api/routing/reload`.
 pub async fn reload(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     let user = who.require(Permission::ReloadRouting)?.name.clone();
-    let live = state
-        .routing
-        .clone()
-        .ok_or_else(|| ApiError::NotFound("this server routes no claims".into()))?;
+    let live = Arc::clone(live(&state)?);
+    let serving = Arc::clone(&live);
     let outcome = tokio::task::spawn_blocking(move || live.reload())
         .await
         .map_err(|e| ApiError::Internal(format!("reload: {e}")))?;
     let sha = match outcome {
         Reload::Swapped(sha) => sha,
         // A forced reload always loads; `Unchanged` would mean the set serving now.
-        Reload::Unchanged => state
-            .routing
-            .as_deref()
-            .map(|l| l.current().sha256.clone())
-            .unwrap_or_default(),
+        Reload::Unchanged => serving.current().sha256.clone(),
         Reload::Refused(reason) => {
             tracing::warn!(user = %user, "routing rule set refused on reload; the old set keeps serving");
             return Ok((

@@ -194,28 +194,24 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let mut not_routed = 0;
     if let Some(set) = &rules {
         let routed = warden_workers::routing::route_csv(set, &claims, &plans, &mapping.partner);
-        if let Err(e) = super::route::write_routed(&args.out, set, &routed) {
-            writeln!(err, "error: {}: {e}", args.out.display())?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
+        routing = match super::route::write_routed(&args.out, set, &routed) {
+            Ok(volumes) => volumes,
+            Err(e) => {
+                writeln!(err, "error: {}: {e}", args.out.display())?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
         not_routed = routed.tally.errors + routed.unreadable;
-        let streams: Vec<String> = routed
-            .tally
-            .by_stream
-            .iter()
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
         writeln!(
             out,
             "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv)",
             routed.tally.routed,
             total.accepted,
-            streams.join(", "),
+            routed.tally.streams(),
             set.file.display(),
             &set.sha256[..12],
             not_routed
         )?;
-        routing = super::route::volumes(set, &routed);
         claims = routed.claims_csv;
     }
     let summary = json!({

@@ -119,17 +119,12 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
         return Ok(EXIT_UNAVAILABLE);
     }
     let t = &routed.tally;
-    let streams: Vec<String> = t
-        .by_stream
-        .iter()
-        .map(|(s, n)| format!("{s} {n}"))
-        .collect();
     writeln!(
         out,
         "{} claims: {} routed ({}), {} not evaluable, {} unreadable rows; rule set {} ({}); wrote {}",
         t.claims + routed.unreadable,
         t.routed,
-        streams.join(", "),
+        t.streams(),
         t.errors,
         routed.unreadable,
         args.rules.display(),
@@ -147,7 +142,7 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
 
 /// The volumes a routed batch gives the run: by stream, platform and rule, with the totals
 /// that reconcile them.
-pub(super) fn volumes(set: &RuleSet, routed: &RoutedCsv) -> serde_json::Value {
+fn volumes(set: &RuleSet, routed: &RoutedCsv) -> serde_json::Value {
     let t = &routed.tally;
     json!({
         "rule_set": { "file": set.file.display().to_string(), "sha256": set.sha256 },
@@ -163,10 +158,15 @@ pub(super) fn volumes(set: &RuleSet, routed: &RoutedCsv) -> serde_json::Value {
 }
 
 /// Writes the four files of a routed batch into `dir`, each whole (a temporary name, then
-/// renamed).
-pub(super) fn write_routed(dir: &Path, set: &RuleSet, routed: &RoutedCsv) -> std::io::Result<()> {
+/// renamed); the volumes written are returned.
+pub(super) fn write_routed(
+    dir: &Path,
+    set: &RuleSet,
+    routed: &RoutedCsv,
+) -> std::io::Result<serde_json::Value> {
     std::fs::create_dir_all(dir)?;
-    let mut v = serde_json::to_vec_pretty(&volumes(set, routed)).unwrap_or_default();
+    let volumes = volumes(set, routed);
+    let mut v = serde_json::to_vec_pretty(&volumes).unwrap_or_default();
     v.push(b'\n');
     for (name, bytes) in [
         ("claims.csv", routed.claims_csv.as_bytes()),
@@ -176,5 +176,5 @@ pub(super) fn write_routed(dir: &Path, set: &RuleSet, routed: &RoutedCsv) -> std
     ] {
         super::intake::write_whole(&dir.join(name), bytes)?;
     }
-    Ok(())
+    Ok(volumes)
 }

@@ -8,7 +8,7 @@ use super::router::{Decision, RouteError};
 use super::rule_set::RuleSet;
 use super::schema::Facts;
 use crate::io::claims_csv;
-use crate::model::claim::{Claim, Stream};
+use crate::model::claim::Claim;
 use crate::plans::Plans;
 
 /// The counts of a batch.
@@ -42,9 +42,14 @@ impl Tally {
         }
     }
 
-    /// Routed claims of `stream`.
-    pub fn stream(&self, stream: Stream) -> u64 {
-        self.by_stream.get(&stream.letter()).copied().unwrap_or(0)
+    /// The routed claims by stream, for a person: `A 6651, B 3639, …`.
+    pub fn streams(&self) -> String {
+        let parts: Vec<String> = self
+            .by_stream
+            .iter()
+            .map(|(s, n)| format!("{s} {n}"))
+            .collect();
+        parts.join(", ")
     }
 
     /// Whether the counts agree with each other: every claim routed or an error, and each

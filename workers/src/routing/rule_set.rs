@@ -87,9 +87,9 @@ struct RawRule {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawRoute {
-    pub(super) stream: Spanned<String>,
-    pub(super) platform: Spanned<String>,
+struct RawRoute {
+    stream: Spanned<String>,
+    platform: Spanned<String>,
 }
 
 /// The tests file of the rule set at `rules`: `claims.yaml` → `claims.tests.yaml`.
@@ -257,7 +257,7 @@ pub fn parse(file: &Path, text: &str, limits: &Limits) -> Result<RuleSet, Locate
     })
 }
 
-pub(super) fn route(
+fn route(
     raw: &RawRoute,
     platforms: &[String],
     at: &dyn Fn(&Location, String) -> LocatedError,
