@@ -2,7 +2,8 @@
 //! route as the batch router for every claim of a generated population, while the rule set
 //! is swapped on disk five times between requests (no request fails or is misrouted, each
 //! answer names the set serving); a broken set is refused and the old one keeps serving; only a named
-//! architect may force a reload.
+//! architect may force a reload. Every answer is in the store's routing audit beside the
+//! batch's decision for the same claim, and `GET /api/routing/decisions` reads it by claim.
 
 mod common;
 
@@ -49,8 +50,8 @@ fn serve(db: &Path, rules: &Path) -> (Child, String) {
     let mut line = String::new();
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     stdout.read_line(&mut line).expect("a line");
-    // Keep reading: a server whose stdout is closed fails its next write.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    // The pipe closes here; the server serves on (a_server_whose_stdout_is_closed_keeps_serving).
+    drop(stdout);
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -131,6 +132,8 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
         generated.join("claims.csv").to_str().expect("utf-8"),
         "--out",
         batch.to_str().expect("utf-8"),
+        "--db",
+        dir.join("w.db").to_str().expect("utf-8"),
     ]);
     assert_eq!(
         o.status.code(),
@@ -151,7 +154,6 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
         })
         .collect();
 
-    make_store(&dir.join("w.db")).await;
     let (mut server, url) = serve(&dir.join("w.db"), &rules);
     let client = reqwest::Client::new();
     let first_sha = warden_workers::routing::hex_sha256(shipped.as_bytes());
@@ -213,6 +215,51 @@ async fn the_api_routes_as_the_batch_does_while_the_set_is_swapped_under_load() 
         "{shas:?}"
     );
     assert_eq!(shas.len(), 2, "both sets served: {shas:?}");
+
+    // The audit: the batch's decision and the API's for every claim, the API's with the set
+    // that answered it; read by claim.
+    let store = warden_store::Store::open(
+        dir.join("w.db").to_str().expect("utf-8"),
+        warden_store::OpenMode::MustExist,
+    )
+    .await
+    .expect("store");
+    let count = store.count_routing_decisions(0).await.expect("count");
+    assert_eq!(count.decisions as usize, 2 * expected.len());
+    assert_eq!(count.routed, count.decisions);
+    for (id, route) in expected.iter().step_by(100) {
+        let r = client
+            .get(format!("{url}/api/routing/decisions?claim_id={id}"))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), 200);
+        let v: serde_json::Value = r.json().await.expect("json");
+        let d = v["decisions"].as_array().expect("decisions");
+        assert_eq!(d.len(), 2, "claim {id}: {v}");
+        assert_eq!(d[0]["channel"], "batch");
+        assert_eq!(d[1]["channel"], "online");
+        assert_eq!(d[1]["actor"], "local", "the local operator");
+        for one in d {
+            assert_eq!(
+                (
+                    one["rule"].as_str(),
+                    one["stream"].as_str(),
+                    one["platform"].as_str()
+                ),
+                (Some(&*route.0), Some(&*route.1), Some(&*route.2)),
+                "claim {id}"
+            );
+            let sha = one["rule_set_sha256"].as_str().unwrap_or("");
+            assert!(sha == first_sha || sha == second_sha, "{one}");
+        }
+    }
+    let r = client
+        .get(format!("{url}/api/routing/decisions?claim_id=x1"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 400);
 
     // A broken set is refused; the old one keeps serving, and the reason is shown.
     std::fs::write(
@@ -300,6 +347,65 @@ async fn a_server_does_not_start_with_a_refused_set() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(
         e.contains("r.yaml:2:8: a rule set has at least one rule"),
+        "{e}"
+    );
+}
+
+/// A server whose stdout is closed before it prints its banner serves on (it used to end on
+/// the failed write): started with the read end of its stdout pipe already dropped.
+#[tokio::test]
+async fn a_server_whose_stdout_is_closed_keeps_serving() {
+    let dir = common::temp_dir("route-api-stdout");
+    make_store(&dir.join("w.db")).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut server = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("w.db"))
+        .arg("--routing")
+        .arg(root().join("workflows/routing/claims.yaml"))
+        .current_dir(root())
+        .env_remove("WARDEN_DB")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut answered = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Ok(r) = client
+            .post(format!("{url}/api/route"))
+            .json(&serde_json::json!({"claim_id": 5, "stream": "C"}))
+            .send()
+            .await
+        {
+            answered = Some(r.status());
+            break;
+        }
+        assert!(
+            server.try_wait().expect("wait").is_none(),
+            "the server ended"
+        );
+    }
+    assert_eq!(answered, Some(reqwest::StatusCode::OK));
+    // Still serving a moment later, and it said why it printed nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        server.try_wait().expect("wait").is_none(),
+        "the server ended"
+    );
+    let _ = server.kill();
+    let output = server.wait_with_output().expect("output");
+    let e = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        e.contains("cannot print the banner on stdout; serving on"),
         "{e}"
     );
 }

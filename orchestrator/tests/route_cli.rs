@@ -1,7 +1,8 @@
 //! `warden route` and `warden intake --routing` through the real binary (issue #15): a rule
 //! set checked as a server would; generated claims routed with counts that reconcile, every
-//! decision written, every row that cannot be routed named by its line; a refused set routes
-//! nothing.
+//! decision written and recorded in the store's routing audit (queryable by claim), every row
+//! that cannot be routed named by its line; a refused set routes nothing, and a store that
+//! cannot take the audit leaves nothing written.
 
 mod common;
 
@@ -81,6 +82,7 @@ fn check_accepts_the_shipped_set_and_refuses_a_broken_copy_with_its_place() {
     let claims = dir.join("claims.csv");
     std::fs::write(&claims, "claim_id\n").expect("write");
     let out = dir.join("routed");
+    let db = dir.join("w.db");
     let o = warden(&[
         "route",
         "claims",
@@ -90,9 +92,38 @@ fn check_accepts_the_shipped_set_and_refuses_a_broken_copy_with_its_place() {
         s(&claims),
         "--out",
         s(&out),
+        "--db",
+        s(&db),
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!out.exists());
+    assert!(!db.exists(), "no audit for a refused set");
+}
+
+/// Every decision recorded for a claim, as the store reads them back.
+fn audit_of(db: &Path, claim: u64) -> Vec<warden_store::RoutingDecisionRow> {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = warden_store::Store::open(s(db), warden_store::OpenMode::MustExist)
+                .await
+                .expect("store");
+            store
+                .routing_decisions_for_claim(claim)
+                .await
+                .expect("audit")
+        })
+}
+
+fn audit_count(db: &Path) -> warden_store::RoutingDecisionCount {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let store = warden_store::Store::open(s(db), warden_store::OpenMode::MustExist)
+                .await
+                .expect("store");
+            store.count_routing_decisions(0).await.expect("count")
+        })
 }
 
 #[test]
@@ -119,8 +150,26 @@ fn generated_claims_are_routed_with_counts_that_reconcile_and_bad_rows_named() {
     t.push('\n');
     t.push_str("78,1,1\n");
     std::fs::write(&input, &t).expect("write");
+    // A store that cannot take the audit: nothing is written.
     let out = dir.join("routed");
-    let o = warden(&["route", "claims", "--input", s(&input), "--out", s(&out)]);
+    let route = |db: &Path| {
+        warden(&[
+            "route",
+            "claims",
+            "--input",
+            s(&input),
+            "--out",
+            s(&out),
+            "--db",
+            s(db),
+        ])
+    };
+    let o = route(&dir.join("no-such-dir/w.db"));
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("nothing was written"), "{}", text(&o));
+    assert!(!out.exists());
+    let db = dir.join("w.db");
+    let o = route(&db);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let routes = rows(&out.join("routes.csv"));
     let routed = rows(&out.join("claims.csv"));
@@ -167,6 +216,49 @@ fn generated_claims_are_routed_with_counts_that_reconcile_and_bad_rows_named() {
         volumes["by_platform"].as_object().expect("platforms").len() >= 4,
         "{volumes}"
     );
+    // The audit holds every decision (no rule failed here: the two bad rows never reached
+    // a rule), each as routes.csv has it.
+    let count = audit_count(&db);
+    assert_eq!(count.decisions as usize, routes.len());
+    assert_eq!(count.routed as usize, routes.len());
+    for r in routes.iter().step_by(500) {
+        let audit = audit_of(&db, r[0].parse().expect("id"));
+        assert_eq!(audit.len(), 1, "claim {}: {audit:?}", r[0]);
+        let a = &audit[0];
+        assert_eq!(
+            (
+                a.rule.as_str(),
+                a.stream.as_deref(),
+                a.platform.as_deref(),
+                a.rule_set_sha256.as_str()
+            ),
+            (
+                r[1].as_str(),
+                Some(r[2].as_str()),
+                Some(r[3].as_str()),
+                r[4].as_str()
+            )
+        );
+        assert_eq!(a.channel, "batch");
+        assert!(a.actor.starts_with("route claims "), "{}", a.actor);
+    }
+    // Queryable by claim from the command line.
+    let o = warden(&["route", "audit", &routes[0][0], "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains(&routes[0][1]), "{}", text(&o));
+    assert!(text(&o).contains(&sha[..12]), "{}", text(&o));
+    let o = warden(&["route", "audit", "77", "--db", s(&db)]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "an unread row has no decision: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("no routing decision is recorded for claim 77"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -197,6 +289,8 @@ fn intake_with_routing_hands_on_routed_claims_and_its_volumes() {
         s(&out),
         "--routing",
         "workflows/routing/claims.yaml",
+        "--db",
+        s(&dir.join("w.db")),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let summary: serde_json::Value =
@@ -213,4 +307,15 @@ fn intake_with_routing_hands_on_routed_claims_and_its_volumes() {
     let claims = rows(&out.join("claims.csv"));
     assert_eq!(claims.len() as u64, accepted);
     assert!(claims.iter().all(|c| c[5] == "E"));
+    // Each routed claim's decision is on record, naming the partner's file.
+    let count = audit_count(&dir.join("w.db"));
+    assert_eq!(count.decisions as u64, accepted);
+    let audit = audit_of(&dir.join("w.db"), claims[0][0].parse().expect("id"));
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].rule, "acme-pbm-carve-out");
+    assert!(
+        audit[0].actor.starts_with("intake ACME-PBM "),
+        "{}",
+        audit[0].actor
+    );
 }

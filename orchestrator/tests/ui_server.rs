@@ -599,6 +599,11 @@ async fn every_documented_route_answers_and_errors_are_json() {
             } else if path == "/api/routing/reload" {
                 // A reload needs a named architect, like an approval.
                 assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+            } else if path == "/api/routing/decisions" {
+                // The audit is the store's (batch decisions too), with or without --routing;
+                // without a claim it says what to ask.
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+                assert!(body.contains("claim_id=N"), "{body}");
             } else if path == "/api/route" || path == "/api/routing" {
                 // This server was started without --routing: it says so.
                 assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -1823,5 +1828,32 @@ async fn an_architect_reloads_the_routing_rule_set_and_a_broken_one_is_refused()
     assert_eq!(
         v["rule_set_sha256"],
         warden_workers::routing::hex_sha256(second.as_bytes())
+    );
+    // Each answer is in the audit, by whom and under which set.
+    let v: Value = s
+        .client
+        .get(s.url("/api/routing/decisions?claim_id=7"))
+        .bearer_auth(COMPLIANCE)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("json");
+    let d = v["decisions"].as_array().expect("decisions");
+    let shas: Vec<&str> = d
+        .iter()
+        .map(|x| x["rule_set_sha256"].as_str().unwrap_or(""))
+        .collect();
+    let (first_sha, second_sha) = (
+        warden_workers::routing::hex_sha256(shipped.as_bytes()),
+        warden_workers::routing::hex_sha256(second.as_bytes()),
+    );
+    assert_eq!(shas, [&*first_sha, &*second_sha, &*second_sha], "{v}");
+    assert!(
+        d.iter().all(|x| x["actor"] == "val"
+            && x["channel"] == "online"
+            && x["rule"] == "medicaid-line"),
+        "{v}"
     );
 }

@@ -38,6 +38,7 @@ mod metrics;
 pub mod openapi;
 pub mod pages;
 mod routing;
+mod routing_audit;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;
@@ -100,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/route", post(routing::route))
         .route("/api/routing", get(routing::status))
         .route("/api/routing/reload", post(routing::reload))
+        .route("/api/routing/decisions", get(routing::decisions))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/events", get(sse::events))
         .route("/metrics", get(metrics::metrics))

@@ -93,13 +93,19 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
         "post",
         "/api/route",
-        "Route one claim (a JSON object of its fields, `claim_id` required) by the serving rule set: rule, stream, platform and the set's SHA-256; 422 when a rule cannot be evaluated for it; 404 on a server started without --routing",
+        "Route one claim (a JSON object of its fields, `claim_id` required) by the serving rule set: rule, stream, platform and the set's SHA-256, answered once the decision is in the audit; 422 when a rule cannot be evaluated for it (also audited); 503 when the decision could not be recorded (nothing is given out); 404 on a server started without --routing",
         "viewer",
     ),
     (
         "get",
         "/api/routing",
         "The serving routing rule set (rules, SHA-256, tests passed), reload counts and the last refusal",
+        "viewer",
+    ),
+    (
+        "get",
+        "/api/routing/decisions",
+        "The routing audit of one claim (`?claim_id=N`), oldest first: every decision online and in batch, with its time, channel, who or what asked, the rule set's SHA-256, the rule, and the route or why there was none",
         "viewer",
     ),
     (
@@ -130,6 +136,9 @@ fn parameters(path: &str) -> Vec<Value> {
         for q in ["run", "job", "actor", "action"] {
             out.push(json!({ "name": q, "in": "query", "required": false, "schema": { "type": "string" } }));
         }
+    }
+    if path == "/api/routing/decisions" {
+        out.push(json!({ "name": "claim_id", "in": "query", "required": true, "description": "the claim's id", "schema": { "type": "integer" } }));
     }
     if path == "/api/runs/{run}" {
         for q in ["day", "stream"] {

@@ -3,7 +3,11 @@
 //! - `POST /api/route`: one claim (a JSON object of its fields, `claim_id` required) routed
 //!   by the serving rule set, with the same `RuleSet::route` as the batch router; the answer
 //!   names the rule, the route and the set's SHA-256. Any signed-in user.
+//!   Every answer (a route, or a rule that could not be evaluated) is recorded in the store's
+//!   routing audit before it is given (`routing_audit.rs`); one that cannot be recorded is a
+//!   503 and is not given.
 //! - `GET /api/routing`: the serving set, its reload counts and the last refusal.
+//! - `GET /api/routing/decisions?claim_id=N`: the audit of one claim, online and batch.
 //! - `POST /api/routing/reload`: a named architect reloads the set from its file now (the
 //!   server also polls the file each second); a refused set is a 422 with the located reason,
 //!   and the old set keeps serving.
@@ -14,10 +18,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::json;
+use warden_store::RoutingDecisionRow;
 
 use warden_workers::routing::{LiveRuleSet, Reload, claim_fields};
 
@@ -39,7 +45,7 @@ pub async fn route(
     who: Principal,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    who.require(Permission::Read)?;
+    let user = who.require(Permission::Read)?.name.clone();
     let live = live(&state)?;
     let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
@@ -47,27 +53,100 @@ pub async fn route(
         ))
     })?;
     let facts = claim_fields::from_json(&value).map_err(ApiError::BadRequest)?;
+    let claim_id = facts.claim.id;
     let set = live.current();
-    match set.route(&facts.facts()) {
-        Ok(d) => Ok(Json(json!({
-            "claim_id": facts.claim.id,
-            "rule": d.rule,
-            "stream": d.route.stream.letter().to_string(),
-            "platform": &*d.route.platform,
-            "rule_set_sha256": set.sha256,
-        }))
-        .into_response()),
-        Err(e) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({
-                "error": e.to_string(),
-                "claim_id": facts.claim.id,
-                "rule": e.rule,
-                "rule_set_sha256": set.sha256,
-            })),
-        )
-            .into_response()),
-    }
+    let outcome = set.route(&facts.facts());
+    let mut row = RoutingDecisionRow {
+        id: 0,
+        claim_id,
+        decided_at: chrono::Utc::now(),
+        channel: "online".into(),
+        actor: user,
+        rule_set_sha256: set.sha256.clone(),
+        rule: String::new(),
+        stream: None,
+        platform: None,
+        error: None,
+    };
+    let (status, body) = match &outcome {
+        Ok(d) => {
+            row.rule = d.rule.to_string();
+            row.stream = Some(d.route.stream.letter().to_string());
+            row.platform = Some(d.route.platform.to_string());
+            (
+                StatusCode::OK,
+                json!({
+                    "claim_id": facts.claim.id,
+                    "rule": d.rule,
+                    "stream": d.route.stream.letter().to_string(),
+                    "platform": &*d.route.platform,
+                    "rule_set_sha256": set.sha256,
+                }),
+            )
+        }
+        Err(e) => {
+            row.rule = e.rule.clone();
+            row.error = Some(e.to_string());
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": e.to_string(),
+                    "claim_id": facts.claim.id,
+                    "rule": e.rule,
+                    "rule_set_sha256": set.sha256,
+                }),
+            )
+        }
+    };
+    let audit = state
+        .routing_audit
+        .as_ref()
+        .ok_or_else(|| ApiError::Internal("routing without its audit writer".into()))?;
+    audit.record(row).await.map_err(|e| {
+        ApiError::Unavailable(format!(
+            "the decision could not be recorded in the routing audit, so it is not given: {e}; \
+             try again"
+        ))
+    })?;
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionsQuery {
+    claim_id: Option<String>,
+}
+
+/// `GET /api/routing/decisions?claim_id=N`.
+pub async fn decisions(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(query): Query<DecisionsQuery>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let text = query.claim_id.ok_or_else(|| {
+        ApiError::BadRequest("name the claim: /api/routing/decisions?claim_id=N".into())
+    })?;
+    let claim_id: u64 = text.trim().parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "claim_id: `{text}` is not a claim id (a whole number)"
+        ))
+    })?;
+    let rows = state.store.routing_decisions_for_claim(claim_id).await?;
+    Ok(Json(json!({
+        "claim_id": claim_id,
+        "decisions": rows.iter().map(|r| json!({
+            "id": r.id,
+            "decided_at": r.decided_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "channel": r.channel,
+            "actor": r.actor,
+            "rule_set_sha256": r.rule_set_sha256,
+            "rule": r.rule,
+            "stream": r.stream,
+            "platform": r.platform,
+            "error": r.error,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 /// `GET /api/routing`.

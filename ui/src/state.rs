@@ -50,6 +50,8 @@ pub struct AppState {
     /// Page regions recently sent, the bases of live updates' edits (`live_diff.rs`).
     pub regions: Arc<crate::live_diff::RegionCache>,
     pub routing: Option<Arc<warden_workers::routing::LiveRuleSet>>,
+    /// Where the online router's decisions are recorded (with `routing`).
+    pub routing_audit: Option<crate::routing_audit::DecisionAudit>,
 }
 
 impl AppState {
@@ -59,6 +61,11 @@ impl AppState {
                 "--max-sse-clients must be at least 1 (each open page holds one)".to_string(),
             );
         }
+        // The audit writer runs on the caller's runtime, only where there is routing.
+        let routing_audit = options
+            .routing
+            .as_ref()
+            .map(|_| crate::routing_audit::DecisionAudit::start(options.store.clone()));
         Ok(Self {
             store: options.store,
             catalog: options.catalog,
@@ -72,6 +79,7 @@ impl AppState {
             templates: Arc::new(crate::assets::templates()?),
             changes: watch::Sender::new(0),
             data_dir: options.data_dir,
+            routing_audit,
             routing: options.routing,
         })
     }

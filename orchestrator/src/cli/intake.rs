@@ -52,6 +52,10 @@ pub struct IntakeArgs {
     /// `route-errors.csv` and `volumes.json` (the routed counts per stream).
     #[arg(long, value_name = "RULES")]
     pub routing: Option<PathBuf>,
+    /// With `--routing`: the store every routing decision is recorded in (the routing audit):
+    /// a SQLite file, created if missing, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
 }
 
 /// Loads the mapping named `partner` (a path, or a name in `dir`); a bad one is printed
@@ -194,6 +198,19 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
     let mut not_routed = 0;
     if let Some(set) = &rules {
         let routed = warden_workers::routing::route_csv(set, &claims, &plans, &mapping.partner);
+        let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        let actor = format!("intake {} {}", mapping.partner, names.join(" "));
+        let recorded = match super::route::record_batch(&args.db, &actor, set, &routed) {
+            Ok(n) => n,
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                writeln!(
+                    err,
+                    "no claims input was written: a routed claim is only written once its decision is on record"
+                )?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
         routing = match super::route::write_routed(&args.out, set, &routed) {
             Ok(volumes) => volumes,
             Err(e) => {
@@ -204,13 +221,14 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         not_routed = routed.tally.errors + routed.unreadable;
         writeln!(
             out,
-            "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv)",
+            "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv); {recorded} decisions in the routing audit ({})",
             routed.tally.routed,
             total.accepted,
             routed.tally.streams(),
             set.file.display(),
             &set.sha256[..12],
-            not_routed
+            not_routed,
+            warden_store::redact_url(&args.db),
         )?;
         claims = routed.claims_csv;
     }

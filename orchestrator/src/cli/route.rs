@@ -6,14 +6,18 @@
 //!   Writes `claims.csv` (the routed claims, `stream` set by their route), `routes.csv` (one
 //!   audited decision per claim: rule, stream, platform, the set's SHA-256),
 //!   `route-errors.csv` (rows that do not parse and claims a rule could not evaluate) and
-//!   `volumes.json` (counts by stream, platform and rule, reconciled). Exit 1 when any claim
-//!   could not be routed.
+//!   `volumes.json` (counts by stream, platform and rule, reconciled). Every decision is
+//!   recorded in the store's routing audit first (`--db`), so no routed claim is written
+//!   without its decision on record. Exit 1 when any claim could not be routed.
+//! - `warden route audit CLAIM_ID`: every decision recorded for a claim, online and batch.
+//!   Exit 1 when there is none.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use warden_store::{RoutingDecisionRow, Store};
 use warden_workers::routing::{self, RoutedCsv, RuleSet};
 
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
@@ -27,6 +31,17 @@ pub enum RouteCommand {
     Check(CheckArgs),
     /// Route a claims input (claims.csv) to streams and platforms.
     Claims(ClaimsArgs),
+    /// Every routing decision recorded for a claim (online and batch), oldest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The claim's id.
+    pub claim_id: u64,
+    /// The store holding the routing audit: a SQLite file, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +69,10 @@ pub struct ClaimsArgs {
     /// else the built-in copies of the shipped plans.
     #[arg(long, value_name = "DIR")]
     pub plans: Option<PathBuf>,
+    /// The store every decision is recorded in (the routing audit): a SQLite file, created if
+    /// missing, or a postgres:// URL.
+    #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
+    pub db: String,
 }
 
 pub(super) fn run(command: &RouteCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -74,6 +93,7 @@ pub(super) fn run(command: &RouteCommand, out: &mut dyn Write, err: &mut dyn Wri
             Err(code) => Ok(code),
         },
         RouteCommand::Claims(args) => claims(args, out, err),
+        RouteCommand::Audit(args) => audit(args, out, err),
     }
 }
 
@@ -114,6 +134,18 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
         }
     };
     let routed = routing::route_csv(&set, &text, &plans, &args.partner);
+    let actor = format!("route claims {}", args.input.display());
+    let recorded = match record_batch(&args.db, &actor, &set, &routed) {
+        Ok(n) => n,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            writeln!(
+                err,
+                "nothing was written: a routed claim is only written once its decision is on record"
+            )?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
     if let Err(e) = write_routed(&args.out, &set, &routed) {
         writeln!(err, "error: {}: {e}", args.out.display())?;
         return Ok(EXIT_UNAVAILABLE);
@@ -121,7 +153,7 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
     let t = &routed.tally;
     writeln!(
         out,
-        "{} claims: {} routed ({}), {} not evaluable, {} unreadable rows; rule set {} ({}); wrote {}",
+        "{} claims: {} routed ({}), {} not evaluable, {} unreadable rows; rule set {} ({}); wrote {}; {recorded} decisions in the routing audit ({})",
         t.claims + routed.unreadable,
         t.routed,
         t.streams(),
@@ -129,7 +161,8 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
         routed.unreadable,
         args.rules.display(),
         &set.sha256[..12],
-        args.out.display()
+        args.out.display(),
+        warden_store::redact_url(&args.db),
     )?;
     // Counts only: claim ids stay in the files.
     tracing::info!(claims = t.claims, routed = t.routed, errors = t.errors, unreadable = routed.unreadable, rule_set = %set.sha256, "claims routed");
@@ -140,9 +173,107 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
     })
 }
 
+/// Records every decision of a routed batch in the store's routing audit, in one
+/// transaction, under `actor` (what was routed). Called before the routed claims are written.
+pub(super) fn record_batch(
+    db: &str,
+    actor: &str,
+    set: &RuleSet,
+    routed: &RoutedCsv<'_>,
+) -> Result<u64, String> {
+    let at = chrono::Utc::now();
+    let rows = routed.decisions.iter().map(|(claim_id, outcome)| {
+        let mut row = RoutingDecisionRow {
+            id: 0,
+            claim_id: *claim_id,
+            decided_at: at,
+            channel: "batch".into(),
+            actor: actor.to_string(),
+            rule_set_sha256: set.sha256.clone(),
+            rule: String::new(),
+            stream: None,
+            platform: None,
+            error: None,
+        };
+        match outcome {
+            Ok(d) => {
+                row.rule = d.rule.to_string();
+                row.stream = Some(d.route.stream.letter().to_string());
+                row.platform = Some(d.route.platform.to_string());
+            }
+            Err(e) => {
+                row.rule = e.rule.clone();
+                row.error = Some(e.to_string());
+            }
+        }
+        row
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let store = Store::connect(db)
+            .await
+            .map_err(|e| super::store_error(db, &e))?;
+        store
+            .record_routing_decisions(rows)
+            .await
+            .map_err(|e| format!("the routing audit: {}", super::store_error(db, &e)))
+    })
+}
+
+fn audit(args: &AuditArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let found = runtime.block_on(async {
+        let store = super::open_existing_store(&args.db).await?;
+        store.routing_decisions_for_claim(args.claim_id).await
+    });
+    let rows = match found {
+        Ok(rows) => rows,
+        Err(e) => {
+            writeln!(err, "error: {}", super::store_error(&args.db, &e))?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
+    if rows.is_empty() {
+        writeln!(
+            err,
+            "no routing decision is recorded for claim {} in {}",
+            args.claim_id,
+            warden_store::redact_url(&args.db)
+        )?;
+        return Ok(EXIT_INVALID);
+    }
+    writeln!(
+        out,
+        "{:<27} {:<7} {:<24} {:<6} {:<16} {:<12} by",
+        "decided at (UTC)", "channel", "rule", "stream", "platform", "rule set"
+    )?;
+    for r in &rows {
+        writeln!(
+            out,
+            "{:<27} {:<7} {:<24} {:<6} {:<16} {:<12} {}",
+            r.decided_at.format("%Y-%m-%d %H:%M:%S%.6f"),
+            r.channel,
+            r.rule,
+            r.stream.as_deref().unwrap_or("-"),
+            r.platform.as_deref().unwrap_or("-"),
+            &r.rule_set_sha256[..r.rule_set_sha256.len().min(12)],
+            r.actor,
+        )?;
+        if let Some(e) = &r.error {
+            writeln!(out, "{:<27} not routed: {e}", "")?;
+        }
+    }
+    Ok(EXIT_OK)
+}
+
 /// The volumes a routed batch gives the run: by stream, platform and rule, with the totals
 /// that reconcile them.
-fn volumes(set: &RuleSet, routed: &RoutedCsv) -> serde_json::Value {
+fn volumes(set: &RuleSet, routed: &RoutedCsv<'_>) -> serde_json::Value {
     let t = &routed.tally;
     json!({
         "rule_set": { "file": set.file.display().to_string(), "sha256": set.sha256 },
@@ -162,7 +293,7 @@ fn volumes(set: &RuleSet, routed: &RoutedCsv) -> serde_json::Value {
 pub(super) fn write_routed(
     dir: &Path,
     set: &RuleSet,
-    routed: &RoutedCsv,
+    routed: &RoutedCsv<'_>,
 ) -> std::io::Result<serde_json::Value> {
     std::fs::create_dir_all(dir)?;
     let volumes = volumes(set, routed);

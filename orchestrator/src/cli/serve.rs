@@ -238,14 +238,17 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
                 return Ok(EXIT_USAGE);
             }
         };
-        writeln!(out, "{}", describe(&ui, args.ui.auth.as_deref()))?;
-        writeln!(
-            out,
-            "serving {} workflow file(s) over {}; Ctrl-C stops",
+        // The banner is best-effort: a server whose stdout is gone (`warden serve | head -1`,
+        // a supervisor that stopped reading) serves on rather than dying of a failed write.
+        let banner = format!(
+            "{}\nserving {} workflow file(s) over {}; Ctrl-C stops\n",
+            describe(&ui, args.ui.auth.as_deref()),
             files.len(),
             redact_url(&args.db)
-        )?;
-        out.flush()?;
+        );
+        if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+            tracing::warn!(error = %e, url = %ui.url, "cannot print the banner on stdout; serving on");
+        }
         tokio::select! {
             r = ui.task => {
                 if let Ok(Err(e)) = r {

@@ -20,6 +20,8 @@
 //!   delivered or dead-lettered, and who acknowledged what (once per alert: acknowledging
 //!   again returns the first acknowledgement).
 //!
+//! - `routing_decisions`: every decision of the claims router, online and in batch, with
+//!   the rule set's SHA-256, queryable by claim (`routing.rs`).
 //! - `ui_audit`: the web UI's sign-ins, sign-outs and refused actions (`ui.rs`).
 //! - `claim_exceptions`: pended claims bulk-loaded after adjudication by the
 //!   `load-exceptions` job (`exceptions.rs`), one transaction per load.
@@ -40,6 +42,7 @@ mod exceptions;
 mod fleet;
 mod impact;
 mod replay;
+mod routing;
 mod types;
 mod ui;
 mod url;
@@ -59,6 +62,7 @@ pub use impact::{
     NewImpactTest,
 };
 pub use replay::replay;
+pub use routing::{RoutingDecisionCount, RoutingDecisionRow};
 pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,
     NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,

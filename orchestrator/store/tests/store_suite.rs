@@ -20,6 +20,9 @@ use alerts_cases::*;
 #[path = "store_suite/impact_cases.rs"]
 mod impact_cases;
 use impact_cases::*;
+#[path = "store_suite/routing_cases.rs"]
+mod routing_cases;
+use routing_cases::*;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -1241,6 +1244,7 @@ macro_rules! suite {
             case!(only_an_existing_review_test_can_be_approved);
             case!(racing_approvers_leave_one_approval);
             case!(overrides_are_kept_with_their_reason);
+            case!(routing_decisions_read_back_by_claim);
         }
     };
 }

@@ -88,10 +88,13 @@ pub fn route_all<'s>(
     tally
 }
 
+/// One claim's decision in a batch, for the store's routing audit.
+pub type BatchDecision<'s> = (u64, Result<Decision<'s>, RouteError>);
+
 /// A claims input routed: the claims with their stream set by their route, one line per
 /// decision, the claims that could not be routed, and the counts.
 #[derive(Debug, Clone, Default)]
-pub struct RoutedCsv {
+pub struct RoutedCsv<'s> {
     /// `claims.csv` (header first) of the routed claims, `stream` set to the route's.
     pub claims_csv: String,
     /// `routes.csv`: claim_id, rule, stream, platform, rule_set_sha256: the batch's audit.
@@ -102,6 +105,9 @@ pub struct RoutedCsv {
     pub tally: Tally,
     /// Rows of the input that did not parse (in `errors_csv`, not in `tally`).
     pub unreadable: u64,
+    /// Every claim's decision in input order (routed or not): what the store's audit
+    /// records. As many as `tally.claims`.
+    pub decisions: Vec<BatchDecision<'s>>,
 }
 
 /// The header of `routes.csv`.
@@ -111,7 +117,7 @@ pub const ERRORS_HEADER: &str = "line,claim_id,field_or_rule,reason\n";
 
 /// Routes every row of a `claims.csv` text (header first). `partner` is the trading partner
 /// the claims came from (empty for none).
-pub fn route_csv(set: &RuleSet, text: &str, plans: &Plans, partner: &str) -> RoutedCsv {
+pub fn route_csv<'s>(set: &'s RuleSet, text: &str, plans: &Plans, partner: &str) -> RoutedCsv<'s> {
     use std::fmt::Write;
     let ids: Vec<String> = plans.ids().map(str::to_string).collect();
     let mut out = RoutedCsv {
@@ -148,7 +154,7 @@ pub fn route_csv(set: &RuleSet, text: &str, plans: &Plans, partner: &str) -> Rou
         };
         let outcome = set.route(&facts);
         out.tally.add(&outcome);
-        match outcome {
+        match &outcome {
             Ok(d) => {
                 let routed = Claim {
                     stream: d.route.stream,
@@ -175,6 +181,7 @@ pub fn route_csv(set: &RuleSet, text: &str, plans: &Plans, partner: &str) -> Rou
                 );
             }
         }
+        out.decisions.push((claim.id, outcome));
     }
     out
 }

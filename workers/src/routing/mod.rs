@@ -13,7 +13,7 @@ pub mod rule_set;
 pub mod schema;
 pub mod tests_file;
 
-pub use batch::{RoutedCsv, Tally, route_all, route_csv};
+pub use batch::{BatchDecision, RoutedCsv, Tally, route_all, route_csv};
 pub use check::Limits;
 pub use live::{LiveRuleSet, Refusal, Reload};
 pub use router::{Decision, RouteError};

@@ -1,0 +1,197 @@
+//! Claims routing's audit (issue #15): every decision of the CEL router, online and in
+//! batch, with the rule set that made it, queryable by claim. Written in batches of one
+//! statement each (a batch run's million decisions, a server's group commit of the
+//! requests that arrived together), read back by claim.
+//!
+//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/routing_*`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::Row;
+
+use crate::backend::{PgStore, SqliteStore, Store};
+use crate::error::StoreError;
+
+/// One routing decision. A claim that was not routed (a rule could not be evaluated) has no
+/// stream or platform, and says why in `error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingDecisionRow {
+    /// Assigned by the store; 0 when writing.
+    pub id: i64,
+    pub claim_id: u64,
+    /// Wall clock.
+    pub decided_at: DateTime<Utc>,
+    /// `online` or `batch`.
+    pub channel: String,
+    /// Online: the signed-in user; batch: the input that was routed.
+    pub actor: String,
+    pub rule_set_sha256: String,
+    /// The rule that took the claim, `default`, or the rule that could not be evaluated.
+    pub rule: String,
+    pub stream: Option<String>,
+    pub platform: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What the audit holds after a given row id: how many decisions, how many of them routed a
+/// claim, and the newest id (the mark to count from next time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoutingDecisionCount {
+    pub decisions: i64,
+    pub routed: i64,
+    pub last_id: i64,
+}
+
+/// Decisions per INSERT statement.
+const BATCH: usize = 5_000;
+
+impl Store {
+    /// Appends `rows` to the audit in one transaction: all of them or none. Returns how many.
+    /// The rows are taken as they come (a batch run's million decisions are never all in
+    /// memory as rows).
+    pub async fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = RoutingDecisionRow>,
+    {
+        match self {
+            Store::Sqlite(s) => s.record_routing_decisions(rows).await,
+            Store::Postgres(s) => s.record_routing_decisions(rows).await,
+        }
+    }
+
+    /// Every decision recorded for a claim, oldest first.
+    pub async fn routing_decisions_for_claim(
+        &self,
+        claim_id: u64,
+    ) -> Result<Vec<RoutingDecisionRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.routing_decisions_for_claim(claim_id).await,
+            Store::Postgres(s) => s.routing_decisions_for_claim(claim_id).await,
+        }
+    }
+
+    /// What was recorded after row `after` (0: everything).
+    pub async fn count_routing_decisions(
+        &self,
+        after: i64,
+    ) -> Result<RoutingDecisionCount, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.count_routing_decisions(after).await,
+            Store::Postgres(s) => s.count_routing_decisions(after).await,
+        }
+    }
+}
+
+fn batch_json(rows: &[RoutingDecisionRow]) -> String {
+    let v: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.claim_id.to_string(),
+                r.decided_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                r.channel,
+                r.actor,
+                r.rule_set_sha256,
+                r.rule,
+                r.stream,
+                r.platform,
+                r.error
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(v).to_string()
+}
+
+macro_rules! routing_impl {
+    ($name:ident, $dialect:literal, $begin:literal) => {
+        impl $name {
+            pub async fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
+            where
+                I: IntoIterator<Item = RoutingDecisionRow>,
+            {
+                let mut rows = rows.into_iter().peekable();
+                if rows.peek().is_none() {
+                    return Ok(0);
+                }
+                let _gate = self.write_gate().await;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let mut recorded = 0u64;
+                loop {
+                    let chunk: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    sqlx::query(include_str!(concat!(
+                        "../sql/",
+                        $dialect,
+                        "/routing_insert.sql"
+                    )))
+                    .bind(batch_json(&chunk))
+                    .execute(&mut *tx)
+                    .await?;
+                    recorded += chunk.len() as u64;
+                }
+                tx.commit().await?;
+                Ok(recorded)
+            }
+
+            pub async fn routing_decisions_for_claim(
+                &self,
+                claim_id: u64,
+            ) -> Result<Vec<RoutingDecisionRow>, StoreError> {
+                let rows = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/routing_by_claim.sql"
+                )))
+                .bind(claim_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(RoutingDecisionRow {
+                            id: row.try_get(0)?,
+                            claim_id: {
+                                let text: String = row.try_get(1)?;
+                                text.parse().map_err(|_| {
+                                    StoreError::Invalid(format!(
+                                        "routing_decisions: claim id `{text}` is not a number"
+                                    ))
+                                })?
+                            },
+                            decided_at: row.try_get(2)?,
+                            channel: row.try_get(3)?,
+                            actor: row.try_get(4)?,
+                            rule_set_sha256: row.try_get(5)?,
+                            rule: row.try_get(6)?,
+                            stream: row.try_get(7)?,
+                            platform: row.try_get(8)?,
+                            error: row.try_get(9)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn count_routing_decisions(
+                &self,
+                after: i64,
+            ) -> Result<RoutingDecisionCount, StoreError> {
+                let row = sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/routing_count.sql"
+                )))
+                .bind(after)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(RoutingDecisionCount {
+                    decisions: row.try_get(0)?,
+                    routed: row.try_get(1)?,
+                    last_id: row.try_get(2)?,
+                })
+            }
+        }
+    };
+}
+
+routing_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
+routing_impl!(PgStore, "postgres", "BEGIN");
