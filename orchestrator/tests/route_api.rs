@@ -409,3 +409,66 @@ async fn a_server_whose_stdout_is_closed_keeps_serving() {
         "{e}"
     );
 }
+
+/// `warden bench route` end to end at a small scale (the figure itself is measured in
+/// release, docs/benchmarks.md): the batch, then a real server under an open-loop load with
+/// reloads by an architect; every answer checked against the batch, both sets answered, and
+/// the audit equal to the answers.
+#[test]
+fn bench_route_checks_every_answer_under_reloads_and_reconciles_the_audit() {
+    let dir = common::temp_dir("bench-route");
+    let o = warden(&[
+        "bench",
+        "route",
+        "--claims",
+        "3000",
+        "--members",
+        "1000",
+        "--repeat",
+        "1",
+        "--rate",
+        "100",
+        "--seconds",
+        "3",
+        "--reloads",
+        "4",
+        "--dir",
+        dir.join("b").to_str().expect("utf-8"),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("batch audit: 3000 decisions recorded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("online: 300 requests at 100/s")
+            && text.contains("300 routed, 0 failed, 0 misrouted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("reloads under load: 4 of 4 swapped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("audit: 300 online decisions recorded for 300 answers (reconciled)"),
+        "{text}"
+    );
+    // Both versions of the set answered some of the requests.
+    let by_set = text
+        .split("answers by set: ")
+        .nth(1)
+        .expect("answers by set");
+    let counts: Vec<u64> = by_set
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .take(2)
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 300, "{text}");
+    assert!(counts.iter().all(|n| *n > 0), "{text}");
+}

@@ -32,6 +32,9 @@ pub enum BenchCommand {
     Objects(super::bench_objects::ObjectsBenchArgs),
     /// Partner claim files through intake: claims per second and peak memory per layout.
     Intake(super::bench_intake::IntakeBenchArgs),
+    /// Claims routing side by side (issue #15): batch on one core, then `warden serve` at a
+    /// fixed request rate with rule-set reloads under the load, every answer checked.
+    Route(super::bench_route::RouteBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +71,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         BenchCommand::Impact(args) => return super::bench_impact::run(args, out, err),
         BenchCommand::Objects(args) => return super::bench_objects::run(args, out, err),
         BenchCommand::Intake(args) => return super::bench_intake::run(args, out, err),
+        BenchCommand::Route(args) => return super::bench_route::run(args, out, err),
     };
     let dag = match std::fs::read_to_string(&args.file)
         .map_err(|e| e.to_string())

@@ -17,6 +17,7 @@ mod bench_adjudicate;
 mod bench_impact;
 mod bench_intake;
 mod bench_objects;
+mod bench_route;
 mod claims;
 mod cycle_args;
 mod demo;

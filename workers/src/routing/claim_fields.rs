@@ -111,32 +111,56 @@ pub fn from_json(body: &serde_json::Value) -> Result<OwnedFacts, String> {
     Ok(f)
 }
 
+/// A claim as the JSON object of its fields that [`from_json`] reads back as the same claim
+/// for routing (every field rules read; `cob_other_payer` only when there is COB). What a
+/// client of `POST /api/route` sends; the load generator of `warden bench route` uses it.
+pub fn to_json(facts: &schema::Facts<'_>) -> serde_json::Value {
+    use cel::context::VariableResolver;
+    let mut body = serde_json::Map::new();
+    for v in schema::VARIABLES {
+        if v.name == "cob_other_payer" && facts.claim.cob.is_none() {
+            continue;
+        }
+        let Some(val) = facts.resolve(v.name) else {
+            continue;
+        };
+        let json = match v.kind {
+            Kind::Int => <&i64>::try_from(val.as_ref()).map(|n| serde_json::json!(*n)),
+            Kind::Bool => <&bool>::try_from(val.as_ref()).map(|b| serde_json::json!(*b)),
+            Kind::String => <&str>::try_from(val.as_ref()).map(|s| serde_json::json!(s)),
+        };
+        if let Ok(json) = json {
+            body.insert(v.name.to_string(), json);
+        }
+    }
+    serde_json::Value::Object(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_field_can_be_written() {
-        let probe = &schema::probes()[1];
-        let facts = probe.facts();
-        let mut body = serde_json::Map::new();
-        for v in schema::VARIABLES {
-            use cel::context::VariableResolver;
-            let val = facts.resolve(v.name).expect("resolves");
-            let json = match v.kind {
-                Kind::Int => serde_json::json!(*<&i64>::try_from(val.as_ref()).expect("int")),
-                Kind::Bool => serde_json::json!(*<&bool>::try_from(val.as_ref()).expect("bool")),
-                Kind::String => serde_json::json!(<&str>::try_from(val.as_ref()).expect("str")),
-            };
-            body.insert(v.name.to_string(), json);
+        for probe in schema::probes() {
+            let body = to_json(&probe.facts());
+            let mut got = from_json(&body).expect("every field reads");
+            // COB's primary-paid amount is not a routing field; the rest round-trips.
+            got.claim.cob = got.claim.cob.map(|c| Cob {
+                primary_paid: probe.claim.cob.map_or(0, |p| p.primary_paid),
+                partner: probe.claim.cob.and_then(|p| p.partner),
+                ..c
+            });
+            assert_eq!(got, probe, "{body}");
         }
-        let mut got = from_json(&serde_json::Value::Object(body)).expect("every field reads");
-        // COB's primary-paid amount is not a routing field; the rest round-trips.
-        got.claim.cob = got.claim.cob.map(|c| Cob {
-            primary_paid: 1_000,
-            ..c
-        });
-        assert_eq!(&got, probe);
+        // Every field is written for a claim with COB.
+        let with_cob = &schema::probes()[1];
+        assert!(with_cob.claim.cob.is_some());
+        let body = to_json(&with_cob.facts());
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(schema::VARIABLES.len())
+        );
     }
 
     #[test]
