@@ -108,27 +108,36 @@ macro_rules! routing_impl {
             where
                 I: IntoIterator<Item = RoutingDecisionRow>,
             {
-                let mut rows = rows.into_iter().peekable();
-                if rows.peek().is_none() {
+                let mut rows = rows.into_iter();
+                let first: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
+                if first.is_empty() {
                     return Ok(0);
                 }
                 let _gate = self.write_gate().await;
+                let insert = include_str!(concat!("../sql/", $dialect, "/routing_insert.sql"));
+                let mut next: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
+                if next.is_empty() {
+                    // One statement is atomic by itself: no transaction's round trips (the
+                    // online router's group commits are this).
+                    sqlx::query(insert)
+                        .bind(batch_json(&first))
+                        .execute(&self.pool)
+                        .await?;
+                    return Ok(first.len() as u64);
+                }
                 let mut tx = self.pool.begin_with($begin).await?;
-                let mut recorded = 0u64;
-                loop {
-                    let chunk: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
-                    if chunk.is_empty() {
-                        break;
-                    }
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/routing_insert.sql"
-                    )))
-                    .bind(batch_json(&chunk))
+                let mut recorded = first.len() as u64;
+                sqlx::query(insert)
+                    .bind(batch_json(&first))
                     .execute(&mut *tx)
                     .await?;
-                    recorded += chunk.len() as u64;
+                while !next.is_empty() {
+                    sqlx::query(insert)
+                        .bind(batch_json(&next))
+                        .execute(&mut *tx)
+                        .await?;
+                    recorded += next.len() as u64;
+                    next = rows.by_ref().take(BATCH).collect();
                 }
                 tx.commit().await?;
                 Ok(recorded)
