@@ -2,7 +2,7 @@
 -- (`warden route claims`, `warden intake --routing`), with the rule set that made it. The
 -- audit that answers "why did claim N go to platform P, and under which rules" by claim.
 CREATE TABLE routing_decisions (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              INTEGER PRIMARY KEY,  -- no AUTOINCREMENT: no sqlite_sequence page in every commit
     claim_id        TEXT NOT NULL,    -- decimal: claim ids run to 2^64 - 1, past a signed BIGINT
     decided_at      TEXT NOT NULL,    -- wall clock, UTC
     channel         TEXT NOT NULL,    -- online | batch

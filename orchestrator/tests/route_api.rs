@@ -446,29 +446,37 @@ fn bench_route_checks_every_answer_under_reloads_and_reconciles_the_audit() {
         text.contains("batch audit: 3000 decisions recorded"),
         "{text}"
     );
-    assert!(
-        text.contains("online: 300 requests at 100/s")
-            && text.contains("300 routed, 0 failed, 0 misrouted"),
+    // Both audit modes, one after the other, each with every answer checked.
+    for mode in ["before-answer", "after-answer"] {
+        assert!(
+            text.contains(&format!("online, audit {mode} in ")),
+            "{text}"
+        );
+    }
+    assert_eq!(text.matches("300 requests at 100/s").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("300 routed, 0 failed, 0 misrouted").count(),
+        2,
         "{text}"
     );
-    assert!(
-        text.contains("reloads under load: 4 of 4 swapped"),
+    assert_eq!(
+        text.matches("reloads under load: 4 of 4 swapped").count(),
+        2,
         "{text}"
     );
-    assert!(
-        text.contains("audit: 300 online decisions recorded for 300 answers (reconciled)"),
+    assert_eq!(
+        text.matches("audit: 300 online decisions recorded for 300 answers, counted after the server stopped (reconciled)").count(),
+        2,
         "{text}"
     );
-    // Both versions of the set answered some of the requests.
-    let by_set = text
-        .split("answers by set: ")
-        .nth(1)
-        .expect("answers by set");
-    let counts: Vec<u64> = by_set
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .take(2)
-        .collect();
-    assert_eq!(counts.iter().sum::<u64>(), 300, "{text}");
-    assert!(counts.iter().all(|n| *n > 0), "{text}");
+    // Both versions of the set answered some of the requests, in each mode.
+    for by_set in text.split("answers by set: ").skip(1) {
+        let counts: Vec<u64> = by_set
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .take(2)
+            .collect();
+        assert_eq!(counts.iter().sum::<u64>(), 300, "{text}");
+        assert!(counts.iter().all(|n| *n > 0), "{text}");
+    }
 }

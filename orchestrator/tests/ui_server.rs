@@ -94,6 +94,7 @@ fn ui_args(auth: Option<&Path>) -> UiArgs {
         secure_cookies: false,
         max_sse_clients: DEFAULT_MAX_SSE_CLIENTS,
         routing: None,
+        routing_audit: warden::cli::serve::RoutingAudit::BeforeAnswer,
     }
 }
 

@@ -44,6 +44,7 @@ async fn main() {
         // Above the default cap (64): this measures 200 clients served at once.
         max_sse_clients: CLIENTS,
         routing: None,
+        routing_audit: Default::default(),
     })
     .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -38,7 +38,7 @@ mod metrics;
 pub mod openapi;
 pub mod pages;
 mod routing;
-mod routing_audit;
+pub mod routing_audit;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;
@@ -130,10 +130,15 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
         }
     });
+    let audit = state.routing_audit.clone();
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     feed.abort();
+    // Decisions answered before the audit (`after-answer`) are written before the end.
+    if let Some(audit) = audit {
+        audit.finish().await;
+    }
     served
 }
 

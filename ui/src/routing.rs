@@ -162,6 +162,11 @@ pub async fn status(State(state): State<AppState>, who: Principal) -> Result<Res
         "tests_passed": set.tests,
         "reloads": { "swapped": swaps, "refused": refusals },
         "last_refusal": live.refusal().map(|r| json!({"reason": r.reason, "sha256": r.sha256})),
+        "audit": state.routing_audit.as_ref().map(|a| json!({
+            "mode": a.mode.as_str(),
+            "written": a.counts.written.load(std::sync::atomic::Ordering::Relaxed),
+            "failed_writes": a.counts.failed_writes.load(std::sync::atomic::Ordering::Relaxed),
+        })),
     }))
     .into_response())
 }

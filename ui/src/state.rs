@@ -29,6 +29,8 @@ pub struct UiOptions {
     pub max_sse_clients: usize,
     /// The routing rule set `POST /api/route` serves (`--routing`), if any.
     pub routing: Option<Arc<warden_workers::routing::LiveRuleSet>>,
+    /// When its decisions are recorded, relative to the answer (`--routing-audit`).
+    pub routing_audit: crate::routing_audit::AuditMode,
 }
 
 #[derive(Debug, Clone)]
@@ -62,10 +64,9 @@ impl AppState {
             );
         }
         // The audit writer runs on the caller's runtime, only where there is routing.
-        let routing_audit = options
-            .routing
-            .as_ref()
-            .map(|_| crate::routing_audit::DecisionAudit::start(options.store.clone()));
+        let routing_audit = options.routing.as_ref().map(|_| {
+            crate::routing_audit::DecisionAudit::start(options.store.clone(), options.routing_audit)
+        });
         Ok(Self {
             store: options.store,
             catalog: options.catalog,

@@ -31,6 +31,7 @@ use warden_workers::pipeline::NoProgress;
 use warden_workers::routing::{self, RuleSet, claim_fields};
 
 use super::route::{RULES, load_rules, record_batch};
+use super::serve::RoutingAudit;
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
 
 #[derive(Debug, Args)]
@@ -63,6 +64,14 @@ pub struct RouteBenchArgs {
     /// Where the bench's store, rule-set copies, auth file and server log go (made anew).
     #[arg(long, default_value = "target/bench-route")]
     pub dir: PathBuf,
+    /// The store the audit goes to: a postgres:// URL, or a SQLite file (default: a new
+    /// `bench.db` in `--dir`).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// The server's audit modes measured, one after the other (`--routing-audit` of
+    /// `warden serve`).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [RoutingAudit::BeforeAnswer, RoutingAudit::AfterAnswer])]
+    pub audit: Vec<RoutingAudit>,
     /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is there,
     /// else the built-in copies of the shipped plans.
     #[arg(long, value_name = "DIR")]
@@ -138,8 +147,10 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
         met(per_second >= 500_000.0)
     )?;
     let routed = routing::route_csv(&set, &text, &plans, "");
-    let db = args.dir.join("bench.db");
-    let db_url = db.display().to_string();
+    let db_url = args
+        .db
+        .clone()
+        .unwrap_or_else(|| args.dir.join("bench.db").display().to_string());
     let started = Instant::now();
     let recorded = match record_batch(&db_url, "bench route", &set, &routed) {
         Ok(n) => n,
@@ -187,40 +198,64 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
     }
     drop(routed);
 
-    // 2–4. Online, with reloads, then the audit.
-    let online = Online::prepare(&args.dir, &set)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut server = match online.start(&db_url) {
-        Ok(s) => s,
-        Err(e) => {
-            writeln!(err, "error: the server: {e}")?;
+    // 2–4. Online, with reloads, then the audit: once per audit mode asked for.
+    let bodies = Arc::new(bodies);
+    let expected = Arc::new(expected);
+    let mut correct = true;
+    for mode in &args.audit {
+        let online = Online::prepare(&args.dir, &set)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut server = match online.start(&db_url, *mode) {
+            Ok(s) => s,
+            Err(e) => {
+                writeln!(err, "error: the server: {e}")?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        let result = runtime.block_on(online.load(
+            &db_url,
+            &server.url,
+            Arc::clone(&bodies),
+            Arc::clone(&expected),
+            args,
+        ));
+        // A graceful stop (SIGINT): an `after-answer` server writes what it queued first.
+        let pid = nix::unistd::Pid::from_raw(server.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let stopped = server.child.wait();
+        let mut report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                writeln!(err, "error: {e}")?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        if !stopped.is_ok_and(|s| s.success()) {
+            writeln!(
+                err,
+                "error: the server did not stop cleanly; its log is {}",
+                online.log.display()
+            )?;
             return Ok(EXIT_UNAVAILABLE);
         }
-    };
-    let result = runtime.block_on(online.load(
-        &db_url,
-        &server.url,
-        Arc::new(bodies),
-        Arc::new(expected),
-        args,
-    ));
-    let _ = server.child.kill();
-    let _ = server.child.wait();
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
-    report.write(out, args)?;
-    Ok(if report.correct() {
-        EXIT_OK
-    } else {
-        EXIT_INVALID
-    })
+        report.audit_decisions = match runtime.block_on(async {
+            let store =
+                warden_store::Store::open(&db_url, warden_store::OpenMode::MustExist).await?;
+            store.count_routing_decisions(report.mark).await
+        }) {
+            Ok(c) => c.decisions,
+            Err(e) => {
+                writeln!(err, "error: {}", super::store_error(&db_url, &e))?;
+                return Ok(EXIT_UNAVAILABLE);
+            }
+        };
+        report.mode = mode.as_str();
+        report.write(out, args)?;
+        correct &= report.correct();
+    }
+    Ok(if correct { EXIT_OK } else { EXIT_INVALID })
 }
 
 fn met(yes: bool) -> &'static str {
@@ -274,7 +309,7 @@ impl Online {
     }
 
     /// Starts `warden serve` on a free loopback port; its log goes to `serve.log`.
-    fn start(&self, db: &str) -> Result<Server, String> {
+    fn start(&self, db: &str, mode: RoutingAudit) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let log = std::fs::File::create(&self.log).map_err(|e| e.to_string())?;
         let mut child = std::process::Command::new(exe)
@@ -283,6 +318,8 @@ impl Online {
             .arg(&self.rules)
             .arg("--auth")
             .arg(&self.auth)
+            .arg("--routing-audit")
+            .arg(mode.as_str())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -338,6 +375,16 @@ impl Online {
             0,
         )
         .await;
+        // The warm-up's decisions are all written before the mark (an `after-answer` server
+        // writes them just after answering).
+        for _ in 0..500 {
+            let status = self.status(&client, url).await?;
+            if status["audit"]["written"].as_u64() >= Some(warm.len() as u64) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A PostgreSQL store may hold earlier runs' decisions: count from here.
         let mark = store
             .count_routing_decisions(0)
             .await
@@ -360,20 +407,7 @@ impl Online {
             reloads
         );
         let wall = started.elapsed().as_secs_f64();
-        // Every answer is committed before it is given, so the count is final now.
-        let audit = store
-            .count_routing_decisions(mark.last_id)
-            .await
-            .map_err(|e| super::store_error(db, &e))?;
-        let status: serde_json::Value = client
-            .get(format!("{url}/api/routing"))
-            .bearer_auth(&self.router_token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let status = self.status(&client, url).await?;
         Ok(Report {
             warm_up_failed: warm
                 .iter()
@@ -382,10 +416,31 @@ impl Online {
             answers,
             wall,
             reloaded,
-            audit_decisions: audit.decisions,
+            // Counted once the server has stopped (`after-answer` writes after answering).
+            audit_decisions: 0,
+            mark: mark.last_id,
+            mode: "",
             server_swaps: status["reloads"]["swapped"].as_u64().unwrap_or(0),
             shas: [self.versions[0].0.clone(), self.versions[1].0.clone()],
+            store: warden_store::redact_url(db),
         })
+    }
+
+    /// What `GET /api/routing` says.
+    async fn status(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+    ) -> Result<serde_json::Value, String> {
+        client
+            .get(format!("{url}/api/routing"))
+            .bearer_auth(&self.router_token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Swaps the two versions `--reloads` times, evenly over the load; each swap is the file
@@ -546,6 +601,12 @@ struct Report {
     server_swaps: u64,
     /// The two sets' SHA-256s (the file as given first).
     shas: [String; 2],
+    /// The store the decisions were audited in (its password never shown).
+    store: String,
+    /// The audit's last row before the load.
+    mark: i64,
+    /// The server's `--routing-audit`.
+    mode: &'static str,
 }
 
 impl Report {
@@ -609,7 +670,9 @@ impl Report {
         }
         writeln!(
             out,
-            "online: {} requests at {}/s over {:.1} s on loopback: {} routed, {failed} failed, {misrouted} misrouted",
+            "online, audit {} in {}: {} requests at {}/s over {:.1} s on loopback: {} routed, {failed} failed, {misrouted} misrouted",
+            self.mode,
+            self.store,
             self.answers.len(),
             args.rate,
             self.wall,
@@ -651,7 +714,7 @@ impl Report {
         )?;
         writeln!(
             out,
-            "audit: {} online decisions recorded for {} answers ({})",
+            "audit: {} online decisions recorded for {} answers, counted after the server stopped ({})",
             self.audit_decisions,
             self.answers.len(),
             if self.audit_decisions == self.answers.len() as i64 {

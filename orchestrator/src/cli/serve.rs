@@ -34,6 +34,34 @@ pub struct UiArgs {
     /// and its tests file are polled each second and swapped in when they pass every check.
     #[arg(long, value_name = "RULES")]
     pub routing: Option<PathBuf>,
+    /// When an online routing decision is recorded in the audit: `before-answer` (the answer
+    /// waits for its commit; a decision not recorded is not given) or `after-answer` (the
+    /// answer goes at once; a decision answered just before the process is killed may be
+    /// missing). docs/routing.md.
+    #[arg(long, value_enum, default_value_t = RoutingAudit::BeforeAnswer)]
+    pub routing_audit: RoutingAudit,
+}
+
+/// `--routing-audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoutingAudit {
+    BeforeAnswer,
+    AfterAnswer,
+}
+
+impl RoutingAudit {
+    pub fn as_str(self) -> &'static str {
+        warden_ui::routing_audit::AuditMode::from(self).as_str()
+    }
+}
+
+impl From<RoutingAudit> for warden_ui::routing_audit::AuditMode {
+    fn from(m: RoutingAudit) -> Self {
+        match m {
+            RoutingAudit::BeforeAnswer => Self::BeforeAnswer,
+            RoutingAudit::AfterAnswer => Self::AfterAnswer,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +169,7 @@ pub async fn start_ui(
         secure_cookies: ui.secure_cookies,
         max_sse_clients: ui.max_sse_clients,
         routing,
+        routing_audit: ui.routing_audit.into(),
     })?;
     let no_auth = state.auth.is_none();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -249,15 +278,24 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
             tracing::warn!(error = %e, url = %ui.url, "cannot print the banner on stdout; serving on");
         }
+        let RunningUi { stop, mut task, .. } = ui;
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
-            r = ui.task => {
+            r = &mut task => {
                 if let Ok(Err(e)) = r {
                     writeln!(err, "error: the UI stopped: {e}")?;
                     return Ok(EXIT_UNAVAILABLE);
                 }
+                return Ok(EXIT_OK);
             }
             _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
         }
+        // A graceful stop: requests in flight are answered, and every routing decision
+        // queued for the audit is written, before the process ends.
+        let _ = stop.send(());
+        let _ = task.await;
         Ok(EXIT_OK)
     })
 }
