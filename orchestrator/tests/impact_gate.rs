@@ -363,3 +363,109 @@ fn bad_input_writes_nothing_to_the_store() {
         "nothing written: no store was created"
     );
 }
+
+/// Routed volumes feed the gate (issue #15): a partner's claims taken in and routed, their
+/// `volumes.json` added to the run's stream volumes (`--routed-volumes +FILE`). The PBM's
+/// claims all go to stream E: 2,000 of them on an approved 1,000 need the impact test; 30 are
+/// within the trigger and run.
+#[test]
+fn a_partners_routed_volume_goes_through_the_gate() {
+    let dir = fresh("routed");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root_path = |p: &str| root.join(p).to_str().expect("utf-8").to_string();
+    std::fs::write(
+        dir.join("gated.yaml"),
+        WORKFLOW.replace(
+            "  - { id: A, volume: 1000 }",
+            "  - { id: A, volume: 1000 }\n  - { id: E, volume: 1000 }",
+        ),
+    )
+    .expect("write");
+    let routed_batch = |claims: &str, name: &str| -> String {
+        let o = warden(
+            &dir,
+            &[
+                "claims",
+                "generate",
+                "--claims",
+                claims,
+                "--members",
+                "500",
+                "--exception-rate",
+                "0",
+                "--out",
+                name,
+                "--partner",
+                "acme-pbm",
+                "--partners",
+                &root_path("workflows/partners"),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let out = format!("{name}-intake");
+        let o = warden(
+            &dir,
+            &[
+                "intake",
+                "acme-pbm",
+                &format!("{name}/acme-pbm.csv"),
+                "--out",
+                &out,
+                "--partners",
+                &root_path("workflows/partners"),
+                "--routing",
+                &root_path("workflows/routing/claims.yaml"),
+                "--db",
+                "w.db",
+            ],
+            &[],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        format!("+{out}/volumes.json")
+    };
+    let run_routed = |date: &str, routed: &str| {
+        warden(
+            &dir,
+            &[
+                "run",
+                "gated.yaml",
+                "--date",
+                date,
+                "--routed-volumes",
+                routed,
+                "--speed",
+                "100000",
+                "--db",
+                "w.db",
+                "--data",
+                "data",
+            ],
+            &[],
+        )
+    };
+    let big = routed_batch("2000", "big");
+    let o = run_routed("2025-03-04", &big);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("stream E carries 3,000 claims, 200% above its approved 1,000"),
+        "{t}"
+    );
+    assert!(
+        t.contains("warden impact run gated.yaml --date 2025-03-04 --stream E"),
+        "{t}"
+    );
+    let small = routed_batch("30", "small");
+    let o = run_routed("2025-03-05", &small);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Not a routed batch's volumes: refused at once, naming the file.
+    std::fs::write(dir.join("v.json"), r#"{"claims": 3}"#).expect("write");
+    let o = run_routed("2025-03-06", "+v.json");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("v.json: no `by_stream` counts"),
+        "{}",
+        text(&o)
+    );
+}

@@ -45,7 +45,12 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let Some((_, added)) = args.cycle.volumes.iter().find(|(s, _)| *s == args.stream) else {
+    let Some((_, added)) = args
+        .cycle
+        .volume_changes()
+        .into_iter()
+        .find(|(s, _)| *s == args.stream)
+    else {
         writeln!(
             err,
             "error: give the new volume as --volume {}=+N",
@@ -54,7 +59,7 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         return Ok(EXIT_USAGE);
     };
     let added = match added {
-        warden_core::plan::VolumeChange::Add(n) if *n > 0 => *n as u64,
+        warden_core::plan::VolumeChange::Add(n) if n > 0 => n as u64,
         _ => {
             writeln!(err, "error: --volume {}: give an addition, +N", args.stream)?;
             return Ok(EXIT_USAGE);

@@ -41,6 +41,20 @@ pub struct CycleArgs {
     /// Change a stream's volume: `A=34M` sets it, `A=+12M` adds to it (repeatable).
     #[arg(long = "volume", value_name = "STREAM=N", value_parser = parse_volume)]
     pub volumes: Vec<(String, VolumeChange)>,
+    /// Streams' volumes from routed claims: the `volumes.json` of `warden route claims` or
+    /// `warden intake --routing`. `FILE` sets each routed stream's volume to its count (the
+    /// routed claims are the stream's whole input); `+FILE` adds the counts (a partner's new
+    /// claims on top of the approved volume). Repeatable; applied after `--volume`. What the
+    /// plan, the projection and the impact gate then see.
+    #[arg(long = "routed-volumes", value_name = "[+]FILE", value_parser = parse_routed_volumes)]
+    pub routed_volumes: Vec<RoutedVolumes>,
+}
+
+/// The volume changes one routed batch's `volumes.json` makes.
+#[derive(Debug, Clone)]
+pub struct RoutedVolumes {
+    pub file: String,
+    pub changes: Vec<(String, VolumeChange)>,
 }
 
 /// A workflow compiled and planned for the arguments' date.
@@ -56,10 +70,19 @@ pub struct Loaded {
 }
 
 impl CycleArgs {
+    /// Every volume change, in order: `--volume`, then each `--routed-volumes`.
+    pub fn volume_changes(&self) -> Vec<(String, VolumeChange)> {
+        let mut all = self.volumes.clone();
+        for routed in &self.routed_volumes {
+            all.extend(routed.changes.iter().cloned());
+        }
+        all
+    }
+
     pub fn options(&self) -> PlanOptions {
         PlanOptions {
             mode: self.mode.map(Mode::from),
-            volumes: self.volumes.clone(),
+            volumes: self.volume_changes(),
         }
     }
 
@@ -115,7 +138,7 @@ impl CycleArgs {
 impl Loaded {
     /// The run record this plan is (or becomes).
     pub fn new_run(&self, args: &CycleArgs) -> NewRun {
-        new_run(&self.plan, &self.sha256, &args.volumes)
+        new_run(&self.plan, &self.sha256, &args.volume_changes())
     }
 }
 
@@ -155,9 +178,88 @@ pub fn parse_volume(s: &str) -> Result<(String, VolumeChange), String> {
     Ok((stream.trim().to_string(), change))
 }
 
+/// `[+]FILE`: a routed batch's `volumes.json`, read now; a file that is not one, or whose
+/// counts do not reconcile, is refused with why.
+pub fn parse_routed_volumes(s: &str) -> Result<RoutedVolumes, String> {
+    let (add, file) = match s.strip_prefix('+') {
+        Some(f) => (true, f),
+        None => (false, s),
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: cannot read: {e}"))?;
+    routed_volume_changes(&text, add)
+        .map(|changes| RoutedVolumes {
+            file: file.to_string(),
+            changes,
+        })
+        .map_err(|e| format!("{file}: {e}"))
+}
+
+/// The changes a `volumes.json` text makes: each stream of `by_stream` set to (or, with
+/// `add`, increased by) its routed count.
+fn routed_volume_changes(text: &str, add: bool) -> Result<Vec<(String, VolumeChange)>, String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        format!("not JSON ({e}); give the volumes.json that `warden route claims` or `warden intake --routing` wrote")
+    })?;
+    let Some(by_stream) = v["by_stream"].as_object() else {
+        return Err("no `by_stream` counts: not the volumes.json of a routed batch".into());
+    };
+    if v["reconciled"] != serde_json::Value::Bool(true) {
+        return Err(
+            "its counts do not reconcile (`reconciled` is not true): route the claims again".into(),
+        );
+    }
+    let mut changes = Vec::new();
+    for (stream, count) in by_stream {
+        let n = count
+            .as_u64()
+            .ok_or_else(|| format!("`by_stream.{stream}`: {count} is not a count of claims"))?;
+        changes.push((
+            stream.clone(),
+            if add {
+                VolumeChange::Add(
+                    i64::try_from(n)
+                        .map_err(|_| format!("`by_stream.{stream}`: {n} is too large"))?,
+                )
+            } else {
+                VolumeChange::Set(n)
+            },
+        ));
+    }
+    Ok(changes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routed_volumes_set_or_add_each_stream_and_refuse_what_is_not_one() {
+        let text = r#"{"reconciled": true, "by_stream": {"A": 6651, "E": 20}}"#;
+        assert_eq!(
+            routed_volume_changes(text, false).expect("set"),
+            vec![
+                ("A".to_string(), VolumeChange::Set(6651)),
+                ("E".to_string(), VolumeChange::Set(20))
+            ]
+        );
+        assert_eq!(
+            routed_volume_changes(text, true).expect("add"),
+            vec![
+                ("A".to_string(), VolumeChange::Add(6651)),
+                ("E".to_string(), VolumeChange::Add(20))
+            ]
+        );
+        let e = routed_volume_changes(r#"{"by_stream": {}, "reconciled": false}"#, true)
+            .expect_err("unreconciled");
+        assert!(e.contains("do not reconcile"), "{e}");
+        let e = routed_volume_changes(r#"{"claims": 3}"#, true).expect_err("not one");
+        assert!(e.contains("no `by_stream`"), "{e}");
+        let e = routed_volume_changes(r#"{"reconciled": true, "by_stream": {"A": -1}}"#, true)
+            .expect_err("negative");
+        assert!(e.contains("`by_stream.A`"), "{e}");
+        let e = routed_volume_changes("claims", true).expect_err("not json");
+        assert!(e.contains("not JSON"), "{e}");
+    }
 
     #[test]
     fn volumes_parse() {

@@ -77,7 +77,7 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     }
     let options = |mode: Option<Mode>| PlanOptions {
         mode,
-        volumes: args.cycle.volumes.clone(),
+        volumes: args.cycle.volume_changes(),
     };
     if args.compare_modes {
         let analyses = [Mode::Pipelined, Mode::Serial]

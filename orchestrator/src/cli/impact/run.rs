@@ -80,7 +80,7 @@ pub struct RunArgs {
 /// What the new volume adds to each stream, checked: streams exist, nothing shrinks.
 fn added_volumes(plan: &Plan, args: &RunArgs) -> Result<Vec<(String, u64)>, String> {
     let mut added = Vec::new();
-    for (stream, change) in &args.cycle.volumes {
+    for (stream, change) in &args.cycle.volume_changes() {
         let Some(s) = plan.streams.iter().find(|s| &s.id == stream) else {
             return Err(format!(
                 "--volume {stream}=…: `{}` has no stream `{stream}`; its streams are {}",
