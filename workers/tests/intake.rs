@@ -406,7 +406,7 @@ fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
         .groups
         .iter()
         .flat_map(|g| &g.sets)
-        .flat_map(|s| &s.segments)
+        .flat_map(|s| s.segments())
         .filter(|s| s.id() == b"CLM")
         .count();
     assert_eq!(clms, claims.len());

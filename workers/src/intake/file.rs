@@ -270,16 +270,20 @@ impl<'m> Run<'m> {
                 self.places[i] = names.iter().position(|n| n == name).map(Place::Index);
             }
         }
-        let claims = super::x12_837_read::claims(bytes)
-            .map_err(|e| refusal(u64::from(e.position), e.code, e.reason))?;
-        for c in &claims {
+        // One transaction set at a time: the file's claims are never all held as records.
+        super::x12_837_read::for_each_claim(bytes, |c| {
             let fields: Vec<&[u8]> = c.values.iter().map(String::as_bytes).collect();
             self.claim(&Record {
                 line: u64::from(c.position),
                 fields,
-            })?;
-        }
-        Ok(())
+            })
+        })
+        .map_err(|e| match e {
+            super::x12_837_read::ReadError::Envelope(e) => {
+                refusal(u64::from(e.position), e.code, e.reason)
+            }
+            super::x12_837_read::ReadError::Each(refused) => refused,
+        })
     }
 
     /// A claim record is refused once the trailer has been read.

@@ -54,27 +54,42 @@ fn refuse(code: Code, position: u32, reason: impl Into<String>) -> EnvelopeError
     }
 }
 
-/// Every claim of the interchange in `bytes`, in order; a bad envelope, a transaction set the
-/// parser cannot read whole, or a broken HL hierarchy refuses the file.
-pub fn claims(bytes: &[u8]) -> Result<Vec<ClaimRecord>, EnvelopeError> {
-    let interchange = x12_envelope::read(bytes)?;
-    let mut out = Vec::new();
+/// Why [`for_each_claim`] stopped: the file (its envelope, a set, the hierarchy), or what
+/// was done with a claim.
+#[derive(Debug)]
+pub enum ReadError<E> {
+    Envelope(EnvelopeError),
+    Each(E),
+}
+
+/// Hands every claim of the interchange to `each`, in order, one transaction set at a time:
+/// the whole envelope is checked first (nothing is handed on from a file whose envelope
+/// fails), then each set is parsed, handed on and let go. The first error stops it.
+pub fn for_each_claim<E>(
+    bytes: &[u8],
+    mut each: impl FnMut(ClaimRecord) -> Result<(), E>,
+) -> Result<(), ReadError<E>> {
+    let interchange = x12_envelope::read(bytes).map_err(ReadError::Envelope)?;
     for group in &interchange.groups {
         if !group.version.starts_with("005010X222") {
-            return Err(refuse(
+            return Err(ReadError::Envelope(refuse(
                 Code::Envelope,
-                group.sets.first().map_or(0, |s| s.segments[0].position),
+                group.sets.first().map_or(0, |s| s.position),
                 format!(
                     "GS08 `{}`: this reader takes 837 professional (005010X222A1)",
                     group.version
                 ),
-            ));
+            )));
         }
+        let mut records = Vec::new();
         for set in &group.sets {
-            read_set(&interchange, set, &mut out)?;
+            read_set(&interchange, set, &mut records).map_err(ReadError::Envelope)?;
+            for record in records.drain(..) {
+                each(record).map_err(ReadError::Each)?;
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn read_set(
@@ -82,8 +97,9 @@ fn read_set(
     set: &x12_envelope::TransactionSet<'_>,
     out: &mut Vec<ClaimRecord>,
 ) -> Result<(), EnvelopeError> {
-    let st = set.segments[0].position;
-    if set.segments[0].element(1) != "837" {
+    let segments = set.segments();
+    let st = set.position;
+    if segments[0].element(1) != "837" {
         return Err(refuse(
             Code::Envelope,
             st,
@@ -95,7 +111,7 @@ fn read_set(
     let d = interchange.delimiters;
     let mut text = String::new();
     let mut positions = Vec::new();
-    for s in &set.segments {
+    for s in &segments {
         for (i, e) in s.elements.iter().enumerate() {
             let e = std::str::from_utf8(e).map_err(|_| {
                 refuse(
@@ -125,8 +141,7 @@ fn read_set(
         Ok((rest, parsed)) if rest.trim().is_empty() => parsed,
         Ok((rest, _)) => {
             let unread = rest.lines().next().unwrap_or("").to_string();
-            let at = set
-                .segments
+            let at = segments
                 .iter()
                 .find(|s| unread.starts_with(&String::from_utf8_lossy(s.id()).to_string()))
                 .map_or(st, |s| s.position);

@@ -3,6 +3,11 @@
 //! with their counts and control numbers. An interchange whose envelope fails is refused
 //! whole (`TRUNCATED`, `ENVELOPE`, `TOTALS_MISMATCH`), naming the segment's position (1 is
 //! the ISA). Pure; the transaction sets' contents are the 837 reader's.
+//!
+//! The envelope is walked segment by segment without keeping them: a checked interchange
+//! holds each transaction set as its bytes and the position of its ST, and
+//! [`TransactionSet::segments`] splits one set at a time. An interchange of a million claims
+//! (about 700 MB) then costs its bytes and one set's segments, not every segment at once.
 
 use super::transform::Code;
 
@@ -20,6 +25,8 @@ pub struct Delimiters {
 pub struct Segment<'a> {
     pub position: u32,
     pub elements: Vec<&'a [u8]>,
+    /// The segment's bytes in the interchange, without its terminator.
+    raw: &'a [u8],
 }
 
 impl Segment<'_> {
@@ -36,11 +43,22 @@ impl Segment<'_> {
     }
 }
 
-/// A transaction set, ST to SE inclusive.
+/// A transaction set, ST to SE inclusive: where it is, its segments split on demand.
 #[derive(Debug, Clone)]
 pub struct TransactionSet<'a> {
     pub control: String,
-    pub segments: Vec<Segment<'a>>,
+    /// The ST segment's position.
+    pub position: u32,
+    /// From the ST's first byte to the end of the SE.
+    bytes: &'a [u8],
+    delimiters: Delimiters,
+}
+
+impl<'a> TransactionSet<'a> {
+    /// The set's segments, ST first, numbered as in the interchange.
+    pub fn segments(&self) -> Vec<Segment<'a>> {
+        split(self.bytes, self.delimiters, self.position).collect()
+    }
 }
 
 /// A functional group, GS to GE.
@@ -121,17 +139,20 @@ pub fn read(bytes: &[u8]) -> Result<Interchange<'_>, EnvelopeError> {
              the ISA is not 106 characters long",
         ));
     }
-    let segments = split(bytes, d);
+    let total = split(bytes, d, 1).count() as u32;
     // A file cut short usually ends inside a segment: its last one has no terminator (unless
     // the terminator is a line break, which trailing blanks hide).
     if !d.segment.is_ascii_whitespace() && bytes.trim_ascii_end().last() != Some(&d.segment) {
         return Err(fail(
             Code::Truncated,
-            segments.len() as u32,
+            total,
             "the file ends inside a segment (no terminator after the last one): it is cut short",
         ));
     }
-    let isa = &segments[0];
+    let mut walk = split(bytes, d, 1).peekable();
+    let Some(isa) = walk.next() else {
+        return Err(fail(Code::Truncated, 1, "the file holds no segment"));
+    };
     if isa.elements.len() != 17 {
         return Err(fail(
             Code::Envelope,
@@ -140,21 +161,20 @@ pub fn read(bytes: &[u8]) -> Result<Interchange<'_>, EnvelopeError> {
         ));
     }
     let control = isa.element(13);
-    let mut walk = segments.iter().skip(1).peekable();
     let mut groups = Vec::new();
     loop {
         let Some(segment) = walk.next() else {
             return Err(fail(
                 Code::Truncated,
-                segments.len() as u32,
+                total,
                 "the interchange ends without its IEA segment: the file is cut short",
             ));
         };
         match segment.id() {
-            b"GS" => groups.push(group(segment, &mut walk, segments.len() as u32)?),
+            b"GS" => groups.push(group(bytes, d, &segment, &mut walk, total)?),
             b"IEA" => {
                 closes(
-                    segment,
+                    &segment,
                     groups.len(),
                     "functional groups",
                     "the interchange",
@@ -189,14 +209,13 @@ pub fn read(bytes: &[u8]) -> Result<Interchange<'_>, EnvelopeError> {
     }
 }
 
-fn group<'a, 's>(
+fn group<'a>(
+    bytes: &'a [u8],
+    d: Delimiters,
     gs: &Segment<'a>,
-    walk: &mut std::iter::Peekable<impl Iterator<Item = &'s Segment<'a>>>,
+    walk: &mut impl Iterator<Item = Segment<'a>>,
     end: u32,
-) -> Result<Group<'a>, EnvelopeError>
-where
-    'a: 's,
-{
+) -> Result<Group<'a>, EnvelopeError> {
     let mut sets = Vec::new();
     loop {
         let Some(segment) = walk.next() else {
@@ -210,10 +229,10 @@ where
             ));
         };
         match segment.id() {
-            b"ST" => sets.push(transaction_set(segment, walk, end)?),
+            b"ST" => sets.push(transaction_set(bytes, d, &segment, walk, end)?),
             b"GE" => {
                 closes(
-                    segment,
+                    &segment,
                     sets.len(),
                     "transaction sets",
                     "the group",
@@ -239,16 +258,15 @@ where
     }
 }
 
-fn transaction_set<'a, 's>(
+fn transaction_set<'a>(
+    bytes: &'a [u8],
+    d: Delimiters,
     st: &Segment<'a>,
-    walk: &mut std::iter::Peekable<impl Iterator<Item = &'s Segment<'a>>>,
+    walk: &mut impl Iterator<Item = Segment<'a>>,
     end: u32,
-) -> Result<TransactionSet<'a>, EnvelopeError>
-where
-    'a: 's,
-{
+) -> Result<TransactionSet<'a>, EnvelopeError> {
     let control = st.element(2);
-    let mut segments = vec![st.clone()];
+    let mut count = 1;
     loop {
         let Some(segment) = walk.next() else {
             return Err(fail(
@@ -260,12 +278,19 @@ where
                 ),
             ));
         };
-        segments.push(segment.clone());
+        count += 1;
         match segment.id() {
             b"SE" => {
                 let set = format!("transaction set {control}");
-                closes(segment, segments.len(), "segments", &set, &control, "ST02")?;
-                return Ok(TransactionSet { control, segments });
+                closes(&segment, count, "segments", &set, &control, "ST02")?;
+                let offset = |s: &[u8]| s.as_ptr() as usize - bytes.as_ptr() as usize;
+                let (from, to) = (offset(st.raw), offset(segment.raw) + segment.raw.len());
+                return Ok(TransactionSet {
+                    control,
+                    position: st.position,
+                    bytes: &bytes[from..to],
+                    delimiters: d,
+                });
             }
             b"ST" | b"GE" | b"GS" | b"IEA" => {
                 return Err(fail(
@@ -312,19 +337,19 @@ fn closes(
     Ok(())
 }
 
-/// The interchange's segments, numbered from 1, without the line breaks many senders put
-/// after each terminator.
-fn split(bytes: &[u8], d: Delimiters) -> Vec<Segment<'_>> {
+/// The segments of `bytes`, numbered from `first`, without the line breaks many senders put
+/// after each terminator; split as they are taken.
+fn split(bytes: &[u8], d: Delimiters, first: u32) -> impl Iterator<Item = Segment<'_>> {
     bytes
-        .split(|b| *b == d.segment)
+        .split(move |b| *b == d.segment)
         .map(|s| s.trim_ascii())
         .filter(|s| !s.is_empty())
-        .enumerate()
-        .map(|(i, s)| Segment {
-            position: i as u32 + 1,
+        .zip(first..)
+        .map(move |(s, position)| Segment {
+            position,
             elements: s.split(|b| *b == d.element).collect(),
+            raw: s,
         })
-        .collect()
 }
 
 #[cfg(test)]
@@ -369,10 +394,11 @@ mod tests {
         let sets = &i.groups[0].sets;
         assert_eq!(sets.len(), 2);
         assert_eq!(sets[1].control, "0002");
-        assert_eq!(sets[1].segments.len(), 4);
+        assert_eq!(sets[1].segments().len(), 4);
         // ISA 1, GS 2, the first set 3–6, the second's CLM is 9.
-        assert_eq!(sets[1].segments[2].position, 9);
-        assert_eq!(sets[1].segments[2].element(1), "C2");
+        assert_eq!(sets[1].position, 7);
+        assert_eq!(sets[1].segments()[2].position, 9);
+        assert_eq!(sets[1].segments()[2].element(1), "C2");
     }
 
     #[test]
