@@ -137,7 +137,7 @@ fn a_cut_off_file_is_refused_whole_beside_a_good_one() {
     assert!(
         rejects
             .lines()
-            .any(|l| l.starts_with("cut.csv,0,,file,TRUNCATED,")),
+            .any(|l| l.starts_with("cut.csv,0,,file,,TRUNCATED,")),
         "{rejects}"
     );
     let summary: serde_json::Value =

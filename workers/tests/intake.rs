@@ -185,6 +185,8 @@ fn a_quoted_newline_keeps_the_line_numbers_of_the_records_after_it() {
         (5, "stream", Code::UnknownCode)
     );
     assert_eq!(r.claim_id, "3");
+    // The reject names the partner's column the value came from.
+    assert_eq!(r.source, "LOB");
 }
 
 #[test]
@@ -245,9 +247,12 @@ fn bad_values_reject_their_claim_and_name_line_field_and_code() {
     let text = String::from_utf8(rejects).unwrap();
     assert_eq!(text.lines().count(), 5);
     assert!(
-        text.starts_with("f.csv,3,2,billed,TOO_MANY_DECIMALS,"),
+        text.starts_with("f.csv,3,2,billed,BILLED_AMT,TOO_MANY_DECIMALS,"),
         "{text}"
     );
+    // Each reject names the partner's column; a whole record has none.
+    assert!(text.contains("\nf.csv,8,7,record,,FIELD_COUNT,"), "{text}");
+    assert_eq!(ack["errors"][1]["source"], "MEMBER_ID");
 }
 
 #[test]
@@ -336,6 +341,8 @@ fn fixed_width_files_refuse_a_cut_record_and_name_bad_bytes() {
         (4, "procedure", Code::BadEncoding)
     );
     assert!(r.reason.contains("byte 2"), "{}", r.reason);
+    // The fixed-width field's bytes, 1-based as a partner's layout counts them.
+    assert_eq!(r.source, "bytes 69-76");
 }
 
 #[test]
@@ -550,6 +557,9 @@ fn a_bad_value_in_an_837_rejects_its_claim_at_the_clm_segment() {
         (position(&text, &first), "billed", Code::TooManyDecimals)
     );
     assert_eq!((seen[1].1, seen[1].2), ("stream", Code::UnknownCode));
+    // Each names the loop path its value came from.
+    assert_eq!(got.rejects[0].source, "2300.CLM02");
+    assert_eq!(got.rejects[1].source, "2000B.SBR09");
     assert_eq!((got.totals.received, got.totals.rejected), (30, 2));
     // An 837 mapping naming a field this reader does not have is told the names.
     let m = std::fs::read_to_string("../workflows/partners/summit-clearinghouse.yaml").unwrap();

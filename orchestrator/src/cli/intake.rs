@@ -3,8 +3,8 @@
 //!
 //! - `claims.csv`: the accepted claims of every accepted file, in the engine's form (what
 //!   `WARDEN_CLAIMS_INPUT` and `warden adjudicate` read);
-//! - `rejects.csv`: file, line, claim id, field, reason code and reason of every refused
-//!   claim, and one line per refused file;
+//! - `rejects.csv`: file, line, claim id, field, source (column, loop path or byte range),
+//!   reason code and reason of every refused claim, and one line per refused file;
 //! - `ack/FILE.ack.json`: the acknowledgement of each file (what goes back to the partner);
 //! - `summary.json`: every file's control totals, and the run's;
 //! - with `--routing RULES`: `claims.csv` holds the accepted claims with the stream their

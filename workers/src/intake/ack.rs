@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::file::{FileIntake, Reject, Status, dollars};
 
 /// The reject file's header.
-pub const REJECTS_HEADER: &str = "file,line,claim_id,field,code,reason\n";
+pub const REJECTS_HEADER: &str = "file,line,claim_id,field,source,code,reason\n";
 
 /// Appends `rejects` of `file` as CSV rows (quoted where they need it).
 pub fn write_rejects(file: &str, rejects: &[Reject], out: &mut Vec<u8>) {
@@ -23,6 +23,7 @@ pub fn write_rejects(file: &str, rejects: &[Reject], out: &mut Vec<u8>) {
             line.as_str(),
             r.claim_id.as_str(),
             r.field.as_str(),
+            r.source.as_str(),
             r.code.as_str(),
             r.reason.as_str(),
         ]);
@@ -35,6 +36,7 @@ fn error(r: &Reject) -> Value {
         "line": r.line,
         "claim_id": r.claim_id,
         "field": r.field,
+        "source": r.source,
         "code": r.code.as_str(),
         "reason": r.reason,
     })

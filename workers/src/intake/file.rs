@@ -24,6 +24,10 @@ pub struct Reject {
     pub claim_id: String,
     /// The claim model's field, or `record` / `file`.
     pub field: String,
+    /// Where the field's value came from in the partner's record: a CSV column's header, an
+    /// 837 loop path (`2300.CLM02`), a fixed-width byte range (`bytes 13-22`), `constant`;
+    /// empty for a whole record or file.
+    pub source: String,
     pub code: Code,
     pub reason: String,
 }
@@ -121,11 +125,22 @@ enum Place {
 /// A file-level refusal.
 type Refusal = Reject;
 
+/// Where a mapped field's value is read in the partner's record, for a person.
+fn describe(source: &Source) -> String {
+    match source {
+        Source::Column(name) => name.clone(),
+        Source::Range { start, len } => format!("bytes {}-{}", start + 1, start + len),
+        Source::Value(_) => "constant".into(),
+        Source::Nothing => String::new(),
+    }
+}
+
 fn refusal(line: u64, code: Code, reason: String) -> Refusal {
     Reject {
         line,
         claim_id: String::new(),
         field: "file".into(),
+        source: String::new(),
         code,
         reason,
     }
@@ -376,6 +391,7 @@ impl<'m> Run<'m> {
                             line: record.line,
                             claim_id: id,
                             field: f.target.to_string(),
+                            source: describe(&f.source),
                             code: Code::FieldRejectsFile,
                             reason: format!(
                                 "{} ({}); the mapping refuses the whole file for a bad `{}`",
@@ -448,10 +464,18 @@ impl<'m> Run<'m> {
     fn reject(&mut self, line: u64, claim_id: &str, field: &str, billed: Option<i64>, p: Problem) {
         self.totals.rejected += 1;
         self.totals.billed_rejected += billed.unwrap_or(0);
+        let source = self
+            .mapping
+            .fields
+            .iter()
+            .find(|f| f.target == field)
+            .map(|f| describe(&f.source))
+            .unwrap_or_default();
         self.rejects.push(Reject {
             line,
             claim_id: claim_id.to_string(),
             field: field.to_string(),
+            source,
             code: p.code,
             reason: p.reason,
         });
