@@ -100,30 +100,32 @@ fn check_accepts_the_shipped_set_and_refuses_a_broken_copy_with_its_place() {
     assert!(!db.exists(), "no audit for a refused set");
 }
 
-/// Every decision recorded for a claim, as the store reads them back.
-fn audit_of(db: &Path, claim: u64) -> Vec<warden_store::RoutingDecisionRow> {
+/// What `read` finds in the store at `db` (opened as a reader would: it must exist).
+fn read_store<T>(db: &Path, read: impl AsyncFnOnce(&warden_store::Store) -> T) -> T {
     tokio::runtime::Runtime::new()
         .expect("runtime")
         .block_on(async {
             let store = warden_store::Store::open(s(db), warden_store::OpenMode::MustExist)
                 .await
                 .expect("store");
-            store
-                .routing_decisions_for_claim(claim)
-                .await
-                .expect("audit")
+            read(&store).await
         })
 }
 
+/// Every decision recorded for a claim, as the store reads them back.
+fn audit_of(db: &Path, claim: u64) -> Vec<warden_store::RoutingDecisionRow> {
+    read_store(db, async |store| {
+        store
+            .routing_decisions_for_claim(claim)
+            .await
+            .expect("audit")
+    })
+}
+
 fn audit_count(db: &Path) -> warden_store::RoutingDecisionCount {
-    tokio::runtime::Runtime::new()
-        .expect("runtime")
-        .block_on(async {
-            let store = warden_store::Store::open(s(db), warden_store::OpenMode::MustExist)
-                .await
-                .expect("store");
-            store.count_routing_decisions(0).await.expect("count")
-        })
+    read_store(db, async |store| {
+        store.count_routing_decisions(0).await.expect("count")
+    })
 }
 
 #[test]

@@ -23,12 +23,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use warden_store::RoutingDecisionRow;
 
 use warden_workers::routing::{LiveRuleSet, Reload, claim_fields};
 
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
+use crate::routing_audit::{Asked, decision_row};
 use crate::state::AppState;
 
 fn live(state: &AppState) -> Result<&Arc<LiveRuleSet>, ApiError> {
@@ -56,47 +56,36 @@ pub async fn route(
     let claim_id = facts.claim.id;
     let set = live.current();
     let outcome = set.route(&facts.facts());
-    let mut row = RoutingDecisionRow {
-        id: 0,
+    let row = decision_row(
         claim_id,
-        decided_at: chrono::Utc::now(),
-        channel: "online".into(),
-        actor: user,
-        rule_set_sha256: set.sha256.clone(),
-        rule: String::new(),
-        stream: None,
-        platform: None,
-        error: None,
-    };
+        Asked {
+            at: chrono::Utc::now(),
+            channel: "online",
+            actor: &user,
+            rule_set_sha256: &set.sha256,
+        },
+        &outcome,
+    );
     let (status, body) = match &outcome {
-        Ok(d) => {
-            row.rule = d.rule.to_string();
-            row.stream = Some(d.route.stream.letter().to_string());
-            row.platform = Some(d.route.platform.to_string());
-            (
-                StatusCode::OK,
-                json!({
-                    "claim_id": facts.claim.id,
-                    "rule": d.rule,
-                    "stream": d.route.stream.letter().to_string(),
-                    "platform": &*d.route.platform,
-                    "rule_set_sha256": set.sha256,
-                }),
-            )
-        }
-        Err(e) => {
-            row.rule = e.rule.clone();
-            row.error = Some(e.to_string());
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": e.to_string(),
-                    "claim_id": facts.claim.id,
-                    "rule": e.rule,
-                    "rule_set_sha256": set.sha256,
-                }),
-            )
-        }
+        Ok(d) => (
+            StatusCode::OK,
+            json!({
+                "claim_id": facts.claim.id,
+                "rule": d.rule,
+                "stream": d.route.stream.letter().to_string(),
+                "platform": &*d.route.platform,
+                "rule_set_sha256": set.sha256,
+            }),
+        ),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({
+                "error": e.to_string(),
+                "claim_id": facts.claim.id,
+                "rule": e.rule,
+                "rule_set_sha256": set.sha256,
+            }),
+        ),
     };
     let audit = state
         .routing_audit

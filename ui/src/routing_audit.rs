@@ -18,8 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use warden_store::{RoutingDecisionRow, Store};
+use warden_workers::routing::{Decision, RouteError};
 
 /// When an online decision is recorded, relative to its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,6 +39,47 @@ impl AuditMode {
             AuditMode::BeforeAnswer => "before-answer",
             AuditMode::AfterAnswer => "after-answer",
         }
+    }
+}
+
+/// Who asked for a decision and when: what the audit keeps beside the decision itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub at: DateTime<Utc>,
+    /// `online` or `batch`.
+    pub channel: &'a str,
+    /// The signed-in user, or the input that was routed.
+    pub actor: &'a str,
+    pub rule_set_sha256: &'a str,
+}
+
+/// One claim's routing outcome as the audit's row: the rule and route, or the rule that
+/// could not be evaluated and why. The one mapping for online and batch decisions.
+pub fn decision_row(
+    claim_id: u64,
+    asked: Asked<'_>,
+    outcome: &Result<Decision<'_>, RouteError>,
+) -> RoutingDecisionRow {
+    let (rule, stream, platform, error) = match outcome {
+        Ok(d) => (
+            d.rule.to_string(),
+            Some(d.route.stream.letter().to_string()),
+            Some(d.route.platform.to_string()),
+            None,
+        ),
+        Err(e) => (e.rule.clone(), None, None, Some(e.to_string())),
+    };
+    RoutingDecisionRow {
+        id: 0,
+        claim_id,
+        decided_at: asked.at,
+        channel: asked.channel.to_string(),
+        actor: asked.actor.to_string(),
+        rule_set_sha256: asked.rule_set_sha256.to_string(),
+        rule,
+        stream,
+        platform,
+        error,
     }
 }
 

@@ -625,24 +625,21 @@ impl Report {
     }
 
     fn write(&self, out: &mut dyn Write, args: &RouteBenchArgs) -> std::io::Result<()> {
-        let mut micros: Vec<u64> = self
-            .answers
-            .iter()
-            .filter_map(|a| match a {
-                Answer::Routed { micros, .. } => Some(*micros),
-                _ => None,
-            })
-            .collect();
-        micros.sort_unstable();
-        let mut late: Vec<u64> = self
-            .answers
-            .iter()
-            .filter_map(|a| match a {
-                Answer::Routed { late, .. } => Some(*late),
-                _ => None,
-            })
-            .collect();
-        late.sort_unstable();
+        // Of the routed answers, one timing each, sorted (both fields are microseconds).
+        let sorted = |pick: fn(u64, u64) -> u64| {
+            let mut v: Vec<u64> = self
+                .answers
+                .iter()
+                .filter_map(|a| match a {
+                    Answer::Routed { micros, late, .. } => Some(pick(*micros, *late)),
+                    _ => None,
+                })
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let micros = sorted(|micros, _| micros);
+        let late = sorted(|_, late| late);
         let quantile = |sorted: &[u64], q: f64| -> f64 {
             if sorted.is_empty() {
                 return f64::NAN;

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use warden_store::{RoutingDecisionRow, Store};
+use warden_store::Store;
+use warden_ui::routing_audit::{Asked, decision_row};
 use warden_workers::routing::{self, RoutedCsv, RuleSet};
 
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
@@ -181,33 +182,16 @@ pub(super) fn record_batch(
     set: &RuleSet,
     routed: &RoutedCsv<'_>,
 ) -> Result<u64, String> {
-    let at = chrono::Utc::now();
-    let rows = routed.decisions.iter().map(|(claim_id, outcome)| {
-        let mut row = RoutingDecisionRow {
-            id: 0,
-            claim_id: *claim_id,
-            decided_at: at,
-            channel: "batch".into(),
-            actor: actor.to_string(),
-            rule_set_sha256: set.sha256.clone(),
-            rule: String::new(),
-            stream: None,
-            platform: None,
-            error: None,
-        };
-        match outcome {
-            Ok(d) => {
-                row.rule = d.rule.to_string();
-                row.stream = Some(d.route.stream.letter().to_string());
-                row.platform = Some(d.route.platform.to_string());
-            }
-            Err(e) => {
-                row.rule = e.rule.clone();
-                row.error = Some(e.to_string());
-            }
-        }
-        row
-    });
+    let asked = Asked {
+        at: chrono::Utc::now(),
+        channel: "batch",
+        actor,
+        rule_set_sha256: &set.sha256,
+    };
+    let rows = routed
+        .decisions
+        .iter()
+        .map(|(claim_id, outcome)| decision_row(*claim_id, asked, outcome));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
