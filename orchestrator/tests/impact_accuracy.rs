@@ -2,8 +2,8 @@
 //! are generated, the test runs on its 10% sample, then the whole cycle runs for real with
 //! that volume (the real adjudication built-ins on the real clock's pace); the projected
 //! adjudication time is within 15% of the measured one, as `warden status` shows after
-//! go-live: the median of three real runs. Alone in its binary, so no other test shares the
-//! machine while it times.
+//! go-live: the median of three nights, each a test and the run it clears. Alone in its
+//! binary, so no other test shares the machine while it times.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -114,37 +114,44 @@ fn the_projected_adjudication_time_is_within_15_percent_of_the_real_run() {
     ));
     let whole = dir.join("whole/combined-sample");
 
-    // The test on its 10% sample (three runs of each sample; medians).
-    let t = ok_or_review(&warden(
-        dir,
-        &[
-            "impact",
-            "run",
-            "accuracy.yaml",
-            "--date",
-            "2025-03-04",
-            "--stream",
-            "claims",
-            "--baseline",
-            "base",
-            "--new",
-            "new",
-            "--repeat",
-            "5",
-            "--db",
-            "w.db",
-            "--plans",
-            &plans,
-        ],
-        None,
-    ));
-    assert!(t.contains("= 125,000 tested"), "{t}");
-
-    // The run, for real, with that volume: cleared by the test, on a clock at real pace.
-    // Three nights (one measurement is one sample of a shared machine's noise, as the test's
-    // own sample runs are five); the median is compared.
-    let mut runs: Vec<(f64, f64, String)> = Vec::new();
-    for date in ["2025-03-04", "2025-03-05", "2025-03-06"] {
+    // Three nights, each cleared by a test run just before it: the test on its 10% sample
+    // (five runs of each sample; medians), then the run, for real, with that volume, on a
+    // clock at real pace. A shared machine's pace drifts over a minute, so each projection is
+    // compared with the run made seconds after it, and the median of the three errors is
+    // what must be within 15%.
+    let mut nights: Vec<(f64, f64, String)> = Vec::new();
+    for (n, date) in ["2025-03-04", "2025-03-05", "2025-03-06"]
+        .iter()
+        .enumerate()
+    {
+        let test = n + 1;
+        let t = ok_or_review(
+            &warden(
+                dir,
+                &[
+                    "impact",
+                    "run",
+                    "accuracy.yaml",
+                    "--date",
+                    date,
+                    "--stream",
+                    "claims",
+                    "--baseline",
+                    "base",
+                    "--new",
+                    "new",
+                    "--repeat",
+                    "5",
+                    "--db",
+                    "w.db",
+                    "--plans",
+                    &plans,
+                ],
+                None,
+            ),
+            test,
+        );
+        assert!(t.contains("= 125,000 tested"), "{t}");
         let run = ok(&warden(
             dir,
             &[
@@ -163,7 +170,10 @@ fn the_projected_adjudication_time_is_within_15_percent_of_the_real_run() {
             ],
             Some(&whole),
         ));
-        assert!(run.contains("cleared: impact test #1"), "{run}");
+        assert!(
+            run.contains(&format!("cleared: impact test #{test}")),
+            "{run}"
+        );
         let status = ok(&warden(
             dir,
             &[
@@ -188,26 +198,30 @@ fn the_projected_adjudication_time_is_within_15_percent_of_the_real_run() {
             .split_whitespace()
             .filter_map(|w| w.parse::<f64>().ok())
             .collect();
-        runs.push((numbers[1], numbers[0], status));
+        let (projected, actual) = (numbers[0], numbers[1]);
+        eprintln!(
+            "{date}: projected {projected} s, actual {actual} s ({:+.1}%)",
+            100.0 * (actual / projected - 1.0)
+        );
+        nights.push((actual / projected - 1.0, projected, status));
     }
-    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (actual, projected, status) = runs.swap_remove(1);
-    let error = actual / projected - 1.0;
+    nights.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (error, projected, status) = nights.swap_remove(1);
     assert!(
         error.abs() < 0.15,
-        "projected {projected} s, actual {actual} s ({:+.1}%):\n{status}",
+        "median night: projected {projected} s, off by {:+.1}%:\n{status}",
         100.0 * error
     );
 }
 
 /// `impact run` exits 0 on pass and 1 on review; either stores the test.
-fn ok_or_review(o: &Output) -> String {
+fn ok_or_review(o: &Output, id: usize) -> String {
     let t = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
-    assert!(t.contains("stored as impact test #1"), "{t}");
+    assert!(t.contains(&format!("stored as impact test #{id}")), "{t}");
     t
 }
