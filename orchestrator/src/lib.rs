@@ -7,4 +7,5 @@ pub mod alerts;
 pub mod bench;
 pub mod cli;
 pub mod engine;
+pub mod intake_batch;
 pub mod load;

@@ -20,9 +20,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use serde_json::json;
-use warden_workers::intake::{self, Mapping, Status, ack, mapping};
-use warden_workers::io::claims_csv;
+use warden_workers::intake::{self, Mapping};
+
+use crate::intake_batch::{TakeError, take_in};
 
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
 
@@ -65,34 +65,7 @@ pub(super) fn load_mapping(
     dir: &Path,
     err: &mut dyn Write,
 ) -> std::io::Result<Result<Mapping, i32>> {
-    let given = Path::new(partner);
-    let path = if given.is_file() {
-        given.to_path_buf()
-    } else {
-        dir.join(format!("{}.yaml", partner.to_lowercase()))
-    };
-    if !path.is_file() {
-        let known: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                    .filter_map(|n| n.strip_suffix(".yaml").map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        writeln!(
-            err,
-            "error: no mapping for partner `{partner}`: {} is not a file; the partners in {} are: {}",
-            path.display(),
-            dir.display(),
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        )?;
-        return Ok(Err(EXIT_INVALID));
-    }
-    match mapping::load(&path) {
+    match crate::intake_batch::find_mapping(partner, dir) {
         Ok(m) => Ok(Ok(m)),
         Err(e) => {
             writeln!(err, "error: {e}")?;
@@ -118,38 +91,37 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         },
         None => None,
     };
-    let acks = args.out.join("ack");
-    if let Err(e) = std::fs::create_dir_all(&acks) {
-        writeln!(
-            err,
-            "error: {}: cannot create the directory: {e}",
-            acks.display()
-        )?;
-        return Ok(EXIT_UNAVAILABLE);
-    }
-    let mut claims = claims_csv::header();
-    let mut rejects = ack::REJECTS_HEADER.as_bytes().to_vec();
-    let mut files = Vec::new();
-    let mut total = intake::Totals::default();
-    let mut refused = 0usize;
-    for path in &args.files {
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                writeln!(err, "error: {}: cannot read the file: {e}", path.display())?;
-                return Ok(EXIT_INVALID);
-            }
-        };
-        let got = intake::intake(&mapping, &plans, &bytes);
-        let t = &got.totals;
-        match &got.status {
-            Status::Accepted => writeln!(
+    let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    let actor = format!("intake {} {}", mapping.partner, names.join(" "));
+    let mut record = |batch: &warden_workers::routing::RoutedCsv<'_>| {
+        let set = rules.as_ref().ok_or("no rule set")?;
+        super::route::record_batch(&args.db, &actor, set, batch)
+    };
+    let taken = match take_in(
+        &mapping,
+        &plans,
+        &args.files,
+        rules.as_ref(),
+        &args.out,
+        &mut record,
+    ) {
+        Ok(t) => t,
+        Err(e @ TakeError::Read { .. }) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(EXIT_INVALID);
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(EXIT_UNAVAILABLE);
+        }
+    };
+    for f in &taken.files {
+        let t = &f.totals;
+        match &f.refused {
+            None => writeln!(
                 out,
-                "{name}: accepted: {} of {} claims ({} rejected); billed {} of {}{}",
+                "{}: accepted: {} of {} claims ({} rejected); billed {} of {}{}",
+                f.name,
                 t.accepted,
                 t.received,
                 t.rejected,
@@ -164,97 +136,37 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
                     _ => String::new(),
                 }
             )?,
-            Status::Refused(r) => {
-                refused += 1;
-                let at = if r.line > 0 {
-                    format!(" at line {}", r.line)
+            Some((code, reason, line)) => {
+                let at = if *line > 0 {
+                    format!(" at line {line}")
                 } else {
                     String::new()
                 };
                 writeln!(
                     out,
-                    "{name}: REFUSED{at}: {} {}; none of its {} claims reach the claims input",
-                    r.code.as_str(),
-                    r.reason,
-                    t.received
+                    "{}: REFUSED{at}: {code} {reason}; none of its {} claims reach the claims input",
+                    f.name, t.received
                 )?;
             }
         }
-        // Counts only: claim ids and values stay in the reject file and acknowledgements.
-        tracing::info!(partner = %mapping.partner, file = %name, received = t.received, accepted = t.accepted, rejected = t.rejected, refused = matches!(got.status, Status::Refused(_)), "partner file taken in");
-        claims.push_str(&got.claims_csv);
-        ack::write_rejects(&name, &got.rejects, &mut rejects);
-        let acknowledgement = ack::acknowledgement(&mapping.partner, &name, &got);
-        let ack_path = acks.join(format!("{name}.ack.json"));
-        if let Err(e) = write_whole(&ack_path, &pretty(&acknowledgement)) {
-            writeln!(err, "error: {}: {e}", ack_path.display())?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-        total.absorb(t);
-        files.push(json!({ "file": name, "acknowledgement": acknowledgement }));
     }
-    // Routing: the accepted claims through the rule set, as `warden route claims` does.
-    let mut routing = serde_json::Value::Null;
     let mut not_routed = 0;
-    if let Some(set) = &rules {
-        let routed = warden_workers::routing::route_csv(set, &claims, &plans, &mapping.partner);
-        let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
-        let actor = format!("intake {} {}", mapping.partner, names.join(" "));
-        let recorded = match super::route::record_batch(&args.db, &actor, set, &routed) {
-            Ok(n) => n,
-            Err(e) => {
-                writeln!(err, "error: {e}")?;
-                writeln!(
-                    err,
-                    "no claims input was written: a routed claim is only written once its decision is on record"
-                )?;
-                return Ok(EXIT_UNAVAILABLE);
-            }
-        };
-        routing = match super::route::write_routed(&args.out, set, &routed) {
-            Ok(volumes) => volumes,
-            Err(e) => {
-                writeln!(err, "error: {}: {e}", args.out.display())?;
-                return Ok(EXIT_UNAVAILABLE);
-            }
-        };
-        not_routed = routed.tally.errors + routed.unreadable;
+    if let (Some(set), Some(routed)) = (&rules, &taken.routed) {
+        not_routed = routed.not_routed();
         writeln!(
             out,
-            "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv); {recorded} decisions in the routing audit ({})",
+            "routed {} of {} accepted claims ({}) by {} ({}); {} not routed (route-errors.csv); {} decisions in the routing audit ({})",
             routed.tally.routed,
-            total.accepted,
+            taken.total.accepted,
             routed.tally.streams(),
             set.file.display(),
             &set.sha256[..12],
             not_routed,
+            routed.recorded,
             warden_store::redact_url(&args.db),
         )?;
-        claims = routed.claims_csv;
     }
-    let summary = json!({
-        "routing": routing,
-        "partner": mapping.partner,
-        "files": files,
-        "records": { "received": total.received, "accepted": total.accepted, "rejected": total.rejected },
-        "billed": {
-            "received": intake::file::dollars(total.billed_received),
-            "accepted": intake::file::dollars(total.billed_accepted),
-            "rejected": intake::file::dollars(total.billed_rejected),
-        },
-        "files_refused": refused,
-    });
-    for (name, bytes) in [
-        ("claims.csv", claims.as_bytes()),
-        ("rejects.csv", rejects.as_slice()),
-        ("summary.json", pretty(&summary).as_slice()),
-    ] {
-        let path = args.out.join(name);
-        if let Err(e) = write_whole(&path, bytes) {
-            writeln!(err, "error: {}: {e}", path.display())?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    }
+    let total = &taken.total;
     writeln!(
         out,
         "{}: {} claims received, {} accepted, {} rejected; {} of {} files refused; wrote {}",
@@ -262,28 +174,13 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         total.received,
         total.accepted,
         total.rejected,
-        refused,
+        taken.refused,
         args.files.len(),
         args.out.display()
     )?;
-    Ok(if refused == 0 && not_routed == 0 {
+    Ok(if taken.refused == 0 && not_routed == 0 {
         EXIT_OK
     } else {
         EXIT_INVALID
     })
-}
-
-fn pretty(v: &serde_json::Value) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(v).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it.
-pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }

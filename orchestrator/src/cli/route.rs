@@ -16,7 +16,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use serde_json::json;
 use warden_store::Store;
 use warden_ui::routing_audit::{Asked, decision_row};
 use warden_workers::routing::{self, RoutedCsv, RuleSet};
@@ -147,8 +146,8 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
             return Ok(EXIT_UNAVAILABLE);
         }
     };
-    if let Err(e) = write_routed(&args.out, &set, &routed) {
-        writeln!(err, "error: {}: {e}", args.out.display())?;
+    if let Err(e) = crate::intake_batch::write_routed(&args.out, &set, &routed) {
+        writeln!(err, "error: {e}")?;
         return Ok(EXIT_UNAVAILABLE);
     }
     let t = &routed.tally;
@@ -253,43 +252,4 @@ fn audit(args: &AuditArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResul
         }
     }
     Ok(EXIT_OK)
-}
-
-/// The volumes a routed batch gives the run: by stream, platform and rule, with the totals
-/// that reconcile them.
-fn volumes(set: &RuleSet, routed: &RoutedCsv<'_>) -> serde_json::Value {
-    let t = &routed.tally;
-    json!({
-        "rule_set": { "file": set.file.display().to_string(), "sha256": set.sha256 },
-        "claims": t.claims + routed.unreadable,
-        "routed": t.routed,
-        "not_evaluable": t.errors,
-        "unreadable": routed.unreadable,
-        "reconciled": t.reconciles(),
-        "by_stream": t.by_stream.iter().map(|(s, n)| (s.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "by_platform": t.by_platform,
-        "by_rule": t.by_rule,
-    })
-}
-
-/// Writes the four files of a routed batch into `dir`, each whole (a temporary name, then
-/// renamed); the volumes written are returned.
-pub(super) fn write_routed(
-    dir: &Path,
-    set: &RuleSet,
-    routed: &RoutedCsv<'_>,
-) -> std::io::Result<serde_json::Value> {
-    std::fs::create_dir_all(dir)?;
-    let volumes = volumes(set, routed);
-    let mut v = serde_json::to_vec_pretty(&volumes).unwrap_or_default();
-    v.push(b'\n');
-    for (name, bytes) in [
-        ("claims.csv", routed.claims_csv.as_bytes()),
-        ("routes.csv", routed.routes_csv.as_bytes()),
-        ("route-errors.csv", routed.errors_csv.as_bytes()),
-        ("volumes.json", v.as_slice()),
-    ] {
-        super::intake::write_whole(&dir.join(name), bytes)?;
-    }
-    Ok(volumes)
 }

@@ -146,6 +146,9 @@ struct Stage {
     /// Phase 1: the setup an earlier attempt of this run finished (its manifest is written
     /// last), which this attempt keeps instead of setting up (and pre-loading) again.
     earlier_setup: Option<setup::Manifest>,
+    /// Setup: the claims upstream intake jobs put in this stream (engine::intake_job), read
+    /// with the stream's own claims.
+    intake: Vec<PathBuf>,
 }
 
 fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
@@ -171,6 +174,21 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         Builtin::AdjudicatePhase1 => setup::read_manifest(&layout.setup()).ok(),
         _ => None,
     };
+    let intake = match b {
+        Builtin::AdjudicateSetup | Builtin::AdjudicatePhase1 => {
+            let stream = pj.stream.map(|s| plan.streams[s].id.as_str());
+            super::intake_job::upstream_intakes(plan, job)
+                .into_iter()
+                .map(|j| {
+                    super::intake_job::claims_for(
+                        &paths.run_dir.join("work").join(&plan.jobs[j].id),
+                        stream,
+                    )
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     Ok(Stage {
         job: pj.id.clone(),
         builtin: *b,
@@ -183,6 +201,7 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         progress: paths.progress.clone(),
         store_ytd: None,
         earlier_setup,
+        intake,
     })
 }
 
@@ -390,10 +409,12 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
                 m.deferred, s.resumed_from, s.adjudicated, s.exceptions
             ))
         }
-        Builtin::Sleep | Builtin::LoadExceptions | Builtin::PostAccumulators => Err(format!(
-            "{} is not a stage of the adjudication engine",
-            st.builtin.name()
-        )),
+        Builtin::Sleep | Builtin::LoadExceptions | Builtin::PostAccumulators | Builtin::Intake => {
+            Err(format!(
+                "{} is not a stage of the adjudication engine",
+                st.builtin.name()
+            ))
+        }
     }
 }
 
@@ -559,6 +580,20 @@ pub fn start(
         let _ = std::fs::create_dir_all(&work_dir);
         let _ = std::fs::create_dir_all(&logs_dir);
         let mut prepared = prepared;
+        // Setup reads the partner claims upstream intakes put in its stream with the
+        // stream's own, merged in received order into its work directory's `input/`.
+        if let Ok(st) = &mut prepared
+            && !st.intake.is_empty()
+            && st.earlier_setup.is_none()
+        {
+            let (base, intake, into) =
+                (st.input.clone(), st.intake.clone(), work_dir.join("input"));
+            match tokio::task::spawn_blocking(move || merge_input(&base, &intake, &into)).await {
+                Ok(Ok(dir)) => st.input = dir,
+                Ok(Err(m)) => prepared = Err(m),
+                Err(e) => prepared = Err(format!("the merge's thread failed: {e}")),
+            }
+        }
         // Setup counts its claims against the approved volume first (engine::volume_check);
         // a setup an earlier attempt finished was counted then.
         if let (Some(plan), Ok(st)) = (&checked, &prepared)
@@ -589,6 +624,47 @@ pub fn start(
         write_log(&logs_dir, &log, &job, result)
     });
     (handle, cancel)
+}
+
+/// Builds a setup's input in `into`: `claims.csv`, the stream's own claims (`base`'s, if it
+/// has any) and the intake jobs' claims merged in received order, and `members.csv`, a link
+/// to `base`'s. Returns `into`.
+fn merge_input(base: &Path, intake: &[PathBuf], into: &Path) -> Result<PathBuf, String> {
+    use warden_workers::io::merge_claims::{Source, merge};
+    let open = |p: &Path| -> Result<Source<std::io::BufReader<std::fs::File>>, String> {
+        let f = std::fs::File::open(p).map_err(|e| {
+            format!(
+                "{}: {e} (the intake upstream did not put claims for this stream)",
+                p.display()
+            )
+        })?;
+        Ok(Source {
+            name: p.display().to_string(),
+            lines: std::io::BufReader::with_capacity(1 << 20, f),
+        })
+    };
+    let mut sources = Vec::new();
+    let own = base.join(setup::CLAIMS_FILE);
+    if own.is_file() {
+        sources.push(open(&own)?);
+    }
+    for p in intake {
+        sources.push(open(p)?);
+    }
+    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
+    std::fs::create_dir_all(into).map_err(|e| fail(into, e))?;
+    let claims = into.join(setup::CLAIMS_FILE);
+    let tmp = into.join("claims.csv.tmp");
+    let file = std::fs::File::create(&tmp).map_err(|e| fail(&tmp, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    merge(sources, &mut w).map_err(|e| e.to_string())?;
+    w.flush().map_err(|e| fail(&tmp, e))?;
+    std::fs::rename(&tmp, &claims).map_err(|e| fail(&claims, e))?;
+    let members = into.join(setup::MEMBERS_FILE);
+    let _ = std::fs::remove_file(&members);
+    let theirs = std::path::absolute(base.join(setup::MEMBERS_FILE)).map_err(|e| fail(base, e))?;
+    std::os::unix::fs::symlink(&theirs, &members).map_err(|e| fail(&members, e))?;
+    Ok(into.to_path_buf())
 }
 
 /// Counts setup's claims; the message that stops it when they are above the approved

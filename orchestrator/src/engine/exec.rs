@@ -95,6 +95,8 @@ pub fn does_real_work(action: &Action) -> bool {
         Action::Shell(_) => true,
         Action::Builtin(Builtin::Sleep) => false,
         Action::Builtin(_) => super::adjudication::input_dir().is_some(),
+        // The partner's files are real whatever the run's claim input.
+        Action::Intake(_) => true,
     }
 }
 
@@ -109,8 +111,9 @@ pub enum Running {
         child: Child,
         pgid: Option<i32>,
     },
-    /// An adjudication stage running the real engine (engine::adjudication).
-    Adjudication {
+    /// A built-in doing real work in this process: an adjudication stage running the real
+    /// engine (engine::adjudication), or a partner intake (engine::intake_job).
+    InProcess {
         handle: tokio::task::JoinHandle<bool>,
         cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
     },
@@ -134,11 +137,15 @@ impl Running {
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
+            Action::Intake(spec) => {
+                let (handle, cancel) = super::intake_job::start(plan, job, spec, paths, store);
+                Ok(Running::InProcess { handle, cancel })
+            }
             action @ Action::Builtin(_) if does_real_work(action) => {
                 let input = super::adjudication::input_dir().unwrap_or_default();
                 let (handle, cancel) =
                     super::adjudication::start(plan, job, paths, &input, store, clock.now());
-                Ok(Running::Adjudication { handle, cancel })
+                Ok(Running::InProcess { handle, cancel })
             }
             Action::Builtin(b) => {
                 // Without claim input (WARDEN_CLAIMS_INPUT) the adjudication built-ins are
@@ -223,7 +230,7 @@ impl Running {
     /// The process group to remember, so a restarted orchestrator can find it again.
     pub fn pgid(&self) -> Option<i32> {
         match self {
-            Running::Simulated { .. } | Running::Adjudication { .. } => None,
+            Running::Simulated { .. } | Running::InProcess { .. } => None,
             Running::Process { pgid, .. } => *pgid,
         }
     }
@@ -242,7 +249,7 @@ impl Running {
                 },
                 Err(_) => Outcome::Failed { exit_code: None },
             },
-            Running::Adjudication { handle, .. } => match handle.await {
+            Running::InProcess { handle, .. } => match handle.await {
                 Ok(true) => Outcome::Succeeded,
                 Ok(false) => Outcome::Failed { exit_code: Some(1) },
                 Err(_) => Outcome::Failed { exit_code: None },
@@ -257,7 +264,7 @@ impl Running {
                 pgid: Some(pgid), ..
             } => kill_group(*pgid),
             // A stage stops at its next check, its last checkpoint standing.
-            Running::Adjudication { cancel, .. } => {
+            Running::InProcess { cancel, .. } => {
                 cancel.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             _ => {}

@@ -8,6 +8,7 @@ pub mod clocks;
 pub mod driver;
 pub mod exec;
 pub mod host;
+pub mod intake_job;
 pub mod line_batches;
 pub mod load_exceptions;
 pub mod post_accumulators;

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod claims_csv;
 pub mod csv_rows;
 pub mod members_csv;
+pub mod merge_claims;
 pub mod parallel_csv;
 pub mod reject;
 pub mod results;

@@ -155,6 +155,21 @@ pub struct Day {
 pub enum Action {
     Shell(String),
     Builtin(Builtin),
+    /// `builtin: intake`: partner files into the cycle's claims, routed to its streams.
+    Intake(IntakeSpec),
+}
+
+/// An `intake` job's configuration (docs/intake.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntakeSpec {
+    /// A mapping's name in the partners directory, or a path to one.
+    pub partner: String,
+    /// Paths or glob patterns, relative to the directory `warden run` runs in.
+    pub files: Vec<String>,
+    /// The routing rule set's path, if the claims are routed.
+    pub routing: Option<String>,
+    /// Whether a refused file fails the job.
+    pub fail_on_refused: bool,
 }
 
 /// The built-in job kinds Warden knows.
@@ -177,10 +192,13 @@ pub enum Builtin {
     AdjudicatePhase1,
     /// Deferred merge, pass 2 and reconciliation in one job (the month-end's ADJUD-PHASE2).
     AdjudicatePhase2,
+    /// A partner's claim files into the claims of the streams downstream (its `intake:` block
+    /// says which; compiled to [`Action::Intake`]).
+    Intake,
 }
 
 impl Builtin {
-    pub const ALL: [(&'static str, Builtin); 10] = [
+    pub const ALL: [(&'static str, Builtin); 11] = [
         ("sleep", Builtin::Sleep),
         ("adjudicate-setup", Builtin::AdjudicateSetup),
         ("adjudicate-partition", Builtin::AdjudicatePartition),
@@ -191,6 +209,7 @@ impl Builtin {
         ("post-accumulators", Builtin::PostAccumulators),
         ("adjudicate-phase1", Builtin::AdjudicatePhase1),
         ("adjudicate-phase2", Builtin::AdjudicatePhase2),
+        ("intake", Builtin::Intake),
     ];
 
     pub fn parse(name: &str) -> Option<Builtin> {

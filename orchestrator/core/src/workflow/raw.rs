@@ -122,8 +122,10 @@ pub struct RawMonthEnd {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
-    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", null]))]
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", "intake", null]))]
     pub builtin: Option<Located<String>>,
+    /// For `builtin: intake`: the partner, its files and the routing rule set.
+    pub intake: Option<Located<RawIntake>>,
     pub elasticity: Option<Located<Number>>,
     pub retries: Option<Located<Whole>>,
     pub retry_backoff: Option<Located<Scalar>>,
@@ -233,8 +235,10 @@ pub struct RawJob {
     /// Shell command to run.
     pub run: Option<Located<String>>,
     /// Built-in job kind (`sleep`, `adjudicate-partition`, ...).
-    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", null]))]
+    #[schemars(extend("enum" = ["sleep", "adjudicate-setup", "adjudicate-partition", "deferred-merge", "adjudicate-pass2", "reconcile", "load-exceptions", "post-accumulators", "adjudicate-phase1", "adjudicate-phase2", "intake", null]))]
     pub builtin: Option<Located<String>>,
+    /// For `builtin: intake`: the partner, its files and the routing rule set.
+    pub intake: Option<Located<RawIntake>>,
     /// Expected run time at the stream's declared volume.
     pub estimate: Option<Located<RawEstimate>>,
     /// How run time scales with volume: duration × (volume / declared volume) ^ elasticity.
@@ -261,6 +265,24 @@ pub struct RawJob {
     #[schemars(extend("items" = {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9][a-z0-9_-]*$"}))]
     pub runs_on: Vec<Located<String>>,
     pub description: Option<String>,
+}
+
+/// What an `intake` job takes in (docs/intake.md): a partner's files through its mapping,
+/// and optionally through a routing rule set to the cycle's streams.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIntake {
+    /// The partner's mapping: a name in the partners directory (`acme-pbm`) or a path.
+    pub partner: Located<String>,
+    /// The partner's files: paths or glob patterns (`inbound/acme/*.csv`), relative to the
+    /// directory `warden run` runs in; taken in name order.
+    pub files: Vec<Located<String>>,
+    /// The routing rule set (docs/routing.md) that sends each claim to its stream.
+    pub routing: Option<Located<String>>,
+    /// When a file is refused whole (its envelope or control totals): `fail` the job
+    /// (default) or `continue` with the other files (the refusal is in the acknowledgement).
+    #[schemars(extend("enum" = ["fail", "continue", null]))]
+    pub on_refused: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -11,8 +11,8 @@ use super::limits;
 use super::refs::{RefError, RefIndex, Template};
 use crate::diagnostics::{Diagnostic, Span, did_you_mean, did_you_mean_id};
 use crate::workflow::located::Located;
-use crate::workflow::model::{Action, Builtin, Job, JobIdx, Partition, ResourceUse};
-use crate::workflow::raw::{RawEstimate, RawJob, RawStreams, RawUse, RawWorkflow};
+use crate::workflow::model::{Action, Builtin, IntakeSpec, Job, JobIdx, Partition, ResourceUse};
+use crate::workflow::raw::{RawEstimate, RawIntake, RawJob, RawStreams, RawUse, RawWorkflow};
 use crate::workflow::values;
 
 /// Default pause before a retry when the file names none.
@@ -519,7 +519,7 @@ fn unknown_stream(cx: &mut Ctx<'_>, span: Span, job: &str, stream: &str, header:
 }
 
 fn job_action(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<Action> {
-    match (&raw.run, &raw.builtin) {
+    let action = match (&raw.run, &raw.builtin) {
         (Some(run), Some(_)) => {
             let span = cx.span(run);
             cx.error_help(
@@ -554,7 +554,97 @@ fn job_action(cx: &mut Ctx<'_>, raw: &RawJob, header: &Header) -> Option<Action>
                 None
             }
         },
+    };
+    match (action, &raw.intake) {
+        (Some(Action::Builtin(Builtin::Intake)), Some(intake)) => intake_spec(cx, intake),
+        (Some(Action::Builtin(Builtin::Intake)), None) => {
+            let span = match &raw.builtin {
+                Some(b) => cx.span(b),
+                None => cx.span(&raw.id),
+            };
+            cx.error_help(
+                span,
+                format!("intake job `{}` says nothing about what to take in", raw.id.value),
+                "no `intake:` block",
+                Some("add `intake: { partner: acme-pbm, files: [\"inbound/acme/*.csv\"], routing: workflows/routing/claims.yaml }`".into()),
+            );
+            None
+        }
+        (_, Some(intake)) => {
+            let span = cx.span(intake);
+            cx.error_help(
+                span,
+                format!(
+                    "job `{}` has an `intake:` block but is not an intake job",
+                    raw.id.value
+                ),
+                "`intake:` is only for `builtin: intake`",
+                Some("set `builtin: intake`, or remove the block".into()),
+            );
+            None
+        }
+        (other, None) => other,
     }
+}
+
+/// An `intake:` block: a partner, at least one file, and an optional rule set.
+fn intake_spec(cx: &mut Ctx<'_>, raw: &Located<RawIntake>) -> Option<Action> {
+    let intake = &raw.value;
+    let mut ok = true;
+    if intake.partner.value.trim().is_empty() {
+        let span = cx.span(&intake.partner);
+        cx.error(
+            span,
+            "the intake's partner is empty".to_string(),
+            "empty `partner`",
+        );
+        ok = false;
+    }
+    if intake.files.is_empty() {
+        let span = cx.span(raw);
+        cx.error_help(
+            span,
+            "the intake names no files".to_string(),
+            "empty `files`",
+            Some("list the partner's files or patterns: `files: [\"inbound/acme/*.csv\"]`".into()),
+        );
+        ok = false;
+    }
+    for f in &intake.files {
+        if f.value.trim().is_empty() {
+            let span = cx.span(f);
+            cx.error(span, "an empty file name".to_string(), "empty");
+            ok = false;
+        }
+    }
+    let fail_on_refused = match &intake.on_refused {
+        None => true,
+        Some(v) if v.value == "fail" => true,
+        Some(v) if v.value == "continue" => false,
+        Some(v) => {
+            let span = cx.span(v);
+            cx.error_help(
+                span,
+                format!("unknown `on_refused` value `{}`", v.value),
+                "not `fail` or `continue`",
+                Some("`fail` (the default) fails the job when a file is refused whole; `continue` takes the other files".into()),
+            );
+            ok = false;
+            true
+        }
+    };
+    ok.then(|| {
+        Action::Intake(IntakeSpec {
+            partner: intake.partner.value.trim().to_string(),
+            files: intake
+                .files
+                .iter()
+                .map(|f| f.value.trim().to_string())
+                .collect(),
+            routing: intake.routing.as_ref().map(|r| r.value.trim().to_string()),
+            fail_on_refused,
+        })
+    })
 }
 
 /// One estimate per concrete instance, in expansion order (stream-major, partition-minor).
