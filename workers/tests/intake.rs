@@ -69,7 +69,12 @@ fn reconciles(i: &FileIntake) {
 #[test]
 fn every_shipped_partner_round_trips_generated_claims() {
     let (claims, canonical) = generated(3_000);
-    for name in ["acme-pbm", "keystone-tpa", "summit-clearinghouse"] {
+    for name in [
+        "acme-pbm",
+        "keystone-tpa",
+        "summit-clearinghouse",
+        "lakeside-hospital",
+    ] {
         let m = partner(name);
         let file =
             partner_file::write(&m, &plans(), &claims).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -392,6 +397,16 @@ fn a_bad_mapping_is_refused_with_its_line_and_column() {
 
 #[test]
 fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
+    use intake::x12_837_read::Kind;
+    for kind in [Kind::Professional, Kind::Institutional] {
+        generated_837_passes(kind);
+    }
+}
+
+/// One kind of 837: our envelope check, then pyx12's guide check, which must also refuse a
+/// wrong segment count. (A test's body, moved out to run once per kind.)
+#[allow(clippy::unwrap_used)]
+fn generated_837_passes(kind: intake::x12_837_read::Kind) {
     let (claims, _) = generated(2_000);
     // Every optional part of the writer is in the file: prior authorisations, other payers,
     // and an other payer's id (REF*2U).
@@ -406,7 +421,11 @@ fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
         receiver: "ACMEPAYER".into(),
         control: 905,
     };
-    let bytes = intake::x12_837_write::write(&claims, &plans(), &parties);
+    let bytes = intake::x12_837_write::write(&claims, &plans(), &parties, kind);
+    assert!(
+        String::from_utf8_lossy(&bytes).contains(&format!("*{}~", kind.guide())),
+        "GS08 names the guide"
+    );
     let envelope = intake::x12_envelope::read(&bytes).expect("our own envelope check");
     let sets: usize = envelope.groups.iter().map(|g| g.sets.len()).sum();
     let clms: usize = envelope
@@ -439,7 +458,8 @@ fn generated_837_files_pass_an_independent_validator_and_our_envelope_check() {
     // `: Failure` it prints, with an ERROR line per problem.
     assert!(
         report.contains(": OK") && !report.contains("ERROR"),
-        "pyx12 refused the generated 837 ({}):\n{report}",
+        "pyx12 refused the generated {} ({}):\n{report}",
+        kind.name(),
         out.status
     );
     // The validator is not a rubber stamp: a wrong segment count is its failure too.
@@ -567,7 +587,81 @@ fn a_bad_value_in_an_837_rejects_its_claim_at_the_clm_segment() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("`2300.CLM99` is not an 837 field") && e.contains("2300.CLM02"),
+        e.contains("`2300.CLM99` is not an 837 professional field") && e.contains("2300.CLM02"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_institutional_837_is_read_by_its_own_guide_and_a_professional_one_is_refused() {
+    let (claims, canonical) = generated(400);
+    let hospital = partner("lakeside-hospital");
+    let file = partner_file::write(&hospital, &plans(), &claims).expect("written");
+    let text = String::from_utf8(file).expect("text");
+    assert!(text.contains("GS*HC*") && text.contains("*005010X223A2~"));
+    assert!(text.contains("\nSV2*0510*HC:") && text.contains("\nCL1*"));
+    let got = intake::intake(&hospital, &plans(), text.as_bytes());
+    reconciles(&got);
+    assert_eq!(got.status, Status::Accepted);
+    assert!(
+        got.claims_csv == canonical,
+        "the claims came back different"
+    );
+
+    // A professional file sent to the hospital's mapping: the guide is named, nothing taken.
+    let professional =
+        partner_file::write(&partner("summit-clearinghouse"), &plans(), &claims).expect("written");
+    let got = intake::intake(&hospital, &plans(), &professional);
+    reconciles(&got);
+    let why = refused(&got);
+    assert_eq!(why.code, Code::Envelope);
+    assert!(
+        why.reason.contains("005010X222A1")
+            && why.reason.contains("837 professional")
+            && why
+                .reason
+                .contains("reads 837 institutional (005010X223A2)"),
+        "{}",
+        why.reason
+    );
+
+    // A facility type the hospital's table does not know rejects that claim, named by its
+    // loop path; the others are taken.
+    let first_clm = text
+        .lines()
+        .find(|l| l.starts_with("CLM*"))
+        .expect("a claim");
+    let facility = first_clm
+        .split('*')
+        .nth(5)
+        .expect("CLM05")
+        .split(':')
+        .next()
+        .unwrap();
+    let odd = first_clm.replacen(&format!("*{facility}:A:"), "*99:A:", 1);
+    let got = intake::intake(
+        &hospital,
+        &plans(),
+        text.replacen(first_clm, &odd, 1).as_bytes(),
+    );
+    reconciles(&got);
+    assert_eq!(got.status, Status::Accepted);
+    assert_eq!(got.totals.rejected, 1);
+    assert_eq!(got.rejects[0].field, "place_of_service");
+    assert_eq!(got.rejects[0].code, Code::UnknownCode);
+    assert_eq!(got.rejects[0].source, "2300.CLM05-1");
+
+    // A professional field in an institutional mapping is told the institutional names.
+    let m = std::fs::read_to_string("../workflows/partners/lakeside-hospital.yaml").unwrap();
+    let e = mapping::parse(
+        Path::new("h.yaml"),
+        &m.replace("2400.SV202-2", "2400.SV101-2"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("`2400.SV101-2` is not an 837 institutional field")
+            && e.contains("2400.SV202-2"),
         "{e}"
     );
 }

@@ -152,7 +152,7 @@ pub(super) fn write_partner_file(
     let extension = match mapping.format {
         Format::Csv { .. } => "csv",
         Format::FixedWidth { .. } => "txt",
-        Format::X12_837 => "837",
+        Format::X12_837(_) => "837",
     };
     let path = to.join(format!("{}.{extension}", mapping.partner.to_lowercase()));
     std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;

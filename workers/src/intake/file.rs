@@ -98,7 +98,7 @@ pub fn intake(mapping: &Mapping, plans: &Plans, bytes: &[u8]) -> FileIntake {
     let outcome = match &mapping.format {
         Format::Csv { delimiter, header } => run.csv(bytes, *delimiter, *header),
         Format::FixedWidth { header_tag } => run.fixed(bytes, header_tag.as_deref()),
-        Format::X12_837 => run.x12(bytes),
+        Format::X12_837(kind) => run.x12(bytes, *kind),
     };
     run.finish(outcome)
 }
@@ -278,15 +278,15 @@ impl<'m> Run<'m> {
 
     /// An 837: its envelope and hierarchy checked (`x12_837_read`), then each claim (CLM)
     /// mapped like a record, its `line` the CLM segment's position in the interchange.
-    fn x12(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
-        let names = super::x12_837_read::FIELDS;
+    fn x12(&mut self, bytes: &[u8], kind: super::x12_837_read::Kind) -> Result<(), Refusal> {
+        let names = kind.fields();
         for (i, f) in self.mapping.fields.iter().enumerate() {
             if let Source::Column(name) = &f.source {
                 self.places[i] = names.iter().position(|n| n == name).map(Place::Index);
             }
         }
         // One transaction set at a time: the file's claims are never all held as records.
-        super::x12_837_read::for_each_claim(bytes, |c| {
+        super::x12_837_read::for_each_claim(bytes, kind, |c| {
             let fields: Vec<&[u8]> = c.values.iter().map(String::as_bytes).collect();
             self.claim(&Record {
                 line: u64::from(c.position),

@@ -40,9 +40,10 @@ pub enum Format {
     /// One record a line, fields at fixed byte positions; lines starting with `header_tag`
     /// are headers (skipped, not claims).
     FixedWidth { header_tag: Option<String> },
-    /// An ANSI X12 837 professional interchange (005010X222A1): one record per claim (CLM),
-    /// its fields named by loop, segment and element (`x12_837_read::FIELDS`).
-    X12_837,
+    /// An ANSI X12 837 interchange, professional (005010X222A1, `kind: x12-837`) or
+    /// institutional (005010X223A2, `kind: x12-837i`): one record per claim (CLM), its fields
+    /// named by loop, segment and element (`x12_837_read::Kind::fields`).
+    X12_837(super::x12_837_read::Kind),
 }
 
 /// Where a field's text comes from.
@@ -277,7 +278,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Mapping, MappingError> {
         }
     }
     let trailer = match &raw.trailer {
-        Some(t) if format == Format::X12_837 => {
+        Some(t) if matches!(format, Format::X12_837(_)) => {
             return Err(at(
                 &t.referenced,
                 "an X12 837 has no trailer record: its SE, GE and IEA segments are its control \
@@ -340,20 +341,28 @@ fn format(raw: &Spanned<RawFormat>, at: &At<'_>) -> Result<Format, MappingError>
                 header_tag: f.header_tag.clone().filter(|t| !t.is_empty()),
             })
         }
-        "x12-837" => {
+        kind @ ("x12-837" | "x12-837p" | "x12-837i") => {
             if f.delimiter.is_some() || f.header.is_some() || f.header_tag.is_some() {
                 return Err(at(
                     &raw.referenced,
-                    "an X12 837 declares its own delimiters and envelope: write only \
-                     `kind: x12-837`"
-                        .into(),
+                    format!(
+                        "an X12 837 declares its own delimiters and envelope: write only \
+                         `kind: {kind}`"
+                    ),
                 ));
             }
-            Ok(Format::X12_837)
+            Ok(Format::X12_837(if kind == "x12-837i" {
+                super::x12_837_read::Kind::Institutional
+            } else {
+                super::x12_837_read::Kind::Professional
+            }))
         }
         other => Err(at(
             &f.kind.referenced,
-            format!("unknown format `{other}`: write `csv`, `fixed-width` or `x12-837`"),
+            format!(
+                "unknown format `{other}`: write `csv`, `fixed-width`, `x12-837` (professional) \
+                 or `x12-837i` (institutional)"
+            ),
         )),
     }
 }
@@ -391,20 +400,25 @@ fn field(
     at: &At<'_>,
 ) -> Result<FieldMap, MappingError> {
     let fixed = matches!(format, Format::FixedWidth { .. });
-    let x12 = matches!(format, Format::X12_837);
+    let x12 = match format {
+        Format::X12_837(kind) => Some(*kind),
+        _ => None,
+    };
     let f = &raw.value;
     let here = &raw.referenced;
     let source = match (&f.from, &f.start, &f.length, &f.value) {
-        (Some(from), None, None, None) if x12 => {
-            let names = &super::x12_837_read::FIELDS;
+        (Some(from), None, None, None) if x12.is_some() => {
+            let kind = x12.unwrap_or(super::x12_837_read::Kind::Professional);
+            let names = kind.fields();
             if !names.contains(&from.value.as_str()) {
                 let near = crate::intake::nearest(&from.value, names);
                 return Err(at(
                     &from.referenced,
                     format!(
-                        "`{target}`: `{}` is not an 837 field this reader names{near}; the names \
+                        "`{target}`: `{}` is not an {} field this reader names{near}; the names \
                          are {}",
                         from.value,
+                        kind.name(),
                         names.join(", ")
                     ),
                 ));

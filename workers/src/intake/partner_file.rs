@@ -10,7 +10,7 @@ use crate::plans::Plans;
 
 /// `claims` as the partner's file.
 pub fn write(mapping: &Mapping, plans: &Plans, claims: &[Claim]) -> Result<Vec<u8>, String> {
-    if mapping.format == Format::X12_837 {
+    if let Format::X12_837(kind) = mapping.format {
         // An 837's layout is the implementation guide's, written by `x12_837_write`; the
         // partner's mapping reads it.
         let parties = super::x12_837_write::Parties {
@@ -23,7 +23,7 @@ pub fn write(mapping: &Mapping, plans: &Plans, claims: &[Claim]) -> Result<Vec<u
                 .collect(),
             control: 1,
         };
-        return Ok(super::x12_837_write::write(claims, plans, &parties));
+        return Ok(super::x12_837_write::write(claims, plans, &parties, kind));
     }
     let mut rows = Vec::with_capacity(claims.len());
     let mut billed_total = 0i64;
@@ -47,7 +47,7 @@ pub fn write(mapping: &Mapping, plans: &Plans, claims: &[Claim]) -> Result<Vec<u
         Format::FixedWidth { header_tag } => {
             fixed_file(mapping, header_tag.as_deref(), &rows, billed_total)
         }
-        Format::X12_837 => unreachable!("an 837 is written above"),
+        Format::X12_837(_) => unreachable!("an 837 is written above"),
     }
 }
 

@@ -38,6 +38,77 @@ pub const FIELDS: [&str; 20] = [
     "2400.DTP*472",
 ];
 
+/// The names a mapping's `from:` can take in an 837 institutional (005010X223A2): the
+/// professional's where the guide has the same thing, and the institutional claim's own
+/// (facility type, admission type, statement dates, revenue code). In the institutional
+/// guide 2310A is the attending provider (NM1*71) and 2310F the referring (NM1*DN).
+pub const INSTITUTIONAL_FIELDS: [&str; 23] = [
+    "BHT04",
+    "BHT05",
+    "BHT04+BHT05",
+    "2000B.SBR03",
+    "2000B.SBR04",
+    "2000B.SBR09",
+    "2010BA.NM109",
+    "2010BB.NM109",
+    "2300.CLM01",
+    "2300.CLM02",
+    "2300.CLM05-1",
+    "2300.CL1-1",
+    "2300.DTP*434",
+    "2300.REF*G1",
+    "2300.HI01-2",
+    "2310A.REF*G2",
+    "2310F.REF*G2",
+    "2320.AMT*D",
+    "2330B.NM109",
+    "2330B.REF*2U",
+    "2400.SV201",
+    "2400.SV202-2",
+    "2400.DTP*472",
+];
+
+/// Which 837 a mapping reads: the implementation guides differ in loops and fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 005010X222A1: physicians' and suppliers' claims (CMS-1500).
+    Professional,
+    /// 005010X223A2: hospitals' and facilities' claims (UB-04).
+    Institutional,
+}
+
+impl Kind {
+    /// The field names a mapping may read.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Professional => &FIELDS,
+            Kind::Institutional => &INSTITUTIONAL_FIELDS,
+        }
+    }
+
+    /// The implementation guide (GS08, ST03).
+    pub fn guide(self) -> &'static str {
+        match self {
+            Kind::Professional => "005010X222A1",
+            Kind::Institutional => "005010X223A2",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Professional => "837 professional",
+            Kind::Institutional => "837 institutional",
+        }
+    }
+
+    /// The kind a GS08 names, if one this reader takes.
+    fn of_version(version: &str) -> Option<Kind> {
+        [Kind::Professional, Kind::Institutional]
+            .into_iter()
+            .find(|k| version.starts_with(&k.guide()[..10]))
+    }
+}
+
 /// One claim: its CLM segment's position and a value per name of [`FIELDS`] (empty when the
 /// file does not carry it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,23 +138,29 @@ pub enum ReadError<E> {
 /// fails), then each set is parsed, handed on and let go. The first error stops it.
 pub fn for_each_claim<E>(
     bytes: &[u8],
+    kind: Kind,
     mut each: impl FnMut(ClaimRecord) -> Result<(), E>,
 ) -> Result<(), ReadError<E>> {
     let interchange = x12_envelope::read(bytes).map_err(ReadError::Envelope)?;
     for group in &interchange.groups {
-        if !group.version.starts_with("005010X222") {
+        if Kind::of_version(&group.version) != Some(kind) {
+            let what = Kind::of_version(&group.version)
+                .map(|k| format!(" (an {}: the partner sent another kind of claim)", k.name()))
+                .unwrap_or_default();
             return Err(ReadError::Envelope(refuse(
                 Code::Envelope,
                 group.sets.first().map_or(0, |s| s.position),
                 format!(
-                    "GS08 `{}`: this reader takes 837 professional (005010X222A1)",
-                    group.version
+                    "GS08 `{}`{what}: the partner's mapping reads {} ({})",
+                    group.version,
+                    kind.name(),
+                    kind.guide()
                 ),
             )));
         }
         let mut records = Vec::new();
         for set in &group.sets {
-            read_set(&interchange, set, &mut records).map_err(ReadError::Envelope)?;
+            read_set(&interchange, set, kind, &mut records).map_err(ReadError::Envelope)?;
             for record in records.drain(..) {
                 each(record).map_err(ReadError::Each)?;
             }
@@ -95,6 +172,7 @@ pub fn for_each_claim<E>(
 fn read_set(
     interchange: &Interchange<'_>,
     set: &x12_envelope::TransactionSet<'_>,
+    kind: Kind,
     out: &mut Vec<ClaimRecord>,
 ) -> Result<(), EnvelopeError> {
     let segments = set.segments();
@@ -191,7 +269,12 @@ fn read_set(
             };
             read += 1;
             let subscriber = hls.subscriber_of(i);
-            let values = values(claim, subscriber, &bht04, &bht05, component);
+            let values = match kind {
+                Kind::Professional => values(claim, subscriber, &bht04, &bht05, component),
+                Kind::Institutional => {
+                    institutional_values(claim, subscriber, &bht04, &bht05, component)
+                }
+            };
             out.push(ClaimRecord { position, values });
         }
     }
@@ -359,4 +442,63 @@ fn values(
             .map(|d| d._03.clone())
             .unwrap_or_default(),
     ]
+}
+
+/// The claim's values in [`INSTITUTIONAL_FIELDS`] order.
+fn institutional_values(
+    c: &_837Loop2300,
+    subscriber: Option<&_837Loop2000>,
+    bht04: &str,
+    bht05: &str,
+    sep: char,
+) -> Vec<String> {
+    let shared = values(c, subscriber, bht04, bht05, sep);
+    // The professional's values by name, where the two guides read the same thing.
+    let same = |name: &str| {
+        FIELDS
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| shared[i].clone())
+            .unwrap_or_default()
+    };
+    let provider_ref = |qualifier: &str| {
+        c.loop_2310
+            .iter()
+            .find(|l| l.nm1._01.to_string() == qualifier)
+            .and_then(|l| l.r#ref.as_ref())
+            .filter(|r| r._01.to_string() == "G2")
+            .and_then(|r| r._02.clone())
+            .unwrap_or_default()
+    };
+    let line = c.loop_2400.first();
+    let statement = c
+        .dtp
+        .iter()
+        .find(|d| d._01.to_string() == "434")
+        .map(|d| d._03.clone())
+        .unwrap_or_default();
+    INSTITUTIONAL_FIELDS
+        .iter()
+        .map(|name| match *name {
+            "2300.CL1-1" => c
+                .cl1
+                .as_ref()
+                .and_then(|x| x._01.clone())
+                .unwrap_or_default(),
+            // RD8 `CCYYMMDD-CCYYMMDD`: the statement's first day.
+            "2300.DTP*434" => statement.split('-').next().unwrap_or("").to_string(),
+            "2310A.REF*G2" => provider_ref("71"),
+            "2310F.REF*G2" => provider_ref("DN"),
+            "2400.SV201" => line
+                .and_then(|l| l.sv2.as_ref())
+                .map(|s| s._01.clone())
+                .unwrap_or_default(),
+            "2400.SV202-2" => line
+                .and_then(|l| l.sv2.as_ref())
+                .and_then(|s| s._02.as_ref())
+                .map(|p| component(p, sep, 2))
+                .unwrap_or_default(),
+            other => same(other),
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
-//! Claims written as an ANSI X12 837 professional interchange (005010X222A1), so the 837
-//! intake path can be tested on files written the way a clearinghouse writes them, and
-//! checked by an independent validator (pyx12, in the tests). Pure.
+//! Claims written as an ANSI X12 837 interchange, professional (005010X222A1) or
+//! institutional (005010X223A2), so the 837 intake paths can be tested on files written the
+//! way a clearinghouse writes them, and checked by an independent validator (pyx12, in the
+//! tests). Pure.
 //!
 //! Where the claim model's fields go:
 //!
@@ -18,6 +19,13 @@
 //! | prior_auth | 2300 REF*G1 |
 //! | cob_other_payer, cob_primary_paid, cob_partner | 2330B NM109, 2320 AMT*D, 2330B REF*2U |
 //! | received | BHT04/BHT05 of its transaction set (claims are grouped by it) |
+//!
+//! The institutional claim differs where its guide does: the claim model's place of service
+//! becomes a facility type code in CLM05-1 ([`facility_type`]: a fixed convention of this
+//! generator, which the hospital partner's mapping reads back with a code table); the
+//! provider is the attending (2310A NM1*71), the PCP group the referring (2310F NM1*DN);
+//! the service line is SV2 (revenue code 0510, the procedure as SV202-2); the statement
+//! dates (DTP*434) and the institutional claim code (CL1) are written as the guide requires.
 
 use std::fmt::Write;
 
@@ -25,6 +33,21 @@ use crate::model::money::format_money;
 use crate::model::time::{format_date, format_timestamp};
 use crate::model::{Claim, Stream};
 use crate::plans::Plans;
+
+pub use super::x12_837_read::Kind;
+
+/// The facility type code (CLM05-1 of an 837I) this generator writes for a place of service;
+/// any other place is written as it is.
+pub fn facility_type(place_of_service: &str) -> &str {
+    match place_of_service {
+        "11" => "71",
+        "21" => "11",
+        "22" => "13",
+        "23" => "14",
+        "35" => "89",
+        other => other,
+    }
+}
 
 /// Claims per transaction set at most (the implementation guide's recommended limit).
 pub const CLAIMS_PER_SET: usize = 5_000;
@@ -94,7 +117,7 @@ fn money(cents: i64) -> String {
 
 /// `claims` as one interchange: one functional group, transaction sets of claims received at
 /// the same second (at most [`CLAIMS_PER_SET`] each).
-pub fn write(claims: &[Claim], plans: &Plans, parties: &Parties) -> Vec<u8> {
+pub fn write(claims: &[Claim], plans: &Plans, parties: &Parties, kind: Kind) -> Vec<u8> {
     let mut out = String::new();
     let pad = |s: &str| format!("{:<15}", &s[..s.len().min(15)]);
     let (first_date, first_time) = claims.first().map_or_else(
@@ -112,11 +135,12 @@ pub fn write(claims: &[Claim], plans: &Plans, parties: &Parties) -> Vec<u8> {
     );
     let _ = writeln!(
         out,
-        "GS*HC*{}*{}*{first_date}*{}*{}*X*005010X222A1~",
+        "GS*HC*{}*{}*{first_date}*{}*{}*X*{}~",
         parties.sender,
         parties.receiver,
         &first_time[..4],
-        parties.control
+        parties.control,
+        kind.guide()
     );
     let mut sets = 0u32;
     let mut start = 0;
@@ -127,7 +151,7 @@ pub fn write(claims: &[Claim], plans: &Plans, parties: &Parties) -> Vec<u8> {
             .find(|&i| claims[i].received != received)
             .unwrap_or_else(|| (start + CLAIMS_PER_SET).min(claims.len()));
         sets += 1;
-        transaction_set(&claims[start..end], plans, parties, sets, &mut out);
+        transaction_set(&claims[start..end], plans, parties, sets, kind, &mut out);
         start = end;
     }
     let _ = write!(
@@ -138,10 +162,17 @@ pub fn write(claims: &[Claim], plans: &Plans, parties: &Parties) -> Vec<u8> {
     out.into_bytes()
 }
 
-fn transaction_set(claims: &[Claim], plans: &Plans, parties: &Parties, n: u32, out: &mut String) {
+fn transaction_set(
+    claims: &[Claim],
+    plans: &Plans,
+    parties: &Parties,
+    n: u32,
+    kind: Kind,
+    out: &mut String,
+) {
     let mut segments: Vec<String> = Vec::new();
     let (date, time) = stamp(claims[0].received);
-    segments.push(format!("ST*837*{n:04}*005010X222A1"));
+    segments.push(format!("ST*837*{n:04}*{}", kind.guide()));
     segments.push(format!(
         "BHT*0019*00*{}{n:05}*{date}*{time}*CH",
         parties.control
@@ -179,32 +210,40 @@ fn transaction_set(claims: &[Claim], plans: &Plans, parties: &Parties, n: u32, o
             "NM1*PR*2*{}*****PI*{}",
             parties.receiver, parties.receiver
         ));
-        segments.push(format!(
-            "CLM*{}*{}***{}:B:1*Y*A*Y*Y",
-            c.id,
-            money(c.billed),
-            c.place_of_service.as_str()
-        ));
-        if let Some(pa) = c.prior_auth {
-            segments.push(format!("REF*G1*{pa}"));
+        if kind == Kind::Institutional {
+            institutional_claim(c, &mut segments);
+        } else {
+            segments.push(format!(
+                "CLM*{}*{}***{}:B:1*Y*A*Y*Y",
+                c.id,
+                money(c.billed),
+                c.place_of_service.as_str()
+            ));
+            if let Some(pa) = c.prior_auth {
+                segments.push(format!("REF*G1*{pa}"));
+            }
+            segments.push(format!("HI*ABK:{}", c.diagnosis.as_str()));
+            segments.push(format!(
+                "NM1*DN*1*PCP*GROUP{}****XX*{}",
+                c.pcp_group,
+                npi(u64::from(c.pcp_group) + 1_000)
+            ));
+            segments.push(format!("REF*G2*{}", c.pcp_group));
+            segments.push(format!(
+                "NM1*82*1*PROVIDER*P{}****XX*{}",
+                c.provider,
+                npi(u64::from(c.provider) + 2_000_000)
+            ));
+            segments.push(format!("REF*G2*{}", c.provider));
         }
-        segments.push(format!("HI*ABK:{}", c.diagnosis.as_str()));
-        segments.push(format!(
-            "NM1*DN*1*PCP*GROUP{}****XX*{}",
-            c.pcp_group,
-            npi(u64::from(c.pcp_group) + 1_000)
-        ));
-        segments.push(format!("REF*G2*{}", c.pcp_group));
-        segments.push(format!(
-            "NM1*82*1*PROVIDER*P{}****XX*{}",
-            c.provider,
-            npi(u64::from(c.provider) + 2_000_000)
-        ));
-        segments.push(format!("REF*G2*{}", c.provider));
         if let Some(cob) = c.cob {
             segments.push(format!("SBR*S*18*******{}", "CI"));
             segments.push(format!("AMT*D*{}", money(cob.primary_paid)));
-            segments.push("OI***Y*P**Y".into());
+            // OI04 (patient signature source) is the professional guide's alone.
+            segments.push(match kind {
+                Kind::Professional => "OI***Y*P**Y".into(),
+                Kind::Institutional => "OI***Y***Y".into(),
+            });
             segments.push(format!("NM1*IL*1*MEMBER*M{}****MI*{}", c.member, c.member));
             segments.push(format!(
                 "NM1*PR*2*OTHER PAYER*****PI*{}",
@@ -215,11 +254,18 @@ fn transaction_set(claims: &[Claim], plans: &Plans, parties: &Parties, n: u32, o
             }
         }
         segments.push("LX*1".into());
-        segments.push(format!(
-            "SV1*HC:{}*{}*UN*1***1",
-            c.procedure.as_str(),
-            money(c.billed)
-        ));
+        segments.push(match kind {
+            Kind::Professional => format!(
+                "SV1*HC:{}*{}*UN*1***1",
+                c.procedure.as_str(),
+                money(c.billed)
+            ),
+            Kind::Institutional => format!(
+                "SV2*0510*HC:{}*{}*UN*1",
+                c.procedure.as_str(),
+                money(c.billed)
+            ),
+        });
         segments.push(format!("DTP*472*D8*{}", date_ccyymmdd(c.service_date)));
     }
     segments.push(format!("SE*{}*{n:04}", segments.len() + 1));
@@ -227,6 +273,35 @@ fn transaction_set(claims: &[Claim], plans: &Plans, parties: &Parties, n: u32, o
         out.push_str(&s);
         out.push_str("~\n");
     }
+}
+
+/// An institutional claim's 2300 and 2310 segments, up to its other payers (2320).
+fn institutional_claim(c: &Claim, segments: &mut Vec<String>) {
+    let day = date_ccyymmdd(c.service_date);
+    segments.push(format!(
+        "CLM*{}*{}***{}:A:1**A*Y*Y",
+        c.id,
+        money(c.billed),
+        facility_type(c.place_of_service.as_str())
+    ));
+    segments.push(format!("DTP*434*RD8*{day}-{day}"));
+    segments.push("CL1*3*1*01".into());
+    if let Some(pa) = c.prior_auth {
+        segments.push(format!("REF*G1*{pa}"));
+    }
+    segments.push(format!("HI*ABK:{}", c.diagnosis.as_str()));
+    segments.push(format!(
+        "NM1*71*1*ATTENDING*P{}****XX*{}",
+        c.provider,
+        npi(u64::from(c.provider) + 2_000_000)
+    ));
+    segments.push(format!("REF*G2*{}", c.provider));
+    segments.push(format!(
+        "NM1*DN*1*PCP*GROUP{}****XX*{}",
+        c.pcp_group,
+        npi(u64::from(c.pcp_group) + 1_000)
+    ));
+    segments.push(format!("REF*G2*{}", c.pcp_group));
 }
 
 #[cfg(test)]
