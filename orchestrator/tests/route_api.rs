@@ -36,11 +36,17 @@ async fn make_store(db: &Path) {
 
 /// Starts `warden serve` and returns it with its URL (the first line it prints).
 fn serve(db: &Path, rules: &Path) -> (Child, String) {
+    serve_with(db, rules, &[])
+}
+
+/// `serve`, with more arguments.
+fn serve_with(db: &Path, rules: &Path, more: &[&std::ffi::OsStr]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .arg("--routing")
         .arg(rules)
+        .args(more)
         .current_dir(root())
         .env_remove("WARDEN_DB")
         .stdout(Stdio::piped())
@@ -410,6 +416,94 @@ async fn a_server_whose_stdout_is_closed_keeps_serving() {
     );
 }
 
+/// `--routing-audit journal`: every answer is on record when given, in the journal, and
+/// reaches the store exactly once, through a SIGKILL of the server and a line cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_audit_loses_nothing_and_loads_nothing_twice_across_a_kill() {
+    let dir = common::temp_dir("route-api-journal");
+    let db = dir.join("w.db");
+    make_store(&db).await;
+    let journal = dir.join("audit.journal");
+    let rules = root().join("workflows/routing/claims.yaml");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--routing-audit".as_ref(),
+        "journal".as_ref(),
+        "--routing-journal".as_ref(),
+        journal.as_os_str(),
+    ];
+    let (mut server, url) = serve_with(&db, &rules, &args);
+    let client = reqwest::Client::new();
+    let claims: Vec<u64> = (1..=300).map(|i| 7_000_000 + i).collect();
+    for id in &claims {
+        let r = client
+            .post(format!("{url}/api/route"))
+            .json(&serde_json::json!({"claim_id": id, "stream": "C"}))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    // Killed at once: the journal has every answer, the store what the loader had moved.
+    server.kill().expect("killed");
+    let _ = server.wait();
+    let lines = std::fs::read_to_string(&journal).expect("the journal");
+    assert_eq!(
+        lines.lines().count(),
+        1 + claims.len(),
+        "a header and a line per answer"
+    );
+    // And a crash in the middle of an append: a line cut short, never answered.
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .expect("open");
+    f.write_all(b"[\"9999\",\"2026-").expect("write");
+    drop(f);
+
+    // Started again on the same journal: it loads the rest, cuts the torn line, serves on.
+    let (mut server, url) = serve_with(&db, &rules, &args);
+    let r = client
+        .post(format!("{url}/api/route"))
+        .json(&serde_json::json!({"claim_id": 7_999_999u64, "stream": "E"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let status = routing_status(&client, &url).await;
+    assert_eq!(status["audit"]["mode"], "journal", "{status}");
+    // A graceful stop loads everything before the end.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    assert!(server.wait().expect("stopped").success());
+
+    let store = warden_store::Store::open(
+        db.to_str().expect("utf-8"),
+        warden_store::OpenMode::MustExist,
+    )
+    .await
+    .expect("store");
+    let counted = store.count_routing_decisions(0).await.expect("count");
+    assert_eq!(
+        counted.decisions,
+        claims.len() as i64 + 1,
+        "each answer once"
+    );
+    for id in [claims[0], claims[149], claims[299], 7_999_999] {
+        let rows = store.routing_decisions_for_claim(id).await.expect("rows");
+        assert_eq!(rows.len(), 1, "claim {id}: {rows:?}");
+        assert_eq!(rows[0].channel, "online");
+    }
+    assert!(
+        store
+            .routing_decisions_for_claim(9999)
+            .await
+            .expect("rows")
+            .is_empty(),
+        "the torn line was never a decision"
+    );
+}
+
 /// `warden bench route` end to end at a small scale (the figure itself is measured in
 /// release, docs/benchmarks.md): the batch, then a real server under an open-loop load with
 /// reloads by an architect; every answer checked against the batch, both sets answered, and
@@ -446,27 +540,27 @@ fn bench_route_checks_every_answer_under_reloads_and_reconciles_the_audit() {
         text.contains("batch audit: 3000 decisions recorded"),
         "{text}"
     );
-    // Both audit modes, one after the other, each with every answer checked.
-    for mode in ["before-answer", "after-answer"] {
+    // Every audit mode, one after the other, each with every answer checked.
+    for mode in ["before-answer", "journal", "after-answer"] {
         assert!(
             text.contains(&format!("online, audit {mode} in ")),
             "{text}"
         );
     }
-    assert_eq!(text.matches("300 requests at 100/s").count(), 2, "{text}");
+    assert_eq!(text.matches("300 requests at 100/s").count(), 3, "{text}");
     assert_eq!(
         text.matches("300 routed, 0 failed, 0 misrouted").count(),
-        2,
+        3,
         "{text}"
     );
     assert_eq!(
         text.matches("reloads under load: 4 of 4 swapped").count(),
-        2,
+        3,
         "{text}"
     );
     assert_eq!(
         text.matches("audit: 300 online decisions recorded for 300 answers, counted after the server stopped (reconciled)").count(),
-        2,
+        3,
         "{text}"
     );
     // Both versions of the set answered some of the requests, in each mode.

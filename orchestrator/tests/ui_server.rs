@@ -95,6 +95,7 @@ fn ui_args(auth: Option<&Path>) -> UiArgs {
         max_sse_clients: DEFAULT_MAX_SSE_CLIENTS,
         routing: None,
         routing_audit: warden::cli::serve::RoutingAudit::BeforeAnswer,
+        routing_journal: "warden-routing.journal".into(),
     }
 }
 

@@ -45,6 +45,7 @@ async fn main() {
         max_sse_clients: CLIENTS,
         routing: None,
         routing_audit: Default::default(),
+        routing_journal: None,
     })
     .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -39,6 +39,7 @@ pub mod openapi;
 pub mod pages;
 mod routing;
 pub mod routing_audit;
+pub mod routing_journal;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;

@@ -154,6 +154,8 @@ pub async fn status(State(state): State<AppState>, who: Principal) -> Result<Res
         "audit": state.routing_audit.as_ref().map(|a| json!({
             "mode": a.mode.as_str(),
             "written": a.counts.written.load(std::sync::atomic::Ordering::Relaxed),
+            "loaded": a.counts.loaded.load(std::sync::atomic::Ordering::Relaxed),
+            "journal": a.journal.as_ref().map(|p| p.display().to_string()),
             "failed_writes": a.counts.failed_writes.load(std::sync::atomic::Ordering::Relaxed),
         })),
     }))

@@ -31,6 +31,8 @@ pub struct UiOptions {
     pub routing: Option<Arc<warden_workers::routing::LiveRuleSet>>,
     /// When its decisions are recorded, relative to the answer (`--routing-audit`).
     pub routing_audit: crate::routing_audit::AuditMode,
+    /// The audit journal's file, for `--routing-audit journal` (`--routing-journal`).
+    pub routing_journal: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,9 +66,14 @@ impl AppState {
             );
         }
         // The audit writer runs on the caller's runtime, only where there is routing.
-        let routing_audit = options.routing.as_ref().map(|_| {
-            crate::routing_audit::DecisionAudit::start(options.store.clone(), options.routing_audit)
-        });
+        let routing_audit = match &options.routing {
+            Some(_) => Some(crate::routing_audit::DecisionAudit::start(
+                options.store.clone(),
+                options.routing_audit,
+                options.routing_journal.as_deref(),
+            )?),
+            None => None,
+        };
         Ok(Self {
             store: options.store,
             catalog: options.catalog,

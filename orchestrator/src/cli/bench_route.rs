@@ -70,7 +70,7 @@ pub struct RouteBenchArgs {
     pub db: Option<String>,
     /// The server's audit modes measured, one after the other (`--routing-audit` of
     /// `warden serve`).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [RoutingAudit::BeforeAnswer, RoutingAudit::AfterAnswer])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [RoutingAudit::BeforeAnswer, RoutingAudit::Journal, RoutingAudit::AfterAnswer])]
     pub audit: Vec<RoutingAudit>,
     /// Benefit plans (a directory of YAML files). Default: `workflows/plans` if it is there,
     /// else the built-in copies of the shipped plans.
@@ -320,6 +320,11 @@ impl Online {
             .arg(&self.auth)
             .arg("--routing-audit")
             .arg(mode.as_str())
+            .arg("--routing-journal")
+            .arg(
+                self.log
+                    .with_file_name(format!("{}.journal", mode.as_str())),
+            )
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -35,11 +35,16 @@ pub struct UiArgs {
     #[arg(long, value_name = "RULES")]
     pub routing: Option<PathBuf>,
     /// When an online routing decision is recorded in the audit: `before-answer` (the answer
-    /// waits for its commit; a decision not recorded is not given) or `after-answer` (the
-    /// answer goes at once; a decision answered just before the process is killed may be
-    /// missing). docs/routing.md.
+    /// waits for its commit; a decision not recorded is not given), `journal` (the answer
+    /// waits for its append to the audit journal, `--routing-journal`, which is loaded into
+    /// the store behind the answers) or `after-answer` (the answer goes at once; a decision
+    /// answered just before the process is killed may be missing). docs/routing.md.
     #[arg(long, value_enum, default_value_t = RoutingAudit::BeforeAnswer)]
     pub routing_audit: RoutingAudit,
+    /// With `--routing-audit journal`: the audit journal's file (created if missing; one
+    /// server per file).
+    #[arg(long, value_name = "FILE", default_value = "warden-routing.journal")]
+    pub routing_journal: PathBuf,
 }
 
 /// `--routing-audit`.
@@ -47,6 +52,7 @@ pub struct UiArgs {
 pub enum RoutingAudit {
     BeforeAnswer,
     AfterAnswer,
+    Journal,
 }
 
 impl RoutingAudit {
@@ -60,6 +66,7 @@ impl From<RoutingAudit> for warden_ui::routing_audit::AuditMode {
         match m {
             RoutingAudit::BeforeAnswer => Self::BeforeAnswer,
             RoutingAudit::AfterAnswer => Self::AfterAnswer,
+            RoutingAudit::Journal => Self::Journal,
         }
     }
 }
@@ -170,6 +177,7 @@ pub async fn start_ui(
         max_sse_clients: ui.max_sse_clients,
         routing,
         routing_audit: ui.routing_audit.into(),
+        routing_journal: Some(ui.routing_journal.clone()),
     })?;
     let no_auth = state.auth.is_none();
     let listener = tokio::net::TcpListener::bind(listen)

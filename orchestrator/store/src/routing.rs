@@ -69,6 +69,30 @@ impl Store {
         }
     }
 
+    /// How many bytes of journal `journal_id` are loaded (0: none yet).
+    pub async fn routing_journal_position(&self, journal_id: &str) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.routing_journal_position(journal_id).await,
+            Store::Postgres(s) => s.routing_journal_position(journal_id).await,
+        }
+    }
+
+    /// Loads `rows`, journal `journal_id`'s bytes `from..to`, and moves its position to `to`,
+    /// in one transaction, only if the position is still `from`. `false`: it was not (another
+    /// loader got there first), and nothing was written.
+    pub async fn load_routing_journal(
+        &self,
+        journal_id: &str,
+        from: i64,
+        to: i64,
+        rows: &[RoutingDecisionRow],
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.load_routing_journal(journal_id, from, to, rows).await,
+            Store::Postgres(s) => s.load_routing_journal(journal_id, from, to, rows).await,
+        }
+    }
+
     /// What was recorded after row `after` (0: everything).
     pub async fn count_routing_decisions(
         &self,
@@ -141,6 +165,61 @@ macro_rules! routing_impl {
                 }
                 tx.commit().await?;
                 Ok(recorded)
+            }
+
+            pub async fn routing_journal_position(
+                &self,
+                journal_id: &str,
+            ) -> Result<i64, StoreError> {
+                let at: Option<i64> = sqlx::query_scalar(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/routing_journal_position.sql"
+                )))
+                .bind(journal_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(at.unwrap_or(0))
+            }
+
+            pub async fn load_routing_journal(
+                &self,
+                journal_id: &str,
+                from: i64,
+                to: i64,
+                rows: &[RoutingDecisionRow],
+            ) -> Result<bool, StoreError> {
+                let _gate = self.write_gate().await;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let at: Option<i64> = sqlx::query_scalar(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/routing_journal_position.sql"
+                )))
+                .bind(journal_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if at.unwrap_or(0) != from {
+                    return Ok(false);
+                }
+                let insert = include_str!(concat!("../sql/", $dialect, "/routing_insert.sql"));
+                for chunk in rows.chunks(BATCH) {
+                    sqlx::query(insert)
+                        .bind(batch_json(chunk))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(include_str!(concat!(
+                    "../sql/",
+                    $dialect,
+                    "/routing_journal_advance.sql"
+                )))
+                .bind(journal_id)
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             pub async fn routing_decisions_for_claim(

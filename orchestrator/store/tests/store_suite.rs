@@ -1245,6 +1245,7 @@ macro_rules! suite {
             case!(racing_approvers_leave_one_approval);
             case!(overrides_are_kept_with_their_reason);
             case!(routing_decisions_read_back_by_claim);
+            case!(journal_loads_are_exactly_once);
         }
     };
 }

@@ -129,3 +129,71 @@ pub async fn routing_decisions_read_back_by_claim(store: Store) {
     assert_eq!(after.decisions, 0);
     assert_eq!(after.last_id, count.last_id, "the mark stays where it was");
 }
+
+/// The journal's loads: rows and position in one transaction, and only from the position the
+/// store has; a second loader of the same bytes (or a loader that died after committing and
+/// came back) writes nothing.
+pub async fn journal_loads_are_exactly_once(store: Store) {
+    let journal = "20261205T100000-0123456789abcdef";
+    assert_eq!(
+        store.routing_journal_position(journal).await.expect("pos"),
+        0
+    );
+    let before = store
+        .count_routing_decisions(0)
+        .await
+        .expect("count")
+        .decisions;
+    let rows: Vec<RoutingDecisionRow> = (1..=7_001)
+        .map(|c| decision(900_000 + c, "online", "pharmacy-line", Some("E")))
+        .collect();
+    assert!(
+        store
+            .load_routing_journal(journal, 0, 4_096, &rows)
+            .await
+            .expect("loaded")
+    );
+    assert_eq!(
+        store.routing_journal_position(journal).await.expect("pos"),
+        4_096
+    );
+    // The same bytes again: refused, nothing written.
+    assert!(
+        !store
+            .load_routing_journal(journal, 0, 4_096, &rows)
+            .await
+            .expect("answered")
+    );
+    let after = store
+        .count_routing_decisions(0)
+        .await
+        .expect("count")
+        .decisions;
+    assert_eq!(after - before, 7_001);
+    // The next bytes, from where the store has them; another journal starts at 0.
+    assert!(
+        store
+            .load_routing_journal(journal, 4_096, 4_200, &rows[..1])
+            .await
+            .expect("loaded")
+    );
+    assert_eq!(
+        store.routing_journal_position(journal).await.expect("pos"),
+        4_200
+    );
+    assert_eq!(
+        store
+            .routing_journal_position("another")
+            .await
+            .expect("pos"),
+        0
+    );
+    assert_eq!(
+        store
+            .routing_decisions_for_claim(900_001)
+            .await
+            .expect("rows")
+            .len(),
+        2
+    );
+}
