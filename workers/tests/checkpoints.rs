@@ -158,6 +158,45 @@ fn a_partition_killed_anywhere_ends_byte_identical() {
     assert!(redone > 0, "some kill lost uncommitted work");
 }
 
+/// A checkpoint copied while its stage ran (another host's save to the object store reads
+/// the files one by one) can name more accumulator changes than the copied log holds. The
+/// stage must not pad the log with zeros: it starts over, and still ends byte-identical.
+#[test]
+fn a_checkpoint_ahead_of_its_files_is_not_trusted() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (l, plans, _) = set_up(tmp.path());
+    let base = pass1_spec(&l, 0, &opts());
+    let reference = with_dir(&base, tmp.path().join("reference"));
+    runner::run(&reference, &plans, &NoProgress).expect("uninterrupted");
+    let spec = with_dir(&base, tmp.path().join("copied"));
+    let killed = Spec {
+        stop_after: Some(3 * K + 7),
+        ..spec.clone()
+    };
+    assert!(matches!(
+        runner::run(&killed, &plans, &NoProgress),
+        Err(PipelineError::Interrupted(_))
+    ));
+    let ck = checkpoint::load(&spec.dir.join(layout::CHECKPOINT))
+        .expect("checkpoint")
+        .expect("one was written");
+    assert!(ck.change_records > 2, "{ck:?}");
+    assert!(runner::holds_checkpoint(&spec.dir, &ck));
+    // The copy of the change log was read before the checkpoint was last written.
+    let changes = spec.dir.join(layout::CHANGES);
+    let short = (ck.change_records - 2) * warden_workers::io::binary::CHANGE_SIZE as u64;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&changes)
+        .expect("open")
+        .set_len(short)
+        .expect("cut");
+    assert!(!runner::holds_checkpoint(&spec.dir, &ck));
+    let done = runner::run(&spec, &plans, &NoProgress).expect("runs to the end");
+    assert_eq!(done.resumed_from, 0, "it started over");
+    assert_same_files(&reference.dir, &spec.dir, "a checkpoint ahead of its files");
+}
+
 #[test]
 fn kills_in_pass_1_and_pass_2_still_equal_the_serial_run() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -240,21 +240,63 @@ impl Staging {
             .map_or(0, |d| d.as_millis());
         let generation = format!("{generation:015}");
         let prefix = format!("{saves}/{generation}");
-        // The job is running: a file listed may be renamed away before it is read (a
-        // checkpoint written to a temporary name, then renamed). That save is made again at
-        // once, a few times, rather than waiting for the next.
+        // The job is running and its files change while they are copied. The generation is
+        // made of hard links taken checkpoints first: a checkpoint is replaced by a rename,
+        // so its link keeps the version taken, and the outputs only grow, so a checkpoint
+        // saved never names more than the files saved with it hold (the runner would not
+        // trust it: `runner::holds_checkpoint`).
+        let scratch = paths
+            .run_dir
+            .join(".staging")
+            .join(format!("{}.{}.save", claim.job_id, claim.attempt));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let mut names: Vec<&String> = now.iter().map(|(n, _, _)| n).collect();
+        let checkpoint = |n: &&String| {
+            Path::new(n.as_str()).file_name()
+                != Some(std::ffi::OsStr::new(
+                    warden_workers::pipeline::layout::CHECKPOINT,
+                ))
+        };
+        names.sort_by_key(checkpoint);
+        for name in names {
+            let to = scratch.join(name);
+            if let Some(dir) = to.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            match std::fs::hard_link(paths.work_dir.join(name), &to) {
+                Ok(()) => {}
+                // Renamed away since it was listed (a temporary file): not part of the save.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("{name}: {e}")),
+            }
+        }
+        let saved = self
+            .save_generation(&scratch, &saves, &generation, &prefix)
+            .await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        saved.map(|()| now)
+    }
+
+    /// Uploads one generation of a running attempt's saves, then drops the older ones.
+    async fn save_generation(
+        &self,
+        from: &Path,
+        saves: &str,
+        generation: &str,
+        prefix: &str,
+    ) -> Result<(), String> {
         let mut tries = 0;
         loop {
-            match upload_dir(&self.objects, &paths.work_dir, &prefix).await {
+            match upload_dir(&self.objects, from, prefix).await {
                 Ok(_) => {
                     // The older generations are not needed any more (best effort: a reader
                     // that loses one to this takes the newest).
-                    for old in self.generations(&saves).await.unwrap_or_default() {
-                        if old < generation {
+                    for old in self.generations(saves).await.unwrap_or_default() {
+                        if old.as_str() < generation {
                             let _ = self.objects.delete_prefix(&format!("{saves}/{old}")).await;
                         }
                     }
-                    return Ok(now);
+                    return Ok(());
                 }
                 Err(ObjectError::Io { source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound && tries < 3 =>

@@ -66,6 +66,16 @@ pub struct Summary {
     pub resumed_from: u64,
 }
 
+/// Whether every output in `dir` holds at least what checkpoint `ck` committed.
+pub fn holds_checkpoint(dir: &Path, ck: &Checkpoint) -> bool {
+    let len = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+    len(layout::RESULTS) >= ck.results_bytes
+        && len(layout::DEFERRED) >= ck.deferred_records * DEFERRED_SIZE as u64
+        && len(layout::EXCEPTIONS) >= ck.exceptions_bytes
+        && len(layout::CHANGES) >= ck.change_records * CHANGE_SIZE as u64
+        && len(layout::EVENTS) >= ck.events_bytes
+}
+
 fn truncate(path: &Path, len: u64) -> Result<()> {
     let f = OpenOptions::new()
         .write(true)
@@ -188,6 +198,15 @@ pub fn run(spec: &Spec, plans: &Plans, progress: &dyn Progress) -> Result<Summar
 
     // Cut every output back to the checkpoint and rebuild the state it committed.
     let p = |name| spec.dir.join(name);
+    // A checkpoint copied while its stage ran (another host's save to the object store is
+    // not a snapshot) may name more than the copied files hold; cutting back to it would pad
+    // them with zeros. Such a checkpoint is not trusted: the stage starts over.
+    if !holds_checkpoint(&spec.dir, &ck) {
+        ck = Checkpoint {
+            restarts: ck.restarts,
+            ..Checkpoint::default()
+        };
+    }
     truncate(&p(layout::RESULTS), ck.results_bytes)?;
     truncate(
         &p(layout::DEFERRED),
