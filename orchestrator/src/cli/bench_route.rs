@@ -380,11 +380,16 @@ impl Online {
             0,
         )
         .await;
-        // The warm-up's decisions are all written before the mark (an `after-answer` server
-        // writes them just after answering).
+        // The warm-up's decisions are all in the store before the mark (an `after-answer`
+        // server writes them just after answering; a `journal` one loads them behind).
         for _ in 0..500 {
             let status = self.status(&client, url).await?;
-            if status["audit"]["written"].as_u64() >= Some(warm.len() as u64) {
+            let in_store = if status["audit"]["mode"] == "journal" {
+                "loaded"
+            } else {
+                "written"
+            };
+            if status["audit"][in_store].as_u64() >= Some(warm.len() as u64) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
