@@ -13,6 +13,9 @@ use warden_workers::io::claims_csv;
 use warden_workers::plans::Plans;
 use warden_workers::routing::{self, RoutedCsv, RuleSet};
 
+/// Where partner mappings are looked up by name.
+pub const PARTNERS_DIR: &str = "workflows/partners";
+
 /// The mapping named `partner`: a path to a mapping file, or a name in `dir`
 /// (`acme-pbm` for `dir/acme-pbm.yaml`). A missing one is named with the partners there; a
 /// bad one says where (file:line:column).
@@ -170,7 +173,8 @@ pub fn take_in(
     if let Some(set) = rules {
         let batch = routing::route_csv(set, &claims, plans, &mapping.partner);
         let recorded = record(&batch).map_err(TakeError::Audit)?;
-        let volumes = write_routed(out, set, &batch)?;
+        // claims.csv comes last, below, with the rest.
+        let volumes = write_routing_files(out, set, &batch)?;
         routed = Some(Routed {
             tally: batch.tally.clone(),
             unreadable: batch.unreadable,
@@ -227,13 +231,23 @@ pub fn write_routed(
     set: &RuleSet,
     routed: &RoutedCsv<'_>,
 ) -> Result<serde_json::Value, TakeError> {
+    let volumes = write_routing_files(dir, set, routed)?;
+    write_whole(&dir.join("claims.csv"), routed.claims_csv.as_bytes())?;
+    Ok(volumes)
+}
+
+/// [`write_routed`] but for `claims.csv`.
+fn write_routing_files(
+    dir: &Path,
+    set: &RuleSet,
+    routed: &RoutedCsv<'_>,
+) -> Result<serde_json::Value, TakeError> {
     std::fs::create_dir_all(dir).map_err(|source| TakeError::Write {
         path: dir.to_path_buf(),
         source,
     })?;
     let volumes = volumes(set, routed);
     for (name, bytes) in [
-        ("claims.csv", routed.claims_csv.as_bytes()),
         ("routes.csv", routed.routes_csv.as_bytes()),
         ("route-errors.csv", routed.errors_csv.as_bytes()),
         ("volumes.json", pretty(&volumes).as_slice()),

@@ -39,6 +39,26 @@ fn s(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// `warden run FILE` for 2025-03-04 on an accelerated clock, with `input` as its claims.
+fn run_night(dir: &Path, file: &str, input: Option<&Path>) -> Output {
+    warden(
+        dir,
+        &[
+            "run",
+            file,
+            "--date",
+            "2025-03-04",
+            "--speed",
+            "600",
+            "--db",
+            "w.db",
+            "--data",
+            "data",
+        ],
+        input,
+    )
+}
+
 /// A nightly of one stream whose claims come from ACME PBM's files, routed by the shipped
 /// rule set; `volume` is the stream's approved volume.
 fn workflow(volume: u64, routing: &Path) -> String {
@@ -115,22 +135,7 @@ fn a_partners_file_taken_in_by_the_cycle_is_adjudicated_as_a_serial_run_of_its_c
     let rules = root().join("workflows/routing/claims.yaml");
     std::fs::write(dir.join("night.yaml"), workflow(3000, &rules)).expect("write");
     let feed = dir.join("feed");
-    let run = warden(
-        dir,
-        &[
-            "run",
-            "night.yaml",
-            "--date",
-            "2025-03-04",
-            "--speed",
-            "600",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        Some(&feed),
-    );
+    let run = run_night(dir, "night.yaml", Some(&feed));
     let out = text(&run);
     assert!(run.status.success(), "{out}");
 
@@ -240,22 +245,7 @@ fn a_partner_above_the_approved_volume_is_stopped_before_adjudication() {
     let rules = root().join("workflows/routing/claims.yaml");
     // Approved for 2,000: the partner's 3,000 are 50% above (the trigger is 10%).
     std::fs::write(dir.join("night.yaml"), workflow(2000, &rules)).expect("write");
-    let run = warden(
-        dir,
-        &[
-            "run",
-            "night.yaml",
-            "--date",
-            "2025-03-04",
-            "--speed",
-            "600",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        Some(&dir.join("feed")),
-    );
+    let run = run_night(dir, "night.yaml", Some(&dir.join("feed")));
     let out = text(&run);
     assert!(!run.status.success(), "{out}");
     let setup_log =
@@ -281,22 +271,7 @@ fn missing_files_and_a_refused_rule_set_fail_the_intake_with_why() {
     // No inbound/ directory: the partner's files have not arrived.
     let rules = root().join("workflows/routing/claims.yaml");
     std::fs::write(dir.join("night.yaml"), workflow(3000, &rules)).expect("write");
-    let run = warden(
-        dir,
-        &[
-            "run",
-            "night.yaml",
-            "--date",
-            "2025-03-04",
-            "--speed",
-            "600",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        None,
-    );
+    let run = run_night(dir, "night.yaml", None);
     assert!(!run.status.success(), "{}", text(&run));
     let log = std::fs::read_to_string(dir.join("data/runs/1/logs/ACME-INTAKE.1.log"))
         .expect("the intake's log");
@@ -315,22 +290,7 @@ fn missing_files_and_a_refused_rule_set_fail_the_intake_with_why() {
     .expect("write");
     std::fs::create_dir_all(dir.join("inbound")).expect("inbound");
     std::fs::write(dir.join("inbound/a.csv"), "x\n").expect("write");
-    let run = warden(
-        dir,
-        &[
-            "run",
-            "night2.yaml",
-            "--date",
-            "2025-03-04",
-            "--speed",
-            "600",
-            "--db",
-            "w.db",
-            "--data",
-            "data",
-        ],
-        None,
-    );
+    let run = run_night(dir, "night2.yaml", None);
     assert!(!run.status.success(), "{}", text(&run));
     let log = std::fs::read_to_string(dir.join("data/runs/2/logs/ACME-INTAKE.1.log"))
         .expect("the intake's log");

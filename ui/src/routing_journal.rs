@@ -19,7 +19,7 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use warden_store::RoutingDecisionRow;
 
 /// A journal loaded whole and this large is replaced by a new one.
@@ -196,18 +196,7 @@ impl Journal {
 
 /// One decision as a journal line (no newline).
 fn line(r: &RoutingDecisionRow) -> String {
-    serde_json::json!([
-        r.claim_id.to_string(),
-        r.decided_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        r.channel,
-        r.actor,
-        r.rule_set_sha256,
-        r.rule,
-        r.stream,
-        r.platform,
-        r.error
-    ])
-    .to_string()
+    warden_store::routing_decision_json(r).to_string()
 }
 
 /// A journal line back as a decision.

@@ -27,7 +27,7 @@ use crate::intake_batch::{TakeError, take_in};
 use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
 
 /// Where partner mappings are looked up by name.
-pub const PARTNERS_DIR: &str = "workflows/partners";
+pub use crate::intake_batch::PARTNERS_DIR;
 
 #[derive(Debug, Args)]
 pub struct IntakeArgs {

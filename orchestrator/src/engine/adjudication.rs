@@ -49,6 +49,19 @@ pub fn input_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The benefit plans of the run's built-ins: `WARDEN_PLANS`, default `workflows/plans`;
+/// every problem of a bad directory, one a line.
+pub fn load_plans() -> Result<plans::Plans, String> {
+    let dir =
+        std::env::var_os(PLANS_ENV).map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
+    plans::load_dir(&dir).map_err(|es| {
+        es.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
 /// A claim count from the environment (at least 1), if set and a number.
 fn env_count(name: &str) -> Option<u64> {
     std::env::var(name)
@@ -273,14 +286,7 @@ impl warden_workers::pipeline::Progress for FileProgress {
 
 /// Runs one stage to the end; the text is what goes to the attempt's log.
 fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
-    let plans_dir =
-        std::env::var_os(PLANS_ENV).map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
-    let plans = plans::load_dir(&plans_dir).map_err(|es| {
-        es.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let plans = load_plans()?;
     let l = &st.layout;
     // The nightly's stages are fixed by its partition jobs; a phase-1 job splits itself.
     let n = match st.builtin {

@@ -25,10 +25,8 @@ use warden_core::plan::Plan;
 use warden_core::workflow::{Action, IntakeSpec};
 use warden_ui::routing_audit::{Asked, decision_row};
 use warden_workers::io::claims_csv;
-use warden_workers::plans;
 use warden_workers::routing::{self, RoutedCsv};
 
-use super::adjudication::PLANS_ENV;
 use super::exec::{AttemptPaths, RunStore};
 use crate::intake_batch::{self, TakeError};
 
@@ -143,17 +141,9 @@ fn take(
 ) -> Result<String, String> {
     let partners = std::env::var_os(PARTNERS_ENV)
         .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("workflows/partners"), PathBuf::from);
+        .map_or_else(|| PathBuf::from(intake_batch::PARTNERS_DIR), PathBuf::from);
     let mapping = intake_batch::find_mapping(&spec.partner, &partners)?;
-    let plans_dir = std::env::var_os(PLANS_ENV)
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
-    let plans = plans::load_dir(&plans_dir).map_err(|es| {
-        es.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let plans = super::adjudication::load_plans()?;
     let rules = match &spec.routing {
         Some(path) => Some(
             routing::load(Path::new(path))

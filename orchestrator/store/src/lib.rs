@@ -62,7 +62,9 @@ pub use impact::{
     NewImpactTest,
 };
 pub use replay::replay;
-pub use routing::{RoutingDecisionCount, RoutingDecisionRow};
+pub use routing::{
+    RoutingDecisionCount, RoutingDecisionRow, decision_json as routing_decision_json,
+};
 pub use types::{
     AttemptEnd, AttemptRecord, AttemptStart, Claim, Enqueue, HistoryRow, InboxItem, LoggedEvent,
     NewRun, Report, RunOwner, RunRecord, StartedProcess, Step, StoredEvent, outcome_label,

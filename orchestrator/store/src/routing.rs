@@ -105,24 +105,25 @@ impl Store {
     }
 }
 
+/// One decision as the JSON array the insert statements read (`routing_insert.sql`), and
+/// the online router's journal keeps a line of: `[claim_id, decided_at, channel, actor,
+/// sha256, rule, stream, platform, error]`.
+pub fn decision_json(r: &RoutingDecisionRow) -> serde_json::Value {
+    serde_json::json!([
+        r.claim_id.to_string(),
+        r.decided_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        r.channel,
+        r.actor,
+        r.rule_set_sha256,
+        r.rule,
+        r.stream,
+        r.platform,
+        r.error
+    ])
+}
+
 fn batch_json(rows: &[RoutingDecisionRow]) -> String {
-    let v: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            serde_json::json!([
-                r.claim_id.to_string(),
-                r.decided_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-                r.channel,
-                r.actor,
-                r.rule_set_sha256,
-                r.rule,
-                r.stream,
-                r.platform,
-                r.error
-            ])
-        })
-        .collect();
-    serde_json::Value::Array(v).to_string()
+    serde_json::Value::Array(rows.iter().map(decision_json).collect()).to_string()
 }
 
 macro_rules! routing_impl {

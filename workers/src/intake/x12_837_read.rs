@@ -369,6 +369,17 @@ fn component(text: &str, separator: char, n: usize) -> String {
     text.split(separator).nth(n - 1).unwrap_or("").to_string()
 }
 
+/// The REF*G2 (provider's number) of the claim's 2310 loop whose NM101 is `qualifier`.
+fn provider_ref(c: &_837Loop2300, qualifier: &str) -> String {
+    c.loop_2310
+        .iter()
+        .find(|l| l.nm1._01.to_string() == qualifier)
+        .and_then(|l| l.r#ref.as_ref())
+        .filter(|r| r._01.to_string() == "G2")
+        .and_then(|r| r._02.clone())
+        .unwrap_or_default()
+}
+
 fn values(
     c: &_837Loop2300,
     subscriber: Option<&_837Loop2000>,
@@ -386,15 +397,6 @@ fn values(
                     .find(|l| l.nm1._01.to_string() == qualifier)
             })
             .and_then(|l| l.nm1._09.clone())
-            .unwrap_or_default()
-    };
-    let provider_ref = |qualifier: &str| {
-        c.loop_2310
-            .iter()
-            .find(|l| l.nm1._01.to_string() == qualifier)
-            .and_then(|l| l.r#ref.as_ref())
-            .filter(|r| r._01.to_string() == "G2")
-            .and_then(|r| r._02.clone())
             .unwrap_or_default()
     };
     let other = c.loop_2320.first();
@@ -421,8 +423,8 @@ fn values(
         c.hi.first()
             .map(|h| component(&h._01, sep, 2))
             .unwrap_or_default(),
-        provider_ref("DN"),
-        provider_ref("82"),
+        provider_ref(c, "DN"),
+        provider_ref(c, "82"),
         other
             .and_then(|o| o.amt.iter().find(|a| a._01.to_string() == "D"))
             .map(|a| a._02.clone())
@@ -461,15 +463,6 @@ fn institutional_values(
             .map(|i| shared[i].clone())
             .unwrap_or_default()
     };
-    let provider_ref = |qualifier: &str| {
-        c.loop_2310
-            .iter()
-            .find(|l| l.nm1._01.to_string() == qualifier)
-            .and_then(|l| l.r#ref.as_ref())
-            .filter(|r| r._01.to_string() == "G2")
-            .and_then(|r| r._02.clone())
-            .unwrap_or_default()
-    };
     let line = c.loop_2400.first();
     let statement = c
         .dtp
@@ -487,8 +480,8 @@ fn institutional_values(
                 .unwrap_or_default(),
             // RD8 `CCYYMMDD-CCYYMMDD`: the statement's first day.
             "2300.DTP*434" => statement.split('-').next().unwrap_or("").to_string(),
-            "2310A.REF*G2" => provider_ref("71"),
-            "2310F.REF*G2" => provider_ref("DN"),
+            "2310A.REF*G2" => provider_ref(c, "71"),
+            "2310F.REF*G2" => provider_ref(c, "DN"),
             "2400.SV201" => line
                 .and_then(|l| l.sv2.as_ref())
                 .map(|s| s._01.clone())
