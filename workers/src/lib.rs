@@ -16,3 +16,4 @@ pub mod pipeline;
 pub mod plans;
 pub mod routing;
 pub mod rules;
+pub mod run_layout;
