@@ -4,13 +4,12 @@
 //! run changed (`post_accumulators`), in one transaction that first undoes an earlier post of
 //! the same run and refuses rows some other run changed since setup read them.
 //!
-//! Same pattern as `exceptions.rs`: one body per dialect, the SQL in
-//! `sql/<dialect>/accumulators_*`.
+//! Statements: `sql/<dialect>/accumulators_*.sql`.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 
 /// A member's accumulators as a setup starts from them. `member` is an identity: never logged.
@@ -45,28 +44,22 @@ pub struct AccumulatorTotals {
 /// Rows per INSERT statement of a post.
 const BATCH: usize = 5_000;
 
-impl Store {
+delegate! {
     /// Up to `limit` members of `source` after member `after`, in member order, with the
     /// values a setup of `run_id` starts from.
-    pub async fn accumulator_preload(
+    fn accumulator_preload(
         &self,
         run_id: i64,
         source: &str,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<StoredAccumulators>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.accumulator_preload(run_id, source, after, limit).await,
-            Store::Postgres(s) => s.accumulator_preload(run_id, source, after, limit).await,
-        }
-    }
-
+    ) -> Result<Vec<StoredAccumulators>, StoreError>;
     /// Posts what `run_id` changed for `source`, in one transaction: an earlier post of the
     /// same run is undone first, then each row is inserted, or updated if the store still
     /// holds its start values. If any row's start values are not what the store holds
     /// (another run posted since this run's setup read them), or a batch is an `Err`,
     /// nothing changes. Returns the rows posted.
-    pub async fn post_accumulators<I>(
+    fn post_accumulators<I>(
         &self,
         run_id: i64,
         source: &str,
@@ -74,33 +67,15 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError>
     where
-        I: IntoIterator<Item = Result<Vec<AccumulatorPost>, String>>,
-    {
-        match self {
-            Store::Sqlite(s) => s.post_accumulators(run_id, source, batches, at).await,
-            Store::Postgres(s) => s.post_accumulators(run_id, source, batches, at).await,
-        }
-    }
-
+        I: IntoIterator<Item = Result<Vec<AccumulatorPost>, String>>;
     /// Deletes every row of `source` (a plan year's end, a bench's cleanup); the rows deleted.
-    pub async fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.delete_accumulators(source).await,
-            Store::Postgres(s) => s.delete_accumulators(source).await,
-        }
-    }
-
+    fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError>;
     /// Rows and totals held for `source`, and how many `run_id` posted.
-    pub async fn accumulator_totals(
+    fn accumulator_totals(
         &self,
         run_id: i64,
         source: &str,
-    ) -> Result<AccumulatorTotals, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.accumulator_totals(run_id, source).await,
-            Store::Postgres(s) => s.accumulator_totals(run_id, source).await,
-        }
-    }
+    ) -> Result<AccumulatorTotals, StoreError>;
 }
 
 fn batch_json(rows: &[AccumulatorPost]) -> String {
@@ -120,141 +95,110 @@ fn batch_json(rows: &[AccumulatorPost]) -> String {
     serde_json::Value::Array(v).to_string()
 }
 
-macro_rules! accumulators_impl {
-    ($name:ident, $dialect:literal, $begin:literal) => {
-        impl $name {
-            pub async fn accumulator_preload(
-                &self,
-                run_id: i64,
-                source: &str,
-                after: i64,
-                limit: i64,
-            ) -> Result<Vec<StoredAccumulators>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/accumulators_preload.sql"
-                )))
-                .bind(run_id)
-                .bind(source)
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(StoredAccumulators {
-                            member: row.try_get(0)?,
-                            deductible_cents: row.try_get(1)?,
-                            oop_cents: row.try_get(2)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn post_accumulators<I>(
-                &self,
-                run_id: i64,
-                source: &str,
-                batches: I,
-                at: DateTime<Utc>,
-            ) -> Result<u64, StoreError>
-            where
-                I: IntoIterator<Item = Result<Vec<AccumulatorPost>, String>>,
-            {
-                let _gate = self.write_gate().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                // Two posts of one run at once (an attempt declared lost that still runs, and
-                // its rerun): the second waits, then undoes the first's post and makes its own.
-                sqlx::query(include_str!(concat!("../sql/", $dialect, "/lock_run.sql")))
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for undo in [
-                    include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/accumulators_undo_created.sql"
-                    )),
-                    include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/accumulators_undo_updated.sql"
-                    )),
-                ] {
-                    sqlx::query(undo)
-                        .bind(run_id)
-                        .bind(source)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let (mut posted, mut refused) = (0u64, 0u64);
-                for batch in batches {
-                    let batch = batch.map_err(StoreError::Invalid)?;
-                    for chunk in batch.chunks(BATCH) {
-                        let done = sqlx::query(include_str!(concat!(
-                            "../sql/",
-                            $dialect,
-                            "/accumulators_post.sql"
-                        )))
-                        .bind(run_id)
-                        .bind(source)
-                        .bind(batch_json(chunk))
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        posted += done;
-                        refused += chunk.len() as u64 - done.min(chunk.len() as u64);
-                    }
-                }
-                if refused > 0 {
-                    // Dropping the transaction rolls it back.
-                    return Err(StoreError::Invalid(format!(
-                        "{refused} members' accumulators in the store are no longer the values this run's setup started from (another run posted since); nothing was posted: rerun this run from setup"
-                    )));
-                }
-                tx.commit().await?;
-                Ok(posted)
-            }
-
-            pub async fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError> {
-                let _gate = self.write_gate().await;
-                let done = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/accumulators_delete.sql"
-                )))
-                .bind(source)
-                .execute(&self.pool)
-                .await?;
-                Ok(done.rows_affected())
-            }
-
-            pub async fn accumulator_totals(
-                &self,
-                run_id: i64,
-                source: &str,
-            ) -> Result<AccumulatorTotals, StoreError> {
-                let row = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/accumulators_totals.sql"
-                )))
-                .bind(run_id)
-                .bind(source)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(AccumulatorTotals {
-                    rows: row.try_get(0)?,
+dialects! {
+    pub async fn accumulator_preload(
+        &self,
+        run_id: i64,
+        source: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredAccumulators>, StoreError> {
+        let rows = sqlx::query(sql!("accumulators_preload"))
+            .bind(run_id)
+            .bind(source)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredAccumulators {
+                    member: row.try_get(0)?,
                     deductible_cents: row.try_get(1)?,
                     oop_cents: row.try_get(2)?,
-                    posted_by_run: row.try_get(3)?,
                 })
+            })
+            .collect()
+    }
+
+    pub async fn post_accumulators<I>(
+        &self,
+        run_id: i64,
+        source: &str,
+        batches: I,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = Result<Vec<AccumulatorPost>, String>>,
+    {
+        let _gate = self.write_gate().await;
+        let mut tx = self.begin().await?;
+        // Two posts of one run at once (an attempt declared lost that still runs, and
+        // its rerun): the second waits, then undoes the first's post and makes its own.
+        sqlx::query(sql!("lock_run"))
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        for undo in [
+            sql!("accumulators_undo_created"),
+            sql!("accumulators_undo_updated"),
+        ] {
+            sqlx::query(undo)
+                .bind(run_id)
+                .bind(source)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (mut posted, mut refused) = (0u64, 0u64);
+        for batch in batches {
+            let batch = batch.map_err(StoreError::Invalid)?;
+            for chunk in batch.chunks(BATCH) {
+                let done = sqlx::query(sql!("accumulators_post"))
+                    .bind(run_id)
+                    .bind(source)
+                    .bind(batch_json(chunk))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                posted += done;
+                refused += chunk.len() as u64 - done.min(chunk.len() as u64);
             }
         }
-    };
-}
+        if refused > 0 {
+            // Dropping the transaction rolls it back.
+            return Err(StoreError::Invalid(format!(
+                "{refused} members' accumulators in the store are no longer the values this run's setup started from (another run posted since); nothing was posted: rerun this run from setup"
+            )));
+        }
+        tx.commit().await?;
+        Ok(posted)
+    }
 
-accumulators_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
-accumulators_impl!(PgStore, "postgres", "BEGIN");
+    pub async fn delete_accumulators(&self, source: &str) -> Result<u64, StoreError> {
+        let _gate = self.write_gate().await;
+        let done = sqlx::query(sql!("accumulators_delete"))
+            .bind(source)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn accumulator_totals(
+        &self,
+        run_id: i64,
+        source: &str,
+    ) -> Result<AccumulatorTotals, StoreError> {
+        let row = sqlx::query(sql!("accumulators_totals"))
+            .bind(run_id)
+            .bind(source)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(AccumulatorTotals {
+            rows: row.try_get(0)?,
+            deductible_cents: row.try_get(1)?,
+            oop_cents: row.try_get(2)?,
+            posted_by_run: row.try_get(3)?,
+        })
+    }
+}

@@ -4,12 +4,12 @@
 //! table stalled three streams); the load afterwards is one transaction per source, in
 //! batches of one statement each, replacing what an earlier attempt loaded.
 //!
-//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/exceptions_*`.
+//! Statements: `sql/<dialect>/exceptions_*.sql`.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 
 /// One pended claim. `member` and `family` are identities: shown masked to viewers, never
@@ -35,12 +35,12 @@ pub struct ExceptionCount {
 /// Rows per INSERT statement of a load.
 const BATCH: usize = 5_000;
 
-impl Store {
+delegate! {
     /// Replaces the exceptions of (`run_id`, `source`) with the rows `batches` yields, in
     /// one transaction: a load that is run again leaves one copy, and a load that fails
     /// (an `Err` batch: a line that cannot be read) leaves what was there before. Returns
     /// the rows loaded.
-    pub async fn replace_exceptions<I>(
+    fn replace_exceptions<I>(
         &self,
         run_id: i64,
         source: &str,
@@ -48,34 +48,16 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError>
     where
-        I: IntoIterator<Item = Result<Vec<ExceptionRow>, String>>,
-    {
-        match self {
-            Store::Sqlite(s) => s.replace_exceptions(run_id, source, batches, at).await,
-            Store::Postgres(s) => s.replace_exceptions(run_id, source, batches, at).await,
-        }
-    }
-
+        I: IntoIterator<Item = Result<Vec<ExceptionRow>, String>>;
     /// Rows and billed total per source of a run, by source.
-    pub async fn exception_counts(&self, run_id: i64) -> Result<Vec<ExceptionCount>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.exception_counts(run_id).await,
-            Store::Postgres(s) => s.exception_counts(run_id).await,
-        }
-    }
-
+    fn exception_counts(&self, run_id: i64) -> Result<Vec<ExceptionCount>, StoreError>;
     /// The first `limit` exceptions of a source, by claim id.
-    pub async fn load_exceptions(
+    fn load_exceptions(
         &self,
         run_id: i64,
         source: &str,
         limit: i64,
-    ) -> Result<Vec<ExceptionRow>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.load_exceptions(run_id, source, limit).await,
-            Store::Postgres(s) => s.load_exceptions(run_id, source, limit).await,
-        }
-    }
+    ) -> Result<Vec<ExceptionRow>, StoreError>;
 }
 
 fn batch_json(rows: &[ExceptionRow]) -> String {
@@ -86,112 +68,86 @@ fn batch_json(rows: &[ExceptionRow]) -> String {
     serde_json::Value::Array(v).to_string()
 }
 
-macro_rules! exceptions_impl {
-    ($name:ident, $dialect:literal, $begin:literal) => {
-        impl $name {
-            pub async fn replace_exceptions<I>(
-                &self,
-                run_id: i64,
-                source: &str,
-                batches: I,
-                at: DateTime<Utc>,
-            ) -> Result<u64, StoreError>
-            where
-                I: IntoIterator<Item = Result<Vec<ExceptionRow>, String>>,
-            {
-                let _gate = self.write_gate().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                // Two loads of one run at once (an attempt declared lost that still runs,
-                // and its rerun) must not interleave their delete and inserts.
-                sqlx::query(include_str!(concat!("../sql/", $dialect, "/lock_run.sql")))
+dialects! {
+    pub async fn replace_exceptions<I>(
+        &self,
+        run_id: i64,
+        source: &str,
+        batches: I,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = Result<Vec<ExceptionRow>, String>>,
+    {
+        let _gate = self.write_gate().await;
+        let mut tx = self.begin().await?;
+        // Two loads of one run at once (an attempt declared lost that still runs,
+        // and its rerun) must not interleave their delete and inserts.
+        sqlx::query(sql!("lock_run"))
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql!("exceptions_delete"))
+            .bind(run_id)
+            .bind(source)
+            .execute(&mut *tx)
+            .await?;
+        let mut loaded = 0u64;
+        for batch in batches {
+            let batch = batch.map_err(StoreError::Invalid)?;
+            for chunk in batch.chunks(BATCH) {
+                sqlx::query(sql!("exceptions_insert"))
                     .bind(run_id)
+                    .bind(source)
+                    .bind(batch_json(chunk))
+                    .bind(at)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/exceptions_delete.sql"
-                )))
-                .bind(run_id)
-                .bind(source)
-                .execute(&mut *tx)
-                .await?;
-                let mut loaded = 0u64;
-                for batch in batches {
-                    let batch = batch.map_err(StoreError::Invalid)?;
-                    for chunk in batch.chunks(BATCH) {
-                        sqlx::query(include_str!(concat!(
-                            "../sql/",
-                            $dialect,
-                            "/exceptions_insert.sql"
-                        )))
-                        .bind(run_id)
-                        .bind(source)
-                        .bind(batch_json(chunk))
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        loaded += chunk.len() as u64;
-                    }
-                }
-                tx.commit().await?;
-                Ok(loaded)
-            }
-
-            pub async fn exception_counts(
-                &self,
-                run_id: i64,
-            ) -> Result<Vec<ExceptionCount>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/exceptions_counts.sql"
-                )))
-                .bind(run_id)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(ExceptionCount {
-                            source: row.try_get(0)?,
-                            rows: row.try_get(1)?,
-                            billed_cents: row.try_get(2)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn load_exceptions(
-                &self,
-                run_id: i64,
-                source: &str,
-                limit: i64,
-            ) -> Result<Vec<ExceptionRow>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/exceptions_load.sql"
-                )))
-                .bind(run_id)
-                .bind(source)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(ExceptionRow {
-                            claim_id: row.try_get(0)?,
-                            member: row.try_get(1)?,
-                            family: row.try_get(2)?,
-                            reasons: row.try_get(3)?,
-                            billed_cents: row.try_get(4)?,
-                        })
-                    })
-                    .collect()
+                loaded += chunk.len() as u64;
             }
         }
-    };
-}
+        tx.commit().await?;
+        Ok(loaded)
+    }
 
-exceptions_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
-exceptions_impl!(PgStore, "postgres", "BEGIN");
+    pub async fn exception_counts(&self, run_id: i64) -> Result<Vec<ExceptionCount>, StoreError> {
+        let rows = sqlx::query(sql!("exceptions_counts"))
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExceptionCount {
+                    source: row.try_get(0)?,
+                    rows: row.try_get(1)?,
+                    billed_cents: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn load_exceptions(
+        &self,
+        run_id: i64,
+        source: &str,
+        limit: i64,
+    ) -> Result<Vec<ExceptionRow>, StoreError> {
+        let rows = sqlx::query(sql!("exceptions_load"))
+            .bind(run_id)
+            .bind(source)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ExceptionRow {
+                    claim_id: row.try_get(0)?,
+                    member: row.try_get(1)?,
+                    family: row.try_get(2)?,
+                    reasons: row.try_get(3)?,
+                    billed_cents: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -3,12 +3,12 @@
 //! builds the same plan), the run's clock (a worker stamps its leases and reports on it), and
 //! the schema version (a worker never migrates; it refuses a store of another version).
 //!
-//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/`.
+//! Statements: `sql/<dialect>/{workers,run_sources,run_clocks}_*.sql`, `schema_version.sql`.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 
 /// A worker process as it registers.
@@ -120,20 +120,51 @@ mod tests {
     }
 }
 
-impl Store {
+delegate! {
     /// Registers a worker process (replacing a dead one's row of the same name).
+    fn register_worker(&self, info: &WorkerInfo, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// A worker's heartbeat (wall clock `at`): its state and jobs run so far.
+    fn beat_worker(
+        &self,
+        name: &str,
+        at: DateTime<Utc>,
+        state: &WorkerState,
+        jobs_done: i64,
+    ) -> Result<(), StoreError>;
+    /// Every registered worker, by name.
+    fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError>;
+    /// Keeps the files a run's plan was compiled from (path, text), the workflow first;
+    /// a run that has them keeps its own.
+    fn put_run_sources(&self, run_id: i64, files: &[(String, String)]) -> Result<(), StoreError>;
+    /// The files a run's plan was compiled from, the workflow first; empty for a run
+    /// created before they were kept.
+    fn run_sources(&self, run_id: i64) -> Result<Vec<(String, String)>, StoreError>;
+    /// Publishes a run's clock (at each start of its orchestrator).
+    fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError>;
+    /// The running runs whose clock is published: those a worker may claim from.
+    fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError>;
+    /// The newest migration applied to the store.
+    fn schema_version(&self) -> Result<i64, StoreError>;
+}
+
+dialects! {
     pub async fn register_worker(
         &self,
         info: &WorkerInfo,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.register_worker(info, at).await,
-            Store::Postgres(s) => s.register_worker(info, at).await,
-        }
+        let _gate = self.write_gate().await;
+        sqlx::query(sql!("workers_register"))
+            .bind(&info.name)
+            .bind(&info.host)
+            .bind(info.pid)
+            .bind(&info.version)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
-    /// A worker's heartbeat (wall clock `at`): its state and jobs run so far.
     pub async fn beat_worker(
         &self,
         name: &str,
@@ -141,266 +172,110 @@ impl Store {
         state: &WorkerState,
         jobs_done: i64,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.beat_worker(name, at, state, jobs_done).await,
-            Store::Postgres(s) => s.beat_worker(name, at, state, jobs_done).await,
-        }
+        let (run, job, attempt) = match state {
+            WorkerState::Running { run, job, attempt } => {
+                (Some(*run), Some(job.as_str()), Some(*attempt))
+            }
+            _ => (None, None, None),
+        };
+        let _gate = self.write_gate().await;
+        sqlx::query(sql!("workers_beat"))
+            .bind(name)
+            .bind(at)
+            .bind(state.label())
+            .bind(run)
+            .bind(job)
+            .bind(attempt)
+            .bind(jobs_done)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
-    /// Every registered worker, by name.
     pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.list_workers().await,
-            Store::Postgres(s) => s.list_workers().await,
-        }
+        let rows = sqlx::query(sql!("workers_list"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WorkerRow {
+                    name: row.try_get(0)?,
+                    host: row.try_get(1)?,
+                    pid: row.try_get(2)?,
+                    version: row.try_get(3)?,
+                    started_at: row.try_get(4)?,
+                    heartbeat_at: row.try_get(5)?,
+                    state: row.try_get(6)?,
+                    run_id: row.try_get(7)?,
+                    job_id: row.try_get(8)?,
+                    attempt: row.try_get(9)?,
+                    jobs_done: row.try_get(10)?,
+                })
+            })
+            .collect()
     }
 
-    /// Keeps the files a run's plan was compiled from (path, text), the workflow first;
-    /// a run that has them keeps its own.
     pub async fn put_run_sources(
         &self,
         run_id: i64,
         files: &[(String, String)],
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.put_run_sources(run_id, files).await,
-            Store::Postgres(s) => s.put_run_sources(run_id, files).await,
-        }
-    }
-
-    /// The files a run's plan was compiled from, the workflow first; empty for a run
-    /// created before they were kept.
-    pub async fn run_sources(&self, run_id: i64) -> Result<Vec<(String, String)>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.run_sources(run_id).await,
-            Store::Postgres(s) => s.run_sources(run_id).await,
-        }
-    }
-
-    /// Publishes a run's clock (at each start of its orchestrator).
-    pub async fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.set_run_clock(clock).await,
-            Store::Postgres(s) => s.set_run_clock(clock).await,
-        }
-    }
-
-    /// The running runs whose clock is published: those a worker may claim from.
-    pub async fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.open_run_clocks().await,
-            Store::Postgres(s) => s.open_run_clocks().await,
-        }
-    }
-
-    /// The newest migration applied to the store.
-    pub async fn schema_version(&self) -> Result<i64, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.schema_version().await,
-            Store::Postgres(s) => s.schema_version().await,
-        }
-    }
-
-    /// The newest migration this build knows.
-    pub fn built_schema_version(&self) -> i64 {
-        match self {
-            Store::Sqlite(_) => SqliteStore::built_schema_version(),
-            Store::Postgres(_) => PgStore::built_schema_version(),
-        }
-    }
-}
-
-impl SqliteStore {
-    pub fn built_schema_version() -> i64 {
-        sqlx::migrate!("../../migrations/sqlite")
-            .iter()
-            .map(|m| m.version)
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-impl PgStore {
-    pub fn built_schema_version() -> i64 {
-        sqlx::migrate!("../../migrations/postgres")
-            .iter()
-            .map(|m| m.version)
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-macro_rules! fleet_impl {
-    ($name:ident, $dialect:literal, $begin:literal) => {
-        impl $name {
-            pub async fn register_worker(
-                &self,
-                info: &WorkerInfo,
-                at: DateTime<Utc>,
-            ) -> Result<(), StoreError> {
-                let _gate = self.write_gate().await;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/workers_register.sql"
-                )))
-                .bind(&info.name)
-                .bind(&info.host)
-                .bind(info.pid)
-                .bind(&info.version)
-                .bind(at)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            pub async fn beat_worker(
-                &self,
-                name: &str,
-                at: DateTime<Utc>,
-                state: &WorkerState,
-                jobs_done: i64,
-            ) -> Result<(), StoreError> {
-                let (run, job, attempt) = match state {
-                    WorkerState::Running { run, job, attempt } => {
-                        (Some(*run), Some(job.as_str()), Some(*attempt))
-                    }
-                    _ => (None, None, None),
-                };
-                let _gate = self.write_gate().await;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/workers_beat.sql"
-                )))
-                .bind(name)
-                .bind(at)
-                .bind(state.label())
-                .bind(run)
-                .bind(job)
-                .bind(attempt)
-                .bind(jobs_done)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            pub async fn list_workers(&self) -> Result<Vec<WorkerRow>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/workers_list.sql"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(WorkerRow {
-                            name: row.try_get(0)?,
-                            host: row.try_get(1)?,
-                            pid: row.try_get(2)?,
-                            version: row.try_get(3)?,
-                            started_at: row.try_get(4)?,
-                            heartbeat_at: row.try_get(5)?,
-                            state: row.try_get(6)?,
-                            run_id: row.try_get(7)?,
-                            job_id: row.try_get(8)?,
-                            attempt: row.try_get(9)?,
-                            jobs_done: row.try_get(10)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn put_run_sources(
-                &self,
-                run_id: i64,
-                files: &[(String, String)],
-            ) -> Result<(), StoreError> {
-                let _gate = self.write_gate().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                for (seq, (path, text)) in files.iter().enumerate() {
-                    sqlx::query(include_str!(concat!(
-                        "../sql/",
-                        $dialect,
-                        "/run_sources_put.sql"
-                    )))
-                    .bind(run_id)
-                    .bind(seq as i64)
-                    .bind(path)
-                    .bind(text)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            pub async fn run_sources(
-                &self,
-                run_id: i64,
-            ) -> Result<Vec<(String, String)>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/run_sources_load.sql"
-                )))
+        let _gate = self.write_gate().await;
+        let mut tx = self.begin().await?;
+        for (seq, (path, text)) in files.iter().enumerate() {
+            sqlx::query(sql!("run_sources_put"))
                 .bind(run_id)
-                .fetch_all(&self.pool)
+                .bind(seq as i64)
+                .bind(path)
+                .bind(text)
+                .execute(&mut *tx)
                 .await?;
-                rows.iter()
-                    .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-                    .collect()
-            }
-
-            pub async fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError> {
-                let _gate = self.write_gate().await;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/run_clocks_set.sql"
-                )))
-                .bind(clock.run_id)
-                .bind(clock.origin)
-                .bind(clock.wall_start)
-                .bind(clock.speed)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            pub async fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/run_clocks_open.sql"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(RunClock {
-                            run_id: row.try_get(0)?,
-                            origin: row.try_get(1)?,
-                            wall_start: row.try_get(2)?,
-                            speed: row.try_get(3)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn schema_version(&self) -> Result<i64, StoreError> {
-                Ok(sqlx::query_scalar(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/schema_version.sql"
-                )))
-                .fetch_one(&self.pool)
-                .await?)
-            }
         }
-    };
-}
+        tx.commit().await?;
+        Ok(())
+    }
 
-fleet_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
-fleet_impl!(PgStore, "postgres", "BEGIN");
+    pub async fn run_sources(&self, run_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(sql!("run_sources_load"))
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    pub async fn set_run_clock(&self, clock: &RunClock) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
+        sqlx::query(sql!("run_clocks_set"))
+            .bind(clock.run_id)
+            .bind(clock.origin)
+            .bind(clock.wall_start)
+            .bind(clock.speed)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn open_run_clocks(&self) -> Result<Vec<RunClock>, StoreError> {
+        let rows = sqlx::query(sql!("run_clocks_open"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RunClock {
+                    run_id: row.try_get(0)?,
+                    origin: row.try_get(1)?,
+                    wall_start: row.try_get(2)?,
+                    speed: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql!("schema_version"))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

@@ -9,14 +9,14 @@
 //! the caller's rule; the store records who did, as what, and refuses what can never be
 //! approved (a `pass` needs no approval, a `fail` cannot have one).
 //!
-//! Same pattern as `ui.rs`: one body per dialect, the SQL in `sql/<dialect>/impact_*`.
+//! Statements: `sql/<dialect>/impact_*.sql`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 
 /// The verdicts a test can come back with.
@@ -72,7 +72,7 @@ pub struct ImpactTestRecord {
     pub approval: Option<ImpactApproval>,
 }
 
-/// What [`Store::approve_impact_test`] did.
+/// What [`Store::approve_impact_test`](crate::Store::approve_impact_test) did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ApproveOutcome {
@@ -118,9 +118,61 @@ pub struct ImpactOverrideRecord {
     pub at: DateTime<Utc>,
 }
 
-impl Store {
+delegate! {
     /// Records an impact test (one INSERT); its id. A verdict other than `pass`, `review` or
     /// `fail` is refused ([`StoreError::Invalid`]) and nothing is written.
+    fn record_impact_test(&self, t: &NewImpactTest) -> Result<i64, StoreError>;
+    /// One impact test with its approval, if there is such a test.
+    fn impact_test(&self, id: i64) -> Result<Option<ImpactTestRecord>, StoreError>;
+    /// A cycle's impact tests with their approvals, newest first (by `created_at`, then id).
+    fn impact_tests(&self, cycle: &str) -> Result<Vec<ImpactTestRecord>, StoreError>;
+    /// Approves a `review` test, once: the approval is written only if the test exists, came
+    /// back `review` and has none yet, in one statement guarded by the table's one approval
+    /// per test, so of two approvers racing exactly one is [`ApproveOutcome::Approved`] and
+    /// the other is told who was first. A blank note is refused ([`StoreError::Invalid`]).
+    fn approve_impact_test(
+        &self,
+        id: i64,
+        approval: &ImpactApproval,
+    ) -> Result<ApproveOutcome, StoreError>;
+    /// Records an operator's override of the gate; its id. A blank reason is refused
+    /// ([`StoreError::Invalid`]) and nothing is written.
+    fn record_impact_override(&self, o: &NewImpactOverride) -> Result<i64, StoreError>;
+    /// A cycle's overrides, oldest first (an audit trail, like the UI's).
+    fn impact_overrides(&self, cycle: &str) -> Result<Vec<ImpactOverrideRecord>, StoreError>;
+}
+
+dialects! {
+    /// A row of `impact_load_test.sql` / `impact_list_tests.sql`: the test, then its
+    /// approval's columns (NULL without one).
+    fn impact_test_from(row: &<Db as sqlx::Database>::Row) -> Result<ImpactTestRecord, StoreError> {
+        let volumes: String = row.try_get(9)?;
+        let approver: Option<String> = row.try_get(11)?;
+        let approval = match approver {
+            Some(approver) => Some(ImpactApproval {
+                approver,
+                role: row.try_get(12)?,
+                note: row.try_get(13)?,
+                at: row.try_get(14)?,
+            }),
+            None => None,
+        };
+        Ok(ImpactTestRecord {
+            id: row.try_get(0)?,
+            cycle: row.try_get(1)?,
+            business_date: row.try_get(2)?,
+            created_at: row.try_get(3)?,
+            verdict: row.try_get(4)?,
+            workflow_sha256: row.try_get(5)?,
+            sample_sha256: row.try_get(6)?,
+            thresholds_sha256: row.try_get(7)?,
+            binary_version: row.try_get(8)?,
+            volumes: serde_json::from_str(&volumes)?,
+            report: row.try_get(10)?,
+            approval,
+        })
+    }
+
     pub async fn record_impact_test(&self, t: &NewImpactTest) -> Result<i64, StoreError> {
         if !VERDICTS.contains(&t.verdict.as_str()) {
             return Err(StoreError::Invalid(format!(
@@ -128,32 +180,39 @@ impl Store {
                 t.verdict
             )));
         }
-        match self {
-            Store::Sqlite(s) => s.record_impact_test(t).await,
-            Store::Postgres(s) => s.record_impact_test(t).await,
-        }
+        let _gate = self.write_gate().await;
+        let row = sqlx::query(sql!("impact_insert_test"))
+            .bind(&t.cycle)
+            .bind(&t.business_date)
+            .bind(t.created_at)
+            .bind(&t.verdict)
+            .bind(&t.workflow_sha256)
+            .bind(&t.sample_sha256)
+            .bind(&t.thresholds_sha256)
+            .bind(&t.binary_version)
+            .bind(serde_json::to_string(&t.volumes)?)
+            .bind(&t.report)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
-    /// One impact test with its approval, if there is such a test.
     pub async fn impact_test(&self, id: i64) -> Result<Option<ImpactTestRecord>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.impact_test(id).await,
-            Store::Postgres(s) => s.impact_test(id).await,
-        }
+        let row = sqlx::query(sql!("impact_load_test"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::impact_test_from).transpose()
     }
 
-    /// A cycle's impact tests with their approvals, newest first (by `created_at`, then id).
     pub async fn impact_tests(&self, cycle: &str) -> Result<Vec<ImpactTestRecord>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.impact_tests(cycle).await,
-            Store::Postgres(s) => s.impact_tests(cycle).await,
-        }
+        let rows = sqlx::query(sql!("impact_list_tests"))
+            .bind(cycle)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::impact_test_from).collect()
     }
 
-    /// Approves a `review` test, once: the approval is written only if the test exists, came
-    /// back `review` and has none yet, in one statement guarded by the table's one approval
-    /// per test, so of two approvers racing exactly one is [`ApproveOutcome::Approved`] and
-    /// the other is told who was first. A blank note is refused ([`StoreError::Invalid`]).
     pub async fn approve_impact_test(
         &self,
         id: i64,
@@ -164,227 +223,83 @@ impl Store {
                 "approving an impact test needs a note".to_string(),
             ));
         }
-        match self {
-            Store::Sqlite(s) => s.approve_impact_test(id, approval).await,
-            Store::Postgres(s) => s.approve_impact_test(id, approval).await,
+        let _gate = self.write_gate().await;
+        // The reason a refusal gives is read in the same transaction as the refused
+        // insert; the insert alone is what makes the approval once-only.
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(sql!("impact_approve"))
+            .bind(id)
+            .bind(&approval.approver)
+            .bind(&approval.role)
+            .bind(&approval.note)
+            .bind(approval.at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if inserted.is_some() {
+            tx.commit().await?;
+            return Ok(ApproveOutcome::Approved);
         }
+        let state = sqlx::query(sql!("impact_approval_state"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(state) = state else {
+            return Ok(ApproveOutcome::NoSuchTest);
+        };
+        let approver: Option<String> = state.try_get(1)?;
+        Ok(match approver {
+            Some(by) => ApproveOutcome::AlreadyApproved {
+                by,
+                at: state.try_get(2)?,
+            },
+            None => ApproveOutcome::NotReview {
+                verdict: state.try_get(0)?,
+            },
+        })
     }
 
-    /// Records an operator's override of the gate; its id. A blank reason is refused
-    /// ([`StoreError::Invalid`]) and nothing is written.
     pub async fn record_impact_override(&self, o: &NewImpactOverride) -> Result<i64, StoreError> {
         if o.reason.trim().is_empty() {
             return Err(StoreError::Invalid(
                 "overriding the impact gate needs a reason".to_string(),
             ));
         }
-        match self {
-            Store::Sqlite(s) => s.record_impact_override(o).await,
-            Store::Postgres(s) => s.record_impact_override(o).await,
-        }
+        let _gate = self.write_gate().await;
+        let row = sqlx::query(sql!("impact_insert_override"))
+            .bind(&o.cycle)
+            .bind(&o.business_date)
+            .bind(o.run_id)
+            .bind(&o.actor)
+            .bind(&o.reason)
+            .bind(&o.detail)
+            .bind(o.at)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
-    /// A cycle's overrides, oldest first (an audit trail, like the UI's).
     pub async fn impact_overrides(
         &self,
         cycle: &str,
     ) -> Result<Vec<ImpactOverrideRecord>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.impact_overrides(cycle).await,
-            Store::Postgres(s) => s.impact_overrides(cycle).await,
-        }
-    }
-}
-
-macro_rules! impact_impl {
-    ($name:ident, $db:ty, $dialect:literal, $begin:literal) => {
-        impl $name {
-            /// A row of `impact_load_test.sql` / `impact_list_tests.sql`: the test, then its
-            /// approval's columns (NULL without one).
-            fn impact_test_from(
-                row: &<$db as sqlx::Database>::Row,
-            ) -> Result<ImpactTestRecord, StoreError> {
-                let volumes: String = row.try_get(9)?;
-                let approver: Option<String> = row.try_get(11)?;
-                let approval = match approver {
-                    Some(approver) => Some(ImpactApproval {
-                        approver,
-                        role: row.try_get(12)?,
-                        note: row.try_get(13)?,
-                        at: row.try_get(14)?,
-                    }),
-                    None => None,
-                };
-                Ok(ImpactTestRecord {
+        let rows = sqlx::query(sql!("impact_list_overrides"))
+            .bind(cycle)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ImpactOverrideRecord {
                     id: row.try_get(0)?,
                     cycle: row.try_get(1)?,
                     business_date: row.try_get(2)?,
-                    created_at: row.try_get(3)?,
-                    verdict: row.try_get(4)?,
-                    workflow_sha256: row.try_get(5)?,
-                    sample_sha256: row.try_get(6)?,
-                    thresholds_sha256: row.try_get(7)?,
-                    binary_version: row.try_get(8)?,
-                    volumes: serde_json::from_str(&volumes)?,
-                    report: row.try_get(10)?,
-                    approval,
+                    run_id: row.try_get(3)?,
+                    actor: row.try_get(4)?,
+                    reason: row.try_get(5)?,
+                    detail: row.try_get(6)?,
+                    at: row.try_get(7)?,
                 })
-            }
-
-            pub async fn record_impact_test(&self, t: &NewImpactTest) -> Result<i64, StoreError> {
-                let _gate = self.write_gate().await;
-                let row = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_insert_test.sql"
-                )))
-                .bind(&t.cycle)
-                .bind(&t.business_date)
-                .bind(t.created_at)
-                .bind(&t.verdict)
-                .bind(&t.workflow_sha256)
-                .bind(&t.sample_sha256)
-                .bind(&t.thresholds_sha256)
-                .bind(&t.binary_version)
-                .bind(serde_json::to_string(&t.volumes)?)
-                .bind(&t.report)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(row.try_get(0)?)
-            }
-
-            pub async fn impact_test(
-                &self,
-                id: i64,
-            ) -> Result<Option<ImpactTestRecord>, StoreError> {
-                let row = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_load_test.sql"
-                )))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-                row.as_ref().map(Self::impact_test_from).transpose()
-            }
-
-            pub async fn impact_tests(
-                &self,
-                cycle: &str,
-            ) -> Result<Vec<ImpactTestRecord>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_list_tests.sql"
-                )))
-                .bind(cycle)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter().map(Self::impact_test_from).collect()
-            }
-
-            pub async fn approve_impact_test(
-                &self,
-                id: i64,
-                approval: &ImpactApproval,
-            ) -> Result<ApproveOutcome, StoreError> {
-                let _gate = self.write_gate().await;
-                // The reason a refusal gives is read in the same transaction as the refused
-                // insert; the insert alone is what makes the approval once-only.
-                let mut tx = self.pool.begin_with($begin).await?;
-                let inserted = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_approve.sql"
-                )))
-                .bind(id)
-                .bind(&approval.approver)
-                .bind(&approval.role)
-                .bind(&approval.note)
-                .bind(approval.at)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if inserted.is_some() {
-                    tx.commit().await?;
-                    return Ok(ApproveOutcome::Approved);
-                }
-                let state = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_approval_state.sql"
-                )))
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                let Some(state) = state else {
-                    return Ok(ApproveOutcome::NoSuchTest);
-                };
-                let approver: Option<String> = state.try_get(1)?;
-                Ok(match approver {
-                    Some(by) => ApproveOutcome::AlreadyApproved {
-                        by,
-                        at: state.try_get(2)?,
-                    },
-                    None => ApproveOutcome::NotReview {
-                        verdict: state.try_get(0)?,
-                    },
-                })
-            }
-
-            pub async fn record_impact_override(
-                &self,
-                o: &NewImpactOverride,
-            ) -> Result<i64, StoreError> {
-                let _gate = self.write_gate().await;
-                let row = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_insert_override.sql"
-                )))
-                .bind(&o.cycle)
-                .bind(&o.business_date)
-                .bind(o.run_id)
-                .bind(&o.actor)
-                .bind(&o.reason)
-                .bind(&o.detail)
-                .bind(o.at)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(row.try_get(0)?)
-            }
-
-            pub async fn impact_overrides(
-                &self,
-                cycle: &str,
-            ) -> Result<Vec<ImpactOverrideRecord>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/impact_list_overrides.sql"
-                )))
-                .bind(cycle)
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(ImpactOverrideRecord {
-                            id: row.try_get(0)?,
-                            cycle: row.try_get(1)?,
-                            business_date: row.try_get(2)?,
-                            run_id: row.try_get(3)?,
-                            actor: row.try_get(4)?,
-                            reason: row.try_get(5)?,
-                            detail: row.try_get(6)?,
-                            at: row.try_get(7)?,
-                        })
-                    })
-                    .collect()
-            }
-        }
-    };
+            })
+            .collect()
+    }
 }
-
-// A write transaction takes SQLite's write lock up front (as in `backend.rs`).
-impact_impl!(SqliteStore, sqlx::Sqlite, "sqlite", "BEGIN IMMEDIATE");
-impact_impl!(PgStore, sqlx::Postgres, "postgres", "BEGIN");

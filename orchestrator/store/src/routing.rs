@@ -3,12 +3,12 @@
 //! statement each (a batch run's million decisions, a server's group commit of the
 //! requests that arrived together), read back by claim.
 //!
-//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/routing_*`.
+//! Statements: `sql/<dialect>/routing_*.sql`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 
 /// One routing decision. A claim that was not routed (a rule could not be evaluated) has no
@@ -44,65 +44,32 @@ pub struct RoutingDecisionCount {
 /// Decisions per INSERT statement.
 const BATCH: usize = 5_000;
 
-impl Store {
+delegate! {
     /// Appends `rows` to the audit in one transaction: all of them or none. Returns how many.
     /// The rows are taken as they come (a batch run's million decisions are never all in
     /// memory as rows).
-    pub async fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
+    fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
     where
-        I: IntoIterator<Item = RoutingDecisionRow>,
-    {
-        match self {
-            Store::Sqlite(s) => s.record_routing_decisions(rows).await,
-            Store::Postgres(s) => s.record_routing_decisions(rows).await,
-        }
-    }
-
+        I: IntoIterator<Item = RoutingDecisionRow>;
     /// Every decision recorded for a claim, oldest first.
-    pub async fn routing_decisions_for_claim(
+    fn routing_decisions_for_claim(
         &self,
         claim_id: u64,
-    ) -> Result<Vec<RoutingDecisionRow>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.routing_decisions_for_claim(claim_id).await,
-            Store::Postgres(s) => s.routing_decisions_for_claim(claim_id).await,
-        }
-    }
-
+    ) -> Result<Vec<RoutingDecisionRow>, StoreError>;
     /// How many bytes of journal `journal_id` are loaded (0: none yet).
-    pub async fn routing_journal_position(&self, journal_id: &str) -> Result<i64, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.routing_journal_position(journal_id).await,
-            Store::Postgres(s) => s.routing_journal_position(journal_id).await,
-        }
-    }
-
+    fn routing_journal_position(&self, journal_id: &str) -> Result<i64, StoreError>;
     /// Loads `rows`, journal `journal_id`'s bytes `from..to`, and moves its position to `to`,
     /// in one transaction, only if the position is still `from`. `false`: it was not (another
     /// loader got there first), and nothing was written.
-    pub async fn load_routing_journal(
+    fn load_routing_journal(
         &self,
         journal_id: &str,
         from: i64,
         to: i64,
         rows: &[RoutingDecisionRow],
-    ) -> Result<bool, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.load_routing_journal(journal_id, from, to, rows).await,
-            Store::Postgres(s) => s.load_routing_journal(journal_id, from, to, rows).await,
-        }
-    }
-
+    ) -> Result<bool, StoreError>;
     /// What was recorded after row `after` (0: everything).
-    pub async fn count_routing_decisions(
-        &self,
-        after: i64,
-    ) -> Result<RoutingDecisionCount, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.count_routing_decisions(after).await,
-            Store::Postgres(s) => s.count_routing_decisions(after).await,
-        }
-    }
+    fn count_routing_decisions(&self, after: i64) -> Result<RoutingDecisionCount, StoreError>;
 }
 
 /// One decision as the JSON array the insert statements read (`routing_insert.sql`), and
@@ -126,161 +93,132 @@ fn batch_json(rows: &[RoutingDecisionRow]) -> String {
     serde_json::Value::Array(rows.iter().map(decision_json).collect()).to_string()
 }
 
-macro_rules! routing_impl {
-    ($name:ident, $dialect:literal, $begin:literal) => {
-        impl $name {
-            pub async fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
-            where
-                I: IntoIterator<Item = RoutingDecisionRow>,
-            {
-                let mut rows = rows.into_iter();
-                let first: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
-                if first.is_empty() {
-                    return Ok(0);
-                }
-                let _gate = self.write_gate().await;
-                let insert = include_str!(concat!("../sql/", $dialect, "/routing_insert.sql"));
-                let mut next: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
-                if next.is_empty() {
-                    // One statement is atomic by itself: no transaction's round trips (the
-                    // online router's group commits are this).
-                    sqlx::query(insert)
-                        .bind(batch_json(&first))
-                        .execute(&self.pool)
-                        .await?;
-                    return Ok(first.len() as u64);
-                }
-                let mut tx = self.pool.begin_with($begin).await?;
-                let mut recorded = first.len() as u64;
-                sqlx::query(insert)
-                    .bind(batch_json(&first))
-                    .execute(&mut *tx)
-                    .await?;
-                while !next.is_empty() {
-                    sqlx::query(insert)
-                        .bind(batch_json(&next))
-                        .execute(&mut *tx)
-                        .await?;
-                    recorded += next.len() as u64;
-                    next = rows.by_ref().take(BATCH).collect();
-                }
-                tx.commit().await?;
-                Ok(recorded)
-            }
-
-            pub async fn routing_journal_position(
-                &self,
-                journal_id: &str,
-            ) -> Result<i64, StoreError> {
-                let at: Option<i64> = sqlx::query_scalar(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/routing_journal_position.sql"
-                )))
-                .bind(journal_id)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(at.unwrap_or(0))
-            }
-
-            pub async fn load_routing_journal(
-                &self,
-                journal_id: &str,
-                from: i64,
-                to: i64,
-                rows: &[RoutingDecisionRow],
-            ) -> Result<bool, StoreError> {
-                let _gate = self.write_gate().await;
-                let mut tx = self.pool.begin_with($begin).await?;
-                let at: Option<i64> = sqlx::query_scalar(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/routing_journal_position.sql"
-                )))
-                .bind(journal_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if at.unwrap_or(0) != from {
-                    return Ok(false);
-                }
-                let insert = include_str!(concat!("../sql/", $dialect, "/routing_insert.sql"));
-                for chunk in rows.chunks(BATCH) {
-                    sqlx::query(insert)
-                        .bind(batch_json(chunk))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/routing_journal_advance.sql"
-                )))
-                .bind(journal_id)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-
-            pub async fn routing_decisions_for_claim(
-                &self,
-                claim_id: u64,
-            ) -> Result<Vec<RoutingDecisionRow>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/routing_by_claim.sql"
-                )))
-                .bind(claim_id.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(RoutingDecisionRow {
-                            id: row.try_get(0)?,
-                            claim_id: {
-                                let text: String = row.try_get(1)?;
-                                text.parse().map_err(|_| {
-                                    StoreError::Invalid(format!(
-                                        "routing_decisions: claim id `{text}` is not a number"
-                                    ))
-                                })?
-                            },
-                            decided_at: row.try_get(2)?,
-                            channel: row.try_get(3)?,
-                            actor: row.try_get(4)?,
-                            rule_set_sha256: row.try_get(5)?,
-                            rule: row.try_get(6)?,
-                            stream: row.try_get(7)?,
-                            platform: row.try_get(8)?,
-                            error: row.try_get(9)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn count_routing_decisions(
-                &self,
-                after: i64,
-            ) -> Result<RoutingDecisionCount, StoreError> {
-                let row = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/routing_count.sql"
-                )))
-                .bind(after)
-                .fetch_one(&self.pool)
-                .await?;
-                Ok(RoutingDecisionCount {
-                    decisions: row.try_get(0)?,
-                    routed: row.try_get(1)?,
-                    last_id: row.try_get(2)?,
-                })
-            }
+dialects! {
+    pub async fn record_routing_decisions<I>(&self, rows: I) -> Result<u64, StoreError>
+    where
+        I: IntoIterator<Item = RoutingDecisionRow>,
+    {
+        let mut rows = rows.into_iter();
+        let first: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
+        if first.is_empty() {
+            return Ok(0);
         }
-    };
-}
+        let _gate = self.write_gate().await;
+        let mut next: Vec<RoutingDecisionRow> = rows.by_ref().take(BATCH).collect();
+        if next.is_empty() {
+            // One statement is atomic by itself: no transaction's round trips (the
+            // online router's group commits are this).
+            Self::insert_decisions(&self.pool, &first).await?;
+            return Ok(first.len() as u64);
+        }
+        let mut tx = self.begin().await?;
+        let mut recorded = first.len() as u64;
+        Self::insert_decisions(&mut *tx, &first).await?;
+        while !next.is_empty() {
+            Self::insert_decisions(&mut *tx, &next).await?;
+            recorded += next.len() as u64;
+            next = rows.by_ref().take(BATCH).collect();
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
 
-routing_impl!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
-routing_impl!(PgStore, "postgres", "BEGIN");
+    /// Inserts one batch of decisions, in one statement.
+    async fn insert_decisions<'c>(
+        exec: impl sqlx::Executor<'c, Database = Db>,
+        rows: &[RoutingDecisionRow],
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql!("routing_insert"))
+            .bind(batch_json(rows))
+            .execute(exec)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn routing_journal_position(&self, journal_id: &str) -> Result<i64, StoreError> {
+        Self::journal_position(&self.pool, journal_id).await
+    }
+
+    async fn journal_position<'c>(
+        exec: impl sqlx::Executor<'c, Database = Db>,
+        journal_id: &str,
+    ) -> Result<i64, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(sql!("routing_journal_position"))
+            .bind(journal_id)
+            .fetch_optional(exec)
+            .await?;
+        Ok(at.unwrap_or(0))
+    }
+
+    pub async fn load_routing_journal(
+        &self,
+        journal_id: &str,
+        from: i64,
+        to: i64,
+        rows: &[RoutingDecisionRow],
+    ) -> Result<bool, StoreError> {
+        let _gate = self.write_gate().await;
+        let mut tx = self.begin().await?;
+        if Self::journal_position(&mut *tx, journal_id).await? != from {
+            return Ok(false);
+        }
+        for chunk in rows.chunks(BATCH) {
+            Self::insert_decisions(&mut *tx, chunk).await?;
+        }
+        sqlx::query(sql!("routing_journal_advance"))
+            .bind(journal_id)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn routing_decisions_for_claim(
+        &self,
+        claim_id: u64,
+    ) -> Result<Vec<RoutingDecisionRow>, StoreError> {
+        let rows = sqlx::query(sql!("routing_by_claim"))
+            .bind(claim_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RoutingDecisionRow {
+                    id: row.try_get(0)?,
+                    claim_id: {
+                        let text: String = row.try_get(1)?;
+                        text.parse().map_err(|_| {
+                            StoreError::Invalid(format!(
+                                "routing_decisions: claim id `{text}` is not a number"
+                            ))
+                        })?
+                    },
+                    decided_at: row.try_get(2)?,
+                    channel: row.try_get(3)?,
+                    actor: row.try_get(4)?,
+                    rule_set_sha256: row.try_get(5)?,
+                    rule: row.try_get(6)?,
+                    stream: row.try_get(7)?,
+                    platform: row.try_get(8)?,
+                    error: row.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_routing_decisions(
+        &self,
+        after: i64,
+    ) -> Result<RoutingDecisionCount, StoreError> {
+        let row = sqlx::query(sql!("routing_count"))
+            .bind(after)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(RoutingDecisionCount {
+            decisions: row.try_get(0)?,
+            routed: row.try_get(1)?,
+            last_id: row.try_get(2)?,
+        })
+    }
+}

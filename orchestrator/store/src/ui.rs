@@ -3,12 +3,12 @@
 //! commands and acknowledgements are recorded where the engine reads them (`events`,
 //! `alert_acks`), with their actor.
 //!
-//! Same pattern as `backend.rs`: one body per dialect, the SQL in `sql/<dialect>/ui_*`.
+//! Statements: `sql/<dialect>/ui_*.sql`.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::backend::{PgStore, SqliteStore, Store};
+use crate::dialect::{delegate, dialects};
 use crate::error::StoreError;
 use crate::types::RunRecord;
 
@@ -27,133 +27,74 @@ pub struct UiAuditRow {
     pub detail: Option<String>,
 }
 
-impl Store {
+delegate! {
     /// Every run, newest first.
-    pub async fn list_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.list_runs().await,
-            Store::Postgres(s) => s.list_runs().await,
-        }
-    }
-
+    fn list_runs(&self) -> Result<Vec<RunRecord>, StoreError>;
     /// A fingerprint of every run's state (status, last event, last projection, last alert,
     /// acknowledgements, settled deliveries): it changes whenever a page would. Cheap: the
     /// web UI polls it to push live updates.
-    pub async fn run_versions(&self) -> Result<Vec<(i64, String)>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.run_versions().await,
-            Store::Postgres(s) => s.run_versions().await,
-        }
-    }
-
+    fn run_versions(&self) -> Result<Vec<(i64, String)>, StoreError>;
     /// Appends one entry to the UI's audit trail.
-    pub async fn record_ui_audit(&self, row: &UiAuditRow) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => s.record_ui_audit(row).await,
-            Store::Postgres(s) => s.record_ui_audit(row).await,
-        }
-    }
-
+    fn record_ui_audit(&self, row: &UiAuditRow) -> Result<(), StoreError>;
     /// The UI's audit trail, oldest first.
+    fn load_ui_audit(&self) -> Result<Vec<UiAuditRow>, StoreError>;
+}
+
+dialects! {
+    pub async fn list_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(sql!("ui_list_runs"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::run_from).collect()
+    }
+
+    pub async fn run_versions(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(sql!("ui_run_versions"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get(1)?;
+                let mut version = status;
+                for i in 2..7 {
+                    let n: i64 = row.try_get(i)?;
+                    version.push_str(&format!(":{n}"));
+                }
+                Ok((row.try_get(0)?, version))
+            })
+            .collect()
+    }
+
+    pub async fn record_ui_audit(&self, row: &UiAuditRow) -> Result<(), StoreError> {
+        let _gate = self.write_gate().await;
+        sqlx::query(sql!("ui_insert_audit"))
+            .bind(row.at)
+            .bind(&row.actor)
+            .bind(&row.action)
+            .bind(row.run_id)
+            .bind(&row.job_id)
+            .bind(&row.detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn load_ui_audit(&self) -> Result<Vec<UiAuditRow>, StoreError> {
-        match self {
-            Store::Sqlite(s) => s.load_ui_audit().await,
-            Store::Postgres(s) => s.load_ui_audit().await,
-        }
+        let rows = sqlx::query(sql!("ui_load_audit"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UiAuditRow {
+                    id: row.try_get(0)?,
+                    at: row.try_get(1)?,
+                    actor: row.try_get(2)?,
+                    action: row.try_get(3)?,
+                    run_id: row.try_get(4)?,
+                    job_id: row.try_get(5)?,
+                    detail: row.try_get(6)?,
+                })
+            })
+            .collect()
     }
 }
-
-macro_rules! ui_impl {
-    ($name:ident, $dialect:literal) => {
-        impl $name {
-            pub async fn list_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/ui_list_runs.sql"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(RunRecord {
-                            id: row.try_get(0)?,
-                            cycle: row.try_get(1)?,
-                            business_date: row.try_get(2)?,
-                            workflow_sha256: row.try_get(3)?,
-                            mode: row.try_get(4)?,
-                            options: row.try_get(5)?,
-                            status: row.try_get(6)?,
-                            created_at: row.try_get(7)?,
-                        })
-                    })
-                    .collect()
-            }
-
-            pub async fn run_versions(&self) -> Result<Vec<(i64, String)>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/ui_run_versions.sql"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        let status: String = row.try_get(1)?;
-                        let mut version = status;
-                        for i in 2..7 {
-                            let n: i64 = row.try_get(i)?;
-                            version.push_str(&format!(":{n}"));
-                        }
-                        Ok((row.try_get(0)?, version))
-                    })
-                    .collect()
-            }
-
-            pub async fn record_ui_audit(&self, row: &UiAuditRow) -> Result<(), StoreError> {
-                let _gate = self.write_gate().await;
-                sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/ui_insert_audit.sql"
-                )))
-                .bind(row.at)
-                .bind(&row.actor)
-                .bind(&row.action)
-                .bind(row.run_id)
-                .bind(&row.job_id)
-                .bind(&row.detail)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            pub async fn load_ui_audit(&self) -> Result<Vec<UiAuditRow>, StoreError> {
-                let rows = sqlx::query(include_str!(concat!(
-                    "../sql/",
-                    $dialect,
-                    "/ui_load_audit.sql"
-                )))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|row| {
-                        Ok(UiAuditRow {
-                            id: row.try_get(0)?,
-                            at: row.try_get(1)?,
-                            actor: row.try_get(2)?,
-                            action: row.try_get(3)?,
-                            run_id: row.try_get(4)?,
-                            job_id: row.try_get(5)?,
-                            detail: row.try_get(6)?,
-                        })
-                    })
-                    .collect()
-            }
-        }
-    };
-}
-
-ui_impl!(SqliteStore, "sqlite");
-ui_impl!(PgStore, "postgres");
