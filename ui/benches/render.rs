@@ -19,7 +19,7 @@ use warden_ui::fixture::month_end;
 use warden_ui::gantt::GanttFilter;
 use warden_ui::pages::Page;
 use warden_ui::snapshot::RunSnapshot;
-use warden_ui::views::{JOBS_PER_PAGE, detail_view};
+use warden_ui::views::detail::{JOBS_PER_PAGE, detail_view};
 
 fn snapshot(plan: &Arc<Plan>) -> RunSnapshot {
     warden_ui::fixture::snapshot(plan, 6, 1.2)

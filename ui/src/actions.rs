@@ -5,33 +5,14 @@
 //! rule and store record as `warden impact approve`), with every refusal in the UI's audit.
 
 use chrono::Utc;
-use warden_core::sched::{
-    Command, command_fits, command_name, command_needs_reason, reason_needed_because,
-};
+use warden_core::sched::{command_fits, command_needs_reason, reason_needed_because};
 use warden_store::{ApproveOutcome, ImpactApproval};
 
 use crate::auth::{Permission, Principal, Role};
 use crate::error::ApiError;
+use crate::params::parse_command;
 use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
-use crate::views::COMMANDS;
-
-pub fn parse_command(name: &str) -> Result<Command, ApiError> {
-    COMMANDS
-        .iter()
-        .copied()
-        .find(|&c| command_name(c) == name)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "`{name}` is not an operator action; use one of {}",
-                COMMANDS
-                    .iter()
-                    .map(|&c| command_name(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })
-}
 
 /// Queues `action` on `job_id`; returns what the operator is told.
 pub async fn job_command(
@@ -191,13 +172,13 @@ pub async fn approve_impact(
     };
     match state.store.approve_impact_test(id, &approval).await? {
         ApproveOutcome::Approved => {
-            crate::login::audit_ui(
-                state,
-                &user.name,
-                "impact_approve",
-                Some(format!("impact test #{id} approved (architect): {note}")),
-            )
-            .await;
+            state
+                .audit_ui(
+                    &user.name,
+                    "impact_approve",
+                    Some(format!("impact test #{id} approved (architect): {note}")),
+                )
+                .await;
             tracing::info!(test = id, actor = %user.name, "impact test approved from the web UI");
             Ok(format!(
                 "impact test #{id} approved by {} (architect): a run carrying its volume may start",
@@ -229,13 +210,13 @@ pub async fn audit_refused_approval(state: &AppState, who: &Principal, test: &st
     if let ApiError::Unauthorized(why) | ApiError::Forbidden(why) = e {
         // The path segment as given (not necessarily a number), cut short.
         let test: String = test.chars().take(24).collect();
-        crate::login::audit_ui(
-            state,
-            who.name(),
-            "impact_approve_refused",
-            Some(format!("impact test #{test}: {why}")),
-        )
-        .await;
+        state
+            .audit_ui(
+                who.name(),
+                "impact_approve_refused",
+                Some(format!("impact test #{test}: {why}")),
+            )
+            .await;
     }
 }
 

@@ -15,56 +15,36 @@ use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::gantt::GanttFilter;
 use crate::mask::Masking;
+use crate::params::{impact_id, run_id};
 use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
+use crate::views::alerts::alerts_view;
+use crate::views::audit::{AuditEntry, AuditFilter, audit_entries, filtered, given, ui_entry};
+use crate::views::detail::detail_view;
 use crate::views::impact::{self, ImpactListView};
-use crate::views::{self, AuditEntry, RunSummary};
-
-pub fn run_id(text: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::BadRequest(format!(
-            "`{text}` is not a run id (a number; GET /api/runs lists them)"
-        ))
-    })
-}
-
-/// A run that cannot be shown (no workflow for it): listed with why.
-#[derive(Debug, Serialize)]
-pub struct Unshowable {
-    pub id: i64,
-    pub cycle: String,
-    pub business_date: String,
-    pub status: String,
-    pub problem: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Overview {
-    pub runs: Vec<RunSummary>,
-    pub unshowable: Vec<Unshowable>,
-}
+use crate::views::job::job_view;
+use crate::views::overview::{Overview, overview_view};
+use crate::views::partitions::partitions_view;
 
 pub async fn overview(state: &AppState) -> Result<Overview, ApiError> {
-    let all = state.all_runs().await?;
-    Ok(Overview {
-        runs: all.shown.iter().map(views::run_summary).collect(),
-        unshowable: all
-            .unshowable
-            .into_iter()
-            .map(|(run, problem)| Unshowable {
-                id: run.id,
-                cycle: run.cycle,
-                business_date: run.business_date,
-                status: run.status,
-                problem,
-            })
-            .collect(),
-    })
+    Ok(overview_view(state.all_runs().await?))
 }
 
 pub async fn runs(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     who.require(Permission::Read)?;
     Ok(Json(overview(&state).await?).into_response())
+}
+
+/// A run's view for a reader: the permission, the run's snapshot, then `view` of it.
+async fn run_json<T: Serialize>(
+    state: &AppState,
+    who: &Principal,
+    run: &str,
+    view: impl FnOnce(&RunSnapshot) -> Result<T, ApiError>,
+) -> Result<Response, ApiError> {
+    who.require(Permission::Read)?;
+    let s = state.snapshot(run).await?;
+    Ok(Json(view(&s)?).into_response())
 }
 
 pub async fn detail(
@@ -73,9 +53,10 @@ pub async fn detail(
     Path(run): Path<String>,
     Query(filter): Query<GanttFilter>,
 ) -> Result<Response, ApiError> {
-    who.require(Permission::Read)?;
-    let s = state.snapshot(&run).await?;
-    Ok(Json(views::detail_view(&s, &filter, usize::MAX)).into_response())
+    run_json(&state, &who, &run, |s| {
+        Ok(detail_view(s, &filter, usize::MAX))
+    })
+    .await
 }
 
 pub async fn job(
@@ -83,11 +64,12 @@ pub async fn job(
     who: Principal,
     Path((run, job)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    who.require(Permission::Read)?;
-    let s = state.snapshot(&run).await?;
-    let j = actions::job_index(&s, &job)?;
-    let view = views::job_view(&s, j, state.data_dir.as_deref(), Masking::for_reader(&who));
-    Ok(Json(view).into_response())
+    run_json(&state, &who, &run, |s| {
+        let j = actions::job_index(s, &job)?;
+        let data_dir = state.data_dir.as_deref();
+        Ok(job_view(s, j, data_dir, Masking::for_reader(&who)))
+    })
+    .await
 }
 
 pub async fn partitions(
@@ -95,9 +77,10 @@ pub async fn partitions(
     who: Principal,
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
-    who.require(Permission::Read)?;
-    let s = state.snapshot(&run).await?;
-    Ok(Json(views::partitions_view(&s, state.data_dir.as_deref())).into_response())
+    run_json(&state, &who, &run, |s| {
+        Ok(partitions_view(s, state.data_dir.as_deref()))
+    })
+    .await
 }
 
 pub async fn alerts(
@@ -105,30 +88,10 @@ pub async fn alerts(
     who: Principal,
     Path(run): Path<String>,
 ) -> Result<Response, ApiError> {
-    who.require(Permission::Read)?;
-    let s = state.snapshot(&run).await?;
-    Ok(Json(views::alerts_view(&s, Masking::for_reader(&who), false)).into_response())
-}
-
-/// What the audit log is filtered by (all optional).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct AuditFilter {
-    #[serde(default)]
-    pub run: Option<String>,
-    #[serde(default)]
-    pub job: Option<String>,
-    #[serde(default)]
-    pub actor: Option<String>,
-    #[serde(default)]
-    pub action: Option<String>,
-    /// `1`: include the escalation ladder's decisions (left out by default: they are many,
-    /// and the alerts page has them per incident). Filtering by an action includes them.
-    #[serde(default)]
-    pub ladder: Option<String>,
-}
-
-fn given(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    run_json(&state, &who, &run, |s| {
+        Ok(alerts_view(s, Masking::for_reader(&who), false))
+    })
+    .await
 }
 
 /// Every run's audit trail and the UI's own, filtered, in time order; free text as
@@ -149,34 +112,15 @@ pub async fn audit_log(
         None => state.all_runs().await?.shown,
     };
     for s in &runs {
-        out.extend(views::audit_entries(s, masking));
+        out.extend(audit_entries(s, masking));
     }
     for row in state.store.load_ui_audit().await? {
         if only_run.is_some() && row.run_id != only_run {
             continue;
         }
-        out.push(AuditEntry {
-            at: row.at.format("%a %Y-%m-%d %H:%M UTC").to_string(),
-            at_utc: row.at,
-            run: row.run_id,
-            job: row.job_id,
-            actor: row.actor,
-            action: row.action,
-            detail: masking.text(row.detail.as_deref().unwrap_or_default()),
-            source: "ui".into(),
-        });
+        out.push(ui_entry(row, masking));
     }
-    let ladder =
-        given(&f.ladder).is_some_and(|v| v == "1" || v == "true") || given(&f.action).is_some();
-    out.retain(|e| {
-        (ladder || e.source != "ladder")
-            && given(&f.job).is_none_or(|j| e.job.as_deref() == Some(j))
-            && given(&f.actor).is_none_or(|a| e.actor == a)
-            && given(&f.action).is_none_or(|a| e.action == a)
-    });
-    // Newest first: what just happened is what a reader looks for.
-    out.sort_by_key(|e| std::cmp::Reverse(e.at_utc));
-    Ok(out)
+    Ok(filtered(out, f))
 }
 
 pub async fn audit(
@@ -283,14 +227,6 @@ pub async fn acknowledge_all(
     )
     .await?;
     Ok(Json(Accepted { message }).into_response())
-}
-
-pub fn impact_id(text: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::BadRequest(format!(
-            "`{text}` is not an impact test id (a number; GET /api/impact lists them)"
-        ))
-    })
 }
 
 /// Every stored impact test of the cycles the server knows (its workflows', its pinned

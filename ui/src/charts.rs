@@ -6,7 +6,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::views::signed;
+use crate::format::signed;
 
 /// The margin over the night: a line, with the zero line when the margin crosses it.
 /// Empty below two points.

@@ -60,7 +60,7 @@ mod tests {
     use super::*;
     use crate::gantt::GanttFilter;
     use crate::pages::Page;
-    use crate::views::detail_view;
+    use crate::views::detail::{JOBS_PER_PAGE, detail_view};
 
     fn plan() -> Arc<Plan> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -72,7 +72,7 @@ mod tests {
         let plan = plan();
         assert_eq!(plan.jobs.len(), 757);
         let s = snapshot(&plan, 6, 1.2);
-        let view = detail_view(&s, &GanttFilter::default(), crate::views::JOBS_PER_PAGE);
+        let view = detail_view(&s, &GanttFilter::default(), JOBS_PER_PAGE);
         assert!(view.gantt.rows <= 80, "{} rows", view.gantt.rows);
         let open: Vec<&str> = view
             .gantt
@@ -104,11 +104,11 @@ mod tests {
                 expand: Some("all".into()),
                 ..GanttFilter::default()
             },
-            crate::views::JOBS_PER_PAGE,
+            JOBS_PER_PAGE,
         );
         assert_eq!(all.gantt.rows, 757);
         // The jobs table shows a page, and says how many match.
-        assert_eq!(view.jobs.len(), crate::views::JOBS_PER_PAGE);
+        assert_eq!(view.jobs.len(), JOBS_PER_PAGE);
         assert_eq!(view.jobs_table.matching, 757);
         let templates = crate::assets::templates().expect("templates");
         let html = templates
@@ -127,7 +127,7 @@ mod tests {
         let templates = crate::assets::templates().expect("templates");
         let page = |elapsed: TimeDelta| {
             let s = snapshot_at(&plan, elapsed, 2.0);
-            let view = detail_view(&s, &GanttFilter::default(), crate::views::JOBS_PER_PAGE);
+            let view = detail_view(&s, &GanttFilter::default(), JOBS_PER_PAGE);
             templates
                 .render("detail", &Page::local("month-end", Some(1), view))
                 .expect("renders")
@@ -199,7 +199,7 @@ mod tests {
                 sort: Some("job".into()),
                 ..GanttFilter::default()
             },
-            crate::views::JOBS_PER_PAGE,
+            JOBS_PER_PAGE,
         );
         assert!(view.jobs_table.matching > 0);
         assert!(

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use warden_core::plan::Plan;
 use warden_deadlines::Phase;
 
+use crate::format::{local, signed};
 use crate::snapshot::RunSnapshot;
-use crate::views::{local, signed};
 
 /// What the cycle page shows: the Gantt's filters, lanes and zoom, and the jobs table's
 /// search, order and page (all in its query, so a view is a link).

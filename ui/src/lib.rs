@@ -3,10 +3,12 @@
 //!
 //! - Pages (`pages.rs`): cycles overview, cycle detail with a server-side SVG Gantt
 //!   (`gantt.rs`), job detail, partitions, alerts, audit log. Handlebars templates in strict
-//!   mode over typed view models (`views.rs`); templates, CSS and the little JavaScript for
-//!   live updates are embedded in the binary (`assets.rs`).
+//!   mode over typed view models (`views/`, one module per page; times, margins and states
+//!   worded by `format.rs`; log tails and checkpoints read by `run_files.rs`); templates, CSS
+//!   and the little JavaScript for live updates are embedded in the binary (`assets.rs`).
 //! - The JSON API (`api.rs`) returns the same view models, takes the operator actions
-//!   (`actions.rs`), and documents itself at `/api/openapi.json` (`openapi.rs`).
+//!   (`actions.rs`), and documents itself at `/api/openapi.json` (`openapi.rs`). What a
+//!   path names (a run, an impact test, a command) is read by `params.rs` for both.
 //! - Live updates over server-sent events (`sse.rs`): one poll of the store's run
 //!   fingerprints feeds every client; a page asks for only its regions that changed
 //!   (`live.rs`) and patches them in place. Prometheus metrics at `/metrics` (`metrics.rs`).
@@ -29,6 +31,7 @@ pub mod charts;
 mod cookies;
 pub mod error;
 pub mod fixture;
+pub mod format;
 pub mod gantt;
 pub mod live;
 pub mod live_diff;
@@ -37,9 +40,11 @@ pub mod mask;
 mod metrics;
 pub mod openapi;
 pub mod pages;
+mod params;
 mod routing;
 pub mod routing_audit;
 pub mod routing_journal;
+pub mod run_files;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;

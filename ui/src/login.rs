@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use warden_store::UiAuditRow;
 
 use crate::auth::{Principal, SESSION_COOKIE, Via};
 use crate::cookies;
@@ -98,22 +97,6 @@ pub struct LoginForm {
     csrf: Option<String>,
 }
 
-/// Records one entry of the UI's own audit trail (a failure to write it is logged).
-pub(crate) async fn audit_ui(state: &AppState, actor: &str, action: &str, detail: Option<String>) {
-    let row = UiAuditRow {
-        id: 0,
-        at: Utc::now(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        run_id: None,
-        job_id: None,
-        detail,
-    };
-    if let Err(e) = state.store.record_ui_audit(&row).await {
-        tracing::error!(%e, action, "could not record a UI audit entry");
-    }
-}
-
 /// `POST /login`: 403 unless the form is genuine (whatever the token), 401 for an unknown
 /// token, else a session cookie and off to the overview.
 pub async fn login(
@@ -128,7 +111,9 @@ pub async fn login(
     let f = f.map(|Form(f)| f).unwrap_or_default();
     // A refusal is audited (never with the token) and shows a fresh form with why.
     let refuse = async |status: StatusCode, action: &str, detail: &str, why: &str| {
-        audit_ui(&state, "anonymous", action, Some(detail.into())).await;
+        state
+            .audit_ui("anonymous", action, Some(detail.into()))
+            .await;
         login_page(&state, &who, &headers, status, Some(why.into()))
     };
     if !login_form_is_genuine(&state, &headers, f.csrf.as_deref()) {
@@ -149,13 +134,9 @@ pub async fn login(
         )
         .await;
     };
-    audit_ui(
-        &state,
-        &user.name,
-        "login",
-        Some("signed in with a token".into()),
-    )
-    .await;
+    state
+        .audit_ui(&user.name, "login", Some("signed in with a token".into()))
+        .await;
     let id = state.sessions.open(user.clone(), Utc::now());
     let mut response = Redirect::to("/").into_response();
     let secure = state.secure_cookies;
@@ -190,7 +171,7 @@ pub async fn logout(
         } = &who
         {
             state.sessions.close(id);
-            audit_ui(&state, &user.name, "logout", None).await;
+            state.audit_ui(&user.name, "logout", None).await;
         }
         let mut response = Redirect::to("/login").into_response();
         cookies::append(

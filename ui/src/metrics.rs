@@ -12,10 +12,12 @@ use warden_core::sched::JobStatus;
 
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
+use crate::format::state_word;
 use crate::snapshot::RunSnapshot;
 use crate::sse_clients::SseClients;
 use crate::state::AppState;
-use crate::views::{self, state_word};
+use crate::views::overview::{DeadlineCard, deadline_cards};
+use crate::views::partitions::partitions_view;
 
 /// A label value, escaped as the format requires.
 pub(crate) fn label(v: &str) -> String {
@@ -63,8 +65,7 @@ pub fn render_sse_clients(clients: &SseClients) -> String {
 pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> String {
     let mut out = String::new();
     // Each run's deadline cards, built once for the three deadline families.
-    let cards: Vec<Vec<views::DeadlineCard>> =
-        snapshots.iter().map(views::deadline_cards).collect();
+    let cards: Vec<Vec<DeadlineCard>> = snapshots.iter().map(deadline_cards).collect();
     let head = |out: &mut String, name: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
     };
@@ -161,7 +162,7 @@ pub fn render(snapshots: &[RunSnapshot], data_dir: Option<&std::path::Path>) -> 
     );
     let mut rates = String::new();
     for s in snapshots {
-        for g in views::partitions_view(s, data_dir).groups {
+        for g in partitions_view(s, data_dir).groups {
             for p in g.partitions {
                 let labels = format!(
                     "cycle=\"{}\",date=\"{}\",job=\"{}\"",

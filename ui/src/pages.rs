@@ -15,17 +15,23 @@ use serde::{Deserialize, Serialize};
 
 use crate::actions;
 use crate::api::{
-    AuditFilter, audit_log, impact_id, impact_list as load_impact_list, load_impact_test,
-    overview as load_overview, run_id,
+    audit_log, impact_list as load_impact_list, load_impact_test, overview as load_overview,
 };
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, CHALLENGE};
 use crate::gantt::GanttFilter;
 use crate::mask::Masking;
+use crate::params::{impact_id, parse_command, run_id};
+use crate::snapshot::RunSnapshot;
 use crate::state::AppState;
-use crate::views;
+use crate::views::alerts::alerts_view;
+use crate::views::audit::{AuditFilter, AuditView};
 use crate::views::confirm::{ConfirmQuery, WhatifQuery, confirm_view, whatif_view};
+use crate::views::detail::{JOBS_PER_PAGE, detail_view};
 use crate::views::impact::{impact_view, who_may_approve};
+use crate::views::job::job_view;
+use crate::views::overview::{alarm, titled};
+use crate::views::partitions::partitions_view;
 
 /// What the layout needs, around a page's own view.
 #[derive(Debug, Serialize)]
@@ -202,6 +208,34 @@ pub(crate) fn or_form_error(
     r.unwrap_or_else(|e| error_page(state, who, e))
 }
 
+/// A run's page for a reader: the permission, the run's snapshot, then `view` of it (its
+/// title and view model) rendered into `template`.
+async fn run_page<T: Serialize>(
+    state: &AppState,
+    who: &Principal,
+    run: &str,
+    template: &str,
+    notice: Option<String>,
+    view: impl FnOnce(&RunSnapshot) -> Result<(String, T), ApiError>,
+) -> Response {
+    let r = async {
+        who.require(Permission::Read)?;
+        let s = state.snapshot(run).await?;
+        let (title, view) = view(&s)?;
+        Ok(page(
+            state,
+            who,
+            template,
+            title,
+            Some(s.run.id),
+            notice,
+            view,
+        ))
+    }
+    .await;
+    or_error(state, who, r)
+}
+
 pub async fn overview(
     State(state): State<AppState>,
     who: Principal,
@@ -210,8 +244,8 @@ pub async fn overview(
     let r = async {
         who.require(Permission::Read)?;
         let view = load_overview(&state).await?;
-        let title = views::titled(
-            views::alarm(view.runs.iter().flat_map(|r| &r.deadlines)),
+        let title = titled(
+            alarm(view.runs.iter().flat_map(|r| &r.deadlines)),
             "Cycles".into(),
         );
         Ok(page(&state, &who, "overview", title, None, n.notice, view))
@@ -226,26 +260,15 @@ pub async fn detail(
     Path(run): Path<String>,
     Query(filter): Query<GanttFilter>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let view = views::detail_view(&s, &filter, views::JOBS_PER_PAGE);
-        let title = views::titled(
-            views::alarm(&view.run.deadlines),
+    run_page(&state, &who, &run, "detail", None, |s| {
+        let view = detail_view(s, &filter, JOBS_PER_PAGE);
+        let title = titled(
+            alarm(&view.run.deadlines),
             format!("{} {}", s.run.cycle, s.run.business_date),
         );
-        Ok(page(
-            &state,
-            &who,
-            "detail",
-            title,
-            Some(s.run.id),
-            None,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
+        Ok((title, view))
+    })
+    .await
 }
 
 pub async fn job(
@@ -254,23 +277,13 @@ pub async fn job(
     Path((run, job)): Path<(String, String)>,
     Query(n): Query<Notice>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let j = actions::job_index(&s, &job)?;
-        let view = views::job_view(&s, j, state.data_dir.as_deref(), Masking::for_reader(&who));
-        Ok(page(
-            &state,
-            &who,
-            "job",
-            job.clone(),
-            Some(s.run.id),
-            n.notice,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
+    run_page(&state, &who, &run, "job", n.notice, |s| {
+        let j = actions::job_index(s, &job)?;
+        let data_dir = state.data_dir.as_deref();
+        let view = job_view(s, j, data_dir, Masking::for_reader(&who));
+        Ok((job.clone(), view))
+    })
+    .await
 }
 
 pub async fn partitions(
@@ -278,22 +291,11 @@ pub async fn partitions(
     who: Principal,
     Path(run): Path<String>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let view = views::partitions_view(&s, state.data_dir.as_deref());
-        Ok(page(
-            &state,
-            &who,
-            "partitions",
-            "Partitions".into(),
-            Some(s.run.id),
-            None,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
+    run_page(&state, &who, &run, "partitions", None, |s| {
+        let view = partitions_view(s, state.data_dir.as_deref());
+        Ok(("Partitions".into(), view))
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -310,33 +312,16 @@ pub async fn alerts(
     Query(n): Query<Notice>,
     Query(q): Query<AlertsQuery>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let only = q
-            .unacknowledged
-            .as_deref()
-            .is_some_and(|v| v == "1" || v == "true");
-        let view = views::alerts_view(&s, Masking::for_reader(&who), only);
-        let title = views::titled(views::alarm(&view.run.deadlines), "Alerts".into());
-        Ok(page(
-            &state,
-            &who,
-            "alerts",
-            title,
-            Some(s.run.id),
-            n.notice,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
-}
-
-#[derive(Debug, Serialize)]
-struct AuditView {
-    filter: AuditFilter,
-    entries: Vec<views::AuditEntry>,
+    let only = q
+        .unacknowledged
+        .as_deref()
+        .is_some_and(|v| v == "1" || v == "true");
+    run_page(&state, &who, &run, "alerts", n.notice, |s| {
+        let view = alerts_view(s, Masking::for_reader(&who), only);
+        let title = titled(alarm(&view.run.deadlines), "Alerts".into());
+        Ok((title, view))
+    })
+    .await
 }
 
 pub async fn audit(
@@ -381,6 +366,18 @@ pub(crate) fn form(f: Result<Form<ActionForm>, FormRejection>) -> Result<ActionF
         .map_err(|e| ApiError::BadRequest(format!("the form could not be read: {}", e.body_text())))
 }
 
+/// A form post's checks, in this order: the permission, the form, its CSRF token.
+fn posted(
+    who: &Principal,
+    permission: Permission,
+    f: Result<Form<ActionForm>, FormRejection>,
+) -> Result<ActionForm, ApiError> {
+    who.require(permission)?;
+    let f = form(f)?;
+    who.check_csrf(f.csrf.as_deref())?;
+    Ok(f)
+}
+
 /// `?notice=` for a redirect, percent-encoded.
 fn with_notice(path: &str, message: &str) -> String {
     let mut out = format!("{path}?notice=");
@@ -402,9 +399,7 @@ pub async fn job_action(
 ) -> Response {
     let r =
         async {
-            who.require(Permission::Operate)?;
-            let f = form(f)?;
-            who.check_csrf(f.csrf.as_deref())?;
+            let f = posted(&who, Permission::Operate, f)?;
             let id = run_id(&run)?;
             let back = format!("/runs/{id}/jobs/{job}");
             let message =
@@ -435,25 +430,13 @@ pub async fn confirm(
     Query(q): Query<ConfirmQuery>,
     Query(n): Query<Notice>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let j = actions::job_index(&s, &job)?;
-        let command = actions::parse_command(&action)?;
-        let view = confirm_view(&s, j, command, &q);
-        let title = format!("{action} {job}?");
-        Ok(page(
-            &state,
-            &who,
-            "confirm",
-            title,
-            Some(s.run.id),
-            n.notice,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
+    run_page(&state, &who, &run, "confirm", n.notice, |s| {
+        let j = actions::job_index(s, &job)?;
+        let command = parse_command(&action)?;
+        let view = confirm_view(s, j, command, &q);
+        Ok((format!("{action} {job}?"), view))
+    })
+    .await
 }
 
 /// `GET /runs/{run}/whatif?job=&change=&by=`: the cycle page's what-if form, answered by the
@@ -464,23 +447,11 @@ pub async fn whatif(
     Path(run): Path<String>,
     Query(q): Query<WhatifQuery>,
 ) -> Response {
-    let r = async {
-        who.require(Permission::Read)?;
-        let s = state.snapshot(&run).await?;
-        let view = whatif_view(&s, &q);
-        let title = format!("What if {} {}?", view.job, view.change);
-        Ok(page(
-            &state,
-            &who,
-            "whatif",
-            title,
-            Some(s.run.id),
-            None,
-            view,
-        ))
-    }
-    .await;
-    or_error(&state, &who, r)
+    run_page(&state, &who, &run, "whatif", None, |s| {
+        let view = whatif_view(s, &q);
+        Ok((format!("What if {} {}?", view.job, view.change), view))
+    })
+    .await
 }
 
 pub async fn acknowledge(
@@ -490,9 +461,7 @@ pub async fn acknowledge(
     f: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let r = async {
-        who.require(Permission::Acknowledge)?;
-        let f = form(f)?;
-        who.check_csrf(f.csrf.as_deref())?;
+        let f = posted(&who, Permission::Acknowledge, f)?;
         let id = run_id(&run)?;
         let alert: i64 = alert
             .parse()
@@ -513,9 +482,7 @@ pub async fn acknowledge_all(
     f: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let r = async {
-        who.require(Permission::Acknowledge)?;
-        let f = form(f)?;
-        who.check_csrf(f.csrf.as_deref())?;
+        let f = posted(&who, Permission::Acknowledge, f)?;
         let id = run_id(&run)?;
         let message = actions::acknowledge_all(
             &state,
@@ -600,9 +567,7 @@ pub async fn approve_impact(
     f: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
     let r = async {
-        who.require(Permission::ApproveImpact)?;
-        let f = form(f)?;
-        who.check_csrf(f.csrf.as_deref())?;
+        let f = posted(&who, Permission::ApproveImpact, f)?;
         let id = impact_id(&test)?;
         let message = match actions::approve_impact(&state, &who, id, f.note.as_deref()).await {
             Ok(m) => m,

@@ -104,7 +104,23 @@ pub struct AllRuns {
 impl AppState {
     /// The run named by a path segment (`/runs/{run}`), loaded and projected.
     pub async fn snapshot(&self, run: &str) -> Result<RunSnapshot, ApiError> {
-        RunSnapshot::load(&self.store, &self.catalog, crate::api::run_id(run)?).await
+        RunSnapshot::load(&self.store, &self.catalog, crate::params::run_id(run)?).await
+    }
+
+    /// Records one entry of the UI's own audit trail (a failure to write it is logged).
+    pub(crate) async fn audit_ui(&self, actor: &str, action: &str, detail: Option<String>) {
+        let row = warden_store::UiAuditRow {
+            id: 0,
+            at: chrono::Utc::now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            run_id: None,
+            job_id: None,
+            detail,
+        };
+        if let Err(e) = self.store.record_ui_audit(&row).await {
+            tracing::error!(%e, action, "could not record a UI audit entry");
+        }
     }
 
     /// Every run, newest first (one listing; each run loaded once).

@@ -9,8 +9,8 @@ use warden_core::sched::{
 };
 use warden_deadlines::DEFAULT_HOLD;
 
+use super::overview::{RunSummary, run_summary};
 use super::why::{MoveView, delay_view, move_view};
-use super::{RunSummary, run_summary};
 use crate::snapshot::RunSnapshot;
 
 /// A confirmation page's query: how long a hold is projected to last.
@@ -132,7 +132,7 @@ pub fn whatif_view(s: &RunSnapshot, q: &WhatifQuery) -> WhatifView {
         if change == "delay" {
             return Ok(delay_view(s, job, parse_signed_duration(&by)?));
         }
-        let command = crate::actions::parse_command(&change).map_err(|e| e.public_message())?;
+        let command = crate::params::parse_command(&change).map_err(|e| e.public_message())?;
         let hold_for = if command == Command::Hold && !by.trim().is_empty() {
             parse_signed_duration(&by)?
         } else {

@@ -20,8 +20,8 @@ use warden_deadlines::reproject::{DurationSource, Mitigation};
 use warden_deadlines::verdict::Verdict;
 use warden_store::{ImpactApproval, ImpactTestRecord};
 
-use super::{local, signed};
 use crate::auth::{AuthConfig, Role};
+use crate::format::{local, signed};
 use crate::mask::Masking;
 
 /// A wall-clock time of the record, in UTC with the year.

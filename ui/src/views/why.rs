@@ -15,7 +15,7 @@ use warden_deadlines::{
     ChainLink, ChainStep, DEFAULT_HOLD, Diagnosis, Move, StepState, margin_changes, project_moves,
 };
 
-use super::signed;
+use crate::format::signed;
 use crate::snapshot::RunSnapshot;
 
 /// One step of a deadline's binding chain.
@@ -411,19 +411,4 @@ fn changes_view(
         helps: focus_change.is_some_and(|c| c.better),
         changes,
     }
-}
-
-/// Whether each deadline of the run is at risk: below zero margin, or its ladder above ok.
-pub fn at_risk(cards: &[super::DeadlineCard], s: &RunSnapshot) -> Vec<bool> {
-    s.plan
-        .deadlines
-        .iter()
-        .map(|d| {
-            cards.iter().any(|c| {
-                c.id == d.id
-                    && !c.settled
-                    && (c.margin_seconds < 0 || !matches!(c.state.as_str(), "ok" | "met"))
-            })
-        })
-        .collect()
 }
