@@ -48,7 +48,7 @@ impl HistorySample {
 
 /// What a job reports of its own progress (adjudication partitions: claims done / total).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Progress {
+pub struct JobProgress {
     pub done: u64,
     pub total: u64,
 }
@@ -171,7 +171,7 @@ impl Estimates {
         &self,
         job: JobIdx,
         elapsed: TimeDelta,
-        progress: Option<Progress>,
+        progress: Option<JobProgress>,
     ) -> TimeDelta {
         remaining_from(self.central(job), elapsed, progress)
     }
@@ -182,7 +182,7 @@ impl Estimates {
         &self,
         job: JobIdx,
         elapsed: TimeDelta,
-        progress: Option<Progress>,
+        progress: Option<JobProgress>,
         rng: &mut impl Rng,
     ) -> TimeDelta {
         if let Some(left) = rate_remaining(elapsed, progress) {
@@ -201,7 +201,7 @@ impl Estimates {
 fn remaining_from(
     estimate: TimeDelta,
     elapsed: TimeDelta,
-    progress: Option<Progress>,
+    progress: Option<JobProgress>,
 ) -> TimeDelta {
     if let Some(left) = rate_remaining(elapsed, progress) {
         return left;
@@ -215,7 +215,7 @@ fn remaining_from(
 }
 
 /// (total − done) at the rate observed so far; `None` without usable progress.
-fn rate_remaining(elapsed: TimeDelta, progress: Option<Progress>) -> Option<TimeDelta> {
+fn rate_remaining(elapsed: TimeDelta, progress: Option<JobProgress>) -> Option<TimeDelta> {
     let p = progress?;
     if p.total == 0 || p.done == 0 || elapsed <= TimeDelta::zero() {
         return None;
@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn progress_gives_the_remainder_at_the_observed_rate() {
         // 65 % done after 130 minutes: 35 % left at 2 min per percent = 70 minutes.
-        let p = Some(Progress {
+        let p = Some(JobProgress {
             done: 65,
             total: 100,
         });
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn zero_progress_falls_back_to_the_estimate() {
-        let p = Some(Progress { done: 0, total: 10 });
+        let p = Some(JobProgress { done: 0, total: 10 });
         assert_eq!(
             remaining_from(TimeDelta::minutes(50), TimeDelta::minutes(20), p),
             TimeDelta::minutes(30)

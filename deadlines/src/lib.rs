@@ -29,7 +29,7 @@ pub use analysis::{Analysis, analyse};
 pub use critical_path::{Chain, ChainLink, critical_chain};
 pub use diagnosis::{ChainStep, Diagnosis, StepState, diagnose};
 pub use estimates::{
-    DEFAULT_SPREAD, EstimateSource, Estimates, HistorySample, JobEstimate, MIN_RUNS, Progress,
+    DEFAULT_SPREAD, EstimateSource, Estimates, HistorySample, JobEstimate, JobProgress, MIN_RUNS,
 };
 pub use margin::{DeadlineMargin, deadline_margins};
 pub use montecarlo::{DEFAULT_SAMPLES, DeadlineRisk, breach_risk};

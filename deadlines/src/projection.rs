@@ -19,7 +19,7 @@ use warden_core::sched::{
 };
 use warden_core::workflow::JobIdx;
 
-use crate::estimates::{Estimates, Progress};
+use crate::estimates::{Estimates, JobProgress};
 use crate::{Chain, DeadlineMargin, critical_chain, deadline_margins, slack};
 
 /// A cycle run as it stands at `now`.
@@ -29,11 +29,11 @@ pub struct LiveRun<'a> {
     pub timeline: &'a Timeline,
     pub now: DateTime<Utc>,
     /// Reported progress per job (may be shorter than the job list, or empty).
-    pub progress: &'a [Option<Progress>],
+    pub progress: &'a [Option<JobProgress>],
 }
 
 impl LiveRun<'_> {
-    fn progress(&self, job: JobIdx) -> Option<Progress> {
+    fn progress(&self, job: JobIdx) -> Option<JobProgress> {
         self.progress.get(job).copied().flatten()
     }
 }

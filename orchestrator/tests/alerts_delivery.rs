@@ -21,7 +21,7 @@ use warden_core::clock::{Clock, ManualClock};
 use warden_core::diagnostics::SourceMap;
 use warden_core::plan::{DateSpec, PlanOptions};
 use warden_core::workflow::{FsLoader, Workflow, compile};
-use warden_deadlines::alert::{AlertLevel, AlertView, Templates, chain_steps, role_views};
+use warden_deadlines::alert::{AlertLevel, AlertMessage, Templates, chain_steps, role_views};
 use warden_deadlines::analyse;
 use warden_store::{NewAlert, NewRun, Store};
 
@@ -168,7 +168,7 @@ fn cms_alert(run_id: i64, step: usize, level: AlertLevel, late_minutes: i64) -> 
         .expect("cms-filing");
     let margin = a.margins.iter().find(|m| m.deadline == d).expect("margin");
     let ladder = &w.deadlines[d].escalation[step];
-    let mut view = AlertView::new(
+    let mut view = AlertMessage::new(
         &a.plan,
         run_id,
         d,

@@ -12,7 +12,7 @@ use warden_core::plan::Plan;
 use warden_core::sched::{Machine, Timeline};
 use warden_core::sched::{Schedule, simulate};
 use warden_deadlines::{
-    Diagnosis, Estimates, HistorySample, LiveRun, Progress, Projection, diagnose, project,
+    Diagnosis, Estimates, HistorySample, JobProgress, LiveRun, Projection, diagnose, project,
 };
 use warden_store::{
     AlertRecord, AttemptRecord, DeadlineEventRow, ProjectionRow, RunRecord, Store, StoredEvent,
@@ -36,7 +36,7 @@ pub struct RunSnapshot {
     pub projections: Vec<ProjectionRow>,
     pub ladder: Vec<DeadlineEventRow>,
     pub alerts: Vec<AlertRecord>,
-    pub progress: Vec<Option<Progress>>,
+    pub progress: Vec<Option<JobProgress>>,
     pub history: Vec<HistorySample>,
     /// The business date of each `history` sample (same order).
     pub history_dates: Vec<String>,
@@ -61,7 +61,7 @@ pub struct Stored {
     pub projections: Vec<ProjectionRow>,
     pub ladder: Vec<DeadlineEventRow>,
     pub alerts: Vec<AlertRecord>,
-    pub progress: Vec<(usize, Progress)>,
+    pub progress: Vec<(usize, JobProgress)>,
     pub history: Vec<HistorySample>,
     /// The business date of each `history` sample (same order; may be empty).
     pub history_dates: Vec<String>,
@@ -109,7 +109,7 @@ impl RunSnapshot {
                 .filter_map(|p| {
                     Some((
                         usize::try_from(p.job_idx).ok()?,
-                        Progress {
+                        JobProgress {
                             done: u64::try_from(p.done).ok()?,
                             total: u64::try_from(p.total).ok()?,
                         },

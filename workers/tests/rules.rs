@@ -4,12 +4,14 @@
 use std::path::Path;
 
 use warden_workers::model::{Claim, Cob, Code, MemberRow, Stream};
-use warden_workers::plans::{Plan, parse_plan};
-use warden_workers::rules::{AccState, DupIndex, Outcome, Reason, RefResults, Status, adjudicate};
+use warden_workers::plans::{BenefitPlan, parse_plan};
+use warden_workers::rules::{
+    AccState, ClaimOutcome, DupIndex, Reason, RefResults, Status, adjudicate,
+};
 
 const PLAN: &str = "plan: TINY\ncoinsurance_percent: 25\ndeductible: { individual: 100, family: 150 }\nout_of_pocket_max: { individual: 300, family: 420 }\ncopays: { \"99213\": 30 }\nprior_auth: [\"27447\"]\nfee_schedule:\n  \"99213\": 90\n  \"27447\": 900\n  \"70553\": 395.55\n";
 
-fn plan() -> Plan {
+fn plan() -> BenefitPlan {
     parse_plan(Path::new("tiny.yaml"), PLAN).expect("plan")
 }
 
@@ -37,7 +39,7 @@ struct World {
     acc: AccState,
     dups: DupIndex,
     refs: RefResults,
-    plan: Plan,
+    plan: BenefitPlan,
 }
 
 impl World {
@@ -66,12 +68,12 @@ impl World {
             plan: plan(),
         }
     }
-    fn run(&mut self, c: &Claim) -> Outcome {
+    fn run(&mut self, c: &Claim) -> ClaimOutcome {
         adjudicate(c, &self.plan, &mut self.acc, &mut self.dups, &mut self.refs)
     }
 }
 
-fn codes(o: &Outcome) -> Vec<&'static str> {
+fn codes(o: &ClaimOutcome) -> Vec<&'static str> {
     o.reasons.iter().map(Reason::code).collect()
 }
 

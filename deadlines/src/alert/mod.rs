@@ -1,8 +1,8 @@
-//! Alerts as people read them: a typed view of one escalation ([`AlertView`]) and its
+//! Alerts as people read them: a typed view of one escalation ([`AlertMessage`]) and its
 //! rendering through handlebars templates ([`Templates`]).
 //!
 //! The escalation ladder decides *that* an alert is raised; this module decides *what it
-//! says*. An [`AlertView`] carries everything a template may show (the deadline, the level
+//! says*. An [`AlertMessage`] carries everything a template may show (the deadline, the level
 //! reached, the trigger in words, the projected finish, the margin, P(miss), the critical
 //! chain, the roles told) as plain, pre-formatted values, so templates need no logic beyond
 //! `{{#if}}` and `{{#each}}`. The view is also what the outbox stores (as JSON) and what the
@@ -25,7 +25,7 @@ pub use render::{
     check_ladder_templates,
 };
 pub use view::{
-    AlertLevel, AlertView, ChainStep, DeadlineView, LocalTime, RoleView, chain_steps,
+    AlertLevel, AlertMessage, ChainStep, DeadlineView, LocalTime, RoleView, chain_steps,
     describe_trigger, format_margin, format_probability, role_views,
 };
 

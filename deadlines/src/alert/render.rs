@@ -215,7 +215,7 @@ impl Templates {
     }
 
     /// Renders template `name` (or [`DEFAULT_TEMPLATE`] for `None`) with `view`: an
-    /// [`AlertView`](super::AlertView), an [`ExceptionRateView`](super::ExceptionRateView), or
+    /// [`AlertMessage`](super::AlertMessage), an [`ExceptionRateView`](super::ExceptionRateView), or
     /// either as stored (JSON).
     pub fn render(
         &self,

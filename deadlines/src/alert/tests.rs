@@ -35,7 +35,7 @@ fn shipped_dir() -> PathBuf {
 }
 
 /// The CMS filing of February 2025, projected `late_by` after its deadline (negative: early).
-fn cms_view(level: AlertLevel, late_by: TimeDelta, trigger: &Trigger, step: usize) -> AlertView {
+fn cms_view(level: AlertLevel, late_by: TimeDelta, trigger: &Trigger, step: usize) -> AlertMessage {
     let w = month_end();
     let date: DateSpec = "2025-02".parse().expect("date");
     let a = analyse(&w, date, &PlanOptions::default()).expect("plans");
@@ -55,7 +55,7 @@ fn cms_view(level: AlertLevel, late_by: TimeDelta, trigger: &Trigger, step: usiz
         .with_ymd_and_hms(2025, 3, 2, 7, 45, 0)
         .single()
         .expect("time");
-    let mut view = AlertView::new(
+    let mut view = AlertMessage::new(
         &a.plan,
         7,
         d,
@@ -140,7 +140,7 @@ fn the_view_has_local_times_margin_and_the_chain() {
     let json = serde_json::to_value(&view).expect("serialises");
     assert_eq!(json["level"], "breach_projected");
     assert_eq!(json["previous_level"], "warning");
-    let back: AlertView = serde_json::from_value(json).expect("reads back");
+    let back: AlertMessage = serde_json::from_value(json).expect("reads back");
     assert_eq!(back, view);
 }
 

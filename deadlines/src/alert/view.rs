@@ -10,7 +10,7 @@ use warden_core::workflow::{DeadlineKind, Trigger, Workflow};
 use crate::critical_path::{Chain, ChainLink};
 
 /// How far up the ladder a deadline is. `ok` is the absence of an alert, so it is not a
-/// level: [`AlertView::previous_level`] is `None` for a deadline that was fine.
+/// level: [`AlertMessage::previous_level`] is `None` for a deadline that was fine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertLevel {
@@ -152,7 +152,7 @@ pub struct ChainStep {
 /// `null`), so a strict template that names a field always finds it. Times are given both
 /// as instants and as local text in the cycle's zone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertView {
+pub struct AlertMessage {
     /// The cycle's id (`month-end`).
     pub cycle: String,
     /// The run's business date as written (`2025-02`).
@@ -192,11 +192,11 @@ pub struct AlertView {
     pub alert_id: Option<i64>,
 }
 
-impl AlertView {
+impl AlertMessage {
     /// The view of deadline `deadline` (an index into `plan.deadlines`) at `level`, from a
     /// projected finish: margin fields computed, times local to the plan's zone. The
     /// chain, roles and probabilities start empty; set them with [`chain_steps`],
-    /// [`role_views`] and [`AlertView::set_probability`].
+    /// [`role_views`] and [`AlertMessage::set_probability`].
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         plan: &Plan,
@@ -207,10 +207,10 @@ impl AlertView {
         trigger: &Trigger,
         projected_finish: DateTime<Utc>,
         raised_at: DateTime<Utc>,
-    ) -> AlertView {
+    ) -> AlertMessage {
         let zone = plan.timezone;
         let d = &plan.deadlines[deadline];
-        let mut view = AlertView {
+        let mut view = AlertMessage {
             cycle: plan.cycle.clone(),
             business_date: plan.date.clone(),
             run_id,

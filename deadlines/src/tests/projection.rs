@@ -8,7 +8,7 @@ use warden_core::workflow::JobIdx;
 
 use super::{tuesday, workflow};
 use crate::{
-    Assumption, EstimateSource, Estimates, HistorySample, LiveRun, Phase, Progress, breach_risk,
+    Assumption, EstimateSource, Estimates, HistorySample, JobProgress, LiveRun, Phase, breach_risk,
     critical_chain, project,
 };
 
@@ -77,7 +77,7 @@ impl Live {
         }]);
     }
 
-    fn live<'a>(&'a self, progress: &'a [Option<Progress>]) -> LiveRun<'a> {
+    fn live<'a>(&'a self, progress: &'a [Option<JobProgress>]) -> LiveRun<'a> {
         LiveRun {
             machine: &self.machine,
             timeline: &self.timeline,
@@ -125,7 +125,7 @@ fn reported_progress_projects_the_remainder_at_the_observed_rate() {
     live.at(200);
     let adjud = live.job("ADJUD");
     let mut progress = vec![None; live.plan.jobs.len()];
-    progress[adjud] = Some(Progress {
+    progress[adjud] = Some(JobProgress {
         done: 6_500_000,
         total: 10_000_000,
     });
@@ -342,7 +342,7 @@ fn the_diagnosis_names_the_overrunning_job_and_when_the_deadline_needs_it() {
     live.at(200);
     let adjud = live.job("ADJUD");
     let mut progress = vec![None; live.plan.jobs.len()];
-    progress[adjud] = Some(Progress {
+    progress[adjud] = Some(JobProgress {
         done: 6_500_000,
         total: 10_000_000,
     });

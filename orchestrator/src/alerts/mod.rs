@@ -26,20 +26,20 @@ use std::path::{Path, PathBuf};
 pub use channels::{Outgoing, SEND_TIMEOUT, Senders, message_id};
 pub use config::{Channel, ChannelConfig, ChannelKind, ConfigError, RetryPolicy, WebhookFormat};
 pub use outbox::{DeliveryReport, Outbox, deliver_due, run_outbox};
-use warden_deadlines::alert::{AlertView, TemplateError, Templates};
+use warden_deadlines::alert::{AlertMessage, TemplateError, Templates};
 use warden_store::NewAlert;
 
 /// The outbox row for `view` (what the escalation code hands to `Store::raise_alert`):
-/// under idempotency key `key` (the ladder's notice key, or [`AlertView::idempotency_key`]),
+/// under idempotency key `key` (the ladder's notice key, or [`AlertMessage::idempotency_key`]),
 /// to the view's roles, rendered later with `template` (`None`: the default template).
-pub fn new_alert(view: &AlertView, template: Option<&str>, key: impl Into<String>) -> NewAlert {
+pub fn new_alert(view: &AlertMessage, template: Option<&str>, key: impl Into<String>) -> NewAlert {
     NewAlert {
         run_id: view.run_id,
         deadline_id: view.deadline.id.clone(),
         level: view.level.as_str().to_string(),
         idempotency_key: key.into(),
         raised_at: view.raised_at.utc,
-        // An AlertView is plain data (strings, numbers, options): it always serialises.
+        // An AlertMessage is plain data (strings, numbers, options): it always serialises.
         view: serde_json::to_value(view).unwrap_or_default(),
         template: template.map(str::to_string),
         roles: view.roles.iter().map(|r| r.id.clone()).collect(),

@@ -163,7 +163,7 @@ async fn attempt(
             delivery.channel, delivery.role, outbox.channels.origin
         ));
     };
-    // The stored view as it was raised (a deadline's `AlertView`, or another kind such as
+    // The stored view as it was raised (a deadline's `AlertMessage`, or another kind such as
     // an `ExceptionRateView`): the template names the fields it needs, in strict mode.
     let mut view = delivery.view.clone();
     let Some(fields) = view.as_object_mut() else {

@@ -11,7 +11,7 @@ use warden_workers::pipeline::partition::{Boundaries, imbalance};
 use warden_workers::pipeline::{self, Options, PipelineError, equivalence};
 
 use super::progress::Bars;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, load_plans};
+use super::{CliError, CliResult, Exit, load_plans, reported_if};
 
 #[derive(Debug, Args)]
 pub struct AdjudicateArgs {
@@ -49,49 +49,35 @@ pub struct AdjudicateArgs {
     pub verify_equivalence: bool,
 }
 
-pub(super) fn error_code(e: &PipelineError, err: &mut dyn Write) -> CliResult {
-    writeln!(err, "error: {e}")?;
-    Ok(match e {
+/// A pipeline failure with its exit code: a missing file is a usage error, other I/O the
+/// environment's, bad or corrupt input the input's.
+pub(super) fn pipeline_error(e: &PipelineError) -> CliError {
+    match e {
         PipelineError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            EXIT_USAGE
+            CliError::usage(e)
         }
-        PipelineError::Io { .. } => EXIT_UNAVAILABLE,
+        PipelineError::Io { .. } => CliError::unavailable(e),
         PipelineError::Input(_) | PipelineError::Corrupt { .. } | PipelineError::Interrupted(_) => {
-            EXIT_INVALID
-        }
-    })
-}
-
-pub(super) fn read_boundaries(
-    path: &Path,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<Boundaries, i32>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            writeln!(err, "error: {}: {e}", path.display())?;
-            return Ok(Err(EXIT_USAGE));
-        }
-    };
-    match serde_json::from_str::<Boundaries>(&text) {
-        Ok(b) => match b.check() {
-            Ok(()) => Ok(Ok(b)),
-            Err(m) => {
-                writeln!(err, "error: {}: {m}", path.display())?;
-                Ok(Err(EXIT_INVALID))
-            }
-        },
-        Err(e) => {
-            writeln!(
-                err,
-                "error: {}:{}:{}: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            )?;
-            Ok(Err(EXIT_INVALID))
+            CliError::invalid(e)
         }
     }
+}
+
+/// Partition boundaries from a JSON file (`warden partitions plan --out`), checked.
+pub(super) fn read_boundaries(path: &Path) -> CliResult<Boundaries> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    let b = serde_json::from_str::<Boundaries>(&text).map_err(|e| {
+        CliError::invalid(format!(
+            "{}:{}:{}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    b.check()
+        .map_err(|m| CliError::invalid(format!("{}: {m}", path.display())))?;
+    Ok(b)
 }
 
 pub(super) fn summary(r: &Report, seconds: f64, out: &mut dyn Write) -> std::io::Result<()> {
@@ -160,26 +146,19 @@ pub(super) fn summary(r: &Report, seconds: f64, out: &mut dyn Write) -> std::io:
 }
 
 pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+    let plans = load_plans(args.plans.as_deref(), err)?;
     if !args.input.join("claims.csv").is_file() || !args.input.join("members.csv").is_file() {
-        writeln!(
-            err,
-            "error: {}: needs claims.csv and members.csv (write them with `warden claims generate --out {}`)",
+        return Err(CliError::usage(format!(
+            "{}: needs claims.csv and members.csv (write them with `warden claims generate --out {}`)",
             args.input.display(),
             args.input.display()
-        )?;
-        return Ok(EXIT_USAGE);
+        )));
     }
-    let boundaries = match &args.boundaries {
-        None => None,
-        Some(p) => match read_boundaries(p, err)? {
-            Ok(b) => Some(b),
-            Err(code) => return Ok(code),
-        },
-    };
+    let boundaries = args
+        .boundaries
+        .as_deref()
+        .map(read_boundaries)
+        .transpose()?;
     let mut opts = Options {
         partitions: args.partitions,
         boundaries,
@@ -201,15 +180,13 @@ pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Writ
         Ok(r) => r,
         Err(e) => {
             bars.finish();
-            return error_code(&e, err);
+            return Err(pipeline_error(&e));
         }
     };
     let seconds = started.elapsed().as_secs_f64();
     bars.finish();
     summary(&report, seconds, out)?;
-    if !report.reconciliation.ok {
-        return Ok(EXIT_INVALID);
-    }
+    reported_if(!report.reconciliation.ok)?;
     if args.verify_equivalence {
         let serial_out = args.out.join("serial");
         let serial_work = work.join("serial");
@@ -223,14 +200,14 @@ pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Writ
             &bars,
         ) {
             bars.finish();
-            return error_code(&e, err);
+            return Err(pipeline_error(&e));
         }
         bars.finish();
         match equivalence::compare(&serial_out, &args.out) {
-            Err(e) => return error_code(&e, err),
+            Err(e) => return Err(pipeline_error(&e)),
             Ok(Some(d)) => {
                 writeln!(out, "NOT EQUIVALENT: {d}")?;
-                return Ok(EXIT_INVALID);
+                return Err(CliError::Reported(Exit::Invalid));
             }
             Ok(None) => writeln!(
                 out,
@@ -240,5 +217,5 @@ pub(super) fn run(args: &AdjudicateArgs, out: &mut dyn Write, err: &mut dyn Writ
             )?,
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }

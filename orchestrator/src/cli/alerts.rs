@@ -10,7 +10,8 @@ use serde_json::json;
 use warden_store::{AlertRecord, redact_url};
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
+use super::open_run::{open_existing_store, open_run, store_failed};
+use super::{CliError, CliResult, runtime};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum AlertsFormat {
@@ -46,39 +47,16 @@ pub struct AckArgs {
 }
 
 pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let loaded = match args.cycle.load(err) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = args.cycle.load(err)?;
     let plan = loaded.plan;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let found = runtime.block_on(async {
-        let store = open_existing_store(&args.db).await?;
-        let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
-            return Ok(None);
-        };
-        let alerts = store.run_alerts(run.id).await?;
-        Ok::<_, warden_store::StoreError>(Some((run, alerts)))
-    });
-    let (run, alerts) = match found {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            writeln!(
-                err,
-                "no run of `{}` for {} in {}; start one with `warden run`",
-                plan.cycle,
-                plan.date,
-                redact_url(&args.db)
-            )?;
-            return Ok(EXIT_USAGE);
-        }
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+    let (run, alerts) = runtime::block_on(async {
+        let (store, run) = open_run(&args.db, &plan).await?;
+        let alerts = store
+            .run_alerts(run.id)
+            .await
+            .map_err(store_failed(&args.db))?;
+        Ok::<_, CliError>((run, alerts))
+    })??;
     let tz = plan.timezone;
     let when = |t: chrono::DateTime<chrono::Utc>| {
         t.with_timezone(&tz)
@@ -112,7 +90,7 @@ pub(super) fn alerts(args: &AlertsArgs, out: &mut dyn Write, err: &mut dyn Write
             write_table(&alerts, &when, out)?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// The alerts as a table: each alert's line, then its deliveries and acknowledgements,
@@ -260,23 +238,17 @@ fn alert_json(a: &AlertRecord) -> serde_json::Value {
     })
 }
 
-pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+pub(super) fn ack(args: &AckArgs, out: &mut dyn Write) -> CliResult {
     let Some(alert) = args.alert.trim().parse::<i64>().ok().filter(|id| *id > 0) else {
-        writeln!(
-            err,
-            "error: `{}` is not an alert id; `warden alerts FILE --date D` lists them",
+        return Err(CliError::usage(format!(
+            "`{}` is not an alert id; `warden alerts FILE --date D` lists them",
             args.alert
-        )?;
-        return Ok(EXIT_USAGE);
+        )));
     };
     if args.actor.trim().is_empty() {
-        writeln!(err, "error: --as needs a name: who acknowledges")?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage("--as needs a name: who acknowledges"));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(async {
+    let result = runtime::block_on(async {
         let store = open_existing_store(&args.db).await?;
         store
             .acknowledge(
@@ -286,7 +258,7 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 chrono::Utc::now(),
             )
             .await
-    });
+    })?;
     match result {
         Ok(Some(ack)) if ack.already_acknowledged => {
             // Idempotent: the acknowledgement that stands is the first; nothing was stored.
@@ -303,7 +275,7 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                     .map(|n| format!(" (\"{n}\")"))
                     .unwrap_or_default()
             )?;
-            Ok(EXIT_OK)
+            Ok(())
         }
         Ok(Some(ack)) => {
             writeln!(
@@ -311,19 +283,12 @@ pub(super) fn ack(args: &AckArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 "alert {} ({} {}) acknowledged by {}",
                 ack.alert_id, ack.deadline_id, ack.level, ack.actor
             )?;
-            Ok(EXIT_OK)
+            Ok(())
         }
-        Ok(None) => {
-            writeln!(
-                err,
-                "error: there is no alert {alert} in {}; `warden alerts FILE --date D` lists them",
-                redact_url(&args.db)
-            )?;
-            Ok(EXIT_USAGE)
-        }
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(&args.db, &e))?;
-            Ok(EXIT_UNAVAILABLE)
-        }
+        Ok(None) => Err(CliError::usage(format!(
+            "there is no alert {alert} in {}; `warden alerts FILE --date D` lists them",
+            redact_url(&args.db)
+        ))),
+        Err(e) => Err(store_failed(&args.db)(e)),
     }
 }

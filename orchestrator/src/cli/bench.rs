@@ -12,7 +12,7 @@ use warden_core::plan::PlanOptions;
 use warden_core::workflow::compile_str;
 use warden_store::{NewRun, Store};
 
-use super::{CliResult, EXIT_OK, EXIT_USAGE};
+use super::{CliError, CliResult, Exit};
 use crate::bench::Dag;
 use crate::engine::clocks::SystemClock;
 use crate::engine::run::{RunEnd, RunError, RunOptions, run_cycle};
@@ -66,7 +66,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         BenchCommand::Dag(args) => args,
         BenchCommand::Adjudicate(args) => return super::bench_adjudicate::run(args, out, err),
         BenchCommand::Accumulators(args) => {
-            return super::bench_accumulators::run(args, out, err);
+            return super::bench_accumulators::run(args, out);
         }
         BenchCommand::Impact(args) => return super::bench_impact::run(args, out, err),
         BenchCommand::Objects(args) => return super::bench_objects::run(args, out, err),
@@ -79,15 +79,14 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
     {
         Ok(d) => d,
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.file.display())?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(format!("{}: {e}", args.file.display())));
         }
     };
     let yaml = dag.to_workflow();
     let (sources, compiled) = compile_str("bench-dag.yaml", &yaml);
     let Some(workflow) = compiled.workflow else {
         write!(err, "{}", render_text(&sources, &compiled.diagnostics))?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::Reported(Exit::Usage));
     };
     let date = "2020-01-01".parse().map_err(std::io::Error::other)?;
     let plan = Arc::new(
@@ -117,9 +116,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
     let mut made = Vec::new();
     let mut baseline = Vec::new();
     let mut warden = Vec::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime::multi_thread()?;
     for i in 0..args.repeat {
         baseline.push(dag.run_baseline(args.parallelism)?.as_secs_f64());
         let dir = std::env::temp_dir().join(format!("warden-bench-{}-{i}", std::process::id()));
@@ -206,8 +203,7 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         match seconds {
             Ok(s) => warden.push(s),
             Err(e) => {
-                writeln!(err, "error: {e}")?;
-                return Ok(EXIT_USAGE);
+                return Err(CliError::usage(e));
             }
         }
     }
@@ -239,5 +235,5 @@ pub(super) fn run(command: &BenchCommand, out: &mut dyn Write, err: &mut dyn Wri
         w / b,
         args.repeat
     )?;
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::Args;
 use warden_store::{AccumulatorPost, NewRun, Store};
 
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE};
+use super::{CliError, CliResult};
 
 #[derive(Debug, Args)]
 pub struct AccumulatorsBenchArgs {
@@ -37,20 +37,14 @@ fn night(members: i64, base: i64, step: i64) -> Vec<Result<Vec<AccumulatorPost>,
     rows.chunks(10_000).map(|c| Ok(c.to_vec())).collect()
 }
 
-pub(super) fn run(
-    args: &AccumulatorsBenchArgs,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CliResult {
+pub(super) fn run(args: &AccumulatorsBenchArgs, out: &mut dyn Write) -> CliResult {
     let dir = std::env::temp_dir().join(format!("warden-bench-acc-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let db = args
         .db
         .clone()
         .unwrap_or_else(|| dir.join("bench.db").to_string_lossy().into_owned());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime::multi_thread()?;
     let n = args.members;
     let timed = runtime.block_on(async {
         let store = Store::connect(&db).await.map_err(|e| e.to_string())?;
@@ -136,11 +130,8 @@ pub(super) fn run(
                 out,
                 "the store holds every member once, at night 2's values"
             )?;
-            Ok(EXIT_OK)
+            Ok(())
         }
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            Ok(EXIT_UNAVAILABLE)
-        }
+        Err(e) => Err(CliError::unavailable(e)),
     }
 }

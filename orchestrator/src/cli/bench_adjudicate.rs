@@ -34,9 +34,9 @@ impl Stages {
     }
 }
 
-use super::adjudicate::{error_code, summary};
+use super::adjudicate::{pipeline_error, summary};
 use super::progress::Bars;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
+use super::{CliError, CliResult, Exit, load_plans, reported_if};
 
 #[derive(Debug, Args)]
 pub struct AdjudicateBenchArgs {
@@ -75,22 +75,8 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CliResult {
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let input = match generated_input(
-        &args.dir,
-        args.members,
-        args.claims,
-        args.seed,
-        &plans,
-        out,
-        err,
-    )? {
-        Ok(input) => input,
-        Err(code) => return Ok(code),
-    };
+    let plans = load_plans(args.plans.as_deref(), err)?;
+    let input = generated_input(&args.dir, args.members, args.claims, args.seed, &plans, out)?;
     let mut opts = Options {
         partitions: args.partitions,
         checkpoint_every: args.checkpoint_every,
@@ -110,7 +96,7 @@ pub(super) fn run(
         &stages,
     ) {
         Ok(r) => r,
-        Err(e) => return error_code(&e, err),
+        Err(e) => return Err(pipeline_error(&e)),
     };
     let partitioned = started.elapsed().as_secs_f64();
     writeln!(
@@ -128,9 +114,7 @@ pub(super) fn run(
         "partitioned end to end: {partitioned:.2} s ({:.0} claims/s)",
         args.claims as f64 / partitioned
     )?;
-    if !report.reconciliation.ok {
-        return Ok(EXIT_INVALID);
-    }
+    reported_if(!report.reconciliation.ok)?;
     if args.serial {
         let stages = Stages::default();
         let started = Instant::now();
@@ -143,7 +127,7 @@ pub(super) fn run(
             &stages,
         ) {
             Ok(r) => r,
-            Err(e) => return error_code(&e, err),
+            Err(e) => return Err(pipeline_error(&e)),
         };
         let serial = started.elapsed().as_secs_f64();
         stages.report(started + std::time::Duration::from_secs_f64(serial), out)?;
@@ -161,12 +145,12 @@ pub(super) fn run(
             )?,
             Ok(Some(d)) => {
                 writeln!(out, "NOT EQUIVALENT: {d}")?;
-                return Ok(EXIT_INVALID);
+                return Err(CliError::Reported(Exit::Invalid));
             }
-            Err(e) => return error_code(&e, err),
+            Err(e) => return Err(pipeline_error(&e)),
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// The generated input in `dir/input` (members.csv, claims.csv), made unless the one there
@@ -178,16 +162,13 @@ pub(super) fn generated_input(
     seed: u64,
     plans: &warden_workers::plans::Plans,
     out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<PathBuf, i32>> {
+) -> CliResult<PathBuf> {
     let input = dir.join("input");
     let stamp = format!("members={} claims={} seed={}\n", members, claims, seed);
     let stamp_path = input.join("parameters.txt");
     if std::fs::read_to_string(&stamp_path).ok().as_deref() != Some(stamp.as_str()) {
-        if let Err(e) = std::fs::create_dir_all(&input) {
-            writeln!(err, "error: {}: {e}", input.display())?;
-            return Ok(Err(EXIT_UNAVAILABLE));
-        }
+        std::fs::create_dir_all(&input)
+            .map_err(|e| CliError::unavailable(format!("{}: {e}", input.display())))?;
         let started = Instant::now();
         let cfg = Config {
             members,
@@ -212,5 +193,5 @@ pub(super) fn generated_input(
             started.elapsed().as_secs_f64()
         )?;
     }
-    Ok(Ok(input))
+    Ok(input)
 }

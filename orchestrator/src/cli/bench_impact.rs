@@ -14,7 +14,7 @@ use warden_workers::pipeline::Progress;
 use super::cycle_args::CycleArgs;
 use super::impact::{Inputs, Measuring, build_report, measure_claims};
 use super::progress::Bars;
-use super::{CliResult, EXIT_OK, EXIT_USAGE};
+use super::{CliError, CliResult};
 
 #[derive(Debug, Args)]
 pub struct ImpactBenchArgs {
@@ -41,28 +41,25 @@ pub struct ImpactBenchArgs {
 }
 
 pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let loaded = match args.cycle.load(err) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = args.cycle.load(err)?;
     let Some((_, added)) = args
         .cycle
         .volume_changes()
         .into_iter()
         .find(|(s, _)| *s == args.stream)
     else {
-        writeln!(
-            err,
-            "error: give the new volume as --volume {}=+N",
+        return Err(CliError::usage(format!(
+            "give the new volume as --volume {}=+N",
             args.stream
-        )?;
-        return Ok(EXIT_USAGE);
+        )));
     };
     let added = match added {
         warden_core::plan::VolumeChange::Add(n) if n > 0 => n as u64,
         _ => {
-            writeln!(err, "error: --volume {}: give an addition, +N", args.stream)?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(format!(
+                "--volume {}: give an addition, +N",
+                args.stream
+            )));
         }
     };
     let started = Instant::now();
@@ -77,10 +74,7 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         work: None,
         plans: None,
     };
-    let measured = match measure_claims(&measuring, err)? {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
+    let measured = measure_claims(&measuring, err)?;
     let measuring_s = started.elapsed().as_secs_f64();
     let bars = Bars::new();
     bars.stage("impact: re-projecting the cycle (Monte Carlo)", 0);
@@ -102,8 +96,7 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         Ok(r) => r,
         Err(message) => {
             bars.finish();
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(message));
         }
     };
     bars.finish();
@@ -145,5 +138,5 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         started.elapsed().as_secs_f64(),
         report.verdict.as_str()
     )?;
-    Ok(EXIT_OK)
+    Ok(())
 }

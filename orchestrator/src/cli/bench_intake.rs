@@ -13,7 +13,7 @@ use warden_workers::intake::{self, Status};
 
 use super::bench_adjudicate::generated_input;
 use super::intake::{PARTNERS_DIR, load_mapping};
-use super::{CliResult, EXIT_INVALID, EXIT_OK, load_plans};
+use super::{CliError, CliResult, load_plans};
 
 #[derive(Debug, Args)]
 pub struct IntakeBenchArgs {
@@ -47,22 +47,8 @@ pub struct IntakeBenchArgs {
 }
 
 pub(super) fn run(args: &IntakeBenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let input = match generated_input(
-        &args.dir,
-        args.members,
-        args.claims,
-        args.seed,
-        &plans,
-        out,
-        err,
-    )? {
-        Ok(dir) => dir,
-        Err(code) => return Ok(code),
-    };
+    let plans = load_plans(args.plans.as_deref(), err)?;
+    let input = generated_input(&args.dir, args.members, args.claims, args.seed, &plans, out)?;
     let partners = if args.partner.is_empty() {
         vec!["acme-pbm".to_string(), "keystone-tpa".to_string()]
     } else {
@@ -70,15 +56,14 @@ pub(super) fn run(args: &IntakeBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
     };
     let mut files = Vec::new();
     for partner in &partners {
-        let mapping = match load_mapping(partner, &args.partners, err)? {
-            Ok(m) => m,
-            Err(code) => return Ok(code),
-        };
+        let mapping = load_mapping(partner, &args.partners)?;
         match super::claims::write_partner_file(&input, &args.dir, &mapping, &plans) {
             Ok((path, claims)) => files.push((mapping, path, claims)),
             Err(e) => {
-                writeln!(err, "error: {}'s layout: {e}", mapping.partner)?;
-                return Ok(EXIT_INVALID);
+                return Err(CliError::invalid(format!(
+                    "{}'s layout: {e}",
+                    mapping.partner
+                )));
             }
         }
     }
@@ -97,12 +82,10 @@ pub(super) fn run(args: &IntakeBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
             seconds.push(started.elapsed().as_secs_f64());
             let ok = got.status == Status::Accepted && got.totals.accepted == expected as u64;
             if !ok {
-                writeln!(
-                    err,
-                    "error: {}: {:?}, {} of {expected} accepted: the measured intake must take every claim",
+                return Err(CliError::invalid(format!(
+                    "{}: {:?}, {} of {expected} accepted: the measured intake must take every claim",
                     mapping.partner, got.status, got.totals.accepted
-                )?;
-                return Ok(EXIT_INVALID);
+                )));
             }
         }
         seconds.sort_by(f64::total_cmp);
@@ -131,7 +114,7 @@ pub(super) fn run(args: &IntakeBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
             peak_kib.map_or("?".into(), |k| (k / 1024).to_string()),
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// `warden intake` on `file`: its wall time, and its peak memory (VmHWM, read from `/proc`

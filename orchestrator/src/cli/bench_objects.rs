@@ -12,8 +12,8 @@ use std::time::Instant;
 use clap::Args;
 
 use super::bench_adjudicate::generated_input;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
-use crate::engine::adjudication::{CHECKPOINT_ENV, INPUT_ENV, PLANS_ENV};
+use super::{CliError, CliResult, load_plans};
+use crate::engine::builtins::{CHECKPOINT_ENV, INPUT_ENV, PLANS_ENV};
 
 #[derive(Debug, Args)]
 pub struct ObjectsBenchArgs {
@@ -122,22 +122,9 @@ struct Measured {
 }
 
 pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let input = match generated_input(
-        &args.dir,
-        args.members,
-        args.claims,
-        args.seed,
-        &plans,
-        out,
-        err,
-    )? {
-        Ok(input) => std::path::absolute(input)?,
-        Err(code) => return Ok(code),
-    };
+    let plans = load_plans(args.plans.as_deref(), err)?;
+    let input = generated_input(&args.dir, args.members, args.claims, args.seed, &plans, out)?;
+    let input = std::path::absolute(input)?;
     let exe = std::env::current_exe()?;
     writeln!(
         out,
@@ -172,8 +159,10 @@ pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Wr
                     peak = peak.max(measured.worker_peak_kib);
                 }
                 Err(e) => {
-                    writeln!(err, "error: {}: {e}", mode.label(args.workers))?;
-                    return Ok(EXIT_UNAVAILABLE);
+                    return Err(CliError::unavailable(format!(
+                        "{}: {e}",
+                        mode.label(args.workers)
+                    )));
                 }
             }
         }
@@ -199,7 +188,7 @@ pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Wr
             kib / 1024
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Runs the cycle once in `mode` and times `warden run` from its start to its exit.
@@ -311,10 +300,7 @@ fn log(dir: &Path, name: &str) -> Result<std::fs::File, String> {
 
 /// Waits until the store `warden run` makes answers with Warden's tables (or the run ends).
 fn wait_for_store(db: &str, run: &mut Child) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = super::runtime::current_thread().map_err(|e| e.to_string())?;
     let started = Instant::now();
     loop {
         let open = runtime.block_on(warden_store::Store::open(

@@ -30,9 +30,10 @@ use warden_workers::io::claims_csv;
 use warden_workers::pipeline::NoProgress;
 use warden_workers::routing::{self, RuleSet, claim_fields};
 
+use super::open_run::store_error;
 use super::route::{RULES, load_rules, record_batch};
 use super::serve::RoutingAudit;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
+use super::{CliError, CliResult, load_plans, reported_if};
 
 #[derive(Debug, Args)]
 pub struct RouteBenchArgs {
@@ -96,18 +97,14 @@ enum Answer {
 }
 
 pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let set = match load_rules(&args.rules, err)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+    let set = load_rules(&args.rules)?;
+    let plans = load_plans(args.plans.as_deref(), err)?;
     let _ = std::fs::remove_dir_all(&args.dir);
     if let Err(e) = std::fs::create_dir_all(&args.dir) {
-        writeln!(err, "error: {}: {e}", args.dir.display())?;
-        return Ok(EXIT_UNAVAILABLE);
+        return Err(CliError::unavailable(format!(
+            "{}: {e}",
+            args.dir.display()
+        )));
     }
     let cfg = Config {
         members: args.members,
@@ -117,8 +114,9 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
     };
     let (mut members, mut generated) = (Vec::new(), Vec::new());
     if let Err(e) = generate(&cfg, &plans, &mut members, &mut generated, &NoProgress) {
-        writeln!(err, "error: cannot generate the claims: {e}")?;
-        return Ok(EXIT_INVALID);
+        return Err(CliError::invalid(format!(
+            "cannot generate the claims: {e}"
+        )));
     }
     let text = String::from_utf8_lossy(&generated).into_owned();
     drop((members, generated));
@@ -155,8 +153,7 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
     let recorded = match record_batch(&db_url, "bench route", &set, &routed) {
         Ok(n) => n,
         Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_UNAVAILABLE);
+            return Err(CliError::unavailable(e));
         }
     };
     writeln!(
@@ -165,12 +162,10 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
         started.elapsed().as_secs_f64()
     )?;
     if !tally.reconciles() || recorded != tally.claims {
-        writeln!(
-            err,
-            "error: the batch does not reconcile: {} claims, {} routed, {} errors, {recorded} recorded",
+        return Err(CliError::invalid(format!(
+            "the batch does not reconcile: {} claims, {} routed, {} errors, {recorded} recorded",
             tally.claims, tally.routed, tally.errors
-        )?;
-        return Ok(EXIT_INVALID);
+        )));
     }
     let mut expected = Expected::new();
     let mut bodies = Vec::with_capacity(claims.len());
@@ -204,14 +199,11 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
     let mut correct = true;
     for mode in &args.audit {
         let online = Online::prepare(&args.dir, &set)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = super::runtime::current_thread()?;
         let mut server = match online.start(&db_url, *mode) {
             Ok(s) => s,
             Err(e) => {
-                writeln!(err, "error: the server: {e}")?;
-                return Ok(EXIT_UNAVAILABLE);
+                return Err(CliError::unavailable(format!("the server: {e}")));
             }
         };
         let result = runtime.block_on(online.load(
@@ -228,17 +220,14 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
         let mut report = match result {
             Ok(r) => r,
             Err(e) => {
-                writeln!(err, "error: {e}")?;
-                return Ok(EXIT_UNAVAILABLE);
+                return Err(CliError::unavailable(e));
             }
         };
         if !stopped.is_ok_and(|s| s.success()) {
-            writeln!(
-                err,
-                "error: the server did not stop cleanly; its log is {}",
+            return Err(CliError::unavailable(format!(
+                "the server did not stop cleanly; its log is {}",
                 online.log.display()
-            )?;
-            return Ok(EXIT_UNAVAILABLE);
+            )));
         }
         report.audit_decisions = match runtime.block_on(async {
             let store =
@@ -247,15 +236,14 @@ pub(super) fn run(args: &RouteBenchArgs, out: &mut dyn Write, err: &mut dyn Writ
         }) {
             Ok(c) => c.decisions,
             Err(e) => {
-                writeln!(err, "error: {}", super::store_error(&db_url, &e))?;
-                return Ok(EXIT_UNAVAILABLE);
+                return Err(CliError::unavailable(store_error(&db_url, &e)));
             }
         };
         report.mode = mode.as_str();
         report.write(out, args)?;
         correct &= report.correct();
     }
-    Ok(if correct { EXIT_OK } else { EXIT_INVALID })
+    reported_if(!correct)
 }
 
 fn met(yes: bool) -> &'static str {
@@ -365,7 +353,7 @@ impl Online {
         let shas = Arc::new([self.versions[0].0.clone(), self.versions[1].0.clone()]);
         let store = warden_store::Store::open(db, warden_store::OpenMode::MustExist)
             .await
-            .map_err(|e| super::store_error(db, &e))?;
+            .map_err(|e| store_error(db, &e))?;
         let period = Duration::from_secs_f64(1.0 / args.rate as f64);
         // Warm-up: connections opened, caches filled; not counted.
         let warm = fire(
@@ -398,7 +386,7 @@ impl Online {
         let mark = store
             .count_routing_decisions(0)
             .await
-            .map_err(|e| super::store_error(db, &e))?;
+            .map_err(|e| store_error(db, &e))?;
         let total = args.rate * args.seconds;
         let reloads = self.reload_under_load(&client, url, args);
         let started = Instant::now();

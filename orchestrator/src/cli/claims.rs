@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use warden_workers::generate::{self, Config};
 
 use super::progress::Bars;
-use super::{CliResult, EXIT_OK, load_plans};
+use super::{CliError, CliResult, load_plans};
 
 #[derive(Debug, Subcommand)]
 pub enum ClaimsCommand {
@@ -71,17 +71,12 @@ pub(super) fn write_dir(
 
 pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     let ClaimsCommand::Generate(args) = command;
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+    let plans = load_plans(args.plans.as_deref(), err)?;
     if let Err(e) = std::fs::create_dir_all(&args.out) {
-        writeln!(
-            err,
-            "error: {}: cannot create the directory: {e}",
+        return Err(CliError::unavailable(format!(
+            "{}: cannot create the directory: {e}",
             args.out.display()
-        )?;
-        return Ok(super::EXIT_UNAVAILABLE);
+        )));
     }
     let cfg = Config {
         members: args.members,
@@ -97,16 +92,15 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
     let stats = match write_dir(&args.out, &cfg, &plans, &bars) {
         Ok(stats) => stats,
         Err(e) => {
-            writeln!(err, "error: {}: {e}", args.out.display())?;
-            return Ok(super::EXIT_UNAVAILABLE);
+            return Err(CliError::unavailable(format!(
+                "{}: {e}",
+                args.out.display()
+            )));
         }
     };
     bars.finish();
     for partner in &args.partner {
-        let mapping = match super::intake::load_mapping(partner, &args.partners, err)? {
-            Ok(m) => m,
-            Err(code) => return Ok(code),
-        };
+        let mapping = super::intake::load_mapping(partner, &args.partners)?;
         match write_partner_file(&args.out, &args.out, &mapping, &plans) {
             Ok((path, n)) => writeln!(
                 out,
@@ -115,8 +109,10 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
                 mapping.partner
             )?,
             Err(e) => {
-                writeln!(err, "error: {}'s layout: {e}", mapping.partner)?;
-                return Ok(super::EXIT_INVALID);
+                return Err(CliError::invalid(format!(
+                    "{}'s layout: {e}",
+                    mapping.partner
+                )));
             }
         }
     }
@@ -134,7 +130,7 @@ pub(super) fn run(command: &ClaimsCommand, out: &mut dyn Write, err: &mut dyn Wr
         stats.nonstandard,
         stats.bad_rows
     )?;
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Writes the well-formed claims of `from/claims.csv` in `mapping`'s layout into `to`, as

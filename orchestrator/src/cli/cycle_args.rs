@@ -10,7 +10,7 @@ use warden_core::plan::{DateSpec, Plan, PlanOptions, VolumeChange};
 use warden_core::workflow::{Mode, Workflow, values};
 use warden_store::NewRun;
 
-use super::{EXIT_INVALID, EXIT_USAGE};
+use super::{CliError, CliResult, Exit};
 use crate::load::load_workflow;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,35 +86,20 @@ impl CycleArgs {
         }
     }
 
-    /// Compiles and plans, printing what is wrong to `err`; `Err` carries the exit code.
-    pub fn load(&self, err: &mut dyn Write) -> Result<Loaded, i32> {
-        let loaded = match load_workflow(&self.file) {
-            Ok(l) => l,
-            Err(message) => {
-                let _ = writeln!(err, "error: {message}");
-                return Err(EXIT_USAGE);
-            }
-        };
+    /// Compiles and plans; an invalid workflow's every diagnostic is printed to `err`.
+    pub fn load(&self, err: &mut dyn Write) -> CliResult<Loaded> {
+        let loaded = load_workflow(&self.file).map_err(CliError::usage)?;
         let Some(workflow) = loaded.compilation.workflow else {
-            let _ = write!(
+            return Err(invalid_workflow(
                 err,
-                "{}",
-                render_text(&loaded.sources, &loaded.compilation.diagnostics)
-            );
-            let _ = writeln!(
-                err,
-                "{}: invalid; run `warden validate {}` for details",
-                self.file, self.file
-            );
-            return Err(EXIT_INVALID);
+                &self.file,
+                &loaded.sources,
+                &loaded.compilation.diagnostics,
+            ));
         };
-        let plan = match workflow.instantiate(self.date, &self.options()) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                return Err(EXIT_USAGE);
-            }
-        };
+        let plan = workflow
+            .instantiate(self.date, &self.options())
+            .map_err(|e| CliError::usage(e.to_string()))?;
         let text = std::fs::read(&self.file).unwrap_or_default();
         let sha256 = Sha256::digest(&text)
             .iter()
@@ -226,6 +211,26 @@ fn routed_volume_changes(text: &str, add: bool) -> Result<Vec<(String, VolumeCha
         ));
     }
     Ok(changes)
+}
+
+/// Prints every diagnostic of a workflow that did not compile, and a line naming the file
+/// and `warden validate`; exit 1.
+pub fn invalid_workflow(
+    err: &mut dyn Write,
+    file: &str,
+    sources: &warden_core::diagnostics::SourceMap,
+    diagnostics: &[warden_core::diagnostics::Diagnostic],
+) -> CliError {
+    let printed = write!(err, "{}", render_text(sources, diagnostics)).and_then(|()| {
+        writeln!(
+            err,
+            "{file}: invalid; run `warden validate {file}` for details"
+        )
+    });
+    match printed {
+        Ok(()) => CliError::Reported(Exit::Invalid),
+        Err(e) => CliError::Io(e),
+    }
 }
 
 #[cfg(test)]

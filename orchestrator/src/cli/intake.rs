@@ -24,7 +24,7 @@ use warden_workers::intake::{self, Mapping};
 
 use crate::intake_batch::{TakeError, take_in};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
+use super::{CliError, CliResult, load_plans, reported_if};
 
 /// Where partner mappings are looked up by name.
 pub use crate::intake_batch::PARTNERS_DIR;
@@ -58,37 +58,18 @@ pub struct IntakeArgs {
     pub db: String,
 }
 
-/// Loads the mapping named `partner` (a path, or a name in `dir`); a bad one is printed
-/// (file:line:column) and the exit code returned instead.
-pub(super) fn load_mapping(
-    partner: &str,
-    dir: &Path,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<Mapping, i32>> {
-    match crate::intake_batch::find_mapping(partner, dir) {
-        Ok(m) => Ok(Ok(m)),
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            Ok(Err(EXIT_INVALID))
-        }
-    }
+/// Loads the mapping named `partner` (a path, or a name in `dir`); a bad one is the error
+/// (file:line:column, exit 1).
+pub(super) fn load_mapping(partner: &str, dir: &Path) -> CliResult<Mapping> {
+    crate::intake_batch::find_mapping(partner, dir).map_err(CliError::invalid)
 }
 
 pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let mapping = match load_mapping(&args.partner, &args.partners, err)? {
-        Ok(m) => m,
-        Err(code) => return Ok(code),
-    };
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+    let mapping = load_mapping(&args.partner, &args.partners)?;
+    let plans = load_plans(args.plans.as_deref(), err)?;
     // The rule set first: a refused one stops the intake before any file is read.
     let rules = match &args.routing {
-        Some(path) => match super::route::load_rules(path, err)? {
-            Ok(set) => Some(set),
-            Err(code) => return Ok(code),
-        },
+        Some(path) => Some(super::route::load_rules(path)?),
         None => None,
     };
     let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
@@ -106,14 +87,8 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         &mut record,
     ) {
         Ok(t) => t,
-        Err(e @ TakeError::Read { .. }) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_INVALID);
-        }
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
+        Err(e @ TakeError::Read { .. }) => return Err(CliError::invalid(e)),
+        Err(e) => return Err(CliError::unavailable(e)),
     };
     for f in &taken.files {
         let t = &f.totals;
@@ -178,9 +153,5 @@ pub(super) fn run(args: &IntakeArgs, out: &mut dyn Write, err: &mut dyn Write) -
         args.files.len(),
         args.out.display()
     )?;
-    Ok(if taken.refused == 0 && not_routed == 0 {
-        EXIT_OK
-    } else {
-        EXIT_INVALID
-    })
+    reported_if(taken.refused > 0 || not_routed > 0)
 }

@@ -1,13 +1,7 @@
-//! Command-line interface. Exit codes: 0 success; 1 the input is invalid (every error
-//! printed), or a run stopped because jobs failed for good, or `plan --check` found a
-//! deadline planned to be missed; 2 the command was used wrongly
-//! (bad flag, a number outside its range (`limits.rs`, checked while parsing), unreadable
-//! file, a date the cycle does not run on, an unknown job, an operator command that does not
-//! fit the job's state); `warden adjudicate` exits 1 when benefit
-//! plans or an input header are invalid, when the run does not reconcile, or when
-//! `--verify-equivalence` finds a difference; 3 the environment is not usable (the
-//! database cannot be reached or opened, or is missing: only `run` and `demo` create one;
-//! the data directory cannot be written, another orchestrator holds the run).
+//! Command-line interface: one module per subcommand. Every command returns a
+//! [`CliResult`]; its error ([`CliError`], with the exit-code table in `error.rs`) is printed
+//! once, here in [`run`]. `runtime.rs` makes the async runtime; `open_run.rs` finds the run a
+//! command reads or adds to.
 
 mod adjudicate;
 mod alerts;
@@ -21,11 +15,12 @@ mod bench_route;
 mod claims;
 mod cycle_args;
 mod demo;
-mod demo_impact;
+mod error;
 mod impact;
 mod intake;
 mod limits;
 mod objects_args;
+mod open_run;
 mod operate;
 mod partitions;
 mod plan;
@@ -34,6 +29,7 @@ mod plan_table;
 mod progress;
 mod route;
 mod run;
+mod runtime;
 pub mod schema;
 pub mod serve;
 mod status;
@@ -50,10 +46,8 @@ use warden_core::sched::Command as Op;
 pub use plan::PlanArgs;
 pub use validate::ValidateArgs;
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_INVALID: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_UNAVAILABLE: i32 = 3;
+use error::reported_if;
+pub use error::{CliError, CliResult, Exit};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -164,10 +158,10 @@ where
             let text = e.render().to_string();
             return if e.use_stderr() {
                 let _ = write!(err, "{text}");
-                EXIT_USAGE
+                Exit::Usage as i32
             } else {
                 let _ = write!(out, "{text}");
-                EXIT_OK
+                Exit::Ok as i32
             };
         }
     };
@@ -177,8 +171,8 @@ where
         Command::Schema => schema::run(out),
         Command::Run(args) => run::run(&args, out, err),
         Command::Status(args) => status::run(&args, out, err),
-        Command::Worker(args) => worker::worker(&args, out, err),
-        Command::Workers(args) => worker::workers(&args, out, err),
+        Command::Worker(args) => worker::worker(&args, out),
+        Command::Workers(args) => worker::workers(&args, out),
         Command::Supervise(args) => worker::supervise(&args, err),
         Command::Hold(args) => operate::run(Op::Hold, &args, out, err),
         Command::Release(args) => operate::run(Op::Release, &args, out, err),
@@ -188,25 +182,23 @@ where
         Command::ForceComplete(args) => operate::run(Op::ForceComplete, &args, out, err),
         Command::Whatif(args) => whatif::run(&args, out, err),
         Command::Alerts(args) => alerts::alerts(&args, out, err),
-        Command::Ack(args) => alerts::ack(&args, out, err),
+        Command::Ack(args) => alerts::ack(&args, out),
         Command::Claims(command) => claims::run(&command, out, err),
         Command::Intake(args) => intake::run(&args, out, err),
         Command::Adjudicate(args) => adjudicate::run(&args, out, err),
-        Command::Partitions(command) => partitions::run(&command, out, err),
+        Command::Partitions(command) => partitions::run(&command, out),
         Command::Demo(args) => demo::run(&args, out, err),
-        Command::Serve(args) => serve::run(&args, out, err),
-        Command::Token(args) => serve::token(&args, out, err),
+        Command::Serve(args) => serve::run(&args, out),
+        Command::Token(args) => serve::token(&args, out),
         Command::Bench(command) => bench::run(&command, out, err),
         Command::Impact(command) => impact::run(&command, out, err),
         Command::Route(command) => route::run(&command, out, err),
     };
     match result {
-        Ok(code) => code,
-        // A reader that stopped reading (`warden plan ... | head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Ok(()) => Exit::Ok as i32,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            EXIT_USAGE
+            e.print(err);
+            e.exit_code()
         }
     }
 }
@@ -240,11 +232,11 @@ const SHIPPED_PLANS: [(&str, &str); 3] = [
 
 /// Loads the benefit plans from `dir`, or without one from `workflows/plans` if it is there,
 /// else the built-in copies of the shipped plans. Every bad plan file is printed
-/// (file:line:column) and the exit code returned instead.
+/// (file:line:column), then the summary is the error (exit 1).
 fn load_plans(
     dir: Option<&std::path::Path>,
     err: &mut dyn Write,
-) -> std::io::Result<Result<warden_workers::plans::Plans, i32>> {
+) -> CliResult<warden_workers::plans::Plans> {
     use warden_workers::plans::{Plans, load_dir, parse_plan};
     let default = std::path::Path::new(PLANS_DIR);
     let (loaded, origin) = match dir {
@@ -264,7 +256,7 @@ fn load_plans(
         }
     };
     match loaded {
-        Ok(p) => Ok(Ok(p)),
+        Ok(p) => Ok(p),
         Err(errors) => {
             for e in &errors {
                 writeln!(err, "error: {e}")?;
@@ -274,29 +266,8 @@ fn load_plans(
                 "the benefit plans in {origin} are invalid: {}",
                 count(errors.len(), "error")
             )?;
-            Ok(Err(EXIT_INVALID))
+            Err(CliError::Reported(Exit::Invalid))
         }
-    }
-}
-
-/// An I/O error writing output is a usage-level failure (e.g. a closed pipe).
-type CliResult = Result<i32, std::io::Error>;
-
-/// Opens the store of a command that reads or adds to runs (`status`, the operator commands,
-/// `alerts`, `ack`, `whatif --state-of`, `serve`): it must exist. Only `warden run` (and
-/// `warden demo`) create one, so a mistyped `--db` is an error, not an empty store.
-async fn open_existing_store(db: &str) -> Result<warden_store::Store, warden_store::StoreError> {
-    warden_store::Store::open(db, warden_store::OpenMode::MustExist).await
-}
-
-/// A store error as one line naming the store (its password never shown).
-fn store_error(db: &str, e: &warden_store::StoreError) -> String {
-    let db = warden_store::redact_url(db);
-    match e {
-        warden_store::StoreError::NoStore(_) => {
-            format!("no store at {db} (only `warden run` creates one); check --db")
-        }
-        e => format!("{db}: {e}"),
     }
 }
 

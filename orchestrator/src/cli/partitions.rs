@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 use warden_workers::pipeline::partition::{self, Boundaries, imbalance};
 use warden_workers::pipeline::setup::count_groups;
 
-use super::adjudicate::{error_code, read_boundaries};
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::adjudicate::{pipeline_error, read_boundaries};
+use super::{CliError, CliResult};
 
 #[derive(Debug, Subcommand)]
 pub enum PartitionsCommand {
@@ -72,57 +72,37 @@ fn table(b: &Boundaries, counts: &[u64], out: &mut dyn Write) -> std::io::Result
     )
 }
 
-fn write_json(path: &PathBuf, b: &Boundaries, err: &mut dyn Write) -> std::io::Result<Option<i32>> {
+fn write_json(path: &PathBuf, b: &Boundaries) -> CliResult {
     let text = serde_json::to_string_pretty(b).map_err(std::io::Error::other)?;
-    if let Err(e) = std::fs::write(path, text + "\n") {
-        writeln!(err, "error: {}: {e}", path.display())?;
-        return Ok(Some(EXIT_UNAVAILABLE));
-    }
-    Ok(None)
+    std::fs::write(path, text + "\n")
+        .map_err(|e| CliError::unavailable(format!("{}: {e}", path.display())))
 }
 
-pub(super) fn run(
-    command: &PartitionsCommand,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CliResult {
+pub(super) fn run(command: &PartitionsCommand, out: &mut dyn Write) -> CliResult {
     let input = match command {
         PartitionsCommand::Plan(a) => &a.input,
         PartitionsCommand::Rebalance(a) => &a.input,
     };
     let claims = input.join("claims.csv");
     if !claims.is_file() {
-        writeln!(
-            err,
-            "error: {}: no such file (write one with `warden claims generate`)",
+        return Err(CliError::usage(format!(
+            "{}: no such file (write one with `warden claims generate`)",
             claims.display()
-        )?;
-        return Ok(EXIT_USAGE);
+        )));
     }
     match command {
         PartitionsCommand::Plan(a) => {
-            let counts = match count_groups(&claims, a.pcp_groups) {
-                Ok(c) => c,
-                Err(e) => return error_code(&e, err),
-            };
+            let counts = count_groups(&claims, a.pcp_groups).map_err(|e| pipeline_error(&e))?;
             let b = partition::plan(&counts, a.partitions);
             table(&b, &counts, out)?;
             if let Some(p) = &a.out {
-                if let Some(code) = write_json(p, &b, err)? {
-                    return Ok(code);
-                }
+                write_json(p, &b)?;
                 writeln!(out, "wrote {}", p.display())?;
             }
         }
         PartitionsCommand::Rebalance(a) => {
-            let current = match read_boundaries(&a.current, err)? {
-                Ok(b) => b,
-                Err(code) => return Ok(code),
-            };
-            let counts = match count_groups(&claims, a.pcp_groups) {
-                Ok(c) => c,
-                Err(e) => return error_code(&e, err),
-            };
+            let current = read_boundaries(&a.current)?;
+            let counts = count_groups(&claims, a.pcp_groups).map_err(|e| pipeline_error(&e))?;
             writeln!(out, "current:")?;
             table(&current, &counts, out)?;
             let p = partition::rebalance(&current, &counts, a.threshold);
@@ -136,14 +116,12 @@ pub(super) fn run(
                     writeln!(out, "above the threshold {:.3}; proposed:", a.threshold)?;
                     table(b, &counts, out)?;
                     if let Some(path) = &a.out {
-                        if let Some(code) = write_json(path, b, err)? {
-                            return Ok(code);
-                        }
+                        write_json(path, b)?;
                         writeln!(out, "wrote {}", path.display())?;
                     }
                 }
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }

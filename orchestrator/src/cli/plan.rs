@@ -5,13 +5,12 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
-use super::cycle_args::CycleArgs;
-use warden_core::diagnostics::render_text;
+use super::cycle_args::{CycleArgs, invalid_workflow};
 use warden_core::plan::{PlanOptions, mode_origin};
 use warden_core::workflow::{Mode, values::format_duration};
 use warden_deadlines::{Analysis, analyse};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE, count, plan_json, plan_table};
+use super::{CliError, CliResult, Exit, count, plan_json, plan_table};
 use crate::load::load_workflow;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -42,28 +41,24 @@ pub struct PlanArgs {
 
 pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     if args.compare_modes && args.cycle.mode.is_some() {
-        writeln!(
-            err,
-            "error: --compare-modes plans both modes; leave out --mode"
-        )?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(
+            "--compare-modes plans both modes; leave out --mode",
+        ));
     }
     let loaded = match load_workflow(&args.cycle.file) {
         Ok(l) => l,
         Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(message));
         }
     };
     let c = &loaded.compilation;
     let Some(workflow) = &c.workflow else {
-        write!(err, "{}", render_text(&loaded.sources, &c.diagnostics))?;
-        writeln!(
+        return Err(invalid_workflow(
             err,
-            "{}: invalid; run `warden validate {}` for details",
-            args.cycle.file, args.cycle.file
-        )?;
-        return Ok(EXIT_INVALID);
+            &args.cycle.file,
+            &loaded.sources,
+            &c.diagnostics,
+        ));
     };
     let warnings: Vec<_> = c.warnings().cloned().collect();
     if !warnings.is_empty() {
@@ -83,13 +78,10 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         let analyses = [Mode::Pipelined, Mode::Serial]
             .map(|m| analyse(workflow, args.cycle.date, &options(Some(m))));
         let [Ok(pipelined), Ok(serial)] = analyses else {
-            for a in analyses {
-                if let Err(e) = a {
-                    writeln!(err, "error: {e}")?;
-                    break;
-                }
-            }
-            return Ok(EXIT_USAGE);
+            let first = analyses.into_iter().find_map(Result::err);
+            return Err(CliError::usage(
+                first.map_or_else(String::new, |e| e.to_string()),
+            ));
         };
         // Both modes share the nights, so the dated warnings are the same.
         for warning in &pipelined.plan.warnings {
@@ -122,8 +114,7 @@ pub(super) fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
     ) {
         Ok(a) => a,
         Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(e));
         }
     };
     let overridden = args.cycle.mode.map(Mode::from);
@@ -182,15 +173,15 @@ fn report_missed(
 /// Exit 1 under `--check` when a deadline is missed; otherwise 0, with a hint.
 fn verdict(err: &mut dyn Write, missed: usize, check: bool) -> CliResult {
     if missed == 0 {
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     if check {
-        return Ok(EXIT_INVALID);
+        return Err(CliError::Reported(Exit::Invalid));
     }
     writeln!(
         err,
         "note: the plan misses {}; `warden plan --check` exits 1 when a deadline is missed",
         count(missed, "deadline")
     )?;
-    Ok(EXIT_OK)
+    Ok(())
 }

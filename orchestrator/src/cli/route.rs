@@ -20,7 +20,8 @@ use warden_store::Store;
 use warden_ui::routing_audit::{Asked, decision_row};
 use warden_workers::routing::{self, RoutedCsv, RuleSet};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, load_plans};
+use super::open_run::{open_existing_store, store_error, store_failed};
+use super::{CliError, CliResult, load_plans, reported_if, runtime};
 
 /// The shipped rule set.
 pub const RULES: &str = "workflows/routing/claims.yaml";
@@ -77,79 +78,50 @@ pub struct ClaimsArgs {
 
 pub(super) fn run(command: &RouteCommand, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
     match command {
-        RouteCommand::Check(args) => match load_rules(&args.rules, err)? {
-            Ok(set) => {
-                writeln!(
-                    out,
-                    "{}: {} rules, {} test cases passed; platforms {}; sha256 {}",
-                    args.rules.display(),
-                    set.rules.len(),
-                    set.tests,
-                    set.platforms.join(", "),
-                    set.sha256
-                )?;
-                Ok(EXIT_OK)
-            }
-            Err(code) => Ok(code),
-        },
+        RouteCommand::Check(args) => {
+            let set = load_rules(&args.rules)?;
+            writeln!(
+                out,
+                "{}: {} rules, {} test cases passed; platforms {}; sha256 {}",
+                args.rules.display(),
+                set.rules.len(),
+                set.tests,
+                set.platforms.join(", "),
+                set.sha256
+            )?;
+            Ok(())
+        }
         RouteCommand::Claims(args) => claims(args, out, err),
-        RouteCommand::Audit(args) => audit(args, out, err),
+        RouteCommand::Audit(args) => audit(args, out),
     }
 }
 
-/// Loads the rule set at `path`; a refused one is printed (file:line:column) and exit 1
-/// returned instead.
-pub(super) fn load_rules(
-    path: &Path,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<RuleSet, i32>> {
-    match routing::load(path) {
-        Ok(set) => Ok(Ok(set)),
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            writeln!(err, "the rule set is refused; nothing was routed with it")?;
-            Ok(Err(EXIT_INVALID))
-        }
-    }
+/// Loads the rule set at `path`; a refused one is the error (file:line:column, exit 1).
+pub(super) fn load_rules(path: &Path) -> CliResult<RuleSet> {
+    routing::load(path).map_err(|e| {
+        CliError::invalid(format!(
+            "{e}\nthe rule set is refused; nothing was routed with it"
+        ))
+    })
 }
 
 fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let set = match load_rules(&args.rules, err)? {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let plans = match load_plans(args.plans.as_deref(), err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let text = match std::fs::read_to_string(&args.input) {
-        Ok(t) => t,
-        Err(e) => {
-            writeln!(
-                err,
-                "error: {}: cannot read the claims: {e}",
-                args.input.display()
-            )?;
-            return Ok(EXIT_INVALID);
-        }
-    };
+    let set = load_rules(&args.rules)?;
+    let plans = load_plans(args.plans.as_deref(), err)?;
+    let text = std::fs::read_to_string(&args.input).map_err(|e| {
+        CliError::invalid(format!(
+            "{}: cannot read the claims: {e}",
+            args.input.display()
+        ))
+    })?;
     let routed = routing::route_csv(&set, &text, &plans, &args.partner);
     let actor = format!("route claims {}", args.input.display());
-    let recorded = match record_batch(&args.db, &actor, &set, &routed) {
-        Ok(n) => n,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            writeln!(
-                err,
-                "nothing was written: a routed claim is only written once its decision is on record"
-            )?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
-    if let Err(e) = crate::intake_batch::write_routed(&args.out, &set, &routed) {
-        writeln!(err, "error: {e}")?;
-        return Ok(EXIT_UNAVAILABLE);
-    }
+    let recorded = record_batch(&args.db, &actor, &set, &routed).map_err(|e| {
+        CliError::unavailable(format!(
+            "{e}\nnothing was written: a routed claim is only written once its decision is on record"
+        ))
+    })?;
+    crate::intake_batch::write_routed(&args.out, &set, &routed).map_err(CliError::unavailable)?;
     let t = &routed.tally;
     writeln!(
         out,
@@ -166,11 +138,7 @@ fn claims(args: &ClaimsArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliRes
     )?;
     // Counts only: claim ids stay in the files.
     tracing::info!(claims = t.claims, routed = t.routed, errors = t.errors, unreadable = routed.unreadable, rule_set = %set.sha256, "claims routed");
-    Ok(if t.errors == 0 && routed.unreadable == 0 {
-        EXIT_OK
-    } else {
-        EXIT_INVALID
-    })
+    reported_if(t.errors > 0 || routed.unreadable > 0)
 }
 
 /// Records every decision of a routed batch in the store's routing audit, in one
@@ -191,44 +159,28 @@ pub(super) fn record_batch(
         .decisions
         .iter()
         .map(|(claim_id, outcome)| decision_row(*claim_id, asked, outcome));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async {
-        let store = Store::connect(db)
-            .await
-            .map_err(|e| super::store_error(db, &e))?;
+    runtime::block_on(async {
+        let store = Store::connect(db).await.map_err(|e| store_error(db, &e))?;
         store
             .record_routing_decisions(rows)
             .await
-            .map_err(|e| format!("the routing audit: {}", super::store_error(db, &e)))
+            .map_err(|e| format!("the routing audit: {}", store_error(db, &e)))
     })
+    .map_err(|e| e.to_string())?
 }
 
-fn audit(args: &AuditArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let found = runtime.block_on(async {
-        let store = super::open_existing_store(&args.db).await?;
+fn audit(args: &AuditArgs, out: &mut dyn Write) -> CliResult {
+    let rows = runtime::block_on(async {
+        let store = open_existing_store(&args.db).await?;
         store.routing_decisions_for_claim(args.claim_id).await
-    });
-    let rows = match found {
-        Ok(rows) => rows,
-        Err(e) => {
-            writeln!(err, "error: {}", super::store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+    })?
+    .map_err(store_failed(&args.db))?;
     if rows.is_empty() {
-        writeln!(
-            err,
+        return Err(CliError::invalid(format!(
             "no routing decision is recorded for claim {} in {}",
             args.claim_id,
             warden_store::redact_url(&args.db)
-        )?;
-        return Ok(EXIT_INVALID);
+        )));
     }
     writeln!(
         out,
@@ -251,5 +203,5 @@ fn audit(args: &AuditArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResul
             writeln!(out, "{:<27} not routed: {e}", "")?;
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -9,7 +9,8 @@ use warden_core::clock::Clock;
 use warden_store::Store;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, count};
+use super::open_run::store_failed;
+use super::{CliError, CliResult, Exit, count, runtime};
 use crate::alerts::{Outbox, load_channels, load_templates};
 use crate::engine::clocks::{AcceleratedClock, SystemClock};
 use crate::engine::run::{RunEnd, RunError, RunOptions, resume_time, run_cycle, usable_data_dir};
@@ -66,6 +67,9 @@ pub struct RunArgs {
     pub ui: super::serve::UiArgs,
     #[command(flatten)]
     pub objects: super::objects_args::ObjectArgs,
+    /// The built-in jobs' claim input, plans and intervals (engine::builtins).
+    #[command(flatten)]
+    pub builtins: crate::engine::builtins::BuiltinSettings,
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -74,22 +78,16 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         .as_ref()
         .is_some_and(|r| r.trim().is_empty())
     {
-        writeln!(
-            err,
-            "error: --override-impact-gate needs a reason (it goes to the audit log and to compliance)"
-        )?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(
+            "--override-impact-gate needs a reason (it goes to the audit log and to compliance)",
+        ));
     }
-    let loaded = match args.cycle.load(err) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = args.cycle.load(err)?;
     // Usage first: a refused --listen creates no store and writes nothing (exit 2, as `serve`).
     if let Some(listen) = &args.listen
         && let Err(message) = super::serve::check_ui(listen, args.ui.auth.as_deref())
     {
-        writeln!(err, "error: {message}")?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(message));
     }
     let mut new = loaded.new_run(&args.cycle);
     // Kept with the run (written once, when it is created): the clock's speed turns the
@@ -107,14 +105,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         Ok(outbox) => outbox,
         Err(message) => {
             writeln!(err, "{message}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::Reported(Exit::Usage));
         }
     };
     let loaded_sources = loaded.sources;
     let plan = Arc::new(loaded.plan);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = runtime::multi_thread()?;
     // A new run on the real clock whose deadlines are past would breach and escalate them at
     // once: refused unless `--late` says it is meant (engine::timing). A run that already
     // exists resumes as it was started.
@@ -122,11 +118,11 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         let past = timing::past_deadlines(&plan, SystemClock.now());
         if !past.is_empty() && !runtime.block_on(run_exists(&args.db, &new)) {
             writeln!(err, "{}", timing::past_deadlines_refusal(&plan, &past))?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::Reported(Exit::Usage));
         }
     }
     if let Some(speed) = args.speed {
-        let real = timing::real_work_jobs(&plan);
+        let real = timing::real_work_jobs(&plan, &args.builtins);
         if real > 0 {
             writeln!(
                 err,
@@ -164,12 +160,9 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         }
         Ok(super::impact::GateVerdict::Refused(message)) => {
             writeln!(err, "{message}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::Reported(Exit::Usage));
         }
-        Err(e) => {
-            writeln!(err, "error: {}", super::store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
+        Err(e) => return Err(store_failed(&args.db)(e)),
     }
     let result = runtime.block_on(async {
         // Before the store: a run that cannot write its jobs' directories does not start.
@@ -194,23 +187,16 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         let ui = match args.listen {
             None => None,
             Some(listen) => {
-                let catalog = Arc::new(warden_ui::Catalog::default());
-                catalog.pin(plan.clone());
-                let ui = super::serve::start_ui(
+                let ui = super::serve::start_run_ui(
                     store.clone(),
-                    catalog,
+                    plan.clone(),
                     listen,
                     &args.ui,
-                    Some(args.data.clone()),
+                    &args.data,
                 )
                 .await
                 .map_err(|e| RunError::Store(warden_store::StoreError::Invalid(e)))?;
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    super::serve::describe(&ui, args.ui.auth.as_deref())
-                );
-                let _ = out.flush();
+                let _ = ui.announce(args.ui.auth.as_deref(), out);
                 Some(ui)
             }
         };
@@ -227,10 +213,10 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         options.sources = loaded_sources;
         // Shell jobs run under `warden supervise`, so a restarted `warden run` adopts them.
         options.supervisor = crate::engine::supervise::supervisor_binary();
+        options.builtins = args.builtins.clone();
         let end = run_cycle(store, plan.clone(), &new, clock, &options).await;
         if let Some(ui) = ui {
-            let _ = ui.stop.send(());
-            let _ = ui.task.await;
+            ui.shut_down().await;
         }
         end.map(|end| (end, finished))
     });
@@ -243,7 +229,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 plan.date,
                 at.with_timezone(&plan.timezone).format("%Y-%m-%d %H:%M %Z")
             )?;
-            Ok(EXIT_OK)
+            Ok(())
         }
         Ok((RunEnd::Complete { run_id }, None)) => {
             writeln!(
@@ -253,7 +239,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 plan.date,
                 count(plan.jobs.len(), "job")
             )?;
-            Ok(EXIT_OK)
+            Ok(())
         }
         Ok((RunEnd::Stuck { run_id, failed }, _)) => {
             writeln!(
@@ -268,12 +254,9 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
                 out,
                 "fix the cause, then `warden rerun` or `warden skip --reason ...` each job and run the same `warden run` again"
             )?;
-            Ok(EXIT_INVALID)
+            Err(CliError::Reported(Exit::Invalid))
         }
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            Ok(EXIT_UNAVAILABLE)
-        }
+        Err(e) => Err(CliError::unavailable(e)),
     }
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use warden_core::workflow::raw::RawWorkflow;
 
-use super::{CliResult, EXIT_OK};
+use super::CliResult;
 
 /// The schema as pretty JSON (what `workflows/workflow.schema.json` holds).
 pub fn schema_json() -> String {
@@ -16,5 +16,5 @@ pub fn schema_json() -> String {
 
 pub(super) fn run(out: &mut dyn Write) -> CliResult {
     out.write_all(schema_json().as_bytes())?;
-    Ok(EXIT_OK)
+    Ok(())
 }

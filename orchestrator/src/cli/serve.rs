@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use warden_store::{Store, redact_url};
 use warden_ui::{AppState, AuthConfig, Catalog, CatalogEntry, UiOptions};
 
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
+use super::open_run::{open_existing_store, store_failed};
+use super::{CliError, CliResult, runtime};
 use crate::load::load_workflow;
 
 /// Where and how to serve the UI (shared by `serve`, `run --listen` and `demo`).
@@ -220,6 +221,34 @@ async fn poll_routing(live: Arc<warden_workers::routing::LiveRuleSet>) {
     }
 }
 
+/// Starts the UI over one run's plan (`run --listen`, `demo`): its catalog holds that plan.
+pub async fn start_run_ui(
+    store: Store,
+    plan: Arc<warden_core::plan::Plan>,
+    listen: SocketAddr,
+    ui: &UiArgs,
+    data_dir: &Path,
+) -> Result<RunningUi, String> {
+    let catalog = Arc::new(Catalog::default());
+    catalog.pin(plan);
+    start_ui(store, catalog, listen, ui, Some(data_dir.to_path_buf())).await
+}
+
+impl RunningUi {
+    /// Prints what the operator is told about it ([`describe`]), and flushes.
+    pub fn announce(&self, auth: Option<&Path>, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "{}", describe(self, auth))?;
+        out.flush()
+    }
+
+    /// A graceful stop: requests in flight are answered, and every routing decision queued
+    /// for the audit is written, before it returns.
+    pub async fn shut_down(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
 /// What the operator is told about a started UI.
 pub fn describe(ui: &RunningUi, auth: Option<&Path>) -> String {
     match auth {
@@ -231,50 +260,22 @@ pub fn describe(ui: &RunningUi, auth: Option<&Path>) -> String {
     }
 }
 
-pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+pub(super) fn run(args: &ServeArgs, out: &mut dyn Write) -> CliResult {
     let files = if args.workflows.is_empty() {
         default_workflows()
     } else {
         args.workflows.clone()
     };
-    let entries = match catalog_entries(&files) {
-        Ok(e) => e,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
-        }
-    };
-    if let Err(message) = check_ui(&args.listen, args.ui.auth.as_deref()) {
-        writeln!(err, "error: {message}")?;
-        return Ok(EXIT_USAGE);
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let store = match open_existing_store(&args.db).await {
-            Ok(s) => s,
-            Err(e) => {
-                writeln!(err, "error: {}", store_error(&args.db, &e))?;
-                return Ok(EXIT_UNAVAILABLE);
-            }
-        };
+    let entries = catalog_entries(&files).map_err(CliError::usage)?;
+    check_ui(&args.listen, args.ui.auth.as_deref()).map_err(CliError::usage)?;
+    runtime::multi_thread()?.block_on(async {
+        let store = open_existing_store(&args.db)
+            .await
+            .map_err(store_failed(&args.db))?;
         let catalog = Arc::new(Catalog::new(entries));
-        let ui = match start_ui(
-            store,
-            catalog,
-            args.listen,
-            &args.ui,
-            Some(args.data.clone()),
-        )
-        .await
-        {
-            Ok(ui) => ui,
-            Err(message) => {
-                writeln!(err, "error: {message}")?;
-                return Ok(EXIT_USAGE);
-            }
-        };
+        let mut ui = start_ui(store, catalog, args.listen, &args.ui, Some(args.data.clone()))
+            .await
+            .map_err(CliError::usage)?;
         // The banner is best-effort: a server whose stdout is gone (`warden serve | head -1`,
         // a supervisor that stopped reading) serves on rather than dying of a failed write.
         let banner = format!(
@@ -286,25 +287,20 @@ pub(super) fn run(args: &ServeArgs, out: &mut dyn Write, err: &mut dyn Write) ->
         if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
             tracing::warn!(error = %e, url = %ui.url, "cannot print the banner on stdout; serving on");
         }
-        let RunningUi { stop, mut task, .. } = ui;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
-            r = &mut task => {
+            r = &mut ui.task => {
                 if let Ok(Err(e)) = r {
-                    writeln!(err, "error: the UI stopped: {e}")?;
-                    return Ok(EXIT_UNAVAILABLE);
+                    return Err(CliError::unavailable(format!("the UI stopped: {e}")));
                 }
-                return Ok(EXIT_OK);
+                return Ok(());
             }
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
         }
-        // A graceful stop: requests in flight are answered, and every routing decision
-        // queued for the audit is written, before the process ends.
-        let _ = stop.send(());
-        let _ = task.await;
-        Ok(EXIT_OK)
+        ui.shut_down().await;
+        Ok(())
     })
 }
 
@@ -319,16 +315,14 @@ pub struct TokenArgs {
 }
 
 /// Prints a new random token (shown once) and the auth-file line holding only its digest.
-pub(super) fn token(args: &TokenArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+pub(super) fn token(args: &TokenArgs, out: &mut dyn Write) -> CliResult {
     let known = ["viewer", "operator", "architect", "compliance"];
     for r in &args.roles {
         if !known.contains(&r.as_str()) {
-            writeln!(
-                err,
-                "error: `{r}` is not a role; use one of {}",
+            return Err(CliError::usage(format!(
+                "`{r}` is not a role; use one of {}",
                 known.join(", ")
-            )?;
-            return Ok(EXIT_USAGE);
+            )));
         }
     }
     let token = warden_ui::auth::secret();
@@ -345,5 +339,5 @@ pub(super) fn token(args: &TokenArgs, out: &mut dyn Write, err: &mut dyn Write) 
         args.roles.join(", "),
         warden_ui::auth::digest(&token)
     )?;
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use warden_core::sched::{JobStatus, Machine};
-use warden_store::redact_url;
 
 use super::cycle_args::CycleArgs;
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error};
+use super::open_run::{find_job, open_run, store_failed};
+use super::{CliError, CliResult, runtime};
+use crate::engine::attempt_paths::AttemptPaths;
 use crate::engine::driver::replay;
-use crate::engine::exec::AttemptPaths;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -31,64 +31,25 @@ pub struct StatusArgs {
 }
 
 pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let loaded = match args.cycle.load(err) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = args.cycle.load(err)?;
     let plan = loaded.plan;
-    let job = match &args.job {
-        None => None,
-        Some(id) => match plan.job_index(id) {
-            Some(j) => Some(j),
-            None => {
-                let known = warden_core::diagnostics::did_you_mean(
-                    id,
-                    plan.jobs.iter().map(|j| j.id.as_str()),
-                );
-                writeln!(
-                    err,
-                    "error: `{}` has no job `{id}`{}",
-                    plan.cycle,
-                    known.map(|k| format!("; {k}")).unwrap_or_default()
-                )?;
-                return Ok(EXIT_USAGE);
-            }
-        },
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let found = runtime.block_on(async {
-        let store = open_existing_store(&args.db).await?;
-        let Some(run) = store.find_run(&plan.cycle, &plan.date).await? else {
-            return Ok(None);
-        };
-        let events = store.load_events(run.id).await?;
-        let attempts = store.load_attempts(run.id).await?;
-        let projections = store.load_projections(run.id).await?;
+    let job = args
+        .job
+        .as_deref()
+        .map(|id| find_job(&plan, id))
+        .transpose()?;
+    let (run, events, attempts, projections, impact) = runtime::block_on(async {
+        let (store, run) = open_run(&args.db, &plan).await?;
+        let failed = store_failed(&args.db);
+        let events = store.load_events(run.id).await.map_err(&failed)?;
+        let attempts = store.load_attempts(run.id).await.map_err(&failed)?;
+        let projections = store.load_projections(run.id).await.map_err(&failed)?;
         let impact = match cleared_by(&run.options) {
-            Some(id) => store.impact_test(id).await?,
+            Some(id) => store.impact_test(id).await.map_err(&failed)?,
             None => None,
         };
-        Ok::<_, warden_store::StoreError>(Some((run, events, attempts, projections, impact)))
-    });
-    let (run, events, attempts, projections, impact) = match found {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            writeln!(
-                err,
-                "no run of `{}` for {} in {}; start one with `warden run`",
-                plan.cycle,
-                plan.date,
-                redact_url(&args.db)
-            )?;
-            return Ok(EXIT_USAGE);
-        }
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+        Ok::<_, CliError>((run, events, attempts, projections, impact))
+    })??;
     let (machine, _) = replay(&plan, &events);
     let tz = plan.timezone;
     let when = |t: chrono::DateTime<chrono::Utc>| {
@@ -140,7 +101,7 @@ pub(super) fn run(args: &StatusArgs, out: &mut dyn Write, err: &mut dyn Write) -
     if let Some(test) = impact {
         write_impact(&plan, &test, &attempts, speed_of(&run.options), out)?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// The impact test that cleared the run at its start (`warden run` keeps its id).
@@ -171,7 +132,7 @@ fn write_impact(
         Ok(r) => r,
         Err(message) => {
             writeln!(out, "batch impact test #{}: {message}", test.id)?;
-            return Ok(EXIT_OK);
+            return Ok(());
         }
     };
     let rows = super::impact::golive::compare(plan, &report, attempts, speed);
@@ -198,7 +159,7 @@ fn write_impact(
                 .map_or(String::new(), |e| format!("{:+.1}%", 100.0 * e))
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Each deadline's latest projection: margin, P(miss), escalation level.
@@ -208,7 +169,7 @@ fn write_deadlines(
     out: &mut dyn Write,
 ) -> CliResult {
     let Some(last_at) = projections.iter().map(|p| p.at).max() else {
-        return Ok(EXIT_OK);
+        return Ok(());
     };
     let tz = plan.timezone;
     let local =
@@ -233,7 +194,7 @@ fn write_deadlines(
             p.level.replace('_', " ")
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// One job: its state, every attempt as it ran (with the end of its log), and the events
@@ -313,7 +274,7 @@ fn job_detail(
                 .unwrap_or_default(),
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Lines of an attempt's log shown by `status --job`; the whole file is named above them.

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use warden_core::diagnostics::{JsonDiagnostic, Severity, render_json, render_text};
 
-use super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_USAGE, count};
+use super::{CliError, CliResult, Exit, count};
 use crate::load::load_workflow;
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -39,7 +39,7 @@ struct FileReport {
 }
 
 pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let mut worst = EXIT_OK;
+    let mut worst: Option<Exit> = None;
     let mut reports = Vec::new();
     for path in &args.files {
         // A file that cannot be read is a usage error (exit 2); one that is not UTF-8 is
@@ -47,7 +47,7 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
         let l = match load_workflow(path) {
             Ok(loaded) => loaded,
             Err(message) => {
-                worst = EXIT_USAGE;
+                worst = Some(Exit::Usage);
                 match args.format {
                     Format::Text => writeln!(err, "error: {message}")?,
                     Format::Json => reports.push(unreadable(path, message)),
@@ -59,8 +59,8 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
         let errors: Vec<_> = c.errors().cloned().collect();
         let warnings: Vec<_> = c.warnings().cloned().collect();
         let valid = errors.is_empty() && (!args.deny_warnings || warnings.is_empty());
-        if !valid && worst == EXIT_OK {
-            worst = EXIT_INVALID;
+        if !valid && worst.is_none() {
+            worst = Some(Exit::Invalid);
         }
         match args.format {
             Format::Text => {
@@ -105,7 +105,7 @@ pub(super) fn run(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write)
             serde_json::to_string_pretty(&json).unwrap_or_default()
         )?;
     }
-    Ok(worst)
+    worst.map_or(Ok(()), |exit| Err(CliError::Reported(exit)))
 }
 
 /// A file that could not be read, as a report with that one error.

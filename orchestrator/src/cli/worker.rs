@@ -10,7 +10,8 @@ use clap::Args;
 use tokio::sync::watch;
 use warden_store::{OpenMode, Store, WorkerInfo, redact_url};
 
-use super::{CliResult, EXIT_OK, EXIT_UNAVAILABLE, open_existing_store, store_error};
+use super::open_run::{open_existing_store, store_failed};
+use super::{CliError, CliResult, runtime};
 use crate::engine::remote::{REGISTRY_BEAT, RemoteOptions, default_name, serve};
 use crate::engine::run::usable_data_dir;
 
@@ -42,6 +43,9 @@ pub struct WorkerArgs {
     pub poll: humantime::Duration,
     #[command(flatten)]
     pub objects: super::objects_args::ObjectArgs,
+    /// The built-in jobs' claim input, plans and intervals on this host (engine::builtins).
+    #[command(flatten)]
+    pub builtins: crate::engine::builtins::BuiltinSettings,
 }
 
 #[derive(Debug, Args)]
@@ -89,17 +93,9 @@ fn bounded(s: &str, low: Duration, high: Duration) -> Result<humantime::Duration
     Ok(d)
 }
 
-pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let data = match usable_data_dir(&args.data) {
-        Ok(d) => d,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write) -> CliResult {
+    let runtime = runtime::multi_thread()?;
+    let data = usable_data_dir(&args.data).map_err(CliError::unavailable)?;
     let info = WorkerInfo {
         name: args.name.clone().unwrap_or_else(default_name),
         host: crate::engine::host::host_name(),
@@ -109,20 +105,10 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
     runtime.block_on(async {
         // Never migrates: a worker of another version refuses the store (exit 3) rather
         // than change it under a running orchestrator.
-        let store = match Store::open(&args.db, OpenMode::Worker).await {
-            Ok(s) => s,
-            Err(e) => {
-                writeln!(err, "error: {}", store_error(&args.db, &e))?;
-                return Ok(EXIT_UNAVAILABLE);
-            }
-        };
-        let staging = match args.objects.open().await {
-            Ok(s) => s,
-            Err(message) => {
-                writeln!(err, "error: {message}")?;
-                return Ok(EXIT_UNAVAILABLE);
-            }
-        };
+        let store = Store::open(&args.db, OpenMode::Worker)
+            .await
+            .map_err(store_failed(&args.db))?;
+        let staging = args.objects.open().await.map_err(CliError::unavailable)?;
         args.objects.describe(&staging, out);
         writeln!(
             out,
@@ -153,6 +139,7 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
             data_dir: data.clone(),
             supervisor: crate::engine::supervise::supervisor_binary(),
             staging,
+            builtins: args.builtins.clone(),
             labels: {
                 let mut l = args.labels.clone();
                 l.sort();
@@ -168,12 +155,9 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write, err: &mut dyn Write
                     info.name,
                     super::count(done as usize, "attempt")
                 )?;
-                Ok(EXIT_OK)
+                Ok(())
             }
-            Err(e) => {
-                writeln!(err, "error: {}", store_error(&args.db, &e))?;
-                Ok(EXIT_UNAVAILABLE)
-            }
+            Err(e) => Err(store_failed(&args.db)(e)),
         }
     })
 }
@@ -199,14 +183,14 @@ pub(super) fn supervise(args: &SuperviseArgs, err: &mut dyn Write) -> CliResult 
         exit: args.exit_file.clone(),
     };
     let Some((program, rest)) = args.command.split_first() else {
-        writeln!(err, "error: no command to supervise")?;
-        return Ok(super::EXIT_USAGE);
+        return Err(CliError::usage("no command to supervise"));
     };
     match crate::engine::supervise::supervise(&files, program, rest) {
-        Ok(code) => Ok(code),
+        Ok(0) => Ok(()),
+        Ok(code) => Err(CliError::Passed(code)),
         Err(e) => {
             writeln!(err, "warden supervise: {program}: {e}")?;
-            Ok(127)
+            Err(CliError::Passed(127))
         }
     }
 }
@@ -226,21 +210,12 @@ async fn stop_on_signal() {
     }
 }
 
-pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let rows = runtime.block_on(async {
+pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write) -> CliResult {
+    let rows = runtime::block_on(async {
         let store = open_existing_store(&args.db).await?;
         store.list_workers().await
-    });
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+    })?
+    .map_err(store_failed(&args.db))?;
     let now = Utc::now();
     let shown: Vec<_> = rows
         .iter()
@@ -254,7 +229,7 @@ pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Wri
             if args.all { "" } else { " running" },
             redact_url(&args.db)
         )?;
-        return Ok(EXIT_OK);
+        return Ok(());
     }
     writeln!(
         out,
@@ -273,5 +248,5 @@ pub(super) fn workers(args: &WorkersArgs, out: &mut dyn Write, err: &mut dyn Wri
             w.name, w.host, w.pid, w.version, state, running, seen, w.jobs_done
         )?;
     }
-    Ok(EXIT_OK)
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! The adjudication built-ins (`adjudicate-setup`, `adjudicate-partition`, `deferred-merge`,
 //! `adjudicate-pass2`, `reconcile`, and `load-exceptions` and `post-accumulators` after
 //! them) run the real engine of `warden-workers` when the run has
-//! claim input: `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and members.csv, or one such directory
-//! per stream, `DIR/STREAM/`) and optionally `WARDEN_PLANS=DIR` (default `workflows/plans`).
-//! `WARDEN_CHECKPOINT_EVERY=K` sets the checkpoint interval (default 50,000 claims),
-//! `WARDEN_MONITOR_EVERY=K` the exception-rate monitor's (default 100,000 claims).
+//! claim input: `--claims-input DIR` or `WARDEN_CLAIMS_INPUT=DIR` (claims.csv and
+//! members.csv, or one such directory per stream, `DIR/STREAM/`) and optionally
+//! `--plans DIR` or `WARDEN_PLANS=DIR` (default `workflows/plans`). `--checkpoint-every K`
+//! (`WARDEN_CHECKPOINT_EVERY`) sets the checkpoint interval (default 50,000 claims),
+//! `--monitor-every K` (`WARDEN_MONITOR_EVERY`) the exception-rate monitor's (default 100,000
+//! claims): the run's `BuiltinSettings` (engine::builtins), parsed once when it starts.
 //! Without claim input they stay simulated by their estimates, and the attempt's log says so.
 //!
 //! Setup first exports the store's year-to-date accumulators for its stream
@@ -28,46 +30,79 @@ use warden_workers::pipeline::driver::{
 };
 use warden_workers::pipeline::layout::{Layout, STORE_YTD};
 use warden_workers::pipeline::setup::{self, Split};
-use warden_workers::pipeline::{NoProgress, finish, merge, runner};
-use warden_workers::plans;
+use warden_workers::pipeline::{NoProgress, PipelineError, finish, merge, runner};
+use warden_workers::{plans, run_layout};
 
-use super::exec::{AttemptPaths, RunStore};
+use super::attempt_paths::AttemptPaths;
+use super::builtins::{BuiltinSettings, INPUT_ENV, PlansError, RunStore};
 
-pub const INPUT_ENV: &str = "WARDEN_CLAIMS_INPUT";
-pub const PLANS_ENV: &str = "WARDEN_PLANS";
-/// Claims between checkpoints (default 50,000).
-pub const CHECKPOINT_ENV: &str = "WARDEN_CHECKPOINT_EVERY";
-/// Claims between looks of the exception-rate monitor (default 100,000).
-pub const MONITOR_ENV: &str = "WARDEN_MONITOR_EVERY";
-/// Partitions an `adjudicate-phase1` job splits its stream into (default 6).
-pub const PARTITIONS_ENV: &str = "WARDEN_PARTITIONS";
+// Named here by `cli::impact::run`, which reads the same interval (engine::builtins).
+pub use super::builtins::CHECKPOINT_ENV;
 
-/// Where the claims of a run are, if anywhere.
-pub fn input_dir() -> Option<PathBuf> {
-    std::env::var_os(INPUT_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+/// Why an adjudication stage failed: its attempt's log says `error: ` and this.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The cycle lacks the job of this stage for the stream, which the stage finds its
+    /// files through.
+    #[error("the cycle has no {} job for this stream", .0.name())]
+    NoStageJob(Builtin),
+    #[error("the cycle has no adjudicate-partition jobs for this stream")]
+    NoPartitionJobs,
+    #[error("not a built-in")]
+    NotBuiltin,
+    #[error("{} is not a stage of the adjudication engine", .0.name())]
+    NotAStage(Builtin),
+    #[error("{} needs the run's store", .0.name())]
+    NeedsStore(Builtin),
+    /// The run's benefit plans do not load.
+    #[error(transparent)]
+    Plans(#[from] PlansError),
+    /// The engine's own failure (`warden_workers::pipeline`).
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// Reconciliation found problems; they are listed in the file, not in the log (they name
+    /// claims and members).
+    #[error("NOT RECONCILED: {problems} problems, listed in {}", .listed.display())]
+    NotReconciled { problems: usize, listed: PathBuf },
+    #[error("{}: {source}", .path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source} (the intake upstream did not put claims for this stream)", .path.display())]
+    NoIntakeClaims {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Merging the stream's claims with the intake jobs'.
+    #[error(transparent)]
+    Merge(#[from] warden_workers::io::merge_claims::MergeError),
+    #[error("reading the store's accumulators: {0}")]
+    StoreRead(#[source] warden_store::StoreError),
+    #[error("the store holds a member id out of range (0 to 4294967295)")]
+    MemberOutOfRange,
+    /// The blocking thread of the stage (`what`: "stage") or of its input's merge ("merge")
+    /// panicked or was cancelled.
+    #[error("the {what}'s thread failed: {source}")]
+    Thread {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
+    /// Setup's claims are above the approved volume (engine::volume_check says how far).
+    #[error("{0}")]
+    OverVolume(String),
+    /// `load-exceptions` or `post-accumulators` failed, as they say.
+    #[error("{0}")]
+    Store(String),
 }
 
-/// The benefit plans of the run's built-ins: `WARDEN_PLANS`, default `workflows/plans`;
-/// every problem of a bad directory, one a line.
-pub fn load_plans() -> Result<plans::Plans, String> {
-    let dir =
-        std::env::var_os(PLANS_ENV).map_or_else(|| PathBuf::from("workflows/plans"), PathBuf::from);
-    plans::load_dir(&dir).map_err(|es| {
-        es.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
-}
-
-/// A claim count from the environment (at least 1), if set and a number.
-fn env_count(name: &str) -> Option<u64> {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(|k| k.max(1))
+impl StageError {
+    fn file(path: &Path) -> impl FnOnce(std::io::Error) -> StageError + '_ {
+        move |source| StageError::File {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// The work directories of `job`'s stream's `stage` jobs, with their partition index (0
@@ -80,7 +115,7 @@ fn stage_dirs(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Vec<(u
         .map(|j| {
             (
                 j.partition.map_or(0, |p| p.index),
-                run_dir.join("work").join(&j.id),
+                run_layout::work_root(run_dir).join(&j.id),
             )
         })
         .collect()
@@ -95,21 +130,20 @@ fn stage_dir(plan: &Plan, job: usize, run_dir: &Path, stage: Builtin) -> Option<
 }
 
 /// The work directories of the adjudication stages of `job`'s stream.
-fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, String> {
-    let one = |b: Builtin, what: &str| -> Result<PathBuf, String> {
-        stage_dir(plan, job, run_dir, b)
-            .ok_or_else(|| format!("the cycle has no {what} job for this stream"))
+fn layout(plan: &Plan, job: usize, run_dir: &Path) -> Result<Layout, StageError> {
+    let one = |b: Builtin| -> Result<PathBuf, StageError> {
+        stage_dir(plan, job, run_dir, b).ok_or(StageError::NoStageJob(b))
     };
     let mut parts = stage_dirs(plan, job, run_dir, Builtin::AdjudicatePartition);
     parts.sort();
     if parts.is_empty() {
-        return Err("the cycle has no adjudicate-partition jobs for this stream".into());
+        return Err(StageError::NoPartitionJobs);
     }
     Ok(Layout::with_dirs(
-        one(Builtin::AdjudicateSetup, "adjudicate-setup")?,
+        one(Builtin::AdjudicateSetup)?,
         parts.into_iter().map(|(_, d)| d).collect(),
-        one(Builtin::DeferredMerge, "deferred-merge")?,
-        one(Builtin::AdjudicatePass2, "adjudicate-pass2")?,
+        one(Builtin::DeferredMerge)?,
+        one(Builtin::AdjudicatePass2)?,
     ))
 }
 
@@ -162,13 +196,21 @@ struct Stage {
     /// Setup: the claims upstream intake jobs put in this stream (engine::intake_job), read
     /// with the stream's own claims.
     intake: Vec<PathBuf>,
+    /// The run's settings: its plans, checkpoint and monitor intervals, partitions.
+    settings: BuiltinSettings,
 }
 
-fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Result<Stage, String> {
+fn prepare(
+    plan: &Plan,
+    job: usize,
+    paths: &AttemptPaths,
+    settings: &BuiltinSettings,
+) -> Result<Stage, StageError> {
     let pj = &plan.jobs[job];
     let Action::Builtin(b) = &pj.action else {
-        return Err("not a built-in".into());
+        return Err(StageError::NotBuiltin);
     };
+    let input = settings.claims_input().unwrap_or(Path::new(""));
     let input = pj
         .stream
         .map(|s| input.join(&plan.streams[s].id))
@@ -179,7 +221,7 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         Builtin::AdjudicatePhase1 => Layout::new(&paths.work_dir),
         Builtin::AdjudicatePhase2 => Layout::new(
             &stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase1)
-                .ok_or("the cycle has no adjudicate-phase1 job for this stream")?,
+                .ok_or(StageError::NoStageJob(Builtin::AdjudicatePhase1))?,
         ),
         _ => layout(plan, job, &paths.run_dir)?,
     };
@@ -193,10 +235,7 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
             super::intake_job::upstream_intakes(plan, job)
                 .into_iter()
                 .map(|j| {
-                    super::intake_job::claims_for(
-                        &paths.run_dir.join("work").join(&plan.jobs[j].id),
-                        stream,
-                    )
+                    super::intake_job::claims_for(&paths.work_dir_of(&plan.jobs[j].id), stream)
                 })
                 .collect()
         }
@@ -215,6 +254,7 @@ fn prepare(plan: &Plan, job: usize, paths: &AttemptPaths, input: &Path) -> Resul
         store_ytd: None,
         earlier_setup,
         intake,
+        settings: settings.clone(),
     })
 }
 
@@ -285,33 +325,32 @@ impl warden_workers::pipeline::Progress for FileProgress {
 }
 
 /// Runs one stage to the end; the text is what goes to the attempt's log.
-fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
-    let plans = load_plans()?;
+fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, StageError> {
+    let plans = st.settings.load_plans()?;
     let l = &st.layout;
     // The nightly's stages are fixed by its partition jobs; a phase-1 job splits itself.
     let n = match st.builtin {
-        Builtin::AdjudicatePhase1 => env_count(PARTITIONS_ENV)
-            .map_or(Options::default().partitions, |k| {
-                usize::try_from(k).unwrap_or(usize::MAX)
-            }),
+        Builtin::AdjudicatePhase1 => st
+            .settings
+            .partitions()
+            .unwrap_or(Options::default().partitions),
         _ => l.fixed_partitions().unwrap_or(1),
     };
     let mut opts = Options {
         partitions: n,
         ..Options::default()
     };
-    if let Some(k) = env_count(CHECKPOINT_ENV) {
+    if let Some(k) = st.settings.checkpoint_every() {
         opts.checkpoint_every = k;
     }
-    if let Some(k) = env_count(MONITOR_ENV) {
+    if let Some(k) = st.settings.monitor_every() {
         opts.monitor_every = k;
     }
-    let e = |e: warden_workers::pipeline::PipelineError| e.to_string();
     match st.builtin {
         Builtin::AdjudicateSetup => {
             let split = Split::Balanced(n);
             let ytd = st.store_ytd.as_deref();
-            let m = setup::run(&st.input, &plans, &split, l, ytd, &NoProgress).map_err(e)?;
+            let m = setup::run(&st.input, &plans, &split, l, ytd, &NoProgress)?;
             Ok(format!(
                 "setup: {} claim rows, {} accepted, {} rejected; {} partitions {:?}; {} families deferred; {}",
                 m.claim_rows,
@@ -334,7 +373,7 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             spec.cancel = Some(cancel);
             let progress =
                 FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
-            let s = runner::run(&spec, &plans, &progress).map_err(e)?;
+            let s = runner::run(&spec, &plans, &progress)?;
             progress.finish();
             Ok(format!(
                 "pass 1: resumed at claim {}, {} adjudicated, {} deferred, {} exceptions{}",
@@ -350,21 +389,21 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             ))
         }
         Builtin::DeferredMerge => {
-            let m = merge::run(l, n).map_err(e)?;
+            let m = merge::run(l, n)?;
             Ok(format!(
                 "merge: {} deferred claims, {} referenced results; accumulators refreshed ({} pass-1 changes touched deferred families, 0 by design)",
                 m.deferred, m.references, m.changes_applied
             ))
         }
         Builtin::AdjudicatePass2 => {
-            let s = run_pass2(st, &opts, &plans, cancel).map_err(e)?;
+            let s = run_pass2(st, &opts, &plans, cancel)?;
             Ok(format!(
                 "pass 2: resumed at claim {}, {} adjudicated, {} exceptions",
                 s.resumed_from, s.adjudicated, s.exceptions
             ))
         }
         Builtin::Reconcile => {
-            let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
+            let manifest = setup::read_manifest(&l.setup())?;
             reconcile(l, &manifest, &st.work_dir.join("out"))
         }
         Builtin::AdjudicatePhase1 => {
@@ -375,14 +414,13 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
                 Some(m) => m,
                 None => {
                     let ytd = st.store_ytd.as_deref();
-                    setup::run(&st.input, &plans, &Split::Balanced(n), l, ytd, &NoProgress)
-                        .map_err(e)?
+                    setup::run(&st.input, &plans, &Split::Balanced(n), l, ytd, &NoProgress)?
                 }
             };
             let n = m.boundaries.len();
             let specs: Vec<runner::Spec> = (0..n).map(|p| pass1_spec(l, p, &opts)).collect();
             let progress = FileProgress::for_specs(st.progress.clone(), &specs);
-            let done = run_pass1(l, n, &opts, &plans, &progress, Some(cancel)).map_err(e)?;
+            let done = run_pass1(l, n, &opts, &plans, &progress, Some(cancel))?;
             progress.finish();
             let sum = |f: fn(&runner::Summary) -> u64| done.iter().map(f).sum::<u64>();
             let resumed = if reused {
@@ -406,9 +444,9 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             ))
         }
         Builtin::AdjudicatePhase2 => {
-            let manifest = setup::read_manifest(&l.setup()).map_err(e)?;
-            let m = merge::run(l, manifest.boundaries.len()).map_err(e)?;
-            let s = run_pass2(st, &opts, &plans, cancel).map_err(e)?;
+            let manifest = setup::read_manifest(&l.setup())?;
+            let m = merge::run(l, manifest.boundaries.len())?;
+            let s = run_pass2(st, &opts, &plans, cancel)?;
             let text = reconcile(l, &manifest, &st.work_dir.join("out"))?;
             Ok(format!(
                 "merge: {} deferred claims; pass 2: resumed at claim {}, {} adjudicated, {} exceptions; {text}",
@@ -416,10 +454,7 @@ fn run_stage(st: &Stage, cancel: Arc<AtomicBool>) -> Result<String, String> {
             ))
         }
         Builtin::Sleep | Builtin::LoadExceptions | Builtin::PostAccumulators | Builtin::Intake => {
-            Err(format!(
-                "{} is not a stage of the adjudication engine",
-                st.builtin.name()
-            ))
+            Err(StageError::NotAStage(st.builtin))
         }
     }
 }
@@ -430,7 +465,7 @@ fn run_pass2(
     opts: &Options,
     plans: &plans::Plans,
     cancel: Arc<AtomicBool>,
-) -> Result<runner::Summary, warden_workers::pipeline::PipelineError> {
+) -> Result<runner::Summary, PipelineError> {
     let mut spec = pass2_spec(&st.layout, opts);
     spec.cancel = Some(cancel);
     let progress = FileProgress::for_specs(st.progress.clone(), std::slice::from_ref(&spec));
@@ -448,8 +483,8 @@ fn source(plan: &Plan, job: usize) -> String {
 
 /// Reconciles a finished layout into `out`; a failure lists its problems there, not in the
 /// job log (they name claims and members).
-fn reconcile(l: &Layout, manifest: &setup::Manifest, out: &Path) -> Result<String, String> {
-    let r = finish::run(&partitioned_sources(l, manifest), out).map_err(|e| e.to_string())?;
+fn reconcile(l: &Layout, manifest: &setup::Manifest, out: &Path) -> Result<String, StageError> {
+    let r = finish::run(&partitioned_sources(l, manifest), out)?;
     if r.ok {
         Ok(format!(
             "reconciled: {} claims adjudicated once, {} rejected; output in {}",
@@ -458,11 +493,10 @@ fn reconcile(l: &Layout, manifest: &setup::Manifest, out: &Path) -> Result<Strin
             out.display()
         ))
     } else {
-        Err(format!(
-            "NOT RECONCILED: {} problems, listed in {}",
-            r.failures.len(),
-            out.join("reconciliation.json").display()
-        ))
+        Err(StageError::NotReconciled {
+            problems: r.failures.len(),
+            listed: out.join("reconciliation.json"),
+        })
     }
 }
 
@@ -481,17 +515,25 @@ fn start_store_job(
     let out = stage_dir(plan, job, &paths.run_dir, Builtin::Reconcile)
         .or_else(|| stage_dir(plan, job, &paths.run_dir, Builtin::AdjudicatePhase2))
         .map(|d| d.join("out"));
-    let (log, logs_dir, id) = (paths.log.clone(), paths.run_dir.join("logs"), pj.id.clone());
+    let (log, logs_dir, id) = (
+        paths.log.clone(),
+        paths.log_dir().to_path_buf(),
+        pj.id.clone(),
+    );
     tokio::spawn(async move {
         let result = match (store, out) {
             (Some(rs), Some(out)) if builtin == Builtin::PostAccumulators => {
-                super::post_accumulators::post(&rs.store, rs.run_id, &source, &out, cancel).await
+                super::post_accumulators::post(&rs.store, rs.run_id, &source, &out, cancel)
+                    .await
+                    .map_err(StageError::Store)
             }
             (Some(rs), Some(out)) => {
-                super::load_exceptions::load(&rs.store, rs.run_id, &source, &out, cancel).await
+                super::load_exceptions::load(&rs.store, rs.run_id, &source, &out, cancel)
+                    .await
+                    .map_err(StageError::Store)
             }
-            (None, _) => Err(format!("{} needs the run's store", builtin.name())),
-            (_, None) => Err("the cycle has no reconcile job for this stream".to_string()),
+            (None, _) => Err(StageError::NeedsStore(builtin)),
+            (_, None) => Err(StageError::NoStageJob(Builtin::Reconcile)),
         };
         write_log(&logs_dir, &log, &id, result)
     })
@@ -501,47 +543,58 @@ fn start_store_job(
 const YTD_PAGE: i64 = 50_000;
 
 /// Exports the store's accumulators for `source`, as a setup of `run_id` starts from them,
-/// to `path` (a `ytd.rs` file); the rows written.
+/// to `path` (a `ytd.rs` file); the rows written. (The message of [`StageError`], for
+/// `warden bench accumulators`.)
 pub(crate) async fn export_ytd(
     store: &warden_store::Store,
     run_id: i64,
     source: &str,
     path: &Path,
 ) -> Result<u64, String> {
+    export_store_ytd(store, run_id, source, path)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn export_store_ytd(
+    store: &warden_store::Store,
+    run_id: i64,
+    source: &str,
+    path: &Path,
+) -> Result<u64, StageError> {
     use warden_workers::pipeline::ytd::{Ytd, YtdWriter};
-    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let fail = StageError::file;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
+        std::fs::create_dir_all(dir).map_err(fail(path))?;
     }
-    let mut w = YtdWriter::create(path).map_err(fail)?;
+    let mut w = YtdWriter::create(path).map_err(fail(path))?;
     let mut after = -1i64;
     loop {
         let page = store
             .accumulator_preload(run_id, source, after, YTD_PAGE)
             .await
-            .map_err(|e| format!("reading the store's accumulators: {e}"))?;
+            .map_err(StageError::StoreRead)?;
         let Some(last) = page.last() else { break };
         after = last.member;
         for a in &page {
-            let member = u32::try_from(a.member)
-                .map_err(|_| "the store holds a member id out of range (0 to 4294967295)")?;
+            let member = u32::try_from(a.member).map_err(|_| StageError::MemberOutOfRange)?;
             w.write(&Ytd {
                 member,
                 deductible: a.deductible_cents,
                 oop: a.oop_cents,
             })
-            .map_err(fail)?;
+            .map_err(fail(path))?;
         }
     }
-    w.finish().map_err(fail)
+    w.finish().map_err(fail(path))
 }
 
 /// Writes a stage's result to the attempt's log; whether it succeeded.
-fn write_log(logs_dir: &Path, log: &Path, job: &str, result: Result<String, String>) -> bool {
+fn write_log(logs_dir: &Path, log: &Path, job: &str, result: Result<String, StageError>) -> bool {
     let _ = std::fs::create_dir_all(logs_dir);
     let (ok, text) = match result {
         Ok(t) => (true, t),
-        Err(t) => (false, format!("error: {t}")),
+        Err(e) => (false, format!("error: {e}")),
     };
     if let Ok(mut f) = std::fs::File::create(log) {
         let _ = writeln!(f, "{text}");
@@ -561,7 +614,7 @@ pub fn start(
     plan: &Plan,
     job: usize,
     paths: &AttemptPaths,
-    input: &Path,
+    settings: &BuiltinSettings,
     store: Option<RunStore>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
@@ -576,9 +629,9 @@ pub fn start(
         Action::Builtin(Builtin::AdjudicateSetup | Builtin::AdjudicatePhase1)
     );
     let source = source(plan, job);
-    let prepared = prepare(plan, job, paths, input);
+    let prepared = prepare(plan, job, paths, settings);
     let log = paths.log.clone();
-    let logs_dir = paths.run_dir.join("logs");
+    let logs_dir = paths.log_dir().to_path_buf();
     let work_dir = paths.work_dir.clone();
     // The volume check needs the plan after this returns.
     let checked = is_setup.then(|| std::sync::Arc::new(plan.clone()));
@@ -597,7 +650,12 @@ pub fn start(
             match tokio::task::spawn_blocking(move || merge_input(&base, &intake, &into)).await {
                 Ok(Ok(dir)) => st.input = dir,
                 Ok(Err(m)) => prepared = Err(m),
-                Err(e) => prepared = Err(format!("the merge's thread failed: {e}")),
+                Err(source) => {
+                    prepared = Err(StageError::Thread {
+                        what: "merge",
+                        source,
+                    })
+                }
             }
         }
         // Setup counts its claims against the approved volume first (engine::volume_check);
@@ -606,7 +664,7 @@ pub fn start(
             && st.earlier_setup.is_none()
             && let Some(stop) = volume_stop(plan, job, &st.input, store.as_ref(), now).await
         {
-            prepared = Err(stop);
+            prepared = Err(StageError::OverVolume(stop));
         }
         // Setup's pre-load from the store, before setup reads the feed (not for a setup
         // an earlier attempt finished).
@@ -614,7 +672,7 @@ pub fn start(
             && st.earlier_setup.is_none()
         {
             let path = st.layout.setup().join(STORE_YTD);
-            match export_ytd(&rs.store, rs.run_id, &source, &path).await {
+            match export_store_ytd(&rs.store, rs.run_id, &source, &path).await {
                 Ok(_) => st.store_ytd = Some(path),
                 Err(m) => prepared = Err(m),
             }
@@ -624,9 +682,12 @@ pub fn start(
             Ok(st) => run_stage(&st, flag),
             Err(m) => Err(m),
         });
-        let result = stage
-            .await
-            .unwrap_or_else(|e| Err(format!("the stage's thread failed: {e}")));
+        let result = stage.await.unwrap_or_else(|source| {
+            Err(StageError::Thread {
+                what: "stage",
+                source,
+            })
+        });
         write_log(&logs_dir, &log, &job, result)
     });
     (handle, cancel)
@@ -635,14 +696,12 @@ pub fn start(
 /// Builds a setup's input in `into`: `claims.csv`, the stream's own claims (`base`'s, if it
 /// has any) and the intake jobs' claims merged in received order, and `members.csv`, a link
 /// to `base`'s. Returns `into`.
-fn merge_input(base: &Path, intake: &[PathBuf], into: &Path) -> Result<PathBuf, String> {
+fn merge_input(base: &Path, intake: &[PathBuf], into: &Path) -> Result<PathBuf, StageError> {
     use warden_workers::io::merge_claims::{Source, merge};
-    let open = |p: &Path| -> Result<Source<std::io::BufReader<std::fs::File>>, String> {
-        let f = std::fs::File::open(p).map_err(|e| {
-            format!(
-                "{}: {e} (the intake upstream did not put claims for this stream)",
-                p.display()
-            )
+    let open = |p: &Path| -> Result<Source<std::io::BufReader<std::fs::File>>, StageError> {
+        let f = std::fs::File::open(p).map_err(|source| StageError::NoIntakeClaims {
+            path: p.to_path_buf(),
+            source,
         })?;
         Ok(Source {
             name: p.display().to_string(),
@@ -657,19 +716,19 @@ fn merge_input(base: &Path, intake: &[PathBuf], into: &Path) -> Result<PathBuf, 
     for p in intake {
         sources.push(open(p)?);
     }
-    let fail = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    std::fs::create_dir_all(into).map_err(|e| fail(into, e))?;
+    let fail = StageError::file;
+    std::fs::create_dir_all(into).map_err(fail(into))?;
     let claims = into.join(setup::CLAIMS_FILE);
     let tmp = into.join("claims.csv.tmp");
-    let file = std::fs::File::create(&tmp).map_err(|e| fail(&tmp, e))?;
+    let file = std::fs::File::create(&tmp).map_err(fail(&tmp))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    merge(sources, &mut w).map_err(|e| e.to_string())?;
-    w.flush().map_err(|e| fail(&tmp, e))?;
-    std::fs::rename(&tmp, &claims).map_err(|e| fail(&claims, e))?;
+    merge(sources, &mut w)?;
+    w.flush().map_err(fail(&tmp))?;
+    std::fs::rename(&tmp, &claims).map_err(fail(&claims))?;
     let members = into.join(setup::MEMBERS_FILE);
     let _ = std::fs::remove_file(&members);
-    let theirs = std::path::absolute(base.join(setup::MEMBERS_FILE)).map_err(|e| fail(base, e))?;
-    std::os::unix::fs::symlink(&theirs, &members).map_err(|e| fail(&members, e))?;
+    let theirs = std::path::absolute(base.join(setup::MEMBERS_FILE)).map_err(fail(base))?;
+    std::os::unix::fs::symlink(&theirs, &members).map_err(fail(&members))?;
     Ok(into.to_path_buf())
 }
 
@@ -700,7 +759,7 @@ async fn volume_stop(
 
 /// Notes in the attempt's log that a built-in ran simulated, and why.
 pub fn note_simulated(paths: &AttemptPaths) {
-    let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+    let _ = std::fs::create_dir_all(paths.log_dir());
     if let Ok(mut f) = std::fs::File::create(&paths.log) {
         let _ = writeln!(
             f,
@@ -743,8 +802,8 @@ pub struct ExceptionAlerts {
 
 impl ExceptionAlerts {
     /// Whether `job` is a stage that can warn (and has real input).
-    pub fn watches(plan: &Plan, job: usize) -> bool {
-        input_dir().is_some()
+    pub fn watches(plan: &Plan, job: usize, settings: &BuiltinSettings) -> bool {
+        settings.claims_input().is_some()
             && matches!(
                 plan.jobs.get(job).map(|j| &j.action),
                 Some(Action::Builtin(

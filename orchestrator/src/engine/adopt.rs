@@ -24,7 +24,8 @@ use warden_core::plan::Plan;
 use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Store, StoreError};
 
-use super::exec::{AttemptPaths, kill_group};
+use super::attempt_paths::AttemptPaths;
+use super::exec::kill_group;
 use super::supervise::{live_supervisor, read_exit};
 use super::worker::{Wakes, finish, patiently};
 

@@ -5,7 +5,7 @@
 //! `WARDEN_WORK_DIR`, `WARDEN_RUN_DIR`, `WARDEN_PROGRESS_FILE`, `WARDEN_WORKER`), runs in the job's work directory with stdout and
 //! stderr in the attempt's log file, and is killed as a whole process group (so a shell's children die with it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -17,69 +17,8 @@ use warden_core::plan::Plan;
 use warden_core::sched::Outcome;
 use warden_core::workflow::{Action, Builtin};
 
-/// The run's store, for a built-in that writes to it (`load-exceptions`).
-#[derive(Debug, Clone)]
-pub struct RunStore {
-    pub store: warden_store::Store,
-    pub run_id: i64,
-}
-
-/// Where an attempt runs and logs.
-///
-/// `DATA/runs/RUN/work/JOB/` is the job's work directory, shared by its attempts so that a
-/// rerun can pick up a checkpoint its predecessor left; `DATA/runs/RUN/logs/JOB.N.log` is
-/// attempt N's log, stdout and stderr together in the order they were written (as a
-/// scheduler's job output usually is). One directory and one file per job: creating inodes
-/// is a real part of a short job's cost.
-#[derive(Debug, Clone)]
-pub struct AttemptPaths {
-    /// `DATA/runs/RUN`: every process of the run carries it as `WARDEN_RUN_DIR`, so a
-    /// restarted orchestrator can find what a dead one left running.
-    pub run_dir: PathBuf,
-    pub work_dir: PathBuf,
-    pub log: PathBuf,
-    /// `WORK/.warden-progress`: where a job may write `DONE TOTAL` (claims done, claims to
-    /// do) as it goes; its worker passes it on with each heartbeat, and the deadline
-    /// projection estimates the job's remainder from the observed rate.
-    pub progress: PathBuf,
-    /// Where the attempt's supervisor records its pid and how the command ended
-    /// (`engine::supervise`).
-    pub supervised: super::supervise::SupervisedFiles,
-}
-
-impl AttemptPaths {
-    pub fn new(data_dir: &Path, run_id: i64, job_id: &str, attempt: i64) -> Self {
-        let run_dir = run_dir(data_dir, run_id);
-        let work_dir = run_dir.join("work").join(job_id);
-        Self {
-            progress: work_dir.join(PROGRESS_FILE),
-            work_dir,
-            log: run_dir.join("logs").join(format!("{job_id}.{attempt}.log")),
-            supervised: super::supervise::SupervisedFiles::new(&run_dir, job_id, attempt),
-            run_dir,
-        }
-    }
-}
-
-/// The progress file's name in a job's work directory.
-pub const PROGRESS_FILE: &str = ".warden-progress";
-
-/// Reads a progress file: two whole numbers, `DONE TOTAL` (or `DONE/TOTAL`). Anything else
-/// (missing, half-written, nonsense) is no progress: the projection then uses the estimate.
-pub fn read_progress(path: &Path) -> Option<(i64, i64)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut parts = text
-        .split(|c: char| c.is_whitespace() || c == '/')
-        .filter(|p| !p.is_empty());
-    let done: i64 = parts.next()?.parse().ok()?;
-    let total: i64 = parts.next()?.parse().ok()?;
-    (parts.next().is_none() && done >= 0 && total > 0).then_some((done.min(total), total))
-}
-
-/// `DATA/runs/RUN`.
-pub fn run_dir(data_dir: &Path, run_id: i64) -> PathBuf {
-    data_dir.join("runs").join(run_id.to_string())
-}
+use super::attempt_paths::AttemptPaths;
+use super::builtins::{BuiltinSettings, RunStore};
 
 /// Simulated jobs' durations where they are not their estimates: `warden demo` makes the
 /// scenario's overrunning jobs (the February crisis) really take longer than planned, while
@@ -87,14 +26,14 @@ pub fn run_dir(data_dir: &Path, run_id: i64) -> PathBuf {
 pub type SimulatedDurations = std::collections::HashMap<usize, chrono::TimeDelta>;
 
 /// Whether a job's attempts do real work (a shell command, or an adjudication built-in
-/// given claim input by `WARDEN_CLAIMS_INPUT`) rather than take their estimate on the run's
-/// clock. Real work takes the real time it takes, whatever the clock's speed, so its
-/// timeout is counted in real time too (`engine::timing`).
-pub fn does_real_work(action: &Action) -> bool {
+/// given claim input by `--claims-input` or `WARDEN_CLAIMS_INPUT`) rather than take their
+/// estimate on the run's clock. Real work takes the real time it takes, whatever the
+/// clock's speed, so its timeout is counted in real time too (`engine::timing`).
+pub fn does_real_work(action: &Action, builtins: &BuiltinSettings) -> bool {
     match action {
         Action::Shell(_) => true,
         Action::Builtin(Builtin::Sleep) => false,
-        Action::Builtin(_) => super::adjudication::input_dir().is_some(),
+        Action::Builtin(_) => builtins.claims_input().is_some(),
         // The partner's files are real whatever the run's claim input.
         Action::Intake(_) => true,
     }
@@ -134,22 +73,23 @@ impl Running {
         store: Option<RunStore>,
         supervisor: Option<&Path>,
         worker: &str,
+        builtins: &BuiltinSettings,
     ) -> std::io::Result<Running> {
         let pj = &plan.jobs[job];
         match &pj.action {
             Action::Intake(spec) => {
-                let (handle, cancel) = super::intake_job::start(plan, job, spec, paths, store);
+                let (handle, cancel) =
+                    super::intake_job::start(plan, job, spec, paths, builtins, store);
                 Ok(Running::InProcess { handle, cancel })
             }
-            action @ Action::Builtin(_) if does_real_work(action) => {
-                let input = super::adjudication::input_dir().unwrap_or_default();
+            action @ Action::Builtin(_) if does_real_work(action, builtins) => {
                 let (handle, cancel) =
-                    super::adjudication::start(plan, job, paths, &input, store, clock.now());
+                    super::adjudication::start(plan, job, paths, builtins, store, clock.now());
                 Ok(Running::InProcess { handle, cancel })
             }
             Action::Builtin(b) => {
-                // Without claim input (WARDEN_CLAIMS_INPUT) the adjudication built-ins are
-                // simulated by their estimates, and their log says so.
+                // Without claim input (--claims-input, WARDEN_CLAIMS_INPUT) the adjudication
+                // built-ins are simulated by their estimates, and their log says so.
                 if *b != Builtin::Sleep {
                     super::adjudication::note_simulated(paths);
                 }
@@ -166,7 +106,7 @@ impl Running {
                 let log = match std::fs::File::create(&paths.log) {
                     Ok(file) => file,
                     Err(_) => {
-                        std::fs::create_dir_all(paths.run_dir.join("logs"))?;
+                        std::fs::create_dir_all(paths.log_dir())?;
                         std::fs::File::create(&paths.log)?
                     }
                 };
@@ -313,7 +253,16 @@ jobs:
         let paths = AttemptPaths::new(&dir, 1, &plan.jobs[job].id, 1);
         let started = tokio::time::Instant::now();
         let running = Running::start(
-            plan, job, 1, &paths, &clock, overrides, None, None, "test-w0",
+            plan,
+            job,
+            1,
+            &paths,
+            &clock,
+            overrides,
+            None,
+            None,
+            "test-w0",
+            &BuiltinSettings::default(),
         )
         .await
         .expect("starts");
@@ -326,9 +275,6 @@ jobs:
 
     #[tokio::test(start_paused = true)]
     async fn an_override_sets_a_simulated_jobs_duration_and_nothing_else() {
-        if super::super::adjudication::input_dir().is_some() {
-            return; // the adjudication built-in would run for real
-        }
         let plan = plan();
         let none = SimulatedDurations::new();
         assert_eq!(takes(&plan, 0, &none).await, TimeDelta::minutes(30));

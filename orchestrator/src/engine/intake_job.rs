@@ -27,11 +27,10 @@ use warden_ui::routing_audit::{Asked, decision_row};
 use warden_workers::io::claims_csv;
 use warden_workers::routing::{self, RoutedCsv};
 
-use super::exec::{AttemptPaths, RunStore};
+use super::attempt_paths::AttemptPaths;
+use super::builtins::{BuiltinSettings, RunStore};
 use crate::intake_batch::{self, TakeError};
 
-/// Where partner mappings are looked up by name (default `workflows/partners`).
-pub const PARTNERS_ENV: &str = "WARDEN_PARTNERS";
 /// The per-stream claims in an intake job's work directory.
 pub const STREAMS_DIR: &str = "streams";
 
@@ -71,15 +70,25 @@ pub fn start(
     job: usize,
     spec: &IntakeSpec,
     paths: &AttemptPaths,
+    settings: &BuiltinSettings,
     store: Option<RunStore>,
 ) -> (tokio::task::JoinHandle<bool>, Arc<AtomicBool>) {
     let cancel = Arc::new(AtomicBool::new(false));
     let streams: Vec<String> = plan.streams.iter().map(|s| s.id.clone()).collect();
     let (spec, paths, id) = (spec.clone(), paths.clone(), plan.jobs[job].id.clone());
+    let settings = settings.clone();
     let handle = tokio::runtime::Handle::current();
     let task = tokio::task::spawn_blocking(move || {
-        let result = take(&spec, &paths, &streams, &id, store.as_ref(), &handle);
-        let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+        let result = take(
+            &spec,
+            &paths,
+            &settings,
+            &streams,
+            &id,
+            store.as_ref(),
+            &handle,
+        );
+        let _ = std::fs::create_dir_all(paths.log_dir());
         let ok = result.is_ok();
         let text = result.unwrap_or_else(|e| format!("error: {e}"));
         if let Ok(mut f) = std::fs::File::create(&paths.log) {
@@ -134,16 +143,14 @@ fn here() -> String {
 fn take(
     spec: &IntakeSpec,
     paths: &AttemptPaths,
+    settings: &BuiltinSettings,
     streams: &[String],
     job: &str,
     store: Option<&RunStore>,
     runtime: &tokio::runtime::Handle,
 ) -> Result<String, String> {
-    let partners = std::env::var_os(PARTNERS_ENV)
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from(intake_batch::PARTNERS_DIR), PathBuf::from);
-    let mapping = intake_batch::find_mapping(&spec.partner, &partners)?;
-    let plans = super::adjudication::load_plans()?;
+    let mapping = intake_batch::find_mapping(&spec.partner, settings.partners_dir())?;
+    let plans = settings.load_plans().map_err(|e| e.to_string())?;
     let rules = match &spec.routing {
         Some(path) => Some(
             routing::load(Path::new(path))

@@ -4,6 +4,8 @@
 
 pub mod adjudication;
 pub mod adopt;
+pub mod attempt_paths;
+pub mod builtins;
 pub mod clocks;
 pub mod driver;
 pub mod exec;

@@ -28,6 +28,7 @@ use warden_core::plan::{DateSpec, Plan};
 use warden_core::workflow::{StoredLoader, compile};
 use warden_store::{Store, StoreError, WorkerInfo, WorkerState};
 
+use super::builtins::BuiltinSettings;
 use super::clocks::{PublishedClock, SystemClock};
 use super::worker::{Wakes, WorkerConfig, run_claim};
 
@@ -49,6 +50,9 @@ pub struct RemoteOptions {
     pub labels: Vec<String>,
     /// Job files through the object store (`engine::staging`).
     pub staging: Option<super::staging::Staging>,
+    /// How the built-in jobs run on this host (engine::builtins): its claim input, plans,
+    /// intervals.
+    pub builtins: BuiltinSettings,
 }
 
 /// Serves until `stop` turns true (after the attempt it runs, if any); returns the attempts
@@ -60,7 +64,7 @@ pub async fn serve(
 ) -> Result<u64, StoreError> {
     let name = options.info.name.clone();
     let wall: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut plans = RunPlans::default();
+    let mut plans = RunPlans::new(&options.builtins);
     // Before this worker's row replaces a dead predecessor's of the same name: the attempts
     // of this host's dead workers are adopted (engine::adopt), not left to their leases.
     let followers = adopt_dead_workers(&store, &options, &wall, &mut plans).await?;
@@ -179,6 +183,7 @@ pub async fn serve(
             simulated: Arc::default(),
             supervisor: options.supervisor.clone(),
             staging: options.staging.clone(),
+            builtins: plans.builtins.clone(),
         };
         let ran = run_claim(&store, &plan, &clock, &config, &wakes, &claim).await;
         done += 1;
@@ -295,7 +300,7 @@ async fn adopt_dead_workers(
         )
         .await?;
         let killed = super::host::kill_orphans(
-            &super::exec::run_dir(&options.data_dir, rc.run_id),
+            &super::attempt_paths::run_dir(&options.data_dir, rc.run_id),
             &|worker| worker.is_some_and(|w| dead.contains(w)),
             &adoption.followed,
         );
@@ -383,14 +388,24 @@ impl From<StoreError> for PlanError {
 }
 
 /// The plans of the runs this worker has served, built once per run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RunPlans {
     plans: HashMap<i64, Arc<Plan>>,
     /// Runs this worker cannot plan: it claims nothing more of them.
     refused: HashSet<i64>,
+    /// Which jobs do real work here, so which timeouts count real time (engine::timing).
+    builtins: Arc<BuiltinSettings>,
 }
 
 impl RunPlans {
+    fn new(builtins: &BuiltinSettings) -> Self {
+        Self {
+            plans: HashMap::new(),
+            refused: HashSet::new(),
+            builtins: Arc::new(builtins.clone()),
+        }
+    }
+
     async fn get(
         &mut self,
         store: &Store,
@@ -409,7 +424,7 @@ impl RunPlans {
         let files = store.run_sources(run_id).await?;
         let plan = plan_from_sources(&run, &files).map_err(PlanError::Unusable)?;
         // Real work's timeouts on the run's clock, as the orchestrator's machine holds them.
-        let plan = match super::timing::real_work_timeouts(&plan, clock) {
+        let plan = match super::timing::real_work_timeouts(&plan, clock, &self.builtins) {
             Some(timed) => timed,
             None => plan,
         };

@@ -17,8 +17,9 @@ use warden_core::plan::Plan;
 use warden_core::sched::JobStatus;
 use warden_store::{NewRun, Store, StoreError};
 
+use super::attempt_paths::run_dir;
+use super::builtins::BuiltinSettings;
 use super::driver::Driver;
-use super::exec::run_dir;
 use super::host::{kill_orphans, worker_is_dead};
 use super::watch::{Notice, WatchOptions, Watcher};
 use super::worker::{Wakes, WorkerConfig, run_worker};
@@ -56,6 +57,10 @@ pub struct RunOptions {
     /// Job files through the object store (`--objects`, `engine::staging`), so that jobs run
     /// by in-process workers and by `warden worker` processes elsewhere see each other's.
     pub staging: Option<super::staging::Staging>,
+    /// How the built-in jobs run (`--claims-input`, `--plans`, ... or their environment
+    /// variables, parsed once when the command starts; engine::builtins). The default has
+    /// no claim input: adjudication built-ins are simulated.
+    pub builtins: BuiltinSettings,
 }
 
 impl RunOptions {
@@ -72,6 +77,7 @@ impl RunOptions {
             sources: Vec::new(),
             supervisor: None,
             staging: None,
+            builtins: BuiltinSettings::default(),
         }
     }
 }
@@ -111,7 +117,7 @@ pub async fn run_cycle(
 ) -> Result<RunEnd, RunError> {
     let data_dir = usable_data_dir(&options.data_dir)?;
     // Real work is timed in real time, simulated work on the run's clock (engine::timing).
-    let plan = match super::timing::real_work_timeouts(&plan, clock.as_ref()) {
+    let plan = match super::timing::real_work_timeouts(&plan, clock.as_ref(), &options.builtins) {
         Some(timed) => Arc::new(timed),
         None => plan,
     };
@@ -171,6 +177,7 @@ pub async fn run_cycle(
     let (stop, stopped) = watch::channel(false);
     let wakes = Arc::new(Wakes::default());
     let mut workers = Vec::new();
+    let builtins = Arc::new(options.builtins.clone());
     // None: an orchestrator only, its jobs run by `warden worker` processes.
     for i in 0..options.workers {
         let config = WorkerConfig {
@@ -184,6 +191,7 @@ pub async fn run_cycle(
             simulated: options.simulated.clone(),
             supervisor: options.supervisor.clone(),
             staging: options.staging.clone(),
+            builtins: builtins.clone(),
         };
         workers.push(tokio::spawn(run_worker(
             store.clone(),

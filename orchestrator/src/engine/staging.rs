@@ -31,7 +31,7 @@ use warden_objects::{
 };
 use warden_store::{Claim, Store};
 
-use super::exec::AttemptPaths;
+use super::attempt_paths::AttemptPaths;
 
 /// The object store and how often a running attempt's work directory is saved to it.
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Staging {
             let top = top_dir(relative);
             !jobs.contains(top) || readable.contains(top) || readable.contains(relative)
         };
-        let work = paths.run_dir.join("work");
+        let work = warden_workers::run_layout::work_root(&paths.run_dir);
         let mut fresh: HashSet<String> = HashSet::new();
         // In dependency order: a file an upstream job changed wins over its ancestor's copy.
         for up in in_dependency_order(plan, &upstream) {
@@ -317,7 +317,7 @@ impl Staging {
         paths: &AttemptPaths,
         baseline: &Fingerprint,
     ) -> Result<u64, String> {
-        let work = paths.run_dir.join("work");
+        let work = warden_workers::run_layout::work_root(&paths.run_dir);
         let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
             .iter()
             .map(|(n, size, t)| (n.as_str(), (*size, *t)))

@@ -24,12 +24,17 @@ use warden_core::clock::Clock;
 use warden_core::plan::Plan;
 use warden_core::workflow::values::format_duration;
 
+use super::builtins::BuiltinSettings;
 use super::exec::does_real_work;
 
 /// The plan as the run's machine must time it: each real-work job's timeout converted from
 /// real time to the run's clock. `None` when nothing changes (the real clock, or no timed
 /// real work), so the caller keeps its plan.
-pub fn real_work_timeouts(plan: &Plan, clock: &dyn Clock) -> Option<Plan> {
+pub fn real_work_timeouts(
+    plan: &Plan,
+    clock: &dyn Clock,
+    builtins: &BuiltinSettings,
+) -> Option<Plan> {
     let convert = |timeout: TimeDelta| {
         timeout
             .to_std()
@@ -38,14 +43,14 @@ pub fn real_work_timeouts(plan: &Plan, clock: &dyn Clock) -> Option<Plan> {
     };
     let changes = plan.jobs.iter().any(|j| {
         j.timeout
-            .is_some_and(|t| does_real_work(&j.action) && convert(t) != t)
+            .is_some_and(|t| does_real_work(&j.action, builtins) && convert(t) != t)
     });
     if !changes {
         return None;
     }
     let mut timed = plan.clone();
     for job in &mut timed.jobs {
-        if does_real_work(&job.action) {
+        if does_real_work(&job.action, builtins) {
             job.timeout = job.timeout.map(convert);
         }
     }
@@ -53,10 +58,10 @@ pub fn real_work_timeouts(plan: &Plan, clock: &dyn Clock) -> Option<Plan> {
 }
 
 /// How many of the plan's jobs do real work (the note `warden run --speed` prints).
-pub fn real_work_jobs(plan: &Plan) -> usize {
+pub fn real_work_jobs(plan: &Plan, builtins: &BuiltinSettings) -> usize {
     plan.jobs
         .iter()
-        .filter(|j| does_real_work(&j.action))
+        .filter(|j| does_real_work(&j.action, builtins))
         .count()
 }
 
@@ -192,15 +197,16 @@ deadlines:
     async fn real_work_is_timed_in_real_time_and_simulated_work_on_the_runs_clock() {
         let p = plan();
         let clock = AcceleratedClock::new(p.start, 600.0);
-        let timed = real_work_timeouts(&p, &clock).expect("an accelerated clock changes it");
+        let none = BuiltinSettings::default();
+        let timed = real_work_timeouts(&p, &clock, &none).expect("an accelerated clock changes it");
         // The shell job's 30 minutes are 30 real minutes: 300 hours of a 600x clock.
         assert_eq!(timed.jobs[0].timeout, Some(TimeDelta::hours(300)));
         // The simulated job keeps its 30 minutes of the run's clock.
         assert_eq!(timed.jobs[1].timeout, Some(TimeDelta::minutes(30)));
         assert_eq!(timed.jobs[2].timeout, None);
         // On the real clock the two are the same: nothing changes.
-        assert!(real_work_timeouts(&p, &SystemClock).is_none());
-        assert_eq!(real_work_jobs(&p), 2);
+        assert!(real_work_timeouts(&p, &SystemClock, &none).is_none());
+        assert_eq!(real_work_jobs(&p, &none), 2);
     }
 
     #[tokio::test(start_paused = true)]

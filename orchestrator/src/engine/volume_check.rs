@@ -13,7 +13,7 @@ use warden_core::workflow::values::thousands;
 use warden_deadlines::alert::{GateEvent, VolumeGateView};
 use warden_workers::pipeline::setup::CLAIMS_FILE;
 
-use super::exec::RunStore;
+use super::builtins::RunStore;
 
 /// What a job of no stream in a cycle of several is checked as.
 const ALL_STREAMS: &str = "all streams";

@@ -17,10 +17,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::task::JoinHandle;
 use warden_core::plan::Plan;
 use warden_core::sched::{Machine, Timeline, simulate};
-use warden_deadlines::alert::{AlertLevel, AlertView, RoleView, chain_steps};
+use warden_deadlines::alert::{AlertLevel, AlertMessage, RoleView, chain_steps};
 use warden_deadlines::escalation::{Decision, Escalator, Level, Policy, Reading};
 use warden_deadlines::{
-    DeadlineRisk, Estimates, HistorySample, LiveRun, Progress, Projection, breach_risk,
+    DeadlineRisk, Estimates, HistorySample, JobProgress, LiveRun, Projection, breach_risk,
     deadline_margins, project,
 };
 use warden_store::{DeadlineEventRow, ProjectionRow, Store, StoreError};
@@ -231,7 +231,7 @@ impl Watcher {
         &self,
         store: &Store,
         machine: &Machine,
-    ) -> Result<Vec<Option<Progress>>, StoreError> {
+    ) -> Result<Vec<Option<JobProgress>>, StoreError> {
         let mut progress = vec![None; self.plan.jobs.len()];
         for row in store.load_progress(self.run_id).await? {
             let job = usize::try_from(row.job_idx).unwrap_or(usize::MAX);
@@ -240,7 +240,7 @@ impl Watcher {
                 _ => None,
             });
             if live == u32::try_from(row.attempt).ok() && job < progress.len() {
-                progress[job] = Some(Progress {
+                progress[job] = Some(JobProgress {
                     done: u64::try_from(row.done).unwrap_or(0),
                     total: u64::try_from(row.total).unwrap_or(0),
                 });
@@ -402,7 +402,7 @@ impl Watcher {
             })
             .unwrap_or(self.escalator.level(*deadline));
         let step_trigger = plan.deadlines[*deadline].escalation.get(*step)?.trigger;
-        let mut view = AlertView::new(
+        let mut view = AlertMessage::new(
             plan,
             self.run_id,
             *deadline,
@@ -467,7 +467,7 @@ fn compute(
     machine: &Machine,
     timeline: &Timeline,
     now: DateTime<Utc>,
-    progress: &[Option<Progress>],
+    progress: &[Option<JobProgress>],
     estimates: &Estimates,
     options: &WatchOptions,
 ) -> Computed {

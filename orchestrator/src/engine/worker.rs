@@ -15,7 +15,9 @@ use warden_core::sched::{KillReason, Outcome};
 use warden_store::{Claim, Report, Store, StoreError};
 
 use super::adjudication::ExceptionAlerts;
-use super::exec::{AttemptPaths, RunStore, Running, SimulatedDurations, read_progress};
+use super::attempt_paths::{AttemptPaths, read_progress};
+use super::builtins::{BuiltinSettings, RunStore};
+use super::exec::{Running, SimulatedDurations};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -36,6 +38,8 @@ pub struct WorkerConfig {
     pub supervisor: Option<PathBuf>,
     /// Job files through the object store (`engine::staging`); `None`: this host's disk only.
     pub staging: Option<super::staging::Staging>,
+    /// How the built-ins run: claim input, plans, intervals (parsed once at start).
+    pub builtins: Arc<BuiltinSettings>,
 }
 
 /// Wakes shared between the driver and in-process workers, so neither waits for a poll.
@@ -160,6 +164,7 @@ pub(super) async fn run_claim(
         }),
         config.supervisor.as_deref(),
         name,
+        &config.builtins,
     )
     .await
     {
@@ -208,7 +213,8 @@ pub(super) async fn run_claim(
         }
     }
     // An adjudication stage's exception-rate warning becomes an alert while it runs.
-    let mut alerts = ExceptionAlerts::watches(plan, job).then(ExceptionAlerts::default);
+    let mut alerts =
+        ExceptionAlerts::watches(plan, job, &config.builtins).then(ExceptionAlerts::default);
     let outcome = match ended {
         Some(outcome) => outcome,
         None => match run_to_end(
@@ -329,7 +335,7 @@ async fn run_to_end(
             }
             _ = sleep_until_or_never(timeout) => {
                 running.kill();
-                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim);
+                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim, &config.builtins);
                 return Ok(Outcome::TimedOut);
             }
             _ = beat.tick() => {
@@ -351,7 +357,7 @@ async fn run_to_end(
                         running.kill();
                         return Ok(match why {
                             KillReason::Timeout => {
-                                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim);
+                                note_timeout(plan, job, clock.as_ref(), started.elapsed(), paths, claim, &config.builtins);
                                 Outcome::TimedOut
                             }
                             KillReason::Operator => Outcome::Failed { exit_code: None },
@@ -391,9 +397,10 @@ fn note_timeout(
     ran: Duration,
     paths: &AttemptPaths,
     claim: &Claim,
+    builtins: &BuiltinSettings,
 ) {
     let pj = &plan.jobs[job];
-    let real_work = super::exec::does_real_work(&pj.action);
+    let real_work = super::exec::does_real_work(&pj.action, builtins);
     // The plan the machine runs holds real work's timeout on the run's clock: say it as the
     // workflow wrote it.
     let limit = match pj.timeout {
@@ -403,7 +410,7 @@ fn note_timeout(
     };
     let note = super::timing::timeout_note(limit, real_work, ran, clock);
     tracing::warn!(job = %claim.job_id, attempt = claim.attempt, "{note}");
-    let _ = std::fs::create_dir_all(paths.run_dir.join("logs"));
+    let _ = std::fs::create_dir_all(paths.log_dir());
     if let Ok(mut log) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

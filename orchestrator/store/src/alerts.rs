@@ -36,7 +36,7 @@ pub struct NewAlert {
     /// `{run}:{deadline}:{level}:{n}` with `n` the deadline's transition (or re-notify) count.
     pub idempotency_key: String,
     pub raised_at: DateTime<Utc>,
-    /// The rendered view (`warden_deadlines::alert::AlertView` as JSON).
+    /// The rendered view (`warden_deadlines::alert::AlertMessage` as JSON).
     pub view: serde_json::Value,
     /// The template to render; `None` is the default one (`oncall-page`).
     pub template: Option<String>,

@@ -3,11 +3,11 @@
 //! outcome is always the same bytes.
 
 use crate::model::money::{format_money, parse_money, push_uint};
-use crate::rules::{Outcome, Reasons, Status};
+use crate::rules::{ClaimOutcome, Reasons, Status};
 
 pub const HEADER: &str = "claim_id,member,family,status,reasons,billed,allowed,deductible,copay,coinsurance,member_share,cob_primary_paid,plan_paid,patient_pays\n";
 
-pub fn write_line(o: &Outcome, out: &mut String) {
+pub fn write_line(o: &ClaimOutcome, out: &mut String) {
     push_uint(o.claim, out);
     out.push(',');
     push_uint(u64::from(o.member), out);
@@ -35,7 +35,7 @@ pub fn write_line(o: &Outcome, out: &mut String) {
 }
 
 /// Parses a line written by [`write_line`] (without its newline).
-pub fn parse_line(line: &str) -> Option<Outcome> {
+pub fn parse_line(line: &str) -> Option<ClaimOutcome> {
     // On the stack: finish parses every result line of the run.
     let mut f = [""; 14];
     let mut parts = line.trim_end().split(',');
@@ -46,7 +46,7 @@ pub fn parse_line(line: &str) -> Option<Outcome> {
         return None;
     }
     let m = |i: usize| parse_money(f[i]).ok();
-    Some(Outcome {
+    Some(ClaimOutcome {
         claim: f[0].parse().ok()?,
         member: f[1].parse().ok()?,
         family: f[2].parse().ok()?,

@@ -1,4 +1,4 @@
-//! Plan files are read with serde-saphyr into raw types (unknown keys refused), then
+//! Benefit plan files are read with serde-saphyr into raw types (unknown keys refused), then
 //! checked; every problem names the file, line and column and says what to write instead.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Visitor};
 use serde_saphyr::Spanned;
 
-use super::plan::{Plan, Plans};
+use super::plan::{BenefitPlan, Plans};
 use crate::model::money::parse_money;
 use crate::model::{Cents, Code};
 
@@ -67,7 +67,7 @@ struct RawPlan {
 }
 
 /// Parses one plan file's text.
-pub fn parse_plan(file: &Path, text: &str) -> Result<Plan, PlanError> {
+pub fn parse_plan(file: &Path, text: &str) -> Result<BenefitPlan, PlanError> {
     let raw: RawPlan =
         serde_saphyr::from_str(text).map_err(|e| PlanError::from_yaml(file, &e, "plan"))?;
     let at = |loc: &serde_saphyr::Location, message: String| PlanError {
@@ -131,7 +131,7 @@ pub fn parse_plan(file: &Path, text: &str) -> Result<Plan, PlanError> {
     for k in &raw.prior_auth {
         prior_auth.insert(code(k)?);
     }
-    Ok(Plan {
+    Ok(BenefitPlan {
         id: raw.plan.value,
         fee_schedule,
         copays,

@@ -4,4 +4,4 @@ mod load;
 mod plan;
 
 pub use load::{PlanError, load_dir, parse_plan};
-pub use plan::{Plan, Plans};
+pub use plan::{BenefitPlan, Plans};

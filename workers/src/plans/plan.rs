@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use crate::model::{Cents, Code};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct BenefitPlan {
     pub id: String,
     /// Allowed amount by procedure code. A procedure missing here is a non-standard code.
     pub fee_schedule: HashMap<Code, Cents>,
@@ -23,11 +23,11 @@ pub struct Plan {
 /// The plans of a run, in id order; claims and members refer to a plan by its index here.
 #[derive(Debug, Clone, Default)]
 pub struct Plans {
-    plans: Vec<Plan>,
+    plans: Vec<BenefitPlan>,
 }
 
 impl Plans {
-    pub fn new(mut plans: Vec<Plan>) -> Plans {
+    pub fn new(mut plans: Vec<BenefitPlan>) -> Plans {
         plans.sort_by(|a, b| a.id.cmp(&b.id));
         Plans { plans }
     }
@@ -39,7 +39,7 @@ impl Plans {
             .and_then(|i| u16::try_from(i).ok())
     }
 
-    pub fn get(&self, index: u16) -> Option<&Plan> {
+    pub fn get(&self, index: u16) -> Option<&BenefitPlan> {
         self.plans.get(usize::from(index))
     }
 
@@ -47,7 +47,7 @@ impl Plans {
         self.plans.iter().map(|p| p.id.as_str())
     }
 
-    pub fn all(&self) -> &[Plan] {
+    pub fn all(&self) -> &[BenefitPlan] {
         &self.plans
     }
 

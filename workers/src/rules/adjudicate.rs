@@ -5,23 +5,23 @@
 use super::codes::{
     CodeCheck, diagnosis_check, is_standard_place_of_service, procedure_well_formed,
 };
-use super::outcome::{Outcome, Status};
+use super::outcome::{ClaimOutcome, Status};
 use super::reason::{Reason, Reasons};
 use super::state::{AccState, DupIndex, DupKey, RefResult, RefResults};
 use crate::model::Claim;
 use crate::model::money::percent_of;
-use crate::plans::Plan;
+use crate::plans::BenefitPlan;
 
 /// Adjudicates `claim` under `plan` against the state, and applies its effects (paid:
 /// accumulators credited, duplicate key recorded; every outcome: its result kept if a
 /// later claim references it).
 pub fn adjudicate(
     claim: &Claim,
-    plan: &Plan,
+    plan: &BenefitPlan,
     acc: &mut AccState,
     dups: &mut DupIndex,
     refs: &mut RefResults,
-) -> Outcome {
+) -> ClaimOutcome {
     let out = decide(claim, plan, acc, dups, refs);
     if out.status == Status::Paid {
         acc.apply(claim.member, claim.family, out.deductible, out.member_share);
@@ -40,13 +40,13 @@ pub fn adjudicate(
 
 fn decide(
     claim: &Claim,
-    plan: &Plan,
+    plan: &BenefitPlan,
     acc: &AccState,
     dups: &DupIndex,
     refs: &RefResults,
-) -> Outcome {
+) -> ClaimOutcome {
     let stop = |status, reasons| {
-        Outcome::unpaid(
+        ClaimOutcome::unpaid(
             claim.id,
             claim.member,
             claim.family,
@@ -190,7 +190,7 @@ fn decide(
         patient_pays = (left - plan_paid).max(0);
     }
 
-    Outcome {
+    ClaimOutcome {
         claim: claim.id,
         member: claim.member,
         family: claim.family,

@@ -11,6 +11,6 @@ mod state;
 
 pub use adjudicate::adjudicate;
 pub use codes::{CodeCheck, diagnosis_check, is_standard_place_of_service, procedure_well_formed};
-pub use outcome::{Outcome, Status};
+pub use outcome::{ClaimOutcome, Status};
 pub use reason::{Reason, Reasons};
 pub use state::{AccState, DupIndex, DupKey, RefResult, RefResults};

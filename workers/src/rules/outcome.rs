@@ -32,7 +32,7 @@ impl Status {
 /// (then `cob_primary_paid + plan_paid + patient_pays = allowed` when the primary paid less
 /// than the allowed amount).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
+pub struct ClaimOutcome {
     pub claim: u64,
     pub member: u32,
     pub family: u32,
@@ -51,7 +51,7 @@ pub struct Outcome {
     pub patient_pays: Cents,
 }
 
-impl Outcome {
+impl ClaimOutcome {
     pub fn unpaid(
         claim: u64,
         member: u32,
@@ -59,8 +59,8 @@ impl Outcome {
         billed: Cents,
         status: Status,
         reasons: Reasons,
-    ) -> Outcome {
-        Outcome {
+    ) -> ClaimOutcome {
+        ClaimOutcome {
             claim,
             member,
             family,

@@ -10,7 +10,7 @@ use warden_workers::impact::{self, ImpactError, ImpactMeasurement};
 
 use super::super::progress::Bars;
 use super::super::validate::Format;
-use super::super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, load_plans};
+use super::super::{CliError, CliResult, load_plans};
 
 #[derive(Debug, Args)]
 pub struct MeasureArgs {
@@ -78,16 +78,10 @@ pub(crate) struct Measured {
     pub sample_sha256: String,
 }
 
-/// Samples, runs and measures, with progress bars on the terminal; `Err` is the exit code
-/// (the error already written to `err`).
-pub(crate) fn measure_claims(
-    m: &Measuring<'_>,
-    err: &mut dyn Write,
-) -> std::io::Result<Result<Measured, i32>> {
-    let plans = match load_plans(m.plans, err)? {
-        Ok(p) => p,
-        Err(code) => return Ok(Err(code)),
-    };
+/// Samples, runs and measures, with progress bars on the terminal (bad plans are printed to
+/// `err`).
+pub(crate) fn measure_claims(m: &Measuring<'_>, err: &mut dyn Write) -> CliResult<Measured> {
+    let plans = load_plans(m.plans, err)?;
     let temporary = m.work.is_none();
     let work = m.work.clone().unwrap_or_else(temporary_dir);
     let opts = impact::Options {
@@ -106,20 +100,15 @@ pub(crate) fn measure_claims(
         let _ = std::fs::remove_dir_all(&work);
     }
     match result {
-        Ok(measurement) => Ok(Ok(Measured {
+        Ok(measurement) => Ok(Measured {
             measurement,
             sample_sha256,
-        })),
+        }),
         // The engine's own errors keep `warden adjudicate`'s exit codes.
-        Err(ImpactError::Pipeline(p)) => super::super::adjudicate::error_code(&p, err).map(Err),
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            Ok(Err(match e {
-                ImpactError::Input(_) | ImpactError::Pipeline(_) => EXIT_USAGE,
-                ImpactError::Io(_) => EXIT_UNAVAILABLE,
-                ImpactError::NotReconciled(_) => EXIT_INVALID,
-            }))
-        }
+        Err(ImpactError::Pipeline(p)) => Err(super::super::adjudicate::pipeline_error(&p)),
+        Err(e @ ImpactError::Input(_)) => Err(CliError::usage(e)),
+        Err(e @ ImpactError::Io(_)) => Err(CliError::unavailable(e)),
+        Err(e @ ImpactError::NotReconciled(_)) => Err(CliError::invalid(e)),
     }
 }
 
@@ -150,10 +139,7 @@ pub(super) fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Wri
         work: args.work.clone(),
         plans: args.plans.as_deref(),
     };
-    let m = match measure_claims(&measuring, err)? {
-        Ok(m) => m.measurement,
-        Err(code) => return Ok(code),
-    };
+    let m = measure_claims(&measuring, err)?.measurement;
     match args.format {
         Format::Json => writeln!(
             out,
@@ -162,7 +148,7 @@ pub(super) fn measure(args: &MeasureArgs, out: &mut dyn Write, err: &mut dyn Wri
         )?,
         Format::Text => text(&m, out)?,
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 fn pct(x: f64) -> String {

@@ -47,7 +47,7 @@ pub(super) fn run(command: &ImpactCommand, out: &mut dyn Write, err: &mut dyn Wr
     match command {
         ImpactCommand::Measure(args) => measure::measure(args, out, err),
         ImpactCommand::Run(args) => run::run(args, out, err),
-        ImpactCommand::Show(args) => review::show(args, out, err),
-        ImpactCommand::Approve(args) => review::approve(args, out, err),
+        ImpactCommand::Show(args) => review::show(args, out),
+        ImpactCommand::Approve(args) => review::approve(args, out),
     }
 }

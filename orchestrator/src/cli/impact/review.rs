@@ -15,10 +15,9 @@ use warden_deadlines::impact_report::{ImpactReport, render_text};
 use warden_store::{ApproveOutcome, ImpactApproval, ImpactTestRecord};
 use warden_ui::auth::{AuthConfig, Role};
 
+use super::super::open_run::{open_existing_store, store_failed};
 use super::super::validate::Format;
-use super::super::{
-    CliResult, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store, store_error,
-};
+use super::super::{CliError, CliResult, runtime};
 
 /// The environment variable holding the approver's token.
 pub const TOKEN_ENV: &str = "WARDEN_TOKEN";
@@ -54,27 +53,16 @@ pub struct ApproveArgs {
     pub db: String,
 }
 
-/// The stored test, or the exit code (the error written).
-fn load(db: &str, id: i64, err: &mut dyn Write) -> std::io::Result<Result<ImpactTestRecord, i32>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let found = runtime.block_on(async { open_existing_store(db).await?.impact_test(id).await });
-    Ok(match found {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => {
-            writeln!(
-                err,
-                "error: no impact test #{id} in {}; `warden impact run` makes one",
+/// The stored test: exit 2 if there is none, 3 if the store is not usable.
+fn load(db: &str, id: i64) -> CliResult<ImpactTestRecord> {
+    runtime::block_on(async { open_existing_store(db).await?.impact_test(id).await })?
+        .map_err(store_failed(db))?
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "no impact test #{id} in {}; `warden impact run` makes one",
                 warden_store::redact_url(db)
-            )?;
-            Err(EXIT_USAGE)
-        }
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(db, &e))?;
-            Err(EXIT_UNAVAILABLE)
-        }
-    })
+            ))
+        })
 }
 
 /// The stored report, its id set.
@@ -89,18 +77,9 @@ pub fn report_of(t: &ImpactTestRecord) -> Result<ImpactReport, String> {
     Ok(r)
 }
 
-pub(super) fn show(args: &ShowArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let t = match load(&args.db, args.id, err)? {
-        Ok(t) => t,
-        Err(code) => return Ok(code),
-    };
-    let report = match report_of(&t) {
-        Ok(r) => r,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+pub(super) fn show(args: &ShowArgs, out: &mut dyn Write) -> CliResult {
+    let t = load(&args.db, args.id)?;
+    let report = report_of(&t).map_err(CliError::unavailable)?;
     match args.format {
         Format::Json => {
             let value = serde_json::json!({ "report": report, "approval": t.approval });
@@ -130,7 +109,7 @@ pub(super) fn show(args: &ShowArgs, out: &mut dyn Write, err: &mut dyn Write) ->
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// Checks that the token in the environment is `name`'s and that `name` is an architect.
@@ -169,30 +148,25 @@ fn approver(args: &ApproveArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn approve(args: &ApproveArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+pub(super) fn approve(args: &ApproveArgs, out: &mut dyn Write) -> CliResult {
     if args.note.trim().is_empty() {
-        writeln!(err, "error: --note is empty: say what the review found")?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(
+            "--note is empty: say what the review found",
+        ));
     }
-    if let Err(message) = approver(args) {
-        writeln!(err, "error: {message}")?;
-        return Ok(EXIT_USAGE);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    approver(args).map_err(CliError::usage)?;
     let approval = ImpactApproval {
         approver: args.name.clone(),
         role: Role::Architect.as_str().to_string(),
         note: args.note.clone(),
         at: chrono::Utc::now(),
     };
-    let outcome = runtime.block_on(async {
+    let outcome = runtime::block_on(async {
         open_existing_store(&args.db)
             .await?
             .approve_impact_test(args.id, &approval)
             .await
-    });
+    })?;
     let message = match outcome {
         Ok(ApproveOutcome::Approved) => {
             writeln!(
@@ -200,7 +174,7 @@ pub(super) fn approve(args: &ApproveArgs, out: &mut dyn Write, err: &mut dyn Wri
                 "impact test #{} approved by {} (architect): a run carrying its volume may start",
                 args.id, args.name
             )?;
-            return Ok(EXIT_OK);
+            return Ok(());
         }
         Ok(ApproveOutcome::NoSuchTest) => format!("no impact test #{}", args.id),
         Ok(ApproveOutcome::NotReview { verdict }) => format!(
@@ -218,11 +192,7 @@ pub(super) fn approve(args: &ApproveArgs, out: &mut dyn Write, err: &mut dyn Wri
                 args.id
             )
         }
-        Err(e) => {
-            writeln!(err, "error: {}", store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
+        Err(e) => return Err(store_failed(&args.db)(e)),
     };
-    writeln!(err, "error: {message}")?;
-    Ok(EXIT_USAGE)
+    Err(CliError::usage(message))
 }

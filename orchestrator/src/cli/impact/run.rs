@@ -22,8 +22,9 @@ use warden_workers::impact::ImpactMeasurement;
 
 use super::super::cycle_args::CycleArgs;
 use super::super::limits;
+use super::super::open_run::store_failed;
 use super::super::validate::Format;
-use super::super::{CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE};
+use super::super::{CliError, CliResult, reported_if, runtime};
 use super::measure::{Measured, Measuring, measure_claims};
 
 /// Claims between checkpoints when `WARDEN_CHECKPOINT_EVERY` is not set (the engine's).
@@ -369,25 +370,19 @@ pub(crate) fn proportional(declared: u64, m: &Measured) -> (u64, String) {
 }
 
 pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let loaded = match args.cycle.load(err) {
-        Ok(l) => l,
-        Err(code) => return Ok(code),
-    };
+    let loaded = args.cycle.load(err)?;
     let plan = &loaded.plan;
     let rules = loaded.workflow.impact;
     let mut added = match added_volumes(plan, args) {
         Ok(a) => a,
         Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
+            return Err(CliError::usage(message));
         }
     };
     if args.new.is_none() && added.is_empty() {
-        writeln!(
-            err,
-            "error: nothing to test: give the new claims (`--stream ID --baseline DIR --new DIR`) and/or `--volume STREAM=+N`"
-        )?;
-        return Ok(EXIT_USAGE);
+        return Err(CliError::usage(
+            "nothing to test: give the new claims (`--stream ID --baseline DIR --new DIR`) and/or `--volume STREAM=+N`",
+        ));
     }
     let mut sources: BTreeMap<String, String> = added
         .iter()
@@ -398,8 +393,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         let stream = match measured_stream(args, &added) {
             Ok(s) => s,
             Err(message) => {
-                writeln!(err, "error: {message}")?;
-                return Ok(EXIT_USAGE);
+                return Err(CliError::usage(message));
             }
         };
         let measuring = Measuring {
@@ -413,10 +407,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             work: args.work.clone(),
             plans: args.plans.as_deref(),
         };
-        let m = match measure_claims(&measuring, err)? {
-            Ok(m) => m,
-            Err(code) => return Ok(code),
-        };
+        let m = measure_claims(&measuring, err)?;
         if !added.iter().any(|(s, _)| *s == stream) {
             let declared = plan
                 .streams
@@ -450,27 +441,12 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
     );
     let built = build_report(&inputs);
     bars.finish();
-    let mut report = match built {
-        Ok(r) => r,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let stored = runtime.block_on(async {
+    let mut report = built.map_err(CliError::usage)?;
+    let id = runtime::block_on(async {
         let store = Store::connect(&args.db).await?;
         store_report(&store, &report).await
-    });
-    let id = match stored {
-        Ok(id) => id,
-        Err(e) => {
-            writeln!(err, "error: {}", super::super::store_error(&args.db, &e))?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+    })?
+    .map_err(store_failed(&args.db))?;
     report.id = Some(id);
     match args.format {
         Format::Json => writeln!(
@@ -493,8 +469,5 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             }
         }
     }
-    Ok(match report.verdict {
-        Verdict::Pass => EXIT_OK,
-        Verdict::Review | Verdict::Fail => EXIT_INVALID,
-    })
+    reported_if(report.verdict != Verdict::Pass)
 }

@@ -16,18 +16,16 @@ use std::io::Write;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Args, ValueEnum};
-use warden_core::diagnostics::render_text;
 use warden_core::plan::{DateSpec, Plan, PlanOptions, VolumeChange};
 use warden_core::sched::{Machine, Timeline, simulate_until};
 use warden_core::workflow::{Mode, Workflow, values};
-use warden_deadlines::{Estimates, HistorySample, LiveRun, Progress, breach_risk, project};
+use warden_deadlines::{Estimates, HistorySample, JobProgress, LiveRun, breach_risk, project};
 use warden_store::redact_url;
 
+use super::cycle_args::invalid_workflow;
 use super::cycle_args::{ModeArg, parse_volume};
-use super::{
-    CliResult, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, open_existing_store,
-    store_error,
-};
+use super::open_run::{open_existing_store, store_failed};
+use super::{CliError, CliResult, runtime};
 use crate::engine::driver::replay;
 use crate::load::load_workflow;
 use report::{Look, write_json, write_table};
@@ -102,67 +100,31 @@ fn parse_delay(s: &str) -> Result<(String, TimeDelta), String> {
 }
 
 pub fn run(args: &WhatifArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
-    let loaded = match load_workflow(&args.file) {
-        Ok(l) => l,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
-        }
-    };
+    let loaded = load_workflow(&args.file).map_err(CliError::usage)?;
     let Some(workflow) = loaded.compilation.workflow else {
-        write!(
+        return Err(invalid_workflow(
             err,
-            "{}",
-            render_text(&loaded.sources, &loaded.compilation.diagnostics)
-        )?;
-        writeln!(
-            err,
-            "{}: invalid; run `warden validate {}` for details",
-            args.file, args.file
-        )?;
-        return Ok(EXIT_INVALID);
+            &args.file,
+            &loaded.sources,
+            &loaded.compilation.diagnostics,
+        ));
     };
     let looks = match &args.scenario {
         Some(path) => scenario_looks(&workflow, args, path),
         None => edit_looks(&workflow, args),
     };
-    let (title, looks) = match looks {
-        Ok(l) => l,
-        Err(Failure::Usage(message)) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_USAGE);
-        }
-        Err(Failure::Store(message)) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(EXIT_UNAVAILABLE);
-        }
-    };
+    let (title, looks) = looks?;
     match args.format {
         Format::Table => write_table(out, &title, &looks)?,
         Format::Json => write_json(out, &title, &looks)?,
     }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
-enum Failure {
-    Usage(String),
-    Store(String),
-}
-
-impl From<String> for Failure {
-    fn from(s: String) -> Self {
-        Failure::Usage(s)
-    }
-}
-
-fn instantiate(
-    workflow: &Workflow,
-    date: DateSpec,
-    options: &PlanOptions,
-) -> Result<Plan, Failure> {
+fn instantiate(workflow: &Workflow, date: DateSpec, options: &PlanOptions) -> CliResult<Plan> {
     workflow
         .instantiate(date, options)
-        .map_err(|e| Failure::Usage(e.to_string()))
+        .map_err(|e| CliError::usage(e.to_string()))
 }
 
 /// Projects `plan` from a state and draws its breach risk.
@@ -175,7 +137,7 @@ fn look(
     machine: &Machine,
     timeline: &Timeline,
     now: DateTime<Utc>,
-    progress: &[Option<Progress>],
+    progress: &[Option<JobProgress>],
     estimates: &Estimates,
     args: &WhatifArgs,
 ) -> Look {
@@ -199,15 +161,14 @@ fn look(
 }
 
 /// Before and after the edits on the command line.
-fn edit_looks(workflow: &Workflow, args: &WhatifArgs) -> Result<(String, Vec<Look>), Failure> {
+fn edit_looks(workflow: &Workflow, args: &WhatifArgs) -> CliResult<(String, Vec<Look>)> {
     let date = args
         .date
-        .ok_or_else(|| "give --date (or a --scenario that names its date)".to_string())?;
+        .ok_or_else(|| CliError::usage("give --date (or a --scenario that names its date)"))?;
     if args.state_of.is_some() && args.mode.is_some() {
-        return Err(Failure::Usage(
+        return Err(CliError::usage(
             "--mode cannot be combined with --state-of: a run's past cannot be replayed under \
-             another mode; write a scenario (--scenario) for that question"
-                .into(),
+             another mode; write a scenario (--scenario) for that question",
         ));
     }
     let before_plan = instantiate(workflow, date, &PlanOptions::default())?;
@@ -218,7 +179,9 @@ fn edit_looks(workflow: &Workflow, args: &WhatifArgs) -> Result<(String, Vec<Loo
     let after_plan = instantiate(workflow, date, &after_options)?;
     let mut delays = Vec::new();
     for (name, delta) in &args.delays {
-        for j in scenario::jobs_named(&after_plan, name).map_err(|e| format!("--delay {e}"))? {
+        for j in scenario::jobs_named(&after_plan, name)
+            .map_err(|e| CliError::usage(format!("--delay {e}")))?
+        {
             delays.push((j, *delta));
         }
     }
@@ -333,7 +296,7 @@ struct State {
     machine: Machine,
     timeline: Timeline,
     now: DateTime<Utc>,
-    progress: Vec<Option<Progress>>,
+    progress: Vec<Option<JobProgress>>,
 }
 
 /// A stored run's live state (at its last logged step) and its cycle's history.
@@ -341,17 +304,13 @@ fn live_state(
     args: &WhatifArgs,
     plan: &Plan,
     run_id: i64,
-) -> Result<(Option<State>, Vec<HistorySample>), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Store(e.to_string()))?;
-    runtime.block_on(async {
-        let store_err = |e: warden_store::StoreError| Failure::Store(store_error(&args.db, &e));
+) -> CliResult<(Option<State>, Vec<HistorySample>)> {
+    runtime::block_on(async {
+        let store_err = store_failed(&args.db);
         let store = open_existing_store(&args.db).await.map_err(store_err)?;
         let events = store.load_events(run_id).await.map_err(store_err)?;
         let Some(last) = events.last() else {
-            return Err(Failure::Usage(format!(
+            return Err(CliError::usage(format!(
                 "run {run_id} has no events in {} (is it the right store and run?)",
                 redact_url(&args.db)
             )));
@@ -364,7 +323,7 @@ fn live_state(
                 .ok()
                 .and_then(|j| progress.get_mut(j))
             {
-                *p = Some(Progress {
+                *p = Some(JobProgress {
                     done: u64::try_from(row.done).unwrap_or(0),
                     total: u64::try_from(row.total).unwrap_or(0),
                 });
@@ -384,7 +343,7 @@ fn live_state(
             }),
             history,
         ))
-    })
+    })?
 }
 
 /// Every look of a scenario file.
@@ -392,33 +351,37 @@ fn scenario_looks(
     workflow: &Workflow,
     args: &WhatifArgs,
     path: &str,
-) -> Result<(String, Vec<Look>), Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let raw = scenario::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+) -> CliResult<(String, Vec<Look>)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read `{path}`: {e}")))?;
+    let raw = scenario::parse(&text).map_err(|e| CliError::usage(format!("{path}: {e}")))?;
     let date: DateSpec = match args.date {
         Some(d) => d,
-        None => raw.date.parse().map_err(|e| format!("{path}: date: {e}"))?,
+        None => raw
+            .date
+            .parse()
+            .map_err(|e| CliError::usage(format!("{path}: date: {e}")))?,
     };
     if raw.looks.is_empty() {
-        return Err(Failure::Usage(format!(
+        return Err(CliError::usage(format!(
             "{path}: `looks` is empty: give at least one"
         )));
     }
-    let volumes = scenario::volumes(&raw).map_err(|e| format!("{path}: {e}"))?;
+    let volumes = scenario::volumes(&raw).map_err(|e| CliError::usage(format!("{path}: {e}")))?;
     let mut looks = Vec::new();
     for i in 0..raw.looks.len() {
-        let mode =
-            scenario::look_mode(&raw, i, workflow.mode).map_err(|e| format!("{path}: {e}"))?;
+        let mode = scenario::look_mode(&raw, i, workflow.mode)
+            .map_err(|e| CliError::usage(format!("{path}: {e}")))?;
         let options = PlanOptions {
             mode: Some(mode),
             volumes: volumes.clone(),
         };
         let mut plan = instantiate(workflow, date, &options)?;
-        let resolved =
-            scenario::resolve_look(&raw, i, &plan).map_err(|e| format!("{path}: {e}"))?;
+        let resolved = scenario::resolve_look(&raw, i, &plan)
+            .map_err(|e| CliError::usage(format!("{path}: {e}")))?;
         for &(job, behind) in &resolved.waits {
             if !plan.add_dependency(job, behind) {
-                return Err(Failure::Usage(format!(
+                return Err(CliError::usage(format!(
                     "{path}: waits: `{}` cannot wait behind `{}`: that would close a cycle",
                     plan.jobs[job].id, plan.jobs[behind].id
                 )));
@@ -444,14 +407,14 @@ fn scenario_looks(
         let (machine, timeline) = simulate_until(&plan, resolved.at, |j| actual[j]);
         // Jobs that report progress tell the projection their real rate: claims done so far
         // over their actual run (elapsed / actual duration).
-        let progress: Vec<Option<Progress>> = (0..plan.jobs.len())
+        let progress: Vec<Option<JobProgress>> = (0..plan.jobs.len())
             .map(|j| match machine.status(j) {
                 warden_core::sched::JobStatus::Running { since, .. }
                     if resolved.reports_progress[j] =>
                 {
                     let total = actual[j];
                     let elapsed = resolved.at - since;
-                    (total > TimeDelta::zero()).then(|| Progress {
+                    (total > TimeDelta::zero()).then(|| JobProgress {
                         done: elapsed.num_seconds().clamp(0, total.num_seconds()) as u64,
                         total: total.num_seconds() as u64,
                     })
