@@ -196,9 +196,7 @@ fn cms_alert(run_id: i64, step: usize, level: AlertLevel, late_minutes: i64) -> 
 
 async fn sqlite_run(name: &str) -> (Store, i64, PathBuf) {
     let dir = temp_dir(name);
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let store = common::sqlite_store(&dir).await;
     let run = open_run(&store).await;
     (store, run, dir)
 }

@@ -9,14 +9,23 @@ fn warden(args: &[&str]) -> std::process::Output {
 /// `warden ARGS` run from `dir`, with none of Warden's variables from the caller's
 /// environment (a `WARDEN_DB` would change every default).
 fn warden_in(dir: impl AsRef<std::path::Path>, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("WARDEN_DB")
-        .env_remove("WARDEN_CLAIMS_INPUT")
-        .env_remove("WARDEN_PLANS")
-        .output()
-        .expect("warden runs")
+    command_in(dir).args(args).output().expect("warden runs")
+}
+
+/// `warden`, to run from `dir`, with none of Warden's variables from the caller's environment.
+fn command_in(dir: impl AsRef<std::path::Path>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+    command.current_dir(dir);
+    for variable in [
+        "WARDEN_DB",
+        "WARDEN_CLAIMS_INPUT",
+        "WARDEN_PLANS",
+        "WARDEN_SETTINGS",
+        "WARDEN_CHECKPOINT_EVERY",
+    ] {
+        command.env_remove(variable);
+    }
+    command
 }
 
 /// A fresh temporary directory for one test.
@@ -339,6 +348,87 @@ fn numbers_out_of_range_are_refused_before_any_work() {
         assert!(err.contains(range), "{args:?}: {err}");
     }
     assert!(!dir.join("out").exists(), "nothing was written");
+}
+
+/// A bad settings file (engine::builtins) stops `run`, `worker` and `demo` before anything
+/// happens: exit 2, the file's line and column and what to write, no store made.
+#[test]
+fn a_bad_settings_file_stops_run_worker_and_demo_at_start() {
+    let dir = fresh_dir("settings");
+    let file = dir.join("settings.yaml");
+    std::fs::write(&file, "partitions: 4\nplan: ../plans\n").expect("write");
+    let settings = file.to_str().expect("utf-8");
+    let store = dir.join("w.db");
+    let db = store.to_str().expect("utf-8");
+    let data = dir.join("data");
+    let data = data.to_str().expect("utf-8");
+    let expected = format!("error: {settings}:2:1: unknown key `plan`; did you mean `plans`?\n");
+    for args in [
+        vec![
+            "run",
+            "workflows/nightly.yaml",
+            "--date",
+            "2025-03-04",
+            "--speed",
+            "600",
+        ],
+        vec!["worker"],
+        vec!["demo", "--exit-when-done"],
+    ] {
+        let args = [
+            &args[..],
+            &["--db", db, "--data", data, "--settings", settings],
+        ]
+        .concat();
+        let output = warden(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stderr(&output), expected, "{args:?}");
+        assert!(!store.exists(), "{args:?} created {db}");
+    }
+}
+
+/// `warden impact run`'s checkpoint interval is parsed as `warden run`'s: a bad
+/// `WARDEN_CHECKPOINT_EVERY` is refused (exit 2), not taken for the default.
+#[test]
+fn impact_run_refuses_a_bad_checkpoint_interval_as_run_does() {
+    let dir = fresh_dir("impact-checkpoint");
+    let db = dir.join("i.db");
+    for command in [
+        &[
+            "impact",
+            "run",
+            "workflows/month-end.yaml",
+            "--date",
+            "2025-02",
+        ][..],
+        &["run", "workflows/nightly.yaml", "--date", "2025-03-04"],
+    ] {
+        let output = command_in(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .args(command)
+            .args(["--volume", "A=+1000", "--db", db.to_str().expect("utf-8")])
+            .env("WARDEN_CHECKPOINT_EVERY", "abc")
+            .output()
+            .expect("warden runs");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(
+                "`abc` is not a number of claims: give --checkpoint-every (or WARDEN_CHECKPOINT_EVERY) a whole number"
+            ),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+        assert!(!db.exists(), "{command:?} created the store");
+    }
 }
 
 /// Only `warden run` creates a store: every other command given a mistyped `--db` says so

@@ -12,9 +12,6 @@ use warden::engine::clocks::AcceleratedClock;
 use warden::engine::run::{RunEnd, RunOptions, run_cycle};
 use warden::engine::watch::WatchOptions;
 use warden_core::clock::Clock;
-use warden_core::diagnostics::render_text;
-use warden_core::plan::PlanOptions;
-use warden_core::workflow::compile_str;
 use warden_store::{NewRun, Store};
 
 /// An hour of cycle time per real second.
@@ -54,18 +51,9 @@ deadlines:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overrunning_job_is_escalated_breached_and_settled_with_its_lateness() {
     let dir = common::temp_dir("watch");
-    let (sources, c) = compile_str("watch-test.yaml", WORKFLOW);
-    let w = c
-        .workflow
-        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
-    let plan = Arc::new(
-        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    );
+    let plan = common::plan_from_yaml("watch-test.yaml", WORKFLOW);
+    let store = common::sqlite_store(&dir).await;
     let db = dir.join("warden.db");
-    let store = Store::connect(db.to_str().expect("utf-8"))
-        .await
-        .expect("store");
     let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(plan.start, SPEED));
     let mut options = RunOptions::new(dir.join("data"));
     options.watch = Some(WatchOptions {
@@ -267,17 +255,8 @@ fn renotified(notices: &[warden::engine::watch::Notice]) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_escalation_stops_renotifying_and_is_audited() {
     let dir = common::temp_dir("watch-ack");
-    let (sources, c) = compile_str("ack-test.yaml", ACK_WORKFLOW);
-    let w = c
-        .workflow
-        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
-    let plan = Arc::new(
-        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    );
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let plan = common::plan_from_yaml("ack-test.yaml", ACK_WORKFLOW);
+    let store = common::sqlite_store(&dir).await;
     let options = WatchOptions {
         samples: 20,
         min_interval: std::time::Duration::ZERO,
@@ -396,17 +375,8 @@ deadlines:
 async fn one_look_tells_one_level_and_a_restarted_watcher_keeps_the_milder_step_quiet() {
     use warden_deadlines::escalation::{Decision, Level};
     let dir = common::temp_dir("watch-incident");
-    let (sources, c) = compile_str("incident-test.yaml", INCIDENT_WORKFLOW);
-    let w = c
-        .workflow
-        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
-    let plan = Arc::new(
-        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    );
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let plan = common::plan_from_yaml("incident-test.yaml", INCIDENT_WORKFLOW);
+    let store = common::sqlite_store(&dir).await;
     let options = WatchOptions {
         samples: 0,
         min_interval: std::time::Duration::ZERO,

@@ -1,28 +1,22 @@
 //! Running cycles end to end through the real driver, workers and SQLite store, on an
 //! accelerated clock (an hour of cycle time per real second).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use warden::engine::clocks::AcceleratedClock;
 use warden::engine::run::{RunEnd, RunOptions, resume_time, run_cycle};
 
+use common::temp_dir;
 use warden_core::clock::Clock;
-use warden_core::diagnostics::render_text;
-use warden_core::plan::{Plan, PlanOptions};
+use warden_core::plan::Plan;
 use warden_core::sched::{Command, Event, Outcome};
-use warden_core::workflow::compile_str;
 use warden_store::{NewRun, Store, StoredEvent};
 
 const SPEED: f64 = 3600.0;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("warden-run-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
 
 fn plan(jobs: &str) -> Arc<Plan> {
     let text = format!(
@@ -38,14 +32,7 @@ jobs:
 {jobs}
 "#
     );
-    let (sources, c) = compile_str("engine-test.yaml", &text);
-    let w = c
-        .workflow
-        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
-    Arc::new(
-        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    )
+    common::plan_from_yaml("engine-test.yaml", &text)
 }
 
 fn new_run(text_sha: &str) -> NewRun {
@@ -97,9 +84,7 @@ async fn shell_jobs_run_with_context_and_a_failure_is_retried() {
         mark = mark.display()
     );
     let p = plan(&jobs);
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let store = common::sqlite_store(&dir).await;
     let end = run(&store, &p, &dir.join("data")).await;
     let RunEnd::Complete { run_id } = end else {
         panic!("did not complete: {end:?}")
@@ -134,9 +119,7 @@ async fn a_failed_job_leaves_the_run_stuck_for_an_operator() {
     let p = plan(
         "  - { id: BAD, run: 'exit 7', estimate: 1m }\n  - { id: AFTER, after: [BAD], builtin: sleep, estimate: 1m }",
     );
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let store = common::sqlite_store(&dir).await;
     let end = run(&store, &p, &dir.join("data")).await;
     let RunEnd::Stuck { run_id, failed } = end else {
         panic!("not stuck: {end:?}")
@@ -256,9 +239,7 @@ async fn a_timeout_kills_the_whole_process_group() {
         pids = pids.display()
     );
     let p = plan(&jobs);
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let store = common::sqlite_store(&dir).await;
     let started = std::time::Instant::now();
     let end = run(&store, &p, &dir.join("data")).await;
     let RunEnd::Complete { run_id } = end else {
@@ -308,9 +289,7 @@ async fn real_work_is_timed_in_real_time_on_an_accelerated_clock() {
     let p = plan(
         "  - { id: REAL, run: 'sleep 1', estimate: 1m, timeout: 5m }\n  - { id: SIMULATED, after: [REAL], builtin: sleep, estimate: 10h, timeout: 5m }",
     );
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let store = common::sqlite_store(&dir).await;
     let end = run(&store, &p, &dir.join("data")).await;
     let RunEnd::Stuck { run_id, failed } = end else {
         panic!("not stuck: {end:?}")
@@ -370,17 +349,8 @@ jobs:
   - { id: C4, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
   - { id: C5, run: 'sleep 0.1', estimate: 1m, uses: [db-threads] }
 "#;
-    let (sources, c) = compile_str("resource-test.yaml", text);
-    let w = c
-        .workflow
-        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
-    let p = Arc::new(
-        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    );
-    let store = Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
-        .await
-        .expect("store");
+    let p = common::plan_from_yaml("resource-test.yaml", text);
+    let store = common::sqlite_store(&dir).await;
     let clock: Arc<dyn Clock> = Arc::new(AcceleratedClock::new(p.start, SPEED));
     let new = NewRun {
         cycle: "resource-test".into(),

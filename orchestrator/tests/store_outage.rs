@@ -22,9 +22,7 @@ use tokio::task::JoinHandle;
 use warden::engine::clocks::AcceleratedClock;
 use warden::engine::run::{RunEnd, RunOptions, run_cycle};
 use warden_core::clock::Clock;
-use warden_core::plan::PlanOptions;
 use warden_core::sched::Outcome;
-use warden_core::workflow::compile_str;
 use warden_store::{NewRun, Store};
 
 /// A relay that can cut every connection and refuse new ones.
@@ -106,14 +104,7 @@ async fn a_postgres_outage_mid_cycle_is_waited_out() {
     let text = format!(
         "cycle: outage-test\ntimezone: America/New_York\nschedule: {{ cron: \"0 22 * * 1-5\" }}\ndays:\n  - {{ id: n, window: {{ opens: \"22:00\", closes: \"04:00\" }} }}\njobs:\n{jobs}"
     );
-    let (_, compiled) = compile_str("outage-test.yaml", &text);
-    let plan = Arc::new(
-        compiled
-            .workflow
-            .expect("compiles")
-            .instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
-            .expect("plans"),
-    );
+    let plan = common::plan_from_yaml("outage-test.yaml", &text);
     let ids: Vec<String> = plan.jobs.iter().map(|j| j.id.clone()).collect();
     let new = NewRun {
         cycle: "outage-test".into(),

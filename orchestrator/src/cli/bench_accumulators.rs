@@ -76,8 +76,9 @@ pub(super) fn run(args: &AccumulatorsBenchArgs, out: &mut dyn Write) -> CliResul
         times.push(("post, night 1 (insert)", posted, t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let path = dir.join("ytd-from-store.bin");
-        let exported =
-            crate::engine::adjudication::export_ytd(&store, runs[1], &tag, &path).await?;
+        let exported = crate::engine::adjudication::export_ytd(&store, runs[1], &tag, &path)
+            .await
+            .map_err(|e| e.to_string())?;
         times.push(("setup export, night 2", exported, t.elapsed().as_secs_f64()));
         let t = Instant::now();
         let posted = store

@@ -38,6 +38,9 @@ pub struct ImpactBenchArgs {
     /// Partitions of the engine's runs, 1 to 64.
     #[arg(long, default_value_t = 6, value_parser = super::limits::count(super::limits::MAX_PARTITIONS))]
     pub partitions: usize,
+    /// The checkpoint interval the re-projection assumes (the run's adjudication's).
+    #[command(flatten)]
+    pub checkpoint_every: crate::engine::builtins::CheckpointEvery,
 }
 
 pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
@@ -89,6 +92,7 @@ pub(super) fn run(args: &ImpactBenchArgs, out: &mut dyn Write, err: &mut dyn Wri
         sources: Default::default(),
         measured: Some((&args.stream, &measured)),
         partitions: args.partitions,
+        checkpoint_every: args.checkpoint_every.get(),
         samples: args.samples,
         seed: 1,
     };

@@ -203,6 +203,15 @@ where
     }
 }
 
+/// The built-ins' settings `warden run`, `worker` and `demo` run with: their flags and
+/// variables over their settings file's (engine::builtins). A settings file that cannot be
+/// read or is invalid stops the command at start (exit 2, `file:line:column: ...`).
+fn builtin_settings(
+    given: &crate::engine::builtins::BuiltinSettings,
+) -> CliResult<crate::engine::builtins::BuiltinSettings> {
+    given.with_settings_file().map_err(CliError::usage)
+}
+
 /// `1 job`, `2 jobs`: a count with its noun.
 fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })

@@ -82,6 +82,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
             "--override-impact-gate needs a reason (it goes to the audit log and to compliance)",
         ));
     }
+    let builtins = super::builtin_settings(&args.builtins)?;
     let loaded = args.cycle.load(err)?;
     // Usage first: a refused --listen creates no store and writes nothing (exit 2, as `serve`).
     if let Some(listen) = &args.listen
@@ -94,20 +95,14 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
     // run's durations of real work back into real time for `warden status`'s comparison
     // with the batch impact test that cleared the run.
     set_option(&mut new, "speed", serde_json::json!(args.speed));
-    let outbox = match alert_outbox(
+    let outbox = alert_outbox(
         args.channels.as_deref(),
         args.templates.as_deref(),
         &args.data,
         &args.cycle.file,
         &loaded.workflow,
         err,
-    ) {
-        Ok(outbox) => outbox,
-        Err(message) => {
-            writeln!(err, "{message}")?;
-            return Err(CliError::Reported(Exit::Usage));
-        }
-    };
+    )?;
     let loaded_sources = loaded.sources;
     let plan = Arc::new(loaded.plan);
     let runtime = runtime::multi_thread()?;
@@ -122,7 +117,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         }
     }
     if let Some(speed) = args.speed {
-        let real = timing::real_work_jobs(&plan, &args.builtins);
+        let real = timing::real_work_jobs(&plan, &builtins);
         if real > 0 {
             writeln!(
                 err,
@@ -213,7 +208,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         options.sources = loaded_sources;
         // Shell jobs run under `warden supervise`, so a restarted `warden run` adopts them.
         options.supervisor = crate::engine::supervise::supervisor_binary();
-        options.builtins = args.builtins.clone();
+        options.builtins = builtins;
         let end = run_cycle(store, plan.clone(), &new, clock, &options).await;
         if let Some(ui) = ui {
             ui.shut_down().await;
@@ -320,7 +315,8 @@ async fn finished_at(
 
 /// The alert channels and templates of a run, checked before it starts: a bad channel file,
 /// a template that does not parse, or a ladder naming a template that does not exist stop
-/// `warden run` with the place to fix.
+/// `warden run` (and `warden demo`) with the place to fix: every problem printed, one an
+/// `error:` line, then exit 2.
 pub(super) fn alert_outbox(
     channels: Option<&std::path::Path>,
     templates: Option<&std::path::Path>,
@@ -328,32 +324,40 @@ pub(super) fn alert_outbox(
     file: &str,
     workflow: &warden_core::workflow::Workflow,
     err: &mut dyn Write,
-) -> Result<Outbox, String> {
+) -> CliResult<Outbox> {
     let data = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
-    let channels = load_channels(channels, &data).map_err(|e| format!("error: {e}"))?;
+    let channels = load_channels(channels, &data).map_err(|e| refused(err, [e]))?;
     let declared: Vec<&str> = workflow.roles.iter().map(|r| r.id.as_str()).collect();
     let (errors, warnings) = channels.check_roles(&declared);
     if !errors.is_empty() {
-        return Err(errors
-            .iter()
-            .map(|e| format!("error: {e}"))
-            .collect::<Vec<_>>()
-            .join("\n"));
+        return Err(refused(err, errors));
     }
     for w in warnings {
         let _ = writeln!(err, "warning: {w}");
     }
     let (templates, origin) =
-        load_templates(templates, std::path::Path::new(file)).map_err(|e| format!("error: {e}"))?;
+        load_templates(templates, std::path::Path::new(file)).map_err(|e| refused(err, [e]))?;
     let problems = warden_deadlines::alert::check_ladder_templates(workflow, &templates);
     if !problems.is_empty() {
-        let lines: Vec<String> = problems
+        let problems = problems
             .iter()
-            .map(|p| format!("error: {file}: {p} (templates from {origin})"))
-            .collect();
-        return Err(lines.join("\n"));
+            .map(|p| format!("{file}: {p} (templates from {origin})"));
+        return Err(refused(err, problems));
     }
-    Outbox::new(channels, templates, None).map_err(|e| format!("error: {e}"))
+    Outbox::new(channels, templates, None).map_err(|e| refused(err, [e]))
+}
+
+/// Every problem printed, one an `error:` line: exit 2.
+fn refused<T: std::fmt::Display>(
+    err: &mut dyn Write,
+    problems: impl IntoIterator<Item = T>,
+) -> CliError {
+    for p in problems {
+        if let Err(e) = writeln!(err, "error: {p}") {
+            return e.into();
+        }
+    }
+    CliError::Reported(Exit::Usage)
 }
 
 /// Whether the store already holds this run. A store that is not there is not created (nor

@@ -94,6 +94,7 @@ fn bounded(s: &str, low: Duration, high: Duration) -> Result<humantime::Duration
 }
 
 pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write) -> CliResult {
+    let builtins = super::builtin_settings(&args.builtins)?;
     let runtime = runtime::multi_thread()?;
     let data = usable_data_dir(&args.data).map_err(CliError::unavailable)?;
     let info = WorkerInfo {
@@ -139,7 +140,7 @@ pub(super) fn worker(args: &WorkerArgs, out: &mut dyn Write) -> CliResult {
             data_dir: data.clone(),
             supervisor: crate::engine::supervise::supervisor_binary(),
             staging,
-            builtins: args.builtins.clone(),
+            builtins,
             labels: {
                 let mut l = args.labels.clone();
                 l.sort();

@@ -36,9 +36,6 @@ use warden_workers::{plans, run_layout};
 use super::attempt_paths::AttemptPaths;
 use super::builtins::{BuiltinSettings, INPUT_ENV, PlansError, RunStore};
 
-// Named here by `cli::impact::run`, which reads the same interval (engine::builtins).
-pub use super::builtins::CHECKPOINT_ENV;
-
 /// Why an adjudication stage failed: its attempt's log says `error: ` and this.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
@@ -543,20 +540,8 @@ fn start_store_job(
 const YTD_PAGE: i64 = 50_000;
 
 /// Exports the store's accumulators for `source`, as a setup of `run_id` starts from them,
-/// to `path` (a `ytd.rs` file); the rows written. (The message of [`StageError`], for
-/// `warden bench accumulators`.)
+/// to `path` (a `ytd.rs` file); the rows written. (`warden bench accumulators` times it.)
 pub(crate) async fn export_ytd(
-    store: &warden_store::Store,
-    run_id: i64,
-    source: &str,
-    path: &Path,
-) -> Result<u64, String> {
-    export_store_ytd(store, run_id, source, path)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn export_store_ytd(
     store: &warden_store::Store,
     run_id: i64,
     source: &str,
@@ -672,7 +657,7 @@ pub fn start(
             && st.earlier_setup.is_none()
         {
             let path = st.layout.setup().join(STORE_YTD);
-            match export_store_ytd(&rs.store, rs.run_id, &source, &path).await {
+            match export_ytd(&rs.store, rs.run_id, &source, &path).await {
                 Ok(_) => st.store_ytd = Some(path),
                 Err(m) => prepared = Err(m),
             }

@@ -4,7 +4,6 @@
 //! skipped with a printed reason, except under `CI=true`, where they must run.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use warden_core::sched::{Command, Event, KillReason, Outcome};
@@ -14,6 +13,10 @@ use warden_store::{
     UiAuditRow,
 };
 
+// Unique names and a PostgreSQL schema per test, as the orchestrator's tests make them.
+#[path = "../../tests/common/shared.rs"]
+mod shared;
+use shared::{drop_schema, postgres_base_url, postgres_schema_url, unique};
 #[path = "store_suite/alerts_cases.rs"]
 mod alerts_cases;
 use alerts_cases::*;
@@ -23,16 +26,6 @@ use impact_cases::*;
 #[path = "store_suite/routing_cases.rs"]
 mod routing_cases;
 use routing_cases::*;
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
-}
 
 async fn sqlite() -> Option<(Store, Option<String>)> {
     let dir = std::env::temp_dir().join(unique("warden_store_test"));
@@ -45,53 +38,9 @@ async fn sqlite() -> Option<(Store, Option<String>)> {
 }
 
 async fn postgres() -> Option<(Store, Option<String>)> {
-    let schema = empty_schema().await?;
-    let store = Store::connect(&schema_url(&schema))
-        .await
-        .expect("postgres store");
+    let (url, schema) = postgres_schema_url().await?;
+    let store = Store::connect(&url).await.expect("postgres store");
     Some((store, Some(schema)))
-}
-
-fn test_database_url() -> String {
-    std::env::var("WARDEN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// The test database's URL with `schema` first in the search path.
-fn schema_url(schema: &str) -> String {
-    let base = test_database_url();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema}")
-}
-
-/// A new empty schema, or `None` where PostgreSQL does not answer (outside CI).
-async fn empty_schema() -> Option<String> {
-    let base = test_database_url();
-    let admin = match sqlx::PgPool::connect(&base).await {
-        Ok(pool) => pool,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping PostgreSQL store test: {base} does not answer ({e})");
-            return None;
-        }
-        Err(e) => panic!("CI=true but PostgreSQL at {base} does not answer: {e}"),
-    };
-    let schema = unique("warden_test");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    Some(schema)
-}
-
-/// Removes a passing test's schema (a failing one keeps it, to look at).
-async fn drop_schema(schema: &str) {
-    let admin = sqlx::PgPool::connect(&test_database_url())
-        .await
-        .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .expect("drop schema");
 }
 
 fn t(minutes: i64) -> DateTime<Utc> {
@@ -1293,10 +1242,9 @@ async fn sqlite_a_store_that_must_exist_is_never_created() {
 #[tokio::test]
 async fn postgres_a_store_that_must_exist_is_never_created() {
     use warden_store::OpenMode;
-    let Some(schema) = empty_schema().await else {
+    let Some((url, schema)) = postgres_schema_url().await else {
         return;
     };
-    let url = schema_url(&schema);
     let e = Store::open(&url, OpenMode::MustExist)
         .await
         .expect_err("a schema without tables is no store");
@@ -1306,7 +1254,7 @@ async fn postgres_a_store_that_must_exist_is_never_created() {
         .await
         .expect("an existing store opens");
     // A database that does not exist is no store, with the password not shown.
-    let base = test_database_url();
+    let base = postgres_base_url();
     let (server, _) = base.rsplit_once('/').expect("a database in the URL");
     let missing = format!(
         "{}/warden_no_such_db",
@@ -1407,10 +1355,9 @@ async fn sqlite_repeated_acknowledgements_of_an_old_store_are_moved_aside() {
 
 #[tokio::test]
 async fn postgres_repeated_acknowledgements_of_an_old_store_are_moved_aside() {
-    let Some(schema) = empty_schema().await else {
+    let Some((url, schema)) = postgres_schema_url().await else {
         return;
     };
-    let url = schema_url(&schema);
     let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
     migrations_before_0010("postgres")
         .await

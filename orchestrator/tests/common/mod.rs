@@ -1,5 +1,6 @@
-//! What the orchestrator's integration tests share: temporary directories, a PostgreSQL
-//! schema of their own per test, reading a run back from the store.
+//! What the orchestrator's integration tests share: temporary directories, a plan from a
+//! workflow's text, a fresh SQLite store, a PostgreSQL schema of their own per test, reading
+//! a run back from the store.
 
 #![allow(dead_code)]
 
@@ -7,24 +8,21 @@ pub mod hosts;
 pub mod private_postgres;
 pub mod processes;
 pub mod s3rver;
+mod shared;
+
+// Not every test uses them all.
+#[allow(unused_imports)]
+pub use shared::{drop_schema, postgres_base_url, postgres_schema_url, unique, with_schema};
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use warden_core::diagnostics::render_text;
+use warden_core::plan::{Plan, PlanOptions};
 use warden_core::sched::{Event, Outcome};
-use warden_store::StoredEvent;
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A name no other test of this process uses.
-pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
-}
+use warden_core::workflow::compile_str;
+use warden_store::{Store, StoredEvent};
 
 /// A fresh, empty temporary directory.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -32,11 +30,6 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
-}
-
-pub fn postgres_base_url() -> String {
-    std::env::var("WARDEN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 /// The address of the test server (`WARDEN_TEST_DATABASE_URL`), for proxies to it.
@@ -49,41 +42,24 @@ pub fn postgres_socket_addr() -> std::net::SocketAddr {
         .unwrap_or_else(|| panic!("{url}: a URL of the form postgres://user@IP:PORT/db"))
 }
 
-/// A PostgreSQL URL whose connections use a new schema of their own, or `None` (with the
-/// reason printed) where no server answers outside CI. Under `CI=true` it must answer.
-pub async fn postgres_schema_url() -> Option<(String, String)> {
-    let base = postgres_base_url();
-    let admin = match sqlx::PgPool::connect(&base).await {
-        Ok(pool) => pool,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping PostgreSQL test: {base} does not answer ({e})");
-            return None;
-        }
-        Err(e) => panic!("CI=true but PostgreSQL at {base} does not answer: {e}"),
-    };
-    let schema = unique("warden_it");
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&admin)
-        .await
-        .expect("create schema");
-    Some((with_schema(&base, &schema), schema))
+/// The plan of the workflow `text` (`file` names it in diagnostics) for Tuesday 2025-03-04
+/// with the default options; an invalid workflow fails the test with its diagnostics.
+pub fn plan_from_yaml(file: &str, text: &str) -> Arc<Plan> {
+    let (sources, c) = compile_str(file, text);
+    let w = c
+        .workflow
+        .unwrap_or_else(|| panic!("{}", render_text(&sources, &c.diagnostics)));
+    Arc::new(
+        w.instantiate("2025-03-04".parse().expect("date"), &PlanOptions::default())
+            .expect("plans"),
+    )
 }
 
-/// `base` with every connection's search path set to `schema`.
-pub fn with_schema(base: &str, schema: &str) -> String {
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema}")
-}
-
-/// Drops a passing test's schema (a failing one keeps it, to look at).
-pub async fn drop_schema(schema: &str) {
-    let admin = sqlx::PgPool::connect(&postgres_base_url())
+/// A new SQLite store, `warden.db` in `dir`.
+pub async fn sqlite_store(dir: &Path) -> Store {
+    Store::connect(dir.join("warden.db").to_str().expect("utf-8"))
         .await
-        .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&admin)
-        .await
-        .expect("drop schema");
+        .expect("store")
 }
 
 /// Per job id: the outcomes of its finished attempts, in log order.

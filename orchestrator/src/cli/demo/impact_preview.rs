@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use warden_core::plan::{DateSpec, VolumeChange};
-use warden_core::workflow::{Mode, Workflow};
+use warden_core::plan::VolumeChange;
 use warden_deadlines::impact_report::ImpactReport;
 use warden_workers::generate::Config;
 
+use super::inject::Injected;
 use crate::cli::impact::{Inputs, Measured, Measuring, build_report, measure_claims};
 
 /// The claims a generated claim stands for.
@@ -54,15 +54,16 @@ fn generate(
 }
 
 /// Generates, measures and re-projects; `err` gets the progress bars.
+/// `checkpoint_every` is the run's (engine::builtins), which the re-projection assumes.
 pub fn preview(
-    workflow: &Workflow,
+    injected: &Injected,
     workflow_file: &str,
-    date: DateSpec,
-    mode: Mode,
-    volumes: &[(String, VolumeChange)],
     data: &Path,
+    checkpoint_every: Option<u64>,
     err: &mut dyn Write,
 ) -> Result<Preview, String> {
+    let (workflow, date, mode) = (&injected.workflow, injected.date, injected.mode);
+    let volumes = &injected.volumes;
     let Some((stream, added)) = volumes.iter().find_map(|(s, v)| match v {
         VolumeChange::Add(n) if *n > 0 => Some((s.clone(), *n as u64)),
         _ => None,
@@ -117,6 +118,7 @@ pub fn preview(
         )]),
         measured: Some((&stream, &measured)),
         partitions: 6,
+        checkpoint_every,
         samples: warden_deadlines::DEFAULT_SAMPLES,
         seed: 1,
     };

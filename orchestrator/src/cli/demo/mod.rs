@@ -102,6 +102,7 @@ fn prepare(args: &DemoArgs) -> Result<Injected, String> {
 }
 
 pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> CliResult {
+    let builtins = super::builtin_settings(&args.builtins)?;
     super::serve::check_ui(&args.listen, args.ui.auth.as_deref()).map_err(CliError::usage)?;
     let injected = prepare(args).map_err(CliError::usage)?;
     if args.fresh {
@@ -109,28 +110,20 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         remove_demo_files(args)
             .map_err(|e| CliError::unavailable(format!("cannot remove the old demo files: {e}")))?;
     }
-    let outbox = match super::run::alert_outbox(
+    let outbox = super::run::alert_outbox(
         None,
         None,
         &args.data,
         &args.workflow,
         &injected.workflow,
         err,
-    ) {
-        Ok(o) => o,
-        Err(message) => {
-            writeln!(err, "{message}")?;
-            return Err(CliError::Reported(Exit::Usage));
-        }
-    };
+    )?;
     // What the impact test would have said (measured before the run; stored with it below).
     let preview = match impact_preview::preview(
-        &injected.workflow,
+        &injected,
         &args.workflow,
-        injected.date,
-        injected.mode,
-        &injected.volumes,
         &args.data,
+        builtins.checkpoint_every(),
         err,
     ) {
         Ok(p) => Some(p),
@@ -185,7 +178,7 @@ pub(super) fn run(args: &DemoArgs, out: &mut dyn Write, err: &mut dyn Write) -> 
         let mut options = RunOptions::new(args.data.clone());
         options.outbox = Some(outbox);
         options.simulated = Arc::new(injected.simulated);
-        options.builtins = args.builtins.clone();
+        options.builtins = builtins;
         let end = run_cycle(store.clone(), plan.clone(), &new, clock, &options).await;
         let ended = match &end {
             Ok(RunEnd::Complete { run_id }) => {

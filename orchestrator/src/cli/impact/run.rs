@@ -27,7 +27,8 @@ use super::super::validate::Format;
 use super::super::{CliError, CliResult, reported_if, runtime};
 use super::measure::{Measured, Measuring, measure_claims};
 
-/// Claims between checkpoints when `WARDEN_CHECKPOINT_EVERY` is not set (the engine's).
+/// Claims between checkpoints when neither `--checkpoint-every` nor `WARDEN_CHECKPOINT_EVERY`
+/// says (the engine's).
 const CHECKPOINT_EVERY: u64 = 50_000;
 
 #[derive(Debug, Args)]
@@ -70,6 +71,10 @@ pub struct RunArgs {
     /// Benefit plans (default: `workflows/plans`, else the built-in copies).
     #[arg(long, value_name = "DIR")]
     pub plans: Option<PathBuf>,
+    /// The checkpoint interval the re-projection assumes: the one the run's adjudication
+    /// uses (`warden run --checkpoint-every`, `WARDEN_CHECKPOINT_EVERY`), refused alike.
+    #[command(flatten)]
+    pub checkpoint_every: crate::engine::builtins::CheckpointEvery,
     /// The store the report goes to: a SQLite file, or a postgres:// URL.
     #[arg(long, env = "WARDEN_DB", default_value = "warden.db")]
     pub db: String,
@@ -247,14 +252,6 @@ fn stages(m: &ImpactMeasurement, stream: &str) -> MeasuredStages {
     }
 }
 
-/// The checkpoint interval the run's adjudication uses.
-fn checkpoint_every() -> u64 {
-    std::env::var(crate::engine::adjudication::CHECKPOINT_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(CHECKPOINT_EVERY, |k| k.max(1))
-}
-
 /// Everything a report is made from.
 #[derive(Debug)]
 pub(crate) struct Inputs<'a> {
@@ -269,6 +266,8 @@ pub(crate) struct Inputs<'a> {
     /// The stream the measured claims join, and what was measured.
     pub measured: Option<(&'a str, &'a Measured)>,
     pub partitions: usize,
+    /// Claims between checkpoints the run's adjudication takes (`None`: the engine's default).
+    pub checkpoint_every: Option<u64>,
     pub samples: usize,
     pub seed: u64,
 }
@@ -286,7 +285,7 @@ pub(crate) fn build_report(i: &Inputs<'_>) -> Result<ImpactReport, String> {
             .measured
             .map(|(_, m)| m.measurement.new_exception_rate.value),
         checkpointing: Checkpointing {
-            every: checkpoint_every(),
+            every: i.checkpoint_every.unwrap_or(CHECKPOINT_EVERY),
             partitions: i.partitions,
         },
         samples: i.samples,
@@ -430,6 +429,7 @@ pub(super) fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> C
         sources,
         measured: measured.as_ref().map(|(s, m)| (s.as_str(), m)),
         partitions: args.partitions,
+        checkpoint_every: args.checkpoint_every.get(),
         samples: args.samples,
         seed: args.seed,
     };
