@@ -17,11 +17,10 @@ pub fn tail(path: &Path, bytes: u64) -> Option<String> {
     let mut buf = Vec::new();
     file.read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    Some(if from > 0 {
-        text.split_once('\n')
-            .map_or(text.clone(), |(_, rest)| rest.to_string())
-    } else {
-        text
+    // Cut to the first line start unless the file was read whole.
+    Some(match text.split_once('\n') {
+        Some((_, rest)) if from > 0 => rest.to_string(),
+        _ => text,
     })
 }
 

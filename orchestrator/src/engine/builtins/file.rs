@@ -20,7 +20,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::{self, Visitor};
-use serde_saphyr::Spanned;
 use warden_workers::located::LocatedError;
 
 use super::BuiltinSettings;
@@ -76,9 +75,9 @@ fn refused<E: de::Error>(v: impl fmt::Display) -> E {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
-    claims_input: Option<Spanned<String>>,
-    plans: Option<Spanned<String>>,
-    partners: Option<Spanned<String>>,
+    claims_input: Option<String>,
+    plans: Option<String>,
+    partners: Option<String>,
     checkpoint_every: Option<Count>,
     monitor_every: Option<Count>,
     partitions: Option<Count>,
@@ -111,11 +110,7 @@ pub fn parse(file: &Path, text: &str) -> Result<BuiltinSettings, LocatedError> {
         serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?
     };
     let base = file.parent().unwrap_or(Path::new(""));
-    let path = |p: Option<Spanned<String>>| {
-        p.map(|p| p.value)
-            .filter(|p| !p.is_empty())
-            .map(|p| base.join(p))
-    };
+    let path = |p: Option<String>| p.filter(|p| !p.is_empty()).map(|p| base.join(p));
     // 0 is taken as 1, as `--checkpoint-every 0` is (an unset count is 0 in BuiltinSettings).
     let count = |c: Option<Count>| c.map(|c| c.0.max(1));
     Ok(BuiltinSettings {
