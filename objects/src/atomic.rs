@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::encoding::{Compressing, Decompressing};
+use crate::encoding::{Compressing, Decompressing, Encoding, HashingWriter};
 use crate::error::{Error, Result};
 use crate::hash::Hasher;
 use crate::key::TEMP_PREFIX;
@@ -122,20 +122,84 @@ pub(crate) fn copy_decompressed(
     check: impl FnOnce(u64, &str) -> Result<()>,
 ) -> Result<(u64, String)> {
     let input = File::open(src).map_err(|e| Error::io("open", src, e))?;
-    let out = AtomicFile::create(dest)?;
-    // A write error of the file system carries an OS error code; zstd's own do not.
-    let failed = |e: std::io::Error| match e.raw_os_error() {
+    let mut landing = Landing::create(dest, Some(Encoding::Zstd), &undecodable)?;
+    each_chunk(input, src, |chunk| landing.write(chunk, &undecodable))?;
+    landing.finish(&undecodable, check)
+}
+
+/// A download being written to `dest` as its bytes arrive, decoded as they are stored
+/// (zstd, or as they are) and hashed as the job will read them. It takes `dest`'s name
+/// only in [`Landing::finish`], once checked, renamed without a flush (a download:
+/// [`Durability::Renamed`]); dropped before, its temporary file is removed and `dest` is
+/// untouched. Blocking: use it from `spawn_blocking`.
+pub(crate) struct Landing {
+    out: AtomicFile,
+    sink: Sink,
+}
+
+enum Sink {
+    Plain(HashingWriter<File>),
+    Zstd(Decompressing<File>),
+}
+
+impl Landing {
+    pub(crate) fn create(
+        dest: &Path,
+        encoding: Option<Encoding>,
+        undecodable: &impl Fn(String) -> Error,
+    ) -> Result<Self> {
+        let out = AtomicFile::create(dest)?;
+        let file = out
+            .file()
+            .try_clone()
+            .map_err(|e| Error::io("open", dest, e))?;
+        let sink = match encoding {
+            None => Sink::Plain(HashingWriter::new(file)),
+            Some(Encoding::Zstd) => {
+                Sink::Zstd(Decompressing::new(file).map_err(|e| failed(&out.dest, undecodable, e))?)
+            }
+        };
+        Ok(Landing { out, sink })
+    }
+
+    /// The next bytes as stored.
+    pub(crate) fn write(
+        &mut self,
+        stored: &[u8],
+        undecodable: &impl Fn(String) -> Error,
+    ) -> Result<()> {
+        match &mut self.sink {
+            Sink::Plain(w) => w.write_all(stored),
+            Sink::Zstd(d) => d.write_all(stored),
+        }
+        .map_err(|e| failed(&self.out.dest, undecodable, e))
+    }
+
+    /// Ends the file (a zstd stream must end on a whole frame); `check` sees its size and
+    /// SHA-256 and can refuse it, else it is renamed to `dest`.
+    pub(crate) fn finish(
+        self,
+        undecodable: &impl Fn(String) -> Error,
+        check: impl FnOnce(u64, &str) -> Result<()>,
+    ) -> Result<(u64, String)> {
+        let dest = &self.out.dest;
+        let ended = match self.sink {
+            Sink::Plain(mut w) => w.flush().map(|()| w.finish().0),
+            Sink::Zstd(d) => d.finish().map(|(info, _)| info),
+        };
+        let (size, sha256) = ended.map_err(|e| failed(dest, undecodable, e))?;
+        check(size, &sha256)?;
+        self.out.commit(Durability::Renamed)?;
+        Ok((size, sha256))
+    }
+}
+
+/// A write error of the file system carries an OS error code; zstd's own do not.
+fn failed(dest: &Path, undecodable: &impl Fn(String) -> Error, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
         Some(_) => Error::io("write", dest, e),
         None => undecodable(e.to_string()),
-    };
-    let mut decoder = Decompressing::new(out.file()).map_err(&failed)?;
-    each_chunk(input, src, |chunk| {
-        decoder.write_all(chunk).map_err(&failed)
-    })?;
-    let ((size, sha256), _) = decoder.finish().map_err(&failed)?;
-    check(size, &sha256)?;
-    out.commit(Durability::Renamed)?;
-    Ok((size, sha256))
+    }
 }
 
 /// Reads `input` (the file at `src`, named in errors) to its end, a megabyte at a time,

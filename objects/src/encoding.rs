@@ -37,6 +37,12 @@ const ZSTD_LEVEL: i32 = 1;
 /// frame.
 const COMPRESS_FROM: u64 = 4096;
 
+/// zstd worker threads per compressed file: one per core. (A file smaller than a zstd job,
+/// a few MiB, uses one of them.)
+fn compress_workers() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+}
+
 /// How `upload_dir` stores a file of `size` bytes.
 pub(crate) fn for_size(size: u64) -> Option<Encoding> {
     (size >= COMPRESS_FROM).then_some(Encoding::Zstd)
@@ -46,6 +52,20 @@ pub(crate) fn for_size(size: u64) -> Option<Encoding> {
 pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Hasher,
+}
+
+impl<R> HashingReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Hasher::default(),
+        }
+    }
+
+    /// The size and SHA-256 of what was read.
+    pub(crate) fn finish(self) -> (u64, String) {
+        self.hasher.finish()
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
@@ -97,11 +117,14 @@ pub(crate) struct Compressing {
 impl Compressing {
     pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-        let reader = HashingReader {
-            inner: file,
-            hasher: Hasher::default(),
-        };
-        let encoder = zstd::stream::read::Encoder::new(reader, ZSTD_LEVEL)
+        let reader = HashingReader::new(file);
+        let mut encoder = zstd::stream::read::Encoder::new(reader, ZSTD_LEVEL)
+            .map_err(|e| Error::io("compress", path, e))?;
+        // zstd's own worker threads compress while this thread reads and hashes: a large
+        // file (reconcile's CSV, setup's members) would otherwise compress on one core
+        // while the job's other core waits for its save. One frame either way.
+        encoder
+            .multithread(compress_workers())
             .map_err(|e| Error::io("compress", path, e))?;
         Ok(Compressing {
             encoder,
@@ -115,7 +138,7 @@ impl Compressing {
 
     /// The size and SHA-256 of the file read (call once it has been read to the end).
     pub(crate) fn finish(self) -> (u64, String) {
-        self.encoder.finish().into_inner().hasher.finish()
+        self.encoder.finish().into_inner().finish()
     }
 }
 

@@ -12,12 +12,12 @@ use std::path::Path;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-use tokio::io::AsyncWriteExt;
+use bytes::Bytes;
 
-use crate::atomic::{self, AtomicFile, Durability};
-use crate::encoding::Compressing;
+use crate::atomic;
+use crate::encoding::{Compressing, HashingReader};
 use crate::error::{Error, Result};
-use crate::hash::{self, Hasher};
+use crate::hash;
 use crate::key;
 use crate::local::blocking;
 use crate::manifest::Entry;
@@ -27,6 +27,8 @@ use multipart::Parts;
 
 /// Whole-object attempts for a download whose body fails mid-stream.
 const BODY_ATTEMPTS: u32 = 3;
+/// Chunks of a download between the network and the thread writing them out.
+const CHUNKS_AHEAD: usize = 16;
 /// S3's limit on keys per DeleteObjects request.
 const DELETE_BATCH: usize = 1000;
 
@@ -158,9 +160,16 @@ impl S3Store {
             let file = blocking(move || std::fs::File::open(&owned))
                 .await
                 .map_err(|e| Error::io("open", path, e))?;
-            let mut parts = Parts::new(file, path, multipart::part_size(self.part_size, size));
+            let reader = HashingReader::new(file);
+            let mut parts = Parts::new(reader, path, multipart::part_size(self.part_size, size));
             let first = parts.next().await?;
-            return multipart::upload(self, key, first, &mut parts).await;
+            multipart::upload(self, key, first, &mut parts).await?;
+            let (size, sha256) = parts.into_inner().finish();
+            return Ok(ObjectInfo {
+                key: key.to_string(),
+                size,
+                sha256,
+            });
         }
         let bytes = tokio::fs::read(path)
             .await
@@ -193,46 +202,8 @@ impl S3Store {
     }
 
     /// Downloads `key` to `dest`, checked against `expected`; an object stored compressed
-    /// is downloaded beside `dest` as it is stored, then written out whole.
+    /// (as `expected` says) is decoded as it arrives.
     pub(crate) async fn get_file(
-        &self,
-        key: &str,
-        dest: &Path,
-        expected: Option<&Entry>,
-    ) -> Result<ObjectInfo> {
-        let Some((entry, encoding)) = expected.and_then(|e| Some((e.clone(), e.encoding?))) else {
-            return self.get_stored(key, dest, expected).await;
-        };
-        let stored = stored_beside(dest);
-        self.get_stored(key, &stored, None).await?;
-        let (url, owned_key, target, src) = (
-            self.url.clone(),
-            key.to_string(),
-            dest.to_path_buf(),
-            stored.clone(),
-        );
-        let decoded = blocking(move || {
-            let undecodable = |detail| Error::Undecodable {
-                url: url.clone(),
-                key: owned_key.clone(),
-                encoding: encoding.name(),
-                detail,
-            };
-            let check = |size, sha256: &str| entry.verify(&url, &owned_key, size, sha256);
-            atomic::copy_decompressed(&src, &target, undecodable, check)
-        })
-        .await;
-        let _ = tokio::fs::remove_file(&stored).await;
-        let (size, sha256) = decoded?;
-        Ok(ObjectInfo {
-            key: key.to_string(),
-            size,
-            sha256,
-        })
-    }
-
-    /// The object's bytes as stored, to `dest`.
-    async fn get_stored(
         &self,
         key: &str,
         dest: &Path,
@@ -252,8 +223,10 @@ impl S3Store {
         }
     }
 
-    /// Streams the object into a temporary file beside `dest`, hashing it; renames it to
-    /// `dest` only if it matches `expected`.
+    /// Streams the object into a temporary file beside `dest`: the body's chunks go to a
+    /// blocking thread that decodes, hashes and writes them (`atomic::Landing`), so the
+    /// runtime's threads only move bytes. Renamed to `dest` only once whole and matching
+    /// `expected`.
     async fn fetch_to(
         &self,
         key: &str,
@@ -261,30 +234,68 @@ impl S3Store {
         expected: Option<&Entry>,
     ) -> std::result::Result<ObjectInfo, Fetch> {
         let mut body = self.open_body(key).await?;
-        let target = dest.to_path_buf();
-        let atomic = blocking(move || AtomicFile::create(&target)).await?;
-        let tmp_path = dest.to_path_buf();
-        let io = |op, e| Fetch::Final(Error::io(op, &tmp_path, e));
-        let handle = atomic.file().try_clone().map_err(|e| io("open", e))?;
-        let mut out = tokio::fs::File::from_std(handle);
-        let mut hasher = Hasher::default();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Fetch::Body(chain(&e)))?;
-            hasher.update(&chunk);
-            out.write_all(&chunk).await.map_err(|e| io("write", e))?;
+        // `Some(chunk)`, then `None` at the body's end: a channel closed without it is a
+        // body cut off, and the landing is dropped unfinished.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<Bytes>>(CHUNKS_AHEAD);
+        let (url, owned_key, target, expected) = (
+            self.url.clone(),
+            key.to_string(),
+            dest.to_path_buf(),
+            expected.cloned(),
+        );
+        // Spawned now, not when first polled: the loop below may fill the channel first.
+        let mut landing = tokio::task::spawn_blocking(move || {
+            let encoding = expected.as_ref().and_then(|e| e.encoding);
+            let undecodable = |detail| Error::Undecodable {
+                url: url.clone(),
+                key: owned_key.clone(),
+                encoding: encoding.map_or("none", |e| e.name()),
+                detail,
+            };
+            let mut landing = atomic::Landing::create(&target, encoding, &undecodable)?;
+            loop {
+                match rx.blocking_recv() {
+                    Some(Some(chunk)) => landing.write(&chunk, &undecodable)?,
+                    Some(None) => break,
+                    None => return Ok(None),
+                }
+            }
+            let check = |size, sha256: &str| match &expected {
+                Some(e) => e.verify(&url, &owned_key, size, sha256),
+                None => Ok(()),
+            };
+            landing.finish(&undecodable, check).map(Some)
+        });
+        let mut broke = None;
+        let mut landed = None;
+        loop {
+            tokio::select! {
+                biased;
+                // The landing ends early only on an error of its own (a write, a bad stream).
+                out = &mut landing => { landed = Some(out); break; }
+                chunk = body.next() => match chunk {
+                    Some(Ok(bytes)) => { let _ = tx.send(Some(bytes)).await; }
+                    Some(Err(e)) => { broke = Some(chain(&e)); break; }
+                    None => { let _ = tx.send(None).await; break; }
+                },
+            }
         }
-        out.flush().await.map_err(|e| io("write", e))?;
-        drop(out);
-        let (size, sha256) = hasher.finish();
-        if let Some(expected) = expected {
-            expected.verify(&self.url, key, size, &sha256)?;
+        drop(tx);
+        let landed = match landed {
+            Some(out) => out,
+            None => landing.await,
         }
-        blocking(move || atomic.commit(Durability::Renamed)).await?;
-        Ok(ObjectInfo {
-            key: key.to_string(),
-            size,
-            sha256,
-        })
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        match (landed, broke) {
+            (Err(e), _) => Err(Fetch::Final(e)),
+            (Ok(_), Some(detail)) => Err(Fetch::Body(detail)),
+            (Ok(Some((size, sha256))), None) => Ok(ObjectInfo {
+                key: key.to_string(),
+                size,
+                sha256,
+            }),
+            (Ok(None), None) => Err(Fetch::Body("the download stopped before its end".into())),
+        }
     }
 
     async fn open_body(&self, key: &str) -> Result<ByteStream> {
@@ -455,14 +466,4 @@ async fn regular_file_size(path: &Path) -> Result<u64> {
         return Err(Error::io("upload", path, not_file));
     }
     Ok(meta.len())
-}
-
-/// Where a compressed object is downloaded before it is written out: beside `dest`, under
-/// a temporary name (never uploaded, never taken for a job's file).
-fn stored_beside(dest: &Path) -> std::path::PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!("{}{name}.stored", key::TEMP_PREFIX))
 }

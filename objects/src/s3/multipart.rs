@@ -1,6 +1,6 @@
 //! Multipart upload of a large file (or of a file being compressed, whose size is known
-//! only at its end): parts read in order (so the SHA-256 is computed on the way), up to
-//! four in flight; a failure aborts the upload so no parts linger (and
+//! only at its end): parts read in order, off the runtime's threads (the source hashes
+//! what it reads: `HashingReader`, `Compressing`), up to four in flight; a failure aborts the upload so no parts linger (and
 //! are billed) in the bucket.
 
 use std::io::Read;
@@ -12,9 +12,7 @@ use tokio::task::JoinSet;
 
 use super::S3Store;
 use crate::error::{Error, Result};
-use crate::hash::Hasher;
 use crate::local::blocking;
-use crate::store::ObjectInfo;
 
 /// Parts uploading at once: the memory bound is this times the part size.
 const PARTS_IN_FLIGHT: usize = 4;
@@ -74,14 +72,13 @@ impl<R: Read + Send + 'static> Parts<R> {
     }
 }
 
-/// Uploads `first` and the rest of `parts` as one multipart upload; the size and SHA-256
-/// of the bytes stored.
+/// Uploads `first` and the rest of `parts` as one multipart upload.
 pub(super) async fn upload<R: Read + Send + 'static>(
     store: &S3Store,
     key: &str,
     first: Vec<u8>,
     parts: &mut Parts<R>,
-) -> Result<ObjectInfo> {
+) -> Result<()> {
     let full = store.full_key(key);
     let created = store
         .client
@@ -100,25 +97,16 @@ pub(super) async fn upload<R: Read + Send + 'static>(
         });
     };
     let result = match send_parts(store, key, &full, &upload_id, first, parts).await {
-        Ok((done, hasher)) => complete(store, key, &full, &upload_id, done)
-            .await
-            .map(|()| hasher.finish()),
+        Ok(done) => complete(store, key, &full, &upload_id, done).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok((size, sha256)) => Ok(ObjectInfo {
-            key: key.to_string(),
-            size,
-            sha256,
-        }),
-        Err(e) => {
-            abort(store, key, &full, &upload_id).await;
-            Err(e)
-        }
+    if result.is_err() {
+        abort(store, key, &full, &upload_id).await;
     }
+    result
 }
 
-/// Sends the parts in order, hashing each before it is sent.
+/// Sends the parts in order.
 async fn send_parts<R: Read + Send + 'static>(
     store: &S3Store,
     key: &str,
@@ -126,14 +114,12 @@ async fn send_parts<R: Read + Send + 'static>(
     upload_id: &str,
     first: Vec<u8>,
     parts: &mut Parts<R>,
-) -> Result<(Vec<CompletedPart>, Hasher)> {
-    let mut hasher = Hasher::default();
+) -> Result<Vec<CompletedPart>> {
     let mut in_flight: JoinSet<Result<CompletedPart>> = JoinSet::new();
     let mut done = Vec::new();
     let mut number = 0i32;
     let mut part = first;
     while !part.is_empty() {
-        hasher.update(&part);
         number += 1;
         while in_flight.len() >= PARTS_IN_FLIGHT {
             done.push(next_done(&mut in_flight).await?);
@@ -167,7 +153,7 @@ async fn send_parts<R: Read + Send + 'static>(
         done.push(next_done(&mut in_flight).await?);
     }
     done.sort_by_key(|p| p.part_number());
-    Ok((done, hasher))
+    Ok(done)
 }
 
 /// The next finished part; a panicked part task is re-raised here. Returning an error

@@ -417,7 +417,7 @@ pub async fn dir_contract(store: &ObjectStore, scratch: &Path, big: usize) {
     }
     assert!(!refused.join("out/claims.csv").exists());
 
-    // A listed file that is gone is an error naming it.
+    // The original back.
     let original = &expected
         .iter()
         .find(|(k, _)| k == "out/claims.csv")
@@ -427,6 +427,32 @@ pub async fn dir_contract(store: &ObjectStore, scratch: &Path, big: usize) {
         .put_bytes(&tampered_key, original.clone())
         .await
         .unwrap();
+
+    // A compressed file replaced in the store: by bytes that are not zstd, refused as
+    // undecodable; by a whole zstd stream of other bytes, refused by its hash. Neither
+    // takes its name at the destination (a download decodes as it arrives).
+    let results_key = format!("{prefix}/out/results.csv");
+    let results_stored = store.get_bytes(&results_key).await.unwrap();
+    for (replacement, what) in [
+        (b"not a zstd stream at all".to_vec(), "undecodable"),
+        (
+            results_stored[..results_stored.len() / 2].to_vec(),
+            "undecodable",
+        ),
+        (zstd::encode_all(&b"C1,1.00\n"[..], 1).unwrap(), "mismatch"),
+    ] {
+        store.put_bytes(&results_key, replacement).await.unwrap();
+        let refused = scratch.join(format!("refused-{what}"));
+        match (download_dir(store, &prefix, &refused).await, what) {
+            (Err(Error::Undecodable { key, .. }), "undecodable")
+            | (Err(Error::Mismatch { key, .. }), "mismatch") => assert_eq!(key, results_key),
+            (other, _) => panic!("expected {what}, got {other:?}"),
+        }
+        assert!(!refused.join("out/results.csv").exists(), "{what}");
+    }
+    store.put_bytes(&results_key, results_stored).await.unwrap();
+
+    // A listed file that is gone is an error naming it.
     store
         .delete_prefix(&format!("{prefix}/out/partitions/p01"))
         .await

@@ -248,9 +248,11 @@ pub(super) async fn run_claim(
     // What the job wrote goes to the store before its success is reported: a committed
     // attempt's files are all there. A failed one's log and work go too, for the operator.
     if let Some(staging) = &config.staging {
+        let began = tokio::time::Instant::now();
         match staging.stage_out(claim, &paths, &baseline).await {
             Ok(bytes) => {
-                tracing::info!(job = %claim.job_id, attempt = claim.attempt, bytes, "staged out to the object store");
+                let seconds = began.elapsed().as_secs_f64();
+                tracing::info!(job = %claim.job_id, attempt = claim.attempt, bytes, seconds, "staged out to the object store");
             }
             Err(why) if outcome == Outcome::Succeeded => {
                 tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job succeeded but its files could not be saved to the object store, so the attempt is handed back: {why}");
@@ -461,10 +463,13 @@ async fn staged_in(
     clock: &Arc<dyn Clock>,
 ) -> Option<super::staging::Fingerprint> {
     {
+        // Real time, not the run's clock: what moving the files cost on this host.
+        let began = tokio::time::Instant::now();
         match staging.stage_in(store, plan, claim, paths).await {
             Ok(staged) => {
                 if !staged.upstream.is_empty() || staged.resumed_from.is_some() {
-                    tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, bytes = staged.bytes, "staged in from the object store");
+                    let seconds = began.elapsed().as_secs_f64();
+                    tracing::info!(job = %claim.job_id, attempt = claim.attempt, upstream = ?staged.upstream, resumed_from = ?staged.resumed_from, bytes = staged.bytes, seconds, "staged in from the object store");
                 }
                 Some(staged.baseline)
             }
