@@ -3,13 +3,15 @@
 //! complete); `download_dir` trusts nothing but the manifest, and checks every file
 //! against it, decoded.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use tokio::task::JoinSet;
 
-use crate::encoding;
+use crate::encoding::{self, Encoding};
 use crate::error::{Error, Result};
+use crate::follow::Follow;
 use crate::key;
 use crate::local::{blocking, relative_key};
 use crate::manifest::{Entry, MANIFEST_NAME, Manifest};
@@ -23,6 +25,18 @@ const FILES_IN_FLIGHT: usize = 4;
 /// (it would be overwritten by the manifest). Symbolic links to files are uploaded as
 /// the file; links to directories are refused (they can loop).
 pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> Result<Manifest> {
+    upload_dir_following(store, local_dir, prefix, HashMap::new()).await
+}
+
+/// [`upload_dir`], finishing the uploads `follows` started while the files were written
+/// (by relative key, each following `prefix/RELATIVE`): a file whose follow does not match
+/// it any more is uploaded whole, and follows of files that are not there are given up.
+pub async fn upload_dir_following(
+    store: &ObjectStore,
+    local_dir: &Path,
+    prefix: &str,
+    mut follows: HashMap<String, Follow>,
+) -> Result<Manifest> {
     let prefix = key::check_prefix(prefix)?.to_string();
     let root = local_dir.to_path_buf();
     let files = blocking(move || collect_files(&root)).await?;
@@ -32,13 +46,29 @@ pub async fn upload_dir(store: &ObjectStore, local_dir: &Path, prefix: &str) -> 
         .into_iter()
         .map(|(relative, path, size)| {
             let (store, key) = (store.clone(), key::join(&prefix, &relative));
+            let follow = follows.remove(&relative).filter(|f| f.key() == key);
             let encoding = encoding::for_size(size);
             async move {
+                let began = std::time::Instant::now();
+                if let Some(follow) = follow {
+                    let taken = follow.taken();
+                    if let Some(info) = follow.finish(&path).await? {
+                        let seconds = began.elapsed().as_secs_f64();
+                        tracing::debug!(%key, size, taken, seconds, "finished a followed upload");
+                        return Ok((relative, info, Some(Encoding::Zstd)));
+                    }
+                    tracing::debug!(%key, size, taken, "the followed file changed: uploaded whole");
+                }
                 let info = store.put_file_encoded(&key, &path, encoding).await?;
+                let seconds = began.elapsed().as_secs_f64();
+                tracing::debug!(%key, size, seconds, "uploaded");
                 Ok((relative, info, encoding))
             }
         })
         .collect();
+    for (_, unused) in follows {
+        unused.abandon().await;
+    }
     let mut manifest = Manifest::default();
     for (relative, ObjectInfo { size, sha256, .. }, encoding) in run_limited(uploads).await? {
         let entry = Entry {

@@ -31,7 +31,7 @@ impl Encoding {
 
 /// zstd's fastest level: the data plane's bottleneck is the network or the store, and
 /// higher levels gain little on these files (1 % on CSV) for several times the CPU.
-const ZSTD_LEVEL: i32 = 1;
+pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 /// Files below this size are stored as they are: compressing them saves nothing worth a
 /// frame.

@@ -38,7 +38,7 @@ impl LocalStore {
         &self.url
     }
 
-    fn path(&self, key: &str) -> PathBuf {
+    pub(crate) fn path(&self, key: &str) -> PathBuf {
         self.root.join(key)
     }
 

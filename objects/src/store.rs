@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoding::Encoding;
 use crate::error::{Error, Result};
+use crate::follow::Follow;
 use crate::key;
-use crate::local::LocalStore;
+use crate::local::{LocalStore, blocking};
 use crate::manifest::Entry;
-use crate::s3::S3Store;
+use crate::s3::{GrowingUpload, S3Store};
 use crate::settings::S3Settings;
 use crate::url::{self, Location};
 
@@ -97,6 +98,23 @@ impl ObjectStore {
             (_, None) => self.put_file(key, path).await,
             (Backend::Local(s), Some(Encoding::Zstd)) => s.put_file_zstd(key, path).await,
             (Backend::S3(s), Some(Encoding::Zstd)) => s.put_file_zstd(key, path).await,
+        }
+    }
+
+    /// Starts uploading the file at `path` as `key` (zstd-compressed) while it is still
+    /// being written: see [`Follow`]. Nothing takes the key before [`Follow::finish`].
+    pub async fn follow(&self, key: &str, path: &Path) -> Result<Follow> {
+        key::check(key)?;
+        let (key, path) = (key.to_string(), path.to_path_buf());
+        match &self.backend {
+            Backend::Local(s) => {
+                let dest = s.path(&key);
+                blocking(move || Follow::start_local(&key, &path, &dest)).await
+            }
+            Backend::S3(s) => {
+                let upload = GrowingUpload::new(s, &key);
+                blocking(move || Follow::start_s3(&key, &path, upload)).await
+            }
         }
     }
 

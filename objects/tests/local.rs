@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{contract, dir_contract, sha256, tree, write};
+use common::{contract, dir_contract, follow_contract, sha256, tree, write};
 use warden_objects::{Error, ObjectStore, download_dir, upload_dir};
 
 /// The store's directory and a scratch directory beside it.
@@ -31,6 +31,18 @@ async fn local_store_moves_directories_with_their_manifest() {
         .await
         .unwrap();
     dir_contract(&store, scratch.path(), 3 * 1024 * 1024).await;
+}
+
+#[tokio::test]
+async fn local_store_follows_files_as_they_grow() {
+    let (root, scratch) = store_dir();
+    let store = ObjectStore::open(root.path().to_str().unwrap())
+        .await
+        .unwrap();
+    follow_contract(&store, scratch.path()).await;
+    // No temporary file of a follow is left in the store.
+    let left: Vec<String> = tree(root.path()).into_iter().map(|(k, _)| k).collect();
+    assert!(left.iter().all(|k| !k.contains(".warden-tmp-")), "{left:?}");
 }
 
 #[tokio::test]

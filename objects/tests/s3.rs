@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    content, contract, dir_contract, moto, new_bucket, raw_client, sha256, unique, write,
+    content, contract, dir_contract, follow_contract, moto, new_bucket, raw_client, sha256, unique,
+    write,
 };
 use warden_objects::{Error, ObjectStore, S3Settings, StaticCredentials};
 
@@ -59,6 +60,39 @@ async fn s3_store_moves_directories_with_their_manifest() {
         .unwrap();
     let etag = big.e_tag().unwrap_or_default();
     assert!(etag.trim_matches('"').ends_with("-2"), "ETag {etag}");
+}
+
+#[tokio::test]
+async fn s3_store_follows_files_as_they_grow() {
+    let Some(settings) = moto() else { return };
+    let bucket = new_bucket(&settings).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let store = ObjectStore::open_with(&format!("s3://{bucket}/p"), &settings)
+        .await
+        .unwrap();
+    follow_contract(&store, scratch.path()).await;
+    let client = raw_client(&settings);
+    // The grown file's 9 MiB of random bytes went up as parts while it grew.
+    let grown = client
+        .head_object()
+        .bucket(&bucket)
+        .key("p/runs/2025-02-28/jobs/RECON/attempts/1/out/grown.bin")
+        .send()
+        .await
+        .unwrap();
+    let etag = grown.e_tag().unwrap_or_default();
+    assert!(
+        etag.trim_matches('"').contains('-'),
+        "ETag {etag}: not multipart"
+    );
+    // The follows given up (a file rewritten, replaced, gone) left no upload behind.
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod connect;
 mod failure;
+mod growing;
 mod multipart;
 
 use std::fmt;
@@ -23,6 +24,7 @@ use crate::local::blocking;
 use crate::manifest::Entry;
 use crate::store::{Listed, ObjectInfo};
 use failure::{Failure, chain};
+pub(crate) use growing::GrowingUpload;
 use multipart::Parts;
 
 /// Whole-object attempts for a download whose body fails mid-stream.

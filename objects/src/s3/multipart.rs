@@ -80,22 +80,7 @@ pub(super) async fn upload<R: Read + Send + 'static>(
     parts: &mut Parts<R>,
 ) -> Result<()> {
     let full = store.full_key(key);
-    let created = store
-        .client
-        .create_multipart_upload()
-        .bucket(&store.bucket)
-        .key(&full)
-        .send()
-        .await
-        .map_err(|e| store.error(e, "CreateMultipartUpload", Some(key)))?;
-    let Some(upload_id) = created.upload_id().map(str::to_string) else {
-        return Err(Error::S3 {
-            url: store.url.clone(),
-            operation: "CreateMultipartUpload",
-            key: Some(key.to_string()),
-            detail: "the server returned no upload id".into(),
-        });
-    };
+    let upload_id = create(store, key, &full).await?;
     let result = match send_parts(store, key, &full, &upload_id, first, parts).await {
         Ok(done) => complete(store, key, &full, &upload_id, done).await,
         Err(e) => Err(e),
@@ -104,6 +89,53 @@ pub(super) async fn upload<R: Read + Send + 'static>(
         abort(store, key, &full, &upload_id).await;
     }
     result
+}
+
+/// Starts a multipart upload of `full` (the bucket's key of `key`); its upload id.
+pub(super) async fn create(store: &S3Store, key: &str, full: &str) -> Result<String> {
+    let created = store
+        .client
+        .create_multipart_upload()
+        .bucket(&store.bucket)
+        .key(full)
+        .send()
+        .await
+        .map_err(|e| store.error(e, "CreateMultipartUpload", Some(key)))?;
+    created
+        .upload_id()
+        .map(str::to_string)
+        .ok_or_else(|| Error::S3 {
+            url: store.url.clone(),
+            operation: "CreateMultipartUpload",
+            key: Some(key.to_string()),
+            detail: "the server returned no upload id".into(),
+        })
+}
+
+/// Sends part `number` of an upload.
+pub(super) async fn send_part(
+    store: &S3Store,
+    key: &str,
+    full: &str,
+    upload_id: &str,
+    number: i32,
+    part: Vec<u8>,
+) -> Result<CompletedPart> {
+    let out = store
+        .client
+        .upload_part()
+        .bucket(&store.bucket)
+        .key(full)
+        .upload_id(upload_id)
+        .part_number(number)
+        .body(ByteStream::from(part))
+        .send()
+        .await
+        .map_err(|e| store.error(e, "UploadPart", Some(key)))?;
+    Ok(CompletedPart::builder()
+        .part_number(number)
+        .set_e_tag(out.e_tag)
+        .build())
 }
 
 /// Sends the parts in order.
@@ -130,23 +162,8 @@ async fn send_parts<R: Read + Send + 'static>(
             full.to_string(),
             upload_id.to_string(),
         );
-        in_flight.spawn(async move {
-            let out = store
-                .client
-                .upload_part()
-                .bucket(&store.bucket)
-                .key(full)
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(ByteStream::from(part))
-                .send()
-                .await
-                .map_err(|e| store.error(e, "UploadPart", Some(&key)))?;
-            Ok(CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag)
-                .build())
-        });
+        in_flight
+            .spawn(async move { send_part(&store, &key, &full, &upload_id, number, part).await });
         part = parts.next().await?;
     }
     while !in_flight.is_empty() {
@@ -166,7 +183,7 @@ async fn next_done(set: &mut JoinSet<Result<CompletedPart>>) -> Result<Completed
     }
 }
 
-async fn complete(
+pub(super) async fn complete(
     store: &S3Store,
     key: &str,
     full: &str,
@@ -192,7 +209,7 @@ async fn complete(
 
 /// Best effort: a failed abort is logged (a bucket lifecycle rule that aborts incomplete
 /// uploads after a day cleans up what is left; see docs/objects.md).
-async fn abort(store: &S3Store, key: &str, full: &str, upload_id: &str) {
+pub(super) async fn abort(store: &S3Store, key: &str, full: &str, upload_id: &str) {
     let result = store
         .client
         .abort_multipart_upload()

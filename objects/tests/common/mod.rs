@@ -504,3 +504,107 @@ pub async fn dir_contract(store: &ObjectStore, scratch: &Path, big: usize) {
     let err = upload_dir(store, &dir, "runs/clash").await.unwrap_err();
     assert!(err.to_string().contains("manifest's own key"), "{err}");
 }
+
+/// What a follow must do on every backend: a file uploaded while it grows ends up the same
+/// as one uploaded after; a file that changed other than by appending, or was replaced, or
+/// is gone, is uploaded whole (or not at all), never from what the follow took.
+pub async fn follow_contract(store: &ObjectStore, scratch: &Path) {
+    use std::io::Write as _;
+    use warden_objects::{download_dir, upload_dir_following};
+
+    let job = scratch.join("job");
+    std::fs::create_dir_all(job.join("out")).unwrap();
+    let prefix = warden_objects::attempt_prefix("2025-02-28", "RECON", 1).unwrap();
+    let key = |relative: &str| format!("{prefix}/{relative}");
+    // Appended to in steps, as a job writes: random bytes (they do not compress, so the
+    // follow sends parts before the end) and CSV.
+    let grown = job.join("out/grown.bin");
+    let appended = job.join("out/appended.csv");
+    let rewritten = job.join("out/rewritten.csv");
+    let replaced = job.join("out/replaced.csv");
+    let vanished = job.join("out/vanished.csv");
+    for path in [&grown, &appended, &rewritten, &replaced, &vanished] {
+        std::fs::File::create(path).unwrap();
+    }
+    let mut follows = std::collections::HashMap::new();
+    for name in [
+        "grown.bin",
+        "appended.csv",
+        "rewritten.csv",
+        "replaced.csv",
+        "vanished.csv",
+    ] {
+        let relative = format!("out/{name}");
+        let follow = store
+            .follow(&key(&relative), &job.join(&relative))
+            .await
+            .unwrap();
+        follows.insert(relative, follow);
+    }
+    let rows = csv_rows(40_000);
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut grown_bytes = Vec::new();
+    for step in 0..3u64 {
+        let chunk = content(3 * 1024 * 1024 + 17, 100 + step);
+        grown_bytes.extend_from_slice(&chunk);
+        let open = |p: &Path| std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        open(&grown).write_all(&chunk).unwrap();
+        for path in [&appended, &rewritten, &replaced, &vanished] {
+            open(path).write_all(&rows).unwrap();
+        }
+        for (relative, follow) in follows.iter_mut() {
+            let taken = follow.catch_up(&running).await.unwrap();
+            let expected = if relative.ends_with("grown.bin") {
+                grown_bytes.len()
+            } else {
+                rows.len() * (step as usize + 1)
+            };
+            assert_eq!(taken, expected as u64, "{relative} after step {step}");
+        }
+    }
+    // After the last look: more appended (taken by finish), one byte changed at the start
+    // of a file (same length, same inode), another written anew under its name, and one
+    // removed.
+    let tail = content(123, 7);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&grown)
+        .unwrap()
+        .write_all(&tail)
+        .unwrap();
+    grown_bytes.extend_from_slice(&tail);
+    let mut changed = std::fs::read(&rewritten).unwrap();
+    changed[0] ^= 1;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&rewritten)
+        .unwrap()
+        .write_all(&changed[..1])
+        .unwrap();
+    let new_file = job.join("out/replaced.csv.new");
+    std::fs::write(&new_file, b"claim,amount\nC9,9.00\n").unwrap();
+    std::fs::rename(&new_file, &replaced).unwrap();
+    std::fs::remove_file(&vanished).unwrap();
+
+    let manifest = upload_dir_following(store, &job, &prefix, follows)
+        .await
+        .unwrap();
+    let expected = tree(&job);
+    assert_eq!(
+        manifest.files.keys().collect::<Vec<_>>(),
+        expected.iter().map(|(k, _)| k).collect::<Vec<_>>()
+    );
+    let back = scratch.join("back");
+    download_dir(store, &prefix, &back).await.unwrap();
+    assert_eq!(tree(&back), expected);
+    assert!(
+        std::fs::read(back.join("out/grown.bin")).unwrap() == grown_bytes,
+        "the grown file came back different"
+    );
+    assert_eq!(
+        std::fs::read(back.join("out/rewritten.csv")).unwrap(),
+        changed
+    );
+    // The gone file's follow took no key.
+    assert!(!store.exists(&key("out/vanished.csv")).await.unwrap());
+}

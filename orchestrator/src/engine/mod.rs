@@ -9,6 +9,7 @@ pub mod builtins;
 pub mod clocks;
 pub mod driver;
 pub mod exec;
+pub mod follow_outputs;
 pub mod host;
 pub mod intake_job;
 pub mod line_batches;

@@ -14,7 +14,8 @@
 //!   generation of its own (the checkpoint another worker resumes from if this one dies;
 //!   taken whole or not at all).
 //! - **out**: what the attempt wrote or changed under `work/` (not what it was given) and
-//!   its log, before the attempt reports that it finished.
+//!   its log, before the attempt reports that it finished. Its large files go up while the
+//!   job still writes them (`follow_outputs`); stage-out checks them and sends the rest.
 //!
 //! An attempt's files become the job's output only when its fenced completion commits: a
 //! reader takes the attempt the store says succeeded, so a zombie (an attempt declared lost
@@ -27,11 +28,13 @@ use std::time::{Duration, SystemTime};
 use warden_core::plan::Plan;
 use warden_core::workflow::Action;
 use warden_objects::{
-    Error as ObjectError, ObjectStore, attempt_prefix, download_dir, download_dir_where, upload_dir,
+    Error as ObjectError, Follow, ObjectStore, attempt_prefix, download_dir, download_dir_where,
+    upload_dir, upload_dir_following,
 };
 use warden_store::{Claim, Store};
 
 use super::attempt_paths::AttemptPaths;
+use super::follow_outputs::OutputFollower;
 
 /// The object store and how often a running attempt's work directory is saved to it.
 #[derive(Debug, Clone)]
@@ -308,14 +311,32 @@ impl Staging {
         }
     }
 
+    /// Starts uploading the attempt's large outputs while it writes them
+    /// (`engine::follow_outputs`), under the keys [`Staging::stage_out`] gives them.
+    pub fn follow_outputs(
+        &self,
+        claim: &Claim,
+        paths: &AttemptPaths,
+        baseline: &Fingerprint,
+    ) -> Result<OutputFollower, String> {
+        Ok(OutputFollower::start(
+            self.objects.clone(),
+            out_prefix(claim.run_id, &claim.job_id, claim.attempt)?,
+            warden_workers::run_layout::work_root(&paths.run_dir),
+            baseline,
+        ))
+    }
+
     /// Saves what the attempt wrote under `work/` (its own directory whole, and the files it
     /// changed elsewhere relative to `baseline`) and its log: done before its success is
-    /// reported, so a committed attempt's files are all there.
+    /// reported, so a committed attempt's files are all there. The uploads `follows`
+    /// started while the job ran are finished (each file checked again) rather than redone.
     pub async fn stage_out(
         &self,
         claim: &Claim,
         paths: &AttemptPaths,
         baseline: &Fingerprint,
+        follows: HashMap<String, Follow>,
     ) -> Result<u64, String> {
         let work = warden_workers::run_layout::work_root(&paths.run_dir);
         let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
@@ -343,10 +364,11 @@ impl Staging {
                 .or_else(|_| std::fs::copy(work.join(name), &to).map(|_| ()))
                 .map_err(|e| format!("{name}: {e}"))?;
         }
-        let uploaded = upload_dir(
+        let uploaded = upload_dir_following(
             &self.objects,
             &scratch,
             &out_prefix(claim.run_id, &claim.job_id, claim.attempt)?,
+            follows,
         )
         .await
         .map_err(|e| e.to_string());

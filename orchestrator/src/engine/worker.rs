@@ -182,6 +182,18 @@ pub(super) async fn run_claim(
             .await;
         }
     };
+    // Its large outputs go up while it writes them; dropped on an early return below, the
+    // follows are given up.
+    let follower = match &config.staging {
+        Some(staging) => match staging.follow_outputs(claim, &paths, &baseline) {
+            Ok(follower) => Some(follower),
+            Err(why) => {
+                tracing::debug!(job = %claim.job_id, "outputs not followed: {why}");
+                None
+            }
+        },
+        None => None,
+    };
     let pgid = running.pgid().map(i64::from);
     // A built-in runs inside the worker: no process group, no log of its own.
     let log_dir = if pgid.is_some() {
@@ -249,10 +261,15 @@ pub(super) async fn run_claim(
     // attempt's files are all there. A failed one's log and work go too, for the operator.
     if let Some(staging) = &config.staging {
         let began = tokio::time::Instant::now();
-        match staging.stage_out(claim, &paths, &baseline).await {
+        let follows = match follower {
+            Some(follower) => follower.stop().await,
+            None => Default::default(),
+        };
+        let followed: u64 = follows.values().map(warden_objects::Follow::taken).sum();
+        match staging.stage_out(claim, &paths, &baseline, follows).await {
             Ok(bytes) => {
                 let seconds = began.elapsed().as_secs_f64();
-                tracing::info!(job = %claim.job_id, attempt = claim.attempt, bytes, seconds, "staged out to the object store");
+                tracing::info!(job = %claim.job_id, attempt = claim.attempt, bytes, followed, seconds, "staged out to the object store");
             }
             Err(why) if outcome == Outcome::Succeeded => {
                 tracing::error!(job = %claim.job_id, attempt = claim.attempt, worker = name, "the job succeeded but its files could not be saved to the object store, so the attempt is handed back: {why}");
