@@ -44,6 +44,10 @@ pub struct ObjectsBenchArgs {
     /// workers' `--sync-every`).
     #[arg(long, default_value = "60s")]
     pub sync_every: humantime::Duration,
+    /// Run the workers with `--no-follow`: their jobs' outputs go up only after each job
+    /// (what following saves is this run against one without the flag).
+    #[arg(long)]
+    pub no_follow: bool,
     /// The store (default: a fresh SQLite file per run). A PostgreSQL URL is shared by the
     /// runs: each has a cycle name of its own.
     #[arg(long)]
@@ -128,8 +132,16 @@ pub(super) fn run(args: &ObjectsBenchArgs, out: &mut dyn Write, err: &mut dyn Wr
     let exe = std::env::current_exe()?;
     writeln!(
         out,
-        "nightly adjudication: {} claims, {} partitions, checkpoints every {}; objects {}",
-        args.claims, args.partitions, args.checkpoint_every, args.objects
+        "nightly adjudication: {} claims, {} partitions, checkpoints every {}; objects {}{}",
+        args.claims,
+        args.partitions,
+        args.checkpoint_every,
+        args.objects,
+        if args.no_follow {
+            " (--no-follow: outputs uploaded after each job)"
+        } else {
+            ""
+        }
     )?;
     // Each run leaves gigabytes (the work directories of two hosts, and a local store): an
     // earlier invocation's runs are removed, and of this one's only the last repetition is
@@ -269,6 +281,9 @@ fn measure(
             if mode == Mode::WorkersObjects {
                 c.args(["--objects", &objects, "--sync-every"])
                     .arg(args.sync_every.to_string());
+                if args.no_follow {
+                    c.arg("--no-follow");
+                }
             }
             env(&mut c);
             remote.push(c.spawn().map_err(|e| format!("warden worker: {e}"))?);

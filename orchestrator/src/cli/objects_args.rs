@@ -1,4 +1,4 @@
-//! `--objects URL` and `--sync-every`: job files through an object store (`engine::staging`),
+//! `--objects URL`, `--sync-every` and `--no-follow`: job files through an object store (`engine::staging`),
 //! for `warden run` and `warden worker` alike.
 
 use std::io::Write;
@@ -20,6 +20,11 @@ pub struct ObjectArgs {
     /// changes (the checkpoint another worker resumes from). 100ms to 1h.
     #[arg(long, default_value = "60s", value_parser = sync_every)]
     pub sync_every: humantime::Duration,
+    /// Upload a job's large outputs only after it ends, not while it writes them
+    /// (docs/objects.md, "Files uploaded while a job writes them"): for a host whose cores
+    /// the job needs to itself, and to measure what following saves.
+    #[arg(long)]
+    pub no_follow: bool,
 }
 
 fn sync_every(s: &str) -> Result<humantime::Duration, String> {
@@ -43,6 +48,7 @@ impl ObjectArgs {
         Ok(Some(Staging {
             objects,
             sync_every: *self.sync_every,
+            follow_outputs: !self.no_follow,
         }))
     }
 

@@ -41,6 +41,9 @@ use super::follow_outputs::OutputFollower;
 pub struct Staging {
     pub objects: ObjectStore,
     pub sync_every: Duration,
+    /// Whether a running attempt's large outputs go up while it writes them
+    /// (`engine::follow_outputs`).
+    pub follow_outputs: bool,
 }
 
 /// What staging in brought.
@@ -312,19 +315,23 @@ impl Staging {
     }
 
     /// Starts uploading the attempt's large outputs while it writes them
-    /// (`engine::follow_outputs`), under the keys [`Staging::stage_out`] gives them.
-    pub fn follow_outputs(
+    /// (`engine::follow_outputs`), under the keys [`Staging::stage_out`] gives them; `None`
+    /// when following is off.
+    pub fn follow(
         &self,
         claim: &Claim,
         paths: &AttemptPaths,
         baseline: &Fingerprint,
-    ) -> Result<OutputFollower, String> {
-        Ok(OutputFollower::start(
+    ) -> Result<Option<OutputFollower>, String> {
+        if !self.follow_outputs {
+            return Ok(None);
+        }
+        Ok(Some(OutputFollower::start(
             self.objects.clone(),
             out_prefix(claim.run_id, &claim.job_id, claim.attempt)?,
             warden_workers::run_layout::work_root(&paths.run_dir),
             baseline,
-        ))
+        )))
     }
 
     /// Saves what the attempt wrote under `work/` (its own directory whole, and the files it

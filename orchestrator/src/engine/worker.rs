@@ -185,8 +185,8 @@ pub(super) async fn run_claim(
     // Its large outputs go up while it writes them; dropped on an early return below, the
     // follows are given up.
     let follower = match &config.staging {
-        Some(staging) => match staging.follow_outputs(claim, &paths, &baseline) {
-            Ok(follower) => Some(follower),
+        Some(staging) => match staging.follow(claim, &paths, &baseline) {
+            Ok(follower) => follower,
             Err(why) => {
                 tracing::debug!(job = %claim.job_id, "outputs not followed: {why}");
                 None
