@@ -49,8 +49,8 @@ struct Taker {
 
 /// Where the compressed bytes go.
 enum Sink {
-    /// A temporary file in the store's directory (and a handle to write through).
-    Local(AtomicFile, File),
+    /// A temporary file in the store's directory.
+    Local(AtomicFile),
     S3(GrowingUpload),
 }
 
@@ -66,12 +66,7 @@ impl std::fmt::Debug for Follow {
 
 impl Follow {
     pub(crate) fn start_local(key: &str, path: &Path, dest: &Path) -> Result<Self> {
-        let out = AtomicFile::create(dest)?;
-        let handle = out
-            .file()
-            .try_clone()
-            .map_err(|e| Error::io("open", dest, e))?;
-        Self::start(key, path, Sink::Local(out, handle))
+        Self::start(key, path, Sink::Local(AtomicFile::create(dest)?))
     }
 
     pub(crate) fn start_s3(key: &str, path: &Path, upload: GrowingUpload) -> Result<Self> {
@@ -145,12 +140,9 @@ impl Follow {
         match ended {
             Ok(Some((last, size, sha256))) => {
                 match self.sink {
-                    Sink::Local(out, mut handle) => {
-                        let path = self.path.clone();
+                    Sink::Local(mut out) => {
                         blocking(move || {
-                            handle
-                                .write_all(&last)
-                                .map_err(|e| Error::io("write", &path, e))?;
+                            out.write_all(&last)?;
                             out.commit(Durability::Synced)
                         })
                         .await?;
@@ -199,8 +191,9 @@ impl Follow {
             return Ok(());
         }
         match &mut self.sink {
-            Sink::Local(_, handle) => {
-                let mut handle = handle
+            Sink::Local(out) => {
+                let mut handle = out
+                    .file()
                     .try_clone()
                     .map_err(|e| Error::io("write", &self.path, e))?;
                 let path = self.path.clone();

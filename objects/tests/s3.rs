@@ -86,13 +86,7 @@ async fn s3_store_follows_files_as_they_grow() {
         "ETag {etag}: not multipart"
     );
     // The follows given up (a file rewritten, replaced, gone) left no upload behind.
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
+    assert_no_upload_left(&client, &bucket).await;
 }
 
 #[tokio::test]
@@ -131,13 +125,7 @@ async fn large_files_go_up_in_parts_and_come_back_whole() {
     );
     assert_eq!(head.content_length(), Some(bytes.len() as i64));
     // Nothing half-done left in the bucket.
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
+    assert_no_upload_left(&client, &bucket).await;
 
     let dest = scratch.path().join("back/checkpoint.bin");
     let back = store
@@ -344,4 +332,15 @@ async fn static_credentials_reach_the_server_and_are_not_shown() {
     store.put_bytes("k", b"v".to_vec()).await.unwrap();
     let shown = format!("{store:?} {settings:?}");
     assert!(!shown.contains("another-secret-value"), "{shown}");
+}
+
+/// No multipart upload is left half-done (and billed) in the bucket.
+async fn assert_no_upload_left(client: &aws_sdk_s3::Client, bucket: &str) {
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("multipart uploads listed");
+    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
 }

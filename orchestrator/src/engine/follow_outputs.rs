@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use warden_objects::{Follow, ObjectStore};
 
-use super::staging::{Fingerprint, fingerprint};
+use super::staging::{Fingerprint, Given, fingerprint};
 
 /// How often the work tree is looked at.
 pub const FOLLOW_EVERY: Duration = Duration::from_millis(200);
@@ -50,10 +50,7 @@ impl OutputFollower {
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let stopping = Arc::new(AtomicBool::new(false));
-        let given: HashMap<String, (u64, Option<std::time::SystemTime>)> = baseline
-            .iter()
-            .map(|(n, size, t)| (n.clone(), (*size, *t)))
-            .collect();
+        let given = Given::of(baseline);
         let task = tokio::spawn(follow(
             objects,
             out_prefix,
@@ -99,7 +96,7 @@ async fn follow(
     objects: ObjectStore,
     out_prefix: String,
     work_root: PathBuf,
-    given: HashMap<String, (u64, Option<std::time::SystemTime>)>,
+    given: Given,
     mut stopped: watch::Receiver<bool>,
     stopping: Arc<AtomicBool>,
 ) -> HashMap<String, Follow> {
@@ -116,8 +113,7 @@ async fn follow(
             return follows;
         };
         for (name, size, modified) in now {
-            let written = given.get(&name) != Some(&(size, modified));
-            if !written
+            if !given.written(&name, size, modified)
                 || size < FOLLOW_FROM
                 || temporary(&name)
                 || follows.contains_key(&name)

@@ -346,13 +346,10 @@ impl Staging {
         follows: HashMap<String, Follow>,
     ) -> Result<u64, String> {
         let work = warden_workers::run_layout::work_root(&paths.run_dir);
-        let before: std::collections::HashMap<&str, (u64, Option<SystemTime>)> = baseline
-            .iter()
-            .map(|(n, size, t)| (n.as_str(), (*size, *t)))
-            .collect();
+        let given = Given::of(baseline);
         let written: Vec<String> = fingerprint(&work)
             .into_iter()
-            .filter(|(name, size, t)| before.get(name.as_str()) != Some(&(*size, *t)))
+            .filter(|(name, size, t)| given.written(name, *size, *t))
             .map(|(name, _, _)| name)
             .collect();
         // The files travel as one directory: hard links to them in a scratch tree (no copy).
@@ -602,6 +599,29 @@ pub fn ancestors(plan: &Plan, job: usize) -> BTreeSet<usize> {
         }
     }
     seen
+}
+
+/// What an attempt was given: its baseline ([`StagedIn::baseline`]) by name. A file of the
+/// work tree that it does not list, or lists with another size or modification time, is
+/// the attempt's own writing (what stage-out saves and `follow_outputs` follows).
+#[derive(Debug, Clone, Default)]
+pub struct Given(HashMap<String, (u64, Option<SystemTime>)>);
+
+impl Given {
+    pub fn of(baseline: &Fingerprint) -> Self {
+        Given(
+            baseline
+                .iter()
+                .map(|(n, size, t)| (n.clone(), (*size, *t)))
+                .collect(),
+        )
+    }
+
+    /// Whether the file `name`, now of `size` and modified at `modified`, was written by
+    /// the attempt.
+    pub fn written(&self, name: &str, size: u64, modified: Option<SystemTime>) -> bool {
+        self.0.get(name) != Some(&(size, modified))
+    }
 }
 
 /// Names, sizes and modification times of the files below `dir` (empty when it is absent).
